@@ -1,0 +1,17 @@
+//! agentd's domain model, free of IO and of any agent's wire format.
+//!
+//! * [`event`]: vendor-neutral lifecycle events ([`LifecycleEvent`]) that adapters
+//!   (such as `agentd-claude`) produce from hook payloads and status-line updates.
+//! * [`session`]: the per-session state machine ([`Session::apply`]) and its
+//!   [`Status`].
+//! * [`registry`]: the set of sessions, a pure fold over the event log.
+//! * [`text`]: neutralising untrusted text before it reaches a terminal.
+
+pub mod event;
+pub mod registry;
+pub mod session;
+pub mod text;
+
+pub use event::{EventContext, EventKind, LifecycleEvent};
+pub use registry::Registry;
+pub use session::{Session, Status, Subagent};

@@ -1,0 +1,240 @@
+//! Params and results of each method. Every field a client may omit has a
+//! default; unknown fields are ignored (minor versions add fields).
+
+use agentd_core::Session;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `initialize` params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InitializeParams {
+    /// The client's [`crate::PROTOCOL_VERSION`].
+    pub protocol_version: String,
+    /// Free-form client name and version, e.g. `agentd-cli/0.1.0`.
+    #[serde(default)]
+    pub client: Option<String>,
+}
+
+/// `initialize` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InitializeResult {
+    /// The daemon's [`crate::PROTOCOL_VERSION`].
+    pub protocol_version: String,
+    /// The daemon's package version.
+    pub server_version: String,
+}
+
+/// `health` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    /// `ok`, or `degraded` with [`Health::problems`] saying why.
+    pub status: String,
+    /// The daemon's package version.
+    pub version: String,
+    /// Seconds since the daemon started.
+    pub uptime_s: u64,
+    /// Bound HTTP address (`127.0.0.1:41956`), `null` when HTTP is off.
+    pub http_addr: Option<String>,
+    /// The daemon's pid.
+    pub pid: u32,
+    /// Sessions in the registry.
+    pub sessions: usize,
+    /// Sequence number of the newest event in the log (0 when empty).
+    pub head_seq: u64,
+    /// What is wrong when `status` is `degraded`.
+    #[serde(default)]
+    pub problems: Vec<String>,
+}
+
+/// `hook.ingest` and `status.ingest` params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IngestParams {
+    /// The payload exactly as Claude Code sent it (reference §2.3 / §3.3).
+    pub payload: Value,
+    /// What the hook process's environment knows (`tmux_pane`,
+    /// `claude_pid`, `project_dir`); see `agentd_claude::hook::HookEnv`.
+    #[serde(default)]
+    pub env: Value,
+}
+
+/// `hook.ingest` and `status.ingest` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IngestResult {
+    /// Sequence number the event got in the log.
+    pub seq: u64,
+    /// Claude Code hook output JSON to print on stdout (reference §2.4);
+    /// `null` for no decision.
+    #[serde(default)]
+    pub output: Option<Value>,
+    /// Exit code the hook process should exit with (0, or 2 to block).
+    #[serde(default)]
+    pub exit_code: i32,
+}
+
+/// `sessions.list` params.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionsListParams {
+    /// Only sessions with one of these statuses (`working`, `ended`, ...).
+    #[serde(default)]
+    pub status: Option<Vec<String>>,
+    /// At most this many sessions (default: all).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// `sessions.get` params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionsGetParams {
+    /// Session id, or a unique prefix of one.
+    pub id: String,
+}
+
+/// A session as clients see it: [`Session`] plus RFC 3339 times.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionView {
+    /// The session.
+    #[serde(flatten)]
+    pub session: Session,
+    /// Time of the last event, RFC 3339 UTC.
+    pub updated_at: String,
+    /// Time of the first event, RFC 3339 UTC.
+    pub started_at: String,
+}
+
+impl SessionView {
+    /// Wraps `session`, formatting its times.
+    pub fn new(session: Session) -> SessionView {
+        SessionView {
+            updated_at: rfc3339(session.last_event_ms),
+            started_at: rfc3339(session.first_event_ms),
+            session,
+        }
+    }
+}
+
+/// `events.list` params.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventsListParams {
+    /// Only events with `seq` greater than this.
+    #[serde(default)]
+    pub after_seq: u64,
+    /// Only this session's events.
+    #[serde(default)]
+    pub session_id: Option<String>,
+    /// Only these kinds (`tool.started`, ...).
+    #[serde(default)]
+    pub kinds: Option<Vec<String>>,
+    /// At most this many events (default 1000, at most 10 000).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// `events.list` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventsList {
+    /// Events in `seq` order.
+    pub events: Vec<EventRecord>,
+    /// Newest `seq` in the log when the list was read.
+    pub head_seq: u64,
+}
+
+/// One event of the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    /// Position in the log; strictly increasing, never reused.
+    pub seq: u64,
+    /// When the daemon received it, RFC 3339 UTC.
+    pub ts: String,
+    /// The same, ms since the Unix epoch.
+    pub ts_ms: i64,
+    /// Session id.
+    pub session_id: String,
+    /// Agent (`claude`).
+    pub agent: String,
+    /// Where it came from: `hook`, `statusline` or `daemon`.
+    pub source: String,
+    /// The source's own name for it (`PreToolUse`, `StatusLine`, `ProcessExited`).
+    pub name: String,
+    /// Vendor-neutral kind (`tool.started`, ...).
+    pub kind: String,
+    /// The payload as received, unknown fields included.
+    pub payload: Value,
+    /// What the hook's environment added (`tmux_pane`, `claude_pid`, ...).
+    #[serde(default)]
+    pub env: Value,
+}
+
+/// `events.subscribe` params.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SubscribeParams {
+    /// Replay events after this `seq` from the log before going live; absent
+    /// means live events only.
+    #[serde(default)]
+    pub after_seq: Option<u64>,
+    /// Only this session's events.
+    #[serde(default)]
+    pub session_id: Option<String>,
+    /// Only these kinds.
+    #[serde(default)]
+    pub kinds: Option<Vec<String>>,
+}
+
+/// `events.subscribe` result; `event` notifications follow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubscribeResult {
+    /// Id carried by this subscription's notifications.
+    pub subscription: u64,
+    /// Newest `seq` when the snapshot was taken.
+    pub head_seq: u64,
+    /// Every session (filtered by `session_id` if given) at `head_seq`.
+    pub sessions: Vec<SessionView>,
+}
+
+/// `event` notification params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventNotification {
+    /// The subscription.
+    pub subscription: u64,
+    /// The event.
+    #[serde(flatten)]
+    pub event: EventRecord,
+    /// The session after this event was applied (live events only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionView>,
+}
+
+/// `lagged` notification params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lagged {
+    /// The subscription.
+    pub subscription: u64,
+    /// Last `seq` delivered before falling behind; catch-up resumes after it.
+    pub last_seq: u64,
+}
+
+/// Formats ms since the Unix epoch as RFC 3339 UTC with ms precision.
+pub fn rfc3339(ms: i64) -> String {
+    match jiff::Timestamp::from_millisecond(ms) {
+        Ok(ts) => format!("{ts:.3}"),
+        Err(_) => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+    }
+
+    #[test]
+    fn session_view_flattens() {
+        let v = serde_json::to_value(SessionView::new(Session::new("s", "claude", 5))).unwrap();
+        assert_eq!(v["id"], "s");
+        assert_eq!(v["status"], "starting");
+        assert_eq!(v["updated_at"], "1970-01-01T00:00:00.005Z");
+    }
+}

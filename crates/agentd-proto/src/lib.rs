@@ -1,0 +1,80 @@
+//! agentd's local API: newline-delimited JSON-RPC 2.0 over a Unix socket.
+//!
+//! One JSON object per line, each at most [`MAX_FRAME_BYTES`]. The first
+//! request on a connection must be [`method::INITIALIZE`] with a
+//! [`PROTOCOL_VERSION`] of the same major version. Errors carry the stable
+//! codes in [`code`]. Method params and results are the types of [`api`].
+
+pub mod api;
+pub mod frame;
+
+pub use frame::{Notification, Request, Response, RpcError};
+
+/// Version of this protocol, `MAJOR.MINOR`. Clients and daemons with the same
+/// major version interoperate; minors only add optional fields and methods.
+pub const PROTOCOL_VERSION: &str = "1.0";
+
+/// Largest frame (one JSON line, newline excluded) either side accepts, bytes.
+pub const MAX_FRAME_BYTES: usize = 1 << 20;
+
+/// Method names.
+pub mod method {
+    /// Handshake; must come first. Params [`crate::api::InitializeParams`].
+    pub const INITIALIZE: &str = "initialize";
+    /// Daemon health. Result [`crate::api::Health`].
+    pub const HEALTH: &str = "health";
+    /// A Claude Code hook payload. Params [`crate::api::IngestParams`].
+    pub const HOOK_INGEST: &str = "hook.ingest";
+    /// A status-line snapshot. Params [`crate::api::IngestParams`].
+    pub const STATUS_INGEST: &str = "status.ingest";
+    /// Sessions. Params [`crate::api::SessionsListParams`].
+    pub const SESSIONS_LIST: &str = "sessions.list";
+    /// One session. Params [`crate::api::SessionsGetParams`].
+    pub const SESSIONS_GET: &str = "sessions.get";
+    /// Events from the log. Params [`crate::api::EventsListParams`].
+    pub const EVENTS_LIST: &str = "events.list";
+    /// Snapshot, then live events as notifications. Params
+    /// [`crate::api::SubscribeParams`].
+    pub const EVENTS_SUBSCRIBE: &str = "events.subscribe";
+}
+
+/// Notification method names (daemon → client).
+pub mod notification {
+    /// One event; params [`crate::api::EventRecord`] plus `subscription`.
+    pub const EVENT: &str = "event";
+    /// The subscriber fell behind; params [`crate::api::Lagged`]. Events keep
+    /// coming, caught up from the log, with no gap and no duplicate.
+    pub const LAGGED: &str = "lagged";
+}
+
+/// JSON-RPC error codes. The -32xxx range below -32099 is JSON-RPC's own;
+/// -32000..-32099 are agentd's application codes.
+pub mod code {
+    /// The frame is not valid JSON.
+    pub const PARSE_ERROR: i64 = -32700;
+    /// Valid JSON but not a JSON-RPC 2.0 request.
+    pub const INVALID_REQUEST: i64 = -32600;
+    /// No such method.
+    pub const METHOD_NOT_FOUND: i64 = -32601;
+    /// Params missing, of the wrong shape, or with bad values.
+    pub const INVALID_PARAMS: i64 = -32602;
+    /// A bug or an unexpected failure inside the daemon.
+    pub const INTERNAL_ERROR: i64 = -32603;
+    /// A method other than `initialize` came before `initialize`.
+    pub const NOT_INITIALIZED: i64 = -32000;
+    /// The client's protocol major version differs from the daemon's.
+    pub const INCOMPATIBLE_VERSION: i64 = -32001;
+    /// The session (or other object) asked for does not exist.
+    pub const NOT_FOUND: i64 = -32002;
+    /// The frame exceeded [`crate::MAX_FRAME_BYTES`]; the connection is closed.
+    pub const FRAME_TOO_LARGE: i64 = -32003;
+    /// The store failed to read or write (disk full, I/O error).
+    pub const STORE_ERROR: i64 = -32004;
+    /// The daemon is shutting down.
+    pub const SHUTTING_DOWN: i64 = -32005;
+}
+
+/// The major version of a `MAJOR.MINOR` protocol version string.
+pub fn major_version(version: &str) -> Option<u64> {
+    version.split('.').next()?.trim().parse().ok()
+}

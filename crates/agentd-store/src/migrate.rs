@@ -1,0 +1,53 @@
+//! Ordered, transactional schema migrations, tracked in `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+
+/// Migration `i` (0-based) takes the schema from version `i` to `i + 1`.
+/// Append only: never edit a released migration.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the event log, the session checkpoint, and key/value metadata.
+    "CREATE TABLE events (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts_ms      INTEGER NOT NULL,
+        session_id TEXT    NOT NULL,
+        agent      TEXT    NOT NULL,
+        source     TEXT    NOT NULL,
+        name       TEXT    NOT NULL,
+        kind       TEXT    NOT NULL,
+        payload    TEXT    NOT NULL,
+        env        TEXT    NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX events_by_session ON events(session_id, seq);
+    CREATE TABLE sessions (
+        id       TEXT PRIMARY KEY,
+        last_seq INTEGER NOT NULL,
+        data     TEXT    NOT NULL
+    );
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );",
+];
+
+/// Brings `conn`'s schema up to date, one migration per transaction. A crash
+/// mid-way leaves the schema at the last completed version.
+///
+/// # Errors
+/// [`StoreError::TooNew`] when the file comes from a newer agentd, or the
+/// SQLite error of the failing migration (which is then rolled back).
+pub fn migrate(conn: &mut Connection) -> Result<i64, StoreError> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if current > known {
+        return Err(StoreError::TooNew { found: current, known });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(known)
+}
