@@ -54,7 +54,11 @@ pub fn session_id(payload: &Value) -> Result<&str, AdapterError> {
 /// [`AdapterError`] when `payload` is not an object or has no `session_id`.
 /// Everything else is tolerated: a missing `hook_event_name` or an unknown
 /// event gives [`EventKind::Other`].
-pub fn to_event(payload: &Value, env: &HookEnv, ts_ms: i64) -> Result<LifecycleEvent, AdapterError> {
+pub fn to_event(
+    payload: &Value,
+    env: &HookEnv,
+    ts_ms: i64,
+) -> Result<LifecycleEvent, AdapterError> {
     let session_id = session_id(payload)?.to_owned();
     let name = event_name(payload).unwrap_or("unknown");
     let tool = || string_field(payload, "tool_name").unwrap_or_else(|| "unknown".to_owned());
@@ -142,7 +146,9 @@ pub fn to_event(payload: &Value, env: &HookEnv, ts_ms: i64) -> Result<LifecycleE
 pub(crate) fn model_id(v: Option<&Value>) -> Option<String> {
     match v? {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
-        obj @ Value::Object(_) => string_field(obj, "id").or_else(|| string_field(obj, "display_name")),
+        obj @ Value::Object(_) => {
+            string_field(obj, "id").or_else(|| string_field(obj, "display_name"))
+        }
         _ => None,
     }
 }

@@ -33,7 +33,9 @@ pub const HOOK_EVENTS: &[(&str, u64)] = &[
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SettingsError {
     /// The top level, `hooks`, an event's list or `statusLine` has the wrong shape.
-    #[error("`{path}` in settings.json is {found}, expected {expected}; fix or remove it, then run again")]
+    #[error(
+        "`{path}` in settings.json is {found}, expected {expected}; fix or remove it, then run again"
+    )]
     Shape {
         /// JSON path of the offending value, e.g. `hooks.PreToolUse`.
         path: String,
@@ -167,7 +169,11 @@ pub fn install(settings: &mut Value, cmds: &Commands) -> Result<InstallReport, S
             report.statusline_changed = true;
         }
         Some(Value::Object(line)) => {
-            let current = line.get("command").and_then(Value::as_str).unwrap_or("").to_owned();
+            let current = line
+                .get("command")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
             let wanted = if is_agentd_command(&current, "statusline") {
                 // Keep the chain of an earlier install; refresh the binary path.
                 match chained_command(&current) {
@@ -236,7 +242,11 @@ pub fn uninstall(settings: &mut Value) -> Result<UninstallReport, SettingsError>
         }
     }
     if let Some(Value::Object(line)) = root.get_mut("statusLine") {
-        let current = line.get("command").and_then(Value::as_str).unwrap_or("").to_owned();
+        let current = line
+            .get("command")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
         if is_agentd_command(&current, "statusline") {
             report.statusline_restored = true;
             match chained_command(&current) {
@@ -267,7 +277,10 @@ fn handler_is_agentd(handler: &Value) -> bool {
             .is_some_and(|c| is_agentd_command(c, "hook"))
 }
 
-fn as_object<'a>(v: &'a mut Value, path: &str) -> Result<&'a mut Map<String, Value>, SettingsError> {
+fn as_object<'a>(
+    v: &'a mut Value,
+    path: &str,
+) -> Result<&'a mut Map<String, Value>, SettingsError> {
     match v {
         Value::Object(m) => Ok(m),
         other => Err(shape(path, other, "an object")),
@@ -305,8 +318,14 @@ mod tests {
         assert_eq!(s, once);
         assert!(r2.hooks_changed.is_empty() && !r2.statusline_changed);
         assert_eq!(s["model"], "opus");
-        assert_eq!(s["hooks"]["PreToolUse"][0]["hooks"][0]["command"], "lint.sh");
-        assert_eq!(s["hooks"]["PreToolUse"][1]["hooks"][0]["command"], "'/opt/my tools/agentd' hook");
+        assert_eq!(
+            s["hooks"]["PreToolUse"][0]["hooks"][0]["command"],
+            "lint.sh"
+        );
+        assert_eq!(
+            s["hooks"]["PreToolUse"][1]["hooks"][0]["command"],
+            "'/opt/my tools/agentd' hook"
+        );
         assert_eq!(s["statusLine"]["padding"], 1);
         assert_eq!(
             chained_command(s["statusLine"]["command"].as_str().unwrap()).as_deref(),
@@ -340,8 +359,14 @@ mod tests {
         install(&mut s, &Commands::for_binary("/old/agentd", None)).unwrap();
         install(&mut s, &Commands::for_binary("/new/agentd", Some("/h"))).unwrap();
         assert_eq!(s["hooks"]["Stop"].as_array().unwrap().len(), 1);
-        assert_eq!(s["hooks"]["Stop"][0]["hooks"][0]["command"], "/new/agentd --home /h hook");
-        assert_eq!(s["statusLine"]["command"], "/new/agentd --home /h statusline");
+        assert_eq!(
+            s["hooks"]["Stop"][0]["hooks"][0]["command"],
+            "/new/agentd --home /h hook"
+        );
+        assert_eq!(
+            s["statusLine"]["command"],
+            "/new/agentd --home /h statusline"
+        );
     }
 
     #[test]
@@ -349,7 +374,10 @@ mod tests {
         let mut s = json!({"hooks": {"Stop": {"oops": 1}}});
         let before = s.clone();
         let err = install(&mut s, &cmds()).unwrap_err();
-        assert_eq!(err.to_string(), "`hooks.Stop` in settings.json is an object, expected an array; fix or remove it, then run again");
+        assert_eq!(
+            err.to_string(),
+            "`hooks.Stop` in settings.json is an object, expected an array; fix or remove it, then run again"
+        );
         assert_eq!(s, before);
         assert!(install(&mut json!([1]), &cmds()).is_err());
     }
@@ -357,7 +385,10 @@ mod tests {
     #[test]
     fn recognises_only_agentd_commands() {
         assert!(is_agentd_command("'/a b/agentd' hook", "hook"));
-        assert!(is_agentd_command("/x/agentd --home /h statusline --chain 'x y'", "statusline"));
+        assert!(is_agentd_command(
+            "/x/agentd --home /h statusline --chain 'x y'",
+            "statusline"
+        ));
         assert!(!is_agentd_command("/x/agentd hook --extra", "hook"));
         assert!(!is_agentd_command("/x/not-agentd hook", "hook"));
         assert!(!is_agentd_command("echo agentd hook", "hook"));

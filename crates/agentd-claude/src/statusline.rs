@@ -33,12 +33,19 @@ pub fn snapshot(payload: &Value) -> Snapshot {
         .and_then(Value::as_f64)
         .or_else(|| {
             let cw = cw?;
-            let size = cw.get("context_window_size")?.as_f64().filter(|s| *s > 0.0)?;
+            let size = cw
+                .get("context_window_size")?
+                .as_f64()
+                .filter(|s| *s > 0.0)?;
             let usage = cw.get("current_usage")?;
-            let used: f64 = ["input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"]
-                .iter()
-                .filter_map(|k| usage.get(*k).and_then(Value::as_f64))
-                .sum();
+            let used: f64 = [
+                "input_tokens",
+                "cache_creation_input_tokens",
+                "cache_read_input_tokens",
+            ]
+            .iter()
+            .filter_map(|k| usage.get(*k).and_then(Value::as_f64))
+            .sum();
             Some(used * 100.0 / size)
         })
         .filter(|p| p.is_finite())
@@ -59,7 +66,11 @@ pub fn snapshot(payload: &Value) -> Snapshot {
 ///
 /// # Errors
 /// [`AdapterError`] when `payload` is not an object or has no `session_id`.
-pub fn to_event(payload: &Value, env: &HookEnv, ts_ms: i64) -> Result<LifecycleEvent, AdapterError> {
+pub fn to_event(
+    payload: &Value,
+    env: &HookEnv,
+    ts_ms: i64,
+) -> Result<LifecycleEvent, AdapterError> {
     let session_id = session_id(payload)?.to_owned();
     let snap = snapshot(payload);
     let workspace = payload.get("workspace");
@@ -106,7 +117,12 @@ pub fn render(payload: &Value) -> String {
     if parts.is_empty() {
         parts.push(
             str_field(payload, "session_id")
-                .map(|s| format!("agentd · {}", agentd_core::text::truncate(&agentd_core::text::one_line(s), 8)))
+                .map(|s| {
+                    format!(
+                        "agentd · {}",
+                        agentd_core::text::truncate(&agentd_core::text::one_line(s), 8)
+                    )
+                })
                 .unwrap_or_else(|| "agentd".to_owned()),
         );
     }
@@ -132,7 +148,13 @@ mod tests {
         assert_eq!(e.context.model.as_deref(), Some("claude-opus-4-1"));
         assert_eq!(e.context.cwd.as_deref(), Some("/w/sub"));
         assert_eq!(e.context.project_dir.as_deref(), Some("/w"));
-        assert_eq!(e.kind, EventKind::StatusUpdated { context_pct: Some(12.4), cost_usd: Some(0.01234) });
+        assert_eq!(
+            e.kind,
+            EventKind::StatusUpdated {
+                context_pct: Some(12.4),
+                cost_usd: Some(0.01234)
+            }
+        );
     }
 
     #[test]
@@ -144,7 +166,10 @@ mod tests {
 
     #[test]
     fn old_and_empty_payloads_render() {
-        assert_eq!(render(&json!({"session_id": "0123456789"})), "agentd · 0123456…");
+        assert_eq!(
+            render(&json!({"session_id": "0123456789"})),
+            "agentd · 0123456…"
+        );
         assert_eq!(render(&json!({})), "agentd");
         assert_eq!(
             render(&json!({"model": {"display_name": "\u{1b}]0;pwn\u{7}"}})),

@@ -1,1 +1,14 @@
-//! placeholder
+//! What every agentd process shares: where things live ([`paths`]), the
+//! settings ([`config`]), and a blocking client for the daemon's Unix-socket
+//! JSON-RPC API ([`client`]).
+//!
+//! Blocking on purpose: `agentd hook` runs on every Claude Code tool call and
+//! must not pay for an async runtime.
+
+pub mod client;
+pub mod config;
+pub mod paths;
+
+pub use client::{Client, ClientError};
+pub use config::{Config, ConfigError};
+pub use paths::{Paths, PathsError};

@@ -34,6 +34,11 @@ impl Registry {
         session
     }
 
+    /// Inserts or replaces a session (the daemon commits staged sessions so).
+    pub fn put(&mut self, session: Session) {
+        self.sessions.insert(session.id.clone(), session);
+    }
+
     /// The session with this id.
     pub fn get(&self, id: &str) -> Option<&Session> {
         self.sessions.get(id)

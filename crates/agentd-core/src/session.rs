@@ -261,16 +261,16 @@ impl Session {
                     self.end(Some("process_exited".to_owned()), ts);
                 }
             }
-            EventKind::Notification { .. } | EventKind::CompactionStarted | EventKind::Other { .. } => {}
+            EventKind::Notification { .. }
+            | EventKind::CompactionStarted
+            | EventKind::Other { .. } => {}
         }
         // Activity inside a subagent also tells us the subagent exists.
-        if let (Some(agent_id), false) = (
-            event.context.agent_id.as_deref(),
-            matches!(event.kind, EventKind::SubagentStopped { .. }),
-        ) {
-            if !self.subagents.iter().any(|s| s.agent_id == agent_id) {
-                self.note_subagent(Some(agent_id), event.context.agent_type.as_deref(), true);
-            }
+        if let Some(agent_id) = event.context.agent_id.as_deref()
+            && !matches!(event.kind, EventKind::SubagentStopped { .. })
+            && !self.subagents.iter().any(|s| s.agent_id == agent_id)
+        {
+            self.note_subagent(Some(agent_id), event.context.agent_type.as_deref(), true);
         }
     }
 
@@ -323,10 +323,10 @@ impl Session {
 
     fn merge_context(&mut self, ctx: &EventContext) {
         fn set(slot: &mut Option<String>, value: &Option<String>) {
-            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
-                if slot.as_deref() != Some(v) {
-                    *slot = Some(v.to_owned());
-                }
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty())
+                && slot.as_deref() != Some(v)
+            {
+                *slot = Some(v.to_owned());
             }
         }
         set(&mut self.cwd, &ctx.cwd);

@@ -1,1 +1,31 @@
-//! placeholder
+//! The agentd daemon.
+//!
+//! Shape (after tokio's mini-redis): [`server`] binds the Unix socket and the
+//! HTTP listener and owns shutdown; each client gets a [`connection`] (one
+//! reader loop, one writer task); requests go to [`rpc`]; writes go through
+//! the single [`ingest`] writer thread, which appends to the SQLite log,
+//! folds events into the session registry and broadcasts them to
+//! [`subscribe`]rs; [`reaper`] ends sessions whose agent process is gone.
+
+pub mod connection;
+pub mod http;
+pub mod ingest;
+pub mod lock;
+pub mod reaper;
+pub mod rpc;
+pub mod server;
+pub mod state;
+pub mod subscribe;
+
+pub use server::{Daemon, DaemonError};
+
+/// Milliseconds since the Unix epoch, now.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Re-exported so the binary can drive shutdown without naming tokio-util.
+pub use tokio_util::sync::CancellationToken;

@@ -44,7 +44,10 @@ impl Request {
         let invalid = |why: &str| {
             Box::new(Response::error(
                 id.clone(),
-                RpcError::new(code::INVALID_REQUEST, format!("not a JSON-RPC 2.0 request: {why}")),
+                RpcError::new(
+                    code::INVALID_REQUEST,
+                    format!("not a JSON-RPC 2.0 request: {why}"),
+                ),
             ))
         };
         if !value.is_object() {
@@ -53,13 +56,19 @@ impl Request {
         if value.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
             return Err(invalid("`jsonrpc` must be \"2.0\""));
         }
-        if !matches!(value.get("id"), None | Some(Value::Number(_) | Value::String(_) | Value::Null)) {
+        if !matches!(
+            value.get("id"),
+            None | Some(Value::Number(_) | Value::String(_) | Value::Null)
+        ) {
             return Err(invalid("`id` must be a number or a string"));
         }
         if !value.get("method").is_some_and(Value::is_string) {
             return Err(invalid("`method` must be a string"));
         }
-        if !matches!(value.get("params"), None | Some(Value::Object(_) | Value::Array(_) | Value::Null)) {
+        if !matches!(
+            value.get("params"),
+            None | Some(Value::Object(_) | Value::Array(_) | Value::Null)
+        ) {
             return Err(invalid("`params` must be an object or an array"));
         }
         serde_json::from_value(value).map_err(|e| invalid(&e.to_string()))
@@ -170,14 +179,33 @@ mod tests {
 
     #[test]
     fn parse_errors_have_stable_codes() {
-        let code_of = |s: &str| Request::parse(s.as_bytes()).unwrap_err().error.unwrap().code;
+        let code_of = |s: &str| {
+            Request::parse(s.as_bytes())
+                .unwrap_err()
+                .error
+                .unwrap()
+                .code
+        };
         assert_eq!(code_of("{not json"), code::PARSE_ERROR);
         assert_eq!(code_of("[1,2]"), code::INVALID_REQUEST);
-        assert_eq!(code_of(r#"{"jsonrpc":"1.0","id":1,"method":"x"}"#), code::INVALID_REQUEST);
-        assert_eq!(code_of(r#"{"jsonrpc":"2.0","id":{},"method":"x"}"#), code::INVALID_REQUEST);
-        assert_eq!(code_of(r#"{"jsonrpc":"2.0","id":1,"method":3}"#), code::INVALID_REQUEST);
-        assert_eq!(code_of(r#"{"jsonrpc":"2.0","id":1,"method":"x","params":3}"#), code::INVALID_REQUEST);
-        let r = Request::parse(br#"{"jsonrpc":"2.0","id":"a","method":"m","params":{"k":1}}"#).unwrap();
+        assert_eq!(
+            code_of(r#"{"jsonrpc":"1.0","id":1,"method":"x"}"#),
+            code::INVALID_REQUEST
+        );
+        assert_eq!(
+            code_of(r#"{"jsonrpc":"2.0","id":{},"method":"x"}"#),
+            code::INVALID_REQUEST
+        );
+        assert_eq!(
+            code_of(r#"{"jsonrpc":"2.0","id":1,"method":3}"#),
+            code::INVALID_REQUEST
+        );
+        assert_eq!(
+            code_of(r#"{"jsonrpc":"2.0","id":1,"method":"x","params":3}"#),
+            code::INVALID_REQUEST
+        );
+        let r =
+            Request::parse(br#"{"jsonrpc":"2.0","id":"a","method":"m","params":{"k":1}}"#).unwrap();
         assert_eq!(r.id, Some(json!("a")));
         assert_eq!(r.params, Some(json!({"k": 1})));
     }

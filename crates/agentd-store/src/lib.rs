@@ -34,7 +34,9 @@ pub enum StoreError {
         why: String,
     },
     /// The database was written by a newer agentd.
-    #[error("database schema version {found} is newer than this agentd understands ({known}); upgrade agentd")]
+    #[error(
+        "database schema version {found} is newer than this agentd understands ({known}); upgrade agentd"
+    )]
     TooNew {
         /// Version in the file.
         found: i64,

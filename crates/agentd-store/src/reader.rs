@@ -42,7 +42,9 @@ impl Reader {
     pub fn open(path: &std::path::Path) -> Result<Reader, StoreError> {
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         Ok(Reader { conn })
@@ -74,7 +76,8 @@ impl Reader {
         let mut sql = String::from(
             "SELECT seq, ts_ms, session_id, agent, source, name, kind, payload, env FROM events WHERE seq > ?",
         );
-        let mut args: Vec<SqlValue> = vec![SqlValue::Integer(after_seq.min(i64::MAX as u64) as i64)];
+        let mut args: Vec<SqlValue> =
+            vec![SqlValue::Integer(after_seq.min(i64::MAX as u64) as i64)];
         if let Some(id) = session_id {
             sql.push_str(" AND session_id = ?");
             args.push(SqlValue::Text(id.to_owned()));
@@ -114,7 +117,11 @@ impl Reader {
     pub fn checkpoint(&self) -> Result<(Vec<Session>, u64), StoreError> {
         let seq: Option<String> = self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = 'checkpoint_seq'", [], |r| r.get(0))
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'checkpoint_seq'",
+                [],
+                |r| r.get(0),
+            )
             .map(Some)
             .or_else(|e| match e {
                 rusqlite::Error::QueryReturnedNoRows => Ok(None),

@@ -70,7 +70,16 @@ impl Batch<'_> {
             "INSERT INTO events (ts_ms, session_id, agent, source, name, kind, payload, env)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
-        stmt.execute(params![e.ts_ms, e.session_id, e.agent, e.source, e.name, e.kind, e.payload, e.env])?;
+        stmt.execute(params![
+            e.ts_ms,
+            e.session_id,
+            e.agent,
+            e.source,
+            e.name,
+            e.kind,
+            e.payload,
+            e.env
+        ])?;
         let seq = self.tx.last_insert_rowid() as u64;
         self.last_seq = seq;
         Ok(seq)

@@ -24,7 +24,10 @@ fn pre_tool_use_maps_to_tool_started_with_context() {
     assert_eq!(e.ts_ms, 7);
     assert_eq!(
         e.kind,
-        EventKind::ToolStarted { tool: "Bash".into(), tool_use_id: Some("toolu_1".into()) }
+        EventKind::ToolStarted {
+            tool: "Bash".into(),
+            tool_use_id: Some("toolu_1".into())
+        }
     );
     assert_eq!(e.context.cwd.as_deref(), Some("/w/p/sub"));
     assert_eq!(e.context.project_dir.as_deref(), Some("/w/p"));
@@ -55,7 +58,11 @@ fn every_consumed_event_has_its_kind() {
     ];
     for (name, kind) in cases {
         let p = json!({"session_id": "s", "hook_event_name": name, "tool_name": "Bash"});
-        assert_eq!(to_event(&p, &HookEnv::default(), 0).unwrap().kind.name(), kind, "{name}");
+        assert_eq!(
+            to_event(&p, &HookEnv::default(), 0).unwrap().kind.name(),
+            kind,
+            "{name}"
+        );
     }
 }
 
@@ -65,7 +72,9 @@ fn notifications_old_and_new() {
     assert_eq!(
         kind(json!({"session_id": "s", "hook_event_name": "Notification",
             "message": "Claude needs your permission to use Bash"})),
-        EventKind::PermissionRequested { tool: "Bash".into() }
+        EventKind::PermissionRequested {
+            tool: "Bash".into()
+        }
     );
     assert_eq!(
         kind(json!({"session_id": "s", "hook_event_name": "Notification",
@@ -80,14 +89,20 @@ fn notifications_old_and_new() {
     assert_eq!(
         kind(json!({"session_id": "s", "hook_event_name": "Notification",
             "notification_type": "elicitation_dialog"})),
-        EventKind::InputRequested { reason: Some("elicitation_dialog".into()) }
+        EventKind::InputRequested {
+            reason: Some("elicitation_dialog".into())
+        }
     );
 }
 
 #[test]
 fn ask_user_question_means_needs_input() {
-    let p = json!({"session_id": "s", "hook_event_name": "PreToolUse", "tool_name": "AskUserQuestion"});
-    assert_eq!(to_event(&p, &HookEnv::default(), 0).unwrap().kind.name(), "input.requested");
+    let p =
+        json!({"session_id": "s", "hook_event_name": "PreToolUse", "tool_name": "AskUserQuestion"});
+    assert_eq!(
+        to_event(&p, &HookEnv::default(), 0).unwrap().kind.name(),
+        "input.requested"
+    );
 }
 
 #[test]
@@ -97,7 +112,10 @@ fn subagent_start_is_not_from_inside_the_subagent() {
     assert_eq!(e.context.agent_id, None);
     assert_eq!(
         e.kind,
-        EventKind::SubagentStarted { agent_id: Some("a".into()), agent_type: Some("t".into()) }
+        EventKind::SubagentStarted {
+            agent_id: Some("a".into()),
+            agent_type: Some("t".into())
+        }
     );
 }
 
@@ -109,11 +127,15 @@ fn bad_payloads_are_named() {
     );
     assert_eq!(
         to_event(&json!({"hook_event_name": "Stop"}), &HookEnv::default(), 0),
-        Err(AdapterError::MissingField { field: "session_id" })
+        Err(AdapterError::MissingField {
+            field: "session_id"
+        })
     );
     assert_eq!(
         to_event(&json!({"session_id": 5}), &HookEnv::default(), 0),
-        Err(AdapterError::MissingField { field: "session_id" })
+        Err(AdapterError::MissingField {
+            field: "session_id"
+        })
     );
 }
 

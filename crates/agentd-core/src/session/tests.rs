@@ -30,16 +30,35 @@ fn run(kinds: Vec<EventKind>) -> Session {
 fn a_headless_turn_goes_through_the_expected_statuses() {
     let mut s = Session::new("s1", "claude", 0);
     let steps = [
-        (EventKind::SessionStarted { source: Some("startup".into()) }, Status::Starting),
+        (
+            EventKind::SessionStarted {
+                source: Some("startup".into()),
+            },
+            Status::Starting,
+        ),
         (EventKind::PromptSubmitted, Status::Working),
         (tool("Bash"), Status::Working),
-        (EventKind::PermissionRequested { tool: "Bash".into() }, Status::NeedsApproval),
         (
-            EventKind::ToolFinished { tool: "Bash".into(), tool_use_id: None, failed: false },
+            EventKind::PermissionRequested {
+                tool: "Bash".into(),
+            },
+            Status::NeedsApproval,
+        ),
+        (
+            EventKind::ToolFinished {
+                tool: "Bash".into(),
+                tool_use_id: None,
+                failed: false,
+            },
             Status::Working,
         ),
         (EventKind::TurnStopped, Status::Idle),
-        (EventKind::SessionEnded { reason: Some("other".into()) }, Status::Ended),
+        (
+            EventKind::SessionEnded {
+                reason: Some("other".into()),
+            },
+            Status::Ended,
+        ),
     ];
     for (i, (kind, want)) in steps.into_iter().enumerate() {
         s.apply(i as u64 + 1, &ev(i as i64 + 10, kind));
@@ -57,7 +76,9 @@ fn a_headless_turn_goes_through_the_expected_statuses() {
 fn compaction_restart_keeps_a_working_session_working() {
     let s = run(vec![
         EventKind::PromptSubmitted,
-        EventKind::SessionStarted { source: Some("compact".into()) },
+        EventKind::SessionStarted {
+            source: Some("compact".into()),
+        },
     ]);
     assert_eq!(s.status, Status::Working);
 }
@@ -66,7 +87,9 @@ fn compaction_restart_keeps_a_working_session_working() {
 fn an_ended_session_reopens_on_resume() {
     let s = run(vec![
         EventKind::SessionEnded { reason: None },
-        EventKind::SessionStarted { source: Some("resume".into()) },
+        EventKind::SessionStarted {
+            source: Some("resume".into()),
+        },
     ]);
     assert_eq!(s.status, Status::Starting);
     assert_eq!(s.end_reason, None);
@@ -76,7 +99,10 @@ fn an_ended_session_reopens_on_resume() {
 fn status_updates_do_not_revive_an_ended_session() {
     let s = run(vec![
         EventKind::ProcessExited,
-        EventKind::StatusUpdated { context_pct: Some(3.0), cost_usd: Some(0.5) },
+        EventKind::StatusUpdated {
+            context_pct: Some(3.0),
+            cost_usd: Some(0.5),
+        },
     ]);
     assert_eq!(s.status, Status::Ended);
     assert_eq!(s.end_reason.as_deref(), Some("process_exited"));
@@ -99,9 +125,18 @@ fn context_fills_in_and_never_erases() {
 #[test]
 fn subagents_are_tracked_by_id() {
     let s = run(vec![
-        EventKind::SubagentStarted { agent_id: Some("a1".into()), agent_type: Some("Explore".into()) },
-        EventKind::SubagentStarted { agent_id: Some("a2".into()), agent_type: None },
-        EventKind::SubagentStopped { agent_id: Some("a1".into()), agent_type: Some("Explore".into()) },
+        EventKind::SubagentStarted {
+            agent_id: Some("a1".into()),
+            agent_type: Some("Explore".into()),
+        },
+        EventKind::SubagentStarted {
+            agent_id: Some("a2".into()),
+            agent_type: None,
+        },
+        EventKind::SubagentStopped {
+            agent_id: Some("a1".into()),
+            agent_type: Some("Explore".into()),
+        },
     ]);
     assert_eq!(s.subagents.len(), 2);
     assert!(!s.subagents[0].active);
@@ -109,29 +144,60 @@ fn subagents_are_tracked_by_id() {
 }
 
 fn any_kind() -> impl Strategy<Value = EventKind> {
-    let name = prop_oneof![Just("Bash".to_owned()), Just("Edit".to_owned()), "[a-z]{1,4}"];
+    let name = prop_oneof![
+        Just("Bash".to_owned()),
+        Just("Edit".to_owned()),
+        "[a-z]{1,4}"
+    ];
     let opt = proptest::option::of("[a-z]{1,3}");
     prop_oneof![
-        opt.clone().prop_map(|source| EventKind::SessionStarted { source }),
-        Just(EventKind::SessionStarted { source: Some("compact".into()) }),
+        opt.clone()
+            .prop_map(|source| EventKind::SessionStarted { source }),
+        Just(EventKind::SessionStarted {
+            source: Some("compact".into())
+        }),
         Just(EventKind::PromptSubmitted),
-        name.clone().prop_map(|tool| EventKind::ToolStarted { tool, tool_use_id: None }),
-        (name.clone(), any::<bool>())
-            .prop_map(|(tool, failed)| EventKind::ToolFinished { tool, tool_use_id: None, failed }),
-        name.clone().prop_map(|tool| EventKind::PermissionRequested { tool }),
+        name.clone().prop_map(|tool| EventKind::ToolStarted {
+            tool,
+            tool_use_id: None
+        }),
+        (name.clone(), any::<bool>()).prop_map(|(tool, failed)| EventKind::ToolFinished {
+            tool,
+            tool_use_id: None,
+            failed
+        }),
+        name.clone()
+            .prop_map(|tool| EventKind::PermissionRequested { tool }),
         name.prop_map(|tool| EventKind::PermissionDenied { tool }),
-        opt.clone().prop_map(|reason| EventKind::InputRequested { reason }),
+        opt.clone()
+            .prop_map(|reason| EventKind::InputRequested { reason }),
         Just(EventKind::TurnStopped),
-        opt.clone().prop_map(|error| EventKind::TurnFailed { error }),
+        opt.clone()
+            .prop_map(|error| EventKind::TurnFailed { error }),
         Just(EventKind::Idle),
-        opt.clone().prop_map(|agent_id| EventKind::SubagentStarted { agent_id, agent_type: None }),
-        opt.clone().prop_map(|agent_id| EventKind::SubagentStopped { agent_id, agent_type: None }),
+        opt.clone().prop_map(|agent_id| EventKind::SubagentStarted {
+            agent_id,
+            agent_type: None
+        }),
+        opt.clone().prop_map(|agent_id| EventKind::SubagentStopped {
+            agent_id,
+            agent_type: None
+        }),
         Just(EventKind::CompactionStarted),
-        (proptest::option::of(0.0..100.0f64), proptest::option::of(0.0..10.0f64))
-            .prop_map(|(context_pct, cost_usd)| EventKind::StatusUpdated { context_pct, cost_usd }),
-        opt.clone().prop_map(|reason| EventKind::SessionEnded { reason }),
+        (
+            proptest::option::of(0.0..100.0f64),
+            proptest::option::of(0.0..10.0f64)
+        )
+            .prop_map(|(context_pct, cost_usd)| EventKind::StatusUpdated {
+                context_pct,
+                cost_usd
+            }),
+        opt.clone()
+            .prop_map(|reason| EventKind::SessionEnded { reason }),
         Just(EventKind::ProcessExited),
-        opt.prop_map(|n| EventKind::Other { name: n.unwrap_or_default() }),
+        opt.prop_map(|n| EventKind::Other {
+            name: n.unwrap_or_default()
+        }),
     ]
 }
 

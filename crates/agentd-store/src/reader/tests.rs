@@ -34,7 +34,12 @@ fn append_list_filter_and_checkpoint() {
     let all = r.events(0, None, None, 100).unwrap();
     assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(all[0].payload, r#"{"a":1,"unknown":[true]}"#);
-    let s1: Vec<u64> = r.events(0, Some("s1"), None, 100).unwrap().iter().map(|e| e.seq).collect();
+    let s1: Vec<u64> = r
+        .events(0, Some("s1"), None, 100)
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
     assert_eq!(s1, [1, 3]);
     let stops: Vec<u64> = r
         .events(1, None, Some(&["turn.stopped".to_owned()]), 100)

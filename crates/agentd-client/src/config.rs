@@ -1,0 +1,194 @@
+//! `agentd.toml`: optional; every setting has a default; `AGENTD_*`
+//! environment variables override the file.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// All settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The HTTP listener.
+    pub http: HttpConfig,
+    /// The hook and status-line clients.
+    pub hook: HookConfig,
+    /// The daemon.
+    pub daemon: DaemonConfig,
+}
+
+/// `[http]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Loopback address to listen on, e.g. `127.0.0.1:41956`; port 0 picks a
+    /// free port; `off` disables HTTP. Env: `AGENTD_HTTP_LISTEN`.
+    pub listen: String,
+}
+
+/// `[hook]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HookConfig {
+    /// How long `agentd hook` waits for the daemon before failing open, ms.
+    /// Env: `AGENTD_HOOK_TIMEOUT_MS`.
+    pub timeout_ms: u64,
+}
+
+/// `[daemon]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DaemonConfig {
+    /// `tracing` filter for the daemon log, e.g. `info` or `agentd=debug`.
+    /// Env: `AGENTD_LOG`.
+    pub log: String,
+    /// How often the daemon checks that sessions' agent processes are alive, ms.
+    pub process_check_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            http: HttpConfig {
+                listen: "127.0.0.1:41956".to_owned(),
+            },
+            hook: HookConfig { timeout_ms: 2000 },
+            daemon: DaemonConfig {
+                log: "info".to_owned(),
+                process_check_ms: 2000,
+            },
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Config::default().http
+    }
+}
+
+impl Default for HookConfig {
+    fn default() -> Self {
+        Config::default().hook
+    }
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        Config::default().daemon
+    }
+}
+
+/// Why the settings cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file exists but cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown keys or wrong types.
+    #[error("invalid {path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What is wrong, with line and column.
+        message: String,
+    },
+    /// An environment override has a bad value.
+    #[error("invalid {var}={value:?}: {why}")]
+    Env {
+        /// The variable.
+        var: &'static str,
+        /// Its value.
+        value: String,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+impl Config {
+    /// Loads `path` if it exists (defaults otherwise) and applies `AGENTD_*`
+    /// environment overrides.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the file or variable and what is wrong.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let mut config = match std::fs::read_to_string(path) {
+            Ok(text) => Config::parse(&text).map_err(|message| ConfigError::Parse {
+                path: path.display().to_string(),
+                message,
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::default(),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
+        };
+        config.apply_env(|k| std::env::var(k).ok())?;
+        Ok(config)
+    }
+
+    /// Parses TOML text.
+    ///
+    /// # Errors
+    /// The TOML parser's message.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Applies `AGENTD_HTTP_LISTEN`, `AGENTD_HOOK_TIMEOUT_MS` and `AGENTD_LOG`.
+    ///
+    /// # Errors
+    /// [`ConfigError::Env`] for a value that does not parse.
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(v) = var("AGENTD_HTTP_LISTEN") {
+            self.http.listen = v;
+        }
+        if let Some(v) = var("AGENTD_HOOK_TIMEOUT_MS") {
+            self.hook.timeout_ms =
+                v.parse()
+                    .map_err(|e: std::num::ParseIntError| ConfigError::Env {
+                        var: "AGENTD_HOOK_TIMEOUT_MS",
+                        value: v.clone(),
+                        why: e.to_string(),
+                    })?;
+        }
+        if let Some(v) = var("AGENTD_LOG") {
+            self.daemon.log = v;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_file_and_env() {
+        let mut c = Config::parse("[http]\nlisten = \"127.0.0.1:0\"\n").unwrap();
+        assert_eq!(c.http.listen, "127.0.0.1:0");
+        assert_eq!(c.hook.timeout_ms, 2000);
+        c.apply_env(|k| (k == "AGENTD_HTTP_LISTEN").then(|| "off".to_owned()))
+            .unwrap();
+        assert_eq!(c.http.listen, "off");
+        let err = c.apply_env(|k| (k == "AGENTD_HOOK_TIMEOUT_MS").then(|| "soon".to_owned()));
+        assert!(
+            err.unwrap_err()
+                .to_string()
+                .contains("AGENTD_HOOK_TIMEOUT_MS")
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_location() {
+        let err = Config::parse("[http]\nlistn = 1\n").unwrap_err();
+        assert!(err.contains("listn"), "{err}");
+    }
+}

@@ -1,0 +1,180 @@
+//! One client connection on the Unix socket.
+//!
+//! Frames are read with a length limit enforced by the codec while reading,
+//! so no more than [`MAX_FRAME_BYTES`] is ever buffered for a line. All
+//! output (responses and notifications) goes through one bounded queue to one
+//! writer task, so frames never interleave and a client that stops reading
+//! only ever stalls itself.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentd_proto::api::{SessionView, SubscribeParams, SubscribeResult};
+use agentd_proto::{MAX_FRAME_BYTES, Request, Response, RpcError, code, method};
+use futures_util::StreamExt;
+use serde_json::Value;
+use tokio::io::AsyncWriteExt;
+use tokio::net::UnixStream;
+use tokio::sync::mpsc;
+use tokio_util::codec::{AnyDelimiterCodec, AnyDelimiterCodecError, FramedRead};
+use tokio_util::sync::CancellationToken;
+
+use crate::rpc;
+use crate::state::Shared;
+use crate::subscribe;
+
+/// How long a write may block before the client is dropped.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection without subscriptions may stay silent.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Output frames queued per connection before producers wait.
+pub const OUTPUT_QUEUE: usize = 256;
+
+/// Serves one connection until the client leaves, misbehaves beyond repair,
+/// or `shutdown` fires.
+pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: CancellationToken) {
+    let (read_half, mut write_half) = stream.into_split();
+    let (out_tx, mut out_rx) = mpsc::channel::<String>(OUTPUT_QUEUE);
+    let conn_cancel = shutdown.child_token();
+
+    let writer_cancel = conn_cancel.clone();
+    let writer = tokio::spawn(async move {
+        while let Some(mut line) = out_rx.recv().await {
+            line.push('\n');
+            match tokio::time::timeout(WRITE_TIMEOUT, write_half.write_all(line.as_bytes())).await {
+                Ok(Ok(())) => {}
+                _ => break,
+            }
+        }
+        // A dead writer ends the connection.
+        writer_cancel.cancel();
+        let _ = write_half.shutdown().await;
+    });
+
+    let codec =
+        AnyDelimiterCodec::new_with_max_length(b"\n".to_vec(), b"\n".to_vec(), MAX_FRAME_BYTES);
+    let mut frames = FramedRead::new(read_half, codec);
+    let mut initialized = false;
+    let mut subscriptions = 0usize;
+
+    loop {
+        let idle = if subscriptions > 0 {
+            Duration::MAX
+        } else {
+            IDLE_TIMEOUT
+        };
+        let next = tokio::select! {
+            _ = conn_cancel.cancelled() => break,
+            next = tokio::time::timeout(idle, frames.next()) => next,
+        };
+        let frame = match next {
+            Err(_) => break, // idle timeout
+            Ok(None) => break,
+            Ok(Some(Err(AnyDelimiterCodecError::MaxChunkLengthExceeded))) => {
+                let err = RpcError::new(
+                    code::FRAME_TOO_LARGE,
+                    format!("frame exceeds {MAX_FRAME_BYTES} bytes; closing the connection"),
+                );
+                send(&out_tx, Response::error(Value::Null, err)).await;
+                break;
+            }
+            Ok(Some(Err(_))) => break,
+            Ok(Some(Ok(bytes))) => bytes,
+        };
+        let frame = frame.strip_suffix(b"\r").unwrap_or(&frame);
+        if frame.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let req = match Request::parse(frame) {
+            Ok(r) => r,
+            Err(resp) => {
+                send(&out_tx, *resp).await;
+                continue;
+            }
+        };
+        let id = req.id.clone();
+        let result = if req.method == method::INITIALIZE {
+            let r = rpc::initialize(req.params);
+            initialized |= r.is_ok();
+            r
+        } else if !initialized {
+            Err(RpcError::new(
+                code::NOT_INITIALIZED,
+                "the first request must be `initialize` with a protocol_version",
+            ))
+        } else if req.method == method::EVENTS_SUBSCRIBE {
+            match start_subscription(&shared, req.params, &out_tx, &conn_cancel, id.clone()).await {
+                Ok(()) => {
+                    subscriptions += 1;
+                    continue; // the subscription sent its own response
+                }
+                Err(e) => Err(e),
+            }
+        } else {
+            rpc::dispatch(&shared, &req.method, req.params).await
+        };
+        // Notifications (no id) get no response, errors included.
+        let Some(id) = id else { continue };
+        let resp = match result {
+            Ok(v) => Response::ok(id, v),
+            Err(e) => Response::error(id, e),
+        };
+        if !send(&out_tx, resp).await {
+            break;
+        }
+    }
+    conn_cancel.cancel();
+    drop(out_tx);
+    let _ = writer.await;
+}
+
+async fn send(out: &mpsc::Sender<String>, resp: Response) -> bool {
+    match serde_json::to_string(&resp) {
+        Ok(line) => out.send(line).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+async fn start_subscription(
+    shared: &Arc<Shared>,
+    params: Option<Value>,
+    out: &mpsc::Sender<String>,
+    cancel: &CancellationToken,
+    id: Option<Value>,
+) -> Result<(), RpcError> {
+    let p: SubscribeParams = rpc::params(method::EVENTS_SUBSCRIBE, params)?;
+    let subscription = shared.subscription_id();
+    // Subscribe to live events before taking the snapshot, so nothing
+    // committed after the snapshot can be missed.
+    let live = shared.live.subscribe();
+    let head_seq = shared.head_seq();
+    let sessions: Vec<SessionView> = shared
+        .registry
+        .read()
+        .map_err(|_| RpcError::new(code::INTERNAL_ERROR, "registry lock poisoned"))?
+        .list()
+        .into_iter()
+        .filter(|s| p.session_id.as_ref().is_none_or(|id| &s.id == id))
+        .map(SessionView::new)
+        .collect();
+    let result = SubscribeResult {
+        subscription,
+        head_seq,
+        sessions,
+    };
+    let value = serde_json::to_value(result)
+        .map_err(|e| RpcError::new(code::INTERNAL_ERROR, e.to_string()))?;
+    if let Some(id) = id {
+        send(out, Response::ok(id, value)).await;
+    }
+    let start_after = p.after_seq.unwrap_or(head_seq);
+    tokio::spawn(subscribe::run(
+        Arc::clone(shared),
+        subscribe::Filter::new(subscription, p.session_id, p.kinds),
+        start_after,
+        live,
+        out.clone(),
+        cancel.clone(),
+    ));
+    Ok(())
+}

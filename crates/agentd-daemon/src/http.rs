@@ -1,0 +1,213 @@
+//! The HTTP listener: `GET /health` and `POST /hooks/claude` (Claude Code
+//! `http` hooks, reference §2.4 "HTTP hooks").
+//!
+//! Loopback only. Every route but `/health` needs `Authorization: Bearer
+//! <token>`. Requests whose `Host` is not a loopback name, or that carry a
+//! non-loopback `Origin`, are refused (DNS-rebinding and cross-site defence).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::ingest::Source;
+use crate::rpc;
+use crate::state::Shared;
+
+/// Shared by the handlers.
+#[derive(Clone)]
+struct Http {
+    shared: Arc<Shared>,
+    token: Arc<str>,
+}
+
+/// Parses and checks a listen address: loopback only.
+///
+/// # Errors
+/// A message saying why the address is refused.
+pub fn parse_listen(listen: &str) -> Result<SocketAddr, String> {
+    let normalized = listen
+        .strip_prefix("localhost:")
+        .map(|port| format!("127.0.0.1:{port}"));
+    let addr: SocketAddr = normalized
+        .as_deref()
+        .unwrap_or(listen)
+        .parse()
+        .map_err(|e| {
+            format!("invalid HTTP listen address {listen:?} ({e}); expected e.g. 127.0.0.1:41956")
+        })?;
+    if !addr.ip().is_loopback() {
+        return Err(format!(
+            "refusing to listen on non-loopback address {addr}: agentd's HTTP API is loopback-only; use 127.0.0.1"
+        ));
+    }
+    Ok(addr)
+}
+
+/// The router.
+pub fn router(shared: Arc<Shared>, token: String) -> Router {
+    let state = Http {
+        shared,
+        token: token.into(),
+    };
+    let authed = Router::new()
+        .route("/hooks/claude", post(claude_hook))
+        .layer(middleware::from_fn_with_state(state.clone(), require_token));
+    Router::new()
+        .route("/health", get(health))
+        .merge(authed)
+        .layer(DefaultBodyLimit::max(agentd_proto::MAX_FRAME_BYTES))
+        .layer(middleware::from_fn(loopback_only))
+        .with_state(state)
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(json!({"error": message}))).into_response()
+}
+
+/// Whether `host` (a Host header value, maybe with a port) names loopback.
+pub fn is_loopback_host(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, port)| {
+            if port.chars().all(|c| c.is_ascii_digit()) {
+                h
+            } else {
+                host
+            }
+        })
+    };
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "localhost" | "127.0.0.1" | "::1"
+    )
+}
+
+async fn loopback_only(req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    let host_ok = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(is_loopback_host);
+    if !host_ok {
+        return error(
+            StatusCode::FORBIDDEN,
+            "Host header must name a loopback address",
+        );
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let ok = origin
+            .to_str()
+            .ok()
+            .and_then(|o| {
+                o.strip_prefix("http://")
+                    .or_else(|| o.strip_prefix("https://"))
+            })
+            .is_some_and(is_loopback_host);
+        if !ok {
+            return error(StatusCode::FORBIDDEN, "cross-origin requests are refused");
+        }
+    }
+    next.run(req).await
+}
+
+async fn require_token(State(state): State<Http>, req: Request, next: Next) -> Response {
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "));
+    match given {
+        Some(t) if constant_time_eq(t.as_bytes(), state.token.as_bytes()) => next.run(req).await,
+        _ => error(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token; it is in the file `agentd paths` shows as `token`",
+        ),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn health(State(state): State<Http>) -> Response {
+    axum::Json(rpc::health(&state.shared)).into_response()
+}
+
+async fn claude_hook(State(state): State<Http>, headers: HeaderMap, body: Bytes) -> Response {
+    let payload: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("body is not JSON: {e}")),
+    };
+    let env = headers
+        .get("x-agentd-tmux-pane")
+        .and_then(|v| v.to_str().ok())
+        .map(|pane| json!({"tmux_pane": pane}))
+        .unwrap_or(Value::Null);
+    let params = agentd_proto::api::IngestParams { payload, env };
+    match rpc::ingest(&state.shared, Source::Hook, params).await {
+        Ok(result) => {
+            let output = result.get("output").cloned().unwrap_or(Value::Null);
+            // Claude Code reads an empty 2xx body as "no decision".
+            if output.is_null() {
+                StatusCode::OK.into_response()
+            } else {
+                axum::Json(output).into_response()
+            }
+        }
+        Err(e) if e.code == agentd_proto::code::INVALID_PARAMS => {
+            error(StatusCode::BAD_REQUEST, &e.message)
+        }
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, &e.message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        for ok in [
+            "localhost",
+            "localhost:41956",
+            "127.0.0.1:1",
+            "[::1]:80",
+            "LOCALHOST",
+        ] {
+            assert!(is_loopback_host(ok), "{ok}");
+        }
+        for bad in [
+            "evil.com",
+            "127.0.0.1.evil.com",
+            "localhost.evil.com:80",
+            "10.0.0.1",
+            "",
+        ] {
+            assert!(!is_loopback_host(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn listen_addresses() {
+        assert_eq!(
+            parse_listen("localhost:0").unwrap().to_string(),
+            "127.0.0.1:0"
+        );
+        assert!(parse_listen("[::1]:5").is_ok());
+        assert!(
+            parse_listen("0.0.0.0:41956")
+                .unwrap_err()
+                .contains("non-loopback")
+        );
+        assert!(parse_listen("nope").unwrap_err().contains("invalid"));
+    }
+}

@@ -1,0 +1,397 @@
+//! The single writer.
+//!
+//! Every event enters through [`submit`]: the payload is mapped to a
+//! lifecycle event, then queued to one dedicated thread that owns the
+//! read-write SQLite connection. That thread takes whatever is queued (up to
+//! [`MAX_BATCH`]) and, in one transaction, appends the events, folds them into
+//! copies of the affected sessions and checkpoints those. Only after the
+//! commit does it publish the sessions to the registry, broadcast the events
+//! and answer the callers — so what a client was told is stored, is stored.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use agentd_claude::hook::HookEnv;
+use agentd_core::{EventKind, LifecycleEvent, Registry, Session};
+use agentd_proto::api::{EventRecord, SessionView, rfc3339};
+use agentd_proto::{RpcError, code};
+use agentd_store::{NewEvent, Reader, StoreError, StoredEvent, Writer};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::state::{LiveEvent, Shared};
+
+/// Most events committed in one transaction.
+pub const MAX_BATCH: usize = 1024;
+
+/// Where an event came from; stored in the `source` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A Claude Code hook (command or http).
+    Hook,
+    /// A Claude Code status-line snapshot.
+    StatusLine,
+    /// The daemon itself (e.g. a process exit).
+    Daemon,
+}
+
+impl Source {
+    /// Column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Hook => "hook",
+            Source::StatusLine => "statusline",
+            Source::Daemon => "daemon",
+        }
+    }
+}
+
+/// One event ready to be written.
+#[derive(Debug)]
+pub struct Prepared {
+    source: Source,
+    name: String,
+    payload: String,
+    env: String,
+    event: LifecycleEvent,
+}
+
+/// Where the writer sends an event's `seq`, or why it was not stored.
+pub type Reply = oneshot::Sender<Result<u64, String>>;
+
+/// A request to the writer thread.
+#[derive(Debug)]
+pub enum Job {
+    /// Append this event; answer with its `seq`.
+    Append(Box<Prepared>, Reply),
+    /// Finish what is queued and stop.
+    Stop,
+}
+
+/// Maps an input to its lifecycle event. Pure apart from the clock: replay
+/// uses it with the stored time and gets the same event back.
+///
+/// # Errors
+/// The adapter's error when the payload is unusable (no `session_id`, ...).
+pub fn map_event(
+    source: Source,
+    name: &str,
+    payload: &Value,
+    env: &HookEnv,
+    ts_ms: i64,
+) -> Result<LifecycleEvent, String> {
+    match source {
+        Source::Hook => {
+            agentd_claude::hook::to_event(payload, env, ts_ms).map_err(|e| e.to_string())
+        }
+        Source::StatusLine => {
+            agentd_claude::statusline::to_event(payload, env, ts_ms).map_err(|e| e.to_string())
+        }
+        Source::Daemon => {
+            let session_id = payload
+                .get("session_id")
+                .and_then(Value::as_str)
+                .ok_or("daemon event without session_id")?
+                .to_owned();
+            let kind = match name {
+                "ProcessExited" => EventKind::ProcessExited,
+                other => EventKind::Other {
+                    name: other.to_owned(),
+                },
+            };
+            Ok(LifecycleEvent {
+                session_id,
+                ts_ms,
+                kind,
+                context: Default::default(),
+            })
+        }
+    }
+}
+
+/// Prepares an input for the writer: maps it and serializes what is stored.
+///
+/// # Errors
+/// An [`RpcError`] with [`code::INVALID_PARAMS`] naming what is wrong.
+pub fn prepare(source: Source, payload: &Value, mut env: HookEnv) -> Result<Prepared, RpcError> {
+    let name = match source {
+        Source::Hook => agentd_claude::hook::event_name(payload)
+            .unwrap_or("unknown")
+            .to_owned(),
+        Source::StatusLine => "StatusLine".to_owned(),
+        Source::Daemon => payload
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_owned(),
+    };
+    if source == Source::Hook
+        && env.git_branch.is_none()
+        && matches!(name.as_str(), "SessionStart" | "UserPromptSubmit" | "Stop")
+        && let Some(cwd) = payload.get("cwd").and_then(Value::as_str)
+    {
+        env.git_branch = git_branch(Path::new(cwd));
+    }
+    let event = map_event(source, &name, payload, &env, crate::now_ms()).map_err(|e| {
+        RpcError::invalid_params(format!("invalid {} payload: {e}", source.as_str()))
+    })?;
+    Ok(Prepared {
+        source,
+        name,
+        payload: to_json(payload),
+        env: to_json(&env),
+        event,
+    })
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    // Serializing a Value or a plain struct cannot fail.
+    serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned())
+}
+
+/// Queues a prepared event and waits until it is committed.
+///
+/// # Errors
+/// [`code::SHUTTING_DOWN`] when the writer has stopped, [`code::STORE_ERROR`]
+/// when the commit failed.
+pub async fn submit(shared: &Shared, prepared: Prepared) -> Result<u64, RpcError> {
+    let (tx, rx) = oneshot::channel();
+    shared
+        .ingest
+        .send(Job::Append(Box::new(prepared), tx))
+        .await
+        .map_err(|_| {
+            RpcError::new(
+                code::SHUTTING_DOWN,
+                "agentd is shutting down; try again after it restarts",
+            )
+        })?;
+    match rx.await {
+        Ok(Ok(seq)) => Ok(seq),
+        Ok(Err(why)) => Err(RpcError::new(
+            code::STORE_ERROR,
+            format!("could not store the event: {why}"),
+        )),
+        Err(_) => Err(RpcError::new(
+            code::SHUTTING_DOWN,
+            "agentd is shutting down; try again after it restarts",
+        )),
+    }
+}
+
+/// Loads the registry: the checkpoint, then every event after it replayed.
+///
+/// # Errors
+/// Store errors.
+pub fn load_registry(db: &Path) -> Result<(Registry, u64), StoreError> {
+    let reader = Reader::open(db)?;
+    let (sessions, checkpoint) = reader.checkpoint()?;
+    let mut registry = Registry::from_sessions(sessions);
+    let mut after = checkpoint;
+    loop {
+        let page = reader.events(after, None, None, 10_000)?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for row in &page {
+            if let Some(event) = replay_event(row) {
+                registry.apply(row.seq, &row.agent, &event);
+            }
+        }
+    }
+    Ok((registry, reader.head_seq()?))
+}
+
+/// The lifecycle event a stored row stands for.
+pub fn replay_event(row: &StoredEvent) -> Option<LifecycleEvent> {
+    let source = match row.source.as_str() {
+        "hook" => Source::Hook,
+        "statusline" => Source::StatusLine,
+        _ => Source::Daemon,
+    };
+    let payload: Value = serde_json::from_str(&row.payload).ok()?;
+    let env: HookEnv = serde_json::from_str(&row.env).unwrap_or_default();
+    map_event(source, &row.name, &payload, &env, row.ts_ms).ok()
+}
+
+/// The record clients see for a stored row.
+pub fn record_of(row: &StoredEvent) -> EventRecord {
+    EventRecord {
+        seq: row.seq,
+        ts: rfc3339(row.ts_ms),
+        ts_ms: row.ts_ms,
+        session_id: row.session_id.clone(),
+        agent: row.agent.clone(),
+        source: row.source.clone(),
+        name: row.name.clone(),
+        kind: row.kind.clone(),
+        payload: serde_json::from_str(&row.payload).unwrap_or(Value::Null),
+        env: serde_json::from_str(&row.env).unwrap_or(Value::Null),
+    }
+}
+
+/// Runs the writer loop on the current (dedicated) thread until [`Job::Stop`]
+/// or until every sender is gone.
+pub fn run_writer(mut writer: Writer, mut rx: mpsc::Receiver<Job>, shared: Arc<Shared>) {
+    let mut stop = false;
+    while !stop {
+        let Some(first) = rx.blocking_recv() else {
+            break;
+        };
+        let mut jobs = Vec::with_capacity(64);
+        match first {
+            Job::Append(p, tx) => jobs.push((p, tx)),
+            Job::Stop => stop = true,
+        }
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(Job::Append(p, tx)) => jobs.push((p, tx)),
+                Ok(Job::Stop) => stop = true,
+                Err(_) => break,
+            }
+        }
+        if jobs.is_empty() {
+            continue;
+        }
+        match commit_batch(&mut writer, &shared, &jobs) {
+            Ok(published) => {
+                for ((_, tx), (seq, live)) in jobs.into_iter().zip(published) {
+                    // No receiver left means nobody listens: fine.
+                    let _ = shared.live.send(live);
+                    let _ = tx.send(Ok(seq));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, events = jobs.len(), "commit failed; events rejected");
+                for (_, tx) in jobs {
+                    let _ = tx.send(Err(e.to_string()));
+                }
+            }
+        }
+    }
+    // Anything still queued after Stop is answered by dropping its sender.
+    rx.close();
+}
+
+type Published = Vec<(u64, Arc<LiveEvent>)>;
+
+fn commit_batch(
+    writer: &mut Writer,
+    shared: &Shared,
+    jobs: &[(Box<Prepared>, Reply)],
+) -> Result<Published, StoreError> {
+    let mut staged: HashMap<String, Session> = HashMap::new();
+    let mut applied = Vec::with_capacity(jobs.len());
+    let mut batch = writer.batch()?;
+    for (p, _) in jobs {
+        let e = &p.event;
+        let seq = batch.append(&NewEvent {
+            ts_ms: e.ts_ms,
+            session_id: &e.session_id,
+            agent: agentd_claude::AGENT,
+            source: p.source.as_str(),
+            name: &p.name,
+            kind: e.kind.name(),
+            payload: &p.payload,
+            env: &p.env,
+        })?;
+        let session = staged.entry(e.session_id.clone()).or_insert_with(|| {
+            shared
+                .registry
+                .read()
+                .ok()
+                .and_then(|r| r.get(&e.session_id).cloned())
+                .unwrap_or_else(|| {
+                    Session::new(e.session_id.clone(), agentd_claude::AGENT, e.ts_ms)
+                })
+        });
+        session.apply(seq, e);
+        applied.push((seq, session.clone()));
+    }
+    for session in staged.values() {
+        batch.put_session(session)?;
+    }
+    batch.commit()?;
+
+    let last = applied.last().map(|(seq, _)| *seq).unwrap_or(0);
+    if let Ok(mut registry) = shared.registry.write() {
+        for (_, session) in staged {
+            registry.put(session);
+        }
+    }
+    shared.head_seq.fetch_max(last, Ordering::AcqRel);
+    Ok(jobs
+        .iter()
+        .zip(applied)
+        .map(|((p, _), (seq, session))| {
+            let e = &p.event;
+            let record = EventRecord {
+                seq,
+                ts: rfc3339(e.ts_ms),
+                ts_ms: e.ts_ms,
+                session_id: e.session_id.clone(),
+                agent: agentd_claude::AGENT.to_owned(),
+                source: p.source.as_str().to_owned(),
+                name: p.name.clone(),
+                kind: e.kind.name().to_owned(),
+                payload: Value::Null,
+                env: Value::Null,
+            };
+            (
+                seq,
+                Arc::new(live_event(record, &p.payload, &p.env, session)),
+            )
+        })
+        .collect())
+}
+
+fn live_event(record: EventRecord, payload: &str, env: &str, session: Session) -> LiveEvent {
+    let mut params = serde_json::to_value(&record).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut params {
+        map.insert(
+            "payload".into(),
+            serde_json::from_str(payload).unwrap_or(Value::Null),
+        );
+        map.insert(
+            "env".into(),
+            serde_json::from_str(env).unwrap_or(Value::Null),
+        );
+        map.insert(
+            "session".into(),
+            serde_json::to_value(SessionView::new(session)).unwrap_or(Value::Null),
+        );
+    }
+    LiveEvent {
+        seq: record.seq,
+        session_id: record.session_id,
+        kind: record.kind,
+        params_json: params.to_string(),
+    }
+}
+
+/// The branch checked out in the git work tree containing `dir`: reads
+/// `.git/HEAD` (or follows a worktree's `.git` file). `None` outside git.
+pub fn git_branch(dir: &Path) -> Option<String> {
+    let mut cur = Some(dir);
+    while let Some(d) = cur {
+        let dotgit = d.join(".git");
+        if let Ok(meta) = std::fs::metadata(&dotgit) {
+            let git_dir = if meta.is_dir() {
+                dotgit
+            } else {
+                let text = std::fs::read_to_string(&dotgit).ok()?;
+                let target = text.trim().strip_prefix("gitdir:")?.trim();
+                d.join(target)
+            };
+            let head = std::fs::read_to_string(git_dir.join("HEAD")).ok()?;
+            let head = head.trim();
+            return Some(match head.strip_prefix("ref: refs/heads/") {
+                Some(branch) => branch.to_owned(),
+                None => head.chars().take(12).collect(),
+            });
+        }
+        cur = d.parent();
+    }
+    None
+}

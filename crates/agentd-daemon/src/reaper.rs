@@ -1,0 +1,69 @@
+//! Ends sessions whose agent process is gone.
+//!
+//! Claude Code does not always fire SessionEnd (a crash, a killed terminal,
+//! `kill -9`). The hook client reports Claude's pid; every few seconds the
+//! reaper checks each live session's pid and appends a `process.exited`
+//! event for those that no longer exist. It also runs once at start, so
+//! sessions that died while the daemon was down end too.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentd_core::Status;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::ingest::{self, Source};
+use crate::state::Shared;
+
+/// Whether process `pid` exists (signal 0; EPERM still means it exists).
+pub fn alive(pid: u32) -> bool {
+    let Ok(raw) = i32::try_from(pid) else {
+        return false;
+    };
+    let Some(pid) = rustix::process::Pid::from_raw(raw) else {
+        return false;
+    };
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) => true,
+        Err(e) => e != rustix::io::Errno::SRCH,
+    }
+}
+
+/// One pass: appends `process.exited` for every live session whose pid is gone.
+pub async fn sweep(shared: &Arc<Shared>) {
+    let dead: Vec<(String, u32)> = match shared.registry.read() {
+        Ok(r) => r
+            .iter()
+            .filter(|s| s.status != Status::Ended)
+            .filter_map(|s| s.pid.map(|p| (s.id.clone(), p)))
+            .filter(|(_, pid)| !alive(*pid))
+            .collect(),
+        Err(_) => return,
+    };
+    for (session_id, pid) in dead {
+        let payload = json!({"session_id": session_id, "name": "ProcessExited", "pid": pid});
+        match ingest::prepare(Source::Daemon, &payload, Default::default()) {
+            Ok(p) => {
+                if let Err(e) = ingest::submit(shared, p).await {
+                    tracing::warn!(%session_id, error = %e, "could not record process exit");
+                } else {
+                    tracing::info!(%session_id, pid, "agent process gone; session ended");
+                }
+            }
+            Err(e) => tracing::warn!(%session_id, error = %e, "could not prepare process exit"),
+        }
+    }
+}
+
+/// Sweeps every `every` until `shutdown`.
+pub async fn run(shared: Arc<Shared>, every: Duration, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(every.max(Duration::from_millis(100)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => sweep(&shared).await,
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Start-up, the accept loops, and graceful shutdown.
+
+use std::fs::{DirBuilder, OpenOptions, Permissions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentd_client::{Config, Paths};
+use agentd_store::{StoreError, Writer};
+use tokio::net::UnixListener;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::ingest::{self, Job};
+use crate::lock::{self, LockError};
+use crate::state::Shared;
+use crate::{connection, http, reaper};
+
+/// Most connections served at once; more are closed at accept.
+pub const MAX_CONNECTIONS: usize = 4096;
+/// How long shutdown waits for connections to finish before cutting them.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_millis(800);
+/// Capacity of the ingest queue (events waiting for the writer).
+pub const INGEST_QUEUE: usize = 16 * 1024;
+
+/// Why the daemon could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// Another daemon runs for this root.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// The store could not be opened or loaded.
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    /// A file or socket operation failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done, with the path.
+        what: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The HTTP listener cannot be set up.
+    #[error("{0}")]
+    Http(String),
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> DaemonError {
+    let what = what.into();
+    move |source| DaemonError::Io { what, source }
+}
+
+/// A running daemon's handle (for tests and the `serve` command).
+pub struct Daemon;
+
+impl Daemon {
+    /// Runs the daemon until `shutdown` is cancelled, then shuts down
+    /// gracefully: stops accepting, drains connections (at most
+    /// [`DRAIN_TIMEOUT`]), commits what is queued, removes the socket.
+    /// `ready` is called once the socket accepts connections.
+    ///
+    /// # Errors
+    /// [`DaemonError`] when start-up fails (the lock is held, the database
+    /// cannot be opened, the socket or HTTP address cannot be bound).
+    pub async fn run(
+        paths: &Paths,
+        config: &Config,
+        shutdown: CancellationToken,
+        ready: impl FnOnce(&Arc<Shared>),
+    ) -> Result<(), DaemonError> {
+        make_private_dir(&paths.root)?;
+        make_private_dir(paths.socket_dir())?;
+        let _lock = lock::acquire(&paths.pid, &paths.root)?;
+
+        let writer = Writer::open(&paths.db)?;
+        let (registry, head_seq) = ingest::load_registry(&paths.db)?;
+        tracing::info!(sessions = registry.len(), head_seq, "registry loaded");
+        let (tx, rx) = mpsc::channel(INGEST_QUEUE);
+        let shared = Arc::new(Shared::new(
+            registry,
+            head_seq,
+            tx.clone(),
+            paths.db.clone(),
+        ));
+        let writer_shared = Arc::clone(&shared);
+        let writer_thread = std::thread::Builder::new()
+            .name("agentd-writer".into())
+            .spawn(move || ingest::run_writer(writer, rx, writer_shared))
+            .map_err(io("cannot start the writer thread"))?;
+
+        let token = ensure_token(&paths.token)?;
+        let listener = bind_socket(&paths.socket)?;
+        let tracker = TaskTracker::new();
+
+        if !config.http.listen.eq_ignore_ascii_case("off") {
+            let addr = http::parse_listen(&config.http.listen).map_err(DaemonError::Http)?;
+            let tcp = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                DaemonError::Http(format!(
+                    "cannot listen on {addr}: {e}; set AGENTD_HTTP_LISTEN (port 0 picks a free one)"
+                ))
+            })?;
+            let bound = tcp.local_addr().map_err(io("reading the HTTP address"))?;
+            if let Ok(mut a) = shared.http_addr.write() {
+                *a = Some(bound.to_string());
+            }
+            let app = http::router(Arc::clone(&shared), token);
+            let stop = shutdown.clone();
+            tracker.spawn(async move {
+                let served = axum::serve(tcp, app)
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "HTTP listener failed");
+                }
+            });
+            tracing::info!(addr = %bound, "HTTP listening");
+        }
+
+        reaper::sweep(&shared).await;
+        tracker.spawn(reaper::run(
+            Arc::clone(&shared),
+            Duration::from_millis(config.daemon.process_check_ms),
+            shutdown.clone(),
+        ));
+        tracing::info!(socket = %paths.socket.display(), pid = std::process::id(), "agentd serving");
+        ready(&shared);
+
+        let connections = TaskTracker::new();
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        if connections.len() >= MAX_CONNECTIONS {
+                            tracing::warn!("too many connections; refusing one");
+                            drop(stream);
+                            continue;
+                        }
+                        connections.spawn(connection::serve(stream, Arc::clone(&shared), shutdown.clone()));
+                    }
+                    Err(e) => {
+                        // EMFILE and friends: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+            }
+        }
+
+        tracing::info!("shutting down");
+        drop(listener);
+        let _ = std::fs::remove_file(&paths.socket);
+        connections.close();
+        tracker.close();
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
+            connections.wait().await;
+            tracker.wait().await;
+        })
+        .await;
+        let _ = tx.send(Job::Stop).await;
+        drop(tx);
+        let joined = tokio::task::spawn_blocking(move || writer_thread.join());
+        if tokio::time::timeout(Duration::from_millis(800), joined)
+            .await
+            .is_err()
+        {
+            tracing::warn!("writer did not stop in time");
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Creates `dir` (and parents) and makes it 0700.
+fn make_private_dir(dir: &Path) -> Result<(), DaemonError> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io(format!("cannot create {}", dir.display())))?;
+    std::fs::set_permissions(dir, Permissions::from_mode(0o700))
+        .map_err(io(format!("cannot make {} private (0700)", dir.display())))
+}
+
+/// Binds the socket, replacing a stale one (we hold the lock, so any socket
+/// file left is from a daemon that died), and makes it 0600.
+fn bind_socket(path: &Path) -> Result<UnixListener, DaemonError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => tracing::info!(socket = %path.display(), "replaced a stale socket"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(format!("cannot remove stale socket {}", path.display()))(e)),
+    }
+    let listener =
+        UnixListener::bind(path).map_err(io(format!("cannot bind {}", path.display())))?;
+    std::fs::set_permissions(path, Permissions::from_mode(0o600))
+        .map_err(io(format!("cannot chmod {}", path.display())))?;
+    Ok(listener)
+}
+
+/// Reads the HTTP bearer token, creating it (32 random bytes, hex, mode 0600)
+/// on first start.
+fn ensure_token(path: &Path) -> Result<String, DaemonError> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let t = existing.trim();
+        if t.len() >= 32 {
+            return Ok(t.to_owned());
+        }
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| DaemonError::Http(format!("no randomness for the token: {e}")))?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let _ = std::fs::remove_file(path);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io(format!("cannot create {}", path.display())))?;
+    writeln!(f, "{token}").map_err(io(format!("cannot write {}", path.display())))?;
+    Ok(token)
+}

@@ -1,0 +1,119 @@
+//! State shared by every task of the daemon.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use agentd_core::Registry;
+use agentd_store::{Reader, StoreError};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::ingest::Job;
+
+/// An event as broadcast to subscribers: filter keys plus the serialized
+/// notification params, built once for all subscribers.
+#[derive(Debug)]
+pub struct LiveEvent {
+    /// Log position.
+    pub seq: u64,
+    /// Session id.
+    pub session_id: String,
+    /// Vendor-neutral kind.
+    pub kind: String,
+    /// JSON object of [`agentd_proto::api::EventNotification`] without its
+    /// `subscription` field.
+    pub params_json: String,
+}
+
+/// Capacity of the live-event broadcast ring; a subscriber further behind
+/// than this gets a `lagged` notice and catches up from the log.
+pub const BROADCAST_CAPACITY: usize = 4096;
+
+/// Shared daemon state.
+pub struct Shared {
+    /// The session registry; written only by the ingest thread.
+    pub registry: RwLock<Registry>,
+    /// Newest committed `seq`.
+    pub head_seq: AtomicU64,
+    /// Queue of the single writer.
+    pub ingest: mpsc::Sender<Job>,
+    /// Live events.
+    pub live: broadcast::Sender<Arc<LiveEvent>>,
+    /// When the daemon started.
+    pub started: Instant,
+    /// Bound HTTP address, if HTTP is on.
+    pub http_addr: RwLock<Option<String>>,
+    /// Where the database is, for opening readers.
+    pub db_path: PathBuf,
+    readers: Mutex<Vec<Reader>>,
+    next_subscription: AtomicU64,
+}
+
+impl Shared {
+    /// New shared state around an ingest queue and a loaded registry.
+    pub fn new(
+        registry: Registry,
+        head_seq: u64,
+        ingest: mpsc::Sender<Job>,
+        db_path: PathBuf,
+    ) -> Shared {
+        Shared {
+            registry: RwLock::new(registry),
+            head_seq: AtomicU64::new(head_seq),
+            ingest,
+            live: broadcast::channel(BROADCAST_CAPACITY).0,
+            started: Instant::now(),
+            http_addr: RwLock::new(None),
+            db_path,
+            readers: Mutex::new(Vec::new()),
+            next_subscription: AtomicU64::new(1),
+        }
+    }
+
+    /// Newest committed `seq`.
+    pub fn head_seq(&self) -> u64 {
+        self.head_seq.load(Ordering::Acquire)
+    }
+
+    /// A fresh subscription id.
+    pub fn subscription_id(&self) -> u64 {
+        self.next_subscription.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Runs `f` with a pooled read-only connection, on a blocking thread.
+    ///
+    /// # Errors
+    /// The store error of opening a reader or of `f`.
+    pub async fn read<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Reader) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let this = Arc::clone(self);
+        let joined = tokio::task::spawn_blocking(move || {
+            let pooled = this
+                .readers
+                .lock()
+                .map(|mut pool| pool.pop())
+                .unwrap_or(None);
+            let reader = match pooled {
+                Some(r) => r,
+                None => Reader::open(&this.db_path)?,
+            };
+            let out = f(&reader);
+            if let Ok(mut pool) = this.readers.lock()
+                && pool.len() < 8
+            {
+                pool.push(reader);
+            }
+            out
+        })
+        .await;
+        joined.unwrap_or_else(|e| {
+            Err(StoreError::Corrupt {
+                table: "events",
+                why: format!("reader task failed: {e}"),
+            })
+        })
+    }
+}

@@ -1,0 +1,183 @@
+//! Delivering events to one subscriber.
+//!
+//! Live events come from a broadcast ring that never waits for anyone. A
+//! subscriber that falls more than the ring's capacity behind (because its
+//! client reads slowly) gets a `lagged` notice and then reads what it missed
+//! from the log, in order, before rejoining the live stream. Delivery is by
+//! `seq`: each event at most once, and — since the log has everything — none
+//! is lost.
+
+use std::sync::Arc;
+
+use agentd_proto::api::Lagged;
+use agentd_proto::{Notification, notification};
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::ingest;
+use crate::state::{LiveEvent, Shared};
+
+/// Events read from the log per catch-up query.
+const CATCH_UP_PAGE: usize = 1000;
+
+/// Which events a subscription wants.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    subscription: u64,
+    session_id: Option<String>,
+    kinds: Option<Vec<String>>,
+}
+
+impl Filter {
+    /// A filter; `None` means everything.
+    pub fn new(
+        subscription: u64,
+        session_id: Option<String>,
+        kinds: Option<Vec<String>>,
+    ) -> Filter {
+        Filter {
+            subscription,
+            session_id,
+            kinds,
+        }
+    }
+
+    fn wants(&self, session_id: &str, kind: &str) -> bool {
+        self.session_id.as_deref().is_none_or(|s| s == session_id)
+            && self
+                .kinds
+                .as_ref()
+                .is_none_or(|k| k.iter().any(|k| k == kind))
+    }
+}
+
+/// Runs a subscription: catch up from `after_seq`, then follow live events.
+pub async fn run(
+    shared: Arc<Shared>,
+    filter: Filter,
+    after_seq: u64,
+    mut live: broadcast::Receiver<Arc<LiveEvent>>,
+    out: mpsc::Sender<String>,
+    cancel: CancellationToken,
+) {
+    let mut last = after_seq;
+    if last < shared.head_seq() && !catch_up(&shared, &filter, &mut last, &out).await {
+        return;
+    }
+    loop {
+        let next = tokio::select! {
+            _ = cancel.cancelled() => return,
+            next = live.recv() => next,
+        };
+        match next {
+            Ok(ev) => {
+                if ev.seq <= last {
+                    continue;
+                }
+                if ev.seq > last + 1 && last < shared.head_seq() {
+                    // Something between was committed before we subscribed
+                    // (or skipped by a lag): fill the gap from the log.
+                    if !catch_up_to(&shared, &filter, &mut last, ev.seq - 1, &out).await {
+                        return;
+                    }
+                }
+                last = ev.seq;
+                if filter.wants(&ev.session_id, &ev.kind) && !send_live(&filter, &ev, &out).await {
+                    return;
+                }
+            }
+            Err(RecvError::Lagged(_)) => {
+                let notice = Lagged {
+                    subscription: filter.subscription,
+                    last_seq: last,
+                };
+                if !notify(
+                    &out,
+                    notification::LAGGED,
+                    serde_json::to_value(notice).unwrap_or_default(),
+                )
+                .await
+                {
+                    return;
+                }
+                if !catch_up(&shared, &filter, &mut last, &out).await {
+                    return;
+                }
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+async fn catch_up(
+    shared: &Arc<Shared>,
+    filter: &Filter,
+    last: &mut u64,
+    out: &mpsc::Sender<String>,
+) -> bool {
+    catch_up_to(shared, filter, last, u64::MAX, out).await
+}
+
+/// Sends logged events after `*last` up to `until` (inclusive); false when
+/// the client is gone.
+async fn catch_up_to(
+    shared: &Arc<Shared>,
+    filter: &Filter,
+    last: &mut u64,
+    until: u64,
+    out: &mpsc::Sender<String>,
+) -> bool {
+    loop {
+        let after = *last;
+        // Everything committed up to here is covered by a short page.
+        let head_before = shared.head_seq();
+        let session = filter.session_id.clone();
+        let kinds = filter.kinds.clone();
+        let page = match shared
+            .read(move |r| r.events(after, session.as_deref(), kinds.as_deref(), CATCH_UP_PAGE))
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "catch-up read failed; dropping subscriber");
+                return false;
+            }
+        };
+        let full = page.len() == CATCH_UP_PAGE;
+        for row in page.into_iter().take_while(|r| r.seq <= until) {
+            *last = row.seq;
+            let mut params = serde_json::to_value(ingest::record_of(&row)).unwrap_or_default();
+            if let Some(map) = params.as_object_mut() {
+                map.insert("subscription".into(), filter.subscription.into());
+            }
+            if !notify(out, notification::EVENT, params).await {
+                return false;
+            }
+        }
+        if !full || *last >= until {
+            // Filtered reads skip seqs; a short page covered them all.
+            *last = (*last).max(head_before.min(until));
+            return true;
+        }
+    }
+}
+
+async fn send_live(filter: &Filter, ev: &LiveEvent, out: &mpsc::Sender<String>) -> bool {
+    // Splice the subscription id into the pre-serialized params object.
+    let body = ev.params_json.strip_prefix('{').unwrap_or(&ev.params_json);
+    let sep = if body.starts_with('}') { "" } else { "," };
+    let line = format!(
+        r#"{{"jsonrpc":"2.0","method":"{}","params":{{"subscription":{}{sep}{body}}}"#,
+        notification::EVENT,
+        filter.subscription
+    );
+    out.send(line).await.is_ok()
+}
+
+async fn notify(out: &mpsc::Sender<String>, method: &str, params: serde_json::Value) -> bool {
+    match serde_json::to_string(&Notification::new(method, params)) {
+        Ok(line) => out.send(line).await.is_ok(),
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,96 @@
+//! Command-line syntax.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// A control plane for AI coding-agent sessions.
+#[derive(Debug, Parser)]
+#[command(name = "agentd", version, about, propagate_version = true)]
+pub struct Cli {
+    /// agentd root directory (default: $AGENTD_HOME, else $XDG_STATE_HOME/agentd).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon in the foreground.
+    Serve,
+    /// Run the daemon in the background, logging to the root's agentd.log.
+    Start,
+    /// Stop the background daemon.
+    Stop,
+    /// Is the daemon running? (exit 2 when not)
+    Status,
+    /// Claude Code command hook: forwards the payload on stdin to the daemon.
+    Hook,
+    /// Claude Code status line: prints a one-line status and reports it.
+    Statusline {
+        /// The user's own status-line command to run and print instead.
+        #[arg(long, value_name = "COMMAND")]
+        chain: Option<String>,
+    },
+    /// Add agentd's hooks and status line to Claude Code's user settings.
+    Install {
+        /// Show what would change without writing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Remove what `agentd install` added.
+    Uninstall {
+        /// Show what would change without writing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List sessions.
+    Ls {
+        /// JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Include ended sessions (the table hides them by default; JSON has all).
+        #[arg(long, short)]
+        all: bool,
+    },
+    /// Show one session (id or unique id prefix).
+    Show {
+        /// Session id or prefix.
+        id: String,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the event log.
+    Events {
+        /// NDJSON, one event per line.
+        #[arg(long)]
+        json: bool,
+        /// Only events after this sequence number.
+        #[arg(long, value_name = "SEQ", default_value_t = 0)]
+        after: u64,
+        /// Only this session's events.
+        #[arg(long, value_name = "ID")]
+        session: Option<String>,
+        /// Keep printing new events as they arrive.
+        #[arg(long, short)]
+        follow: bool,
+        /// At most this many events (without --follow).
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+    },
+    /// Daemon health.
+    Health {
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the paths agentd uses.
+    Paths {
+        /// JSON object with root, config, db, socket, token, log.
+        #[arg(long)]
+        json: bool,
+    },
+}

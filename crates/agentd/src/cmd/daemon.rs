@@ -1,0 +1,197 @@
+//! `serve`, `start`, `stop`, `status`.
+
+use std::path::Path;
+use std::process::{ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use agentd_client::{Client, Paths};
+use agentd_daemon::CancellationToken;
+use agentd_daemon::Daemon;
+use agentd_daemon::lock::running_pid;
+use agentd_proto::api::Health;
+use agentd_proto::method;
+
+use super::{client_error, config, fail};
+
+/// How long `start` waits for the daemon to answer, and `stop` for it to exit.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// `agentd serve`: the daemon in the foreground until SIGINT/SIGTERM.
+pub fn serve(paths: &Paths) -> ExitCode {
+    let config = match config(paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.daemon.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("agentd")
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+    };
+    let result = runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        let on_signal = shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            on_signal.cancel();
+        });
+        Daemon::run(paths, &config, shutdown, |_| {}).await
+    });
+    // Don't wait for blocking tasks stuck on I/O: shutdown must be prompt.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut int), Ok(mut term)) => {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+fn health_of(paths: &Paths) -> Option<Health> {
+    let mut client = Client::connect(&paths.socket, Duration::from_secs(2)).ok()?;
+    client.call(method::HEALTH, serde_json::json!({})).ok()
+}
+
+/// `agentd start`: runs `agentd serve` detached, logging to the root's log.
+pub fn start(paths: &Paths, home: Option<&Path>) -> ExitCode {
+    if let Some(pid) = running_pid(&paths.pid) {
+        println!("agentd is already running (pid {pid})");
+        return ExitCode::SUCCESS;
+    }
+    if let Err(e) = std::fs::create_dir_all(&paths.root) {
+        return fail(&format!("cannot create {}: {e}", paths.root.display()));
+    }
+    let exe = match std::env::current_exe() {
+        Ok(p) => p,
+        Err(e) => return fail(&format!("cannot find the agentd binary: {e}")),
+    };
+    let log = match std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&paths.log)
+    {
+        Ok(f) => f,
+        Err(e) => return fail(&format!("cannot open log {}: {e}", paths.log.display())),
+    };
+    let log_err = match log.try_clone() {
+        Ok(f) => f,
+        Err(e) => return fail(&format!("cannot open log {}: {e}", paths.log.display())),
+    };
+    let mut cmd = std::process::Command::new(exe);
+    if let Some(home) = home {
+        cmd.arg("--home").arg(home);
+    }
+    cmd.arg("serve")
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err);
+    // Own process group: the terminal's Ctrl-C does not reach the daemon.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return fail(&format!("cannot start the daemon: {e}")),
+    };
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        if let Some(h) = health_of(paths) {
+            println!(
+                "agentd started (pid {}), socket {}, log {}",
+                h.pid,
+                paths.socket.display(),
+                paths.log.display()
+            );
+            return ExitCode::SUCCESS;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return fail(&format!(
+                "the daemon exited at start ({status}); see {}",
+                paths.log.display()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    fail(&format!(
+        "the daemon did not answer within {WAIT:?}; see {}",
+        paths.log.display()
+    ))
+}
+
+/// `agentd stop`: SIGTERM to the daemon, then wait for it to release its lock.
+pub fn stop(paths: &Paths) -> ExitCode {
+    let Some(pid) = running_pid(&paths.pid) else {
+        println!("agentd is not running");
+        return ExitCode::SUCCESS;
+    };
+    let Some(target) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return fail(&format!(
+            "pid file {} holds no valid pid",
+            paths.pid.display()
+        ));
+    };
+    if let Err(e) = rustix::process::kill_process(target, rustix::process::Signal::TERM) {
+        return fail(&format!("cannot signal agentd (pid {pid}): {e}"));
+    }
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        if running_pid(&paths.pid).is_none() {
+            println!("agentd stopped (pid {pid})");
+            return ExitCode::SUCCESS;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    fail(&format!("agentd (pid {pid}) did not stop within {WAIT:?}"))
+}
+
+/// `agentd status`: one line; exit 2 when not running.
+pub fn status(paths: &Paths) -> ExitCode {
+    match running_pid(&paths.pid) {
+        None => {
+            println!("agentd is not running; start it with `agentd start`");
+            ExitCode::from(crate::EXIT_NOT_RUNNING)
+        }
+        Some(pid) => match Client::connect(&paths.socket, Duration::from_secs(2))
+            .and_then(|mut c| c.call::<_, Health>(method::HEALTH, serde_json::json!({})))
+        {
+            Ok(h) => {
+                println!(
+                    "agentd is running (pid {pid}), version {}, up {}s, {} sessions, http {}",
+                    h.version,
+                    h.uptime_s,
+                    h.sessions,
+                    h.http_addr.as_deref().unwrap_or("off")
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => client_error(e),
+        },
+    }
+}

@@ -1,0 +1,176 @@
+//! `agentd hook` and `agentd statusline`: what Claude Code runs.
+//!
+//! Both sit on Claude's hot path, so they use the blocking client (no async
+//! runtime) and fail open: whatever goes wrong — no daemon, no socket, a slow
+//! daemon, a bad payload — `hook` exits 0 with empty stdout, so Claude Code
+//! carries on exactly as without agentd.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{ExitCode, Stdio};
+use std::time::Duration;
+
+use agentd_claude::hook::HookEnv;
+use agentd_client::{Config, Paths, client};
+use agentd_proto::api::{IngestParams, IngestResult};
+use agentd_proto::{MAX_FRAME_BYTES, method};
+use serde_json::Value;
+
+/// How long `statusline` waits for the daemon, ms: the status line must not lag.
+const STATUSLINE_TIMEOUT_MS: u64 = 300;
+
+/// Reads stdin up to the frame limit; `None` when larger or unreadable.
+fn read_stdin() -> Option<Vec<u8>> {
+    let mut buf = Vec::with_capacity(8 * 1024);
+    let limit = MAX_FRAME_BYTES as u64 - 4096;
+    std::io::stdin()
+        .lock()
+        .take(limit + 1)
+        .read_to_end(&mut buf)
+        .ok()?;
+    (buf.len() as u64 <= limit).then_some(buf)
+}
+
+/// Where to send and how long to wait; `None` (fail open) when unknown.
+fn target(home: Option<&Path>) -> Option<(Paths, Duration)> {
+    let paths = Paths::resolve(home).ok()?;
+    let timeout_ms = match std::env::var("AGENTD_HOOK_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        Some(ms) => ms,
+        None if paths.config.exists() => Config::load(&paths.config).ok()?.hook.timeout_ms,
+        None => Config::default().hook.timeout_ms,
+    };
+    Some((paths, Duration::from_millis(timeout_ms)))
+}
+
+/// What only this process's environment knows.
+fn hook_env() -> HookEnv {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    HookEnv {
+        tmux_pane: var("TMUX_PANE"),
+        // Claude Code 2.1.x exports CLAUDE_PID to hooks; older ones do not.
+        claude_pid: var("CLAUDE_PID")
+            .and_then(|p| p.parse().ok())
+            .or_else(agent_pid),
+        project_dir: var("CLAUDE_PROJECT_DIR"),
+        git_branch: None,
+    }
+}
+
+/// The pid of the agent that ran this hook: our parent, or — when Claude ran
+/// us through a shell (`sh -c`) — the first ancestor that is not a shell.
+fn agent_pid() -> Option<u32> {
+    let mut pid = rustix::process::getppid()?.as_raw_nonzero().get() as u32;
+    for _ in 0..4 {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        if !matches!(
+            comm.trim(),
+            "sh" | "bash" | "dash" | "zsh" | "fish" | "ksh" | "env" | "timeout"
+        ) {
+            return Some(pid);
+        }
+        pid = parent_of(pid)?;
+    }
+    None
+}
+
+/// Parent pid from `/proc/<pid>/stat` (field 4, after the parenthesised comm).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    after_comm
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+        .filter(|p| *p > 1)
+}
+
+/// `agentd hook`.
+pub fn hook(home: Option<&Path>) -> ExitCode {
+    let Some(raw) = read_stdin() else {
+        return ExitCode::SUCCESS;
+    };
+    let Ok(payload) = serde_json::from_slice::<Value>(&raw) else {
+        eprintln!("agentd hook: stdin is not JSON; ignored");
+        return ExitCode::SUCCESS;
+    };
+    let Some((paths, timeout)) = target(home) else {
+        return ExitCode::SUCCESS;
+    };
+    let params = IngestParams {
+        payload,
+        env: serde_json::to_value(hook_env()).unwrap_or(Value::Null),
+    };
+    match client::oneshot::<_, IngestResult>(&paths.socket, timeout, method::HOOK_INGEST, params) {
+        Ok(result) => {
+            if let Some(output) = result.output.filter(|o| !o.is_null()) {
+                let mut out = std::io::stdout().lock();
+                let _ = serde_json::to_writer(&mut out, &output);
+                let _ = out.write_all(b"\n");
+            }
+            match result.exit_code {
+                0 => ExitCode::SUCCESS,
+                code => ExitCode::from(u8::try_from(code).unwrap_or(0)),
+            }
+        }
+        Err(e) => {
+            // Stderr on exit 0 only reaches Claude Code's debug log.
+            eprintln!("agentd hook: {e}");
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// `agentd statusline [--chain CMD]`.
+pub fn statusline(home: Option<&Path>, chain: Option<&str>) -> ExitCode {
+    let raw = read_stdin().unwrap_or_default();
+    let payload = serde_json::from_slice::<Value>(&raw).ok();
+    if let (Some(payload), Some((paths, _))) = (payload.as_ref(), target(home)) {
+        let params = IngestParams {
+            payload: payload.clone(),
+            env: serde_json::to_value(hook_env()).unwrap_or(Value::Null),
+        };
+        let _ = client::oneshot::<_, IngestResult>(
+            &paths.socket,
+            Duration::from_millis(STATUSLINE_TIMEOUT_MS),
+            method::STATUS_INGEST,
+            params,
+        );
+    }
+    let mut out = std::io::stdout().lock();
+    if let Some(command) = chain {
+        // The user's own status line wins the screen: chain, never clobber.
+        match run_chained(command, &raw) {
+            Ok(text) => {
+                let _ = out.write_all(&text);
+            }
+            Err(e) => eprintln!("agentd statusline: chained command failed: {e}"),
+        }
+        return ExitCode::SUCCESS;
+    }
+    let line = payload
+        .as_ref()
+        .map(agentd_claude::statusline::render)
+        .unwrap_or_else(|| "agentd".to_owned());
+    let _ = writeln!(out, "{line}");
+    ExitCode::SUCCESS
+}
+
+/// Runs the user's status-line command with the same stdin; returns its stdout.
+fn run_chained(command: &str, stdin: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    if let Some(mut input) = child.stdin.take() {
+        // A command that does not read stdin closes it early: not an error.
+        let _ = input.write_all(stdin);
+    }
+    Ok(child.wait_with_output()?.stdout)
+}

@@ -1,0 +1,170 @@
+//! `agentd install` / `agentd uninstall`: edit Claude Code's user settings.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use agentd_claude::settings::{self, Commands};
+use serde_json::Value;
+
+use super::fail;
+
+/// Claude Code's user settings: `$CLAUDE_CONFIG_DIR/settings.json`, else
+/// `~/.claude/settings.json` (reference §2.1).
+pub fn settings_path() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("CLAUDE_CONFIG_DIR").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir).join("settings.json"));
+    }
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(|h| PathBuf::from(h).join(".claude").join("settings.json"))
+}
+
+/// Reads the settings; a missing file is `{}`.
+fn read(path: &Path) -> Result<Value, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) if text.trim().is_empty() => Ok(Value::Object(Default::default())),
+        Ok(text) => serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "{} is not valid JSON ({e}); refusing to touch it — fix it by hand, then run again",
+                path.display()
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Value::Object(Default::default())),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+/// Backs the file up (timestamped copy beside it), then replaces it atomically.
+fn write(path: &Path, doc: &Value) -> Result<Option<PathBuf>, String> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let backup = if path.exists() {
+        let stamp = jiff::Timestamp::now()
+            .strftime("%Y%m%dT%H%M%S%.3fZ")
+            .to_string();
+        let backup = path.with_file_name(format!("settings.json.agentd-backup-{stamp}"));
+        std::fs::copy(path, &backup)
+            .map_err(|e| format!("cannot back up {}: {e}", path.display()))?;
+        Some(backup)
+    } else {
+        None
+    };
+    let mut text = serde_json::to_string_pretty(doc).map_err(|e| e.to_string())?;
+    text.push('\n');
+    let tmp = path.with_file_name(format!(".settings.json.agentd-{}", std::process::id()));
+    std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = std::fs::set_permissions(&tmp, meta.permissions());
+    }
+    std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace {}: {e}", path.display()))?;
+    Ok(backup)
+}
+
+fn binary_path() -> Result<String, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the agentd binary: {e}"))?;
+    let exe = exe.canonicalize().unwrap_or(exe);
+    exe.to_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("the agentd binary path {} is not UTF-8", exe.display()))
+}
+
+/// `agentd install [--dry-run]`.
+pub fn install(home: Option<&Path>, dry_run: bool) -> ExitCode {
+    let Some(path) = settings_path() else {
+        return fail("cannot find Claude Code's settings: set HOME or CLAUDE_CONFIG_DIR");
+    };
+    let mut doc = match read(&path) {
+        Ok(d) => d,
+        Err(e) => return fail(&e),
+    };
+    let exe = match binary_path() {
+        Ok(e) => e,
+        Err(e) => return fail(&e),
+    };
+    // Pin the root the hooks report to when it is not the default one.
+    let home = home.map(Path::to_path_buf).or_else(|| {
+        std::env::var_os("AGENTD_HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from)
+    });
+    let home = home.map(|h| std::path::absolute(&h).unwrap_or(h));
+    let home = home.as_ref().and_then(|h| h.to_str());
+    let cmds = Commands::for_binary(&exe, home);
+    let report = match settings::install(&mut doc, &cmds) {
+        Ok(r) => r,
+        Err(e) => return fail(&format!("{}: {e}", path.display())),
+    };
+    if report.hooks_changed.is_empty() && !report.statusline_changed {
+        println!("agentd is already installed in {}", path.display());
+        return ExitCode::SUCCESS;
+    }
+    if !report.hooks_changed.is_empty() {
+        println!("hooks: {} → {}", report.hooks_changed.join(", "), cmds.hook);
+    }
+    if report.statusline_changed {
+        println!("statusLine → {}", cmds.statusline);
+    }
+    if let Some(prev) = &report.chained_statusline {
+        println!("your status line `{prev}` is kept: agentd runs it and prints its output");
+    }
+    if dry_run {
+        println!("(dry run: {} not changed)", path.display());
+        return ExitCode::SUCCESS;
+    }
+    match write(&path, &doc) {
+        Ok(backup) => {
+            if let Some(b) = backup {
+                println!("backup: {}", b.display());
+            }
+            println!("installed in {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+/// `agentd uninstall [--dry-run]`.
+pub fn uninstall(dry_run: bool) -> ExitCode {
+    let Some(path) = settings_path() else {
+        return fail("cannot find Claude Code's settings: set HOME or CLAUDE_CONFIG_DIR");
+    };
+    if !path.exists() {
+        println!("nothing to uninstall: {} does not exist", path.display());
+        return ExitCode::SUCCESS;
+    }
+    let mut doc = match read(&path) {
+        Ok(d) => d,
+        Err(e) => return fail(&e),
+    };
+    let report = match settings::uninstall(&mut doc) {
+        Ok(r) => r,
+        Err(e) => return fail(&format!("{}: {e}", path.display())),
+    };
+    if report.hooks_removed == 0 && !report.statusline_restored {
+        println!("agentd is not installed in {}", path.display());
+        return ExitCode::SUCCESS;
+    }
+    println!(
+        "removing {} hook handlers{}",
+        report.hooks_removed,
+        if report.statusline_restored {
+            " and agentd's status line"
+        } else {
+            ""
+        }
+    );
+    if dry_run {
+        println!("(dry run: {} not changed)", path.display());
+        return ExitCode::SUCCESS;
+    }
+    match write(&path, &doc) {
+        Ok(backup) => {
+            if let Some(b) = backup {
+                println!("backup: {}", b.display());
+            }
+            println!("uninstalled from {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}

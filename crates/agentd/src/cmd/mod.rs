@@ -1,0 +1,72 @@
+//! Command implementations. Each returns the process exit code; none panics
+//! on bad input or a missing daemon.
+
+mod daemon;
+mod hook;
+mod install;
+mod query;
+
+use std::process::ExitCode;
+
+use agentd_client::{ClientError, Config, Paths};
+
+use crate::cli::{Cli, Command};
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    // The hook paths fail open: any trouble, even finding paths, exits 0.
+    match cli.command {
+        Command::Hook => return hook::hook(cli.home.as_deref()),
+        Command::Statusline { chain } => {
+            return hook::statusline(cli.home.as_deref(), chain.as_deref());
+        }
+        _ => {}
+    }
+    let paths = match Paths::resolve(cli.home.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return fail(&e.to_string()),
+    };
+    match cli.command {
+        Command::Serve => daemon::serve(&paths),
+        Command::Start => daemon::start(&paths, cli.home.as_deref()),
+        Command::Stop => daemon::stop(&paths),
+        Command::Status => daemon::status(&paths),
+        Command::Install { dry_run } => install::install(cli.home.as_deref(), dry_run),
+        Command::Uninstall { dry_run } => install::uninstall(dry_run),
+        Command::Ls { json, all } => query::ls(&paths, json, all),
+        Command::Show { id, json } => query::show(&paths, &id, json),
+        Command::Events {
+            json,
+            after,
+            session,
+            follow,
+            limit,
+        } => query::events(&paths, json, after, session, follow, limit),
+        Command::Health { json } => query::health(&paths, json),
+        Command::Paths { json } => query::paths(&paths, json),
+        Command::Hook | Command::Statusline { .. } => ExitCode::SUCCESS,
+    }
+}
+
+/// Prints `agentd: <message>` on stderr and returns exit code 1.
+pub fn fail(message: &str) -> ExitCode {
+    eprintln!("agentd: {message}");
+    ExitCode::FAILURE
+}
+
+/// Loads the config, or prints why not.
+pub fn config(paths: &Paths) -> Result<Config, ExitCode> {
+    Config::load(&paths.config).map_err(|e| fail(&e.to_string()))
+}
+
+/// Maps a client error to the message and exit code the CLI uses: exit 2
+/// with how to start the daemon when it is not running.
+pub fn client_error(e: ClientError) -> ExitCode {
+    match e {
+        ClientError::NotRunning(_) => {
+            eprintln!("agentd: {e}");
+            ExitCode::from(crate::EXIT_NOT_RUNNING)
+        }
+        e => fail(&e.to_string()),
+    }
+}

@@ -1,0 +1,204 @@
+//! `ls`, `show`, `events`, `health`, `paths`.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use agentd_client::client::Message;
+use agentd_client::{Client, Paths};
+use agentd_core::Status;
+use agentd_proto::api::{EventRecord, EventsList, Health, SessionView, SubscribeResult};
+use agentd_proto::{method, notification};
+use serde_json::json;
+
+use super::{client_error, fail};
+use crate::render;
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+fn connect(paths: &Paths) -> Result<Client, ExitCode> {
+    Client::connect(&paths.socket, TIMEOUT).map_err(client_error)
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+fn print_json(v: &impl serde::Serialize) -> ExitCode {
+    match serde_json::to_string_pretty(v) {
+        Ok(s) => {
+            println!("{s}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
+/// `agentd ls [--json] [--all]`.
+pub fn ls(paths: &Paths, json: bool, all: bool) -> ExitCode {
+    let mut client = match connect(paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let sessions: Vec<SessionView> = match client.call(method::SESSIONS_LIST, json!({})) {
+        Ok(s) => s,
+        Err(e) => return client_error(e),
+    };
+    if json {
+        return print_json(&sessions);
+    }
+    let shown: Vec<SessionView> = sessions
+        .into_iter()
+        .filter(|s| all || s.session.status != Status::Ended)
+        .collect();
+    if shown.is_empty() {
+        println!(
+            "no live sessions{}",
+            if all {
+                ""
+            } else {
+                " (`agentd ls --all` includes ended ones)"
+            }
+        );
+        return ExitCode::SUCCESS;
+    }
+    print!(
+        "{}",
+        render::sessions_table(&shown, now_ms(), render::color())
+    );
+    ExitCode::SUCCESS
+}
+
+/// `agentd show <id> [--json]`.
+pub fn show(paths: &Paths, id: &str, json: bool) -> ExitCode {
+    let mut client = match connect(paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match client.call::<_, SessionView>(method::SESSIONS_GET, json!({ "id": id })) {
+        Ok(s) if json => print_json(&s),
+        Ok(s) => {
+            print!("{}", render::session_details(&s, now_ms()));
+            ExitCode::SUCCESS
+        }
+        Err(e) => client_error(e),
+    }
+}
+
+fn print_event(out: &mut impl Write, e: &EventRecord, json: bool) -> bool {
+    let line = if json {
+        serde_json::to_string(e).unwrap_or_default()
+    } else {
+        render::event_line(e)
+    };
+    writeln!(out, "{line}").is_ok()
+}
+
+/// `agentd events [--json] [--after SEQ] [--session ID] [--follow]`.
+pub fn events(
+    paths: &Paths,
+    json: bool,
+    after: u64,
+    session: Option<String>,
+    follow: bool,
+    limit: usize,
+) -> ExitCode {
+    let mut client = match connect(paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let mut out = std::io::stdout().lock();
+    if !follow {
+        let list: EventsList = match client.call(
+            method::EVENTS_LIST,
+            json!({"after_seq": after, "session_id": session, "limit": limit}),
+        ) {
+            Ok(l) => l,
+            Err(e) => return client_error(e),
+        };
+        for e in &list.events {
+            if !print_event(&mut out, e, json) {
+                break;
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
+    // Follow: the subscription replays from `after`, then streams live.
+    if let Err(e) = client.call::<_, SubscribeResult>(
+        method::EVENTS_SUBSCRIBE,
+        json!({"after_seq": after, "session_id": session}),
+    ) {
+        return client_error(e);
+    }
+    if let Err(e) = client.set_read_timeout(None) {
+        return client_error(e);
+    }
+    loop {
+        match client.read_message() {
+            Ok(Message::Notification(m, params)) if m == notification::EVENT => {
+                let Ok(e) = serde_json::from_value::<EventRecord>(params) else {
+                    continue;
+                };
+                if !print_event(&mut out, &e, json) || out.flush().is_err() {
+                    return ExitCode::SUCCESS;
+                }
+            }
+            Ok(_) => {}
+            Err(agentd_client::ClientError::Closed) => {
+                eprintln!("agentd: the daemon closed the stream (stopped?)");
+                return ExitCode::from(crate::EXIT_NOT_RUNNING);
+            }
+            Err(e) => return client_error(e),
+        }
+    }
+}
+
+/// `agentd health [--json]`.
+pub fn health(paths: &Paths, json: bool) -> ExitCode {
+    let mut client = match connect(paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match client.call::<_, Health>(method::HEALTH, json!({})) {
+        Ok(h) if json => print_json(&h),
+        Ok(h) => {
+            println!(
+                "{} · version {} · pid {} · up {}s · {} sessions · head seq {} · http {}",
+                h.status,
+                h.version,
+                h.pid,
+                h.uptime_s,
+                h.sessions,
+                h.head_seq,
+                h.http_addr.as_deref().unwrap_or("off")
+            );
+            for p in &h.problems {
+                println!("  problem: {p}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => client_error(e),
+    }
+}
+
+/// `agentd paths [--json]`.
+pub fn paths(paths: &Paths, json: bool) -> ExitCode {
+    if json {
+        return print_json(&json!({
+            "root": paths.root, "config": paths.config, "db": paths.db,
+            "socket": paths.socket, "token": paths.token, "log": paths.log, "pid": paths.pid,
+        }));
+    }
+    for (k, v) in [
+        ("root", &paths.root),
+        ("config", &paths.config),
+        ("db", &paths.db),
+        ("socket", &paths.socket),
+        ("token", &paths.token),
+        ("log", &paths.log),
+        ("pid", &paths.pid),
+    ] {
+        println!("{k:<8}{}", v.display());
+    }
+    ExitCode::SUCCESS
+}

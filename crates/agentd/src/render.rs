@@ -1,0 +1,224 @@
+//! Human-readable output. Every untrusted string (paths, tool names, models)
+//! goes through [`agentd_core::text::one_line`] before it is printed.
+
+use std::io::IsTerminal;
+
+use agentd_core::Status;
+use agentd_core::text::{one_line, truncate};
+use agentd_proto::api::{EventRecord, SessionView};
+
+/// Whether to colour stdout: a terminal, and `NO_COLOR` unset.
+pub fn color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// "4s", "12m", "3h", "2d".
+pub fn age(ms: i64) -> String {
+    let s = (ms / 1000).max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
+fn status_color(status: Status) -> &'static str {
+    match status {
+        Status::NeedsApproval | Status::NeedsInput => "\x1b[1;31m",
+        Status::Working => "\x1b[32m",
+        Status::Starting => "\x1b[36m",
+        Status::Idle => "\x1b[33m",
+        Status::Ended => "\x1b[2m",
+    }
+}
+
+/// The last path component of a project directory.
+pub fn project_name(s: &SessionView) -> String {
+    let p = s
+        .session
+        .project
+        .as_deref()
+        .or(s.session.cwd.as_deref())
+        .unwrap_or("-");
+    let name = p
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or(p);
+    one_line(name)
+}
+
+/// The `agentd ls` table, `now_ms` being the current time.
+pub fn sessions_table(sessions: &[SessionView], now_ms: i64, color: bool) -> String {
+    let header = ["STATUS", "PROJECT", "MODEL", "LAST TOOL", "ACTIVE", "ID"];
+    let rows: Vec<(Status, [String; 6])> = sessions
+        .iter()
+        .map(|v| {
+            let s = &v.session;
+            let status = format!(
+                "{} · {}",
+                s.status.as_str().replace('_', " "),
+                age(now_ms - s.status_since_ms)
+            );
+            (
+                s.status,
+                [
+                    status,
+                    truncate(&project_name(v), 24),
+                    truncate(&one_line(s.model.as_deref().unwrap_or("-")), 22),
+                    truncate(
+                        &one_line(
+                            s.current_tool
+                                .as_deref()
+                                .or(s.last_tool.as_deref())
+                                .unwrap_or("-"),
+                        ),
+                        20,
+                    ),
+                    format!("{} ago", age(now_ms - s.last_event_ms)),
+                    truncate(&one_line(&s.id), 8)
+                        .trim_end_matches('…')
+                        .to_owned(),
+                ],
+            )
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for (_, cells) in &rows {
+        for (w, c) in widths.iter_mut().zip(cells) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: &[String], out: &mut String, paint: Option<&str>| {
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            let pad = w.saturating_sub(cell.chars().count());
+            match (i, paint) {
+                (0, Some(c)) => out.push_str(&format!("{c}{cell}\x1b[0m{}", " ".repeat(pad))),
+                _ => out.push_str(&format!("{cell}{}", " ".repeat(pad))),
+            }
+            if i + 1 < cells.len() {
+                out.push_str("  ");
+            }
+        }
+        let trimmed = out.trim_end_matches(' ').len();
+        out.truncate(trimmed);
+        out.push('\n');
+    };
+    line(&header.map(str::to_owned), &mut out, None);
+    for (status, cells) in &rows {
+        line(cells, &mut out, color.then(|| status_color(*status)));
+    }
+    out
+}
+
+/// `agentd show` text.
+pub fn session_details(v: &SessionView, now_ms: i64) -> String {
+    let s = &v.session;
+    let opt = |o: &Option<String>| one_line(o.as_deref().unwrap_or("-"));
+    let mut out = String::new();
+    let mut kv = |k: &str, val: String| out.push_str(&format!("{k:<16}{val}\n"));
+    kv("id", one_line(&s.id));
+    kv("agent", one_line(&s.agent));
+    kv(
+        "status",
+        format!("{} (for {})", s.status, age(now_ms - s.status_since_ms)),
+    );
+    kv("project", opt(&s.project));
+    kv("cwd", opt(&s.cwd));
+    kv("git branch", opt(&s.git_branch));
+    kv("model", opt(&s.model));
+    kv("permission mode", opt(&s.permission_mode));
+    kv("current tool", opt(&s.current_tool));
+    kv("last tool", opt(&s.last_tool));
+    if let Some(tool) = &s.pending_permission {
+        kv("approval for", one_line(tool));
+    }
+    kv("prompts", s.prompts.to_string());
+    kv("tool calls", s.tool_calls.to_string());
+    kv(
+        "context",
+        s.context_pct
+            .map_or_else(|| "-".to_owned(), |p| format!("{p:.0}%")),
+    );
+    kv(
+        "cost",
+        s.cost_usd
+            .map_or_else(|| "-".to_owned(), |c| format!("${c:.4}")),
+    );
+    kv("tmux pane", opt(&s.tmux_pane));
+    kv(
+        "pid",
+        s.pid.map_or_else(|| "-".to_owned(), |p| p.to_string()),
+    );
+    kv("transcript", opt(&s.transcript_path));
+    kv("started", v.started_at.clone());
+    kv("updated", v.updated_at.clone());
+    if let Some(r) = &s.end_reason {
+        kv("end reason", one_line(r));
+    }
+    if let Some(e) = &s.last_error {
+        kv("last error", one_line(e));
+    }
+    for a in &s.subagents {
+        kv(
+            "subagent",
+            format!(
+                "{} {} ({})",
+                one_line(&a.agent_id),
+                one_line(a.agent_type.as_deref().unwrap_or("")),
+                if a.active { "running" } else { "done" }
+            ),
+        );
+    }
+    out
+}
+
+/// One line of `agentd events` without `--json`.
+pub fn event_line(e: &EventRecord) -> String {
+    format!(
+        "{:>8}  {}  {}  {:<20}  {}",
+        e.seq,
+        e.ts,
+        truncate(&one_line(&e.session_id), 8).trim_end_matches('…'),
+        one_line(&e.kind),
+        one_line(&e.name)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use agentd_core::Session;
+
+    use super::*;
+
+    #[test]
+    fn table_snapshot() {
+        let mut a = Session::new("0123456789abcdef", "claude", 0);
+        a.status = Status::NeedsApproval;
+        a.status_since_ms = 1_000;
+        a.last_event_ms = 61_000;
+        a.project = Some("/home/u/work/agentd".into());
+        a.model = Some("claude-opus-5-5".into());
+        a.last_tool = Some("Bash\x1b[2J".into());
+        let mut b = Session::new("ffff", "claude", 0);
+        b.status = Status::Ended;
+        let table = sessions_table(&[SessionView::new(a), SessionView::new(b)], 121_000, false);
+        assert_eq!(
+            table,
+            "STATUS                 PROJECT  MODEL            LAST TOOL     ACTIVE    ID\n\
+             needs approval · 2m    agentd   claude-opus-5-5  Bash\\x1b[2J  1m ago    0123456\n\
+             ended · 2m             -        -                -             2m ago    ffff\n"
+        );
+    }
+
+    #[test]
+    fn ages() {
+        assert_eq!(age(59_999), "59s");
+        assert_eq!(age(60_000), "1m");
+        assert_eq!(age(7_200_000), "2h");
+        assert_eq!(age(-5), "0s");
+    }
+}
