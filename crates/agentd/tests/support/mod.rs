@@ -1,0 +1,166 @@
+//! Shared by the integration tests: a real `agentd serve` process in a
+//! private root, and helpers to run the real binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use agentd_client::{Client, Paths};
+
+/// The agentd binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_agentd"))
+}
+
+/// `../shared/fixtures/claude` beside the repository.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/claude")
+}
+
+/// Polls `f` every 20 ms until it returns `Some`, or panics after `timeout`
+/// with `what`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// An agentd command with a clean environment pointing at `home`.
+pub fn agentd_cmd(home: &Path) -> Command {
+    let mut cmd = Command::new(bin());
+    for var in [
+        "XDG_STATE_HOME",
+        "XDG_RUNTIME_DIR",
+        "AGENTD_HOOK_TIMEOUT_MS",
+        "AGENTD_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AGENTD_HOME", home)
+        .env("AGENTD_HTTP_LISTEN", "127.0.0.1:0");
+    cmd
+}
+
+/// Runs agentd with `args` (and optional stdin) to completion.
+pub fn run(home: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut cmd = agentd_cmd(home);
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn agentd");
+    if let Some(mut input) = child.stdin.take() {
+        use std::io::Write;
+        let _ = input.write_all(stdin.unwrap_or_default());
+    }
+    child.wait_with_output().expect("wait agentd")
+}
+
+/// A daemon serving a private root; killed on drop.
+pub struct TestDaemon {
+    /// The root (`AGENTD_HOME`).
+    pub home: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+    child: Option<Child>,
+}
+
+impl TestDaemon {
+    /// Starts a daemon in a new temporary root.
+    pub fn start() -> TestDaemon {
+        let dir = tempfile::Builder::new()
+            .prefix("agd")
+            .tempdir()
+            .expect("tempdir");
+        let mut d = TestDaemon::start_in(dir.path());
+        d._dir = Some(dir);
+        d
+    }
+
+    /// Starts a daemon serving `home` (kept after drop).
+    pub fn start_in(home: &Path) -> TestDaemon {
+        let mut d = TestDaemon {
+            home: home.to_path_buf(),
+            _dir: None,
+            child: None,
+        };
+        d.restart();
+        d
+    }
+
+    /// Starts the daemon process (again) and waits until it answers.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "daemon already running");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.home.with_extension("log"))
+            .expect("log file");
+        let child = agentd_cmd(&self.home)
+            .arg("serve")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn agentd serve");
+        self.child = Some(child);
+        let socket = self.paths().socket;
+        wait_for("the daemon to answer", Duration::from_secs(20), || {
+            Client::connect(&socket, Duration::from_secs(2)).ok()
+        });
+    }
+
+    /// Resolved paths of this root.
+    pub fn paths(&self) -> Paths {
+        Paths::resolve(Some(&self.home)).expect("paths")
+    }
+
+    /// A connected, initialized client.
+    pub fn client(&self) -> Client {
+        Client::connect(&self.paths().socket, Duration::from_secs(10)).expect("connect")
+    }
+
+    /// The daemon's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).expect("daemon running")
+    }
+
+    /// SIGTERM, then wait for the exit; returns the exit status and how long it took.
+    pub fn stop(&mut self) -> (std::process::ExitStatus, Duration) {
+        let mut child = self.child.take().expect("daemon running");
+        let start = Instant::now();
+        let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+        let status = wait_for("the daemon to exit", Duration::from_secs(10), || {
+            child.try_wait().ok().flatten()
+        });
+        (status, start.elapsed())
+    }
+
+    /// Kills the daemon with SIGKILL (a crash).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The daemon's stderr log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.home.with_extension("log")).unwrap_or_default()
+    }
+}
+
+impl Drop for TestDaemon {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
