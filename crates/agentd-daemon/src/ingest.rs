@@ -23,6 +23,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::state::{LiveEvent, Shared};
 
+/// Largest payload stored, bytes of compact JSON: small enough that any one
+/// event, with its envelope and session, fits in a response frame.
+pub const MAX_PAYLOAD_BYTES: usize = agentd_proto::MAX_FRAME_BYTES - 64 * 1024;
+
 /// Most events committed in one transaction.
 pub const MAX_BATCH: usize = 1024;
 
@@ -134,13 +138,20 @@ pub fn prepare(source: Source, payload: &Value, mut env: HookEnv) -> Result<Prep
     {
         env.git_branch = git_branch(Path::new(cwd));
     }
+    let payload_json = to_json(payload);
+    if payload_json.len() > MAX_PAYLOAD_BYTES {
+        return Err(RpcError::invalid_params(format!(
+            "payload is {} bytes; at most {MAX_PAYLOAD_BYTES} are stored",
+            payload_json.len()
+        )));
+    }
     let event = map_event(source, &name, payload, &env, crate::now_ms()).map_err(|e| {
         RpcError::invalid_params(format!("invalid {} payload: {e}", source.as_str()))
     })?;
     Ok(Prepared {
         source,
         name,
-        payload: to_json(payload),
+        payload: payload_json,
         env: to_json(&env),
         event,
     })

@@ -15,6 +15,9 @@ use serde_json::Value;
 use crate::ingest::{self, Source};
 use crate::state::Shared;
 
+/// Bytes of payload one `events.list` response may carry (under the frame limit).
+pub const RESPONSE_BUDGET: usize = agentd_proto::MAX_FRAME_BYTES - 64 * 1024;
+
 /// Most events one `events.list` returns.
 pub const MAX_EVENTS_PAGE: usize = 10_000;
 
@@ -189,8 +192,19 @@ async fn events_list(shared: &Arc<Shared>, p: EventsListParams) -> Result<Value,
                 format!("reading the event log failed: {e}"),
             )
         })?;
+    // Stop early rather than exceed the frame limit; clients page on by seq.
+    let mut budget = RESPONSE_BUDGET;
+    let mut events = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let cost = row.payload.len() + row.env.len() + 512;
+        if cost > budget && !events.is_empty() {
+            break;
+        }
+        budget = budget.saturating_sub(cost);
+        events.push(ingest::record_of(row));
+    }
     to_value(EventsList {
-        events: rows.iter().map(ingest::record_of).collect(),
+        events,
         head_seq: head,
     })
 }

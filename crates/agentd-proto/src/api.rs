@@ -129,7 +129,8 @@ pub struct EventsListParams {
     pub limit: Option<usize>,
 }
 
-/// `events.list` result.
+/// `events.list` result. A page may hold fewer than `limit` events when
+/// more would not fit in one frame; ask again with `after_seq` = the last `seq`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventsList {
     /// Events in `seq` order.

@@ -1,0 +1,324 @@
+//! The hook and status-line clients, install/uninstall, and the CLI views.
+
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::{TestDaemon, run};
+
+#[test]
+fn hook_fails_open_without_a_daemon_or_with_bad_input() {
+    let dir = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    let payload = json!({"session_id": "s", "hook_event_name": "PreToolUse", "tool_name": "Bash"})
+        .to_string();
+    for input in [payload.as_bytes(), b"not json at all", b"", b"[1,2,3]"] {
+        let out = run(dir.path(), &["hook"], Some(input));
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert!(out.stdout.is_empty(), "{out:?}");
+    }
+    // A socket path that exists but where nothing listens.
+    std::fs::write(dir.path().join("agentd.sock"), b"").unwrap();
+    let out = run(dir.path(), &["hook"], Some(payload.as_bytes()));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn hook_fails_open_when_the_daemon_is_too_slow() {
+    let dir = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    // A "daemon" that accepts and never answers.
+    let listener = std::os::unix::net::UnixListener::bind(dir.path().join("agentd.sock")).unwrap();
+    let held = std::thread::spawn(move || {
+        listener.accept().map(|(s, _)| {
+            std::thread::sleep(Duration::from_millis(1500));
+            drop(s);
+        })
+    });
+    let start = Instant::now();
+    let out = support::agentd_cmd(dir.path())
+        .env("AGENTD_HOOK_TIMEOUT_MS", "300")
+        .arg("hook")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(br#"{"session_id":"s","hook_event_name":"Stop"}"#)?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    assert!(
+        start.elapsed() < Duration::from_millis(1500),
+        "gave up at its timeout, not the server's"
+    );
+    assert!(held.join().unwrap().is_ok(), "the hook did connect");
+}
+
+#[test]
+fn hook_and_statusline_reach_the_daemon() {
+    let d = TestDaemon::start();
+    let out = support::agentd_cmd(&d.home)
+        .env("TMUX_PANE", "%7")
+        .env("CLAUDE_PROJECT_DIR", "/work/proj")
+        .arg("hook")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(br#"{"session_id":"s9","hook_event_name":"UserPromptSubmit","cwd":"/work/proj/sub","prompt":"hi"}"#)?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(out.status.success() && out.stdout.is_empty(), "{out:?}");
+
+    let status = json!({"session_id": "s9", "model": {"id": "claude-opus-5-5", "display_name": "Opus 5.5"},
+        "cost": {"total_cost_usd": 0.0123}, "context_window": {"used_percentage": 41.6}});
+    let out = run(
+        &d.home,
+        &["statusline"],
+        Some(status.to_string().as_bytes()),
+    );
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Opus 5.5 · ctx 42% · $0.012\n"
+    );
+
+    let out = run(&d.home, &["ls", "--json"], None);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &list[0];
+    assert_eq!(s["id"], "s9");
+    assert_eq!(s["status"], "working");
+    assert_eq!(s["tmux_pane"], "%7");
+    assert_eq!(s["project"], "/work/proj");
+    assert_eq!(s["cwd"], "/work/proj/sub");
+    assert_eq!(s["model"], "claude-opus-5-5");
+    assert_eq!(s["cost_usd"], 0.0123);
+    assert_eq!(s["prompts"], 1);
+    for key in ["transcript_path", "last_tool", "tool_calls", "updated_at"] {
+        assert!(s.get(key).is_some(), "{key} in {s}");
+    }
+
+    let out = run(&d.home, &["ls"], None);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.starts_with("STATUS"), "{table}");
+    assert!(
+        table.contains("working") && table.contains("proj") && table.contains("claude-opus-5-5"),
+        "{table}"
+    );
+
+    let out = run(&d.home, &["show", "s9"], None);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("tmux pane       %7"));
+    let out = run(&d.home, &["show", "nope"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no session `nope`"));
+
+    let out = run(&d.home, &["events", "--json"], None);
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    for (l, (seq, kind)) in lines
+        .iter()
+        .zip([(1, "prompt.submitted"), (2, "status.updated")])
+    {
+        assert_eq!(l["seq"], seq);
+        assert_eq!(l["kind"], kind);
+        assert_eq!(l["session_id"], "s9");
+        assert!(l["ts"].as_str().unwrap().ends_with('Z'));
+    }
+    let out = run(&d.home, &["events", "--json", "--after", "1"], None);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+}
+
+#[test]
+fn events_follow_streams_new_events() {
+    let d = TestDaemon::start();
+    let mut follow = support::agentd_cmd(&d.home)
+        .args(["events", "--json", "--follow"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = follow.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        std::io::BufReader::new(stdout)
+            .lines()
+            .take(2)
+            .map(|l| l.unwrap())
+            .collect::<Vec<_>>()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    for e in ["SessionStart", "Stop"] {
+        run(
+            &d.home,
+            &["hook"],
+            Some(
+                json!({"session_id": "f", "hook_event_name": e})
+                    .to_string()
+                    .as_bytes(),
+            ),
+        );
+    }
+    let lines = reader.join().unwrap();
+    let _ = follow.kill();
+    assert!(
+        lines[0].contains("\"session.started\"") && lines[1].contains("\"turn.stopped\""),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn statusline_chains_the_users_own_command() {
+    let dir = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    let out = run(
+        dir.path(),
+        &["statusline", "--chain", "read x; echo \"mine: ${#x}\""],
+        Some(b"{\"session_id\":\"abc\"}\n"),
+    );
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "mine: 20\n");
+}
+
+fn claude_home() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("agh").tempdir().unwrap()
+}
+
+fn install_cmd(
+    home: &std::path::Path,
+    agentd_home: &std::path::Path,
+    args: &[&str],
+) -> std::process::Output {
+    support::agentd_cmd(agentd_home)
+        .env("HOME", home)
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn install_is_idempotent_keeps_everything_and_uninstall_restores() {
+    let home = claude_home();
+    let root = home.path().join("agentd");
+    let settings = home.path().join(".claude/settings.json");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    let original = json!({
+        "permissions": {"allow": ["Bash(ls:*)"]},
+        "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "say done"}]}]},
+        "statusLine": {"type": "command", "command": "my-statusline.sh", "padding": 0}
+    });
+    std::fs::write(&settings, serde_json::to_string_pretty(&original).unwrap()).unwrap();
+
+    let out = install_cmd(home.path(), &root, &["install", "--dry-run"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&std::fs::read(&settings).unwrap()).unwrap(),
+        original,
+        "dry run writes nothing"
+    );
+
+    let out = install_cmd(home.path(), &root, &["install"]);
+    assert!(out.status.success(), "{out:?}");
+    let once = std::fs::read(&settings).unwrap();
+    let doc: Value = serde_json::from_slice(&once).unwrap();
+    let bin = support::bin().canonicalize().unwrap();
+    let hook_cmd = doc["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+        .as_str()
+        .unwrap();
+    assert!(
+        hook_cmd.starts_with(bin.to_str().unwrap()) && hook_cmd.ends_with(" hook"),
+        "{hook_cmd}"
+    );
+    assert_eq!(doc["hooks"]["Stop"][0]["hooks"][0]["command"], "say done");
+    assert_eq!(doc["permissions"], original["permissions"]);
+    assert!(
+        doc["statusLine"]["command"]
+            .as_str()
+            .unwrap()
+            .contains("--chain my-statusline.sh")
+    );
+    let backups = std::fs::read_dir(settings.parent().unwrap())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("agentd-backup")
+        })
+        .count();
+    assert_eq!(backups, 1);
+
+    let out = install_cmd(home.path(), &root, &["install"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("already installed"));
+    assert_eq!(std::fs::read(&settings).unwrap(), once, "twice = same file");
+
+    let out = install_cmd(home.path(), &root, &["uninstall"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&std::fs::read(&settings).unwrap()).unwrap(),
+        original
+    );
+}
+
+#[test]
+fn install_refuses_invalid_json_untouched() {
+    let home = claude_home();
+    let settings = home.path().join(".claude/settings.json");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    std::fs::write(&settings, "{\"hooks\": [,]}").unwrap();
+    let out = install_cmd(home.path(), &home.path().join("a"), &["install"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not valid JSON") && err.contains("refusing"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&settings).unwrap(),
+        "{\"hooks\": [,]}"
+    );
+    // CLAUDE_CONFIG_DIR wins over HOME.
+    let cfg = home.path().join("cfg");
+    let out = support::agentd_cmd(&home.path().join("a"))
+        .env("HOME", home.path())
+        .env("CLAUDE_CONFIG_DIR", &cfg)
+        .arg("install")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(cfg.join("settings.json").exists());
+}
+
+#[test]
+fn version_and_help_work() {
+    let out = Command::new(support::bin())
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("agentd "));
+    let out = Command::new(support::bin()).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for cmd in [
+        "serve",
+        "start",
+        "stop",
+        "hook",
+        "statusline",
+        "install",
+        "ls",
+        "events",
+    ] {
+        assert!(help.contains(cmd), "{cmd}");
+    }
+}
