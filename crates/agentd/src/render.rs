@@ -33,6 +33,11 @@ fn status_color(status: Status) -> &'static str {
     }
 }
 
+/// The first 8 characters of a session id (UUIDs are unique enough there).
+pub fn short_id(id: &str) -> String {
+    one_line(&id.chars().take(8).collect::<String>())
+}
+
 /// The last path component of a project directory.
 pub fn project_name(s: &SessionView) -> String {
     let p = s
@@ -78,9 +83,7 @@ pub fn sessions_table(sessions: &[SessionView], now_ms: i64, color: bool) -> Str
                         20,
                     ),
                     format!("{} ago", age(now_ms - s.last_event_ms)),
-                    truncate(&one_line(&s.id), 8)
-                        .trim_end_matches('…')
-                        .to_owned(),
+                    short_id(&s.id),
                 ],
             )
         })
@@ -182,7 +185,7 @@ pub fn event_line(e: &EventRecord) -> String {
         "{:>8}  {}  {}  {:<20}  {}",
         e.seq,
         e.ts,
-        truncate(&one_line(&e.session_id), 8).trim_end_matches('…'),
+        short_id(&e.session_id),
         one_line(&e.kind),
         one_line(&e.name)
     )
@@ -206,12 +209,26 @@ mod tests {
         let mut b = Session::new("ffff", "claude", 0);
         b.status = Status::Ended;
         let table = sessions_table(&[SessionView::new(a), SessionView::new(b)], 121_000, false);
-        assert_eq!(
-            table,
-            "STATUS                 PROJECT  MODEL            LAST TOOL     ACTIVE    ID\n\
-             needs approval · 2m    agentd   claude-opus-5-5  Bash\\x1b[2J  1m ago    0123456\n\
-             ended · 2m             -        -                -             2m ago    ffff\n"
+        insta::assert_snapshot!(table);
+        let colored = sessions_table(&[SessionView::new(Session::new("c", "claude", 0))], 0, true);
+        assert!(
+            colored.contains("\x1b[36mstarting · 0s\x1b[0m"),
+            "{colored:?}"
         );
+    }
+
+    #[test]
+    fn details_snapshot() {
+        let mut s = Session::new("0123456789abcdef", "claude", 0);
+        s.status = Status::Ended;
+        s.cwd = Some("/w/p\nINJECTED".into());
+        s.end_reason = Some("prompt_input_exit".into());
+        s.subagents.push(agentd_core::Subagent {
+            agent_id: "a1".into(),
+            agent_type: Some("Explore".into()),
+            active: false,
+        });
+        insta::assert_snapshot!(session_details(&SessionView::new(s), 5_000));
     }
 
     #[test]

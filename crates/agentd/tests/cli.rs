@@ -171,6 +171,7 @@ fn events_follow_streams_new_events() {
     }
     let lines = reader.join().unwrap();
     let _ = follow.kill();
+    let _ = follow.wait();
     assert!(
         lines[0].contains("\"session.started\"") && lines[1].contains("\"turn.stopped\""),
         "{lines:?}"

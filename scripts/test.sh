@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every check: formatting, clippy, and all unit, integration and
+# end-to-end tests (the latter drive the real Claude Code CLI in tmux).
+# Installs what the end-to-end tests need when it is missing: tmux (Debian
+# package) and the pinned Claude Code (npm, cached between runs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v tmux >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq >&2 && apt-get install -y -qq tmux >&2
+  else
+    echo "tmux is needed by the end-to-end tests: install it (apt-get install tmux)" >&2
+    exit 1
+  fi
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  echo "npm is needed to install the pinned Claude Code CLI" >&2
+  exit 1
+fi
+
+AGENTD_CLAUDE_BIN="$(scripts/install-claude-code.sh)"
+export AGENTD_CLAUDE_BIN
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo test --workspace
