@@ -295,6 +295,10 @@ impl Tmux {
 
     fn run(&self, args: &[&str], script: Option<&Path>) -> Output {
         let mut cmd = Command::new("tmux");
+        // CI has no terminal; tmux still wants to know the outer TERM.
+        if std::env::var_os("TERM").is_none() {
+            cmd.env("TERM", "xterm-256color");
+        }
         cmd.arg("-L").arg(&self.socket).args(args);
         if let Some(s) = script {
             cmd.arg(s);
