@@ -34,13 +34,13 @@ pub const OUTPUT_QUEUE: usize = 256;
 /// or `shutdown` fires.
 pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: CancellationToken) {
     let (read_half, mut write_half) = stream.into_split();
+    // Every queued string is one whole frame, newline included.
     let (out_tx, mut out_rx) = mpsc::channel::<String>(OUTPUT_QUEUE);
     let conn_cancel = shutdown.child_token();
 
     let writer_cancel = conn_cancel.clone();
     let writer = tokio::spawn(async move {
-        while let Some(mut line) = out_rx.recv().await {
-            line.push('\n');
+        while let Some(line) = out_rx.recv().await {
             match tokio::time::timeout(WRITE_TIMEOUT, write_half.write_all(line.as_bytes())).await {
                 Ok(Ok(())) => {}
                 _ => break,
@@ -130,7 +130,10 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
 
 async fn send(out: &mpsc::Sender<String>, resp: Response) -> bool {
     match serde_json::to_string(&resp) {
-        Ok(line) => out.send(line).await.is_ok(),
+        Ok(mut line) => {
+            line.push('\n');
+            out.send(line).await.is_ok()
+        }
         Err(_) => false,
     }
 }

@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering;
 
 use agentd_claude::hook::HookEnv;
 use agentd_core::{EventKind, LifecycleEvent, Registry, Session};
-use agentd_proto::api::{EventRecord, SessionView, rfc3339};
+use agentd_proto::api::{EventRecord, rfc3339};
 use agentd_proto::{RpcError, code};
 use agentd_store::{NewEvent, Reader, StoreError, StoredEvent, Writer};
 use serde_json::Value;
@@ -268,8 +268,10 @@ pub fn run_writer(mut writer: Writer, mut rx: mpsc::Receiver<Job>, shared: Arc<S
         match commit_batch(&mut writer, &shared, &jobs) {
             Ok(published) => {
                 for ((_, tx), (seq, live)) in jobs.into_iter().zip(published) {
-                    // No receiver left means nobody listens: fine.
-                    let _ = shared.live.send(live);
+                    if let Some(live) = live {
+                        // No receiver left means nobody listens: fine.
+                        let _ = shared.live.send(live);
+                    }
                     let _ = tx.send(Ok(seq));
                 }
             }
@@ -285,13 +287,16 @@ pub fn run_writer(mut writer: Writer, mut rx: mpsc::Receiver<Job>, shared: Arc<S
     rx.close();
 }
 
-type Published = Vec<(u64, Arc<LiveEvent>)>;
+type Published = Vec<(u64, Option<Arc<LiveEvent>>)>;
 
 fn commit_batch(
     writer: &mut Writer,
     shared: &Shared,
     jobs: &[(Box<Prepared>, Reply)],
 ) -> Result<Published, StoreError> {
+    // Serializing for subscribers costs as much as storing: skip it when
+    // nobody listens.
+    let live = shared.live.receiver_count() > 0;
     let mut staged: HashMap<String, Session> = HashMap::new();
     let mut applied = Vec::with_capacity(jobs.len());
     let mut batch = writer.batch()?;
@@ -318,13 +323,23 @@ fn commit_batch(
                 })
         });
         session.apply(seq, e);
-        applied.push((seq, session.clone()));
+        let event = live.then(|| Arc::new(live_event(seq, p, session)));
+        applied.push((seq, event));
     }
     for session in staged.values() {
         batch.put_session(session)?;
     }
     batch.commit()?;
 
+    if !live && shared.live.receiver_count() > 0 {
+        // Someone subscribed while this batch was written: they must get
+        // it too. The session shown is its state after the whole batch.
+        for ((p, _), (seq, event)) in jobs.iter().zip(applied.iter_mut()) {
+            if let Some(session) = staged.get(&p.event.session_id) {
+                *event = Some(Arc::new(live_event(*seq, p, session)));
+            }
+        }
+    }
     let last = applied.last().map(|(seq, _)| *seq).unwrap_or(0);
     if let Ok(mut registry) = shared.registry.write() {
         for (_, session) in staged {
@@ -332,52 +347,55 @@ fn commit_batch(
         }
     }
     shared.head_seq.fetch_max(last, Ordering::AcqRel);
-    Ok(jobs
-        .iter()
-        .zip(applied)
-        .map(|((p, _), (seq, session))| {
-            let e = &p.event;
-            let record = EventRecord {
-                seq,
-                ts: rfc3339(e.ts_ms),
-                ts_ms: e.ts_ms,
-                session_id: e.session_id.clone(),
-                agent: agentd_claude::AGENT.to_owned(),
-                source: p.source.as_str().to_owned(),
-                name: p.name.clone(),
-                kind: e.kind.name().to_owned(),
-                payload: Value::Null,
-                env: Value::Null,
-            };
-            (
-                seq,
-                Arc::new(live_event(record, &p.payload, &p.env, session)),
-            )
-        })
-        .collect())
+    Ok(applied)
 }
 
-fn live_event(record: EventRecord, payload: &str, env: &str, session: Session) -> LiveEvent {
-    let mut params = serde_json::to_value(&record).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut params {
-        map.insert(
-            "payload".into(),
-            serde_json::from_str(payload).unwrap_or(Value::Null),
-        );
-        map.insert(
-            "env".into(),
-            serde_json::from_str(env).unwrap_or(Value::Null),
-        );
-        map.insert(
-            "session".into(),
-            serde_json::to_value(SessionView::new(session)).unwrap_or(Value::Null),
-        );
+/// The `event` notification params (without `subscription`), built by
+/// splicing the stored JSON strings instead of re-parsing them.
+fn live_event(seq: u64, p: &Prepared, session: &Session) -> LiveEvent {
+    #[derive(serde::Serialize)]
+    struct Head<'a> {
+        seq: u64,
+        ts: String,
+        ts_ms: i64,
+        session_id: &'a str,
+        agent: &'a str,
+        source: &'a str,
+        name: &'a str,
+        kind: &'a str,
     }
+    #[derive(serde::Serialize)]
+    struct View<'a> {
+        #[serde(flatten)]
+        session: &'a Session,
+        updated_at: String,
+        started_at: String,
+    }
+    let e = &p.event;
+    let head = to_json(&Head {
+        seq,
+        ts: rfc3339(e.ts_ms),
+        ts_ms: e.ts_ms,
+        session_id: &e.session_id,
+        agent: agentd_claude::AGENT,
+        source: p.source.as_str(),
+        name: &p.name,
+        kind: e.kind.name(),
+    });
+    let view = to_json(&View {
+        session,
+        updated_at: rfc3339(session.last_event_ms),
+        started_at: rfc3339(session.first_event_ms),
+    });
+    let head = head.strip_suffix('}').unwrap_or(&head);
     LiveEvent {
-        seq: record.seq,
-        session_id: record.session_id,
-        kind: record.kind,
-        params_json: params.to_string(),
+        seq,
+        session_id: e.session_id.clone(),
+        kind: e.kind.name().to_owned(),
+        params_json: format!(
+            r#"{head},"payload":{},"env":{},"session":{view}}}"#,
+            p.payload, p.env
+        ),
     }
 }
 

@@ -168,7 +168,7 @@ async fn send_live(filter: &Filter, ev: &LiveEvent, out: &mpsc::Sender<String>) 
     let body = ev.params_json.strip_prefix('{').unwrap_or(&ev.params_json);
     let sep = if body.starts_with('}') { "" } else { "," };
     let line = format!(
-        r#"{{"jsonrpc":"2.0","method":"{}","params":{{"subscription":{}{sep}{body}}}"#,
+        "{{\"jsonrpc\":\"2.0\",\"method\":\"{}\",\"params\":{{\"subscription\":{}{sep}{body}}}\n",
         notification::EVENT,
         filter.subscription
     );
@@ -177,7 +177,10 @@ async fn send_live(filter: &Filter, ev: &LiveEvent, out: &mpsc::Sender<String>) 
 
 async fn notify(out: &mpsc::Sender<String>, method: &str, params: serde_json::Value) -> bool {
     match serde_json::to_string(&Notification::new(method, params)) {
-        Ok(line) => out.send(line).await.is_ok(),
+        Ok(mut line) => {
+            line.push('\n');
+            out.send(line).await.is_ok()
+        }
         Err(_) => false,
     }
 }

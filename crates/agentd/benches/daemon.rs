@@ -12,18 +12,22 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use agentd_client::client::Message;
 use agentd_client::{Client, Paths};
 use serde_json::{Value, json};
 
 fn main() {
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let wants = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
-    println!("agentd benchmarks — {}", jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC"));
+    println!(
+        "agentd benchmarks — {}",
+        jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC")
+    );
     if wants("hook") {
         hook_round_trip();
     }
@@ -91,7 +95,8 @@ fn ms(d: Duration) -> String {
 
 /// A real PreToolUse payload from the fixtures (Claude Code, March 2026).
 fn pre_tool_use_payload() -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/claude/hooks/operator-use/logs/pre_tool_use.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/claude/hooks/operator-use/logs/pre_tool_use.json");
     let fallback = json!({"session_id": "bench", "transcript_path": "/tmp/t.jsonl", "cwd": "/tmp",
         "permission_mode": "default", "hook_event_name": "PreToolUse", "tool_name": "Bash",
         "tool_input": {"command": "cargo test", "description": "run tests"}, "tool_use_id": "toolu_01"});
@@ -139,8 +144,19 @@ fn hook_round_trip() {
         ),
     )
     .unwrap();
-    Command::new("chmod").arg("+x").arg(&forwarder).status().unwrap();
-    let has_socat = ["jq", "socat"].iter().all(|t| Command::new("sh").arg("-c").arg(format!("command -v {t}")).stdout(Stdio::null()).status().is_ok_and(|s| s.success()));
+    Command::new("chmod")
+        .arg("+x")
+        .arg(&forwarder)
+        .status()
+        .unwrap();
+    let has_socat = ["jq", "socat"].iter().all(|t| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {t}"))
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
 
     let runs = 500;
     let env = [("AGENTD_HOME", home.as_path())];
@@ -149,7 +165,11 @@ fn hook_round_trip() {
         ("agentd hook", agentd, Vec::new()),
     ];
     if has_socat {
-        cases.push(("bash + jq + socat", forwarder.display().to_string(), Vec::new()));
+        cases.push((
+            "bash + jq + socat",
+            forwarder.display().to_string(),
+            Vec::new(),
+        ));
     }
     for _ in 0..20 {
         for (_, cmd, _) in &cases {
@@ -162,7 +182,10 @@ fn hook_round_trip() {
             times.push(spawn_once(cmd, &payload, &env));
         }
     }
-    println!("\n## Hook round trip ({runs} runs each, payload {} bytes, spawned via sh -c)", payload.len());
+    println!(
+        "\n## Hook round trip ({runs} runs each, payload {} bytes, spawned via sh -c)",
+        payload.len()
+    );
     println!("| command | median | p99 | median / cat |");
     println!("|---|---:|---:|---:|");
     let cat_median = {
@@ -217,10 +240,16 @@ fn ingest_throughput() {
     }
     let took = start.elapsed();
     let total = clients * per_client;
-    println!("\n## Ingest ({clients} concurrent clients, one request in flight each, {total} events)");
+    println!(
+        "\n## Ingest ({clients} concurrent clients, one request in flight each, {total} events)"
+    );
     println!("| events | time | events/s |");
     println!("|---:|---:|---:|");
-    println!("| {total} | {:.2} s | {:.0} |", took.as_secs_f64(), total as f64 / took.as_secs_f64());
+    println!(
+        "| {total} | {:.2} s | {:.0} |",
+        took.as_secs_f64(),
+        total as f64 / took.as_secs_f64()
+    );
 }
 
 fn subscriber_latency() {
@@ -230,25 +259,33 @@ fn subscriber_latency() {
     let origin = Instant::now();
     let socket = d.socket();
     let ready = Arc::new(Barrier::new(subscribers + 1));
-    let done = Arc::new(AtomicBool::new(false));
     let threads: Vec<_> = (0..subscribers)
         .map(|_| {
             let socket = socket.clone();
             let ready = Arc::clone(&ready);
-            let _done = Arc::clone(&done);
             std::thread::spawn(move || {
-                let mut c = Client::connect(&socket, Duration::from_secs(30)).unwrap();
-                let _: Value = c.call("events.subscribe", json!({})).unwrap();
+                // A raw reader that only finds `t_ns`: the client's JSON
+                // parsing is not the daemon's latency, and 100 parsing
+                // threads would compete with the daemon for the 2 cores.
+                use std::io::BufRead;
+                let mut w = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+                w.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocol_version\":\"1.0\"}}\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"events.subscribe\",\"params\":{}}\n").unwrap();
+                let mut r = std::io::BufReader::new(w.try_clone().unwrap());
+                let mut line = String::new();
+                for _ in 0..2 {
+                    line.clear();
+                    r.read_line(&mut line).unwrap();
+                }
                 ready.wait();
                 let mut lat = Vec::with_capacity(events);
                 while lat.len() < events {
-                    if let Message::Notification(m, p) = c.read_message().unwrap()
-                        && m == "event"
-                    {
-                        let sent = p["payload"]["t_ns"].as_u64().unwrap();
-                        let now = origin.elapsed().as_nanos() as u64;
-                        lat.push(Duration::from_nanos(now.saturating_sub(sent)));
-                    }
+                    line.clear();
+                    r.read_line(&mut line).unwrap();
+                    let now = origin.elapsed().as_nanos() as u64;
+                    let Some(at) = line.find("\"t_ns\":") else { continue };
+                    let digits: String = line[at + 7..].chars().take_while(char::is_ascii_digit).collect();
+                    let sent: u64 = digits.parse().unwrap();
+                    lat.push(Duration::from_nanos(now.saturating_sub(sent)));
                 }
                 lat
             })
@@ -264,13 +301,22 @@ fn subscriber_latency() {
         // ~500 events/s: a busy day, not a flood (the flood is the ingest bench).
         std::thread::sleep(Duration::from_millis(2));
     }
-    let mut all: Vec<Duration> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
-    done.store(true, Ordering::Relaxed);
+    let mut all: Vec<Duration> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
     all.sort();
-    println!("\n## Event → subscriber latency ({subscribers} subscribers, {events} events at ~500/s, ingest call to notification read)");
+    println!(
+        "\n## Event → subscriber latency ({subscribers} subscribers, {events} events at ~500/s, ingest call to notification read)"
+    );
     println!("| p50 | p99 | max |");
     println!("|---:|---:|---:|");
-    println!("| {} | {} | {} |", ms(percentile(&all, 0.5)), ms(percentile(&all, 0.99)), ms(*all.last().unwrap()));
+    println!(
+        "| {} | {} | {} |",
+        ms(percentile(&all, 0.5)),
+        ms(percentile(&all, 0.99)),
+        ms(*all.last().unwrap())
+    );
 }
 
 fn daemon_rss() {
@@ -313,8 +359,17 @@ fn daemon_rss() {
     let mut c = d.client();
     let h: Value = c.call("health", json!({})).unwrap();
     let status = std::fs::read_to_string(format!("/proc/{}/status", d.child.id())).unwrap();
-    let field = |k: &str| status.lines().find(|l| l.starts_with(k)).map(|l| l[k.len()..].trim().to_owned()).unwrap_or_default();
-    println!("\n## Daemon memory ({} sessions, {} events logged)", h["sessions"], h["head_seq"]);
+    let field = |k: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(k))
+            .map(|l| l[k.len()..].trim().to_owned())
+            .unwrap_or_default()
+    };
+    println!(
+        "\n## Daemon memory ({} sessions, {} events logged)",
+        h["sessions"], h["head_seq"]
+    );
     println!("| VmRSS | VmHWM (peak) |");
     println!("|---:|---:|");
     println!("| {} | {} |", field("VmRSS:"), field("VmHWM:"));
