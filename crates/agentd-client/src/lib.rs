@@ -1,6 +1,7 @@
 //! What every agentd process shares: where things live ([`paths`]), the
 //! settings ([`config`]), and a blocking client for the daemon's Unix-socket
-//! JSON-RPC API ([`client`]).
+//! JSON-RPC API ([`client`]), and the [`spool`] of events that arrived
+//! while no daemon ran.
 //!
 //! Blocking on purpose: `agentd hook` runs on every Claude Code tool call and
 //! must not pay for an async runtime.
@@ -8,6 +9,7 @@
 pub mod client;
 pub mod config;
 pub mod paths;
+pub mod spool;
 
 pub use client::{Client, ClientError};
 pub use config::{Config, ConfigError};

@@ -22,6 +22,8 @@ pub struct Paths {
     pub token: PathBuf,
     /// Log file of a daemon started with `agentd start`.
     pub log: PathBuf,
+    /// Hook events received while no daemon ran (`spool.ndjson`).
+    pub spool: PathBuf,
     /// Lock file: the running daemon holds an exclusive `flock` on it and
     /// writes its pid into it.
     pub pid: PathBuf,
@@ -89,6 +91,7 @@ impl Paths {
             token: root.join("token"),
             log: root.join("agentd.log"),
             pid: root.join("agentd.pid"),
+            spool: root.join("spool.ndjson"),
             socket,
             root,
         })

@@ -119,7 +119,21 @@ pub fn map_event(
 ///
 /// # Errors
 /// An [`RpcError`] with [`code::INVALID_PARAMS`] naming what is wrong.
-pub fn prepare(source: Source, payload: &Value, mut env: HookEnv) -> Result<Prepared, RpcError> {
+pub fn prepare(source: Source, payload: &Value, env: HookEnv) -> Result<Prepared, RpcError> {
+    prepare_at(source, payload, env, crate::now_ms())
+}
+
+/// [`prepare`] for an input received at `ts_ms` (ms since the Unix epoch),
+/// e.g. one spooled by the hook client while the daemon was down.
+///
+/// # Errors
+/// As [`prepare`].
+pub fn prepare_at(
+    source: Source,
+    payload: &Value,
+    mut env: HookEnv,
+    ts_ms: i64,
+) -> Result<Prepared, RpcError> {
     let name = match source {
         Source::Hook => agentd_claude::hook::event_name(payload)
             .unwrap_or("unknown")
@@ -145,7 +159,7 @@ pub fn prepare(source: Source, payload: &Value, mut env: HookEnv) -> Result<Prep
             payload_json.len()
         )));
     }
-    let event = map_event(source, &name, payload, &env, crate::now_ms()).map_err(|e| {
+    let event = map_event(source, &name, payload, &env, ts_ms).map_err(|e| {
         RpcError::invalid_params(format!("invalid {} payload: {e}", source.as_str()))
     })?;
     Ok(Prepared {

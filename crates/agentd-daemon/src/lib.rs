@@ -5,7 +5,8 @@
 //! reader loop, one writer task); requests go to [`rpc`]; writes go through
 //! the single [`ingest`] writer thread, which appends to the SQLite log,
 //! folds events into the session registry and broadcasts them to
-//! [`subscribe`]rs; [`reaper`] ends sessions whose agent process is gone.
+//! [`subscribe`]rs; [`reaper`] ends sessions whose agent process is gone;
+//! [`spool`] ingests hook events that arrived while no daemon ran.
 
 pub mod connection;
 pub mod http;
@@ -14,6 +15,7 @@ pub mod lock;
 pub mod reaper;
 pub mod rpc;
 pub mod server;
+pub mod spool;
 pub mod state;
 pub mod subscribe;
 

@@ -92,7 +92,11 @@ impl Daemon {
             .map_err(io("cannot start the writer thread"))?;
 
         let token = ensure_token(&paths.token)?;
+        // Spooled events are older than anything arriving on the socket:
+        // ingest them first, then once more for those spooled meanwhile.
+        crate::spool::drain(&shared, &paths.spool).await;
         let listener = bind_socket(&paths.socket)?;
+        crate::spool::drain(&shared, &paths.spool).await;
         let tracker = TaskTracker::new();
 
         if !config.http.listen.eq_ignore_ascii_case("off") {

@@ -123,6 +123,52 @@ fn restart_and_crash_lose_nothing() {
 }
 
 #[test]
+fn hooks_without_a_daemon_are_spooled_and_ingested_at_start() {
+    let dir = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    let before = jiff::Timestamp::now().as_millisecond();
+    for name in ["SessionStart", "UserPromptSubmit", "Stop"] {
+        let p = json!({"session_id": "spooled", "hook_event_name": name, "cwd": "/tmp"});
+        let out = run(dir.path(), &["hook"], Some(p.to_string().as_bytes()));
+        assert!(out.status.success() && out.stdout.is_empty(), "{out:?}");
+    }
+    // A torn line (a hook killed mid-write) is skipped, not fatal.
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("spool.ndjson"))
+        .unwrap()
+        .write_all(b"{\"ts_ms\":1,\"pay")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    let d = TestDaemon::start_in(dir.path());
+    let events: EventsList = d.client().call(method::EVENTS_LIST, json!({})).unwrap();
+    let names: Vec<&str> = events.events.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["SessionStart", "UserPromptSubmit", "Stop"]);
+    let started = jiff::Timestamp::now().as_millisecond();
+    for e in &events.events {
+        assert!(
+            e.ts_ms >= before && e.ts_ms < started - 40,
+            "keeps the hook's receive time"
+        );
+    }
+    let s: SessionView = d
+        .client()
+        .call(method::SESSIONS_GET, json!({"id": "spooled"}))
+        .unwrap();
+    assert_eq!(s.session.status.as_str(), "idle");
+    assert!(!dir.path().join("spool.ndjson").exists());
+    assert!(!dir.path().join("spool.ndjson.draining").exists());
+    // No root, no spool: a user who never ran agentd gets no files.
+    let none = dir.path().join("never-started");
+    run(
+        &none,
+        &["hook"],
+        Some(br#"{"session_id":"x","hook_event_name":"Stop"}"#),
+    );
+    assert!(!none.exists());
+}
+
+#[test]
 fn a_session_whose_process_is_gone_ends() {
     let d = TestDaemon::start();
     // A process that exits at once stands in for a Claude Code that died

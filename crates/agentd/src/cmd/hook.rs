@@ -11,7 +11,7 @@ use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 
 use agentd_claude::hook::HookEnv;
-use agentd_client::{Config, Paths, client};
+use agentd_client::{ClientError, Config, Paths, client, spool};
 use agentd_proto::api::{IngestParams, IngestResult};
 use agentd_proto::{MAX_FRAME_BYTES, method};
 use serde_json::Value;
@@ -88,6 +88,26 @@ fn parent_of(pid: u32) -> Option<u32> {
         .filter(|p| *p > 1)
 }
 
+/// Milliseconds since the Unix epoch.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Claude Code gives all SessionEnd hooks together a 1.5 s budget
+/// (reference §2.2): never spend more than 1 s of it.
+const SESSION_END_TIMEOUT: Duration = Duration::from_millis(1000);
+
+/// The timeout for one hook event: the configured one, capped per event.
+fn event_timeout(event: Option<&Value>, configured: Duration) -> Duration {
+    match event.and_then(Value::as_str) {
+        Some("SessionEnd") => configured.min(SESSION_END_TIMEOUT),
+        _ => configured,
+    }
+}
+
 /// `agentd hook`.
 pub fn hook(home: Option<&Path>) -> ExitCode {
     let Some(raw) = read_stdin() else {
@@ -104,7 +124,8 @@ pub fn hook(home: Option<&Path>) -> ExitCode {
         payload,
         env: serde_json::to_value(hook_env()).unwrap_or(Value::Null),
     };
-    match client::oneshot::<_, IngestResult>(&paths.socket, timeout, method::HOOK_INGEST, params) {
+    let timeout = event_timeout(params.payload.get("hook_event_name"), timeout);
+    match client::oneshot::<_, IngestResult>(&paths.socket, timeout, method::HOOK_INGEST, &params) {
         Ok(result) => {
             if let Some(output) = result.output.filter(|o| !o.is_null()) {
                 let mut out = std::io::stdout().lock();
@@ -115,6 +136,21 @@ pub fn hook(home: Option<&Path>) -> ExitCode {
                 0 => ExitCode::SUCCESS,
                 code => ExitCode::from(u8::try_from(code).unwrap_or(0)),
             }
+        }
+        Err(ClientError::NotRunning(_)) => {
+            // Fail open, but remember: the daemon ingests the spool at start.
+            // Only into an existing root: no files for users who never ran agentd.
+            if paths.root.is_dir() {
+                let event = spool::Spooled {
+                    ts_ms: now_ms(),
+                    payload: params.payload,
+                    env: params.env,
+                };
+                if let Err(e) = spool::append(&paths.spool, &event) {
+                    eprintln!("agentd hook: daemon not running and {e}");
+                }
+            }
+            ExitCode::SUCCESS
         }
         Err(e) => {
             // Stderr on exit 0 only reaches Claude Code's debug log.
