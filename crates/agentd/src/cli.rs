@@ -68,9 +68,10 @@ pub enum Command {
         /// NDJSON, one event per line.
         #[arg(long)]
         json: bool,
-        /// Only events after this sequence number.
-        #[arg(long, value_name = "SEQ", default_value_t = 0)]
-        after: u64,
+        /// Only events after this sequence number (default: all; with
+        /// --follow, only new ones).
+        #[arg(long, value_name = "SEQ")]
+        after: Option<u64>,
         /// Only this session's events.
         #[arg(long, value_name = "ID")]
         session: Option<String>,

@@ -141,41 +141,53 @@ fn hook_and_statusline_reach_the_daemon() {
 }
 
 #[test]
-fn events_follow_streams_new_events() {
-    let d = TestDaemon::start();
+fn events_follow_streams_and_survives_a_daemon_restart() {
+    let mut d = TestDaemon::start();
+    let hook = |d: &TestDaemon, name: &str| {
+        let p = json!({"session_id": "f", "hook_event_name": name});
+        let out = run(&d.home, &["hook"], Some(p.to_string().as_bytes()));
+        assert!(out.status.success());
+    };
+    hook(&d, "SessionStart"); // before --follow: not shown without --after
     let mut follow = support::agentd_cmd(&d.home)
         .args(["events", "--json", "--follow"])
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let stdout = follow.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
         use std::io::BufRead;
-        std::io::BufReader::new(stdout)
-            .lines()
-            .take(2)
-            .map(|l| l.unwrap())
-            .collect::<Vec<_>>()
+        for line in std::io::BufReader::new(stdout).lines() {
+            let v: Value = serde_json::from_str(&line.unwrap()).unwrap();
+            let _ = tx.send((
+                v["seq"].as_u64().unwrap(),
+                v["kind"].as_str().unwrap().to_owned(),
+            ));
+        }
     });
     std::thread::sleep(Duration::from_millis(300));
-    for e in ["SessionStart", "Stop"] {
-        run(
-            &d.home,
-            &["hook"],
-            Some(
-                json!({"session_id": "f", "hook_event_name": e})
-                    .to_string()
-                    .as_bytes(),
-            ),
-        );
-    }
-    let lines = reader.join().unwrap();
+    hook(&d, "UserPromptSubmit");
+    let first = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(first, (2, "prompt.submitted".to_owned()));
+
+    d.stop();
+    hook(&d, "Stop"); // spooled while the daemon is down
+    d.restart();
+    hook(&d, "SessionEnd");
+    let next: Vec<_> = (0..2)
+        .map(|_| rx.recv_timeout(Duration::from_secs(10)).unwrap())
+        .collect();
+    assert_eq!(
+        next,
+        [
+            (3, "turn.stopped".to_owned()),
+            (4, "session.ended".to_owned())
+        ]
+    );
     let _ = follow.kill();
     let _ = follow.wait();
-    assert!(
-        lines[0].contains("\"session.started\"") && lines[1].contains("\"turn.stopped\""),
-        "{lines:?}"
-    );
 }
 
 #[test]

@@ -18,6 +18,8 @@ const WAIT: Duration = Duration::from_secs(10);
 
 /// `agentd serve`: the daemon in the foreground until SIGINT/SIGTERM.
 pub fn serve(paths: &Paths) -> ExitCode {
+    // Everything the daemon creates (database, WAL, log, token) is the user's alone.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let config = match config(paths) {
         Ok(c) => c,
         Err(code) => return code,

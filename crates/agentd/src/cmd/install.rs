@@ -60,6 +60,24 @@ fn write(path: &Path, doc: &Value) -> Result<Option<PathBuf>, String> {
     Ok(backup)
 }
 
+/// Writes `doc` (unless `dry_run`) and reports the backup and the outcome.
+fn save(path: &Path, doc: &Value, dry_run: bool, done: &str) -> ExitCode {
+    if dry_run {
+        println!("(dry run: {} not changed)", path.display());
+        return ExitCode::SUCCESS;
+    }
+    match write(path, doc) {
+        Ok(backup) => {
+            if let Some(b) = backup {
+                println!("backup: {}", b.display());
+            }
+            println!("{done} {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
 fn binary_path() -> Result<String, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find the agentd binary: {e}"))?;
     let exe = exe.canonicalize().unwrap_or(exe);
@@ -107,20 +125,7 @@ pub fn install(home: Option<&Path>, dry_run: bool) -> ExitCode {
     if let Some(prev) = &report.chained_statusline {
         println!("your status line `{prev}` is kept: agentd runs it and prints its output");
     }
-    if dry_run {
-        println!("(dry run: {} not changed)", path.display());
-        return ExitCode::SUCCESS;
-    }
-    match write(&path, &doc) {
-        Ok(backup) => {
-            if let Some(b) = backup {
-                println!("backup: {}", b.display());
-            }
-            println!("installed in {}", path.display());
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(&e),
-    }
+    save(&path, &doc, dry_run, "installed in")
 }
 
 /// `agentd uninstall [--dry-run]`.
@@ -153,18 +158,5 @@ pub fn uninstall(dry_run: bool) -> ExitCode {
             ""
         }
     );
-    if dry_run {
-        println!("(dry run: {} not changed)", path.display());
-        return ExitCode::SUCCESS;
-    }
-    match write(&path, &doc) {
-        Ok(backup) => {
-            if let Some(b) = backup {
-                println!("backup: {}", b.display());
-            }
-            println!("uninstalled from {}", path.display());
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(&e),
-    }
+    save(&path, &doc, dry_run, "uninstalled from")
 }

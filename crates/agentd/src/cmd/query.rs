@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use agentd_client::client::Message;
-use agentd_client::{Client, Paths};
+use agentd_client::{Client, ClientError, Paths};
 use agentd_core::Status;
 use agentd_proto::api::{EventRecord, EventsList, Health, SessionView, SubscribeResult};
 use agentd_proto::{method, notification};
@@ -95,10 +95,14 @@ fn print_event(out: &mut impl Write, e: &EventRecord, json: bool) -> bool {
 }
 
 /// `agentd events [--json] [--after SEQ] [--session ID] [--follow]`.
+///
+/// With `--follow` it streams until interrupted; when the daemon goes away it
+/// waits for it to come back and resumes after the last event printed, so no
+/// event is missed or repeated across a daemon restart.
 pub fn events(
     paths: &Paths,
     json: bool,
-    after: u64,
+    after: Option<u64>,
     session: Option<String>,
     follow: bool,
     limit: usize,
@@ -111,7 +115,7 @@ pub fn events(
     if !follow {
         let list: EventsList = match client.call(
             method::EVENTS_LIST,
-            json!({"after_seq": after, "session_id": session, "limit": limit}),
+            json!({"after_seq": after.unwrap_or(0), "session_id": session, "limit": limit}),
         ) {
             Ok(l) => l,
             Err(e) => return client_error(e),
@@ -123,33 +127,45 @@ pub fn events(
         }
         return ExitCode::SUCCESS;
     }
-    // Follow: the subscription replays from `after`, then streams live.
-    if let Err(e) = client.call::<_, SubscribeResult>(
-        method::EVENTS_SUBSCRIBE,
-        json!({"after_seq": after, "session_id": session}),
-    ) {
-        return client_error(e);
-    }
-    if let Err(e) = client.set_read_timeout(None) {
-        return client_error(e);
-    }
+    // Without --after, follow starts at the live head.
+    let mut last = after;
     loop {
-        match client.read_message() {
-            Ok(Message::Notification(m, params)) if m == notification::EVENT => {
-                let Ok(e) = serde_json::from_value::<EventRecord>(params) else {
-                    continue;
-                };
-                if !print_event(&mut out, &e, json) || out.flush().is_err() {
-                    return ExitCode::SUCCESS;
-                }
-            }
-            Ok(_) => {}
-            Err(agentd_client::ClientError::Closed) => {
-                eprintln!("agentd: the daemon closed the stream (stopped?)");
-                return ExitCode::from(crate::EXIT_NOT_RUNNING);
-            }
+        let sub: SubscribeResult = match client.call(
+            method::EVENTS_SUBSCRIBE,
+            json!({"after_seq": last, "session_id": session}),
+        ) {
+            Ok(s) => s,
             Err(e) => return client_error(e),
+        };
+        last.get_or_insert(sub.head_seq);
+        if let Err(e) = client.set_read_timeout(None) {
+            return client_error(e);
         }
+        loop {
+            match client.read_message() {
+                Ok(Message::Notification(m, params)) if m == notification::EVENT => {
+                    let Ok(e) = serde_json::from_value::<EventRecord>(params) else {
+                        continue;
+                    };
+                    last = Some(e.seq);
+                    if !print_event(&mut out, &e, json) || out.flush().is_err() {
+                        return ExitCode::SUCCESS;
+                    }
+                }
+                Ok(_) => {}
+                Err(ClientError::Closed) => break,
+                Err(e) => return client_error(e),
+            }
+        }
+        eprintln!("agentd: lost the daemon; waiting for it to come back (Ctrl-C to stop)");
+        client = loop {
+            std::thread::sleep(Duration::from_millis(250));
+            match Client::connect(&paths.socket, TIMEOUT) {
+                Ok(c) => break c,
+                Err(ClientError::NotRunning(_)) => continue,
+                Err(e) => return client_error(e),
+            }
+        };
     }
 }
 
