@@ -1,5 +1,6 @@
 //! `serve`, `start`, `stop`, `status`.
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -96,6 +97,7 @@ pub fn start(paths: &Paths, home: Option<&Path>) -> ExitCode {
     let log = match std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(&paths.log)
     {
         Ok(f) => f,
