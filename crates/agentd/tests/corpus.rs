@@ -7,7 +7,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use agentd_client::client::Message;
-use agentd_proto::api::EventsList;
+use agentd_proto::api::{EventsList, SessionView};
 use agentd_proto::method;
 use serde_json::{Value, json};
 use support::TestDaemon;
@@ -48,7 +48,7 @@ fn payloads(path: &Path) -> Vec<Value> {
 
 #[test]
 fn every_fixture_payload_is_accepted_and_kept_verbatim() {
-    let d = TestDaemon::start();
+    let mut d = TestDaemon::start();
     let mut c = d.client();
     let mut sent = Vec::new();
     for (kind, ingest) in [
@@ -109,6 +109,20 @@ fn every_fixture_payload_is_accepted_and_kept_verbatim() {
             assert_eq!(event.name, name);
         }
     }
+    // The registry is a fold over the log: rebuilt from the log alone (the
+    // checkpoint wiped), it is exactly what the live daemon had.
+    let live: Vec<SessionView> = c.call(method::SESSIONS_LIST, json!({})).unwrap();
+    assert!(live.len() > 10, "{} sessions", live.len());
+    drop(c);
+    d.stop();
+    let db = agentd_store::open(&d.paths().db).unwrap();
+    db.execute_batch("DELETE FROM sessions; DELETE FROM meta;")
+        .unwrap();
+    drop(db);
+    d.restart();
+    let rebuilt: Vec<SessionView> = d.client().call(method::SESSIONS_LIST, json!({})).unwrap();
+    assert_eq!(rebuilt, live);
+
     // Each known event maps to its own kind; nothing known lands as "other".
     let others: Vec<&str> = stored
         .iter()
