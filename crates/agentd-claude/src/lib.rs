@@ -9,6 +9,8 @@
 //! * [`settings`]: the edits `agentd install` / `uninstall` make to
 //!   `settings.json` (reference §2.2, §3.1).
 
+#![warn(missing_docs)]
+
 pub mod hook;
 pub mod settings;
 pub mod statusline;

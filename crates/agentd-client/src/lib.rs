@@ -6,6 +6,8 @@
 //! Blocking on purpose: `agentd hook` runs on every Claude Code tool call and
 //! must not pay for an async runtime.
 
+#![warn(missing_docs)]
+
 pub mod client;
 pub mod config;
 pub mod paths;

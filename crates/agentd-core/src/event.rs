@@ -52,55 +52,82 @@ pub struct EventContext {
 pub enum EventKind {
     /// A session started, resumed, was cleared or compacted (`source`).
     #[serde(rename = "session.started")]
-    SessionStarted { source: Option<String> },
+    SessionStarted {
+        /// `startup`, `resume`, `clear`, `compact` or `fork`.
+        source: Option<String>,
+    },
     /// The user submitted a prompt: a turn begins.
     #[serde(rename = "prompt.submitted")]
     PromptSubmitted,
     /// A tool call is about to run.
     #[serde(rename = "tool.started")]
     ToolStarted {
+        /// Tool name (`Bash`, `Edit`, `mcp__server__tool`).
         tool: String,
+        /// The call's id (`toolu_…`), when the agent sends one.
         tool_use_id: Option<String>,
     },
     /// A tool call finished; `failed` when it errored or was interrupted.
     #[serde(rename = "tool.finished")]
     ToolFinished {
+        /// Tool name.
         tool: String,
+        /// The call's id, when the agent sends one.
         tool_use_id: Option<String>,
+        /// Whether the call errored or was interrupted.
         failed: bool,
     },
     /// The agent asks the human to approve a tool call (permission request).
     #[serde(rename = "permission.requested")]
-    PermissionRequested { tool: String },
+    PermissionRequested {
+        /// The tool asking for permission.
+        tool: String,
+    },
     /// A tool call was denied without a human (e.g. an auto-mode classifier).
     #[serde(rename = "permission.denied")]
-    PermissionDenied { tool: String },
+    PermissionDenied {
+        /// The tool that was denied.
+        tool: String,
+    },
     /// The agent waits for the human to answer something other than a
     /// permission request (a question, an elicitation dialog).
     #[serde(rename = "input.requested")]
-    InputRequested { reason: Option<String> },
+    InputRequested {
+        /// What asks: `AskUserQuestion`, `elicitation_dialog`, ...
+        reason: Option<String>,
+    },
     /// The agent finished its turn and waits for the next prompt.
     #[serde(rename = "turn.stopped")]
     TurnStopped,
     /// The turn ended because of an error (rate limit, API error, ...).
     #[serde(rename = "turn.failed")]
-    TurnFailed { error: Option<String> },
+    TurnFailed {
+        /// The error class (`rate_limit`, `server_error`, ...).
+        error: Option<String>,
+    },
     /// A notification without a more specific meaning.
     #[serde(rename = "notification")]
-    Notification { notification_type: Option<String> },
+    Notification {
+        /// The agent's notification type, if it sent one.
+        notification_type: Option<String>,
+    },
     /// The agent has been idle at its prompt for a while.
     #[serde(rename = "idle")]
     Idle,
     /// A subagent was spawned.
     #[serde(rename = "subagent.started")]
     SubagentStarted {
+        /// The subagent's id.
         agent_id: Option<String>,
+        /// The subagent's type (`Explore`, ...).
         agent_type: Option<String>,
     },
     /// A subagent finished.
     #[serde(rename = "subagent.stopped")]
     SubagentStopped {
+        /// The subagent's id.
         agent_id: Option<String>,
+        /// The subagent's type.
         agent_type: Option<String>,
     },
     /// Context compaction is about to run.
@@ -116,13 +143,19 @@ pub enum EventKind {
     },
     /// The session ended (`reason` as the agent gave it).
     #[serde(rename = "session.ended")]
-    SessionEnded { reason: Option<String> },
+    SessionEnded {
+        /// `clear`, `logout`, `prompt_input_exit`, `other`, ...
+        reason: Option<String>,
+    },
     /// The daemon noticed that the agent's process is gone.
     #[serde(rename = "process.exited")]
     ProcessExited,
     /// An event the adapter does not interpret; kept in the log by name.
     #[serde(rename = "other")]
-    Other { name: String },
+    Other {
+        /// The source's name for the event.
+        name: String,
+    },
 }
 
 impl EventKind {

@@ -7,6 +7,8 @@
 //! * [`registry`]: the set of sessions, a pure fold over the event log.
 //! * [`text`]: neutralising untrusted text before it reaches a terminal.
 
+#![warn(missing_docs)]
+
 pub mod event;
 pub mod registry;
 pub mod session;

@@ -438,3 +438,53 @@ pub fn git_branch(dir: &Path) -> Option<String> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_branch_of_repos_worktrees_and_detached_heads() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(repo.join(".git")).unwrap();
+        std::fs::create_dir_all(repo.join("src/deep")).unwrap();
+        std::fs::write(repo.join(".git/HEAD"), "ref: refs/heads/feature/x\n").unwrap();
+        assert_eq!(
+            git_branch(&repo.join("src/deep")).as_deref(),
+            Some("feature/x")
+        );
+
+        let wt_git = dir.path().join("repo/.git/worktrees/wt");
+        std::fs::create_dir_all(&wt_git).unwrap();
+        std::fs::write(wt_git.join("HEAD"), "0123456789abcdef0123\n").unwrap();
+        let wt = dir.path().join("wt");
+        std::fs::create_dir_all(&wt).unwrap();
+        std::fs::write(wt.join(".git"), format!("gitdir: {}\n", wt_git.display())).unwrap();
+        assert_eq!(git_branch(&wt).as_deref(), Some("0123456789ab"));
+
+        assert_eq!(git_branch(Path::new("/proc/self")), None);
+    }
+
+    #[test]
+    fn replaying_a_stored_row_gives_the_same_event() {
+        let payload = serde_json::json!({"session_id": "s", "hook_event_name": "PreToolUse", "tool_name": "Bash"});
+        let env = HookEnv {
+            claude_pid: Some(7),
+            ..HookEnv::default()
+        };
+        let p = prepare_at(Source::Hook, &payload, env, 42).unwrap();
+        let row = StoredEvent {
+            seq: 1,
+            ts_ms: 42,
+            session_id: "s".into(),
+            agent: "claude".into(),
+            source: "hook".into(),
+            name: p.name.clone(),
+            kind: p.event.kind.name().into(),
+            payload: p.payload.clone(),
+            env: p.env.clone(),
+        };
+        assert_eq!(replay_event(&row), Some(p.event));
+    }
+}

@@ -8,6 +8,8 @@
 //! [`subscribe`]rs; [`reaper`] ends sessions whose agent process is gone;
 //! [`spool`] ingests hook events that arrived while no daemon ran.
 
+#![warn(missing_docs)]
+
 pub mod connection;
 pub mod http;
 pub mod ingest;

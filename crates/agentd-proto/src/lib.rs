@@ -5,6 +5,8 @@
 //! [`PROTOCOL_VERSION`] of the same major version. Errors carry the stable
 //! codes in [`code`]. Method params and results are the types of [`api`].
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod frame;
 

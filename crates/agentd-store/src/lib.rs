@@ -11,6 +11,8 @@
 //! [`Reader`]s read without blocking it. Migrations are ordered and each runs
 //! in its own transaction ([`migrate`]).
 
+#![warn(missing_docs)]
+
 mod migrate;
 mod reader;
 mod writer;
