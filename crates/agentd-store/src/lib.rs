@@ -4,8 +4,9 @@
 //!   KEY` with `AUTOINCREMENT`, so it strictly increases and is never reused,
 //!   even after a crash.
 //! * `sessions`: a checkpoint of the session registry, written in the same
-//!   transaction as the events it reflects (`checkpoint_seq` in `meta`), so a
-//!   restart loads it and replays only what came after.
+//!   transaction as the events it reflects (so `MAX(last_seq)` is the
+//!   checkpoint's position); a restart loads it and replays only what came
+//!   after.
 //!
 //! One [`Writer`] (one connection, WAL mode) appends; any number of
 //! [`Reader`]s read without blocking it. Migrations are ordered and each runs

@@ -110,30 +110,17 @@ impl Reader {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The session checkpoint and the `seq` it reflects.
+    /// The session checkpoint and the `seq` it reflects. Every event's
+    /// session is written in the event's own transaction, so the newest
+    /// `last_seq` of any session is the newest event the checkpoint covers.
     ///
     /// # Errors
     /// The SQLite error, or [`StoreError::Corrupt`] for an undecodable row.
     pub fn checkpoint(&self) -> Result<(Vec<Session>, u64), StoreError> {
-        let seq: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'checkpoint_seq'",
-                [],
-                |r| r.get(0),
-            )
-            .map(Some)
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                e => Err(e),
-            })?;
-        let seq = match seq {
-            Some(s) => s.parse::<u64>().map_err(|e| StoreError::Corrupt {
-                table: "meta",
-                why: format!("checkpoint_seq {s:?}: {e}"),
-            })?,
-            None => 0,
-        };
+        let seq: Option<i64> =
+            self.conn
+                .query_row("SELECT MAX(last_seq) FROM sessions", [], |r| r.get(0))?;
+        let seq = seq.unwrap_or(0).max(0) as u64;
         let mut stmt = self.conn.prepare("SELECT data FROM sessions")?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         let mut sessions = Vec::new();

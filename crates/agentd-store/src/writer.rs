@@ -49,7 +49,6 @@ impl Writer {
     pub fn batch(&mut self) -> Result<Batch<'_>, StoreError> {
         Ok(Batch {
             tx: self.conn.transaction()?,
-            last_seq: 0,
         })
     }
 }
@@ -57,7 +56,6 @@ impl Writer {
 /// One write transaction.
 pub struct Batch<'c> {
     tx: Transaction<'c>,
-    last_seq: u64,
 }
 
 impl Batch<'_> {
@@ -80,9 +78,7 @@ impl Batch<'_> {
             e.payload,
             e.env
         ])?;
-        let seq = self.tx.last_insert_rowid() as u64;
-        self.last_seq = seq;
-        Ok(seq)
+        Ok(self.tx.last_insert_rowid() as u64)
     }
 
     /// Writes the checkpoint of `session`.
@@ -102,18 +98,11 @@ impl Batch<'_> {
         Ok(())
     }
 
-    /// Commits the batch, recording the checkpoint position.
+    /// Commits the batch.
     ///
     /// # Errors
     /// The SQLite error; nothing of the batch is then stored.
     pub fn commit(self) -> Result<(), StoreError> {
-        if self.last_seq > 0 {
-            self.tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('checkpoint_seq', ?1)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![self.last_seq.to_string()],
-            )?;
-        }
         self.tx.commit()?;
         Ok(())
     }
