@@ -15,6 +15,26 @@ pub struct Config {
     pub hook: HookConfig,
     /// The daemon.
     pub daemon: DaemonConfig,
+    /// Approvals.
+    pub approvals: ApprovalsConfig,
+    /// Policy rules (`[[rules]]`), in Claude Code's permission-rule syntax.
+    pub rules: Vec<agentd_claude::rules::Rule>,
+}
+
+/// `[approvals]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApprovalsConfig {
+    /// How long a held tool call waits for a human, seconds (default 3600).
+    /// `agentd install` gives the PermissionRequest and PreToolUse hooks
+    /// this timeout. Env: `AGENTD_APPROVAL_TIMEOUT_S`.
+    pub timeout_s: u64,
+}
+
+impl Default for ApprovalsConfig {
+    fn default() -> Self {
+        ApprovalsConfig { timeout_s: 3600 }
+    }
 }
 
 /// `[http]`
@@ -57,6 +77,8 @@ impl Default for Config {
                 log: "info".to_owned(),
                 process_check_ms: 2000,
             },
+            approvals: ApprovalsConfig::default(),
+            rules: Vec::new(),
         }
     }
 }
@@ -139,7 +161,9 @@ impl Config {
     /// # Errors
     /// The TOML parser's message.
     pub fn parse(text: &str) -> Result<Config, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        agentd_claude::rules::validate(&config.rules).map_err(|e| format!("[[rules]]: {e}"))?;
+        Ok(config)
     }
 
     /// Applies `AGENTD_HTTP_LISTEN`, `AGENTD_HOOK_TIMEOUT_MS` and `AGENTD_LOG`.
@@ -158,6 +182,13 @@ impl Config {
                         value: v.clone(),
                         why: e.to_string(),
                     })?;
+        }
+        if let Some(v) = var("AGENTD_APPROVAL_TIMEOUT_S") {
+            self.approvals.timeout_s = v.parse().map_err(|e: std::num::ParseIntError| ConfigError::Env {
+                var: "AGENTD_APPROVAL_TIMEOUT_S",
+                value: v.clone(),
+                why: e.to_string(),
+            })?;
         }
         if let Some(v) = var("AGENTD_LOG") {
             self.daemon.log = v;
@@ -184,6 +215,17 @@ mod tests {
                 .to_string()
                 .contains("AGENTD_HOOK_TIMEOUT_MS")
         );
+    }
+
+    #[test]
+    fn rules_parse_and_bad_ones_are_named() {
+        let c = Config::parse("[[rules]]\nrule = \"Bash(rm:*)\"\naction = \"deny\"\nmessage = \"no\"\n").unwrap();
+        assert_eq!(c.rules.len(), 1);
+        assert_eq!(c.rules[0].action, agentd_claude::rules::Action::Deny);
+        let err = Config::parse("[[rules]]\nrule = \"Bash(\"\naction = \"allow\"\n").unwrap_err();
+        assert!(err.contains("invalid rule `Bash(`"), "{err}");
+        let err = Config::parse("[[rules]]\nrule = \"Bash\"\naction = \"maybe\"\n").unwrap_err();
+        assert!(err.contains("maybe"), "{err}");
     }
 
     #[test]
