@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod hook;
+pub mod output;
 pub mod rules;
 pub mod settings;
 pub mod statusline;

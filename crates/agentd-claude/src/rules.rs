@@ -91,13 +91,21 @@ impl Pattern {
                     .strip_suffix(')')
                     .ok_or_else(|| err("a specifier must end with `)`"))?;
                 if inner.trim().is_empty() {
-                    return Err(err("the specifier in `( )` is empty; drop the parentheses to match every call"));
+                    return Err(err(
+                        "the specifier in `( )` is empty; drop the parentheses to match every call",
+                    ));
                 }
                 (&rule[..open], Some(inner.to_owned()))
             }
         };
-        if tool.is_empty() || !tool.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '*') {
-            return Err(err("the tool name must be letters, digits, `_` or `-` (e.g. `Bash`, `mcp__server__tool`)"));
+        if tool.is_empty()
+            || !tool
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '*')
+        {
+            return Err(err(
+                "the tool name must be letters, digits, `_` or `-` (e.g. `Bash`, `mcp__server__tool`)",
+            ));
         }
         Ok(Pattern {
             tool: tool.to_owned(),
@@ -135,7 +143,9 @@ pub struct Verdict<'a> {
 /// # Errors
 /// The first [`RuleError`], naming the rule.
 pub fn validate(rules: &[Rule]) -> Result<(), RuleError> {
-    rules.iter().try_for_each(|r| Pattern::parse(&r.rule).map(|_| ()))
+    rules
+        .iter()
+        .try_for_each(|r| Pattern::parse(&r.rule).map(|_| ()))
 }
 
 /// The deciding rule for `call`: deny beats ask beats allow; `None` when no
@@ -144,18 +154,27 @@ pub fn evaluate<'a>(rules: &'a [Rule], call: &Call<'_>) -> Option<Verdict<'a>> {
     let mut best: Option<Verdict<'a>> = None;
     for (index, rule) in rules.iter().enumerate() {
         if let Some(project) = rule.project.as_deref()
-            && !call.cwd.is_some_and(|cwd| Path::new(cwd).starts_with(project))
+            && !call
+                .cwd
+                .is_some_and(|cwd| Path::new(cwd).starts_with(project))
         {
             continue;
         }
-        let Ok(pattern) = Pattern::parse(&rule.rule) else { continue };
-        let Some(why) = matches(&pattern, rule.action, call) else { continue };
+        let Ok(pattern) = Pattern::parse(&rule.rule) else {
+            continue;
+        };
+        let Some(why) = matches(&pattern, rule.action, call) else {
+            continue;
+        };
         let rank = |a: Action| match a {
             Action::Deny => 0,
             Action::Ask => 1,
             Action::Allow => 2,
         };
-        if best.as_ref().is_none_or(|b| rank(rule.action) < rank(b.rule.action)) {
+        if best
+            .as_ref()
+            .is_none_or(|b| rank(rule.action) < rank(b.rule.action))
+        {
             best = Some(Verdict { rule, index, why });
         }
     }
@@ -168,7 +187,10 @@ pub fn matches(pattern: &Pattern, action: Action, call: &Call<'_>) -> Option<Str
         return None;
     }
     let Some(spec) = pattern.spec.as_deref() else {
-        return Some(format!("every `{}` call matches `{}`", call.tool, pattern.tool));
+        return Some(format!(
+            "every `{}` call matches `{}`",
+            call.tool, pattern.tool
+        ));
     };
     match pattern.tool.as_str() {
         "Bash" | "PowerShell" => {
@@ -184,7 +206,12 @@ pub fn matches(pattern: &Pattern, action: Action, call: &Call<'_>) -> Option<Str
         "WebFetch" => {
             let domain = spec.strip_prefix("domain:")?;
             let url = call.input.get("url").and_then(Value::as_str)?;
-            let host = url.split("://").nth(1)?.split(['/', ':', '?', '#']).next()?.to_ascii_lowercase();
+            let host = url
+                .split("://")
+                .nth(1)?
+                .split(['/', ':', '?', '#'])
+                .next()?
+                .to_ascii_lowercase();
             let domain = domain.to_ascii_lowercase();
             (host == domain || host.ends_with(&format!(".{domain}")))
                 .then(|| format!("host `{host}` is in domain `{domain}`"))
@@ -247,13 +274,20 @@ fn subcommands(command: &str) -> Vec<String> {
         i += 1;
     }
     parts.push(cur);
-    parts.into_iter().map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect()
+    parts
+        .into_iter()
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 fn bash_matches(spec: &str, command: &str, action: Action) -> Option<String> {
     let one = |cmd: &str| -> bool {
         if let Some(prefix) = spec.strip_suffix(":*") {
-            cmd == prefix || cmd.strip_prefix(prefix).is_some_and(|rest| rest.starts_with(char::is_whitespace))
+            cmd == prefix
+                || cmd
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with(char::is_whitespace))
         } else if spec.contains('*') {
             wildcard(spec, cmd)
         } else {
@@ -315,13 +349,24 @@ fn path_matches(spec: &str, path: &str, call: &Call<'_>) -> Option<String> {
     } else {
         let rel = spec.strip_prefix("./").unwrap_or(spec);
         let rel = rel.strip_prefix('/').unwrap_or(rel);
-        let rel = if rel.contains('/') { rel.to_owned() } else { format!("**/{rel}") };
+        let rel = if rel.contains('/') {
+            rel.to_owned()
+        } else {
+            format!("**/{rel}")
+        };
         format!("{}/{rel}", cwd.trim_end_matches('/'))
     };
-    let glob = globset::GlobBuilder::new(&anchored).literal_separator(true).build().ok()?.compile_matcher();
+    let glob = globset::GlobBuilder::new(&anchored)
+        .literal_separator(true)
+        .build()
+        .ok()?
+        .compile_matcher();
     // `dir/**` also covers `dir` itself, as in gitignore.
-    (glob.is_match(&abs) || anchored.strip_suffix("/**").is_some_and(|d| Path::new(d) == abs))
-        .then(|| format!("path `{}` matches `{anchored}`", abs.display()))
+    (glob.is_match(&abs)
+        || anchored
+            .strip_suffix("/**")
+            .is_some_and(|d| Path::new(d) == abs))
+    .then(|| format!("path `{}` matches `{anchored}`", abs.display()))
 }
 
 #[cfg(test)]

@@ -11,12 +11,13 @@
 use serde_json::{Map, Value, json};
 
 /// Hook events agentd consumes, with the `timeout` (seconds) it installs.
-/// PermissionRequest gets long enough to wait for a human (approvals).
+/// The two that can be held for a human (PermissionRequest, PreToolUse)
+/// get [`Commands::hold_timeout_s`] instead; this table's value is the default.
 pub const HOOK_EVENTS: &[(&str, u64)] = &[
     ("SessionStart", 10),
     ("UserPromptSubmit", 10),
-    ("PreToolUse", 10),
-    ("PermissionRequest", 3600),
+    ("PreToolUse", 3660),
+    ("PermissionRequest", 3660),
     ("PermissionDenied", 10),
     ("PostToolUse", 10),
     ("PostToolUseFailure", 10),
@@ -53,6 +54,10 @@ pub struct Commands {
     pub hook: String,
     /// Shell command of the status line, e.g. `'/usr/bin/agentd' statusline`.
     pub statusline: String,
+    /// `timeout` (seconds) of the hooks that can be held for a human: the
+    /// approval timeout plus a minute, so agentd answers before Claude Code
+    /// gives up.
+    pub hold_timeout_s: u64,
 }
 
 impl Commands {
@@ -67,6 +72,7 @@ impl Commands {
         Commands {
             hook: format!("{prefix} hook"),
             statusline: format!("{prefix} statusline"),
+            hold_timeout_s: 3660,
         }
     }
 }
@@ -131,6 +137,10 @@ pub fn install(settings: &mut Value, cmds: &Commands) -> Result<InstallReport, S
         let path = format!("hooks.{event}");
         let Value::Array(groups) = groups else {
             return Err(shape(&path, groups, "an array"));
+        };
+        let timeout = match *event {
+            "PreToolUse" | "PermissionRequest" => cmds.hold_timeout_s,
+            _ => *timeout,
         };
         let want = json!({"type": "command", "command": cmds.hook, "timeout": timeout});
         let mut found = false;

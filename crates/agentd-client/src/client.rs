@@ -214,7 +214,9 @@ impl Client {
 }
 
 /// One-shot call for the hook hot path: connects, pipelines `initialize` and
-/// the call in one write, and reads both answers. One round trip.
+/// the call in one write, and reads both answers. One round trip. When the
+/// daemon says the call is held for a human (`approval.held`), the read
+/// timeout grows to the hold's.
 ///
 /// # Errors
 /// As [`Client::connect`] and [`Client::call`].
@@ -252,6 +254,17 @@ pub fn oneshot<P: Serialize, R: DeserializeOwned>(
                     "unexpected response id {}",
                     resp.id
                 )));
+            }
+            Message::Notification(method, params)
+                if method == agentd_proto::notification::APPROVAL_HELD =>
+            {
+                // Held for a human: wait as long as the daemon will hold it
+                // (plus a margin), instead of the short fail-open timeout.
+                let hold_s = params
+                    .get("timeout_s")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(3600);
+                client.set_read_timeout(Some(Duration::from_secs(hold_s.saturating_add(60))))?;
             }
             Message::Notification(..) => {}
         }

@@ -184,11 +184,13 @@ impl Config {
                     })?;
         }
         if let Some(v) = var("AGENTD_APPROVAL_TIMEOUT_S") {
-            self.approvals.timeout_s = v.parse().map_err(|e: std::num::ParseIntError| ConfigError::Env {
-                var: "AGENTD_APPROVAL_TIMEOUT_S",
-                value: v.clone(),
-                why: e.to_string(),
-            })?;
+            self.approvals.timeout_s =
+                v.parse()
+                    .map_err(|e: std::num::ParseIntError| ConfigError::Env {
+                        var: "AGENTD_APPROVAL_TIMEOUT_S",
+                        value: v.clone(),
+                        why: e.to_string(),
+                    })?;
         }
         if let Some(v) = var("AGENTD_LOG") {
             self.daemon.log = v;
@@ -219,7 +221,10 @@ mod tests {
 
     #[test]
     fn rules_parse_and_bad_ones_are_named() {
-        let c = Config::parse("[[rules]]\nrule = \"Bash(rm:*)\"\naction = \"deny\"\nmessage = \"no\"\n").unwrap();
+        let c = Config::parse(
+            "[[rules]]\nrule = \"Bash(rm:*)\"\naction = \"deny\"\nmessage = \"no\"\n",
+        )
+        .unwrap();
         assert_eq!(c.rules.len(), 1);
         assert_eq!(c.rules[0].action, agentd_claude::rules::Action::Deny);
         let err = Config::parse("[[rules]]\nrule = \"Bash(\"\naction = \"allow\"\n").unwrap_err();

@@ -147,6 +147,24 @@ pub enum EventKind {
         /// `clear`, `logout`, `prompt_input_exit`, `other`, ...
         reason: Option<String>,
     },
+    /// An approval was created: the session waits for a human.
+    #[serde(rename = "approval.requested")]
+    ApprovalRequested {
+        /// The approval's id.
+        approval_id: String,
+        /// The tool it is for.
+        tool: String,
+    },
+    /// An approval left `pending`.
+    #[serde(rename = "approval.resolved")]
+    ApprovalResolved {
+        /// The approval's id.
+        approval_id: String,
+        /// Its final status (`allowed`, `answered_in_terminal`, ...).
+        status: crate::approval::ApprovalStatus,
+        /// Which hook held it.
+        origin: crate::approval::Origin,
+    },
     /// The daemon noticed that the agent's process is gone.
     #[serde(rename = "process.exited")]
     ProcessExited,
@@ -179,6 +197,8 @@ impl EventKind {
             EventKind::CompactionStarted => "compaction.started",
             EventKind::StatusUpdated { .. } => "status.updated",
             EventKind::SessionEnded { .. } => "session.ended",
+            EventKind::ApprovalRequested { .. } => "approval.requested",
+            EventKind::ApprovalResolved { .. } => "approval.resolved",
             EventKind::ProcessExited => "process.exited",
             EventKind::Other { .. } => "other",
         }

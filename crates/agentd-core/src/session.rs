@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::approval::{ApprovalStatus, Origin};
 use crate::event::{EventContext, EventKind, LifecycleEvent};
 
 /// Where a session is in its lifecycle.
@@ -97,6 +98,9 @@ pub struct Session {
     pub last_tool: Option<String>,
     /// The tool a pending permission request is for.
     pub pending_permission: Option<String>,
+    /// Ids of this session's pending approvals.
+    #[serde(default)]
+    pub pending_approvals: Vec<String>,
     /// Prompts submitted.
     pub prompts: u64,
     /// Tool calls started (subagents' included).
@@ -140,6 +144,7 @@ impl Session {
             current_tool: None,
             last_tool: None,
             pending_permission: None,
+            pending_approvals: Vec::new(),
             prompts: 0,
             tool_calls: 0,
             subagents: Vec::new(),
@@ -261,9 +266,40 @@ impl Session {
                     self.end(Some("process_exited".to_owned()), ts);
                 }
             }
+            EventKind::ApprovalRequested { approval_id, tool } => {
+                if !self.pending_approvals.contains(approval_id) {
+                    self.pending_approvals.push(approval_id.clone());
+                }
+                if !ended {
+                    self.pending_permission = Some(tool.clone());
+                }
+            }
+            EventKind::ApprovalResolved {
+                approval_id,
+                status,
+                origin,
+            } => {
+                self.pending_approvals.retain(|id| id != approval_id);
+                // A decision lets the agent go on. A PermissionRequest that
+                // timed out or expired leaves Claude Code's own dialog up, so
+                // the session still needs approval until that is answered.
+                let agent_goes_on = matches!(
+                    status,
+                    ApprovalStatus::Allowed | ApprovalStatus::Denied | ApprovalStatus::Answered
+                ) || (*origin == Origin::PreToolUse
+                    && *status != ApprovalStatus::AnsweredInTerminal);
+                if !ended && self.pending_approvals.is_empty() && agent_goes_on {
+                    self.pending_permission = None;
+                    self.set_status(Status::Working, ts);
+                }
+            }
             EventKind::Notification { .. }
             | EventKind::CompactionStarted
             | EventKind::Other { .. } => {}
+        }
+        // Invariant: a session with a pending approval needs approval.
+        if !self.pending_approvals.is_empty() && self.status != Status::Ended {
+            self.set_status(Status::NeedsApproval, ts);
         }
         // Activity inside a subagent also tells us the subagent exists.
         if let Some(agent_id) = event.context.agent_id.as_deref()
@@ -289,6 +325,7 @@ impl Session {
 
     fn end(&mut self, reason: Option<String>, ts: i64) {
         self.current_tool = None;
+        self.pending_approvals.clear();
         self.pending_permission = None;
         self.end_reason = reason;
         for subagent in &mut self.subagents {

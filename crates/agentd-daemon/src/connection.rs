@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agentd_proto::api::{SessionView, SubscribeParams, SubscribeResult};
-use agentd_proto::{MAX_FRAME_BYTES, Request, Response, RpcError, code, method};
+use agentd_proto::{
+    MAX_FRAME_BYTES, Notification, Request, Response, RpcError, code, method, notification,
+};
 use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
@@ -56,6 +58,9 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
     let mut frames = FramedRead::new(read_half, codec);
     let mut initialized = false;
     let mut subscriptions = 0usize;
+    let mut client = "unknown-client".to_owned();
+    // Held hook calls of this connection; dropped (abandoned) with it.
+    let mut held = tokio::task::JoinSet::new();
 
     loop {
         let idle = if subscriptions > 0 {
@@ -94,6 +99,14 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
         };
         let id = req.id.clone();
         let result = if req.method == method::INITIALIZE {
+            if let Some(name) = req
+                .params
+                .as_ref()
+                .and_then(|p| p.get("client"))
+                .and_then(Value::as_str)
+            {
+                client = agentd_core::text::truncate(&agentd_core::text::one_line(name), 64);
+            }
             let r = rpc::initialize(req.params);
             initialized |= r.is_ok();
             r
@@ -111,7 +124,35 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
                 Err(e) => Err(e),
             }
         } else {
-            rpc::dispatch(&shared, &req.method, req.params).await
+            match rpc::dispatch(&shared, &req.method, req.params, &client).await {
+                rpc::Reply::Now(r) => r,
+                rpc::Reply::Held(hold) => {
+                    // The connection keeps reading while the call is held, so
+                    // a vanished client is noticed (and the hold abandoned).
+                    let notice = Notification::new(notification::APPROVAL_HELD, hold.notice);
+                    if let Ok(mut line) = serde_json::to_string(&notice) {
+                        line.push('\n');
+                        let _ = out_tx.send(line).await;
+                    }
+                    let out = out_tx.clone();
+                    let cancel = conn_cancel.clone();
+                    held.spawn(async move {
+                        tokio::select! {
+                            _ = cancel.cancelled() => {}
+                            result = hold.reply => {
+                                if let Some(id) = id {
+                                    let resp = match result {
+                                        Ok(v) => Response::ok(id, v),
+                                        Err(e) => Response::error(id, e),
+                                    };
+                                    send(&out, resp).await;
+                                }
+                            }
+                        }
+                    });
+                    continue;
+                }
+            }
         };
         // Notifications (no id) get no response, errors included.
         let Some(id) = id else { continue };
@@ -124,6 +165,7 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
         }
     }
     conn_cancel.cancel();
+    held.shutdown().await;
     drop(out_tx);
     let _ = writer.await;
 }

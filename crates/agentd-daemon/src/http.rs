@@ -153,7 +153,14 @@ async fn claude_hook(State(state): State<Http>, headers: HeaderMap, body: Bytes)
         .map(|pane| json!({"tmux_pane": pane}))
         .unwrap_or(Value::Null);
     let params = agentd_proto::api::IngestParams { payload, env };
-    match rpc::ingest(&state.shared, Source::Hook, params).await {
+    let reply = match rpc::ingest(&state.shared, Source::Hook, params).await {
+        // The HTTP request stays open while the call is held; if Claude Code
+        // gives up, this future is dropped and the hold abandoned.
+        Ok(rpc::Reply::Held(hold)) => hold.reply.await,
+        Ok(rpc::Reply::Now(r)) => r,
+        Err(e) => Err(e),
+    };
+    match reply {
         Ok(result) => {
             let output = result.get("output").cloned().unwrap_or(Value::Null);
             // Claude Code reads an empty 2xx body as "no decision".

@@ -1,34 +1,22 @@
-//! The single writer.
-//!
-//! Every event enters through [`submit`]: the payload is mapped to a
-//! lifecycle event, then queued to one dedicated thread that owns the
-//! read-write SQLite connection. That thread takes whatever is queued (up to
-//! [`MAX_BATCH`]) and, in one transaction, appends the events, folds them into
-//! copies of the affected sessions and checkpoints those. Only after the
-//! commit does it publish the sessions to the registry, broadcast the events
-//! and answer the callers — so what a client was told is stored, is stored.
+//! From input to event: mapping payloads to lifecycle events ([`prepare`]),
+//! handing them to the single writer ([`submit`], see [`crate::writer`]),
+//! and replaying the log at start ([`load_registry`]).
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use agentd_claude::hook::HookEnv;
-use agentd_core::{EventKind, LifecycleEvent, Registry, Session};
+use agentd_core::{EventKind, LifecycleEvent, Registry};
+use agentd_proto::RpcError;
 use agentd_proto::api::{EventRecord, rfc3339};
-use agentd_proto::{RpcError, code};
-use agentd_store::{NewEvent, Reader, StoreError, StoredEvent, Writer};
+use agentd_store::{Reader, StoreError, StoredEvent};
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
 
-use crate::state::{LiveEvent, Shared};
+use crate::state::Shared;
+use crate::writer::{Done, Work};
 
 /// Largest payload stored, bytes of compact JSON: small enough that any one
 /// event, with its envelope and session, fits in a response frame.
 pub const MAX_PAYLOAD_BYTES: usize = agentd_proto::MAX_FRAME_BYTES - 64 * 1024;
-
-/// Most events committed in one transaction.
-pub const MAX_BATCH: usize = 1024;
 
 /// Where an event came from; stored in the `source` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,25 +41,21 @@ impl Source {
 }
 
 /// One event ready to be written.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Prepared {
-    source: Source,
-    name: String,
-    payload: String,
-    env: String,
-    event: LifecycleEvent,
+    pub(crate) source: Source,
+    pub(crate) name: String,
+    pub(crate) payload: String,
+    pub(crate) env: String,
+    pub(crate) event: LifecycleEvent,
 }
 
-/// Where the writer sends an event's `seq`, or why it was not stored.
-pub type Reply = oneshot::Sender<Result<u64, String>>;
-
-/// A request to the writer thread.
-#[derive(Debug)]
-pub enum Job {
-    /// Append this event; answer with its `seq`.
-    Append(Box<Prepared>, Reply),
-    /// Finish what is queued and stop.
-    Stop,
+impl Prepared {
+    /// A top-level string field of the payload.
+    pub(crate) fn payload_field(&self, key: &str) -> Option<String> {
+        let v: Value = serde_json::from_str(&self.payload).ok()?;
+        v.get(key)?.as_str().map(str::to_owned)
+    }
 }
 
 /// Maps an input to its lifecycle event. Pure apart from the clock: replay
@@ -101,6 +85,23 @@ pub fn map_event(
                 .to_owned();
             let kind = match name {
                 "ProcessExited" => EventKind::ProcessExited,
+                "ApprovalRequested" | "ApprovalResolved" => {
+                    let approval: agentd_core::Approval =
+                        serde_json::from_value(payload.clone())
+                            .map_err(|e| format!("bad approval payload: {e}"))?;
+                    if name == "ApprovalRequested" {
+                        EventKind::ApprovalRequested {
+                            approval_id: approval.id,
+                            tool: approval.tool_name,
+                        }
+                    } else {
+                        EventKind::ApprovalResolved {
+                            approval_id: approval.id,
+                            status: approval.status,
+                            origin: approval.origin,
+                        }
+                    }
+                }
                 other => EventKind::Other {
                     name: other.to_owned(),
                 },
@@ -171,7 +172,7 @@ pub fn prepare_at(
     })
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> String {
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
     // Serializing a Value or a plain struct cannot fail.
     serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned())
 }
@@ -182,27 +183,8 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
 /// [`code::SHUTTING_DOWN`] when the writer has stopped, [`code::STORE_ERROR`]
 /// when the commit failed.
 pub async fn submit(shared: &Shared, prepared: Prepared) -> Result<u64, RpcError> {
-    let (tx, rx) = oneshot::channel();
-    shared
-        .ingest
-        .send(Job::Append(Box::new(prepared), tx))
-        .await
-        .map_err(|_| {
-            RpcError::new(
-                code::SHUTTING_DOWN,
-                "agentd is shutting down; try again after it restarts",
-            )
-        })?;
-    match rx.await {
-        Ok(Ok(seq)) => Ok(seq),
-        Ok(Err(why)) => Err(RpcError::new(
-            code::STORE_ERROR,
-            format!("could not store the event: {why}"),
-        )),
-        Err(_) => Err(RpcError::new(
-            code::SHUTTING_DOWN,
-            "agentd is shutting down; try again after it restarts",
-        )),
+    match crate::writer::run(shared, Work::Event(Box::new(prepared))).await? {
+        Done::Event { seq } | Done::Approval { seq, .. } => Ok(seq),
     }
 }
 
@@ -253,163 +235,6 @@ pub fn record_of(row: &StoredEvent) -> EventRecord {
         kind: row.kind.clone(),
         payload: serde_json::from_str(&row.payload).unwrap_or(Value::Null),
         env: serde_json::from_str(&row.env).unwrap_or(Value::Null),
-    }
-}
-
-/// Runs the writer loop on the current (dedicated) thread until [`Job::Stop`]
-/// or until every sender is gone.
-pub fn run_writer(mut writer: Writer, mut rx: mpsc::Receiver<Job>, shared: Arc<Shared>) {
-    let mut stop = false;
-    while !stop {
-        let Some(first) = rx.blocking_recv() else {
-            break;
-        };
-        let mut jobs = Vec::with_capacity(64);
-        match first {
-            Job::Append(p, tx) => jobs.push((p, tx)),
-            Job::Stop => stop = true,
-        }
-        while jobs.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(Job::Append(p, tx)) => jobs.push((p, tx)),
-                Ok(Job::Stop) => stop = true,
-                Err(_) => break,
-            }
-        }
-        if jobs.is_empty() {
-            continue;
-        }
-        match commit_batch(&mut writer, &shared, &jobs) {
-            Ok(published) => {
-                for ((_, tx), (seq, live)) in jobs.into_iter().zip(published) {
-                    if let Some(live) = live {
-                        // No receiver left means nobody listens: fine.
-                        let _ = shared.live.send(live);
-                    }
-                    let _ = tx.send(Ok(seq));
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, events = jobs.len(), "commit failed; events rejected");
-                for (_, tx) in jobs {
-                    let _ = tx.send(Err(e.to_string()));
-                }
-            }
-        }
-    }
-    // Anything still queued after Stop is answered by dropping its sender.
-    rx.close();
-}
-
-type Published = Vec<(u64, Option<Arc<LiveEvent>>)>;
-
-fn commit_batch(
-    writer: &mut Writer,
-    shared: &Shared,
-    jobs: &[(Box<Prepared>, Reply)],
-) -> Result<Published, StoreError> {
-    // Serializing for subscribers costs as much as storing: skip it when
-    // nobody listens.
-    let live = shared.live.receiver_count() > 0;
-    let mut staged: HashMap<String, Session> = HashMap::new();
-    let mut applied = Vec::with_capacity(jobs.len());
-    let mut batch = writer.batch()?;
-    for (p, _) in jobs {
-        let e = &p.event;
-        let seq = batch.append(&NewEvent {
-            ts_ms: e.ts_ms,
-            session_id: &e.session_id,
-            agent: agentd_claude::AGENT,
-            source: p.source.as_str(),
-            name: &p.name,
-            kind: e.kind.name(),
-            payload: &p.payload,
-            env: &p.env,
-        })?;
-        let session = staged.entry(e.session_id.clone()).or_insert_with(|| {
-            shared
-                .registry
-                .read()
-                .ok()
-                .and_then(|r| r.get(&e.session_id).cloned())
-                .unwrap_or_else(|| {
-                    Session::new(e.session_id.clone(), agentd_claude::AGENT, e.ts_ms)
-                })
-        });
-        session.apply(seq, e);
-        let event = live.then(|| Arc::new(live_event(seq, p, session)));
-        applied.push((seq, event));
-    }
-    for session in staged.values() {
-        batch.put_session(session)?;
-    }
-    batch.commit()?;
-
-    if !live && shared.live.receiver_count() > 0 {
-        // Someone subscribed while this batch was written: they must get
-        // it too. The session shown is its state after the whole batch.
-        for ((p, _), (seq, event)) in jobs.iter().zip(applied.iter_mut()) {
-            if let Some(session) = staged.get(&p.event.session_id) {
-                *event = Some(Arc::new(live_event(*seq, p, session)));
-            }
-        }
-    }
-    let last = applied.last().map(|(seq, _)| *seq).unwrap_or(0);
-    if let Ok(mut registry) = shared.registry.write() {
-        for (_, session) in staged {
-            registry.put(session);
-        }
-    }
-    shared.head_seq.fetch_max(last, Ordering::AcqRel);
-    Ok(applied)
-}
-
-/// The `event` notification params (without `subscription`), built by
-/// splicing the stored JSON strings instead of re-parsing them.
-fn live_event(seq: u64, p: &Prepared, session: &Session) -> LiveEvent {
-    #[derive(serde::Serialize)]
-    struct Head<'a> {
-        seq: u64,
-        ts: String,
-        ts_ms: i64,
-        session_id: &'a str,
-        agent: &'a str,
-        source: &'a str,
-        name: &'a str,
-        kind: &'a str,
-    }
-    #[derive(serde::Serialize)]
-    struct View<'a> {
-        #[serde(flatten)]
-        session: &'a Session,
-        updated_at: String,
-        started_at: String,
-    }
-    let e = &p.event;
-    let head = to_json(&Head {
-        seq,
-        ts: rfc3339(e.ts_ms),
-        ts_ms: e.ts_ms,
-        session_id: &e.session_id,
-        agent: agentd_claude::AGENT,
-        source: p.source.as_str(),
-        name: &p.name,
-        kind: e.kind.name(),
-    });
-    let view = to_json(&View {
-        session,
-        updated_at: rfc3339(session.last_event_ms),
-        started_at: rfc3339(session.first_event_ms),
-    });
-    let head = head.strip_suffix('}').unwrap_or(&head);
-    LiveEvent {
-        seq,
-        session_id: e.session_id.clone(),
-        kind: e.kind.name().to_owned(),
-        params_json: format!(
-            r#"{head},"payload":{},"env":{},"session":{view}}}"#,
-            p.payload, p.env
-        ),
     }
 }
 

@@ -2,14 +2,16 @@
 //!
 //! Shape (after tokio's mini-redis): [`server`] binds the Unix socket and the
 //! HTTP listener and owns shutdown; each client gets a [`connection`] (one
-//! reader loop, one writer task); requests go to [`rpc`]; writes go through
-//! the single [`ingest`] writer thread, which appends to the SQLite log,
+//! reader loop, one writer task); requests go to [`rpc`]; inputs are mapped
+//! by [`ingest`]; writes go through the single [`writer`] thread, which appends to the SQLite log,
 //! folds events into the session registry and broadcasts them to
 //! [`subscribe`]rs; [`reaper`] ends sessions whose agent process is gone;
-//! [`spool`] ingests hook events that arrived while no daemon ran.
+//! [`spool`] ingests hook events that arrived while no daemon ran;
+//! [`approvals`] holds tool calls for a human.
 
 #![warn(missing_docs)]
 
+pub mod approvals;
 pub mod connection;
 pub mod http;
 pub mod ingest;
@@ -20,6 +22,7 @@ pub mod server;
 pub mod spool;
 pub mod state;
 pub mod subscribe;
+pub mod writer;
 
 pub use server::{Daemon, DaemonError};
 

@@ -3,17 +3,24 @@
 use std::sync::Arc;
 
 use agentd_claude::hook::HookEnv;
+use std::time::Duration;
+
+use agentd_claude::rules::{self, Action};
+use agentd_core::{Approval, ApprovalStatus, Decision, Origin};
 use agentd_proto::api::{
-    EventsList, EventsListParams, Health, IngestParams, IngestResult, InitializeParams,
-    InitializeResult, SessionView, SessionsGetParams, SessionsListParams,
+    ApprovalView, ApprovalsGetParams, ApprovalsListParams, DecideParams, EventsList,
+    EventsListParams, Health, IngestParams, IngestResult, InitializeParams, InitializeResult,
+    SessionView, SessionsGetParams, SessionsListParams,
 };
 use agentd_proto::{PROTOCOL_VERSION, RpcError, code, major_version, method};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::approvals::{self, Hold};
 use crate::ingest::{self, Source};
 use crate::state::Shared;
+use crate::writer::Resolution;
 
 /// Bytes of payload one `events.list` response may carry (under the frame limit).
 pub const RESPONSE_BUDGET: usize = agentd_proto::MAX_FRAME_BYTES - 64 * 1024;
@@ -60,31 +67,147 @@ pub fn initialize(p: Option<Value>) -> Result<Value, RpcError> {
     })
 }
 
+/// A method's answer: now, or once a held tool call is decided.
+pub enum Reply {
+    /// The result.
+    Now(Result<Value, RpcError>),
+    /// A held `hook.ingest`: send `approval.held`, then the reply when ready.
+    Held(Hold),
+}
+
 /// Dispatches every method except `initialize` and `events.subscribe`
-/// (which the connection handles).
-///
-/// # Errors
-/// The method's [`RpcError`]; [`code::METHOD_NOT_FOUND`] for unknown methods.
-pub async fn dispatch(
+/// (which the connection handles). `client` names the caller (for
+/// `decided_by`).
+pub async fn dispatch(shared: &Arc<Shared>, method: &str, p: Option<Value>, client: &str) -> Reply {
+    if method == method::HOOK_INGEST {
+        let ingested = match params(method, p) {
+            Ok(p) => ingest(shared, Source::Hook, p).await,
+            Err(e) => Err(e),
+        };
+        return ingested.unwrap_or_else(|e| Reply::Now(Err(e)));
+    }
+    Reply::Now(call(shared, method, p, client).await)
+}
+
+async fn call(
     shared: &Arc<Shared>,
     method: &str,
     p: Option<Value>,
+    client: &str,
 ) -> Result<Value, RpcError> {
     match method {
         method::HEALTH => to_value(health(shared)),
-        method::HOOK_INGEST => ingest(shared, Source::Hook, params(method, p)?).await,
-        method::STATUS_INGEST => ingest(shared, Source::StatusLine, params(method, p)?).await,
+        method::STATUS_INGEST => {
+            match ingest(shared, Source::StatusLine, params(method, p)?).await? {
+                Reply::Now(r) => r,
+                Reply::Held(_) => Err(RpcError::new(
+                    code::INTERNAL_ERROR,
+                    "a status line is never held",
+                )),
+            }
+        }
         method::SESSIONS_LIST => sessions_list(shared, params(method, p)?),
         method::SESSIONS_GET => {
             let p: SessionsGetParams = params(method, p)?;
             to_value(session_get(shared, &p.id)?)
         }
         method::EVENTS_LIST => events_list(shared, params(method, p)?).await,
+        method::APPROVALS_LIST => {
+            let p: ApprovalsListParams = params(method, p)?;
+            let limit = p.limit.unwrap_or(1000).clamp(1, 100_000);
+            let list = shared
+                .read(move |r| r.approvals(p.all, p.session_id.as_deref(), limit))
+                .await
+                .map_err(store_error)?;
+            to_value(list.into_iter().map(ApprovalView::new).collect::<Vec<_>>())
+        }
+        method::APPROVALS_GET => {
+            let p: ApprovalsGetParams = params(method, p)?;
+            to_value(ApprovalView::new(approval_get(shared, &p.id).await?))
+        }
+        method::APPROVALS_DECIDE => decide(shared, params(method, p)?, client).await,
         other => Err(RpcError::new(
             code::METHOD_NOT_FOUND,
             format!("unknown method `{other}`; see the method list in ARCHITECTURE.md"),
         )),
     }
+}
+
+fn store_error(e: agentd_store::StoreError) -> RpcError {
+    RpcError::new(code::STORE_ERROR, format!("reading the store failed: {e}"))
+}
+
+/// Finds an approval by id or unique id prefix.
+///
+/// # Errors
+/// [`code::NOT_FOUND`], or [`code::INVALID_PARAMS`] for an ambiguous prefix.
+pub async fn approval_get(shared: &Arc<Shared>, id: &str) -> Result<Approval, RpcError> {
+    let key = id.to_owned();
+    let mut found = shared
+        .read(move |r| r.approval(&key))
+        .await
+        .map_err(store_error)?;
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(RpcError::new(
+            code::NOT_FOUND,
+            format!("no approval `{id}`; `agentd approvals --all` lists them"),
+        )),
+        _ => Err(RpcError::invalid_params(format!(
+            "`{id}` matches several approvals; give more of the id"
+        ))),
+    }
+}
+
+/// `approvals.decide`: the first decision wins.
+///
+/// # Errors
+/// [`code::CONFLICT`] naming who decided first, [`code::GONE`] when no hook
+/// call waits any more (the approval then expires), not found, store errors.
+pub async fn decide(
+    shared: &Arc<Shared>,
+    p: DecideParams,
+    client: &str,
+) -> Result<Value, RpcError> {
+    let approval = approval_get(shared, &p.id).await?;
+    let by = p.by.clone().unwrap_or_else(|| client.to_owned());
+    if approval.status == ApprovalStatus::Pending && !approvals::reachable(shared, &approval.id) {
+        let r = Resolution {
+            id: approval.id.clone(),
+            status: ApprovalStatus::Expired,
+            decision: None,
+            by: "agentd".to_owned(),
+            reason: Some("no hook call waits for it any more".to_owned()),
+        };
+        // Resolved meanwhile: the compare-and-set below reports who won.
+        if approvals::settle(shared, r).await.is_ok() {
+            return Err(RpcError::new(
+                code::GONE,
+                format!(
+                    "approval {} can no longer be decided here: Claude Code stopped waiting for it, so it expired; answer in the terminal",
+                    approval.id
+                ),
+            ));
+        }
+    }
+    let mut decision = p.decision;
+    if p.apply_suggestions
+        && let Decision::Allow {
+            updated_permissions,
+            ..
+        } = &mut decision
+        && !approval.permission_suggestions.is_null()
+    {
+        *updated_permissions = Some(approval.permission_suggestions.clone());
+    }
+    let r = Resolution {
+        id: approval.id,
+        status: decision.status(),
+        decision: Some(decision),
+        by,
+        reason: p.reason,
+    };
+    to_value(ApprovalView::new(approvals::settle(shared, r).await?))
 }
 
 /// The `health` result.
@@ -101,7 +224,8 @@ pub fn health(shared: &Shared) -> Health {
     }
 }
 
-/// Ingests one payload and returns the hook result.
+/// Ingests one payload. Hook events that need a human (a PermissionRequest,
+/// or a PreToolUse a rule routes to `ask`) come back [`Reply::Held`].
 ///
 /// # Errors
 /// Bad payloads ([`code::INVALID_PARAMS`]), shutdown, store failures.
@@ -109,7 +233,7 @@ pub async fn ingest(
     shared: &Arc<Shared>,
     source: Source,
     p: IngestParams,
-) -> Result<Value, RpcError> {
+) -> Result<Reply, RpcError> {
     let env: HookEnv = match p.env {
         Value::Null => HookEnv::default(),
         v => serde_json::from_value(v)
@@ -117,11 +241,144 @@ pub async fn ingest(
     };
     let prepared = ingest::prepare(source, &p.payload, env)?;
     let seq = ingest::submit(shared, prepared).await?;
-    to_value(IngestResult {
+    let now = |output: Option<Value>| {
+        to_value(IngestResult {
+            seq,
+            output,
+            exit_code: 0,
+        })
+    };
+    let event = agentd_claude::hook::event_name(&p.payload);
+    let origin = match (source, event) {
+        (Source::Hook, Some("PermissionRequest")) => Origin::PermissionRequest,
+        (Source::Hook, Some("PreToolUse")) => Origin::PreToolUse,
+        _ => return Ok(Reply::Now(now(None))),
+    };
+    let str_of = |k: &str| p.payload.get(k).and_then(Value::as_str).map(str::to_owned);
+    let tool = str_of("tool_name").unwrap_or_default();
+    let input = p.payload.get("tool_input").cloned().unwrap_or(Value::Null);
+    let cwd = str_of("cwd");
+    let home = std::env::var("HOME").ok();
+    let call = rules::Call {
+        tool: &tool,
+        input: &input,
+        cwd: cwd.as_deref(),
+        home: home.as_deref(),
+    };
+    let verdict = rules::evaluate(&shared.config.rules, &call);
+    let rule_decision = |v: &rules::Verdict<'_>| {
+        let why = format!(
+            "agentd rule #{} `{}` ({}): {}",
+            v.index + 1,
+            v.rule.rule,
+            action_name(v.rule.action),
+            v.why
+        );
+        match v.rule.action {
+            Action::Allow => Some((
+                Decision::Allow {
+                    updated_input: None,
+                    updated_permissions: None,
+                },
+                why,
+            )),
+            Action::Deny => Some((
+                Decision::Deny {
+                    message: Some(
+                        v.rule
+                            .message
+                            .clone()
+                            .unwrap_or_else(|| format!("Blocked by {why}")),
+                    ),
+                },
+                why,
+            )),
+            Action::Ask => None,
+        }
+    };
+    let ask = match &verdict {
+        Some(v) => match rule_decision(v) {
+            Some((decision, why)) => {
+                tracing::info!(tool, %why, "rule decided");
+                let output = match origin {
+                    Origin::PermissionRequest => agentd_claude::output::permission_request(
+                        &decision,
+                        &placeholder(&tool, &input),
+                    ),
+                    Origin::PreToolUse => {
+                        agentd_claude::output::pre_tool_use(&decision, &input, &why)
+                    }
+                };
+                return Ok(Reply::Now(now(Some(output))));
+            }
+            None => Some(v.rule.on_timeout),
+        },
+        None => None,
+    };
+    // PreToolUse without an `ask` rule: Claude Code's own flow decides.
+    if origin == Origin::PreToolUse && ask.is_none() {
+        return Ok(Reply::Now(now(None)));
+    }
+    let approval = Approval {
+        id: approvals::new_id(),
+        session_id: str_of("session_id").unwrap_or_default(),
+        agent_id: str_of("agent_id"),
+        tool_name: tool,
+        tool_input: input,
+        tool_use_id: str_of("tool_use_id"),
+        permission_suggestions: p
+            .payload
+            .get("permission_suggestions")
+            .cloned()
+            .unwrap_or(Value::Null),
+        cwd,
+        origin,
+        created_ms: crate::now_ms(),
+        status: ApprovalStatus::Pending,
+        decision: None,
+        decided_by: None,
+        decided_ms: None,
+        reason: None,
+    };
+    let timeout = Duration::from_secs(shared.config.approvals.timeout_s.max(1));
+    let hold = approvals::hold(
+        Arc::clone(shared),
+        approval,
         seq,
-        output: None,
-        exit_code: 0,
-    })
+        timeout,
+        ask.unwrap_or_default(),
+    )
+    .await?;
+    Ok(Reply::Held(hold))
+}
+
+fn action_name(a: Action) -> &'static str {
+    match a {
+        Action::Allow => "allow",
+        Action::Deny => "deny",
+        Action::Ask => "ask",
+    }
+}
+
+/// An approval-shaped value for building a rule's immediate reply.
+fn placeholder(tool: &str, input: &Value) -> Approval {
+    Approval {
+        id: String::new(),
+        session_id: String::new(),
+        agent_id: None,
+        tool_name: tool.to_owned(),
+        tool_input: input.clone(),
+        tool_use_id: None,
+        permission_suggestions: Value::Null,
+        cwd: None,
+        origin: Origin::PermissionRequest,
+        created_ms: 0,
+        status: ApprovalStatus::Pending,
+        decision: None,
+        decided_by: None,
+        decided_ms: None,
+        reason: None,
+    }
 }
 
 fn sessions_list(shared: &Shared, p: SessionsListParams) -> Result<Value, RpcError> {

@@ -14,9 +14,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::ingest::{self, Job};
+use crate::ingest;
 use crate::lock::{self, LockError};
 use crate::state::Shared;
+use crate::writer::{self, Job};
 use crate::{connection, http, reaper};
 
 /// Most connections served at once; more are closed at accept.
@@ -84,14 +85,16 @@ impl Daemon {
             head_seq,
             tx.clone(),
             paths.db.clone(),
+            config.clone(),
         ));
         let writer_shared = Arc::clone(&shared);
         let writer_thread = std::thread::Builder::new()
             .name("agentd-writer".into())
-            .spawn(move || ingest::run_writer(writer, rx, writer_shared))
+            .spawn(move || writer::run_writer(writer, rx, writer_shared))
             .map_err(io("cannot start the writer thread"))?;
 
         let token = ensure_token(&paths.token)?;
+        expire_orphans(&shared).await;
         // Spooled events are older than anything arriving on the socket:
         // ingest them first, then once more for those spooled meanwhile.
         crate::spool::drain(&shared, &paths.spool).await;
@@ -175,6 +178,33 @@ impl Daemon {
         }
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Approvals left pending by an earlier daemon cannot be answered: the hook
+/// calls that held them are gone. They end `expired`, and the sessions follow.
+async fn expire_orphans(shared: &Arc<Shared>) {
+    let pending = match shared.read(|r| r.approvals(false, None, usize::MAX)).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read pending approvals");
+            return;
+        }
+    };
+    for a in pending {
+        let r = writer::Resolution {
+            id: a.id.clone(),
+            status: agentd_core::ApprovalStatus::Expired,
+            decision: None,
+            by: "agentd".to_owned(),
+            reason: Some(
+                "agentd restarted while it was pending; the hook call that held it is gone"
+                    .to_owned(),
+            ),
+        };
+        if let Err(e) = crate::approvals::settle(shared, r).await {
+            tracing::warn!(approval = %a.id, error = %e, "cannot expire approval");
+        }
     }
 }
 

@@ -13,8 +13,9 @@ use agentd_claude::hook::HookEnv;
 use agentd_client::spool;
 use tokio::sync::oneshot;
 
-use crate::ingest::{self, Job, Source};
+use crate::ingest::{self, Source};
 use crate::state::Shared;
+use crate::writer::{Job, Work};
 
 fn draining(path: &Path) -> PathBuf {
     path.with_extension("ndjson.draining")
@@ -56,7 +57,7 @@ async fn drain_file(shared: &Arc<Shared>, work: &Path) -> usize {
                 let (tx, rx) = oneshot::channel();
                 if shared
                     .ingest
-                    .send(Job::Append(Box::new(prepared), tx))
+                    .send(Job::Run(Work::Event(Box::new(prepared)), tx))
                     .await
                     .is_err()
                 {

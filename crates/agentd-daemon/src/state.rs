@@ -1,5 +1,6 @@
 //! State shared by every task of the daemon.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -9,7 +10,10 @@ use agentd_core::Registry;
 use agentd_store::{Reader, StoreError};
 use tokio::sync::{broadcast, mpsc};
 
-use crate::ingest::Job;
+use agentd_client::Config;
+
+use crate::approvals::Held;
+use crate::writer::Job;
 
 /// An event as broadcast to subscribers: filter keys plus the serialized
 /// notification params, built once for all subscribers.
@@ -46,6 +50,10 @@ pub struct Shared {
     pub http_addr: RwLock<Option<String>>,
     /// Where the database is, for opening readers.
     pub db_path: PathBuf,
+    /// Settings (rules, approval timeout).
+    pub config: Config,
+    /// Pending approvals created by this daemon, with their held hook calls.
+    pub pending: Mutex<HashMap<String, Held>>,
     readers: Mutex<Vec<Reader>>,
     next_subscription: AtomicU64,
 }
@@ -57,6 +65,7 @@ impl Shared {
         head_seq: u64,
         ingest: mpsc::Sender<Job>,
         db_path: PathBuf,
+        config: Config,
     ) -> Shared {
         Shared {
             registry: RwLock::new(registry),
@@ -66,6 +75,8 @@ impl Shared {
             started: Instant::now(),
             http_addr: RwLock::new(None),
             db_path,
+            config,
+            pending: Mutex::new(HashMap::new()),
             readers: Mutex::new(Vec::new()),
             next_subscription: AtomicU64::new(1),
         }

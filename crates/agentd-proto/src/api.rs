@@ -1,7 +1,7 @@
 //! Params and results of each method. Every field a client may omit has a
 //! default; unknown fields are ignored (minor versions add fields).
 
-use agentd_core::Session;
+use agentd_core::{Approval, Decision, Session};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -211,6 +211,69 @@ pub struct Lagged {
     pub subscription: u64,
     /// Last `seq` delivered before falling behind; catch-up resumes after it.
     pub last_seq: u64,
+}
+
+/// `approvals.list` params.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalsListParams {
+    /// Include resolved approvals (default: pending only).
+    #[serde(default)]
+    pub all: bool,
+    /// Only this session's.
+    #[serde(default)]
+    pub session_id: Option<String>,
+    /// At most this many (default 1000), oldest first.
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// `approvals.get` params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalsGetParams {
+    /// Approval id or a unique prefix of one.
+    pub id: String,
+}
+
+/// `approvals.decide` params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecideParams {
+    /// Approval id or a unique prefix of one.
+    pub id: String,
+    /// `{"behavior": "allow", "updated_input"?, "updated_permissions"?}`,
+    /// `{"behavior": "deny", "message"?}` or `{"behavior": "answer", "text"}`.
+    pub decision: Decision,
+    /// Allow with the request's own `permission_suggestions` ("always allow").
+    #[serde(default)]
+    pub apply_suggestions: bool,
+    /// Who decides, e.g. `cli:alice` (default: the client's name).
+    #[serde(default)]
+    pub by: Option<String>,
+    /// Why, for the record.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// An approval as clients see it: [`Approval`] plus RFC 3339 times.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalView {
+    /// The approval.
+    #[serde(flatten)]
+    pub approval: Approval,
+    /// Creation time, RFC 3339 UTC.
+    pub created_at: String,
+    /// Resolution time, RFC 3339 UTC.
+    pub decided_at: Option<String>,
+}
+
+impl ApprovalView {
+    /// Wraps `approval`, formatting its times.
+    pub fn new(approval: Approval) -> ApprovalView {
+        ApprovalView {
+            created_at: rfc3339(approval.created_ms),
+            decided_at: approval.decided_ms.map(rfc3339),
+            approval,
+        }
+    }
 }
 
 /// Formats ms since the Unix epoch as RFC 3339 UTC with ms precision.

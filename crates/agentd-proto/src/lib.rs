@@ -38,6 +38,12 @@ pub mod method {
     /// Snapshot, then live events as notifications. Params
     /// [`crate::api::SubscribeParams`].
     pub const EVENTS_SUBSCRIBE: &str = "events.subscribe";
+    /// Approvals. Params [`crate::api::ApprovalsListParams`].
+    pub const APPROVALS_LIST: &str = "approvals.list";
+    /// One approval. Params [`crate::api::ApprovalsGetParams`].
+    pub const APPROVALS_GET: &str = "approvals.get";
+    /// Decide a pending approval. Params [`crate::api::DecideParams`].
+    pub const APPROVALS_DECIDE: &str = "approvals.decide";
 }
 
 /// Notification method names (daemon → client).
@@ -47,6 +53,9 @@ pub mod notification {
     /// The subscriber fell behind; params [`crate::api::Lagged`]. Events keep
     /// coming, caught up from the log, with no gap and no duplicate.
     pub const LAGGED: &str = "lagged";
+    /// The `hook.ingest` call is held for a human; params
+    /// `{approval_id, timeout_s}`. Its response comes when decided.
+    pub const APPROVAL_HELD: &str = "approval.held";
 }
 
 /// JSON-RPC error codes. The -32xxx range below -32099 is JSON-RPC's own;
@@ -74,6 +83,11 @@ pub mod code {
     pub const STORE_ERROR: i64 = -32004;
     /// The daemon is shutting down.
     pub const SHUTTING_DOWN: i64 = -32005;
+    /// The approval was already resolved (the first decision wins); the
+    /// message says by whom and when.
+    pub const CONFLICT: i64 = -32006;
+    /// The approval can no longer be decided here: its hook call is gone.
+    pub const GONE: i64 = -32007;
 }
 
 /// The major version of a `MAJOR.MINOR` protocol version string.

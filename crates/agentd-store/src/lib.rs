@@ -3,6 +3,8 @@
 //! * `events`: the append-only event log. `seq` is SQLite's `INTEGER PRIMARY
 //!   KEY` with `AUTOINCREMENT`, so it strictly increases and is never reused,
 //!   even after a crash.
+//! * `approvals`: held tool calls; `status` leaves `pending` once, by
+//!   compare-and-set ([`Batch::resolve_approval`]).
 //! * `sessions`: a checkpoint of the session registry, written in the same
 //!   transaction as the events it reflects (so `MAX(last_seq)` is the
 //!   checkpoint's position); a restart loads it and replays only what came
@@ -20,7 +22,7 @@ mod writer;
 
 pub use migrate::{MIGRATIONS, migrate};
 pub use reader::{Reader, StoredEvent};
-pub use writer::{NewEvent, Writer};
+pub use writer::{Batch, NewEvent, Writer};
 
 /// A store failure.
 #[derive(Debug, thiserror::Error)]
@@ -58,4 +60,15 @@ pub fn open(path: &std::path::Path) -> Result<rusqlite::Connection, StoreError> 
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(conn)
+}
+
+/// Decodes an `approvals.data` value.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] when it is not an approval.
+pub fn decode_approval(data: &str) -> Result<agentd_core::Approval, StoreError> {
+    serde_json::from_str(data).map_err(|e| StoreError::Corrupt {
+        table: "approvals",
+        why: e.to_string(),
+    })
 }

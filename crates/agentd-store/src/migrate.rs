@@ -29,6 +29,16 @@ pub const MIGRATIONS: &[&str] = &[
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
     );",
+    // 2: approvals; `status` leaves 'pending' once, by compare-and-set.
+    "CREATE TABLE approvals (
+        id         TEXT PRIMARY KEY,
+        session_id TEXT    NOT NULL,
+        status     TEXT    NOT NULL,
+        created_ms INTEGER NOT NULL,
+        data       TEXT    NOT NULL
+    );
+    CREATE INDEX approvals_pending ON approvals(status, created_ms);
+    CREATE INDEX approvals_by_session ON approvals(session_id, created_ms);",
 ];
 
 /// Brings `conn`'s schema up to date, one migration per transaction. A crash

@@ -1,6 +1,6 @@
 //! Read-only access; in WAL mode readers never block the writer.
 
-use agentd_core::Session;
+use agentd_core::{Approval, Session};
 use rusqlite::{Connection, OpenFlags, params_from_iter, types::Value as SqlValue};
 
 use crate::StoreError;
@@ -108,6 +108,64 @@ impl Reader {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Approvals, oldest first: only pending ones unless `all`, optionally of
+    /// one session, at most `limit`.
+    ///
+    /// # Errors
+    /// The SQLite error, [`StoreError::Corrupt`] for an unreadable row.
+    pub fn approvals(
+        &self,
+        all: bool,
+        session_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Approval>, StoreError> {
+        let mut sql = String::from("SELECT data FROM approvals WHERE 1 = 1");
+        let mut args: Vec<SqlValue> = Vec::new();
+        if !all {
+            sql.push_str(" AND status = 'pending'");
+        }
+        if let Some(id) = session_id {
+            sql.push_str(" AND session_id = ?");
+            args.push(SqlValue::Text(id.to_owned()));
+        }
+        sql.push_str(" ORDER BY created_ms, id LIMIT ?");
+        args.push(SqlValue::Integer(limit.min(i64::MAX as usize) as i64));
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(crate::decode_approval(&row?)?);
+        }
+        Ok(out)
+    }
+
+    /// The approval with this id, or the only one whose id starts with it.
+    ///
+    /// # Errors
+    /// The SQLite error, [`StoreError::Corrupt`] for an unreadable row.
+    pub fn approval(&self, id_or_prefix: &str) -> Result<Vec<Approval>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT data FROM approvals WHERE id = ?1 OR id LIKE ?2 ESCAPE '\\' ORDER BY id = ?1 DESC LIMIT 2")?;
+        let escaped = id_or_prefix
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let rows = stmt.query_map(
+            params_from_iter([id_or_prefix.to_owned(), format!("{escaped}%")]),
+            |r| r.get::<_, String>(0),
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let a = crate::decode_approval(&row?)?;
+            if a.id == id_or_prefix {
+                return Ok(vec![a]);
+            }
+            out.push(a);
+        }
+        Ok(out)
     }
 
     /// The session checkpoint and the `seq` it reflects. Every event's

@@ -1,9 +1,9 @@
 //! The single writer: appends events and checkpoints sessions, in batches.
 
-use agentd_core::Session;
+use agentd_core::{Approval, Session};
 use rusqlite::{Connection, Transaction, params};
 
-use crate::{StoreError, migrate, open};
+use crate::{StoreError, decode_approval, migrate, open};
 
 /// An event to append. `seq` is assigned by the store.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,6 +98,80 @@ impl Batch<'_> {
         Ok(())
     }
 
+    /// Inserts a new approval.
+    ///
+    /// # Errors
+    /// The SQLite error (a duplicate id included).
+    pub fn insert_approval(&mut self, approval: &Approval) -> Result<(), StoreError> {
+        let data = approval_json(approval)?;
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO approvals (id, session_id, status, created_ms, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        stmt.execute(params![
+            approval.id,
+            approval.session_id,
+            approval.status.as_str(),
+            approval.created_ms,
+            data
+        ])?;
+        Ok(())
+    }
+
+    /// The approval with this id, as stored in this transaction.
+    ///
+    /// # Errors
+    /// The SQLite error, [`StoreError::Corrupt`] for an unreadable row.
+    pub fn get_approval(&mut self, id: &str) -> Result<Option<Approval>, StoreError> {
+        let data: Option<String> = self
+            .tx
+            .query_row(
+                "SELECT data FROM approvals WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
+        data.map(|d| decode_approval(&d)).transpose()
+    }
+
+    /// Compare-and-set: stores `resolved` only if the approval is still
+    /// `pending`. Returns whether it did; when not, the stored approval is
+    /// returned so the caller can say who decided first.
+    ///
+    /// # Errors
+    /// The SQLite error, [`StoreError::Corrupt`] for an unreadable row.
+    pub fn resolve_approval(
+        &mut self,
+        resolved: &Approval,
+    ) -> Result<Result<(), Option<Approval>>, StoreError> {
+        let data = approval_json(resolved)?;
+        let changed = self
+            .tx
+            .prepare_cached(
+                "UPDATE approvals SET status = ?2, data = ?3 WHERE id = ?1 AND status = 'pending'",
+            )?
+            .execute(params![resolved.id, resolved.status.as_str(), data])?;
+        if changed == 1 {
+            return Ok(Ok(()));
+        }
+        let current: Option<String> = self
+            .tx
+            .query_row(
+                "SELECT data FROM approvals WHERE id = ?1",
+                params![resolved.id],
+                |r| r.get(0),
+            )
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
+        Ok(Err(current.map(|d| decode_approval(&d)).transpose()?))
+    }
+
     /// Commits the batch.
     ///
     /// # Errors
@@ -106,4 +180,11 @@ impl Batch<'_> {
         self.tx.commit()?;
         Ok(())
     }
+}
+
+fn approval_json(approval: &Approval) -> Result<String, StoreError> {
+    serde_json::to_string(approval).map_err(|e| StoreError::Corrupt {
+        table: "approvals",
+        why: e.to_string(),
+    })
 }

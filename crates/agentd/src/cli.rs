@@ -88,10 +88,74 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List approvals (pending ones unless --all).
+    Approvals {
+        /// JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Include resolved approvals.
+        #[arg(long, short)]
+        all: bool,
+        /// Keep the list on screen, updated as approvals come and go.
+        #[arg(long, short)]
+        watch: bool,
+    },
+    /// Allow a pending tool call.
+    Approve {
+        /// Approval id (or a unique prefix).
+        id: String,
+        /// Run the tool with this input instead (JSON object).
+        #[arg(long, value_name = "JSON")]
+        input: Option<String>,
+        /// Also apply the request's permission suggestions ("always allow").
+        #[arg(long)]
+        always: bool,
+        /// Why, for the record.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Deny a pending tool call.
+    Deny {
+        /// Approval id (or a unique prefix).
+        id: String,
+        /// What the agent is told.
+        #[arg(long, short)]
+        message: Option<String>,
+        /// Why, for the record.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Answer a pending question (AskUserQuestion).
+    Answer {
+        /// Approval id (or a unique prefix).
+        id: String,
+        /// The answer.
+        text: String,
+    },
+    /// Policy rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
     /// Print the paths agentd uses.
     Paths {
         /// JSON object with root, config, db, socket, token, log.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// `agentd rules …`
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Which rule of agentd.toml decides this tool call, and why.
+    Test {
+        /// Tool name, e.g. `Bash`.
+        tool: String,
+        /// Tool input as JSON, e.g. `{"command": "rm -rf build"}`.
+        input: String,
+        /// The session's working directory (project rules, relative paths).
+        #[arg(long, value_name = "DIR")]
+        cwd: Option<PathBuf>,
     },
 }

@@ -179,6 +179,47 @@ pub fn session_details(v: &SessionView, now_ms: i64) -> String {
     out
 }
 
+/// A one-line summary of a tool input: the Bash command, the file path, the
+/// question, else compact JSON; neutralised and cut to `max` characters.
+pub fn input_summary(tool: &str, input: &serde_json::Value, max: usize) -> String {
+    let field = |k: &str| input.get(k).and_then(serde_json::Value::as_str);
+    let text = match tool {
+        "Bash" | "PowerShell" => field("command").map(str::to_owned),
+        "AskUserQuestion" => input
+            .get("questions")
+            .and_then(|q| q.get(0))
+            .and_then(|q| q.get("question"))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned),
+        _ => ["file_path", "notebook_path", "path", "url", "pattern"]
+            .iter()
+            .find_map(|k| field(k))
+            .map(str::to_owned),
+    }
+    .unwrap_or_else(|| input.to_string());
+    truncate(&one_line(&text), max)
+}
+
+/// The `agentd approvals` table.
+pub fn approvals_table(list: &[agentd_proto::api::ApprovalView], now_ms: i64) -> String {
+    let mut out = String::from(
+        "ID                    STATUS                AGE   SESSION   TOOL          INPUT\n",
+    );
+    for a in list {
+        let a = &a.approval;
+        out.push_str(&format!(
+            "{:<21} {:<21} {:<5} {:<9} {:<13} {}\n",
+            one_line(&a.id),
+            a.status.as_str(),
+            age(now_ms - a.created_ms),
+            short_id(&a.session_id),
+            truncate(&one_line(&a.tool_name), 13),
+            input_summary(&a.tool_name, &a.tool_input, 60)
+        ));
+    }
+    out
+}
+
 /// One line of `agentd events` without `--json`.
 pub fn event_line(e: &EventRecord) -> String {
     format!(

@@ -17,52 +17,156 @@ fn bash(cmd: &str) -> Value {
 }
 
 fn judge<'a>(rules: &'a [Rule], tool: &str, input: &Value) -> Option<(usize, Action)> {
-    let call = Call { tool, input, cwd: Some("/w/proj"), home: Some("/home/u") };
+    let call = Call {
+        tool,
+        input,
+        cwd: Some("/w/proj"),
+        home: Some("/home/u"),
+    };
     evaluate(rules, &call).map(|v| (v.index, v.rule.action))
 }
 
 #[test]
 fn bash_prefix_exact_and_wildcard() {
-    let rules = [rule("Bash(git push:*)", Action::Ask), rule("Bash(npm run *)", Action::Allow), rule("Bash(ls)", Action::Allow)];
-    assert_eq!(judge(&rules, "Bash", &bash("git push origin main")), Some((0, Action::Ask)));
-    assert_eq!(judge(&rules, "Bash", &bash("git push")), Some((0, Action::Ask)));
-    assert_eq!(judge(&rules, "Bash", &bash("git pushx")), None, "prefix ends at a word");
-    assert_eq!(judge(&rules, "Bash", &bash("npm run test")), Some((1, Action::Allow)));
+    let rules = [
+        rule("Bash(git push:*)", Action::Ask),
+        rule("Bash(npm run *)", Action::Allow),
+        rule("Bash(ls)", Action::Allow),
+    ];
+    assert_eq!(
+        judge(&rules, "Bash", &bash("git push origin main")),
+        Some((0, Action::Ask))
+    );
+    assert_eq!(
+        judge(&rules, "Bash", &bash("git push")),
+        Some((0, Action::Ask))
+    );
+    assert_eq!(
+        judge(&rules, "Bash", &bash("git pushx")),
+        None,
+        "prefix ends at a word"
+    );
+    assert_eq!(
+        judge(&rules, "Bash", &bash("npm run test")),
+        Some((1, Action::Allow))
+    );
     assert_eq!(judge(&rules, "Bash", &bash("ls")), Some((2, Action::Allow)));
     assert_eq!(judge(&rules, "Bash", &bash("ls -la")), None);
 }
 
 #[test]
 fn deny_beats_ask_beats_allow_and_compounds_need_every_part_allowed() {
-    let rules = [rule("Bash", Action::Allow), rule("Bash(rm:*)", Action::Deny), rule("Bash(curl:*)", Action::Ask)];
-    assert_eq!(judge(&rules, "Bash", &bash("echo hi && rm -rf /")), Some((1, Action::Deny)));
-    assert_eq!(judge(&rules, "Bash", &bash("curl x | sh")), Some((2, Action::Ask)));
-    assert_eq!(judge(&rules, "Bash", &bash("echo 'a && rm b'")), Some((0, Action::Allow)), "quoted && is not a split");
+    let rules = [
+        rule("Bash", Action::Allow),
+        rule("Bash(rm:*)", Action::Deny),
+        rule("Bash(curl:*)", Action::Ask),
+    ];
+    assert_eq!(
+        judge(&rules, "Bash", &bash("echo hi && rm -rf /")),
+        Some((1, Action::Deny))
+    );
+    assert_eq!(
+        judge(&rules, "Bash", &bash("curl x | sh")),
+        Some((2, Action::Ask))
+    );
+    assert_eq!(
+        judge(&rules, "Bash", &bash("echo 'a && rm b'")),
+        Some((0, Action::Allow)),
+        "quoted && is not a split"
+    );
     let only_ls = [rule("Bash(ls:*)", Action::Allow)];
-    assert_eq!(judge(&only_ls, "Bash", &bash("ls; rm -rf /")), None, "allow needs every part");
+    assert_eq!(
+        judge(&only_ls, "Bash", &bash("ls; rm -rf /")),
+        None,
+        "allow needs every part"
+    );
 }
 
 #[test]
 fn paths_are_anchored_like_claude_code() {
-    let rules = [rule("Edit(src/**)", Action::Allow), rule("Read(//etc/**)", Action::Deny), rule("Edit(*.lock)", Action::Ask), rule("Read(~/.ssh/**)", Action::Deny)];
-    assert_eq!(judge(&rules, "Edit", &json!({"file_path": "/w/proj/src/a/b.rs"})), Some((0, Action::Allow)));
-    assert_eq!(judge(&rules, "Write", &json!({"file_path": "src/x.rs"})), Some((0, Action::Allow)), "Edit covers Write");
-    assert_eq!(judge(&rules, "Edit", &json!({"file_path": "/w/proj/other/x.rs"})), None);
-    assert_eq!(judge(&rules, "Edit", &json!({"file_path": "/w/proj/src/../../x.rs"})), None, ".. is resolved");
-    assert_eq!(judge(&rules, "Read", &json!({"file_path": "/etc/passwd"})), Some((1, Action::Deny)));
-    assert_eq!(judge(&rules, "Edit", &json!({"file_path": "/w/proj/deep/Cargo.lock"})), Some((2, Action::Ask)));
-    assert_eq!(judge(&rules, "Grep", &json!({"pattern": "k", "path": "/home/u/.ssh/id"})), Some((3, Action::Deny)));
+    let rules = [
+        rule("Edit(src/**)", Action::Allow),
+        rule("Read(//etc/**)", Action::Deny),
+        rule("Edit(*.lock)", Action::Ask),
+        rule("Read(~/.ssh/**)", Action::Deny),
+    ];
+    assert_eq!(
+        judge(&rules, "Edit", &json!({"file_path": "/w/proj/src/a/b.rs"})),
+        Some((0, Action::Allow))
+    );
+    assert_eq!(
+        judge(&rules, "Write", &json!({"file_path": "src/x.rs"})),
+        Some((0, Action::Allow)),
+        "Edit covers Write"
+    );
+    assert_eq!(
+        judge(&rules, "Edit", &json!({"file_path": "/w/proj/other/x.rs"})),
+        None
+    );
+    assert_eq!(
+        judge(
+            &rules,
+            "Edit",
+            &json!({"file_path": "/w/proj/src/../../x.rs"})
+        ),
+        None,
+        ".. is resolved"
+    );
+    assert_eq!(
+        judge(&rules, "Read", &json!({"file_path": "/etc/passwd"})),
+        Some((1, Action::Deny))
+    );
+    assert_eq!(
+        judge(
+            &rules,
+            "Edit",
+            &json!({"file_path": "/w/proj/deep/Cargo.lock"})
+        ),
+        Some((2, Action::Ask))
+    );
+    assert_eq!(
+        judge(
+            &rules,
+            "Grep",
+            &json!({"pattern": "k", "path": "/home/u/.ssh/id"})
+        ),
+        Some((3, Action::Deny))
+    );
 }
 
 #[test]
 fn mcp_and_webfetch() {
-    let rules = [rule("mcp__github", Action::Allow), rule("mcp__db__drop", Action::Deny), rule("WebFetch(domain:example.com)", Action::Allow)];
-    assert_eq!(judge(&rules, "mcp__github__create_issue", &json!({})), Some((0, Action::Allow)));
+    let rules = [
+        rule("mcp__github", Action::Allow),
+        rule("mcp__db__drop", Action::Deny),
+        rule("WebFetch(domain:example.com)", Action::Allow),
+    ];
+    assert_eq!(
+        judge(&rules, "mcp__github__create_issue", &json!({})),
+        Some((0, Action::Allow))
+    );
     assert_eq!(judge(&rules, "mcp__githubx__a", &json!({})), None);
-    assert_eq!(judge(&rules, "mcp__db__drop", &json!({})), Some((1, Action::Deny)));
+    assert_eq!(
+        judge(&rules, "mcp__db__drop", &json!({})),
+        Some((1, Action::Deny))
+    );
     assert_eq!(judge(&rules, "mcp__db__read", &json!({})), None);
-    assert_eq!(judge(&rules, "WebFetch", &json!({"url": "https://docs.example.com/x"})), Some((2, Action::Allow)));
-    assert_eq!(judge(&rules, "WebFetch", &json!({"url": "https://example.com.evil.io/"})), None);
+    assert_eq!(
+        judge(
+            &rules,
+            "WebFetch",
+            &json!({"url": "https://docs.example.com/x"})
+        ),
+        Some((2, Action::Allow))
+    );
+    assert_eq!(
+        judge(
+            &rules,
+            "WebFetch",
+            &json!({"url": "https://example.com.evil.io/"})
+        ),
+        None
+    );
 }
 
 #[test]
@@ -78,9 +182,15 @@ fn project_rules_apply_under_their_directory_only() {
 fn bad_patterns_are_explained_and_never_match() {
     for bad in ["Bash(", "Bash()", "(x)", "Ba sh"] {
         let e = Pattern::parse(bad).unwrap_err();
-        assert!(e.to_string().starts_with(&format!("invalid rule `{bad}`")), "{e}");
+        assert!(
+            e.to_string().starts_with(&format!("invalid rule `{bad}`")),
+            "{e}"
+        );
     }
-    assert_eq!(judge(&[rule("Bash(", Action::Allow)], "Bash", &bash("ls")), None);
+    assert_eq!(
+        judge(&[rule("Bash(", Action::Allow)], "Bash", &bash("ls")),
+        None
+    );
     assert!(validate(&[rule("Bash(", Action::Allow)]).is_err());
 }
 

@@ -123,6 +123,60 @@ fn context_fills_in_and_never_erases() {
 }
 
 #[test]
+fn approvals_hold_needs_approval_until_resolved() {
+    use crate::{ApprovalStatus, Origin};
+    let req = |id: &str| EventKind::ApprovalRequested {
+        approval_id: id.into(),
+        tool: "Bash".into(),
+    };
+    let res = |id: &str, status, origin| EventKind::ApprovalResolved {
+        approval_id: id.into(),
+        status,
+        origin,
+    };
+    let s = run(vec![EventKind::PromptSubmitted, req("a"), tool("Read")]);
+    assert_eq!(
+        s.status,
+        Status::NeedsApproval,
+        "a pending approval wins over other activity"
+    );
+    let s = run(vec![
+        EventKind::PromptSubmitted,
+        req("a"),
+        res("a", ApprovalStatus::Allowed, Origin::PermissionRequest),
+    ]);
+    assert_eq!(s.status, Status::Working);
+    assert!(s.pending_approvals.is_empty());
+    let s = run(vec![
+        EventKind::PermissionRequested {
+            tool: "Bash".into(),
+        },
+        req("a"),
+        res("a", ApprovalStatus::TimedOut, Origin::PermissionRequest),
+    ]);
+    assert_eq!(
+        s.status,
+        Status::NeedsApproval,
+        "Claude's own dialog is still up"
+    );
+    let s = run(vec![
+        req("a"),
+        res("a", ApprovalStatus::TimedOut, Origin::PreToolUse),
+    ]);
+    assert_eq!(
+        s.status,
+        Status::Working,
+        "a PreToolUse hold that times out lets Claude go on"
+    );
+    let s = run(vec![
+        req("a"),
+        req("b"),
+        res("a", ApprovalStatus::Denied, Origin::PermissionRequest),
+    ]);
+    assert_eq!(s.status, Status::NeedsApproval, "b still pending");
+}
+
+#[test]
 fn subagents_are_tracked_by_id() {
     let s = run(vec![
         EventKind::SubagentStarted {
@@ -211,18 +265,38 @@ proptest! {
             (EventKind::PromptSubmitted, Status::Working),
             (EventKind::SessionStarted { source: Some("startup".into()) }, Status::Starting),
         ];
+        // The daemon resolves pending approvals when the agent moves on
+        // (answered in the terminal); the model must then follow the exit.
+        let resolve_all = |kinds: &mut Vec<EventKind>| {
+            for id in run(kinds.clone()).pending_approvals {
+                kinds.push(EventKind::ApprovalResolved {
+                    approval_id: id,
+                    status: crate::ApprovalStatus::AnsweredInTerminal,
+                    origin: crate::Origin::PermissionRequest,
+                });
+            }
+        };
         for (exit, want) in exits {
             let mut kinds = prefix.clone();
+            resolve_all(&mut kinds);
             kinds.push(exit);
-            prop_assert_eq!(run(kinds).status, want);
+            let s = run(kinds);
+            prop_assert_eq!(s.status, want);
+        }
+        // A pending approval always means needs_approval, unless ended.
+        let s = run(prefix.clone());
+        if !s.pending_approvals.is_empty() {
+            prop_assert!(s.status == Status::NeedsApproval || s.status == Status::Ended, "{:?}", s.status);
         }
         // needs_approval / needs_input always clear on these unless ended.
+        let mut settled = prefix.clone();
+        resolve_all(&mut settled);
         for clear in [
             EventKind::TurnStopped,
             EventKind::ToolFinished { tool: "Bash".into(), tool_use_id: None, failed: false },
             EventKind::PermissionDenied { tool: "Bash".into() },
         ] {
-            let mut kinds = prefix.clone();
+            let mut kinds = settled.clone();
             kinds.push(clear);
             let s = run(kinds);
             prop_assert!(!s.status.needs_user());

@@ -91,3 +91,70 @@ fn migrations_are_idempotent_and_refuse_newer_files() {
     let err = Writer::open(&path).err().unwrap();
     assert!(err.to_string().contains("newer"), "{err}");
 }
+
+fn approval(id: &str) -> agentd_core::Approval {
+    agentd_core::Approval {
+        id: id.into(),
+        session_id: "s1".into(),
+        agent_id: None,
+        tool_name: "Bash".into(),
+        tool_input: serde_json::json!({"command": "rm -rf x"}),
+        tool_use_id: None,
+        permission_suggestions: serde_json::Value::Null,
+        cwd: None,
+        origin: agentd_core::Origin::PermissionRequest,
+        created_ms: 1,
+        status: agentd_core::ApprovalStatus::Pending,
+        decision: None,
+        decided_by: None,
+        decided_ms: None,
+        reason: None,
+    }
+}
+
+#[test]
+fn approvals_resolve_once_by_compare_and_set() {
+    use agentd_core::ApprovalStatus;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    let mut w = Writer::open(&path).unwrap();
+    let mut b = w.batch().unwrap();
+    b.insert_approval(&approval("apr_1")).unwrap();
+    b.insert_approval(&approval("apr_12")).unwrap();
+    b.commit().unwrap();
+
+    let mut first = approval("apr_1");
+    first.status = ApprovalStatus::Allowed;
+    first.decided_by = Some("cli:a".into());
+    let mut second = approval("apr_1");
+    second.status = ApprovalStatus::Denied;
+    second.decided_by = Some("cli:b".into());
+    let mut b = w.batch().unwrap();
+    assert_eq!(b.resolve_approval(&first).unwrap(), Ok(()));
+    let lost = b.resolve_approval(&second).unwrap().unwrap_err().unwrap();
+    assert_eq!(lost.decided_by.as_deref(), Some("cli:a"));
+    assert_eq!(lost.status, ApprovalStatus::Allowed);
+    assert_eq!(b.resolve_approval(&approval("nope")).unwrap(), Err(None));
+    b.commit().unwrap();
+
+    let r = Reader::open(&path).unwrap();
+    let pending: Vec<String> = r
+        .approvals(false, None, 10)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(pending, ["apr_12"]);
+    assert_eq!(r.approvals(true, Some("s1"), 10).unwrap().len(), 2);
+    assert_eq!(
+        r.approval("apr_1").unwrap().len(),
+        1,
+        "exact id wins over prefix"
+    );
+    assert_eq!(r.approval("apr_").unwrap().len(), 2, "ambiguous prefix");
+    assert_eq!(r.approval("apr_12").unwrap()[0].id, "apr_12");
+    assert!(
+        r.approval("%").unwrap().is_empty(),
+        "LIKE wildcards are literal"
+    );
+}

@@ -107,7 +107,13 @@ pub fn install(home: Option<&Path>, dry_run: bool) -> ExitCode {
     });
     let home = home.map(|h| std::path::absolute(&h).unwrap_or(h));
     let home = home.as_ref().and_then(|h| h.to_str());
-    let cmds = Commands::for_binary(&exe, home);
+    let mut cmds = Commands::for_binary(&exe, home);
+    // Held hooks must outlive the approval timeout of the root they report to.
+    if let Ok(paths) = agentd_client::Paths::resolve(home.map(Path::new))
+        && let Ok(config) = agentd_client::Config::load(&paths.config)
+    {
+        cmds.hold_timeout_s = config.approvals.timeout_s.saturating_add(60);
+    }
     let report = match settings::install(&mut doc, &cmds) {
         Ok(r) => r,
         Err(e) => return fail(&format!("{}: {e}", path.display())),

@@ -1,6 +1,7 @@
 //! Command implementations. Each returns the process exit code; none panics
 //! on bad input or a missing daemon.
 
+mod approvals;
 mod daemon;
 mod hook;
 mod install;
@@ -10,7 +11,7 @@ use std::process::ExitCode;
 
 use agentd_client::{ClientError, Config, Paths};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, RulesCommand};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
@@ -44,6 +45,22 @@ pub fn run(cli: Cli) -> ExitCode {
         } => query::events(&paths, json, after, session, follow, limit),
         Command::Health { json } => query::health(&paths, json),
         Command::Paths { json } => query::paths(&paths, json),
+        Command::Approvals { json, all, watch } => approvals::list(&paths, json, all, watch),
+        Command::Approve {
+            id,
+            input,
+            always,
+            reason,
+        } => approvals::approve(&paths, &id, input.as_deref(), always, reason),
+        Command::Deny {
+            id,
+            message,
+            reason,
+        } => approvals::deny(&paths, &id, message, reason),
+        Command::Answer { id, text } => approvals::answer(&paths, &id, &text),
+        Command::Rules {
+            command: RulesCommand::Test { tool, input, cwd },
+        } => approvals::rules_test(&paths, &tool, &input, cwd.as_deref()),
         Command::Hook | Command::Statusline { .. } => ExitCode::SUCCESS,
     }
 }

@@ -1,0 +1,160 @@
+//! Hook output JSON that carries a decision back to Claude Code (reference
+//! §2.4 "Decision control": PermissionRequest and PreToolUse).
+
+use agentd_core::{Approval, Decision};
+use serde_json::{Map, Value, json};
+
+/// The PermissionRequest output for `decision` on `approval`:
+/// `{"hookSpecificOutput": {"hookEventName": "PermissionRequest",
+/// "decision": {"behavior": "allow"|"deny", ...}}}`.
+pub fn permission_request(decision: &Decision, approval: &Approval) -> Value {
+    let mut d = Map::new();
+    match decision {
+        Decision::Allow {
+            updated_input,
+            updated_permissions,
+        } => {
+            d.insert("behavior".into(), json!("allow"));
+            if let Some(input) = updated_input {
+                d.insert("updatedInput".into(), input.clone());
+            }
+            if let Some(perms) = updated_permissions.as_ref().filter(|p| !p.is_null()) {
+                d.insert("updatedPermissions".into(), perms.clone());
+            }
+        }
+        Decision::Deny { message } => {
+            d.insert("behavior".into(), json!("deny"));
+            d.insert(
+                "message".into(),
+                json!(
+                    message
+                        .clone()
+                        .unwrap_or_else(|| "Denied by the user via agentd.".to_owned())
+                ),
+            );
+        }
+        Decision::Answer { text } => {
+            d.insert("behavior".into(), json!("allow"));
+            d.insert(
+                "updatedInput".into(),
+                answered_input(&approval.tool_input, text),
+            );
+        }
+    }
+    json!({"hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": d}})
+}
+
+/// The PreToolUse output: `{"hookSpecificOutput": {"hookEventName":
+/// "PreToolUse", "permissionDecision": "allow"|"deny",
+/// "permissionDecisionReason": ..., "updatedInput"?: ...}}`.
+pub fn pre_tool_use(decision: &Decision, approval_input: &Value, reason: &str) -> Value {
+    let mut out = Map::new();
+    out.insert("hookEventName".into(), json!("PreToolUse"));
+    match decision {
+        Decision::Allow { updated_input, .. } => {
+            out.insert("permissionDecision".into(), json!("allow"));
+            out.insert("permissionDecisionReason".into(), json!(reason));
+            if let Some(input) = updated_input {
+                out.insert("updatedInput".into(), input.clone());
+            }
+        }
+        Decision::Deny { message } => {
+            out.insert("permissionDecision".into(), json!("deny"));
+            out.insert(
+                "permissionDecisionReason".into(),
+                json!(message.clone().unwrap_or_else(|| reason.to_owned())),
+            );
+        }
+        Decision::Answer { text } => {
+            out.insert("permissionDecision".into(), json!("allow"));
+            out.insert("permissionDecisionReason".into(), json!(reason));
+            out.insert("updatedInput".into(), answered_input(approval_input, text));
+        }
+    }
+    json!({ "hookSpecificOutput": out })
+}
+
+/// AskUserQuestion's input with `answers` filled in: every question gets
+/// `text` (keyed by the question text, as the tool's `answers` map is).
+pub fn answered_input(input: &Value, text: &str) -> Value {
+    let mut input = input.clone();
+    let answers: Map<String, Value> = input
+        .get("questions")
+        .and_then(Value::as_array)
+        .map(|qs| {
+            qs.iter()
+                .filter_map(|q| q.get("question").and_then(Value::as_str))
+                .map(|q| (q.to_owned(), json!(text)))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Value::Object(map) = &mut input {
+        map.insert("answers".into(), Value::Object(answers));
+    }
+    input
+}
+
+#[cfg(test)]
+mod tests {
+    use agentd_core::{ApprovalStatus, Origin};
+
+    use super::*;
+
+    fn approval(input: Value) -> Approval {
+        Approval {
+            id: "apr_1".into(),
+            session_id: "s".into(),
+            agent_id: None,
+            tool_name: "Bash".into(),
+            tool_input: input,
+            tool_use_id: None,
+            permission_suggestions: Value::Null,
+            cwd: None,
+            origin: Origin::PermissionRequest,
+            created_ms: 0,
+            status: ApprovalStatus::Pending,
+            decision: None,
+            decided_by: None,
+            decided_ms: None,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn shapes_match_the_reference() {
+        let a = approval(json!({"command": "ls"}));
+        let allow = Decision::Allow {
+            updated_input: None,
+            updated_permissions: Some(
+                json!([{"type": "setMode", "mode": "acceptEdits", "destination": "session"}]),
+            ),
+        };
+        assert_eq!(
+            permission_request(&allow, &a),
+            json!({"hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": {"behavior": "allow",
+                "updatedPermissions": [{"type": "setMode", "mode": "acceptEdits", "destination": "session"}]}}})
+        );
+        let deny = Decision::Deny {
+            message: Some("not now".into()),
+        };
+        assert_eq!(
+            permission_request(&deny, &a),
+            json!({"hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": {"behavior": "deny", "message": "not now"}}})
+        );
+        assert_eq!(
+            pre_tool_use(&deny, &a.tool_input, "rule"),
+            json!({"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny", "permissionDecisionReason": "not now"}})
+        );
+    }
+
+    #[test]
+    fn answers_fill_every_question() {
+        let a = approval(json!({"questions": [{"question": "Which?", "options": []}]}));
+        let out = permission_request(&Decision::Answer { text: "B".into() }, &a);
+        assert_eq!(
+            out["hookSpecificOutput"]["decision"]["updatedInput"]["answers"],
+            json!({"Which?": "B"})
+        );
+        assert_eq!(out["hookSpecificOutput"]["decision"]["behavior"], "allow");
+    }
+}

@@ -1,0 +1,141 @@
+//! Approvals: a tool call held for a human, with exactly one outcome.
+//!
+//! An approval is created `pending` and moves once, by compare-and-set in
+//! the store, to one final [`ApprovalStatus`]. Pure data; the daemon owns
+//! the holding and the store owns the compare-and-set.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Where an approval stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalStatus {
+    /// Waiting for a decision.
+    Pending,
+    /// A human (or an `on_timeout = "allow"` rule) allowed it.
+    Allowed,
+    /// A human (or a rule) denied it.
+    Denied,
+    /// A human answered the question.
+    Answered,
+    /// The human answered in Claude Code's own dialog first.
+    AnsweredInTerminal,
+    /// Nobody can answer it any more (its hook call is gone).
+    Expired,
+    /// Nobody decided in time.
+    TimedOut,
+}
+
+impl ApprovalStatus {
+    /// The snake_case name (`answered_in_terminal`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalStatus::Pending => "pending",
+            ApprovalStatus::Allowed => "allowed",
+            ApprovalStatus::Denied => "denied",
+            ApprovalStatus::Answered => "answered",
+            ApprovalStatus::AnsweredInTerminal => "answered_in_terminal",
+            ApprovalStatus::Expired => "expired",
+            ApprovalStatus::TimedOut => "timed_out",
+        }
+    }
+
+    /// Parses [`ApprovalStatus::as_str`].
+    pub fn parse(s: &str) -> Option<ApprovalStatus> {
+        [
+            ApprovalStatus::Pending,
+            ApprovalStatus::Allowed,
+            ApprovalStatus::Denied,
+            ApprovalStatus::Answered,
+            ApprovalStatus::AnsweredInTerminal,
+            ApprovalStatus::Expired,
+            ApprovalStatus::TimedOut,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+}
+
+/// Which hook call holds the approval (it decides the reply's shape).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// A PermissionRequest hook: Claude Code's own dialog runs alongside.
+    PermissionRequest,
+    /// A PreToolUse hook, held because a rule said `ask`.
+    PreToolUse,
+}
+
+/// A human's decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "behavior", rename_all = "snake_case")]
+pub enum Decision {
+    /// Run the tool.
+    Allow {
+        /// Replacement tool input, if the human edited it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        updated_input: Option<Value>,
+        /// Permission updates to apply ("always allow"), e.g. the request's
+        /// `permission_suggestions`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        updated_permissions: Option<Value>,
+    },
+    /// Do not run it; `message` is what the agent sees.
+    Deny {
+        /// Shown to the agent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+    /// The answer to a question (AskUserQuestion).
+    Answer {
+        /// The answer text.
+        text: String,
+    },
+}
+
+impl Decision {
+    /// The final status this decision gives.
+    pub fn status(&self) -> ApprovalStatus {
+        match self {
+            Decision::Allow { .. } => ApprovalStatus::Allowed,
+            Decision::Deny { .. } => ApprovalStatus::Denied,
+            Decision::Answer { .. } => ApprovalStatus::Answered,
+        }
+    }
+}
+
+/// One approval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Approval {
+    /// Id, `apr_` + 16 hex digits.
+    pub id: String,
+    /// The session.
+    pub session_id: String,
+    /// The subagent asking, if any (`agent_id`).
+    pub agent_id: Option<String>,
+    /// Tool name.
+    pub tool_name: String,
+    /// Tool input as the agent sent it.
+    pub tool_input: Value,
+    /// The call's id, when the hook event has one (PreToolUse does).
+    pub tool_use_id: Option<String>,
+    /// Claude Code's `permission_suggestions` (apply them to "always allow").
+    pub permission_suggestions: Value,
+    /// Working directory of the session.
+    pub cwd: Option<String>,
+    /// Which hook holds it.
+    pub origin: Origin,
+    /// When it was created, ms since the Unix epoch.
+    pub created_ms: i64,
+    /// Where it stands.
+    pub status: ApprovalStatus,
+    /// The decision, once decided by a human or rule.
+    pub decision: Option<Decision>,
+    /// Who decided: `cli:alice`, `terminal`, `agentd`, `rule:3`.
+    pub decided_by: Option<String>,
+    /// When it left `pending`, ms since the Unix epoch.
+    pub decided_ms: Option<i64>,
+    /// Why (free text from the decider, or agentd's explanation).
+    pub reason: Option<String>,
+}

@@ -1,0 +1,374 @@
+//! Held tool calls: approvals from creation to their one outcome.
+//!
+//! A hook call that needs a human registers a waiter here, has the writer
+//! create the approval, and then waits — as a future, never a thread — for
+//! a decision, for the request to become moot (the human answered in Claude
+//! Code's own dialog: the tool ran, was denied, the turn ended, a new prompt
+//! came, the session ended), or for its timeout. Every transition goes
+//! through the writer's compare-and-set, so the first outcome wins. A hook
+//! call that disappears (Claude Code stopped waiting) leaves an orphan that
+//! expires after [`ORPHAN_GRACE`] unless a moot event settles it first.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentd_claude::rules::OnTimeout;
+use agentd_core::{Approval, ApprovalStatus, Decision, Origin};
+use agentd_proto::api::IngestResult;
+use agentd_proto::{RpcError, code};
+use agentd_store::StoreError;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+use crate::ingest::{Prepared, Source, prepare_at};
+use crate::state::Shared;
+use crate::writer::{self, Done, Refused, Resolution, Txn, Work};
+
+/// How long an approval whose hook call vanished stays open for a moot
+/// event (answered in the terminal) before it expires.
+pub const ORPHAN_GRACE: Duration = Duration::from_secs(5);
+
+/// What a held hook call learns.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Someone decided.
+    Decided(Decision),
+    /// It became moot, expired or timed out: no decision to send.
+    Moot,
+}
+
+/// A pending approval known to this daemon.
+#[derive(Debug)]
+pub struct Held {
+    /// The approval as created.
+    pub approval: Approval,
+    /// The held hook call, while it is still there.
+    pub waiter: Option<oneshot::Sender<Outcome>>,
+}
+
+/// A hook call put on hold: the notice to send now, the reply later.
+pub struct Hold {
+    /// `approval.held` notification params: `{approval_id, timeout_s}`.
+    pub notice: Value,
+    /// Resolves to the `hook.ingest` result once there is an outcome.
+    pub reply: Pin<Box<dyn Future<Output = Result<Value, RpcError>> + Send>>,
+}
+
+/// A fresh approval id: `apr_` and 16 hex digits.
+pub fn new_id() -> String {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        // Unique enough without randomness: time and a per-process counter.
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        bytes = (crate::now_ms() as u64 ^ n.rotate_left(32)).to_be_bytes();
+    }
+    format!(
+        "apr_{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+fn daemon_event(name: &str, approval: &Approval, ts_ms: i64) -> Result<Prepared, StoreError> {
+    let mut payload = serde_json::to_value(approval).map_err(|e| StoreError::Corrupt {
+        table: "approvals",
+        why: e.to_string(),
+    })?;
+    if let Value::Object(map) = &mut payload {
+        map.insert("name".into(), json!(name));
+    }
+    prepare_at(Source::Daemon, &payload, Default::default(), ts_ms).map_err(|e| {
+        StoreError::Corrupt {
+            table: "approvals",
+            why: e.message,
+        }
+    })
+}
+
+/// Inside the writer: creates `approval` and its `approval.requested` event.
+pub(crate) fn create(txn: &mut Txn<'_, '_, '_>, approval: &Approval) -> Result<Done, StoreError> {
+    txn.batch.insert_approval(approval)?;
+    let seq = txn.append(Cow::Owned(daemon_event(
+        "ApprovalRequested",
+        approval,
+        approval.created_ms,
+    )?))?;
+    Ok(Done::Approval {
+        seq,
+        approval: Box::new(approval.clone()),
+    })
+}
+
+/// Inside the writer: resolves an approval if it is still pending.
+pub(crate) fn resolve(
+    txn: &mut Txn<'_, '_, '_>,
+    r: &Resolution,
+) -> Result<Result<Done, Refused>, StoreError> {
+    let Some(current) = txn.batch.get_approval(&r.id)? else {
+        return Ok(Err(Refused::NotFound));
+    };
+    if current.status != ApprovalStatus::Pending {
+        return Ok(Err(Refused::AlreadyResolved(Box::new(current))));
+    }
+    let now = crate::now_ms();
+    let resolved = Approval {
+        status: r.status,
+        decision: r.decision.clone(),
+        decided_by: Some(r.by.clone()),
+        decided_ms: Some(now),
+        reason: r.reason.clone(),
+        ..current
+    };
+    match txn.batch.resolve_approval(&resolved)? {
+        Ok(()) => {}
+        Err(Some(won)) => return Ok(Err(Refused::AlreadyResolved(Box::new(won)))),
+        Err(None) => return Ok(Err(Refused::NotFound)),
+    }
+    let seq = txn.append(Cow::Owned(daemon_event(
+        "ApprovalResolved",
+        &resolved,
+        now,
+    )?))?;
+    let outcome = match &r.decision {
+        Some(d) => Outcome::Decided(d.clone()),
+        None => Outcome::Moot,
+    };
+    txn.wake.push((r.id.clone(), outcome));
+    Ok(Ok(Done::Approval {
+        seq,
+        approval: Box::new(resolved),
+    }))
+}
+
+/// Inside the writer, before a hook event is appended: settles the pending
+/// approvals that event makes moot (the human answered in the terminal, or
+/// the agent's process is gone).
+pub(crate) fn settle_moot(txn: &mut Txn<'_, '_, '_>, p: &Prepared) -> Result<(), StoreError> {
+    let e = &p.event;
+    let tool_scoped = matches!(
+        p.name.as_str(),
+        "PostToolUse" | "PostToolUseFailure" | "PermissionDenied"
+    );
+    let (status, by) = match (p.source, p.name.as_str()) {
+        (Source::Hook, "PostToolUse" | "PostToolUseFailure" | "PermissionDenied")
+        | (Source::Hook, "Stop" | "StopFailure" | "UserPromptSubmit" | "SessionEnd") => {
+            (ApprovalStatus::AnsweredInTerminal, "terminal")
+        }
+        (Source::Daemon, "ProcessExited") => (ApprovalStatus::Expired, "agentd"),
+        _ => return Ok(()),
+    };
+    let candidates: Vec<(String, String, Option<String>)> = match txn.shared.pending.lock() {
+        Ok(pending) => pending
+            .values()
+            .map(|h| &h.approval)
+            .filter(|a| a.session_id == e.session_id)
+            .map(|a| (a.id.clone(), a.tool_name.clone(), a.agent_id.clone()))
+            .collect(),
+        Err(_) => return Ok(()),
+    };
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    let tool = if tool_scoped {
+        p.payload_field("tool_name")
+    } else {
+        None
+    };
+    let ids: Vec<String> = candidates
+        .into_iter()
+        .filter(|(_, t, agent)| {
+            !tool_scoped || (Some(t.as_str()) == tool.as_deref() && *agent == e.context.agent_id)
+        })
+        .map(|(id, ..)| id)
+        .collect();
+    for id in ids {
+        let r = Resolution {
+            id,
+            status,
+            decision: None,
+            by: by.to_owned(),
+            reason: Some(format!("settled by {}", p.name)),
+        };
+        // Not pending any more (or not created yet): nothing to settle.
+        let _ = resolve(txn, &r)?;
+    }
+    Ok(())
+}
+
+/// After a commit: hands each outcome to its held hook call.
+pub(crate) fn wake(shared: &Shared, outcomes: Vec<(String, Outcome)>) {
+    let Ok(mut pending) = shared.pending.lock() else {
+        return;
+    };
+    for (id, outcome) in outcomes {
+        if let Some(Held {
+            waiter: Some(w), ..
+        }) = pending.remove(&id)
+        {
+            // The hook call may have just gone: fine.
+            let _ = w.send(outcome);
+        }
+    }
+}
+
+/// Resolves `id` through the writer (compare-and-set).
+///
+/// # Errors
+/// As [`writer::run`].
+pub async fn settle(shared: &Shared, r: Resolution) -> Result<Approval, RpcError> {
+    match writer::run(shared, Work::Resolve(Box::new(r))).await? {
+        Done::Approval { approval, .. } => Ok(*approval),
+        Done::Event { .. } => Err(RpcError::new(
+            code::INTERNAL_ERROR,
+            "writer answered with an event",
+        )),
+    }
+}
+
+/// Whether a hook call still waits for approval `id`.
+pub fn reachable(shared: &Shared, id: &str) -> bool {
+    shared
+        .pending
+        .lock()
+        .map(|p| p.get(id).is_some_and(|h| h.waiter.is_some()))
+        .unwrap_or(false)
+}
+
+/// Creates `approval` and returns the hold of the hook call (`seq` is the
+/// hook event's). The reply comes from a decision, a moot event, or
+/// `timeout` (then `on_timeout` decides).
+///
+/// # Errors
+/// As [`writer::run`] for the creation.
+pub async fn hold(
+    shared: Arc<Shared>,
+    approval: Approval,
+    seq: u64,
+    timeout: Duration,
+    on_timeout: OnTimeout,
+) -> Result<Hold, RpcError> {
+    let id = approval.id.clone();
+    let (tx, rx) = oneshot::channel();
+    if let Ok(mut pending) = shared.pending.lock() {
+        pending.insert(
+            id.clone(),
+            Held {
+                approval: approval.clone(),
+                waiter: Some(tx),
+            },
+        );
+    }
+    if let Err(e) = writer::run(&shared, Work::Create(Box::new(approval.clone()))).await {
+        if let Ok(mut pending) = shared.pending.lock() {
+            pending.remove(&id);
+        }
+        return Err(e);
+    }
+    let notice = json!({"approval_id": id, "timeout_s": timeout.as_secs()});
+    let reply = async move {
+        let mut guard = OrphanGuard {
+            shared: Arc::clone(&shared),
+            id: id.clone(),
+            armed: true,
+        };
+        let outcome = tokio::time::timeout(timeout, rx).await;
+        guard.armed = false;
+        let decision = match outcome {
+            Ok(Ok(Outcome::Decided(d))) => Some(d),
+            Ok(Ok(Outcome::Moot)) | Ok(Err(_)) => None,
+            Err(_) => {
+                let decision = match on_timeout {
+                    OnTimeout::Fallthrough => None,
+                    OnTimeout::Deny => Some(Decision::Deny {
+                        message: Some(format!(
+                            "No decision within {} s; denied by agentd policy.",
+                            timeout.as_secs()
+                        )),
+                    }),
+                    OnTimeout::Allow => Some(Decision::Allow {
+                        updated_input: None,
+                        updated_permissions: None,
+                    }),
+                };
+                let r = Resolution {
+                    id: id.clone(),
+                    status: ApprovalStatus::TimedOut,
+                    decision: decision.clone(),
+                    by: "agentd".to_owned(),
+                    reason: Some(format!(
+                        "no decision within {} s (on_timeout: {on_timeout:?})",
+                        timeout.as_secs()
+                    )),
+                };
+                match settle(&shared, r).await {
+                    Ok(_) => decision,
+                    // Decided in the last instant: that decision went to our waiter, now gone.
+                    Err(_) => None,
+                }
+            }
+        };
+        let output = decision.map(|d| output_for(&approval, &d));
+        serde_json::to_value(IngestResult {
+            seq,
+            output,
+            exit_code: 0,
+        })
+        .map_err(|e| RpcError::new(code::INTERNAL_ERROR, e.to_string()))
+    };
+    Ok(Hold {
+        notice,
+        reply: Box::pin(reply),
+    })
+}
+
+/// Claude Code's hook output for `decision` on `approval`.
+pub fn output_for(approval: &Approval, decision: &Decision) -> Value {
+    match approval.origin {
+        Origin::PermissionRequest => agentd_claude::output::permission_request(decision, approval),
+        Origin::PreToolUse => agentd_claude::output::pre_tool_use(
+            decision,
+            &approval.tool_input,
+            &format!("decided via agentd (approval {})", approval.id),
+        ),
+    }
+}
+
+/// Marks an approval orphaned when its hook call goes away undecided.
+struct OrphanGuard {
+    shared: Arc<Shared>,
+    id: String,
+    armed: bool,
+}
+
+impl Drop for OrphanGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if let Ok(mut pending) = self.shared.pending.lock()
+            && let Some(h) = pending.get_mut(&self.id)
+        {
+            h.waiter = None;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let shared = Arc::clone(&self.shared);
+        let id = self.id.clone();
+        runtime.spawn(async move {
+            tokio::time::sleep(ORPHAN_GRACE).await;
+            let r = Resolution {
+                id,
+                status: ApprovalStatus::Expired,
+                decision: None,
+                by: "agentd".to_owned(),
+                reason: Some("Claude Code stopped waiting for this hook call".to_owned()),
+            };
+            // Settled meanwhile (answered in the terminal): nothing to do.
+            let _ = settle(&shared, r).await;
+        });
+    }
+}

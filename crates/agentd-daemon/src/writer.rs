@@ -1,0 +1,354 @@
+//! The single writer.
+//!
+//! One dedicated thread owns the read-write SQLite connection. It takes
+//! whatever [`Work`] is queued (up to [`MAX_BATCH`]) and, in one transaction,
+//! appends events, folds them into copies of the affected sessions and
+//! checkpoints those, and creates or resolves approvals (compare-and-set).
+//! Only after the commit does it publish the sessions to the registry,
+//! broadcast the events, wake held hook calls and answer the callers — so
+//! what a client was told is stored, is stored.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use agentd_core::{Approval, ApprovalStatus, Decision, Session};
+use agentd_proto::api::rfc3339;
+use agentd_proto::{RpcError, code};
+use agentd_store::{Batch, NewEvent, StoreError, Writer};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::approvals::{self, Outcome};
+use crate::ingest::{Prepared, to_json};
+use crate::state::{LiveEvent, Shared};
+
+/// Most work items committed in one transaction.
+pub const MAX_BATCH: usize = 1024;
+
+/// A state change for the writer.
+#[derive(Debug)]
+pub enum Work {
+    /// Append an event.
+    Event(Box<Prepared>),
+    /// Create a pending approval (and its `approval.requested` event).
+    Create(Box<Approval>),
+    /// Move an approval out of `pending`, if it still is.
+    Resolve(Box<Resolution>),
+}
+
+/// How to resolve an approval.
+#[derive(Debug, Clone)]
+pub struct Resolution {
+    /// Approval id.
+    pub id: String,
+    /// Final status.
+    pub status: ApprovalStatus,
+    /// The decision, for allowed / denied / answered.
+    pub decision: Option<Decision>,
+    /// Who resolved it.
+    pub by: String,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// What committed work produced.
+#[derive(Debug)]
+pub enum Done {
+    /// An event with this `seq`.
+    Event {
+        /// Its `seq`.
+        seq: u64,
+    },
+    /// An approval created or resolved by the event with this `seq`.
+    Approval {
+        /// The `seq` of its `approval.*` event.
+        seq: u64,
+        /// The approval as stored.
+        approval: Box<Approval>,
+    },
+}
+
+/// Why work was not done.
+#[derive(Debug)]
+pub enum Refused {
+    /// Someone else resolved the approval first.
+    AlreadyResolved(Box<Approval>),
+    /// No such approval.
+    NotFound,
+    /// The store failed; nothing of the batch was kept.
+    Store(String),
+}
+
+/// Where the writer answers.
+pub type Reply = oneshot::Sender<Result<Done, Refused>>;
+
+/// A request to the writer thread.
+#[derive(Debug)]
+pub enum Job {
+    /// Do this, answer there.
+    Run(Work, Reply),
+    /// Finish what is queued and stop.
+    Stop,
+}
+
+/// Queues `work` and waits until it is committed.
+///
+/// # Errors
+/// [`code::SHUTTING_DOWN`] when the writer has stopped, [`code::STORE_ERROR`]
+/// when the commit failed, [`code::NOT_FOUND`] / [`code::CONFLICT`] for
+/// approvals.
+pub async fn run(shared: &Shared, work: Work) -> Result<Done, RpcError> {
+    let (tx, rx) = oneshot::channel();
+    let gone = || {
+        RpcError::new(
+            code::SHUTTING_DOWN,
+            "agentd is shutting down; try again after it restarts",
+        )
+    };
+    shared
+        .ingest
+        .send(Job::Run(work, tx))
+        .await
+        .map_err(|_| gone())?;
+    match rx.await.map_err(|_| gone())? {
+        Ok(done) => Ok(done),
+        Err(Refused::Store(why)) => Err(RpcError::new(
+            code::STORE_ERROR,
+            format!("could not store it: {why}"),
+        )),
+        Err(Refused::NotFound) => Err(RpcError::new(
+            code::NOT_FOUND,
+            "no such approval; `agentd approvals --all` lists them",
+        )),
+        Err(Refused::AlreadyResolved(a)) => Err(RpcError::new(
+            code::CONFLICT,
+            format!(
+                "approval {} was already {} by {} at {}",
+                a.id,
+                a.status.as_str().replace('_', " "),
+                a.decided_by.as_deref().unwrap_or("agentd"),
+                a.decided_ms.map(rfc3339).unwrap_or_default()
+            ),
+        )),
+    }
+}
+
+/// Runs the writer loop on the current (dedicated) thread until [`Job::Stop`]
+/// or until every sender is gone.
+pub fn run_writer(mut writer: Writer, mut rx: mpsc::Receiver<Job>, shared: Arc<Shared>) {
+    let mut stop = false;
+    while !stop {
+        let Some(first) = rx.blocking_recv() else {
+            break;
+        };
+        let mut jobs = Vec::with_capacity(64);
+        match first {
+            Job::Run(w, tx) => jobs.push((w, tx)),
+            Job::Stop => stop = true,
+        }
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(Job::Run(w, tx)) => jobs.push((w, tx)),
+                Ok(Job::Stop) => stop = true,
+                Err(_) => break,
+            }
+        }
+        if jobs.is_empty() {
+            continue;
+        }
+        let work: Vec<&Work> = jobs.iter().map(|(w, _)| w).collect();
+        match commit(&mut writer, &shared, &work) {
+            Ok(committed) => {
+                for live in committed.live {
+                    // No receiver left means nobody listens: fine.
+                    let _ = shared.live.send(live);
+                }
+                approvals::wake(&shared, committed.wake);
+                for ((_, tx), result) in jobs.into_iter().zip(committed.results) {
+                    let _ = tx.send(result);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, items = jobs.len(), "commit failed; batch rejected");
+                for (_, tx) in jobs {
+                    let _ = tx.send(Err(Refused::Store(e.to_string())));
+                }
+            }
+        }
+    }
+    // Anything still queued after Stop is answered by dropping its sender.
+    rx.close();
+}
+
+/// What a committed batch publishes.
+struct Committed {
+    results: Vec<Result<Done, Refused>>,
+    live: Vec<Arc<LiveEvent>>,
+    wake: Vec<(String, Outcome)>,
+}
+
+/// One open transaction and what it has staged.
+pub(crate) struct Txn<'s, 'c, 'w> {
+    pub(crate) shared: &'s Shared,
+    pub(crate) batch: Batch<'c>,
+    staged: HashMap<String, Session>,
+    /// Events appended while nobody listened, in case someone subscribes
+    /// before the commit.
+    unsent: Vec<(u64, Cow<'w, Prepared>)>,
+    pub(crate) wake: Vec<(String, Outcome)>,
+    listening: bool,
+    live_events: Vec<Arc<LiveEvent>>,
+}
+
+impl<'w> Txn<'_, '_, 'w> {
+    /// Appends an event and folds it into its session; returns its `seq`.
+    pub(crate) fn append(&mut self, p: Cow<'w, Prepared>) -> Result<u64, StoreError> {
+        let e = &p.event;
+        let seq = self.batch.append(&NewEvent {
+            ts_ms: e.ts_ms,
+            session_id: &e.session_id,
+            agent: agentd_claude::AGENT,
+            source: p.source.as_str(),
+            name: &p.name,
+            kind: e.kind.name(),
+            payload: &p.payload,
+            env: &p.env,
+        })?;
+        let shared = self.shared;
+        let session = self.staged.entry(e.session_id.clone()).or_insert_with(|| {
+            shared
+                .registry
+                .read()
+                .ok()
+                .and_then(|r| r.get(&e.session_id).cloned())
+                .unwrap_or_else(|| {
+                    Session::new(e.session_id.clone(), agentd_claude::AGENT, e.ts_ms)
+                })
+        });
+        session.apply(seq, e);
+        if self.listening {
+            self.live_events
+                .push(Arc::new(live_event(seq, &p, session)));
+        } else {
+            self.unsent.push((seq, p));
+        }
+        Ok(seq)
+    }
+}
+
+fn commit(
+    writer: &mut Writer,
+    shared: &Shared,
+    work: &[&Work],
+) -> Result<Committed, StoreError> {
+    // Serializing for subscribers costs as much as storing: skip it when
+    // nobody listens.
+    let listening = shared.live.receiver_count() > 0;
+    let mut txn = Txn {
+        shared,
+        batch: writer.batch()?,
+        staged: HashMap::new(),
+        unsent: Vec::new(),
+        wake: Vec::new(),
+        listening,
+        live_events: Vec::new(),
+    };
+    let mut results = Vec::with_capacity(work.len());
+    for w in work {
+        let result = match w {
+            Work::Event(p) => {
+                approvals::settle_moot(&mut txn, p)?;
+                Ok(Done::Event {
+                    seq: txn.append(Cow::Borrowed(p))?,
+                })
+            }
+            Work::Create(a) => approvals::create(&mut txn, a).map(Ok)?,
+            Work::Resolve(r) => approvals::resolve(&mut txn, r)?,
+        };
+        results.push(result);
+    }
+    for session in txn.staged.values() {
+        txn.batch.put_session(session)?;
+    }
+    let Txn {
+        batch,
+        staged,
+        unsent,
+        wake,
+        mut live_events,
+        ..
+    } = txn;
+    batch.commit()?;
+
+    if !listening && shared.live.receiver_count() > 0 {
+        // Someone subscribed while this batch was written: they must get
+        // it too. The session shown is its state after the whole batch.
+        for (seq, p) in unsent {
+            if let Some(session) = staged.get(&p.event.session_id) {
+                live_events.push(Arc::new(live_event(seq, &p, session)));
+            }
+        }
+    }
+    let last = staged.values().map(|s| s.last_seq).max().unwrap_or(0);
+    if let Ok(mut registry) = shared.registry.write() {
+        for (_, session) in staged {
+            registry.put(session);
+        }
+    }
+    shared.head_seq.fetch_max(last, Ordering::AcqRel);
+    Ok(Committed {
+        results,
+        live: live_events,
+        wake,
+    })
+}
+
+/// The `event` notification params (without `subscription`), built by
+/// splicing the stored JSON strings instead of re-parsing them.
+fn live_event(seq: u64, p: &Prepared, session: &Session) -> LiveEvent {
+    #[derive(serde::Serialize)]
+    struct Head<'a> {
+        seq: u64,
+        ts: String,
+        ts_ms: i64,
+        session_id: &'a str,
+        agent: &'a str,
+        source: &'a str,
+        name: &'a str,
+        kind: &'a str,
+    }
+    #[derive(serde::Serialize)]
+    struct View<'a> {
+        #[serde(flatten)]
+        session: &'a Session,
+        updated_at: String,
+        started_at: String,
+    }
+    let e = &p.event;
+    let head = to_json(&Head {
+        seq,
+        ts: rfc3339(e.ts_ms),
+        ts_ms: e.ts_ms,
+        session_id: &e.session_id,
+        agent: agentd_claude::AGENT,
+        source: p.source.as_str(),
+        name: &p.name,
+        kind: e.kind.name(),
+    });
+    let view = to_json(&View {
+        session,
+        updated_at: rfc3339(session.last_event_ms),
+        started_at: rfc3339(session.first_event_ms),
+    });
+    let head = head.strip_suffix('}').unwrap_or(&head);
+    LiveEvent {
+        seq,
+        session_id: e.session_id.clone(),
+        kind: e.kind.name().to_owned(),
+        params_json: format!(
+            r#"{head},"payload":{},"env":{},"session":{view}}}"#,
+            p.payload, p.env
+        ),
+    }
+}

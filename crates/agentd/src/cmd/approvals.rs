@@ -1,0 +1,195 @@
+//! `approvals`, `approve`, `deny`, `answer`, `rules test`.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use agentd_claude::rules;
+use agentd_client::client::Message;
+use agentd_client::{Client, Config, Paths};
+use agentd_core::Decision;
+use agentd_proto::api::{ApprovalView, SubscribeResult};
+use agentd_proto::method;
+use serde_json::{Value, json};
+
+use super::{client_error, config, fail};
+use crate::render;
+
+fn connect(paths: &Paths) -> Result<Client, ExitCode> {
+    Client::connect(&paths.socket, Duration::from_secs(10)).map_err(client_error)
+}
+
+fn me() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned());
+    format!("cli:{user}")
+}
+
+fn fetch(client: &mut Client, all: bool) -> Result<Vec<ApprovalView>, ExitCode> {
+    client
+        .call(method::APPROVALS_LIST, json!({ "all": all }))
+        .map_err(client_error)
+}
+
+/// `agentd approvals [--json] [--all] [--watch]`.
+pub fn list(paths: &Paths, json: bool, all: bool, watch: bool) -> ExitCode {
+    let mut client = match connect(paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let print = |list: &[ApprovalView]| {
+        if json {
+            println!("{}", serde_json::to_string_pretty(list).unwrap_or_default());
+        } else if list.is_empty() {
+            println!("no {}approvals", if all { "" } else { "pending " });
+        } else {
+            print!(
+                "{}",
+                render::approvals_table(list, jiff::Timestamp::now().as_millisecond())
+            );
+        }
+        let _ = std::io::stdout().flush();
+    };
+    match fetch(&mut client, all) {
+        Ok(list) => print(&list),
+        Err(code) => return code,
+    }
+    if !watch {
+        return ExitCode::SUCCESS;
+    }
+    // Re-list whenever an approval is requested or resolved.
+    let mut events = match connect(paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if let Err(e) = events.call::<_, SubscribeResult>(
+        method::EVENTS_SUBSCRIBE,
+        json!({"kinds": ["approval.requested", "approval.resolved"]}),
+    ) {
+        return client_error(e);
+    }
+    if let Err(e) = events.set_read_timeout(None) {
+        return client_error(e);
+    }
+    loop {
+        match events.read_message() {
+            Ok(Message::Notification(..)) => match fetch(&mut client, all) {
+                Ok(list) => {
+                    if !json {
+                        print!("\x1b[2J\x1b[H");
+                    }
+                    print(&list);
+                }
+                Err(code) => return code,
+            },
+            Ok(_) => {}
+            Err(e) => return client_error(e),
+        }
+    }
+}
+
+fn decide(paths: &Paths, params: Value) -> ExitCode {
+    let mut client = match connect(paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match client.call::<_, ApprovalView>(method::APPROVALS_DECIDE, params) {
+        Ok(a) => {
+            println!(
+                "{} {} ({} {})",
+                a.approval.id,
+                a.approval.status.as_str().replace('_', " "),
+                agentd_core::text::one_line(&a.approval.tool_name),
+                render::input_summary(&a.approval.tool_name, &a.approval.tool_input, 60)
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => client_error(e),
+    }
+}
+
+/// `agentd approve <id> [--input JSON] [--always]`.
+pub fn approve(
+    paths: &Paths,
+    id: &str,
+    input: Option<&str>,
+    always: bool,
+    reason: Option<String>,
+) -> ExitCode {
+    let updated_input = match input.map(serde_json::from_str::<Value>) {
+        None => None,
+        Some(Ok(v)) if v.is_object() => Some(v),
+        Some(Ok(_)) => return fail("--input must be a JSON object, e.g. '{\"command\": \"ls\"}'"),
+        Some(Err(e)) => return fail(&format!("--input is not JSON: {e}")),
+    };
+    let decision = Decision::Allow {
+        updated_input,
+        updated_permissions: None,
+    };
+    decide(
+        paths,
+        json!({"id": id, "decision": decision, "apply_suggestions": always, "by": me(), "reason": reason}),
+    )
+}
+
+/// `agentd deny <id> [--message TEXT]`.
+pub fn deny(paths: &Paths, id: &str, message: Option<String>, reason: Option<String>) -> ExitCode {
+    let decision = Decision::Deny { message };
+    decide(
+        paths,
+        json!({"id": id, "decision": decision, "by": me(), "reason": reason}),
+    )
+}
+
+/// `agentd answer <id> <text>`.
+pub fn answer(paths: &Paths, id: &str, text: &str) -> ExitCode {
+    let decision = Decision::Answer {
+        text: text.to_owned(),
+    };
+    decide(paths, json!({"id": id, "decision": decision, "by": me()}))
+}
+
+/// `agentd rules test <tool> <input> [--cwd DIR]`: no daemon needed.
+pub fn rules_test(paths: &Paths, tool: &str, input: &str, cwd: Option<&Path>) -> ExitCode {
+    let config: Config = match config(paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let input: Value = match serde_json::from_str(input) {
+        Ok(v) => v,
+        Err(e) => return fail(&format!("the tool input is not JSON: {e}")),
+    };
+    let cwd = cwd
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::current_dir().ok())
+        .map(|p| p.display().to_string());
+    let home = std::env::var("HOME").ok();
+    let call = rules::Call {
+        tool,
+        input: &input,
+        cwd: cwd.as_deref(),
+        home: home.as_deref(),
+    };
+    println!("{} rules in {}", config.rules.len(), paths.config.display());
+    match rules::evaluate(&config.rules, &call) {
+        Some(v) => {
+            let action = serde_json::to_value(v.rule.action).unwrap_or_default();
+            println!(
+                "{}: rule #{} `{}` ({})",
+                action.as_str().unwrap_or("?"),
+                v.index + 1,
+                v.rule.rule,
+                v.why
+            );
+            if let Some(p) = &v.rule.project {
+                println!("  (project rule for {p})");
+            }
+        }
+        None => println!(
+            "no rule matches: agentd does not decide; Claude Code's own permission flow does"
+        ),
+    }
+    ExitCode::SUCCESS
+}
