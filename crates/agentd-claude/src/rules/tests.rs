@@ -16,7 +16,7 @@ fn bash(cmd: &str) -> Value {
     json!({"command": cmd})
 }
 
-fn judge<'a>(rules: &'a [Rule], tool: &str, input: &Value) -> Option<(usize, Action)> {
+fn judge(rules: &[Rule], tool: &str, input: &Value) -> Option<(usize, Action)> {
     let call = Call {
         tool,
         input,
