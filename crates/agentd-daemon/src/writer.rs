@@ -237,11 +237,7 @@ impl<'w> Txn<'_, '_, 'w> {
     }
 }
 
-fn commit(
-    writer: &mut Writer,
-    shared: &Shared,
-    work: &[&Work],
-) -> Result<Committed, StoreError> {
+fn commit(writer: &mut Writer, shared: &Shared, work: &[&Work]) -> Result<Committed, StoreError> {
     // Serializing for subscribers costs as much as storing: skip it when
     // nobody listens.
     let listening = shared.live.receiver_count() > 0;

@@ -30,23 +30,37 @@ fn spawn_hook(home: &Path, payload: &Value) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(payload.to_string().as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(payload.to_string().as_bytes())
+        .unwrap();
     child
 }
 
 fn pending(d: &TestDaemon, n: usize) -> Vec<ApprovalView> {
-    wait_for(&format!("{n} pending approvals"), Duration::from_secs(20), || {
-        let list: Vec<ApprovalView> = d.client().call(method::APPROVALS_LIST, json!({})).ok()?;
-        (list.len() == n).then_some(list)
-    })
+    wait_for(
+        &format!("{n} pending approvals"),
+        Duration::from_secs(20),
+        || {
+            let list: Vec<ApprovalView> =
+                d.client().call(method::APPROVALS_LIST, json!({})).ok()?;
+            (list.len() == n).then_some(list)
+        },
+    )
 }
 
 fn stdout_json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("hook stdout is not JSON ({e}): {out:?}"))
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("hook stdout is not JSON ({e}): {out:?}"))
 }
 
 fn status_of(d: &TestDaemon, session: &str) -> String {
-    let s: SessionView = d.client().call(method::SESSIONS_GET, json!({"id": session})).unwrap();
+    let s: SessionView = d
+        .client()
+        .call(method::SESSIONS_GET, json!({"id": session}))
+        .unwrap();
     s.session.status.as_str().to_owned()
 }
 
@@ -64,7 +78,15 @@ fn approve_from_the_cli_releases_the_held_hook_with_claudes_output_shape() {
     // The CLI JSON has the documented keys.
     let out = run(&d.home, &["approvals", "--json"], None);
     let listed: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    for key in ["id", "session_id", "tool_name", "tool_input", "status", "created_at", "decided_by"] {
+    for key in [
+        "id",
+        "session_id",
+        "tool_name",
+        "tool_input",
+        "status",
+        "created_at",
+        "decided_by",
+    ] {
         assert!(listed[0].get(key).is_some(), "{key} in {}", listed[0]);
     }
     assert_eq!(listed[0]["status"], "pending");
@@ -80,7 +102,10 @@ fn approve_from_the_cli_releases_the_held_hook_with_claudes_output_shape() {
                 "behavior": "allow", "destination": "localSettings"}]}}})
     );
     assert_eq!(status_of(&d, "s1"), "working");
-    let done: ApprovalView = d.client().call(method::APPROVALS_GET, json!({"id": a.id})).unwrap();
+    let done: ApprovalView = d
+        .client()
+        .call(method::APPROVALS_GET, json!({"id": a.id}))
+        .unwrap();
     assert_eq!(done.approval.status.as_str(), "allowed");
     assert!(done.approval.decided_by.unwrap().starts_with("cli:"));
     assert!(done.decided_at.is_some());
@@ -98,16 +123,26 @@ fn deny_sends_the_message_and_the_second_decider_loses() {
         let two = s.spawn(|| run(&d.home, &["approve", &id], None));
         (one.join().unwrap(), two.join().unwrap())
     });
-    assert_eq!(a.status.success() as u8 + b.status.success() as u8, 1, "{a:?}\n{b:?}");
+    assert_eq!(
+        a.status.success() as u8 + b.status.success() as u8,
+        1,
+        "{a:?}\n{b:?}"
+    );
     let loser = if a.status.success() { &b } else { &a };
     let err = String::from_utf8_lossy(&loser.stderr);
-    assert!(err.contains("was already") && err.contains(" by cli:") && err.contains(" at 20"), "{err}");
+    assert!(
+        err.contains("was already") && err.contains(" by cli:") && err.contains(" at 20"),
+        "{err}"
+    );
 
     let hook = hook.wait_with_output().unwrap();
     let out = stdout_json(&hook);
     let decision = &out["hookSpecificOutput"]["decision"];
     if a.status.success() {
-        assert_eq!(*decision, json!({"behavior": "deny", "message": "not on main"}));
+        assert_eq!(
+            *decision,
+            json!({"behavior": "deny", "message": "not on main"})
+        );
     } else {
         assert_eq!(decision["behavior"], "allow");
     }
@@ -121,17 +156,29 @@ fn answered_in_the_terminal_settles_the_approval_and_releases_the_hook() {
     // The tool ran: the human said yes in Claude Code's own dialog.
     let post = json!({"session_id": "s3", "hook_event_name": "PostToolUse", "tool_name": "Bash",
         "tool_input": {"command": "make"}, "tool_response": {}});
-    assert!(run(&d.home, &["hook"], Some(post.to_string().as_bytes())).status.success());
+    assert!(
+        run(&d.home, &["hook"], Some(post.to_string().as_bytes()))
+            .status
+            .success()
+    );
     let hook = hook.wait_with_output().unwrap();
-    assert!(hook.status.success() && hook.stdout.is_empty(), "no decision: {hook:?}");
-    let a: ApprovalView = d.client().call(method::APPROVALS_GET, json!({"id": id})).unwrap();
+    assert!(
+        hook.status.success() && hook.stdout.is_empty(),
+        "no decision: {hook:?}"
+    );
+    let a: ApprovalView = d
+        .client()
+        .call(method::APPROVALS_GET, json!({"id": id}))
+        .unwrap();
     assert_eq!(a.approval.status.as_str(), "answered_in_terminal");
     assert_eq!(a.approval.decided_by.as_deref(), Some("terminal"));
     assert_eq!(status_of(&d, "s3"), "working");
     // Deciding now is refused, naming who answered.
     let out = run(&d.home, &["approve", &id], None);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("already answered in terminal by terminal"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already answered in terminal by terminal")
+    );
 }
 
 #[test]
@@ -145,8 +192,14 @@ fn a_vanished_hook_call_expires_instead_of_taking_a_decision() {
         let out = run(&d.home, &["approve", &id], None);
         (!out.status.success()).then_some(out)
     });
-    assert!(String::from_utf8_lossy(&out.stderr).contains("can no longer be decided"), "{out:?}");
-    let a: ApprovalView = d.client().call(method::APPROVALS_GET, json!({"id": id})).unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("can no longer be decided"),
+        "{out:?}"
+    );
+    let a: ApprovalView = d
+        .client()
+        .call(method::APPROVALS_GET, json!({"id": id}))
+        .unwrap();
     assert_eq!(a.approval.status.as_str(), "expired");
 }
 
@@ -176,35 +229,84 @@ on_timeout = "deny"
     )
     .unwrap();
     let d = TestDaemon::start_in(dir.path());
-    let pre = |cmd: &str| json!({"session_id": "r", "hook_event_name": "PreToolUse", "tool_name": "Bash",
-        "tool_input": {"command": cmd}, "tool_use_id": "toolu_1", "cwd": "/tmp"});
+    let pre = |cmd: &str| {
+        json!({"session_id": "r", "hook_event_name": "PreToolUse", "tool_name": "Bash",
+        "tool_input": {"command": cmd}, "tool_use_id": "toolu_1", "cwd": "/tmp"})
+    };
 
-    let out = run(&d.home, &["hook"], Some(pre("rm -rf /tmp/x").to_string().as_bytes()));
+    let out = run(
+        &d.home,
+        &["hook"],
+        Some(pre("rm -rf /tmp/x").to_string().as_bytes()),
+    );
     assert_eq!(
         stdout_json(&out),
         json!({"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny",
             "permissionDecisionReason": "no rm here"}})
     );
-    let out = run(&d.home, &["hook"], Some(pre("ls -la").to_string().as_bytes()));
-    assert_eq!(stdout_json(&out)["hookSpecificOutput"]["permissionDecision"], "allow");
-    let out = run(&d.home, &["hook"], Some(pre("echo hi").to_string().as_bytes()));
+    let out = run(
+        &d.home,
+        &["hook"],
+        Some(pre("ls -la").to_string().as_bytes()),
+    );
+    assert_eq!(
+        stdout_json(&out)["hookSpecificOutput"]["permissionDecision"],
+        "allow"
+    );
+    let out = run(
+        &d.home,
+        &["hook"],
+        Some(pre("echo hi").to_string().as_bytes()),
+    );
     assert!(out.stdout.is_empty(), "no rule: Claude decides");
-    let out = run(&d.home, &["hook"], Some(permission_request("r", "ls").to_string().as_bytes()));
-    assert_eq!(stdout_json(&out)["hookSpecificOutput"]["decision"]["behavior"], "allow");
+    let out = run(
+        &d.home,
+        &["hook"],
+        Some(permission_request("r", "ls").to_string().as_bytes()),
+    );
+    assert_eq!(
+        stdout_json(&out)["hookSpecificOutput"]["decision"]["behavior"],
+        "allow"
+    );
 
     // `ask` holds the PreToolUse call; nobody answers within 1 s; on_timeout = deny.
-    let out = run(&d.home, &["hook"], Some(pre("git push origin main").to_string().as_bytes()));
+    let out = run(
+        &d.home,
+        &["hook"],
+        Some(pre("git push origin main").to_string().as_bytes()),
+    );
     let reply = stdout_json(&out);
-    assert_eq!(reply["hookSpecificOutput"]["permissionDecision"], "deny", "{reply}");
-    let all: Vec<ApprovalView> = d.client().call(method::APPROVALS_LIST, json!({"all": true})).unwrap();
+    assert_eq!(
+        reply["hookSpecificOutput"]["permissionDecision"], "deny",
+        "{reply}"
+    );
+    let all: Vec<ApprovalView> = d
+        .client()
+        .call(method::APPROVALS_LIST, json!({"all": true}))
+        .unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].approval.status.as_str(), "timed_out");
-    assert_eq!(status_of(&d, "r"), "working", "a PreToolUse hold that ends lets Claude go on");
+    assert_eq!(
+        status_of(&d, "r"),
+        "working",
+        "a PreToolUse hold that ends lets Claude go on"
+    );
 
-    let out = run(&d.home, &["rules", "test", "Bash", r#"{"command": "rm -rf x && ls"}"#], None);
+    let out = run(
+        &d.home,
+        &["rules", "test", "Bash", r#"{"command": "rm -rf x && ls"}"#],
+        None,
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("deny: rule #1 `Bash(rm:*)`") && text.contains("starts with `rm`"), "{text}");
-    let out = run(&d.home, &["rules", "test", "Edit", r#"{"file_path": "/x"}"#], None);
+    assert!(
+        text.contains("deny: rule #1 `Bash(rm:*)`") && text.contains("starts with `rm`"),
+        "{text}"
+    );
+    let out = run(
+        &d.home,
+        &["rules", "test", "Edit", r#"{"file_path": "/x"}"#],
+        None,
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("no rule matches"));
 }
 
@@ -215,11 +317,18 @@ fn questions_get_answers() {
         "tool_input": {"questions": [{"question": "Which DB?", "options": [{"label": "sqlite"}, {"label": "pg"}]}]}});
     let hook = spawn_hook(&d.home, &ask);
     let id = pending(&d, 1)[0].approval.id.clone();
-    assert!(run(&d.home, &["answer", &id, "sqlite"], None).status.success());
+    assert!(
+        run(&d.home, &["answer", &id, "sqlite"], None)
+            .status
+            .success()
+    );
     let out = stdout_json(&hook.wait_with_output().unwrap());
     let decision = &out["hookSpecificOutput"]["decision"];
     assert_eq!(decision["behavior"], "allow");
-    assert_eq!(decision["updatedInput"]["answers"], json!({"Which DB?": "sqlite"}));
+    assert_eq!(
+        decision["updatedInput"]["answers"],
+        json!({"Which DB?": "sqlite"})
+    );
 }
 
 #[test]
@@ -233,11 +342,17 @@ fn a_restart_expires_pending_approvals_and_nothing_is_lost() {
     let hook = hook.wait_with_output().unwrap();
     assert!(hook.status.success() && hook.stdout.is_empty(), "{hook:?}");
     d.restart();
-    let a: ApprovalView = d.client().call(method::APPROVALS_GET, json!({"id": id})).unwrap();
+    let a: ApprovalView = d
+        .client()
+        .call(method::APPROVALS_GET, json!({"id": id}))
+        .unwrap();
     assert_eq!(a.approval.status.as_str(), "expired");
     assert!(a.approval.reason.unwrap().contains("restarted"));
     assert!(pending(&d, 0).is_empty());
-    let s: SessionView = d.client().call(method::SESSIONS_GET, json!({"id": "s5"})).unwrap();
+    let s: SessionView = d
+        .client()
+        .call(method::SESSIONS_GET, json!({"id": "s5"}))
+        .unwrap();
     assert!(s.session.pending_approvals.is_empty());
     // Claude Code's own dialog may still be up: the next terminal answer moves it on.
     let post = json!({"session_id": "s5", "hook_event_name": "PostToolUse", "tool_name": "Bash"});

@@ -49,6 +49,7 @@ impl Default for Script {
 
 struct Fake {
     script: Script,
+    bodies: std::sync::Mutex<Vec<Value>>,
     requests: AtomicUsize,
     next_id: AtomicUsize,
 }
@@ -69,6 +70,7 @@ impl FakeApi {
     pub fn start(script: Script) -> std::io::Result<FakeApi> {
         let fake = Arc::new(Fake {
             script,
+            bodies: std::sync::Mutex::new(Vec::new()),
             requests: AtomicUsize::new(0),
             next_id: AtomicUsize::new(1),
         });
@@ -103,6 +105,15 @@ impl FakeApi {
     /// `http://127.0.0.1:PORT`, for `ANTHROPIC_BASE_URL`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Bodies of the requests to `/v1/messages` so far, in order.
+    pub fn bodies(&self) -> Vec<Value> {
+        self.fake
+            .bodies
+            .lock()
+            .map(|b| b.clone())
+            .unwrap_or_default()
     }
 
     /// Requests to `/v1/messages` so far.
@@ -192,6 +203,9 @@ async fn messages(State(fake): State<Arc<Fake>>, body: axum::body::Bytes) -> Res
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
         return (StatusCode::BAD_REQUEST, "body is not JSON").into_response();
     };
+    if let Ok(mut bodies) = fake.bodies.lock() {
+        bodies.push(body.clone());
+    }
     let n = fake.next_id.fetch_add(1, Ordering::SeqCst);
     let model = body
         .get("model")

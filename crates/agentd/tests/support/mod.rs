@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use agentd_client::{Client, Paths};
 
+pub mod claude;
+
 /// The agentd binary under test.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_agentd"))

@@ -1,0 +1,160 @@
+//! Approvals end to end with the real Claude Code CLI: decided from the CLI
+//! while Claude Code's own permission dialog is up, denied with a message
+//! the model sees, rules deciding alone, and a daemon restart mid-approval.
+
+mod support;
+
+use agentd_proto::api::ApprovalView;
+use agentd_proto::method;
+use fake_anthropic::Script;
+use serde_json::{Value, json};
+use support::claude::{ClaudeUser, WAIT, wait_session};
+use support::{TestDaemon, run, wait_for};
+
+/// Types a prompt and waits for the pending approval it causes.
+fn prompt_until_pending(
+    d: &TestDaemon,
+    tmux: &support::claude::Tmux,
+    prompt: &str,
+) -> ApprovalView {
+    tmux.type_text(prompt);
+    tmux.keys(&["Enter"]);
+    tmux.wait_screen("the permission dialog", |s| {
+        s.contains("Do you want to proceed?")
+    });
+    wait_for("a pending approval", WAIT, || {
+        let out = run(&d.home, &["approvals", "--json"], None);
+        let list: Vec<ApprovalView> = serde_json::from_slice(&out.stdout).ok()?;
+        list.into_iter().next()
+    })
+}
+
+fn approval(d: &TestDaemon, id: &str) -> ApprovalView {
+    d.client()
+        .call(method::APPROVALS_GET, json!({"id": id}))
+        .unwrap()
+}
+
+#[test]
+fn approve_from_the_cli_runs_the_command_and_closes_the_dialog() {
+    let d = TestDaemon::start();
+    let user = ClaudeUser::new(&d.home);
+    let tmux = user.start_tmux();
+    let pending = prompt_until_pending(&d, &tmux, "make a file");
+    assert_eq!(pending.approval.tool_name, "Bash");
+    assert_eq!(
+        pending.approval.tool_input["command"],
+        "echo hello > out.txt"
+    );
+    let s = wait_session(&d, &pending.approval.session_id, "needs_approval", |s| {
+        s.session.status.as_str() == "needs_approval"
+    });
+    assert_eq!(s.session.pending_approvals, std::slice::from_ref(&pending.approval.id));
+
+    let out = run(&d.home, &["approve", &pending.approval.id], None);
+    assert!(out.status.success(), "{out:?}");
+    tmux.wait_screen("the dialog to close", |s| {
+        !s.contains("Do you want to proceed?")
+    });
+    wait_for("the command to run", WAIT, || {
+        user.project.join("out.txt").exists().then_some(())
+    });
+    let s = wait_session(&d, &pending.approval.session_id, "idle", |s| {
+        s.session.status.as_str() == "idle"
+    });
+    assert!(s.session.pending_approvals.is_empty());
+    assert_eq!(
+        approval(&d, &pending.approval.id).approval.status.as_str(),
+        "allowed"
+    );
+}
+
+#[test]
+fn deny_from_the_cli_blocks_the_command_and_the_model_reads_the_message() {
+    let d = TestDaemon::start();
+    let user = ClaudeUser::new(&d.home);
+    let tmux = user.start_tmux();
+    let pending = prompt_until_pending(&d, &tmux, "make a file");
+    let message = "agentd-says-no: write it under /tmp instead";
+    let out = run(
+        &d.home,
+        &["deny", &pending.approval.id, "--message", message],
+        None,
+    );
+    assert!(out.status.success(), "{out:?}");
+    tmux.wait_screen("the dialog to close", |s| {
+        !s.contains("Do you want to proceed?")
+    });
+    // The next request to the model carries the denial as the tool result.
+    wait_for("the message to reach the model", WAIT, || {
+        user.fake
+            .bodies()
+            .iter()
+            .any(|b| b.to_string().contains("agentd-says-no"))
+            .then_some(())
+    });
+    assert!(
+        !user.project.join("out.txt").exists(),
+        "the command did not run"
+    );
+    assert_eq!(
+        approval(&d, &pending.approval.id).approval.status.as_str(),
+        "denied"
+    );
+}
+
+#[test]
+fn a_restart_while_pending_expires_the_approval_and_the_terminal_still_answers() {
+    let mut d = TestDaemon::start();
+    let user = ClaudeUser::new(&d.home);
+    let tmux = user.start_tmux();
+    let pending = prompt_until_pending(&d, &tmux, "make a file");
+    let id = pending.approval.id.clone();
+    let session = pending.approval.session_id.clone();
+    d.stop();
+    d.restart();
+    let a = approval(&d, &id);
+    assert_eq!(a.approval.status.as_str(), "expired");
+    // Claude Code's dialog is still up: answering it there moves the session on.
+    assert!(tmux.screen().contains("Do you want to proceed?"));
+    tmux.approve();
+    let s = wait_session(&d, &session, "idle after the terminal answer", |s| {
+        s.session.status.as_str() == "idle"
+    });
+    assert!(s.session.pending_approvals.is_empty());
+    assert!(user.project.join("out.txt").exists());
+    let out = run(&d.home, &["approvals", "--json"], None);
+    assert_eq!(
+        serde_json::from_slice::<Vec<Value>>(&out.stdout).unwrap(),
+        Vec::<Value>::new(),
+        "nothing stuck"
+    );
+}
+
+#[test]
+fn a_deny_rule_stops_the_command_without_a_human() {
+    let root = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    std::fs::write(
+        root.path().join("agentd.toml"),
+        "[[rules]]\nrule = \"Bash(rm:*)\"\naction = \"deny\"\nmessage = \"rule-says-no to rm\"\n",
+    )
+    .unwrap();
+    let d = TestDaemon::start_in(root.path());
+    let script = Script {
+        bash_command: "rm -f keep.txt".to_owned(),
+        ..Script::default()
+    };
+    let user = ClaudeUser::with_script(&d.home, script);
+    std::fs::write(user.project.join("keep.txt"), "precious").unwrap();
+    // --allowedTools Bash: Claude Code itself would allow it; the rule does not.
+    let (out, _) = user.headless("clean up");
+    assert!(out.status.success(), "{out:?}");
+    assert!(user.project.join("keep.txt").exists(), "rm was blocked");
+    assert!(
+        user.fake
+            .bodies()
+            .iter()
+            .any(|b| b.to_string().contains("rule-says-no to rm")),
+        "the model saw the rule's message"
+    );
+}

@@ -1,0 +1,350 @@
+//! The real Claude Code CLI in tests: the pinned binary, an isolated user
+//! (HOME, onboarding done, project trusted, agentd installed), the fake
+//! Messages API, and a private tmux server for interactive sessions.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use agentd_client::client::Message;
+use agentd_proto::api::{EventsList, SessionView, SubscribeResult};
+use agentd_proto::method;
+use fake_anthropic::{FakeApi, Script};
+use serde_json::{Value, json};
+
+use super::{TestDaemon, run, wait_for};
+
+pub const API_KEY: &str = "sk-ant-test-0123456789abcdefghijklmnopqrstuvwxyz";
+pub const WAIT: Duration = Duration::from_secs(90);
+
+/// The pinned Claude Code executable: `$AGENTD_CLAUDE_BIN`, else installed
+/// (and cached) by `scripts/install-claude-code.sh`.
+pub fn claude_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(p) = std::env::var_os("AGENTD_CLAUDE_BIN") {
+            return PathBuf::from(p);
+        }
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-claude-code.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run install script");
+        assert!(
+            out.status.success(),
+            "installing Claude Code failed: {out:?}"
+        );
+        let stdout = String::from_utf8(out.stdout).expect("utf-8 path");
+        PathBuf::from(
+            stdout
+                .lines()
+                .last()
+                .expect("script prints the path")
+                .trim(),
+        )
+    })
+    .clone()
+}
+
+/// An isolated Claude Code user: HOME with onboarding done, the project
+/// trusted, the API key approved, and agentd installed into its settings.
+pub struct ClaudeUser {
+    dir: tempfile::TempDir,
+    /// The project directory (canonical), Claude's cwd.
+    pub project: PathBuf,
+    /// The fake Messages API this user's Claude talks to.
+    pub fake: FakeApi,
+}
+
+impl ClaudeUser {
+    pub fn new(agentd_home: &Path) -> ClaudeUser {
+        ClaudeUser::with_script(agentd_home, Script::default())
+    }
+
+    /// A user whose fake API plays `script`.
+    pub fn with_script(agentd_home: &Path, script: Script) -> ClaudeUser {
+        let dir = tempfile::Builder::new().prefix("agcc").tempdir().unwrap();
+        let project = dir.path().join("project");
+        std::fs::create_dir_all(&project).unwrap();
+        let project = project.canonicalize().unwrap();
+        let key_tail = &API_KEY[API_KEY.len() - 20..];
+        let state = json!({
+            "hasCompletedOnboarding": true,
+            "hasSeenAutoDefaultNudge": true,
+            "customApiKeyResponses": {"approved": [key_tail], "rejected": []},
+            "projects": {project.to_str().unwrap(): {"hasTrustDialogAccepted": true}}
+        });
+        std::fs::write(dir.path().join(".claude.json"), state.to_string()).unwrap();
+        std::fs::create_dir_all(dir.path().join(".claude")).unwrap();
+        std::fs::write(
+            dir.path().join(".claude/settings.json"),
+            json!({"permissions": {"defaultMode": "default"}}).to_string(),
+        )
+        .unwrap();
+        let out = super::agentd_cmd(agentd_home)
+            .env("HOME", dir.path())
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .arg("install")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "agentd install: {out:?}");
+        let fake = FakeApi::start(script).unwrap();
+        ClaudeUser { dir, project, fake }
+    }
+
+    pub fn home(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `claude` with only this user's environment.
+    pub fn claude(&self) -> Command {
+        let mut cmd = Command::new(claude_bin());
+        cmd.env_clear()
+            .envs(self.env())
+            .current_dir(&self.project)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+            ("HOME".into(), self.home().display().to_string()),
+            ("TERM".into(), "xterm-256color".into()),
+            ("LANG".into(), "C.UTF-8".into()),
+            ("ANTHROPIC_BASE_URL".into(), self.fake.base_url()),
+            ("ANTHROPIC_API_KEY".into(), API_KEY.into()),
+            ("DISABLE_TELEMETRY".into(), "1".into()),
+            ("DISABLE_AUTOUPDATER".into(), "1".into()),
+            (
+                "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC".into(),
+                "1".into(),
+            ),
+        ]
+    }
+
+    pub fn headless(&self, prompt: &str) -> (Output, Vec<Value>) {
+        let out = self
+            .claude()
+            .args([
+                "-p",
+                prompt,
+                "--output-format",
+                "stream-json",
+                "--verbose",
+                "--allowedTools",
+                "Bash",
+            ])
+            .output()
+            .unwrap();
+        let lines = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        (out, lines)
+    }
+}
+
+pub fn session_id_of(stream: &[Value]) -> String {
+    stream
+        .iter()
+        .find(|m| m["type"] == "system" && m["subtype"] == "init")
+        .and_then(|m| m["session_id"].as_str())
+        .unwrap_or_else(|| panic!("no system/init in {stream:?}"))
+        .to_owned()
+}
+
+pub fn ls_json(home: &Path) -> Vec<Value> {
+    let out = run(home, &["ls", "--json"], None);
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+pub fn hook_names(d: &TestDaemon, session: &str) -> Vec<String> {
+    let list: EventsList = d
+        .client()
+        .call(
+            method::EVENTS_LIST,
+            json!({"session_id": session, "limit": 10000}),
+        )
+        .unwrap();
+    let seqs: Vec<u64> = list.events.iter().map(|e| e.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "seq order: {seqs:?}");
+    list.events
+        .into_iter()
+        .filter(|e| e.source == "hook")
+        .map(|e| e.name)
+        .collect()
+}
+
+/// A private tmux server; killed on drop.
+pub struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    pub fn start(script: &Path) -> Tmux {
+        let tmux = Tmux {
+            socket: {
+                static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+                let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                format!("agentd-e2e-{}-{n}", std::process::id())
+            },
+        };
+        let out = tmux.run(
+            &[
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-s",
+                "e2e",
+                "-x",
+                "200",
+                "-y",
+                "50",
+            ],
+            Some(script),
+        );
+        assert!(out.status.success(), "tmux: {out:?}");
+        tmux
+    }
+
+    pub fn run(&self, args: &[&str], script: Option<&Path>) -> Output {
+        let mut cmd = Command::new("tmux");
+        // CI has no terminal; tmux still wants to know the outer TERM.
+        if std::env::var_os("TERM").is_none() {
+            cmd.env("TERM", "xterm-256color");
+        }
+        cmd.arg("-L").arg(&self.socket).args(args);
+        if let Some(s) = script {
+            cmd.arg(s);
+        }
+        cmd.output().expect("tmux is installed")
+    }
+
+    pub fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "e2e"], None).stdout)
+            .into_owned()
+    }
+
+    pub fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend_from_slice(keys);
+        assert!(self.run(&args, None).status.success());
+    }
+
+    pub fn type_text(&self, text: &str) {
+        assert!(
+            self.run(&["send-keys", "-t", "e2e", "-l", text], None)
+                .status
+                .success()
+        );
+    }
+
+    pub fn wait_screen(&self, what: &str, f: impl Fn(&str) -> bool) -> String {
+        let mut last = String::new();
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            last = self.screen();
+            if f(&last) {
+                return last;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("timed out waiting for {what}; screen:\n{last}");
+    }
+
+    /// Answers the permission dialog with Enter ("1. Yes"), retrying: a key
+    /// sent in the first ~100 ms after the dialog renders is ignored.
+    pub fn approve(&self) {
+        for _ in 0..20 {
+            std::thread::sleep(Duration::from_millis(500));
+            self.keys(&["Enter"]);
+            std::thread::sleep(Duration::from_millis(700));
+            if !self.screen().contains("Do you want to proceed?") {
+                return;
+            }
+        }
+        panic!(
+            "the permission dialog did not close; screen:\n{}",
+            self.screen()
+        );
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"], None);
+    }
+}
+
+pub fn get(d: &TestDaemon, id: &str) -> Option<SessionView> {
+    d.client()
+        .call(method::SESSIONS_GET, json!({"id": id}))
+        .ok()
+}
+
+pub fn wait_session(
+    d: &TestDaemon,
+    id: &str,
+    what: &str,
+    f: impl Fn(&SessionView) -> bool,
+) -> SessionView {
+    wait_for(what, WAIT, || get(d, id).filter(|s| f(s)))
+}
+
+/// Records every status a session passes through, from live notifications.
+pub fn record_statuses(d: &TestDaemon) -> Arc<Mutex<Vec<(String, String)>>> {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut sub = d.client();
+    let _: SubscribeResult = sub.call(method::EVENTS_SUBSCRIBE, json!({})).unwrap();
+    sub.set_read_timeout(None).unwrap();
+    let out = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        while let Ok(msg) = sub.read_message() {
+            if let Message::Notification(_, p) = msg
+                && let (Some(id), Some(status)) =
+                    (p["session_id"].as_str(), p["session"]["status"].as_str())
+            {
+                out.lock().unwrap().push((id.to_owned(), status.to_owned()));
+            }
+        }
+    });
+    seen
+}
+
+pub fn dedup(statuses: &[(String, String)], id: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (sid, st) in statuses {
+        if sid == id && out.last() != Some(st) {
+            out.push(st.clone());
+        }
+    }
+    out
+}
+
+impl ClaudeUser {
+    /// Starts interactive `claude` in a private tmux server, in the project.
+    pub fn start_tmux(&self) -> Tmux {
+        let script = self.home().join("run-claude.sh");
+        let mut text = String::from("#!/bin/sh\nunset CLAUDE_CONFIG_DIR CLAUDECODE AGENTD_HOME\n");
+        for (k, v) in self.env() {
+            text.push_str(&format!("export {k}={}\n", shlex::try_quote(&v).unwrap()));
+        }
+        text.push_str(&format!(
+            "cd {}\nexec {}\n",
+            shlex::try_quote(self.project.to_str().unwrap()).unwrap(),
+            shlex::try_quote(claude_bin().to_str().unwrap()).unwrap()
+        ));
+        std::fs::write(&script, text).unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let tmux = Tmux::start(&script);
+        tmux.wait_screen("the prompt", |s| s.contains('\u{276f}'));
+        tmux
+    }
+}
