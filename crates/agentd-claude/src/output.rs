@@ -74,6 +74,30 @@ pub fn pre_tool_use(decision: &Decision, approval_input: &Value, reason: &str) -
     json!({ "hookSpecificOutput": out })
 }
 
+/// The `response` of a `control_response` to a `can_use_tool` request
+/// (reference §5.4): `{"behavior": "allow", "updatedInput": …}` — always
+/// with `updatedInput`, the original when unchanged — or `{"behavior":
+/// "deny", "message": …}`.
+pub fn can_use_tool(decision: &Decision, approval: &Approval) -> Value {
+    match decision {
+        Decision::Allow {
+            updated_input,
+            updated_permissions,
+        } => {
+            let mut out = json!({"behavior": "allow",
+                "updatedInput": updated_input.clone().unwrap_or_else(|| approval.tool_input.clone())});
+            if let Some(perms) = updated_permissions.as_ref().filter(|p| !p.is_null()) {
+                out["updatedPermissions"] = perms.clone();
+            }
+            out
+        }
+        Decision::Deny { message } => json!({"behavior": "deny",
+            "message": message.clone().unwrap_or_else(|| "Denied by the user via agentd.".to_owned())}),
+        Decision::Answer { text } => json!({"behavior": "allow",
+            "updatedInput": answered_input(&approval.tool_input, text)}),
+    }
+}
+
 /// AskUserQuestion's input with `answers` filled in: every question gets
 /// `text` (keyed by the question text, as the tool's `answers` map is).
 pub fn answered_input(input: &Value, text: &str) -> Value {

@@ -65,6 +65,8 @@ pub enum Origin {
     PermissionRequest,
     /// A PreToolUse hook, held because a rule said `ask`.
     PreToolUse,
+    /// A `can_use_tool` control request of a session agentd launched.
+    CanUseTool,
 }
 
 /// A human's decision.

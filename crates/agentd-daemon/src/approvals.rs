@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use agentd_claude::rules::OnTimeout;
+use agentd_claude::rules::{self, Action, OnTimeout};
 use agentd_core::{Approval, ApprovalStatus, Decision, Origin};
 use agentd_proto::api::IngestResult;
 use agentd_proto::{RpcError, code};
@@ -55,6 +55,69 @@ pub struct Hold {
     pub notice: Value,
     /// Resolves to the `hook.ingest` result once there is an outcome.
     pub reply: Pin<Box<dyn Future<Output = Result<Value, RpcError>> + Send>>,
+}
+
+/// What the policy rules say about a tool call.
+#[derive(Debug)]
+pub enum Judged {
+    /// A rule decided: the decision and why.
+    Decided(Decision, String),
+    /// A rule routes it to a human, with its timeout policy.
+    Ask(OnTimeout),
+    /// No rule matches.
+    NoRule,
+}
+
+/// Applies the configured rules to a tool call (`cwd` scopes project rules).
+pub fn judge(shared: &Shared, tool: &str, input: &Value, cwd: Option<&str>) -> Judged {
+    let home = std::env::var("HOME").ok();
+    let call = rules::Call {
+        tool,
+        input,
+        cwd,
+        home: home.as_deref(),
+    };
+    let Some(v) = rules::evaluate(&shared.config.rules, &call) else {
+        return Judged::NoRule;
+    };
+    let action = match v.rule.action {
+        Action::Allow => "allow",
+        Action::Deny => "deny",
+        Action::Ask => return Judged::Ask(v.rule.on_timeout),
+    };
+    let why = format!("agentd rule #{} `{}` ({action}): {}", v.index + 1, v.rule.rule, v.why);
+    tracing::info!(tool, %why, "rule decided");
+    let decision = match v.rule.action {
+        Action::Deny => Decision::Deny {
+            message: Some(v.rule.message.clone().unwrap_or_else(|| format!("Blocked by {why}"))),
+        },
+        _ => Decision::Allow {
+            updated_input: None,
+            updated_permissions: None,
+        },
+    };
+    Judged::Decided(decision, why)
+}
+
+/// A new pending approval for `tool` with `input`, to be completed by the caller.
+pub fn draft(tool: &str, input: &Value, origin: Origin) -> Approval {
+    Approval {
+        id: new_id(),
+        session_id: String::new(),
+        agent_id: None,
+        tool_name: tool.to_owned(),
+        tool_input: input.clone(),
+        tool_use_id: None,
+        permission_suggestions: Value::Null,
+        cwd: None,
+        origin,
+        created_ms: crate::now_ms(),
+        status: ApprovalStatus::Pending,
+        decision: None,
+        decided_by: None,
+        decided_ms: None,
+        reason: None,
+    }
 }
 
 /// A fresh approval id: `apr_` and 16 hex digits.
@@ -333,6 +396,7 @@ pub fn output_for(approval: &Approval, decision: &Decision) -> Value {
             &approval.tool_input,
             &format!("decided via agentd (approval {})", approval.id),
         ),
+        Origin::CanUseTool => agentd_claude::output::can_use_tool(decision, approval),
     }
 }
 

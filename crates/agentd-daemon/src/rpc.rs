@@ -5,7 +5,6 @@ use std::sync::Arc;
 use agentd_claude::hook::HookEnv;
 use std::time::Duration;
 
-use agentd_claude::rules::{self, Action};
 use agentd_core::{Approval, ApprovalStatus, Decision, Origin};
 use agentd_proto::api::{
     ApprovalView, ApprovalsGetParams, ApprovalsListParams, DecideParams, EventsList,
@@ -17,7 +16,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::approvals::{self, Hold};
+use crate::approvals::{self, Hold, Judged};
 use crate::ingest::{self, Source};
 use crate::state::Shared;
 use crate::writer::Resolution;
@@ -258,87 +257,29 @@ pub async fn ingest(
     let tool = str_of("tool_name").unwrap_or_default();
     let input = p.payload.get("tool_input").cloned().unwrap_or(Value::Null);
     let cwd = str_of("cwd");
-    let home = std::env::var("HOME").ok();
-    let call = rules::Call {
-        tool: &tool,
-        input: &input,
-        cwd: cwd.as_deref(),
-        home: home.as_deref(),
-    };
-    let verdict = rules::evaluate(&shared.config.rules, &call);
-    let rule_decision = |v: &rules::Verdict<'_>| {
-        let why = format!(
-            "agentd rule #{} `{}` ({}): {}",
-            v.index + 1,
-            v.rule.rule,
-            action_name(v.rule.action),
-            v.why
-        );
-        match v.rule.action {
-            Action::Allow => Some((
-                Decision::Allow {
-                    updated_input: None,
-                    updated_permissions: None,
-                },
-                why,
-            )),
-            Action::Deny => Some((
-                Decision::Deny {
-                    message: Some(
-                        v.rule
-                            .message
-                            .clone()
-                            .unwrap_or_else(|| format!("Blocked by {why}")),
-                    ),
-                },
-                why,
-            )),
-            Action::Ask => None,
+    let ask = match approvals::judge(shared, &tool, &input, cwd.as_deref()) {
+        Judged::Decided(decision, why) => {
+            let probe = approvals::draft(&tool, &input, origin);
+            let output = match origin {
+                Origin::PreToolUse => agentd_claude::output::pre_tool_use(&decision, &input, &why),
+                _ => approvals::output_for(&probe, &decision),
+            };
+            return Ok(Reply::Now(now(Some(output))));
         }
-    };
-    let ask = match &verdict {
-        Some(v) => match rule_decision(v) {
-            Some((decision, why)) => {
-                tracing::info!(tool, %why, "rule decided");
-                let output = match origin {
-                    Origin::PermissionRequest => agentd_claude::output::permission_request(
-                        &decision,
-                        &placeholder(&tool, &input),
-                    ),
-                    Origin::PreToolUse => {
-                        agentd_claude::output::pre_tool_use(&decision, &input, &why)
-                    }
-                };
-                return Ok(Reply::Now(now(Some(output))));
-            }
-            None => Some(v.rule.on_timeout),
-        },
-        None => None,
+        Judged::Ask(on_timeout) => Some(on_timeout),
+        Judged::NoRule => None,
     };
     // PreToolUse without an `ask` rule: Claude Code's own flow decides.
     if origin == Origin::PreToolUse && ask.is_none() {
         return Ok(Reply::Now(now(None)));
     }
     let approval = Approval {
-        id: approvals::new_id(),
         session_id: str_of("session_id").unwrap_or_default(),
         agent_id: str_of("agent_id"),
-        tool_name: tool,
-        tool_input: input,
         tool_use_id: str_of("tool_use_id"),
-        permission_suggestions: p
-            .payload
-            .get("permission_suggestions")
-            .cloned()
-            .unwrap_or(Value::Null),
+        permission_suggestions: p.payload.get("permission_suggestions").cloned().unwrap_or(Value::Null),
         cwd,
-        origin,
-        created_ms: crate::now_ms(),
-        status: ApprovalStatus::Pending,
-        decision: None,
-        decided_by: None,
-        decided_ms: None,
-        reason: None,
+        ..approvals::draft(&tool, &input, origin)
     };
     let timeout = Duration::from_secs(shared.config.approvals.timeout_s.max(1));
     let hold = approvals::hold(
@@ -350,35 +291,6 @@ pub async fn ingest(
     )
     .await?;
     Ok(Reply::Held(hold))
-}
-
-fn action_name(a: Action) -> &'static str {
-    match a {
-        Action::Allow => "allow",
-        Action::Deny => "deny",
-        Action::Ask => "ask",
-    }
-}
-
-/// An approval-shaped value for building a rule's immediate reply.
-fn placeholder(tool: &str, input: &Value) -> Approval {
-    Approval {
-        id: String::new(),
-        session_id: String::new(),
-        agent_id: None,
-        tool_name: tool.to_owned(),
-        tool_input: input.clone(),
-        tool_use_id: None,
-        permission_suggestions: Value::Null,
-        cwd: None,
-        origin: Origin::PermissionRequest,
-        created_ms: 0,
-        status: ApprovalStatus::Pending,
-        decision: None,
-        decided_by: None,
-        decided_ms: None,
-        reason: None,
-    }
 }
 
 fn sessions_list(shared: &Shared, p: SessionsListParams) -> Result<Value, RpcError> {
