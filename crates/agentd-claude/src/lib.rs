@@ -16,6 +16,7 @@ pub mod output;
 pub mod rules;
 pub mod settings;
 pub mod statusline;
+pub mod stream;
 
 /// The agent name sessions from this adapter carry.
 pub const AGENT: &str = "claude";

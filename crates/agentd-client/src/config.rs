@@ -17,8 +17,18 @@ pub struct Config {
     pub daemon: DaemonConfig,
     /// Approvals.
     pub approvals: ApprovalsConfig,
+    /// Launched sessions.
+    pub launch: LaunchConfig,
     /// Policy rules (`[[rules]]`), in Claude Code's permission-rule syntax.
     pub rules: Vec<agentd_claude::rules::Rule>,
+}
+
+/// `[launch]`
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LaunchConfig {
+    /// The `claude` executable; default: found on `PATH`. Env: `AGENTD_CLAUDE`.
+    pub claude: Option<String>,
 }
 
 /// `[approvals]`
@@ -78,6 +88,7 @@ impl Default for Config {
                 process_check_ms: 2000,
             },
             approvals: ApprovalsConfig::default(),
+            launch: LaunchConfig::default(),
             rules: Vec::new(),
         }
     }
@@ -191,6 +202,9 @@ impl Config {
                         value: v.clone(),
                         why: e.to_string(),
                     })?;
+        }
+        if let Some(v) = var("AGENTD_CLAUDE") {
+            self.launch.claude = Some(v);
         }
         if let Some(v) = var("AGENTD_LOG") {
             self.daemon.log = v;

@@ -85,11 +85,21 @@ pub fn judge(shared: &Shared, tool: &str, input: &Value, cwd: Option<&str>) -> J
         Action::Deny => "deny",
         Action::Ask => return Judged::Ask(v.rule.on_timeout),
     };
-    let why = format!("agentd rule #{} `{}` ({action}): {}", v.index + 1, v.rule.rule, v.why);
+    let why = format!(
+        "agentd rule #{} `{}` ({action}): {}",
+        v.index + 1,
+        v.rule.rule,
+        v.why
+    );
     tracing::info!(tool, %why, "rule decided");
     let decision = match v.rule.action {
         Action::Deny => Decision::Deny {
-            message: Some(v.rule.message.clone().unwrap_or_else(|| format!("Blocked by {why}"))),
+            message: Some(
+                v.rule
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| format!("Blocked by {why}")),
+            ),
         },
         _ => Decision::Allow {
             updated_input: None,

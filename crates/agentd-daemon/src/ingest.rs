@@ -27,6 +27,8 @@ pub enum Source {
     StatusLine,
     /// The daemon itself (e.g. a process exit).
     Daemon,
+    /// The stream-json output of a session agentd launched.
+    Stream,
 }
 
 impl Source {
@@ -36,6 +38,7 @@ impl Source {
             Source::Hook => "hook",
             Source::StatusLine => "statusline",
             Source::Daemon => "daemon",
+            Source::Stream => "stream",
         }
     }
 }
@@ -77,6 +80,9 @@ pub fn map_event(
         Source::StatusLine => {
             agentd_claude::statusline::to_event(payload, env, ts_ms).map_err(|e| e.to_string())
         }
+        Source::Stream => {
+            agentd_claude::stream::to_event(payload, env, ts_ms).map_err(|e| e.to_string())
+        }
         Source::Daemon => {
             let session_id = payload
                 .get("session_id")
@@ -85,6 +91,7 @@ pub fn map_event(
                 .to_owned();
             let kind = match name {
                 "ProcessExited" => EventKind::ProcessExited,
+                "PromptSent" => EventKind::PromptSubmitted,
                 "ApprovalRequested" | "ApprovalResolved" => {
                     let approval: agentd_core::Approval =
                         serde_json::from_value(payload.clone())
@@ -140,6 +147,7 @@ pub fn prepare_at(
             .unwrap_or("unknown")
             .to_owned(),
         Source::StatusLine => "StatusLine".to_owned(),
+        Source::Stream => agentd_claude::stream::message_name(payload),
         Source::Daemon => payload
             .get("name")
             .and_then(Value::as_str)
@@ -215,6 +223,7 @@ pub fn replay_event(row: &StoredEvent) -> Option<LifecycleEvent> {
     let source = match row.source.as_str() {
         "hook" => Source::Hook,
         "statusline" => Source::StatusLine,
+        "stream" => Source::Stream,
         _ => Source::Daemon,
     };
     let payload: Value = serde_json::from_str(&row.payload).ok()?;

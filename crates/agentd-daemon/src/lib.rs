@@ -15,6 +15,7 @@ pub mod approvals;
 pub mod connection;
 pub mod http;
 pub mod ingest;
+pub mod launch;
 pub mod lock;
 pub mod reaper;
 pub mod rpc;

@@ -9,7 +9,7 @@ use agentd_core::{Approval, ApprovalStatus, Decision, Origin};
 use agentd_proto::api::{
     ApprovalView, ApprovalsGetParams, ApprovalsListParams, DecideParams, EventsList,
     EventsListParams, Health, IngestParams, IngestResult, InitializeParams, InitializeResult,
-    SessionView, SessionsGetParams, SessionsListParams,
+    LaunchParams, SendParams, SessionView, SessionsGetParams, SessionsListParams,
 };
 use agentd_proto::{PROTOCOL_VERSION, RpcError, code, major_version, method};
 use serde::Serialize;
@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use crate::approvals::{self, Hold, Judged};
 use crate::ingest::{self, Source};
+use crate::launch;
 use crate::state::Shared;
 use crate::writer::Resolution;
 
@@ -125,6 +126,29 @@ async fn call(
             to_value(ApprovalView::new(approval_get(shared, &p.id).await?))
         }
         method::APPROVALS_DECIDE => decide(shared, params(method, p)?, client).await,
+        method::SESSIONS_LAUNCH => {
+            let p: LaunchParams = params(method, p)?;
+            to_value(launch::launch(shared, p, None).await?)
+        }
+        method::SESSIONS_SEND => {
+            let p: SendParams = params(method, p)?;
+            let id = session_get(shared, &p.id)
+                .map(|s| s.session.id)
+                .unwrap_or(p.id);
+            to_value(launch::send(shared, &id, &p.message).await?)
+        }
+        method::SESSIONS_INTERRUPT => {
+            let p: SessionsGetParams = params(method, p)?;
+            let id = session_get(shared, &p.id)?.session.id;
+            launch::interrupt(shared, &id).await?;
+            to_value(serde_json::json!({"session_id": id, "interrupted": true}))
+        }
+        method::SESSIONS_KILL => {
+            let p: SessionsGetParams = params(method, p)?;
+            let id = session_get(shared, &p.id)?.session.id;
+            let signal = launch::kill(shared, &id).await?;
+            to_value(serde_json::json!({"session_id": id, "ended_by": signal}))
+        }
         other => Err(RpcError::new(
             code::METHOD_NOT_FOUND,
             format!("unknown method `{other}`; see the method list in ARCHITECTURE.md"),
@@ -211,15 +235,21 @@ pub async fn decide(
 
 /// The `health` result.
 pub fn health(shared: &Shared) -> Health {
+    let problems: Vec<String> = launch::claude_path(shared).err().into_iter().collect();
     Health {
-        status: "ok".to_owned(),
+        status: if problems.is_empty() {
+            "ok"
+        } else {
+            "degraded"
+        }
+        .to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         uptime_s: shared.started.elapsed().as_secs(),
         http_addr: shared.http_addr.read().ok().and_then(|a| a.clone()),
         pid: std::process::id(),
         sessions: shared.registry.read().map(|r| r.len()).unwrap_or(0),
         head_seq: shared.head_seq(),
-        problems: Vec::new(),
+        problems,
     }
 }
 
@@ -277,7 +307,11 @@ pub async fn ingest(
         session_id: str_of("session_id").unwrap_or_default(),
         agent_id: str_of("agent_id"),
         tool_use_id: str_of("tool_use_id"),
-        permission_suggestions: p.payload.get("permission_suggestions").cloned().unwrap_or(Value::Null),
+        permission_suggestions: p
+            .payload
+            .get("permission_suggestions")
+            .cloned()
+            .unwrap_or(Value::Null),
         cwd,
         ..approvals::draft(&tool, &input, origin)
     };

@@ -158,6 +158,9 @@ impl Daemon {
         }
 
         tracing::info!("shutting down");
+        // Launched sessions' pending permission requests get their answer now.
+        shared.shutdown.cancel();
+        shared.tasks.close();
         drop(listener);
         let _ = std::fs::remove_file(&paths.socket);
         connections.close();
@@ -165,6 +168,7 @@ impl Daemon {
         let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
             connections.wait().await;
             tracker.wait().await;
+            shared.tasks.wait().await;
         })
         .await;
         let _ = tx.send(Job::Stop).await;

@@ -54,6 +54,14 @@ pub struct Shared {
     pub config: Config,
     /// Pending approvals created by this daemon, with their held hook calls.
     pub pending: Mutex<HashMap<String, Held>>,
+    /// Sessions this daemon launched, by session id.
+    pub launched: crate::launch::Procs,
+    /// Open `can_use_tool` requests of launched sessions: request id → approval id.
+    pub control_requests: Mutex<HashMap<String, String>>,
+    /// Background tasks shutdown waits for (launched sessions' I/O).
+    pub tasks: tokio_util::task::TaskTracker,
+    /// Cancelled when the daemon shuts down.
+    pub shutdown: tokio_util::sync::CancellationToken,
     readers: Mutex<Vec<Reader>>,
     next_subscription: AtomicU64,
 }
@@ -77,6 +85,10 @@ impl Shared {
             db_path,
             config,
             pending: Mutex::new(HashMap::new()),
+            launched: Mutex::new(HashMap::new()),
+            control_requests: Mutex::new(HashMap::new()),
+            tasks: tokio_util::task::TaskTracker::new(),
+            shutdown: tokio_util::sync::CancellationToken::new(),
             readers: Mutex::new(Vec::new()),
             next_subscription: AtomicU64::new(1),
         }

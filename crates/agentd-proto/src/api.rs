@@ -276,6 +276,45 @@ impl ApprovalView {
     }
 }
 
+/// `sessions.launch` params.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LaunchParams {
+    /// Working directory (must exist; default: the daemon's).
+    #[serde(default)]
+    pub cwd: Option<String>,
+    /// `--model`.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// `--permission-mode` (`default`, `acceptEdits`, `plan`, ...).
+    #[serde(default)]
+    pub permission_mode: Option<String>,
+    /// `--name`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The first prompt.
+    pub prompt: String,
+}
+
+/// `sessions.launch` / `sessions.send` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Launched {
+    /// Claude Code's session id.
+    pub session_id: String,
+    /// agentd's id of this process run (`AGENTD_RUN_ID`).
+    pub run_id: String,
+    /// Pid (and process group) of the Claude Code process.
+    pub pid: u32,
+}
+
+/// `sessions.send` params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SendParams {
+    /// Session id or unique prefix.
+    pub id: String,
+    /// The message.
+    pub message: String,
+}
+
 /// Formats ms since the Unix epoch as RFC 3339 UTC with ms precision.
 pub fn rfc3339(ms: i64) -> String {
     match jiff::Timestamp::from_millisecond(ms) {

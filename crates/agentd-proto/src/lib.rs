@@ -44,6 +44,15 @@ pub mod method {
     pub const APPROVALS_GET: &str = "approvals.get";
     /// Decide a pending approval. Params [`crate::api::DecideParams`].
     pub const APPROVALS_DECIDE: &str = "approvals.decide";
+    /// Start Claude Code headless. Params [`crate::api::LaunchParams`].
+    pub const SESSIONS_LAUNCH: &str = "sessions.launch";
+    /// Send a message to a launched session. Params [`crate::api::SendParams`].
+    pub const SESSIONS_SEND: &str = "sessions.send";
+    /// Interrupt a launched session's turn. Params [`crate::api::SessionsGetParams`].
+    pub const SESSIONS_INTERRUPT: &str = "sessions.interrupt";
+    /// SIGINT, SIGTERM, SIGKILL to a launched session's process group.
+    /// Params [`crate::api::SessionsGetParams`].
+    pub const SESSIONS_KILL: &str = "sessions.kill";
 }
 
 /// Notification method names (daemon → client).

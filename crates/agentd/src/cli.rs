@@ -132,6 +132,40 @@ pub enum Command {
         /// The answer.
         text: String,
     },
+    /// Start Claude Code headless, steered by agentd; prints the session id.
+    Launch {
+        /// Working directory (default: the current one).
+        #[arg(long, value_name = "DIR")]
+        cwd: Option<PathBuf>,
+        /// Model (`--model`).
+        #[arg(long)]
+        model: Option<String>,
+        /// Permission mode (`--permission-mode`).
+        #[arg(long)]
+        permission_mode: Option<String>,
+        /// Session name (`--name`).
+        #[arg(long)]
+        name: Option<String>,
+        /// The first prompt.
+        prompt: String,
+    },
+    /// Send a message to a launched session (resumes it if it exited).
+    Send {
+        /// Session id (or a unique prefix).
+        session: String,
+        /// The message.
+        message: String,
+    },
+    /// Interrupt a launched session's current turn.
+    Interrupt {
+        /// Session id (or a unique prefix).
+        session: String,
+    },
+    /// Stop a launched session: SIGINT, then SIGTERM, then SIGKILL to its process group.
+    Kill {
+        /// Session id (or a unique prefix).
+        session: String,
+    },
     /// Policy rules.
     Rules {
         #[command(subcommand)]

@@ -49,7 +49,10 @@ fn approve_from_the_cli_runs_the_command_and_closes_the_dialog() {
     let s = wait_session(&d, &pending.approval.session_id, "needs_approval", |s| {
         s.session.status.as_str() == "needs_approval"
     });
-    assert_eq!(s.session.pending_approvals, std::slice::from_ref(&pending.approval.id));
+    assert_eq!(
+        s.session.pending_approvals,
+        std::slice::from_ref(&pending.approval.id)
+    );
 
     let out = run(&d.home, &["approve", &pending.approval.id], None);
     assert!(out.status.success(), "{out:?}");

@@ -1,4 +1,5 @@
-//! `approvals`, `approve`, `deny`, `answer`, `rules test`.
+//! `approvals`, `approve`, `deny`, `answer`, `rules test`, and steering
+//! launched sessions: `launch`, `send`, `interrupt`, `kill`.
 
 use std::io::Write;
 use std::path::Path;
@@ -192,4 +193,45 @@ pub fn rules_test(paths: &Paths, tool: &str, input: &str, cwd: Option<&Path>) ->
         ),
     }
     ExitCode::SUCCESS
+}
+
+/// `agentd launch …`: prints the new session's id.
+pub fn launch(
+    paths: &Paths,
+    cwd: Option<std::path::PathBuf>,
+    model: Option<String>,
+    permission_mode: Option<String>,
+    name: Option<String>,
+    prompt: String,
+) -> ExitCode {
+    let cwd = cwd
+        .or_else(|| std::env::current_dir().ok())
+        .map(|p| std::path::absolute(&p).unwrap_or(p).display().to_string());
+    let params = json!({"cwd": cwd, "model": model, "permission_mode": permission_mode, "name": name, "prompt": prompt});
+    let mut client = match Client::connect(&paths.socket, Duration::from_secs(90)) {
+        Ok(c) => c,
+        Err(e) => return client_error(e),
+    };
+    match client.call::<_, agentd_proto::api::Launched>(method::SESSIONS_LAUNCH, params) {
+        Ok(l) => {
+            println!("{}", l.session_id);
+            ExitCode::SUCCESS
+        }
+        Err(e) => client_error(e),
+    }
+}
+
+/// `agentd send|interrupt|kill <session> …`: prints the daemon's answer.
+pub fn steer(paths: &Paths, method: &str, params: Value) -> ExitCode {
+    let mut client = match Client::connect(&paths.socket, Duration::from_secs(90)) {
+        Ok(c) => c,
+        Err(e) => return client_error(e),
+    };
+    match client.call::<_, Value>(method, params) {
+        Ok(v) => {
+            println!("{v}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => client_error(e),
+    }
 }

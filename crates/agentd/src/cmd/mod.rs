@@ -58,6 +58,28 @@ pub fn run(cli: Cli) -> ExitCode {
             reason,
         } => approvals::deny(&paths, &id, message, reason),
         Command::Answer { id, text } => approvals::answer(&paths, &id, &text),
+        Command::Launch {
+            cwd,
+            model,
+            permission_mode,
+            name,
+            prompt,
+        } => approvals::launch(&paths, cwd, model, permission_mode, name, prompt),
+        Command::Send { session, message } => approvals::steer(
+            &paths,
+            agentd_proto::method::SESSIONS_SEND,
+            serde_json::json!({"id": session, "message": message}),
+        ),
+        Command::Interrupt { session } => approvals::steer(
+            &paths,
+            agentd_proto::method::SESSIONS_INTERRUPT,
+            serde_json::json!({ "id": session }),
+        ),
+        Command::Kill { session } => approvals::steer(
+            &paths,
+            agentd_proto::method::SESSIONS_KILL,
+            serde_json::json!({ "id": session }),
+        ),
         Command::Rules {
             command: RulesCommand::Test { tool, input, cwd },
         } => approvals::rules_test(&paths, &tool, &input, cwd.as_deref()),

@@ -66,6 +66,15 @@ impl ClaudeUser {
 
     /// A user whose fake API plays `script`.
     pub fn with_script(agentd_home: &Path, script: Script) -> ClaudeUser {
+        ClaudeUser::build(agentd_home, script, true)
+    }
+
+    /// A user who has not installed agentd's hooks.
+    pub fn without_hooks(agentd_home: &Path) -> ClaudeUser {
+        ClaudeUser::build(agentd_home, Script::default(), false)
+    }
+
+    fn build(agentd_home: &Path, script: Script, install: bool) -> ClaudeUser {
         let dir = tempfile::Builder::new().prefix("agcc").tempdir().unwrap();
         let project = dir.path().join("project");
         std::fs::create_dir_all(&project).unwrap();
@@ -84,13 +93,15 @@ impl ClaudeUser {
             json!({"permissions": {"defaultMode": "default"}}).to_string(),
         )
         .unwrap();
-        let out = super::agentd_cmd(agentd_home)
-            .env("HOME", dir.path())
-            .env_remove("CLAUDE_CONFIG_DIR")
-            .arg("install")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "agentd install: {out:?}");
+        if install {
+            let out = super::agentd_cmd(agentd_home)
+                .env("HOME", dir.path())
+                .env_remove("CLAUDE_CONFIG_DIR")
+                .arg("install")
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "agentd install: {out:?}");
+        }
         let fake = FakeApi::start(script).unwrap();
         ClaudeUser { dir, project, fake }
     }
@@ -107,6 +118,13 @@ impl ClaudeUser {
             .current_dir(&self.project)
             .stdin(Stdio::null());
         cmd
+    }
+
+    /// The environment a daemon needs to launch this user's Claude Code.
+    pub fn daemon_env(&self) -> Vec<(String, String)> {
+        let mut env = self.env();
+        env.push(("AGENTD_CLAUDE".into(), claude_bin().display().to_string()));
+        env
     }
 
     pub fn env(&self) -> Vec<(String, String)> {

@@ -73,6 +73,7 @@ pub struct TestDaemon {
     pub home: PathBuf,
     _dir: Option<tempfile::TempDir>,
     child: Option<Child>,
+    env: Vec<(String, String)>,
 }
 
 impl TestDaemon {
@@ -89,10 +90,16 @@ impl TestDaemon {
 
     /// Starts a daemon serving `home` (kept after drop).
     pub fn start_in(home: &Path) -> TestDaemon {
+        TestDaemon::start_with_env(home, Vec::new())
+    }
+
+    /// Starts a daemon serving `home` with extra environment variables.
+    pub fn start_with_env(home: &Path, env: Vec<(String, String)>) -> TestDaemon {
         let mut d = TestDaemon {
             home: home.to_path_buf(),
             _dir: None,
             child: None,
+            env,
         };
         d.restart();
         d
@@ -107,6 +114,7 @@ impl TestDaemon {
             .open(self.home.with_extension("log"))
             .expect("log file");
         let child = agentd_cmd(&self.home)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .arg("serve")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
