@@ -10,12 +10,15 @@
 //! bash + jq + socat forwarder when those are installed).
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use agentd_client::{Client, Paths};
+use agentd_client::Client;
+use common::{Daemon, ms, percentile};
+
+mod common;
 use serde_json::{Value, json};
 
 fn main() {
@@ -40,57 +43,6 @@ fn main() {
     if wants("rss") {
         daemon_rss();
     }
-}
-
-struct Daemon {
-    dir: tempfile::TempDir,
-    child: Child,
-}
-
-impl Daemon {
-    fn start() -> Daemon {
-        let dir = tempfile::Builder::new().prefix("agb").tempdir().unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_agentd"))
-            .env("AGENTD_HOME", dir.path())
-            .env("AGENTD_HTTP_LISTEN", "off")
-            .env("AGENTD_LOG", "warn")
-            .arg("serve")
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
-        let d = Daemon { dir, child };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while d.client_opt().is_none() {
-            assert!(Instant::now() < deadline, "daemon did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        d
-    }
-    fn socket(&self) -> PathBuf {
-        Paths::resolve(Some(self.dir.path())).unwrap().socket
-    }
-    fn client_opt(&self) -> Option<Client> {
-        Client::connect(&self.socket(), Duration::from_secs(30)).ok()
-    }
-    fn client(&self) -> Client {
-        self.client_opt().unwrap()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1e3)
 }
 
 /// A real PreToolUse payload from the fixtures (Claude Code, March 2026).
