@@ -47,8 +47,12 @@ pub fn agentd_cmd(home: &Path) -> Command {
     ] {
         cmd.env_remove(var);
     }
+    // A `claude` that exists, so health is `ok` whatever this machine's
+    // PATH holds; tests that launch sessions set the pinned one.
+    let claude = std::env::var_os("AGENTD_CLAUDE_BIN").unwrap_or_else(|| "/bin/true".into());
     cmd.env("AGENTD_HOME", home)
-        .env("AGENTD_HTTP_LISTEN", "127.0.0.1:0");
+        .env("AGENTD_HTTP_LISTEN", "127.0.0.1:0")
+        .env("AGENTD_CLAUDE", claude);
     cmd
 }
 

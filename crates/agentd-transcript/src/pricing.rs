@@ -1,0 +1,215 @@
+//! What tokens cost: USD per million tokens, per model and token class.
+//!
+//! Source: Anthropic's published API prices (the "Pricing" page of the
+//! Claude API documentation), as of 2026-11-23. Cache writes with a 5-minute
+//! lifetime cost 1.25× input, with a 1-hour lifetime 2× input; cache reads
+//! 0.1× input. Sonnet 4 and 4.5 requests whose prompt (input + cache
+//! writes + cache reads) exceeds 200 000 tokens are billed at the long-context
+//! rates. Models not in the table are *unpriced*: reports list them as such
+//! and never count them as free. `agentd.toml` can add or override entries
+//! (`[pricing."model-id"]`).
+
+use crate::Usage;
+
+/// Prices of one model, USD per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize, serde::Serialize)]
+pub struct Price {
+    /// Uncached input.
+    pub input: f64,
+    /// Output.
+    pub output: f64,
+    /// Cache writes, 5-minute lifetime.
+    pub cache_write_5m: f64,
+    /// Cache writes, 1-hour lifetime.
+    pub cache_write_1h: f64,
+    /// Cache reads.
+    pub cache_read: f64,
+    /// Rates for requests whose prompt exceeds [`LONG_CONTEXT_TOKENS`].
+    #[serde(default)]
+    pub long_context: Option<LongContext>,
+}
+
+/// Long-context rates, USD per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize, serde::Serialize)]
+pub struct LongContext {
+    /// Uncached input.
+    pub input: f64,
+    /// Output.
+    pub output: f64,
+    /// Cache writes, 5-minute lifetime.
+    pub cache_write_5m: f64,
+    /// Cache writes, 1-hour lifetime.
+    pub cache_write_1h: f64,
+    /// Cache reads.
+    pub cache_read: f64,
+}
+
+/// Prompt size (input + cache writes + cache reads, tokens) above which the
+/// long-context rates apply.
+pub const LONG_CONTEXT_TOKENS: u64 = 200_000;
+
+const fn std_price(input: f64, output: f64) -> Price {
+    Price {
+        input,
+        output,
+        cache_write_5m: input * 1.25,
+        cache_write_1h: input * 2.0,
+        cache_read: input * 0.1,
+        long_context: None,
+    }
+}
+
+const SONNET_LONG: LongContext = LongContext {
+    input: 6.0,
+    output: 22.5,
+    cache_write_5m: 7.5,
+    cache_write_1h: 12.0,
+    cache_read: 0.6,
+};
+
+/// The shipped table: model family (the id with any date suffix removed)
+/// → price. Matched by [`family`].
+pub const TABLE: &[(&str, Price)] = &[
+    ("claude-opus-4-7", std_price(5.0, 25.0)),
+    ("claude-opus-4-6", std_price(5.0, 25.0)),
+    ("claude-opus-4-5", std_price(5.0, 25.0)),
+    ("claude-opus-4-1", std_price(15.0, 75.0)),
+    ("claude-opus-4", std_price(15.0, 75.0)),
+    ("claude-3-opus", std_price(15.0, 75.0)),
+    (
+        "claude-sonnet-4-5",
+        Price {
+            long_context: Some(SONNET_LONG),
+            ..std_price(3.0, 15.0)
+        },
+    ),
+    (
+        "claude-sonnet-4",
+        Price {
+            long_context: Some(SONNET_LONG),
+            ..std_price(3.0, 15.0)
+        },
+    ),
+    ("claude-3-7-sonnet", std_price(3.0, 15.0)),
+    ("claude-3-5-sonnet", std_price(3.0, 15.0)),
+    ("claude-haiku-4-5", std_price(1.0, 5.0)),
+    ("claude-3-5-haiku", std_price(0.8, 4.0)),
+    ("claude-3-haiku", std_price(0.25, 1.25)),
+];
+
+/// The table key of a model id: provider prefixes (`anthropic.`,
+/// `us.anthropic.`), version suffixes (`@20250514`, `-v1:0`) and a trailing
+/// `-YYYYMMDD` date are removed. `claude-sonnet-4-5-20250929` →
+/// `claude-sonnet-4-5`.
+pub fn family(model: &str) -> &str {
+    let mut m = model;
+    if let Some(i) = m.find("claude-") {
+        m = &m[i..];
+    }
+    if let Some(i) = m.find(['@', ':']) {
+        m = &m[..i];
+    }
+    if let Some(stripped) = m.strip_suffix("-v1") {
+        m = stripped;
+    }
+    if let Some((head, tail)) = m.rsplit_once('-')
+        && tail.len() == 8
+        && tail.bytes().all(|b| b.is_ascii_digit())
+    {
+        m = head;
+    }
+    m
+}
+
+/// The price of `model`: an override first (exact id, then family), then
+/// the shipped table.
+pub fn lookup<'a>(model: &str, overrides: &'a [(String, Price)]) -> Option<Price> {
+    let fam = family(model);
+    overrides
+        .iter()
+        .find(|(k, _)| k == model)
+        .or_else(|| overrides.iter().find(|(k, _)| k == fam))
+        .map(|(_, p)| *p)
+        .or_else(|| TABLE.iter().find(|(k, _)| *k == fam).map(|(_, p)| *p))
+}
+
+/// The cost of one request's `usage` at `price`, USD.
+pub fn cost(price: &Price, u: &Usage) -> f64 {
+    let prompt = u.input_tokens + u.cache_creation_input_tokens + u.cache_read_input_tokens;
+    let (input, output, w5, w1, read) = match price.long_context {
+        Some(l) if prompt > LONG_CONTEXT_TOKENS => (
+            l.input,
+            l.output,
+            l.cache_write_5m,
+            l.cache_write_1h,
+            l.cache_read,
+        ),
+        _ => (
+            price.input,
+            price.output,
+            price.cache_write_5m,
+            price.cache_write_1h,
+            price.cache_read,
+        ),
+    };
+    let w1h = u
+        .cache_creation_1h_tokens
+        .min(u.cache_creation_input_tokens);
+    let w5m = u.cache_creation_input_tokens - w1h;
+    (u.input_tokens as f64 * input
+        + u.output_tokens as f64 * output
+        + w5m as f64 * w5
+        + w1h as f64 * w1
+        + u.cache_read_input_tokens as f64 * read)
+        / 1e6
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families() {
+        assert_eq!(family("claude-sonnet-4-5-20250929"), "claude-sonnet-4-5");
+        assert_eq!(family("claude-opus-4-6"), "claude-opus-4-6");
+        assert_eq!(
+            family("us.anthropic.claude-3-5-haiku-20241022-v1:0"),
+            "claude-3-5-haiku"
+        );
+        assert_eq!(family("claude-opus-4@20250514"), "claude-opus-4");
+        assert_eq!(family("<synthetic>"), "<synthetic>");
+    }
+
+    #[test]
+    fn unknown_models_are_unpriced() {
+        assert!(lookup("claude-opus-9", &[]).is_none());
+        assert!(lookup("<synthetic>", &[]).is_none());
+        assert!(lookup("claude-haiku-4-5-20251001", &[]).is_some());
+    }
+
+    #[test]
+    fn overrides_win() {
+        let o = vec![("claude-opus-9".to_owned(), std_price(1.0, 2.0))];
+        assert_eq!(lookup("claude-opus-9", &o).map(|p| p.output), Some(2.0));
+    }
+
+    #[test]
+    fn cost_by_class() {
+        let p = lookup("claude-sonnet-4-5-20250929", &[]).unwrap();
+        let u = Usage {
+            input_tokens: 1_000_000,
+            output_tokens: 1_000_000,
+            cache_creation_input_tokens: 2_000_000,
+            cache_read_input_tokens: 1_000_000,
+            cache_creation_1h_tokens: 1_000_000,
+        };
+        // Long context: 6 + 22.5 + 7.5 (5 m) + 12 (1 h) + 0.6.
+        assert!((cost(&p, &u) - 48.6).abs() < 1e-9);
+        let small = Usage {
+            input_tokens: 1000,
+            output_tokens: 1000,
+            ..Usage::default()
+        };
+        assert!((cost(&p, &small) - 0.018).abs() < 1e-12);
+    }
+}
