@@ -123,7 +123,7 @@ pub fn family(model: &str) -> &str {
 
 /// The price of `model`: an override first (exact id, then family), then
 /// the shipped table.
-pub fn lookup<'a>(model: &str, overrides: &'a [(String, Price)]) -> Option<Price> {
+pub fn lookup(model: &str, overrides: &[(String, Price)]) -> Option<Price> {
     let fam = family(model);
     overrides
         .iter()

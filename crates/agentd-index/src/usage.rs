@@ -1,0 +1,224 @@
+//! Token usage and cost reports.
+//!
+//! Usage rows are deduplicated at index time (one per API response, see
+//! `indexer::usage_key`). Reports group them in SQL into 15-minute UTC
+//! buckets per model — every time zone's offset is a multiple of 15
+//! minutes — and map the buckets to local days or months here, so any time
+//! zone costs one small query.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use agentd_transcript::{Usage, pricing};
+use serde::{Deserialize, Serialize};
+
+use crate::{IndexError, Reader};
+
+const BUCKET_MS: i64 = 15 * 60 * 1000;
+
+/// How rows are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupBy {
+    /// Local calendar day (`YYYY-MM-DD`).
+    Daily,
+    /// Local calendar month (`YYYY-MM`).
+    Monthly,
+    /// Session id.
+    Session,
+    /// The session's cwd (else its project folder).
+    Project,
+    /// Model id.
+    Model,
+}
+
+/// A report request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UsageQuery {
+    /// Grouping.
+    pub group_by: GroupBy,
+    /// First local day included, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub since: Option<String>,
+    /// Last local day included, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub until: Option<String>,
+    /// IANA time zone (`Europe/Berlin`, `UTC`); default: the system's.
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+/// One row of a report. Tokens are counts; cost is USD.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UsageRow {
+    /// The group: a day, a month, a session id, a project, a model.
+    pub period: String,
+    /// Uncached input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Cache-write tokens (5 m and 1 h).
+    pub cache_creation_tokens: u64,
+    /// Cache-read tokens.
+    pub cache_read_tokens: u64,
+    /// The four added up.
+    pub total_tokens: u64,
+    /// Cost of the priced models' tokens, USD.
+    pub cost_usd: f64,
+    /// Models used, sorted.
+    pub models: Vec<String>,
+    /// Models without a price: their tokens are in the counts and not in
+    /// `cost_usd`.
+    pub unpriced_models: Vec<String>,
+}
+
+/// A report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UsageReport {
+    /// Rows: days and months in order; otherwise most tokens first.
+    pub rows: Vec<UsageRow>,
+    /// All rows added up (`period` is `total`).
+    pub totals: UsageRow,
+    /// The time zone days were cut in.
+    pub timezone: String,
+}
+
+impl UsageRow {
+    fn add(&mut self, model: &str, u: &Usage, price: Option<pricing::Price>) {
+        self.input_tokens += u.input_tokens;
+        self.output_tokens += u.output_tokens;
+        self.cache_creation_tokens += u.cache_creation_input_tokens;
+        self.cache_read_tokens += u.cache_read_input_tokens;
+        self.total_tokens += u.total();
+        if model.is_empty() || model == "<synthetic>" {
+            return;
+        }
+        if !self.models.iter().any(|m| m == model) {
+            self.models.push(model.to_owned());
+        }
+        match price {
+            Some(p) => self.cost_usd += pricing::cost(&p, u),
+            None if u.total() > 0 && !self.unpriced_models.iter().any(|m| m == model) => {
+                self.unpriced_models.push(model.to_owned());
+            }
+            None => {}
+        }
+    }
+}
+
+/// Builds a report. `overrides` are prices from `agentd.toml`.
+///
+/// # Errors
+/// [`IndexError::Invalid`] for an unknown time zone or a bad date; SQLite
+/// errors.
+pub fn report(
+    reader: &Reader,
+    q: &UsageQuery,
+    overrides: &[(String, pricing::Price)],
+) -> Result<UsageReport, IndexError> {
+    let tz = match q.timezone.as_deref() {
+        Some(name) => jiff::tz::TimeZone::get(name).map_err(|e| {
+            IndexError::Invalid(format!(
+                "unknown time zone {name:?} ({e}); use an IANA name such as UTC or Europe/Berlin"
+            ))
+        })?,
+        None => jiff::tz::TimeZone::system(),
+    };
+    let tz_name = tz.iana_name().unwrap_or("local").to_owned();
+    let day_start = |d: &str, next: bool| -> Result<i64, IndexError> {
+        let date: jiff::civil::Date = d
+            .parse()
+            .map_err(|e| IndexError::Invalid(format!("bad date {d:?} ({e}); use YYYY-MM-DD")))?;
+        let date = if next {
+            date.tomorrow()
+                .map_err(|e| IndexError::Invalid(e.to_string()))?
+        } else {
+            date
+        };
+        date.to_zoned(tz.clone())
+            .map(|z| z.timestamp().as_millisecond())
+            .map_err(|e| IndexError::Invalid(e.to_string()))
+    };
+    let since = q
+        .since
+        .as_deref()
+        .map(|d| day_start(d, false))
+        .transpose()?;
+    let until = q.until.as_deref().map(|d| day_start(d, true)).transpose()?;
+    let key_sql = match q.group_by {
+        GroupBy::Daily | GroupBy::Monthly => "CAST(u.ts_ms / 900000 AS TEXT)",
+        GroupBy::Session => "u.session_id",
+        GroupBy::Project => "COALESCE(s.cwd, s.project, '')",
+        GroupBy::Model => "''",
+    };
+    let sql = format!(
+        "SELECT {key_sql} AS k, u.model, (u.input + u.cache_write + u.cache_read > {long}) AS long,
+                SUM(u.input), SUM(u.output), SUM(u.cache_write), SUM(u.cache_write_1h), SUM(u.cache_read)
+         FROM usage u LEFT JOIN sessions s ON s.id = u.session_id
+         WHERE (?1 IS NULL OR u.ts_ms >= ?1) AND (?2 IS NULL OR u.ts_ms < ?2)
+         GROUP BY k, u.model, long",
+        long = pricing::LONG_CONTEXT_TOKENS
+    );
+    let mut stmt = reader.conn().prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params![since, until], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            Usage {
+                input_tokens: r.get::<_, i64>(3)? as u64,
+                output_tokens: r.get::<_, i64>(4)? as u64,
+                cache_creation_input_tokens: r.get::<_, i64>(5)? as u64,
+                cache_creation_1h_tokens: r.get::<_, i64>(6)? as u64,
+                cache_read_input_tokens: r.get::<_, i64>(7)? as u64,
+            },
+        ))
+    })?;
+    let mut groups: BTreeMap<String, UsageRow> = BTreeMap::new();
+    let mut totals = UsageRow {
+        period: "total".to_owned(),
+        ..UsageRow::default()
+    };
+    for row in rows {
+        let (key, model, usage) = row?;
+        let period = match q.group_by {
+            GroupBy::Daily | GroupBy::Monthly => {
+                let bucket: i64 = key.parse().unwrap_or(0);
+                let date = jiff::Timestamp::from_millisecond(bucket * BUCKET_MS)
+                    .map(|t| t.to_zoned(tz.clone()).date())
+                    .map_err(|e| IndexError::Invalid(e.to_string()))?;
+                if q.group_by == GroupBy::Daily {
+                    date.to_string()
+                } else {
+                    format!("{:04}-{:02}", date.year(), date.month())
+                }
+            }
+            GroupBy::Model => model.clone(),
+            _ => key,
+        };
+        let price = pricing::lookup(&model, overrides);
+        let g = groups.entry(period.clone()).or_insert_with(|| UsageRow {
+            period,
+            ..UsageRow::default()
+        });
+        g.add(&model, &usage, price);
+        totals.add(&model, &usage, price);
+    }
+    let mut rows: Vec<UsageRow> = groups.into_values().collect();
+    for r in rows.iter_mut().chain(std::iter::once(&mut totals)) {
+        r.models.sort();
+        r.unpriced_models.sort();
+        let set: BTreeSet<String> = r.models.drain(..).collect();
+        r.models = set.into_iter().collect();
+    }
+    if !matches!(q.group_by, GroupBy::Daily | GroupBy::Monthly) {
+        rows.sort_by(|a, b| {
+            b.total_tokens
+                .cmp(&a.total_tokens)
+                .then(a.period.cmp(&b.period))
+        });
+    }
+    Ok(UsageReport {
+        rows,
+        totals,
+        timezone: tz_name,
+    })
+}

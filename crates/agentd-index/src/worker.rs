@@ -1,0 +1,291 @@
+//! The indexing thread: an initial scan in the background, then
+//! file-system notifications (debounced) and a periodic reconcile scan that
+//! recovers anything a notification missed.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer, notify::RecursiveMode};
+
+use crate::layout::{self, classify};
+use crate::{IndexError, Indexer};
+
+/// How long file events are gathered before they are indexed.
+pub const DEBOUNCE: Duration = Duration::from_millis(100);
+
+/// Progress of the current (or last) scan, readable from any thread.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Files needing work in the current scan.
+    pub files_total: AtomicU64,
+    /// Of those, done.
+    pub files_done: AtomicU64,
+    /// Bytes to read in the current scan.
+    pub bytes_total: AtomicU64,
+    /// Of those, read.
+    pub bytes_done: AtomicU64,
+    /// A scan is running.
+    pub scanning: AtomicBool,
+    /// The initial scan has finished (the index is complete up to it).
+    pub ready: AtomicBool,
+    /// Scans finished since start.
+    pub scans: AtomicU64,
+    /// Milliseconds the current/last scan took so far.
+    pub scan_ms: AtomicU64,
+    /// Files that failed to index (I/O or SQLite errors), since start.
+    pub errors: AtomicU64,
+    /// The last error, for `index.status`.
+    pub last_error: Mutex<Option<String>>,
+}
+
+enum Cmd {
+    Files(Vec<PathBuf>),
+    Scan,
+    Stop,
+}
+
+/// Handle of the running indexing thread.
+pub struct IndexHandle {
+    tx: mpsc::Sender<Cmd>,
+    /// Live progress.
+    pub progress: Arc<Progress>,
+    /// The roots indexed.
+    pub roots: Vec<PathBuf>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl IndexHandle {
+    /// Starts indexing `roots` into `db`; scans now and every `reconcile`.
+    ///
+    /// # Errors
+    /// The index cannot be opened, or the thread cannot start.
+    pub fn spawn(
+        db: &Path,
+        roots: Vec<PathBuf>,
+        reconcile: Duration,
+    ) -> Result<IndexHandle, IndexError> {
+        let indexer = Indexer::open(db)?;
+        let (tx, rx) = mpsc::channel();
+        let progress = Arc::new(Progress::default());
+        let worker = Worker {
+            indexer,
+            roots: roots.clone(),
+            progress: Arc::clone(&progress),
+            tx: tx.clone(),
+            watched: Vec::new(),
+            debouncer: None,
+        };
+        let thread = std::thread::Builder::new()
+            .name("agentd-index".into())
+            .spawn(move || worker.run(rx, reconcile))
+            .map_err(|e| IndexError::Invalid(format!("cannot start the index thread: {e}")))?;
+        Ok(IndexHandle {
+            tx,
+            progress,
+            roots,
+            thread: Some(thread),
+        })
+    }
+
+    /// Indexes `path` soon (a hook named it as a session's transcript).
+    pub fn nudge(&self, path: PathBuf) {
+        let _ = self.tx.send(Cmd::Files(vec![path]));
+    }
+
+    /// Runs a full reconcile scan soon.
+    pub fn rescan(&self) {
+        let _ = self.tx.send(Cmd::Scan);
+    }
+
+    /// Stops the thread after the file it is on (batches commit as they go).
+    pub fn stop(mut self) {
+        let _ = self.tx.send(Cmd::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Worker {
+    indexer: Indexer,
+    roots: Vec<PathBuf>,
+    progress: Arc<Progress>,
+    tx: mpsc::Sender<Cmd>,
+    watched: Vec<PathBuf>,
+    debouncer: Option<Debouncer<notify_debouncer_mini::notify::RecommendedWatcher>>,
+}
+
+impl Worker {
+    fn run(mut self, rx: mpsc::Receiver<Cmd>, reconcile: Duration) {
+        self.scan(&rx);
+        let mut next = Instant::now() + reconcile;
+        loop {
+            let wait = next.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(wait) {
+                Ok(Cmd::Files(paths)) => {
+                    let mut paths = paths;
+                    // Gather what else is queued, so a burst is one pass.
+                    while let Ok(cmd) = rx.try_recv() {
+                        match cmd {
+                            Cmd::Files(more) => paths.extend(more),
+                            Cmd::Scan => next = Instant::now(),
+                            Cmd::Stop => return,
+                        }
+                    }
+                    paths.sort();
+                    paths.dedup();
+                    for p in paths {
+                        self.index_one(&p);
+                    }
+                }
+                Ok(Cmd::Scan) | Err(RecvTimeoutError::Timeout) => {
+                    if self.scan(&rx) {
+                        return;
+                    }
+                    next = Instant::now() + reconcile;
+                }
+                Ok(Cmd::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    /// Watches the roots that exist and are not watched yet.
+    fn watch(&mut self) {
+        if self.debouncer.is_none() {
+            let tx = self.tx.clone();
+            let made = new_debouncer(DEBOUNCE, move |res: DebounceEventResult| {
+                if let Ok(events) = res {
+                    let paths: Vec<PathBuf> = events
+                        .into_iter()
+                        .map(|e| e.path)
+                        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+                        .collect();
+                    if !paths.is_empty() {
+                        let _ = tx.send(Cmd::Files(paths));
+                    }
+                }
+            });
+            match made {
+                Ok(d) => self.debouncer = Some(d),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot watch transcripts; relying on the reconcile scan");
+                    return;
+                }
+            }
+        }
+        let Some(d) = self.debouncer.as_mut() else {
+            return;
+        };
+        for root in &self.roots {
+            if self.watched.contains(root) || !root.is_dir() {
+                continue;
+            }
+            match d.watcher().watch(root, RecursiveMode::Recursive) {
+                Ok(()) => self.watched.push(root.clone()),
+                Err(e) => tracing::warn!(root = %root.display(), error = %e, "cannot watch"),
+            }
+        }
+    }
+
+    fn root_of(&self, path: &Path) -> Option<PathBuf> {
+        self.roots.iter().find(|r| path.starts_with(r)).cloned()
+    }
+
+    fn index_one(&mut self, path: &Path) {
+        let Some(root) = self.root_of(path) else {
+            return;
+        };
+        let Some(kind) = classify(&root, path) else {
+            return;
+        };
+        let progress = Arc::clone(&self.progress);
+        if let Err(e) = self.indexer.index_file(&kind, path, &mut |_| {}) {
+            progress.errors.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(path = %path.display(), error = %e, "indexing failed");
+            if let Ok(mut last) = progress.last_error.lock() {
+                *last = Some(e.to_string());
+            }
+        }
+    }
+
+    /// A full pass over every root. Returns true when told to stop meanwhile.
+    fn scan(&mut self, rx: &mpsc::Receiver<Cmd>) -> bool {
+        self.watch();
+        let started = Instant::now();
+        let p = Arc::clone(&self.progress);
+        p.scanning.store(true, Ordering::Release);
+        let mut work = Vec::new();
+        let mut bytes = 0u64;
+        for root in self.roots.clone() {
+            for path in layout::walk(&root) {
+                let Ok(meta) = std::fs::metadata(&path) else {
+                    continue;
+                };
+                match self.indexer.pending(&path, &meta) {
+                    Ok(Some(n)) => {
+                        bytes += n;
+                        work.push((root.clone(), path));
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "reading cursors failed"),
+                }
+            }
+        }
+        p.files_total.store(work.len() as u64, Ordering::Relaxed);
+        p.files_done.store(0, Ordering::Relaxed);
+        p.bytes_total.store(bytes, Ordering::Relaxed);
+        p.bytes_done.store(0, Ordering::Relaxed);
+        let mut stop = false;
+        for (root, path) in work {
+            if let Ok(Cmd::Stop) = rx.try_recv() {
+                stop = true;
+                break;
+            }
+            if let Some(kind) = classify(&root, &path) {
+                let prog = Arc::clone(&p);
+                let res = self.indexer.index_file(&kind, &path, &mut |n| {
+                    prog.bytes_done.fetch_add(n, Ordering::Relaxed);
+                    prog.scan_ms
+                        .store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+                });
+                if let Err(e) = res {
+                    p.errors.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(path = %path.display(), error = %e, "indexing failed");
+                    if let Ok(mut last) = p.last_error.lock() {
+                        *last = Some(e.to_string());
+                    }
+                }
+            }
+            p.files_done.fetch_add(1, Ordering::Relaxed);
+        }
+        p.scan_ms
+            .store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        p.scanning.store(false, Ordering::Release);
+        p.scans.fetch_add(1, Ordering::Relaxed);
+        p.ready.store(true, Ordering::Release);
+        stop
+    }
+}
+
+/// Indexes everything new under `roots` now, on this thread (tests,
+/// benchmarks). Returns the files and bytes read.
+///
+/// # Errors
+/// The first file that failed.
+pub fn index_roots(indexer: &mut Indexer, roots: &[PathBuf]) -> Result<(u64, u64), IndexError> {
+    let (mut files, mut bytes) = (0, 0);
+    for root in roots {
+        for path in layout::walk(root) {
+            if let Some(kind) = classify(root, &path) {
+                let r = indexer.index_file(&kind, &path, &mut |_| {})?;
+                files += u64::from(r.lines > 0);
+                bytes += r.bytes;
+            }
+        }
+    }
+    Ok((files, bytes))
+}
