@@ -2,7 +2,7 @@
 # Runs every check: formatting, clippy, and all unit, integration and
 # end-to-end tests (the latter drive the real Claude Code CLI in tmux).
 # Installs what the end-to-end tests need when it is missing: tmux (Debian
-# package) and the pinned Claude Code (npm, cached between runs).
+# package), the pinned Claude Code and ccusage (npm, cached between runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +21,9 @@ fi
 
 AGENTD_CLAUDE_BIN="$(scripts/install-claude-code.sh)"
 export AGENTD_CLAUDE_BIN
+# The peer the usage reports are cross-checked against.
+AGENTD_CCUSAGE_BIN="$(scripts/install-ccusage.sh)"
+export AGENTD_CCUSAGE_BIN
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings

@@ -21,6 +21,43 @@ pub struct Config {
     pub launch: LaunchConfig,
     /// Policy rules (`[[rules]]`), in Claude Code's permission-rule syntax.
     pub rules: Vec<agentd_claude::rules::Rule>,
+    /// The transcript index.
+    pub index: IndexConfig,
+    /// Price overrides, USD per million tokens, by model id or family
+    /// (`[pricing."claude-opus-4-7"] input = 5.0 …`); the shipped table is
+    /// `agentd_transcript::pricing::TABLE`.
+    pub pricing: std::collections::BTreeMap<String, agentd_transcript::pricing::Price>,
+}
+
+/// `[index]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IndexConfig {
+    /// Index transcripts at all. Env: `AGENTD_INDEX` (`off` disables).
+    pub enabled: bool,
+    /// More projects folders to index, beside Claude Code's own
+    /// (`$CLAUDE_CONFIG_DIR/projects`, else `~/.claude/projects`). Env:
+    /// `AGENTD_INDEX_ROOTS` (`:`-separated) replaces all roots, Claude
+    /// Code's own included.
+    pub roots: Vec<String>,
+    /// Whether `roots` replaces Claude Code's own folder (set by
+    /// `AGENTD_INDEX_ROOTS`).
+    #[serde(skip)]
+    pub roots_only: bool,
+    /// Seconds between reconcile scans, which pick up anything a file
+    /// notification missed (default 60).
+    pub reconcile_s: u64,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        IndexConfig {
+            enabled: true,
+            roots: Vec::new(),
+            roots_only: false,
+            reconcile_s: 60,
+        }
+    }
 }
 
 /// `[launch]`
@@ -90,6 +127,8 @@ impl Default for Config {
             approvals: ApprovalsConfig::default(),
             launch: LaunchConfig::default(),
             rules: Vec::new(),
+            index: IndexConfig::default(),
+            pricing: Default::default(),
         }
     }
 }
@@ -208,6 +247,17 @@ impl Config {
         }
         if let Some(v) = var("AGENTD_LOG") {
             self.daemon.log = v;
+        }
+        if let Some(v) = var("AGENTD_INDEX") {
+            self.index.enabled = !v.eq_ignore_ascii_case("off");
+        }
+        if let Some(v) = var("AGENTD_INDEX_ROOTS") {
+            self.index.roots = v
+                .split(':')
+                .filter(|r| !r.is_empty())
+                .map(str::to_owned)
+                .collect();
+            self.index.roots_only = true;
         }
         Ok(())
     }

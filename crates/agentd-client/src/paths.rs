@@ -16,6 +16,9 @@ pub struct Paths {
     pub config: PathBuf,
     /// SQLite database, `agentd.db`.
     pub db: PathBuf,
+    /// Transcript index, `index.db` (SQLite; rebuilt from the transcripts
+    /// when deleted).
+    pub index: PathBuf,
     /// Unix socket of the local API (0600, in a 0700 directory).
     pub socket: PathBuf,
     /// Bearer token of the HTTP API (0600).
@@ -88,6 +91,7 @@ impl Paths {
         Ok(Paths {
             config: root.join("agentd.toml"),
             db: root.join("agentd.db"),
+            index: root.join("index.db"),
             token: root.join("token"),
             log: root.join("agentd.log"),
             pid: root.join("agentd.pid"),

@@ -14,6 +14,7 @@
 pub mod approvals;
 pub mod connection;
 pub mod http;
+pub mod index;
 pub mod ingest;
 pub mod launch;
 pub mod lock;

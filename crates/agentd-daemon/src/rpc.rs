@@ -106,7 +106,7 @@ async fn call(
                 )),
             }
         }
-        method::SESSIONS_LIST => sessions_list(shared, params(method, p)?),
+        method::SESSIONS_LIST => sessions_list(shared, params(method, p)?).await,
         method::SESSIONS_GET => {
             let p: SessionsGetParams = params(method, p)?;
             to_value(session_get(shared, &p.id)?)
@@ -149,10 +149,13 @@ async fn call(
             let signal = launch::kill(shared, &id).await?;
             to_value(serde_json::json!({"session_id": id, "ended_by": signal}))
         }
-        other => Err(RpcError::new(
-            code::METHOD_NOT_FOUND,
-            format!("unknown method `{other}`; see the method list in ARCHITECTURE.md"),
-        )),
+        other => match crate::index::call(shared, other, p).await {
+            Some(r) => r,
+            None => Err(RpcError::new(
+                code::METHOD_NOT_FOUND,
+                format!("unknown method `{other}`; see the method list in ARCHITECTURE.md"),
+            )),
+        },
     }
 }
 
@@ -270,6 +273,7 @@ pub async fn ingest(
     };
     let prepared = ingest::prepare(source, &p.payload, env)?;
     let seq = ingest::submit(shared, prepared).await?;
+    crate::index::nudge(shared, &p.payload);
     let now = |output: Option<Value>| {
         to_value(IngestResult {
             seq,
@@ -327,21 +331,84 @@ pub async fn ingest(
     Ok(Reply::Held(hold))
 }
 
-fn sessions_list(shared: &Shared, p: SessionsListParams) -> Result<Value, RpcError> {
+async fn sessions_list(shared: &Arc<Shared>, p: SessionsListParams) -> Result<Value, RpcError> {
     let all = shared
         .registry
         .read()
         .map(|r| r.list())
         .map_err(|_| RpcError::new(code::INTERNAL_ERROR, "registry lock poisoned"))?;
-    let views: Vec<SessionView> = all
+    let wants = |status: &str| {
+        p.status
+            .as_ref()
+            .is_none_or(|wanted| wanted.iter().any(|w| w == status))
+    };
+    let in_project = |cwd: Option<&str>, project: Option<&str>| match &p.project {
+        None => true,
+        Some(want) => [cwd, project]
+            .iter()
+            .flatten()
+            .any(|s| s.contains(want.as_str())),
+    };
+    let mut views: Vec<SessionView> = all
         .into_iter()
-        .filter(|s| {
-            p.status
-                .as_ref()
-                .is_none_or(|wanted| wanted.iter().any(|w| w == s.status.as_str()))
-        })
-        .take(p.limit.unwrap_or(usize::MAX))
+        .filter(|s| wants(s.status.as_str()))
+        .filter(|s| in_project(s.cwd.as_deref(), s.project.as_deref()))
         .map(SessionView::new)
+        .collect();
+    if p.history.unwrap_or(true) {
+        let indexed = crate::index::history(
+            shared,
+            agentd_index::query::SessionFilter {
+                project: p.project.clone(),
+                limit: Some(100_000),
+                ..Default::default()
+            },
+        )
+        .await;
+        let mut by_id: std::collections::HashMap<String, usize> = views
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.session.id.clone(), i))
+            .collect();
+        for s in indexed {
+            let history = agentd_proto::api::SessionHistory {
+                title: s.title.clone(),
+                first_prompt: s.first_prompt.clone(),
+                models: s.models.clone(),
+                user_messages: s.user_messages,
+                assistant_messages: s.assistant_messages,
+                total_tokens: s.total_tokens,
+                subagents: s.subagents.clone(),
+            };
+            if let Some(&i) = by_id.get(&s.id) {
+                views[i].history = Some(history);
+                continue;
+            }
+            if !wants("ended") {
+                continue;
+            }
+            let first = s.first_ms.unwrap_or(0);
+            let mut session = agentd_core::Session::new(s.id.clone(), "claude", first);
+            session.status = agentd_core::Status::Ended;
+            session.status_since_ms = s.last_ms.unwrap_or(first);
+            session.last_event_ms = s.last_ms.unwrap_or(first);
+            session.cwd = s.cwd.clone();
+            session.project = s.cwd.clone().or(s.project_folder.clone());
+            session.git_branch = s.git_branch.clone();
+            session.model = s.models.last().cloned();
+            session.prompts = s.user_messages;
+            session.end_reason = Some("transcript".to_owned());
+            let mut view = SessionView::new(session);
+            view.live = false;
+            view.history = Some(history);
+            by_id.insert(s.id, views.len());
+            views.push(view);
+        }
+    }
+    let views: Vec<SessionView> = views
+        .into_iter()
+        .skip(p.offset.unwrap_or(0))
+        .take(p.limit.unwrap_or(usize::MAX))
         .collect();
     to_value(views)
 }

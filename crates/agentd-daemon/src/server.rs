@@ -132,6 +132,7 @@ impl Daemon {
             Duration::from_millis(config.daemon.process_check_ms),
             shutdown.clone(),
         ));
+        crate::index::start(&shared);
         tracing::info!(socket = %paths.socket.display(), pid = std::process::id(), "agentd serving");
         ready(&shared);
 
@@ -171,6 +172,7 @@ impl Daemon {
             shared.tasks.wait().await;
         })
         .await;
+        crate::index::stop(&shared).await;
         let _ = tx.send(Job::Stop).await;
         drop(tx);
         let joined = tokio::task::spawn_blocking(move || writer_thread.join());

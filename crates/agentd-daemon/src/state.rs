@@ -62,6 +62,12 @@ pub struct Shared {
     pub tasks: tokio_util::task::TaskTracker,
     /// Cancelled when the daemon shuts down.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// The transcript index's thread, while it runs.
+    pub index: Mutex<Option<agentd_index::IndexHandle>>,
+    /// Progress of the index (kept after the thread stops).
+    pub index_progress: Mutex<Option<Arc<agentd_index::Progress>>>,
+    /// Where the transcript index is.
+    pub index_db: PathBuf,
     readers: Mutex<Vec<Reader>>,
     next_subscription: AtomicU64,
 }
@@ -75,6 +81,7 @@ impl Shared {
         db_path: PathBuf,
         config: Config,
     ) -> Shared {
+        let index_db = db_path.with_file_name("index.db");
         Shared {
             registry: RwLock::new(registry),
             head_seq: AtomicU64::new(head_seq),
@@ -89,6 +96,9 @@ impl Shared {
             control_requests: Mutex::new(HashMap::new()),
             tasks: tokio_util::task::TaskTracker::new(),
             shutdown: tokio_util::sync::CancellationToken::new(),
+            index: Mutex::new(None),
+            index_progress: Mutex::new(None),
+            index_db,
             readers: Mutex::new(Vec::new()),
             next_subscription: AtomicU64::new(1),
         }

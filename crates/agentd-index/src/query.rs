@@ -340,7 +340,12 @@ impl Reader {
             let rec = files.record(&path, off, len);
             let (text, tools, model) = match rec {
                 Some(r) => {
-                    let mut t = r.text;
+                    // Tool results are all "tool text"; keep them whole.
+                    let mut t = if r.role == Some(agentd_transcript::Role::ToolResult) {
+                        r.text
+                    } else {
+                        r.text[..r.prose_len.min(r.text.len())].to_owned()
+                    };
                     if t.len() > MESSAGE_TEXT_BYTES {
                         let mut cut = MESSAGE_TEXT_BYTES;
                         while !t.is_char_boundary(cut) {

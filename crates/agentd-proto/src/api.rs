@@ -80,6 +80,15 @@ pub struct SessionsListParams {
     /// At most this many sessions (default: all).
     #[serde(default)]
     pub limit: Option<usize>,
+    /// Skip this many (paging).
+    #[serde(default)]
+    pub offset: Option<usize>,
+    /// Include sessions known only from transcripts (default true).
+    #[serde(default)]
+    pub history: Option<bool>,
+    /// Only sessions whose project or cwd contains this.
+    #[serde(default)]
+    pub project: Option<String>,
 }
 
 /// `sessions.get` params.
@@ -99,15 +108,47 @@ pub struct SessionView {
     pub updated_at: String,
     /// Time of the first event, RFC 3339 UTC.
     pub started_at: String,
+    /// Whether the registry knows it (it reported through hooks or the
+    /// status line); false for sessions known only from their transcript.
+    #[serde(default = "yes")]
+    pub live: bool,
+    /// What the transcript index knows of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<SessionHistory>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A session's transcript, summarised by the index.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionHistory {
+    /// Title: custom → AI → summary → first prompt → last prompt.
+    pub title: Option<String>,
+    /// The first prompt typed.
+    pub first_prompt: Option<String>,
+    /// Models used.
+    pub models: Vec<String>,
+    /// User text records.
+    pub user_messages: u64,
+    /// Assistant records.
+    pub assistant_messages: u64,
+    /// Tokens used (deduplicated, all classes).
+    pub total_tokens: u64,
+    /// Subagent ids.
+    pub subagents: Vec<String>,
 }
 
 impl SessionView {
-    /// Wraps `session`, formatting its times.
+    /// Wraps a registry `session`, formatting its times.
     pub fn new(session: Session) -> SessionView {
         SessionView {
             updated_at: rfc3339(session.last_event_ms),
             started_at: rfc3339(session.first_event_ms),
             session,
+            live: true,
+            history: None,
         }
     }
 }

@@ -53,6 +53,20 @@ pub mod method {
     /// SIGINT, SIGTERM, SIGKILL to a launched session's process group.
     /// Params [`crate::api::SessionsGetParams`].
     pub const SESSIONS_KILL: &str = "sessions.kill";
+    /// Full-text search over transcripts. Params `agentd_index::query::SearchQuery`
+    /// (`{query, project?, session_id?, since_ms?, until_ms?, limit?}`);
+    /// result `[hit]`.
+    pub const SEARCH: &str = "search";
+    /// A session's transcript, paged. Params `{id, offset?, limit?}`;
+    /// result `{session_id, messages, total}`.
+    pub const TRANSCRIPT_GET: &str = "transcript.get";
+    /// Token and cost report. Params `{group_by: daily|monthly|session|project|model,
+    /// since?, until?, timezone?}`; result `{rows, totals, timezone}`.
+    pub const USAGE_REPORT: &str = "usage.report";
+    /// Indexing progress and counts.
+    pub const INDEX_STATUS: &str = "index.status";
+    /// Start a reconcile scan now.
+    pub const INDEX_RESCAN: &str = "index.rescan";
 }
 
 /// Notification method names (daemon → client).

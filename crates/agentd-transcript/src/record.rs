@@ -163,6 +163,9 @@ pub struct Record {
     /// Searchable text: prompt, reply, tool names and inputs, tool results
     /// (each bounded), at most [`MAX_TEXT_BYTES`].
     pub text: String,
+    /// Bytes at the start of `text` that are prose (text blocks); the rest
+    /// is tool names, inputs and results.
+    pub prose_len: usize,
     /// Tool calls of an assistant record.
     pub tools: Vec<ToolCall>,
     /// Whether this is a prompt a person typed (the first one names the
@@ -423,6 +426,7 @@ fn as_string(v: &RawValue) -> Option<String> {
 /// Fills role, text and tool calls from `message.content`.
 fn content(rec: &mut Record, content: Option<&RawValue>, assistant: bool) {
     let mut out = Bounded::new(MAX_TEXT_BYTES);
+    let mut tool_text = Bounded::new(MAX_TEXT_BYTES);
     let mut tool_results = 0usize;
     let mut typed = String::new();
     if let Some(c) = content {
@@ -447,11 +451,11 @@ fn content(rec: &mut Record, content: Option<&RawValue>, assistant: bool) {
                             .as_ref()
                             .map(|i| text::tool_summary(&name, i))
                             .unwrap_or_default();
-                        out.push(&name);
+                        tool_text.push(&name);
                         if let Some(i) = &input {
                             let mut t = Bounded::new(MAX_TOOL_TEXT_BYTES);
                             text::strings_of(i, &mut t);
-                            out.push(&t.finish());
+                            tool_text.push(&t.finish());
                         }
                         rec.tools.push(ToolCall {
                             name,
@@ -464,7 +468,7 @@ fn content(rec: &mut Record, content: Option<&RawValue>, assistant: bool) {
                         if let Some(c) = b.content {
                             let mut t = Bounded::new(MAX_TOOL_TEXT_BYTES);
                             tool_result_text(c, &mut t);
-                            out.push(&t.finish());
+                            tool_text.push(&t.finish());
                         }
                     }
                     _ => {}
@@ -472,6 +476,8 @@ fn content(rec: &mut Record, content: Option<&RawValue>, assistant: bool) {
             }
         }
     }
+    rec.prose_len = out.len();
+    out.push(&tool_text.finish());
     rec.text = out.finish();
     rec.role = Some(if assistant {
         Role::Assistant

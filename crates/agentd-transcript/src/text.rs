@@ -37,6 +37,10 @@ impl Bounded {
         self.out.push_str(&s[..cut]);
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.out.len()
+    }
+
     pub(crate) fn finish(self) -> String {
         self.out
     }

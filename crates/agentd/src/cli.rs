@@ -166,6 +166,64 @@ pub enum Command {
         /// Session id (or a unique prefix).
         session: String,
     },
+    /// Full-text search over every transcript (ranked; words in any order).
+    Search {
+        /// Words to find.
+        query: String,
+        /// Only sessions whose project or cwd contains this.
+        #[arg(long)]
+        project: Option<String>,
+        /// Only this session.
+        #[arg(long)]
+        session: Option<String>,
+        /// Only messages since this date (YYYY-MM-DD, local) or RFC 3339 time.
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// At most this many hits.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// JSON array of hits (`session_id`, `ts`, `role`, `snippet`, `score`, …).
+        #[arg(long)]
+        json: bool,
+    },
+    /// A session's conversation from its transcript (id or unique prefix).
+    Transcript {
+        /// Session id or prefix.
+        session: String,
+        /// JSON: `{session_id, total, messages: [...]}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Token usage and cost from the transcripts.
+    Usage {
+        /// Grouping.
+        #[arg(value_parser = ["daily", "monthly", "session", "project", "model"])]
+        by: String,
+        /// First day included (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<String>,
+        /// Last day included (YYYY-MM-DD).
+        #[arg(long)]
+        until: Option<String>,
+        /// IANA time zone days are cut in (default: local).
+        #[arg(long)]
+        timezone: Option<String>,
+        /// JSON: `{rows: [{period, input_tokens, …, cost_usd, models}], totals}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Transcript index status.
+    Index {
+        /// Show a progress bar until the index is complete.
+        #[arg(long)]
+        wait: bool,
+        /// Scan every transcript folder now (with --wait: until done).
+        #[arg(long)]
+        rescan: bool,
+        /// JSON status.
+        #[arg(long)]
+        json: bool,
+    },
     /// Policy rules.
     Rules {
         #[command(subcommand)]

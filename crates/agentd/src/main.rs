@@ -4,6 +4,7 @@
 mod cli;
 mod cmd;
 mod render;
+mod render_index;
 
 use std::process::ExitCode;
 

@@ -35,6 +35,10 @@ pub struct Script {
     pub final_text: String,
     /// The model id reported in responses.
     pub model: String,
+    /// When set, the main agent first hands this task to a subagent (a
+    /// `tool_use` of `Agent`/`Task`, whichever the request offers); the
+    /// subagent then runs the Bash command and ends with `final_text`.
+    pub subagent_task: Option<String>,
 }
 
 impl Default for Script {
@@ -43,6 +47,7 @@ impl Default for Script {
             bash_command: "echo hello > out.txt".to_owned(),
             final_text: "done".to_owned(),
             model: "claude-sonnet-4-5".to_owned(),
+            subagent_task: None,
         }
     }
 }
@@ -151,6 +156,31 @@ pub enum Reply {
     ToolUse(String),
     /// Text ending the turn.
     Text(String),
+    /// A `tool_use` of the subagent tool (`tool`: `Agent` or `Task`) with
+    /// this prompt.
+    Subagent {
+        /// The tool's name in this Claude Code version.
+        tool: String,
+        /// The task.
+        prompt: String,
+    },
+}
+
+impl Reply {
+    /// The tool call of a `tool_use` reply: name and input.
+    fn tool_call(&self) -> Option<(&str, Value)> {
+        match self {
+            Reply::ToolUse(cmd) => Some((
+                "Bash",
+                json!({"command": cmd, "description": "run a command"}),
+            )),
+            Reply::Subagent { tool, prompt } => Some((
+                tool.as_str(),
+                json!({"description": "delegated task", "prompt": prompt, "subagent_type": "general-purpose"}),
+            )),
+            Reply::Text(_) => None,
+        }
+    }
 }
 
 /// Decides the reply to a Messages request (pure; see the module docs).
@@ -191,8 +221,22 @@ pub fn decide(body: &Value, script: &Script) -> Reply {
                     .is_some_and(|t| t.trim_start().starts_with("<system-reminder>")))
         })
         .is_some_and(|b| b["type"] == "tool_result");
+    let subagent_tool = body
+        .get("tools")
+        .and_then(Value::as_array)
+        .and_then(|tools| {
+            tools
+                .iter()
+                .filter_map(|t| t["name"].as_str())
+                .find(|n| *n == "Agent" || *n == "Task")
+        });
     if ends_with_result {
         Reply::Text(script.final_text.clone())
+    } else if let (Some(task), Some(tool)) = (&script.subagent_task, subagent_tool) {
+        Reply::Subagent {
+            tool: tool.to_owned(),
+            prompt: task.clone(),
+        }
     } else {
         Reply::ToolUse(script.bash_command.clone())
     }
@@ -233,13 +277,13 @@ fn usage(output: u64) -> Value {
 }
 
 fn whole_message(reply: &Reply, n: usize, model: &str) -> Value {
-    let (content, stop) = match reply {
-        Reply::Text(t) => (json!([{"type": "text", "text": t}]), "end_turn"),
-        Reply::ToolUse(cmd) => (
-            json!([{"type": "tool_use", "id": format!("toolu_fake{n:04}"), "name": "Bash",
-                "input": {"command": cmd, "description": "run a command"}}]),
+    let (content, stop) = match (reply, reply.tool_call()) {
+        (_, Some((name, input))) => (
+            json!([{"type": "tool_use", "id": format!("toolu_fake{n:04}"), "name": name, "input": input}]),
             "tool_use",
         ),
+        (Reply::Text(t), None) => (json!([{"type": "text", "text": t}]), "end_turn"),
+        (_, None) => (json!([]), "end_turn"),
     };
     json!({"id": format!("msg_fake{n:04}"), "type": "message", "role": "assistant", "model": model,
         "content": content, "stop_reason": stop, "stop_sequence": null, "usage": usage(10)})
@@ -256,8 +300,8 @@ fn sse(reply: &Reply, n: usize, model: &str) -> String {
             "role": "assistant", "model": model, "content": [], "stop_reason": null, "stop_sequence": null,
             "usage": usage(1)}}),
     );
-    let stop = match reply {
-        Reply::Text(t) => {
+    let stop = match (reply, reply.tool_call()) {
+        (Reply::Text(t), _) => {
             event(
                 "content_block_start",
                 json!({"type": "content_block_start", "index": 0,
@@ -270,13 +314,14 @@ fn sse(reply: &Reply, n: usize, model: &str) -> String {
             );
             "end_turn"
         }
-        Reply::ToolUse(cmd) => {
+        (_, call) => {
+            let (name, input) = call.unwrap_or(("Bash", json!({})));
             event(
                 "content_block_start",
                 json!({"type": "content_block_start", "index": 0,
-                "content_block": {"type": "tool_use", "id": format!("toolu_fake{n:04}"), "name": "Bash", "input": {}}}),
+                "content_block": {"type": "tool_use", "id": format!("toolu_fake{n:04}"), "name": name, "input": {}}}),
             );
-            let input = json!({"command": cmd, "description": "run a command"}).to_string();
+            let input = input.to_string();
             event(
                 "content_block_delta",
                 json!({"type": "content_block_delta", "index": 0,
@@ -325,6 +370,34 @@ mod tests {
         assert_eq!(
             decide(&json!({"messages": []}), &s),
             Reply::Text("ok".into())
+        );
+    }
+
+    #[test]
+    fn scripted_subagent() {
+        let s = Script {
+            subagent_task: Some("count the files".into()),
+            ..Script::default()
+        };
+        let main_tools = json!([{"name": "Bash"}, {"name": "Agent"}]);
+        let first = json!({"tools": main_tools, "messages": [{"role": "user", "content": "go"}]});
+        assert_eq!(
+            decide(&first, &s),
+            Reply::Subagent {
+                tool: "Agent".into(),
+                prompt: "count the files".into()
+            }
+        );
+        // The subagent has no subagent tool: it runs Bash.
+        let sub = json!({"tools": [{"name": "Bash"}], "messages": [{"role": "user", "content": "count the files"}]});
+        assert_eq!(
+            decide(&sub, &s),
+            Reply::ToolUse("echo hello > out.txt".into())
+        );
+        let body = sse(&decide(&first, &s), 3, "m");
+        assert!(
+            body.contains("\"name\":\"Agent\"") && body.contains("subagent_type"),
+            "{body}"
         );
     }
 

@@ -35,6 +35,7 @@ fn assistant_record_with_usage_and_tool_call() {
     assert_eq!(r.tools[0].summary, "cargo test --workspace");
     assert_eq!(r.tools[0].id.as_deref(), Some("toolu_1"));
     assert!(r.text.contains("Running the tests.") && r.text.contains("cargo test --workspace"));
+    assert_eq!(&r.text[..r.prose_len], "Running the tests.");
     assert!(!r.is_prompt);
 }
 
@@ -74,6 +75,7 @@ fn tool_results_are_bounded() {
     let r = parse(&line);
     assert_eq!(r.role, Some(Role::ToolResult));
     assert_eq!(r.text.len(), MAX_TOOL_TEXT_BYTES);
+    assert_eq!(r.prose_len, 0);
     assert!(!r.is_prompt);
 }
 

@@ -3,6 +3,7 @@
 
 mod approvals;
 mod daemon;
+mod history;
 mod hook;
 mod install;
 mod query;
@@ -80,6 +81,31 @@ pub fn run(cli: Cli) -> ExitCode {
             agentd_proto::method::SESSIONS_KILL,
             serde_json::json!({ "id": session }),
         ),
+        Command::Search {
+            query,
+            project,
+            session,
+            since,
+            limit,
+            json,
+        } => history::search(
+            &paths,
+            &query,
+            project,
+            session,
+            since.as_deref(),
+            limit,
+            json,
+        ),
+        Command::Transcript { session, json } => history::transcript(&paths, &session, json),
+        Command::Usage {
+            by,
+            since,
+            until,
+            timezone,
+            json,
+        } => history::usage(&paths, &by, since, until, timezone, json),
+        Command::Index { wait, rescan, json } => history::index(&paths, wait, rescan, json),
         Command::Rules {
             command: RulesCommand::Test { tool, input, cwd },
         } => approvals::rules_test(&paths, &tool, &input, cwd.as_deref()),

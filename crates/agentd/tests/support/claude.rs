@@ -110,6 +110,11 @@ impl ClaudeUser {
         self.dir.path()
     }
 
+    /// Where this user's Claude Code writes transcripts.
+    pub fn projects(&self) -> PathBuf {
+        self.dir.path().join(".claude/projects")
+    }
+
     /// `claude` with only this user's environment.
     pub fn claude(&self) -> Command {
         let mut cmd = Command::new(claude_bin());
@@ -124,6 +129,10 @@ impl ClaudeUser {
     pub fn daemon_env(&self) -> Vec<(String, String)> {
         let mut env = self.env();
         env.push(("AGENTD_CLAUDE".into(), claude_bin().display().to_string()));
+        env.push((
+            "AGENTD_INDEX_ROOTS".into(),
+            self.projects().display().to_string(),
+        ));
         env
     }
 

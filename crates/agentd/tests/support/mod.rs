@@ -52,7 +52,10 @@ pub fn agentd_cmd(home: &Path) -> Command {
     let claude = std::env::var_os("AGENTD_CLAUDE_BIN").unwrap_or_else(|| "/bin/true".into());
     cmd.env("AGENTD_HOME", home)
         .env("AGENTD_HTTP_LISTEN", "127.0.0.1:0")
-        .env("AGENTD_CLAUDE", claude);
+        .env("AGENTD_CLAUDE", claude)
+        // This machine's own transcripts stay out of tests; tests that
+        // index set their own roots.
+        .env("AGENTD_INDEX_ROOTS", home.join("no-transcripts"));
     cmd
 }
 

@@ -1,0 +1,237 @@
+//! `search`, `transcript`, `usage`, `index`: the transcript index.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use agentd_client::{Client, Paths};
+use agentd_index::query::{Hit, TranscriptPage};
+use agentd_index::usage::UsageReport;
+use agentd_proto::method;
+use serde_json::{Value, json};
+
+use super::{client_error, fail};
+use crate::render_index;
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+fn connect(paths: &Paths) -> Result<Client, ExitCode> {
+    Client::connect(&paths.socket, TIMEOUT).map_err(client_error)
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn out(s: &str) {
+    let _ = std::io::stdout().lock().write_all(s.as_bytes());
+}
+
+fn print_json(v: &impl serde::Serialize) -> ExitCode {
+    match serde_json::to_string_pretty(v) {
+        Ok(s) => {
+            out(&s);
+            out("\n");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
+/// A `YYYY-MM-DD` (local midnight) or RFC 3339 time → ms since the epoch.
+fn parse_time(s: &str) -> Result<i64, String> {
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Ok(t.as_millisecond());
+    }
+    let date: jiff::civil::Date = s
+        .parse()
+        .map_err(|_| format!("bad date {s:?}: use YYYY-MM-DD or an RFC 3339 time"))?;
+    date.to_zoned(jiff::tz::TimeZone::system())
+        .map(|z| z.timestamp().as_millisecond())
+        .map_err(|e| e.to_string())
+}
+
+/// `agentd search <query> [--project P] [--session S] [--since DATE] [--limit N] [--json]`.
+pub fn search(
+    paths: &Paths,
+    query: &str,
+    project: Option<String>,
+    session: Option<String>,
+    since: Option<&str>,
+    limit: usize,
+    as_json: bool,
+) -> ExitCode {
+    let since_ms = match since.map(parse_time).transpose() {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let mut client = match connect(paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let params = json!({"query": query, "project": project, "session_id": session,
+        "since_ms": since_ms, "limit": limit});
+    let hits: Vec<Hit> = match client.call(method::SEARCH, params) {
+        Ok(h) => h,
+        Err(e) => return client_error(e),
+    };
+    if as_json {
+        return print_json(&hits);
+    }
+    out(&render_index::hits(&hits, std::io::stdout().is_terminal()));
+    ExitCode::SUCCESS
+}
+
+/// `agentd transcript <session> [--json]`: every page, in order.
+pub fn transcript(paths: &Paths, id: &str, as_json: bool) -> ExitCode {
+    let mut client = match connect(paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let mut all: Option<TranscriptPage> = None;
+    loop {
+        let offset = all.as_ref().map_or(0, |p| p.messages.len());
+        let page: TranscriptPage = match client.call(
+            method::TRANSCRIPT_GET,
+            json!({"id": id, "offset": offset, "limit": 1000}),
+        ) {
+            Ok(p) => p,
+            Err(e) => return client_error(e),
+        };
+        let done = page.messages.is_empty();
+        match &mut all {
+            Some(a) => a.messages.extend(page.messages),
+            None => all = Some(page),
+        }
+        if done
+            || all
+                .as_ref()
+                .is_some_and(|a| a.messages.len() as u64 >= a.total)
+        {
+            break;
+        }
+    }
+    let Some(page) = all else {
+        return fail("empty transcript");
+    };
+    if as_json {
+        return print_json(&page);
+    }
+    out(&format!(
+        "session {} · {} messages\n{}",
+        page.session_id,
+        page.total,
+        render_index::transcript(&page.messages)
+    ));
+    ExitCode::SUCCESS
+}
+
+/// `agentd usage daily|monthly|session|project|model [--since] [--until] [--timezone] [--json]`.
+pub fn usage(
+    paths: &Paths,
+    group_by: &str,
+    since: Option<String>,
+    until: Option<String>,
+    timezone: Option<String>,
+    as_json: bool,
+) -> ExitCode {
+    let mut client = match connect(paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let params =
+        json!({"group_by": group_by, "since": since, "until": until, "timezone": timezone});
+    let report: UsageReport = match client.call(method::USAGE_REPORT, params) {
+        Ok(r) => r,
+        Err(e) => return client_error(e),
+    };
+    if as_json {
+        return print_json(&report);
+    }
+    let heading = match group_by {
+        "daily" => "day",
+        "monthly" => "month",
+        other => other,
+    };
+    out(&render_index::usage(&report, heading));
+    ExitCode::SUCCESS
+}
+
+/// `agentd index [--wait] [--rescan] [--json]`.
+pub fn index(paths: &Paths, wait: bool, rescan: bool, as_json: bool) -> ExitCode {
+    let mut client = match connect(paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if rescan && let Err(e) = client.call::<_, Value>(method::INDEX_RESCAN, json!({})) {
+        return client_error(e);
+    }
+    let tty = std::io::stderr().is_terminal();
+    let mut waited = false;
+    loop {
+        let status: Value = match client.call(method::INDEX_STATUS, json!({})) {
+            Ok(s) => s,
+            Err(e) => return client_error(e),
+        };
+        let state = status["state"].as_str().unwrap_or("").to_owned();
+        let busy = state == "indexing" || (state == "scanning" && (waited || rescan));
+        if wait && busy {
+            let n = |k: &str| status[k].as_u64().unwrap_or(0);
+            let line = render_index::progress(
+                n("files_done"),
+                n("files_total"),
+                n("bytes_done"),
+                n("bytes_total"),
+                status["rate_bytes_per_s"].as_f64().unwrap_or(0.0),
+            );
+            if tty {
+                eprint!("\r{line}");
+                let _ = std::io::stderr().flush();
+            }
+            waited = true;
+            std::thread::sleep(Duration::from_millis(200));
+            continue;
+        }
+        if waited && tty {
+            eprintln!();
+        }
+        if as_json {
+            return print_json(&status);
+        }
+        let c = &status["counts"];
+        let n = |v: &Value| v.as_u64().unwrap_or(0);
+        println!("state: {state}");
+        for r in status["roots"].as_array().into_iter().flatten() {
+            println!(
+                "root: {}",
+                agentd_core::text::one_line(r.as_str().unwrap_or(""))
+            );
+        }
+        println!(
+            "files: {} · sessions: {} · messages: {} · usage records: {} · {:.1} MB read",
+            n(&c["files"]),
+            n(&c["sessions"]),
+            n(&c["messages"]),
+            n(&c["usage_records"]),
+            n(&c["bytes"]) as f64 / 1e6
+        );
+        println!(
+            "lines: {} · not JSON: {} · over the size limit: {}",
+            n(&c["lines"]),
+            n(&c["bad_lines"]),
+            n(&c["skipped_lines"])
+        );
+        if let Some(u) = c["unknown_types"].as_object().filter(|u| !u.is_empty()) {
+            let list: Vec<String> = u.iter().map(|(k, v)| format!("{k} ×{}", n(v))).collect();
+            println!(
+                "unknown record types (counted, not indexed as messages): {}",
+                agentd_core::text::one_line(&list.join(", "))
+            );
+        }
+        if let Some(e) = status["last_error"].as_str() {
+            println!(
+                "errors: {} (last: {})",
+                n(&status["errors"]),
+                agentd_core::text::one_line(e)
+            );
+        }
+        return ExitCode::SUCCESS;
+    }
+}

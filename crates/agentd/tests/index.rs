@@ -1,0 +1,271 @@
+//! The transcript index through the real daemon and CLI: background
+//! indexing with progress, search/transcript/usage JSON shapes, history in
+//! `ls`, live appends found by the file watcher, bad params, and a kill -9
+//! in the middle of indexing.
+
+mod support;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{TestDaemon, fixtures, run, wait_for};
+
+/// Copies `from` into `to` recursively.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dst = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dst);
+        } else {
+            std::fs::copy(e.path(), dst).unwrap();
+        }
+    }
+}
+
+/// A projects folder with two real fixture projects.
+fn projects(dir: &Path) -> PathBuf {
+    let root = dir.join("projects");
+    let t = fixtures().join("transcripts");
+    copy_dir(&t.join("spotter"), &root.join("spotter"));
+    copy_dir(
+        &t.join("claude-code-log/real_projects/-Users-dain-workspace-JSSoundRecorder"),
+        &root.join("-Users-dain-workspace-JSSoundRecorder"),
+    );
+    root
+}
+
+fn json_of(home: &Path, args: &[&str]) -> Value {
+    let out = run(home, args, None);
+    assert!(out.status.success(), "agentd {args:?}: {out:?}");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {out:?}"))
+}
+
+fn daemon_indexing(root: &Path) -> (tempfile::TempDir, TestDaemon) {
+    let home = tempfile::tempdir().unwrap();
+    let d = TestDaemon::start_with_env(
+        home.path(),
+        vec![("AGENTD_INDEX_ROOTS".into(), root.display().to_string())],
+    );
+    (home, d)
+}
+
+#[test]
+fn search_transcript_usage_and_history_through_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = projects(tmp.path());
+    let (_h, d) = daemon_indexing(&root);
+    let status = json_of(&d.home, &["index", "--wait", "--json"]);
+    assert_eq!(status["state"], "ready", "{status}");
+    assert_eq!(status["files_done"], status["files_total"]);
+    assert!(
+        status["counts"]["messages"].as_u64().unwrap() > 100,
+        "{status}"
+    );
+
+    let hits = json_of(&d.home, &["search", "migration", "--json", "--limit", "5"]);
+    let hits = hits.as_array().unwrap();
+    assert!(!hits.is_empty());
+    for h in hits {
+        for k in ["session_id", "ts", "role", "snippet", "score"] {
+            assert!(!h[k].is_null(), "{k} in {h}");
+        }
+    }
+    let none = json_of(&d.home, &["search", "xyzzy-never-said", "--json"]);
+    assert_eq!(none, serde_json::json!([]));
+
+    let page = json_of(&d.home, &["transcript", "258c7280", "--json"]);
+    assert_eq!(page["session_id"], "258c7280-ae70-4798-800f-63464d01a85d");
+    let messages = page["messages"].as_array().unwrap();
+    assert_eq!(messages.len() as u64, page["total"].as_u64().unwrap());
+    assert!(
+        messages.iter().any(|m| !m["agent_id"].is_null()),
+        "subagents included"
+    );
+    let text = run(&d.home, &["transcript", "258c7280"], None);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("▸ Bash: "));
+
+    let usage = json_of(&d.home, &["usage", "daily", "--json", "--timezone", "UTC"]);
+    let rows = usage["rows"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    for k in [
+        "period",
+        "input_tokens",
+        "output_tokens",
+        "cache_creation_tokens",
+        "cache_read_tokens",
+        "total_tokens",
+        "cost_usd",
+        "models",
+    ] {
+        assert!(!rows[0][k].is_null(), "{k}");
+        assert!(!usage["totals"][k].is_null(), "{k}");
+    }
+    let sum: u64 = rows
+        .iter()
+        .map(|r| r["total_tokens"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sum, usage["totals"]["total_tokens"].as_u64().unwrap());
+    let by_model = json_of(&d.home, &["usage", "model", "--json"]);
+    assert_eq!(
+        by_model["totals"]["total_tokens"],
+        usage["totals"]["total_tokens"]
+    );
+    let monthly = json_of(
+        &d.home,
+        &[
+            "usage",
+            "monthly",
+            "--json",
+            "--since",
+            "2026-02-01",
+            "--until",
+            "2026-02-28",
+            "--timezone",
+            "UTC",
+        ],
+    );
+    assert!(
+        monthly["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["period"] == "2026-02")
+    );
+
+    // History sessions appear in `ls --json`, not live.
+    let ls = json_of(&d.home, &["ls", "--json"]);
+    let s = ls
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "258c7280-ae70-4798-800f-63464d01a85d")
+        .unwrap_or_else(|| panic!("{ls}"));
+    assert_eq!(s["live"], false);
+    assert_eq!(s["status"], "ended");
+    assert!(s["history"]["title"].is_string());
+
+    // Bad input: a clear error, the daemon keeps serving.
+    let bad = run(
+        &d.home,
+        &["usage", "daily", "--timezone", "Mars/Olympus"],
+        None,
+    );
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("time zone"),
+        "{bad:?}"
+    );
+    let bad = run(&d.home, &["transcript", "no-such-session"], None);
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("no transcript"),
+        "{bad:?}"
+    );
+    let mut c = d.client();
+    let err = c
+        .call::<_, Value>("search", serde_json::json!({"query": 5}))
+        .unwrap_err();
+    assert!(err.to_string().contains("search"), "{err}");
+    let ok: Value = c.call("health", serde_json::json!({})).unwrap();
+    assert_eq!(ok["status"], "ok");
+}
+
+#[test]
+fn appended_lines_are_searchable_without_a_hook() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("projects");
+    std::fs::create_dir_all(root.join("-w-live")).unwrap();
+    let (_h, d) = daemon_indexing(&root);
+    json_of(&d.home, &["index", "--wait", "--json"]);
+    let file = root.join("-w-live/5e55a0b1-0000-4000-8000-000000000001.jsonl");
+    let mut f = std::fs::File::create(&file).unwrap();
+    let line = |uuid: &str, text: &str| {
+        format!(
+            "{{\"type\":\"user\",\"uuid\":\"{uuid}\",\"sessionId\":\"5e55a0b1-0000-4000-8000-000000000001\",\"timestamp\":\"2026-11-23T10:00:00.000Z\",\"cwd\":\"/w/live\",\"message\":{{\"role\":\"user\",\"content\":\"{text}\"}}}}\n"
+        )
+    };
+    f.write_all(line("u1", "the wombat migration").as_bytes())
+        .unwrap();
+    // Half a line: not indexed until complete.
+    let second = line("u2", "the second capybara");
+    f.write_all(&second.as_bytes()[..40]).unwrap();
+    f.flush().unwrap();
+    let found = wait_for(
+        "the wombat line to be searchable",
+        Duration::from_secs(10),
+        || {
+            let hits = json_of(&d.home, &["search", "wombat", "--json"]);
+            (!hits.as_array().unwrap().is_empty()).then_some(hits)
+        },
+    );
+    assert_eq!(
+        found[0]["session_id"],
+        "5e55a0b1-0000-4000-8000-000000000001"
+    );
+    f.write_all(&second.as_bytes()[40..]).unwrap();
+    f.flush().unwrap();
+    wait_for(
+        "the completed line to be searchable",
+        Duration::from_secs(10),
+        || {
+            let hits = json_of(&d.home, &["search", "capybara", "--json"]);
+            (!hits.as_array().unwrap().is_empty()).then_some(())
+        },
+    );
+    let status = json_of(&d.home, &["index", "--json"]);
+    assert_eq!(status["counts"]["messages"], 2);
+    assert_eq!(status["counts"]["bad_lines"], 0);
+}
+
+/// Snapshot of what the index holds, for comparing two indexes.
+fn snapshot(home: &Path) -> (Value, Value, Value) {
+    let status = json_of(home, &["index", "--json"]);
+    let c = &status["counts"];
+    let counts = serde_json::json!([
+        c["messages"],
+        c["sessions"],
+        c["usage_records"],
+        c["lines"],
+        c["bytes"],
+        c["record_types"]
+    ]);
+    let usage = json_of(home, &["usage", "session", "--json", "--timezone", "UTC"]);
+    let hits = json_of(home, &["search", "the", "--json", "--limit", "500"]);
+    let n = serde_json::json!(hits.as_array().unwrap().len());
+    (counts, usage["rows"].clone(), n)
+}
+
+#[test]
+fn kill_9_while_indexing_loses_and_duplicates_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A corpus big enough to be mid-way when killed: the fixtures, 12 times
+    // over, under different project folders (same ids: deduplicated by uuid
+    // and by message + request id).
+    let root = tmp.path().join("projects");
+    let one = projects(&tmp.path().join("one"));
+    for i in 0..12 {
+        for e in std::fs::read_dir(&one).unwrap() {
+            let e = e.unwrap();
+            copy_dir(
+                &e.path(),
+                &root.join(format!("{}-{i}", e.file_name().to_string_lossy())),
+            );
+        }
+    }
+    let (_h, mut d) = daemon_indexing(&root);
+    wait_for("indexing to start", Duration::from_secs(10), || {
+        let s = json_of(&d.home, &["index", "--json"]);
+        (s["bytes_done"].as_u64().unwrap_or(0) > 0 || s["state"] == "ready").then_some(())
+    });
+    d.kill();
+    d.restart();
+    let after = json_of(&d.home, &["index", "--wait", "--json"]);
+    assert_eq!(after["state"], "ready");
+
+    let (_h2, clean) = daemon_indexing(&root);
+    json_of(&clean.home, &["index", "--wait", "--json"]);
+    assert_eq!(snapshot(&d.home), snapshot(&clean.home));
+}
