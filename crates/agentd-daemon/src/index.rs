@@ -69,16 +69,18 @@ pub async fn stop(shared: &Arc<Shared>) {
     }
 }
 
-/// A hook named `payload.transcript_path`: index it now rather than at the
-/// next file notification.
+/// A hook named a transcript (`transcript_path`, `agent_transcript_path`):
+/// index it now rather than at the next file notification.
 pub fn nudge(shared: &Shared, payload: &Value) {
-    let Some(path) = payload.get("transcript_path").and_then(Value::as_str) else {
+    let Ok(slot) = shared.index.lock() else {
         return;
     };
-    if let Ok(slot) = shared.index.lock()
-        && let Some(h) = slot.as_ref()
-    {
-        h.nudge(PathBuf::from(path));
+    let Some(h) = slot.as_ref() else { return };
+    // SubagentStop names the subagent's own transcript too.
+    for key in ["transcript_path", "agent_transcript_path"] {
+        if let Some(path) = payload.get(key).and_then(Value::as_str) {
+            h.nudge(PathBuf::from(path));
+        }
     }
 }
 

@@ -136,6 +136,20 @@ impl Worker {
                             Cmd::Stop => return,
                         }
                     }
+                    // A root that appeared since the last look is watched
+                    // from now on and scanned once for what came before.
+                    if self.watch() && self.scan(&rx) {
+                        return;
+                    }
+                    // A session file's subagents are looked at with it.
+                    let mut more = Vec::new();
+                    for p in &paths {
+                        let sub = p.with_extension("").join("subagents");
+                        if sub.is_dir() {
+                            more.extend(layout::walk(&sub));
+                        }
+                    }
+                    paths.extend(more);
                     paths.sort();
                     paths.dedup();
                     for p in paths {
@@ -153,8 +167,9 @@ impl Worker {
         }
     }
 
-    /// Watches the roots that exist and are not watched yet.
-    fn watch(&mut self) {
+    /// Watches the roots that exist and are not watched yet; true when a
+    /// root was added.
+    fn watch(&mut self) -> bool {
         if self.debouncer.is_none() {
             let tx = self.tx.clone();
             let made = new_debouncer(DEBOUNCE, move |res: DebounceEventResult| {
@@ -173,22 +188,27 @@ impl Worker {
                 Ok(d) => self.debouncer = Some(d),
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot watch transcripts; relying on the reconcile scan");
-                    return;
+                    return false;
                 }
             }
         }
         let Some(d) = self.debouncer.as_mut() else {
-            return;
+            return false;
         };
+        let mut added = false;
         for root in &self.roots {
             if self.watched.contains(root) || !root.is_dir() {
                 continue;
             }
             match d.watcher().watch(root, RecursiveMode::Recursive) {
-                Ok(()) => self.watched.push(root.clone()),
+                Ok(()) => {
+                    self.watched.push(root.clone());
+                    added = true;
+                }
                 Err(e) => tracing::warn!(root = %root.display(), error = %e, "cannot watch"),
             }
         }
+        added
     }
 
     fn root_of(&self, path: &Path) -> Option<PathBuf> {

@@ -230,9 +230,41 @@ pub fn decide(body: &Value, script: &Script) -> Reply {
                 .filter_map(|t| t["name"].as_str())
                 .find(|n| *n == "Agent" || *n == "Task")
         });
-    if ends_with_result {
+    // The subagent's own requests carry the task as a user text; only the
+    // main agent delegates (subagents may spawn subagents too).
+    let user_texts = messages
+        .into_iter()
+        .flatten()
+        .filter(|m| m["role"] == "user")
+        .flat_map(|m| match &m["content"] {
+            Value::String(s) => vec![s.clone()],
+            Value::Array(b) => b
+                .iter()
+                .filter(|b| b["type"] == "text")
+                .filter_map(|b| b["text"].as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect::<Vec<_>>();
+    let is_subagent = script
+        .subagent_task
+        .as_ref()
+        .is_some_and(|t| user_texts.iter().any(|u| u.contains(t.as_str())));
+    // Delegate once: later turns (the subagent's completion notice arrives
+    // as a new user message) end with text.
+    let delegated = messages.into_iter().flatten().any(|m| {
+        m["role"] == "assistant"
+            && m["content"].as_array().is_some_and(|b| {
+                b.iter().any(|b| {
+                    b["type"] == "tool_use" && (b["name"] == "Agent" || b["name"] == "Task")
+                })
+            })
+    });
+    if ends_with_result || (delegated && !is_subagent) {
         Reply::Text(script.final_text.clone())
-    } else if let (Some(task), Some(tool)) = (&script.subagent_task, subagent_tool) {
+    } else if let (Some(task), Some(tool), false) =
+        (&script.subagent_task, subagent_tool, is_subagent)
+    {
         Reply::Subagent {
             tool: tool.to_owned(),
             prompt: task.clone(),
@@ -388,8 +420,8 @@ mod tests {
                 prompt: "count the files".into()
             }
         );
-        // The subagent has no subagent tool: it runs Bash.
-        let sub = json!({"tools": [{"name": "Bash"}], "messages": [{"role": "user", "content": "count the files"}]});
+        // The subagent (it has the subagent tool too) runs Bash.
+        let sub = json!({"tools": main_tools, "messages": [{"role": "user", "content": [{"type": "text", "text": "count the files"}]}]});
         assert_eq!(
             decide(&sub, &s),
             Reply::ToolUse("echo hello > out.txt".into())

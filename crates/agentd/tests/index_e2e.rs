@@ -1,0 +1,179 @@
+//! The transcript index against the real Claude Code CLI (fake Messages
+//! API): a session's messages become searchable as Claude Code writes them,
+//! its subagent's messages are attributed to it, and the usage report
+//! equals ccusage's on the transcripts Claude Code wrote.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use fake_anthropic::Script;
+use serde_json::Value;
+use support::claude::{ClaudeUser, session_id_of};
+use support::{TestDaemon, run, wait_for};
+
+fn json_of(home: &Path, args: &[&str]) -> Value {
+    let out = run(home, args, None);
+    assert!(out.status.success(), "agentd {args:?}: {out:?}");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {out:?}"))
+}
+
+fn search(home: &Path, q: &str) -> Vec<Value> {
+    json_of(home, &["search", q, "--json"])
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn ccusage_bin() -> PathBuf {
+    if let Some(b) = std::env::var_os("AGENTD_CCUSAGE_BIN") {
+        return PathBuf::from(b);
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-ccusage.sh");
+    let out = std::process::Command::new("bash")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+#[test]
+fn a_real_session_and_its_subagent_are_searchable_and_usage_matches_ccusage() {
+    let root = tempfile::tempdir().unwrap();
+    let script = Script {
+        subagent_task: Some("catalogue the narwhal fixtures".to_owned()),
+        bash_command: "echo okapi > out.txt".to_owned(),
+        final_text: "all done with the quokka".to_owned(),
+        ..Script::default()
+    };
+    // The hooks are installed first: the daemon is started with this user's
+    // environment, so it indexes this user's projects folder.
+    let user = ClaudeUser::with_script(root.path(), script);
+    let d = TestDaemon::start_with_env(root.path(), user.daemon_env());
+    let (out, stream) = user.headless("please find the wombat migration");
+    assert!(out.status.success(), "claude failed: {out:?}");
+    let id = session_id_of(&stream);
+
+    // The prompt, attributed to the session (the Stop hook nudged the index).
+    let hits = wait_for(
+        "the prompt to be searchable",
+        Duration::from_secs(10),
+        || {
+            let h = search(&d.home, "wombat");
+            (!h.is_empty()).then_some(h)
+        },
+    );
+    assert_eq!(hits[0]["session_id"], id.as_str(), "{hits:?}");
+    assert_eq!(hits[0]["role"], "user");
+
+    // The subagent's messages: its task and its reply, attributed to the
+    // parent session and marked with the subagent's id.
+    let files = agentd_index::layout::walk(&user.projects());
+    let sub = wait_for(
+        &format!("the subagent's task to be searchable in {files:?}"),
+        Duration::from_secs(10),
+        || {
+            let h: Vec<Value> = search(&d.home, "narwhal")
+                .into_iter()
+                .filter(|h| !h["agent_id"].is_null())
+                .collect();
+            (!h.is_empty()).then_some(h)
+        },
+    );
+    assert_eq!(sub[0]["session_id"], id.as_str(), "{sub:?}");
+    let transcript = json_of(&d.home, &["transcript", &id, "--json"]);
+    let messages = transcript["messages"].as_array().unwrap();
+    assert!(
+        messages.iter().any(|m| !m["agent_id"].is_null()
+            && m["tools"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| t["name"] == "Bash"))),
+        "the subagent's Bash call is in the parent's transcript: {transcript}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m["agent_id"].is_null() && m["text"].as_str().unwrap_or("").contains("quokka")),
+        "{transcript}"
+    );
+    let ls = json_of(&d.home, &["ls", "--json"]);
+    let s = ls
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(
+        s["live"], true,
+        "hooks and transcript merge into one session"
+    );
+    assert!(
+        !s["history"]["subagents"].as_array().unwrap().is_empty(),
+        "{s}"
+    );
+
+    // Usage per day equals ccusage's on the same transcripts (polled: Claude
+    // Code may still be appending, and the index follows within moments).
+    let ccusage = ccusage_bin();
+    let daily = || -> (Vec<Vec<Value>>, Vec<Vec<Value>>) {
+        let ours = json_of(&d.home, &["usage", "daily", "--json", "--timezone", "UTC"]);
+        let home = tempfile::tempdir().unwrap();
+        let theirs = std::process::Command::new(&ccusage)
+            .args([
+                "claude",
+                "daily",
+                "--json",
+                "--offline",
+                "--timezone",
+                "UTC",
+            ])
+            .env("HOME", home.path())
+            .env("CLAUDE_CONFIG_DIR", user.home().join(".claude"))
+            .output()
+            .unwrap();
+        assert!(theirs.status.success(), "{theirs:?}");
+        let theirs: Value = serde_json::from_slice(&theirs.stdout).unwrap();
+        let pick = |rows: &Value, keys: [&str; 5]| -> Vec<Vec<Value>> {
+            rows.as_array()
+                .unwrap()
+                .iter()
+                .map(|r| keys.iter().map(|k| r[*k].clone()).collect())
+                .collect()
+        };
+        (
+            pick(
+                &ours["rows"],
+                [
+                    "period",
+                    "input_tokens",
+                    "output_tokens",
+                    "cache_creation_tokens",
+                    "cache_read_tokens",
+                ],
+            ),
+            pick(
+                &theirs["daily"],
+                [
+                    "date",
+                    "inputTokens",
+                    "outputTokens",
+                    "cacheCreationTokens",
+                    "cacheReadTokens",
+                ],
+            ),
+        )
+    };
+    let mut last = daily();
+    for _ in 0..50 {
+        if last.0 == last.1 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        last = daily();
+    }
+    let (ours_rows, theirs_rows) = last;
+    assert!(!ours_rows.is_empty());
+    assert_eq!(ours_rows, theirs_rows);
+}
