@@ -56,6 +56,15 @@ pub fn walk(root: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Every `*.jsonl` file in `dir` and below (a folder that just appeared
+/// under a root), sorted.
+pub fn walk_dir(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    walk_into(dir, 1, &mut out);
+    out.sort();
+    out
+}
+
 fn walk_into(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;

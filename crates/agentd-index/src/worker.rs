@@ -141,14 +141,20 @@ impl Worker {
                     if self.watch() && self.scan(&rx) {
                         return;
                     }
-                    // A session file's subagents are looked at with it.
+                    // A session file's subagents are looked at with it; a
+                    // folder, everything in it.
                     let mut more = Vec::new();
                     for p in &paths {
+                        if p.is_dir() {
+                            more.extend(layout::walk_dir(p));
+                            continue;
+                        }
                         let sub = p.with_extension("").join("subagents");
                         if sub.is_dir() {
-                            more.extend(layout::walk(&sub));
+                            more.extend(layout::walk_dir(&sub));
                         }
                     }
+                    paths.retain(|p| !p.is_dir());
                     paths.extend(more);
                     paths.sort();
                     paths.dedup();
@@ -174,10 +180,12 @@ impl Worker {
             let tx = self.tx.clone();
             let made = new_debouncer(DEBOUNCE, move |res: DebounceEventResult| {
                 if let Ok(events) = res {
+                    // Transcripts, and folders (a new project or session
+                    // folder: its files may predate the watch on it).
                     let paths: Vec<PathBuf> = events
                         .into_iter()
                         .map(|e| e.path)
-                        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+                        .filter(|p| p.extension().is_some_and(|x| x == "jsonl") || p.is_dir())
                         .collect();
                     if !paths.is_empty() {
                         let _ = tx.send(Cmd::Files(paths));

@@ -46,12 +46,17 @@ fn rewrite(line: &str, k: usize) -> String {
         .replace("\"sessionId\":\"", &format!("\"sessionId\":\"{tag}"))
         .replace("\"leafUuid\":\"", &format!("\"leafUuid\":\"{tag}"))
         .replace("\"id\":\"msg_", &format!("\"id\":\"msg_{tag}"))
-        .replace("\"requestId\":\"req_", &format!("\"requestId\":\"req_{tag}"));
+        .replace(
+            "\"requestId\":\"req_",
+            &format!("\"requestId\":\"req_{tag}"),
+        );
     let key = "\"timestamp\":\"";
     let mut from = 0;
     while let Some(i) = s[from..].find(key) {
         let start = from + i + key.len();
-        let Some(len) = s[start..].find('"') else { break };
+        let Some(len) = s[start..].find('"') else {
+            break;
+        };
         if let Ok(t) = s[start..start + len].parse::<jiff::Timestamp>() {
             let shifted = t
                 .checked_add(jiff::SignedDuration::from_hours(24 * (k as i64 % 3000)))
@@ -99,7 +104,12 @@ fn corpus(root: &Path, mb: u64) -> u64 {
     let mut k = 0;
     while bytes < mb * 1_000_000 {
         for (project, dir) in sources() {
-            copy_tree(dir.as_path(), &root.join(format!("{project}-{k}")), k, &mut bytes);
+            copy_tree(
+                dir.as_path(),
+                &root.join(format!("{project}-{k}")),
+                k,
+                &mut bytes,
+            );
         }
         k += 1;
     }
@@ -132,14 +142,24 @@ impl Daemon {
         d
     }
     fn client_opt(&self) -> Option<Client> {
-        let socket = agentd_client::Paths::resolve(Some(self.home.path())).ok()?.socket;
+        let socket = agentd_client::Paths::resolve(Some(self.home.path()))
+            .ok()?
+            .socket;
         Client::connect(&socket, Duration::from_secs(60)).ok()
     }
     fn status_field(&self, key: &str) -> u64 {
-        let s = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let s = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         s.lines()
             .find(|l| l.starts_with(key))
-            .and_then(|l| l[key.len()..].trim().trim_end_matches(" kB").trim().parse().ok())
+            .and_then(|l| {
+                l[key.len()..]
+                    .trim()
+                    .trim_end_matches(" kB")
+                    .trim()
+                    .parse()
+                    .ok()
+            })
             .unwrap_or(0)
     }
 }
@@ -207,7 +227,8 @@ fn main() {
     peak_rss = peak_rss.max(d.status_field("VmHWM:"));
     let db = d.home.path().join("index.db");
     let wal = d.home.path().join("index.db-wal");
-    let size = db.metadata().map(|m| m.len()).unwrap_or(0) + wal.metadata().map(|m| m.len()).unwrap_or(0);
+    let size =
+        db.metadata().map(|m| m.len()).unwrap_or(0) + wal.metadata().map(|m| m.len()).unwrap_or(0);
     println!("\n## Cold index");
     println!("| what | time | MB/s |");
     println!("|---|---:|---:|");
@@ -229,7 +250,11 @@ fn main() {
     );
 
     // Search latency beside a health round trip.
-    let queries: [&[&str]; 3] = [&["migration"], &["test", "failed"], &["add", "the", "function"]];
+    let queries: [&[&str]; 3] = [
+        &["migration"],
+        &["test", "failed"],
+        &["add", "the", "function"],
+    ];
     println!("\n## Search at {:.0} MB", bytes as f64 / 1e6);
     println!("| query | runs | p50 | p95 | hits |");
     println!("|---|---:|---:|---:|---:|");
@@ -324,7 +349,14 @@ fn main() {
             for _ in 0..3 {
                 let t = Instant::now();
                 let out = Command::new(&bin)
-                    .args(["claude", "daily", "--json", "--offline", "--timezone", "UTC"])
+                    .args([
+                        "claude",
+                        "daily",
+                        "--json",
+                        "--offline",
+                        "--timezone",
+                        "UTC",
+                    ])
                     .env("HOME", home.path())
                     .env("CLAUDE_CONFIG_DIR", &config)
                     .output()
@@ -334,7 +366,10 @@ fn main() {
             }
             theirs.sort();
             let m = percentile(&theirs, 0.5);
-            println!("| `ccusage claude daily --json --offline` | 3 | {} |", ms(m));
+            println!(
+                "| `ccusage claude daily --json --offline` | 3 | {} |",
+                ms(m)
+            );
             println!(
                 "\nagentd is **{:.1}×** faster than ccusage",
                 m.as_secs_f64() / percentile(&ours, 0.5).as_secs_f64()

@@ -212,6 +212,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The terminal dashboard: sessions, approvals, transcripts, search.
+    Tui,
     /// Transcript index status.
     Index {
         /// Show a progress bar until the index is complete.

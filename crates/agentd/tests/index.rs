@@ -177,9 +177,12 @@ fn search_transcript_usage_and_history_through_the_cli() {
 fn appended_lines_are_searchable_without_a_hook() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("projects");
-    std::fs::create_dir_all(root.join("-w-live")).unwrap();
+    std::fs::create_dir_all(&root).unwrap();
     let (_h, d) = daemon_indexing(&root);
     json_of(&d.home, &["index", "--wait", "--json"]);
+    // A project folder that appears later, written at once (before any
+    // watch on it can exist).
+    std::fs::create_dir_all(root.join("-w-live")).unwrap();
     let file = root.join("-w-live/5e55a0b1-0000-4000-8000-000000000001.jsonl");
     let mut f = std::fs::File::create(&file).unwrap();
     let line = |uuid: &str, text: &str| {

@@ -106,6 +106,13 @@ pub fn run(cli: Cli) -> ExitCode {
             json,
         } => history::usage(&paths, &by, since, until, timezone, json),
         Command::Index { wait, rescan, json } => history::index(&paths, wait, rescan, json),
+        Command::Tui => {
+            let exe = std::env::current_exe().unwrap_or_else(|_| "agentd".into());
+            match agentd_tui::run(&paths, &exe) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&format!("the terminal UI failed: {e}")),
+            }
+        }
         Command::Rules {
             command: RulesCommand::Test { tool, input, cwd },
         } => approvals::rules_test(&paths, &tool, &input, cwd.as_deref()),

@@ -1,0 +1,465 @@
+//! What the TUI shows and how keys change it. Pure: no terminal, no socket.
+//! Keys become [`Action`]s for the IO layer; daemon data comes back through
+//! the `set_*`/`apply_*` methods.
+
+use agentd_core::Status;
+use agentd_index::query::{Hit, MessageView};
+use agentd_proto::api::{ApprovalView, EventNotification, SessionView};
+
+/// Which screen has the keyboard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Sessions and approvals.
+    Sessions,
+    /// A session's transcript.
+    Transcript,
+    /// Full-text search.
+    Search,
+    /// The key list.
+    Help,
+    /// Typing the message of a deny.
+    Deny,
+    /// Typing the answer to a question.
+    Answer,
+}
+
+/// The daemon connection, as the user sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conn {
+    /// Subscribed; live.
+    Live,
+    /// Not connected; retrying. The text says why.
+    Down(String),
+}
+
+/// What the IO layer should do after a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Leave.
+    Quit,
+    /// Allow this approval.
+    Approve(String),
+    /// Deny this approval with a message.
+    Deny(String, String),
+    /// Answer this approval's question.
+    Answer(String, String),
+    /// Load a session's transcript.
+    OpenTranscript(String),
+    /// Search for this text.
+    Search(String),
+    /// Switch the tmux client to this pane.
+    JumpToPane(String),
+    /// Start the daemon.
+    StartDaemon,
+}
+
+/// One row of the main list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Row<'a> {
+    /// A pending approval.
+    Approval(&'a ApprovalView),
+    /// A group heading: the project.
+    Project(String),
+    /// A session.
+    Session(&'a SessionView),
+}
+
+/// The transcript pane.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TranscriptView {
+    /// Session id.
+    pub session_id: String,
+    /// Messages loaded.
+    pub messages: Vec<MessageView>,
+    /// Messages in all.
+    pub total: u64,
+    /// First line shown.
+    pub scroll: usize,
+    /// Tool calls shown whole instead of one line.
+    pub expanded: bool,
+}
+
+/// Everything on screen.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// Sessions from the daemon's snapshot and live events.
+    pub sessions: Vec<SessionView>,
+    /// Pending approvals, oldest first.
+    pub approvals: Vec<ApprovalView>,
+    /// Selected row of [`App::rows`] (headings are skipped).
+    pub selected: usize,
+    /// Which screen.
+    pub mode: Mode,
+    /// Connection state.
+    pub conn: Conn,
+    /// The search box.
+    pub query: String,
+    /// Search results.
+    pub hits: Vec<Hit>,
+    /// Selected hit.
+    pub hit: usize,
+    /// The transcript pane, when open.
+    pub transcript: Option<TranscriptView>,
+    /// Text being typed (deny message, answer).
+    pub input: String,
+    /// One line of feedback ("approved", an error).
+    pub notice: Option<String>,
+    /// Show ended sessions too.
+    pub show_ended: bool,
+    /// Now, ms since the Unix epoch (ages are computed from it).
+    pub now_ms: i64,
+}
+
+impl App {
+    /// An empty app at `now_ms`, not yet connected.
+    pub fn new(now_ms: i64) -> App {
+        App {
+            sessions: Vec::new(),
+            approvals: Vec::new(),
+            selected: 0,
+            mode: Mode::Sessions,
+            conn: Conn::Down("connecting".to_owned()),
+            query: String::new(),
+            hits: Vec::new(),
+            hit: 0,
+            transcript: None,
+            input: String::new(),
+            notice: None,
+            show_ended: false,
+            now_ms,
+        }
+    }
+
+    /// A (re)subscription's snapshot replaces every session.
+    pub fn set_snapshot(&mut self, sessions: Vec<SessionView>) {
+        self.sessions = sessions;
+        self.conn = Conn::Live;
+        self.clamp();
+    }
+
+    /// A live event: the session it carries replaces the old copy.
+    pub fn apply_event(&mut self, n: EventNotification) {
+        let Some(s) = n.session else { return };
+        match self
+            .sessions
+            .iter_mut()
+            .find(|x| x.session.id == s.session.id)
+        {
+            Some(slot) => *slot = s,
+            None => self.sessions.push(s),
+        }
+        self.clamp();
+    }
+
+    /// The pending approvals changed.
+    pub fn set_approvals(&mut self, approvals: Vec<ApprovalView>) {
+        self.approvals = approvals;
+        self.clamp();
+    }
+
+    /// The list as shown: approvals, then sessions that need the user, then
+    /// the others grouped by project (ended ones only with `show_ended`).
+    pub fn rows(&self) -> Vec<Row<'_>> {
+        let mut rows: Vec<Row<'_>> = self.approvals.iter().map(Row::Approval).collect();
+        let mut shown: Vec<&SessionView> = self
+            .sessions
+            .iter()
+            .filter(|s| self.show_ended || s.session.status != Status::Ended)
+            .collect();
+        let needs = |s: &SessionView| {
+            matches!(s.session.status, Status::NeedsApproval | Status::NeedsInput)
+        };
+        shown.sort_by(|a, b| {
+            needs(b)
+                .cmp(&needs(a))
+                .then_with(|| project(a).cmp(&project(b)))
+                .then_with(|| b.session.last_event_ms.cmp(&a.session.last_event_ms))
+        });
+        let mut heading: Option<String> = None;
+        for s in shown {
+            let group = if needs(s) {
+                "needs you".to_owned()
+            } else {
+                project(s)
+            };
+            if heading.as_ref() != Some(&group) {
+                rows.push(Row::Project(group.clone()));
+                heading = Some(group);
+            }
+            rows.push(Row::Session(s));
+        }
+        rows
+    }
+
+    fn selectable(&self) -> Vec<usize> {
+        self.rows()
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| !matches!(r, Row::Project(_)))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    fn clamp(&mut self) {
+        let sel = self.selectable();
+        if !sel.contains(&self.selected) {
+            self.selected = sel
+                .iter()
+                .copied()
+                .find(|&i| i >= self.selected)
+                .or(sel.last().copied())
+                .unwrap_or(0);
+        }
+    }
+
+    fn step(&mut self, down: bool) {
+        let sel = self.selectable();
+        let pos = sel.iter().position(|&i| i == self.selected);
+        self.selected = match (pos, down) {
+            (Some(p), true) => sel.get(p + 1).copied().unwrap_or(self.selected),
+            (Some(p), false) if p > 0 => sel[p - 1],
+            (None, _) => sel.first().copied().unwrap_or(0),
+            _ => self.selected,
+        };
+    }
+
+    /// The selected row.
+    pub fn current(&self) -> Option<Row<'_>> {
+        self.rows().into_iter().nth(self.selected)
+    }
+
+    /// The approval the keys act on: the selected one, or the first pending
+    /// one of the selected session.
+    pub fn target_approval(&self) -> Option<&ApprovalView> {
+        match self.current()? {
+            Row::Approval(a) => Some(a),
+            Row::Session(s) => self
+                .approvals
+                .iter()
+                .find(|a| a.approval.session_id == s.session.id),
+            Row::Project(_) => None,
+        }
+    }
+
+    /// A key, as crossterm names it: a char, or one of `Enter`, `Esc`,
+    /// `Up`, `Down`, `PageUp`, `PageDown`, `Backspace`, `Tab`; `ctrl` for
+    /// Control. `in_tmux`: whether Enter may switch tmux panes.
+    pub fn key(&mut self, key: Key, in_tmux: bool) -> Option<Action> {
+        if key == Key::Ctrl('c') {
+            return Some(Action::Quit);
+        }
+        if self.conn != Conn::Live && self.mode == Mode::Sessions {
+            match key {
+                Key::Char('q') => return Some(Action::Quit),
+                Key::Char('s') => return Some(Action::StartDaemon),
+                _ => {}
+            }
+        }
+        match self.mode.clone() {
+            Mode::Help => {
+                self.mode = Mode::Sessions;
+                None
+            }
+            Mode::Deny | Mode::Answer => self.typing(key),
+            Mode::Search => self.search_key(key),
+            Mode::Transcript => self.transcript_key(key),
+            Mode::Sessions => self.sessions_key(key, in_tmux),
+        }
+    }
+
+    fn sessions_key(&mut self, key: Key, in_tmux: bool) -> Option<Action> {
+        self.notice = None;
+        match key {
+            Key::Char('q') => return Some(Action::Quit),
+            Key::Char('j') | Key::Down => self.step(true),
+            Key::Char('k') | Key::Up => self.step(false),
+            Key::Char('?') => self.mode = Mode::Help,
+            Key::Char('/') => {
+                self.mode = Mode::Search;
+                self.hit = 0;
+            }
+            Key::Char('e') => {
+                self.show_ended = !self.show_ended;
+                self.clamp();
+            }
+            Key::Char('a') | Key::Char('y') => {
+                if let Some(a) = self.target_approval() {
+                    return Some(Action::Approve(a.approval.id.clone()));
+                }
+                self.notice = Some("nothing to approve here".to_owned());
+            }
+            Key::Char('d') | Key::Char('n') => {
+                if self.target_approval().is_some() {
+                    self.input.clear();
+                    self.mode = Mode::Deny;
+                } else {
+                    self.notice = Some("nothing to deny here".to_owned());
+                }
+            }
+            Key::Char('r') if self.target_approval().is_some() => {
+                self.input.clear();
+                self.mode = Mode::Answer;
+            }
+            Key::Char('t') => return self.selected_session().map(Action::OpenTranscript),
+            Key::Enter => {
+                if let Some(Row::Session(s)) = self.current() {
+                    if in_tmux && let Some(p) = &s.session.tmux_pane {
+                        return Some(Action::JumpToPane(p.clone()));
+                    }
+                    return Some(Action::OpenTranscript(s.session.id.clone()));
+                }
+                if let Some(Row::Approval(a)) = self.current() {
+                    return Some(Action::OpenTranscript(a.approval.session_id.clone()));
+                }
+            }
+            _ => {}
+        }
+        None
+    }
+
+    fn selected_session(&self) -> Option<String> {
+        match self.current()? {
+            Row::Session(s) => Some(s.session.id.clone()),
+            Row::Approval(a) => Some(a.approval.session_id.clone()),
+            Row::Project(_) => None,
+        }
+    }
+
+    fn typing(&mut self, key: Key) -> Option<Action> {
+        match key {
+            Key::Esc => self.mode = Mode::Sessions,
+            Key::Backspace => {
+                self.input.pop();
+            }
+            Key::Char(c) => self.input.push(c),
+            Key::Enter => {
+                let id = self.target_approval()?.approval.id.clone();
+                let text = std::mem::take(&mut self.input);
+                let deny = self.mode == Mode::Deny;
+                self.mode = Mode::Sessions;
+                return Some(if deny {
+                    Action::Deny(id, text)
+                } else {
+                    Action::Answer(id, text)
+                });
+            }
+            _ => {}
+        }
+        None
+    }
+
+    fn search_key(&mut self, key: Key) -> Option<Action> {
+        match key {
+            Key::Esc => {
+                self.mode = Mode::Sessions;
+                None
+            }
+            Key::Down | Key::Tab => {
+                self.hit = (self.hit + 1).min(self.hits.len().saturating_sub(1));
+                None
+            }
+            Key::Up => {
+                self.hit = self.hit.saturating_sub(1);
+                None
+            }
+            Key::Enter => self
+                .hits
+                .get(self.hit)
+                .map(|h| Action::OpenTranscript(h.session_id.clone())),
+            Key::Backspace => {
+                self.query.pop();
+                self.hit = 0;
+                Some(Action::Search(self.query.clone()))
+            }
+            Key::Char(c) => {
+                self.query.push(c);
+                self.hit = 0;
+                Some(Action::Search(self.query.clone()))
+            }
+            _ => None,
+        }
+    }
+
+    fn transcript_key(&mut self, key: Key) -> Option<Action> {
+        let t = self.transcript.as_mut()?;
+        match key {
+            Key::Esc | Key::Char('q') => {
+                self.mode = if self.hits.is_empty() || self.query.is_empty() {
+                    Mode::Sessions
+                } else {
+                    Mode::Search
+                };
+            }
+            Key::Char('j') | Key::Down => t.scroll += 1,
+            Key::Char('k') | Key::Up => t.scroll = t.scroll.saturating_sub(1),
+            Key::PageDown | Key::Char(' ') => t.scroll += 20,
+            Key::PageUp => t.scroll = t.scroll.saturating_sub(20),
+            Key::Char('g') => t.scroll = 0,
+            Key::Char('x') => t.expanded = !t.expanded,
+            _ => {}
+        }
+        None
+    }
+
+    /// Search results arrived (for `query`; stale ones are dropped).
+    pub fn set_hits(&mut self, query: &str, hits: Vec<Hit>) {
+        if query == self.query {
+            self.hits = hits;
+            self.hit = self.hit.min(self.hits.len().saturating_sub(1));
+        }
+    }
+
+    /// A transcript arrived: open it.
+    pub fn set_transcript(&mut self, t: TranscriptView) {
+        self.transcript = Some(t);
+        self.mode = Mode::Transcript;
+    }
+}
+
+/// A key press, decoupled from crossterm for tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// A printable character.
+    Char(char),
+    /// Control + a character.
+    Ctrl(char),
+    /// Enter.
+    Enter,
+    /// Escape.
+    Esc,
+    /// Up arrow.
+    Up,
+    /// Down arrow.
+    Down,
+    /// Page up.
+    PageUp,
+    /// Page down.
+    PageDown,
+    /// Backspace.
+    Backspace,
+    /// Tab.
+    Tab,
+    /// Anything else.
+    Other,
+}
+
+/// The project a session is grouped under: the last path component of its
+/// project directory (or cwd).
+pub fn project(s: &SessionView) -> String {
+    s.session
+        .project
+        .as_deref()
+        .or(s.session.cwd.as_deref())
+        .map(|p| {
+            p.trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or(p)
+                .to_owned()
+        })
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "-".to_owned())
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

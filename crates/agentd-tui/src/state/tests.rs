@@ -1,0 +1,233 @@
+use super::*;
+use agentd_core::{Approval, ApprovalStatus, Origin, Session};
+use agentd_proto::api::ApprovalView;
+
+pub(crate) fn session(id: &str, status: Status, project: &str, last: i64) -> SessionView {
+    let mut s = Session::new(id, "claude", 1_000);
+    s.status = status;
+    s.project = Some(format!("/home/me/{project}"));
+    s.cwd = s.project.clone();
+    s.last_event_ms = last;
+    s.status_since_ms = last;
+    SessionView::new(s)
+}
+
+pub(crate) fn approval(
+    id: &str,
+    session: &str,
+    tool: &str,
+    input: serde_json::Value,
+) -> ApprovalView {
+    ApprovalView::new(Approval {
+        id: id.into(),
+        session_id: session.into(),
+        agent_id: None,
+        tool_name: tool.into(),
+        tool_input: input,
+        tool_use_id: None,
+        permission_suggestions: serde_json::Value::Null,
+        cwd: Some("/home/me/api".into()),
+        origin: Origin::PermissionRequest,
+        created_ms: 1_000,
+        status: ApprovalStatus::Pending,
+        decision: None,
+        decided_by: None,
+        decided_ms: None,
+        reason: None,
+    })
+}
+
+fn app() -> App {
+    let mut a = App::new(100_000);
+    a.set_snapshot(vec![
+        session("s-idle", Status::Idle, "web", 50_000),
+        session("s-work", Status::Working, "api", 60_000),
+        session("s-need", Status::NeedsApproval, "api", 70_000),
+        session("s-gone", Status::Ended, "web", 10_000),
+    ]);
+    a
+}
+
+fn ids(a: &App) -> Vec<String> {
+    a.rows()
+        .iter()
+        .map(|r| match r {
+            Row::Approval(x) => format!("A:{}", x.approval.id),
+            Row::Project(p) => format!("#{p}"),
+            Row::Session(s) => s.session.id.clone(),
+        })
+        .collect()
+}
+
+#[test]
+fn needs_you_first_then_by_project_and_ended_hidden() {
+    let mut a = app();
+    assert_eq!(
+        ids(&a),
+        ["#needs you", "s-need", "#api", "s-work", "#web", "s-idle"]
+    );
+    a.key(Key::Char('e'), false);
+    assert_eq!(
+        ids(&a),
+        [
+            "#needs you",
+            "s-need",
+            "#api",
+            "s-work",
+            "#web",
+            "s-idle",
+            "s-gone"
+        ]
+    );
+    a.set_approvals(vec![approval(
+        "ap1",
+        "s-need",
+        "Bash",
+        serde_json::json!({"command": "ls"}),
+    )]);
+    assert_eq!(ids(&a)[0], "A:ap1");
+}
+
+#[test]
+fn moving_skips_headings_and_stays_in_bounds() {
+    let mut a = app();
+    assert_eq!(a.selected, 1, "the first selectable row");
+    a.key(Key::Char('j'), false);
+    assert_eq!(a.selected, 3);
+    for _ in 0..10 {
+        a.key(Key::Down, false);
+    }
+    assert_eq!(a.selected, 5);
+    for _ in 0..10 {
+        a.key(Key::Char('k'), false);
+    }
+    assert_eq!(a.selected, 1);
+}
+
+#[test]
+fn approve_and_deny_act_on_the_selected_session_approval() {
+    let mut a = app();
+    a.set_approvals(vec![approval(
+        "ap1",
+        "s-need",
+        "Bash",
+        serde_json::json!({"command": "ls"}),
+    )]);
+    // Row 0 is the approval itself.
+    a.selected = 0;
+    assert_eq!(
+        a.key(Key::Char('a'), false),
+        Some(Action::Approve("ap1".into()))
+    );
+    // On the session that owns it, too.
+    a.selected = 2;
+    assert_eq!(
+        a.key(Key::Char('y'), false),
+        Some(Action::Approve("ap1".into()))
+    );
+    assert_eq!(a.key(Key::Char('d'), false), None);
+    assert_eq!(a.mode, Mode::Deny);
+    for c in "no rm".chars() {
+        a.key(Key::Char(c), false);
+    }
+    a.key(Key::Backspace, false);
+    assert_eq!(
+        a.key(Key::Enter, false),
+        Some(Action::Deny("ap1".into(), "no r".into()))
+    );
+    assert_eq!(a.mode, Mode::Sessions);
+    // Nothing to approve on another session.
+    a.selected = 4;
+    assert_eq!(a.key(Key::Char('a'), false), None);
+    assert!(a.notice.is_some());
+}
+
+#[test]
+fn search_types_and_opens() {
+    let mut a = app();
+    a.key(Key::Char('/'), false);
+    assert_eq!(
+        a.key(Key::Char('m'), false),
+        Some(Action::Search("m".into()))
+    );
+    assert_eq!(
+        a.key(Key::Char('i'), false),
+        Some(Action::Search("mi".into()))
+    );
+    // A stale answer is dropped.
+    a.set_hits("m", vec![]);
+    let hit = Hit {
+        session_id: "s-old".into(),
+        agent_id: None,
+        uuid: None,
+        ts_ms: None,
+        ts: None,
+        role: "user".into(),
+        project: None,
+        snippet: "«mi»gration".into(),
+        score: 1.0,
+    };
+    a.set_hits("mi", vec![hit]);
+    assert_eq!(
+        a.key(Key::Enter, false),
+        Some(Action::OpenTranscript("s-old".into()))
+    );
+    a.set_transcript(TranscriptView::default());
+    assert_eq!(a.mode, Mode::Transcript);
+    a.key(Key::Char('j'), false);
+    assert_eq!(a.transcript.as_ref().map(|t| t.scroll), Some(1));
+    a.key(Key::Esc, false);
+    assert_eq!(a.mode, Mode::Search, "back to the results");
+    a.key(Key::Esc, false);
+    assert_eq!(a.mode, Mode::Sessions);
+}
+
+#[test]
+fn enter_jumps_to_tmux_only_inside_tmux() {
+    let mut a = App::new(0);
+    let mut s = session("s1", Status::Idle, "api", 0);
+    s.session.tmux_pane = Some("%7".into());
+    a.set_snapshot(vec![s]);
+    assert_eq!(
+        a.key(Key::Enter, true),
+        Some(Action::JumpToPane("%7".into()))
+    );
+    assert_eq!(
+        a.key(Key::Enter, false),
+        Some(Action::OpenTranscript("s1".into()))
+    );
+}
+
+#[test]
+fn disconnected_offers_to_start_and_quit() {
+    let mut a = App::new(0);
+    assert_eq!(a.key(Key::Char('s'), false), Some(Action::StartDaemon));
+    assert_eq!(a.key(Key::Char('q'), false), Some(Action::Quit));
+    assert_eq!(a.key(Key::Ctrl('c'), false), Some(Action::Quit));
+}
+
+#[test]
+fn events_replace_sessions_and_keep_the_selection_valid() {
+    let mut a = app();
+    a.selected = 5;
+    let mut gone = session("s-idle", Status::Ended, "web", 90_000);
+    gone.session.end_reason = Some("x".into());
+    a.apply_event(EventNotification {
+        subscription: 1,
+        event: agentd_proto::api::EventRecord {
+            seq: 9,
+            ts: String::new(),
+            ts_ms: 0,
+            session_id: "s-idle".into(),
+            agent: "claude".into(),
+            source: "hook".into(),
+            name: "SessionEnd".into(),
+            kind: "session.ended".into(),
+            payload: serde_json::Value::Null,
+            env: serde_json::Value::Null,
+        },
+        session: Some(gone),
+    });
+    assert_eq!(ids(&a), ["#needs you", "s-need", "#api", "s-work"]);
+    assert_eq!(a.selected, 3);
+}

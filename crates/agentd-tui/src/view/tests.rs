@@ -1,0 +1,199 @@
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::json;
+
+use super::*;
+use crate::state::tests::{approval, session};
+use crate::state::{App, Key, TranscriptView};
+use agentd_core::Status;
+use agentd_index::query::{Hit, MessageView, ToolView};
+
+/// The screen as text, one line per row (styles dropped).
+fn screen(app: &App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| draw(f, app)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        let mut line = String::new();
+        for x in 0..w {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn busy() -> App {
+    let mut a = App::new(1_000 + 125_000);
+    let mut need = session("5e55a0b1-need", Status::NeedsApproval, "api", 1_000);
+    need.session.model = Some("claude-opus-4-6".into());
+    need.session.context_pct = Some(42.0);
+    need.session.cost_usd = Some(1.234);
+    need.session.last_tool = Some("Bash".into());
+    let mut work = session("77aa0000-work", Status::Working, "web", 100_000);
+    work.session.current_tool = Some("Edit".into());
+    work.session.subagents = vec![agentd_core::Subagent {
+        agent_id: "a1".into(),
+        agent_type: Some("Explore".into()),
+        active: true,
+    }];
+    a.set_snapshot(vec![
+        need,
+        work,
+        session("9999idle", Status::Idle, "web", 50_000),
+    ]);
+    a.set_approvals(vec![approval(
+        "ap1",
+        "5e55a0b1-need",
+        "Bash",
+        json!({"command": "cargo publish --dry-run\nrm -rf target"}),
+    )]);
+    a
+}
+
+#[test]
+fn sessions_and_a_pending_approval_at_80x24() {
+    insta::assert_snapshot!(screen(&busy(), 80, 24));
+}
+
+#[test]
+fn edit_approval_renders_a_diff() {
+    let mut a = busy();
+    a.set_approvals(vec![approval(
+        "ap2",
+        "5e55a0b1-need",
+        "Edit",
+        json!({"file_path": "/w/src/lib.rs", "old_string": "let x = 1;", "new_string": "let x = 2;\nlet y = 3;"}),
+    )]);
+    insta::assert_snapshot!(screen(&a, 80, 24));
+}
+
+#[test]
+fn question_approval_lists_options() {
+    let mut a = busy();
+    a.set_approvals(vec![approval(
+        "ap3",
+        "5e55a0b1-need",
+        "AskUserQuestion",
+        json!({"questions": [{"question": "Which database?", "options": [{"label": "SQLite"}, {"label": "Postgres"}]}]}),
+    )]);
+    insta::assert_snapshot!(screen(&a, 80, 24));
+}
+
+#[test]
+fn escape_sequences_never_reach_the_terminal() {
+    let mut a = busy();
+    a.set_approvals(vec![approval(
+        "ap4",
+        "5e55a0b1-need",
+        "Bash",
+        json!({"command": "echo \u{1b}[2J\u{1b}]0;pwned\u{7} done"}),
+    )]);
+    a.sessions[0].session.last_tool = Some("\u{1b}[31mred\u{9b}".into());
+    let s = screen(&a, 100, 24);
+    assert!(
+        !s.contains('\u{1b}') && !s.contains('\u{7}') && !s.contains('\u{9b}'),
+        "{s:?}"
+    );
+    assert!(s.contains("\\x1b[2J"), "{s}");
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn tiny_sizes_never_panic() {
+    let a = busy();
+    for (w, h) in [
+        (1, 1),
+        (5, 2),
+        (19, 3),
+        (20, 4),
+        (30, 6),
+        (80, 5),
+        (200, 60),
+    ] {
+        let _ = screen(&a, w, h);
+    }
+    insta::assert_snapshot!(screen(&a, 10, 3));
+}
+
+#[test]
+fn help_overlay() {
+    let mut a = busy();
+    a.key(Key::Char('?'), false);
+    insta::assert_snapshot!(screen(&a, 80, 24));
+}
+
+#[test]
+fn disconnected_screen_offers_to_start() {
+    let mut a = App::new(0);
+    a.conn = crate::state::Conn::Down("agentd is not running at /run/agentd.sock".into());
+    insta::assert_snapshot!(screen(&a, 80, 12));
+}
+
+#[test]
+fn search_results_and_transcript() {
+    let mut a = busy();
+    a.key(Key::Char('/'), false);
+    for c in "migration".chars() {
+        a.key(Key::Char(c), false);
+    }
+    a.set_hits(
+        "migration",
+        vec![Hit {
+            session_id: "258c7280-ae70".into(),
+            agent_id: None,
+            uuid: None,
+            ts_ms: None,
+            ts: None,
+            role: "assistant".into(),
+            project: Some("/home/me/api".into()),
+            snippet: "check the latest «migration» for patterns".into(),
+            score: 3.2,
+        }],
+    );
+    insta::assert_snapshot!("search", screen(&a, 80, 12));
+    a.set_transcript(TranscriptView {
+        session_id: "258c7280-ae70".into(),
+        total: 3,
+        messages: vec![
+            MessageView {
+                index: 0,
+                uuid: None,
+                ts_ms: None,
+                role: "user".into(),
+                agent_id: None,
+                model: None,
+                text: "fix the migration".into(),
+                tools: vec![],
+            },
+            MessageView {
+                index: 1,
+                uuid: None,
+                ts_ms: None,
+                role: "assistant".into(),
+                agent_id: Some("a77".into()),
+                model: None,
+                text: "Running it.".into(),
+                tools: vec![ToolView {
+                    name: "Bash".into(),
+                    summary: "mix ecto.migrate".into(),
+                }],
+            },
+            MessageView {
+                index: 2,
+                uuid: None,
+                ts_ms: None,
+                role: "tool_result".into(),
+                agent_id: Some("a77".into()),
+                model: None,
+                text: "ok\nsecond line hidden until x".into(),
+                tools: vec![],
+            },
+        ],
+        scroll: 0,
+        expanded: false,
+    });
+    insta::assert_snapshot!("transcript", screen(&a, 80, 12));
+}
