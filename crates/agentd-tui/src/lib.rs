@@ -72,6 +72,9 @@ fn event_loop(
     let in_tmux = std::env::var_os("TMUX").is_some();
     let mut dirty = true;
     let mut last_second = 0;
+    // Follow the open transcript for a few seconds after its session's
+    // last event: the index lags the hook by moments.
+    let mut tail_until = 0i64;
     loop {
         while let Ok(feed) = rx.try_recv() {
             dirty = true;
@@ -82,6 +85,9 @@ fn event_loop(
                 }
                 Feed::Event(e) => {
                     let approvals = e.event.kind.starts_with("approval.");
+                    if app.tailing() == Some(e.event.session_id.as_str()) {
+                        tail_until = now_ms() + 3000;
+                    }
                     app.apply_event(*e);
                     if approvals {
                         refresh_approvals(&mut app, &mut cmd, &paths.socket);
@@ -91,9 +97,12 @@ fn event_loop(
                 Feed::Down(why) => app.conn = Conn::Down(why),
             }
         }
-        // Ages tick once a second.
+        // Ages tick once a second; the open transcript follows its session.
         let now = now_ms();
         if now / 1000 != last_second {
+            if now < tail_until && app.tailing().is_some() {
+                tail(&mut app, &mut cmd, &paths.socket);
+            }
             last_second = now / 1000;
             app.now_ms = now;
             dirty = true;
@@ -209,21 +218,15 @@ fn perform(app: &mut App, cmd: &mut Option<Client>, paths: &Paths, exe: &Path, a
                 .map(|hits| app.set_hits(&q, hits))
             }
         }
-        Action::OpenTranscript(id) => call::<TranscriptPage>(
+        Action::OpenTranscript(id) => open_transcript(app, cmd, socket, &id, None),
+        Action::OpenHit(id, uuid) => open_transcript(app, cmd, socket, &id, uuid.as_deref()),
+        Action::MoreTranscript(id, offset) => call::<TranscriptPage>(
             cmd,
             socket,
             method::TRANSCRIPT_GET,
-            json!({"id": id, "limit": 2000}),
+            json!({"id": id, "offset": offset, "limit": PAGE}),
         )
-        .map(|p| {
-            app.set_transcript(TranscriptView {
-                session_id: p.session_id,
-                messages: p.messages,
-                total: p.total,
-                scroll: 0,
-                expanded: false,
-            })
-        }),
+        .map(|p| app.append_transcript(&p.session_id, offset, p.messages, p.total)),
         Action::JumpToPane(pane) => jump(&pane),
         Action::StartDaemon => std::process::Command::new(exe)
             .arg("--home")
@@ -253,6 +256,67 @@ fn perform(app: &mut App, cmd: &mut Option<Client>, paths: &Paths, exe: &Path, a
         .is_some_and(|n| ["approved", "denied", "answered"].contains(&n))
     {
         refresh_approvals(app, cmd, socket);
+    }
+}
+
+/// Messages fetched per transcript page.
+const PAGE: usize = 500;
+
+fn open_transcript(
+    app: &mut App,
+    cmd: &mut Option<Client>,
+    socket: &Path,
+    id: &str,
+    focus: Option<&str>,
+) -> Result<(), String> {
+    // Enough to reach the hit, in pages.
+    let mut page: TranscriptPage = call(
+        cmd,
+        socket,
+        method::TRANSCRIPT_GET,
+        json!({"id": id, "limit": PAGE}),
+    )?;
+    while let Some(u) = focus
+        && !page.messages.iter().any(|m| m.uuid.as_deref() == Some(u))
+        && (page.messages.len() as u64) < page.total
+    {
+        let more: TranscriptPage = call(
+            cmd,
+            socket,
+            method::TRANSCRIPT_GET,
+            json!({"id": id, "offset": page.messages.len(), "limit": PAGE}),
+        )?;
+        if more.messages.is_empty() {
+            break;
+        }
+        page.messages.extend(more.messages);
+    }
+    app.set_transcript(
+        TranscriptView {
+            session_id: page.session_id,
+            messages: page.messages,
+            total: page.total,
+            scroll: 0,
+            expanded: false,
+        },
+        focus,
+    );
+    Ok(())
+}
+
+/// The open transcript's session had news: fetch what was appended.
+fn tail(app: &mut App, cmd: &mut Option<Client>, socket: &Path) {
+    let Some(t) = app.transcript.as_ref() else {
+        return;
+    };
+    let (id, offset) = (t.session_id.clone(), t.messages.len() as u64);
+    if let Ok(p) = call::<TranscriptPage>(
+        cmd,
+        socket,
+        method::TRANSCRIPT_GET,
+        json!({"id": id, "offset": offset, "limit": PAGE}),
+    ) {
+        app.append_transcript(&p.session_id, offset, p.messages, p.total);
     }
 }
 

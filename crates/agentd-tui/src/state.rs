@@ -45,6 +45,10 @@ pub enum Action {
     Answer(String, String),
     /// Load a session's transcript.
     OpenTranscript(String),
+    /// Load a session's transcript and show the message with this uuid.
+    OpenHit(String, Option<String>),
+    /// Load more of the open transcript, from this message on.
+    MoreTranscript(String, u64),
     /// Search for this text.
     Search(String),
     /// Switch the tmux client to this pane.
@@ -73,7 +77,7 @@ pub struct TranscriptView {
     pub messages: Vec<MessageView>,
     /// Messages in all.
     pub total: u64,
-    /// First line shown.
+    /// First message shown.
     pub scroll: usize,
     /// Tool calls shown whole instead of one line.
     pub expanded: bool,
@@ -365,7 +369,7 @@ impl App {
             Key::Enter => self
                 .hits
                 .get(self.hit)
-                .map(|h| Action::OpenTranscript(h.session_id.clone())),
+                .map(|h| Action::OpenHit(h.session_id.clone(), h.uuid.clone())),
             Key::Backspace => {
                 self.query.pop();
                 self.hit = 0;
@@ -392,13 +396,44 @@ impl App {
             }
             Key::Char('j') | Key::Down => t.scroll += 1,
             Key::Char('k') | Key::Up => t.scroll = t.scroll.saturating_sub(1),
-            Key::PageDown | Key::Char(' ') => t.scroll += 20,
-            Key::PageUp => t.scroll = t.scroll.saturating_sub(20),
+            Key::PageDown | Key::Char(' ') => t.scroll += 10,
+            Key::PageUp => t.scroll = t.scroll.saturating_sub(10),
             Key::Char('g') => t.scroll = 0,
+            Key::Char('G') => t.scroll = t.messages.len().saturating_sub(1),
             Key::Char('x') => t.expanded = !t.expanded,
             _ => {}
         }
-        None
+        t.scroll = t.scroll.min(t.messages.len().saturating_sub(1));
+        // Near the end of what is loaded: page in more from the index.
+        let loaded = t.messages.len() as u64;
+        (t.scroll + 20 >= t.messages.len() && loaded < t.total)
+            .then(|| Action::MoreTranscript(t.session_id.clone(), loaded))
+    }
+
+    /// More messages of the open transcript arrived (from `offset`).
+    pub fn append_transcript(
+        &mut self,
+        session_id: &str,
+        offset: u64,
+        more: Vec<MessageView>,
+        total: u64,
+    ) {
+        if let Some(t) = self.transcript.as_mut()
+            && t.session_id == session_id
+            && offset == t.messages.len() as u64
+        {
+            t.messages.extend(more);
+            t.total = total;
+        }
+    }
+
+    /// The open transcript's session, if a transcript is on screen (to
+    /// tail it when that session has news).
+    pub fn tailing(&self) -> Option<&str> {
+        match (&self.mode, &self.transcript) {
+            (Mode::Transcript, Some(t)) => Some(&t.session_id),
+            _ => None,
+        }
     }
 
     /// Search results arrived (for `query`; stale ones are dropped).
@@ -409,8 +444,14 @@ impl App {
         }
     }
 
-    /// A transcript arrived: open it.
-    pub fn set_transcript(&mut self, t: TranscriptView) {
+    /// A transcript arrived: open it, at the message with `focus` (a uuid)
+    /// when given.
+    pub fn set_transcript(&mut self, mut t: TranscriptView, focus: Option<&str>) {
+        if let Some(u) = focus
+            && let Some(i) = t.messages.iter().position(|m| m.uuid.as_deref() == Some(u))
+        {
+            t.scroll = i;
+        }
         self.transcript = Some(t);
         self.mode = Mode::Transcript;
     }

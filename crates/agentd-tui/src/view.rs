@@ -385,7 +385,7 @@ fn transcript(f: &mut Frame<'_>, app: &App, area: Rect) {
         ),
         Style::default().add_modifier(Modifier::BOLD),
     ))];
-    for m in &t.messages {
+    for m in t.messages.iter().skip(t.scroll) {
         if m.text.trim().is_empty() && m.tools.is_empty() {
             continue;
         }
@@ -421,8 +421,13 @@ fn transcript(f: &mut Frame<'_>, app: &App, area: Rect) {
             )));
         }
     }
-    let shown: Vec<Line<'static>> = lines.into_iter().skip(t.scroll).collect();
-    f.render_widget(Paragraph::new(shown), area);
+    if (t.messages.len() as u64) < t.total {
+        lines.push(Line::from(Span::styled(
+            format!("  … {} more", t.total - t.messages.len() as u64),
+            Style::default().fg(Color::DarkGray),
+        )));
+    }
+    f.render_widget(Paragraph::new(lines), area);
 }
 
 fn search(f: &mut Frame<'_>, app: &App, area: Rect) {

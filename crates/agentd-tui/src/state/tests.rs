@@ -1,5 +1,6 @@
 use super::*;
 use agentd_core::{Approval, ApprovalStatus, Origin, Session};
+use agentd_index::query::MessageView;
 use agentd_proto::api::ApprovalView;
 
 pub(crate) fn session(id: &str, status: Status, project: &str, last: i64) -> SessionView {
@@ -170,12 +171,46 @@ fn search_types_and_opens() {
     a.set_hits("mi", vec![hit]);
     assert_eq!(
         a.key(Key::Enter, false),
-        Some(Action::OpenTranscript("s-old".into()))
+        Some(Action::OpenHit("s-old".into(), None))
     );
-    a.set_transcript(TranscriptView::default());
+    let msg = |i: u64| MessageView {
+        index: i,
+        uuid: Some(format!("u{i}")),
+        ts_ms: None,
+        role: "user".into(),
+        agent_id: None,
+        model: None,
+        text: format!("m{i}"),
+        tools: vec![],
+    };
+    a.set_transcript(
+        TranscriptView {
+            session_id: "s-old".into(),
+            messages: (0..20).map(msg).collect(),
+            total: 100,
+            ..TranscriptView::default()
+        },
+        Some("u3"),
+    );
     assert_eq!(a.mode, Mode::Transcript);
-    a.key(Key::Char('j'), false);
-    assert_eq!(a.transcript.as_ref().map(|t| t.scroll), Some(1));
+    assert_eq!(
+        a.transcript.as_ref().map(|t| t.scroll),
+        Some(3),
+        "opened at the hit"
+    );
+    // Near the end of what is loaded, more is asked for.
+    assert_eq!(
+        a.key(Key::Char('j'), false),
+        Some(Action::MoreTranscript("s-old".into(), 20))
+    );
+    a.append_transcript("s-old", 20, (20..60).map(msg).collect(), 100);
+    assert_eq!(a.transcript.as_ref().map(|t| t.messages.len()), Some(60));
+    // A stale page is ignored.
+    a.append_transcript("s-old", 10, (10..20).map(msg).collect(), 100);
+    assert_eq!(a.transcript.as_ref().map(|t| t.messages.len()), Some(60));
+    assert_eq!(a.tailing(), Some("s-old"));
+    a.key(Key::Char('g'), false);
+    assert_eq!(a.transcript.as_ref().map(|t| t.scroll), Some(0));
     a.key(Key::Esc, false);
     assert_eq!(a.mode, Mode::Search, "back to the results");
     a.key(Key::Esc, false);

@@ -154,46 +154,49 @@ fn search_results_and_transcript() {
         }],
     );
     insta::assert_snapshot!("search", screen(&a, 80, 12));
-    a.set_transcript(TranscriptView {
-        session_id: "258c7280-ae70".into(),
-        total: 3,
-        messages: vec![
-            MessageView {
-                index: 0,
-                uuid: None,
-                ts_ms: None,
-                role: "user".into(),
-                agent_id: None,
-                model: None,
-                text: "fix the migration".into(),
-                tools: vec![],
-            },
-            MessageView {
-                index: 1,
-                uuid: None,
-                ts_ms: None,
-                role: "assistant".into(),
-                agent_id: Some("a77".into()),
-                model: None,
-                text: "Running it.".into(),
-                tools: vec![ToolView {
-                    name: "Bash".into(),
-                    summary: "mix ecto.migrate".into(),
-                }],
-            },
-            MessageView {
-                index: 2,
-                uuid: None,
-                ts_ms: None,
-                role: "tool_result".into(),
-                agent_id: Some("a77".into()),
-                model: None,
-                text: "ok\nsecond line hidden until x".into(),
-                tools: vec![],
-            },
-        ],
-        scroll: 0,
-        expanded: false,
-    });
+    a.set_transcript(
+        TranscriptView {
+            session_id: "258c7280-ae70".into(),
+            total: 3,
+            messages: vec![
+                MessageView {
+                    index: 0,
+                    uuid: None,
+                    ts_ms: None,
+                    role: "user".into(),
+                    agent_id: None,
+                    model: None,
+                    text: "fix the migration".into(),
+                    tools: vec![],
+                },
+                MessageView {
+                    index: 1,
+                    uuid: None,
+                    ts_ms: None,
+                    role: "assistant".into(),
+                    agent_id: Some("a77".into()),
+                    model: None,
+                    text: "Running it.".into(),
+                    tools: vec![ToolView {
+                        name: "Bash".into(),
+                        summary: "mix ecto.migrate".into(),
+                    }],
+                },
+                MessageView {
+                    index: 2,
+                    uuid: None,
+                    ts_ms: None,
+                    role: "tool_result".into(),
+                    agent_id: Some("a77".into()),
+                    model: None,
+                    text: "ok\nsecond line hidden until x".into(),
+                    tools: vec![],
+                },
+            ],
+            scroll: 0,
+            expanded: false,
+        },
+        None,
+    );
     insta::assert_snapshot!("transcript", screen(&a, 80, 12));
 }
