@@ -385,7 +385,12 @@ fn transcript(f: &mut Frame<'_>, app: &App, area: Rect) {
         ),
         Style::default().add_modifier(Modifier::BOLD),
     ))];
+    let height = area.height as usize;
     for m in t.messages.iter().skip(t.scroll) {
+        // Only what fits: a 50 000-message transcript costs one screen.
+        if lines.len() >= height {
+            break;
+        }
         if m.text.trim().is_empty() && m.tools.is_empty() {
             continue;
         }
