@@ -161,3 +161,50 @@ fn a_deny_rule_stops_the_command_without_a_human() {
         "the model saw the rule's message"
     );
 }
+
+#[test]
+fn two_concurrent_deciders_exactly_one_wins() {
+    let d = TestDaemon::start();
+    let user = ClaudeUser::new(&d.home);
+    let tmux = user.start_tmux();
+    let pending = prompt_until_pending(&d, &tmux, "make a file");
+    let id = pending.approval.id.clone();
+    // An approve and a deny race from two processes.
+    let (allow, deny) = std::thread::scope(|s| {
+        let a = s.spawn(|| run(&d.home, &["approve", &id], None));
+        let b = s.spawn(|| run(&d.home, &["deny", &id, "--message", "racing deny"], None));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert_ne!(
+        allow.status.success(),
+        deny.status.success(),
+        "exactly one decision wins: {allow:?} {deny:?}"
+    );
+    let loser = if allow.status.success() {
+        &deny
+    } else {
+        &allow
+    };
+    assert!(
+        String::from_utf8_lossy(&loser.stderr).contains("already"),
+        "the loser is told who won: {loser:?}"
+    );
+    tmux.wait_screen("the dialog to close", |s| {
+        !s.contains("Do you want to proceed?")
+    });
+    let status = approval(&d, &id).approval.status;
+    let ran = wait_for("Claude Code to act on the decision", WAIT, || {
+        let exists = user.project.join("out.txt").exists();
+        let asked_again = user
+            .fake
+            .bodies()
+            .iter()
+            .any(|b| b.to_string().contains("racing deny"));
+        (exists || asked_again).then_some(exists)
+    });
+    match status.as_str() {
+        "allowed" => assert!(ran, "allowed: the command ran"),
+        "denied" => assert!(!ran, "denied: the command did not run"),
+        other => panic!("unexpected status {other}"),
+    }
+}
