@@ -61,27 +61,51 @@ pub struct IndexHandle {
 impl IndexHandle {
     /// Starts indexing `roots` into `db`; scans now and every `reconcile`.
     ///
+    /// The index is opened on the thread: a damaged one is set aside and
+    /// rebuilt; one that cannot be opened at all is reported in
+    /// [`Progress::last_error`].
+    ///
     /// # Errors
-    /// The index cannot be opened, or the thread cannot start.
+    /// The thread cannot start.
     pub fn spawn(
         db: &Path,
         roots: Vec<PathBuf>,
         reconcile: Duration,
     ) -> Result<IndexHandle, IndexError> {
-        let indexer = Indexer::open(db)?;
         let (tx, rx) = mpsc::channel();
         let progress = Arc::new(Progress::default());
-        let worker = Worker {
-            indexer,
-            roots: roots.clone(),
-            progress: Arc::clone(&progress),
-            tx: tx.clone(),
-            watched: Vec::new(),
-            debouncer: None,
-        };
+        let (db, worker_roots, worker_progress, worker_tx) = (
+            db.to_path_buf(),
+            roots.clone(),
+            Arc::clone(&progress),
+            tx.clone(),
+        );
+        // Opening (and checking) a large index takes a moment: on the
+        // thread, so the daemon serves meanwhile.
         let thread = std::thread::Builder::new()
             .name("agentd-index".into())
-            .spawn(move || worker.run(rx, reconcile))
+            .spawn(move || {
+                let indexer = match open_or_rebuild(&db) {
+                    Ok(ix) => ix,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot open the transcript index");
+                        worker_progress.errors.fetch_add(1, Ordering::Relaxed);
+                        if let Ok(mut last) = worker_progress.last_error.lock() {
+                            *last = Some(e.to_string());
+                        }
+                        return;
+                    }
+                };
+                let worker = Worker {
+                    indexer,
+                    roots: worker_roots,
+                    progress: worker_progress,
+                    tx: worker_tx,
+                    watched: Vec::new(),
+                    debouncer: None,
+                };
+                worker.run(rx, reconcile)
+            })
             .map_err(|e| IndexError::Invalid(format!("cannot start the index thread: {e}")))?;
         Ok(IndexHandle {
             tx,
@@ -296,6 +320,35 @@ impl Worker {
         p.scans.fetch_add(1, Ordering::Relaxed);
         p.ready.store(true, Ordering::Release);
         stop
+    }
+}
+
+/// Opens the index; a damaged one (derived data) is set aside and rebuilt.
+fn open_or_rebuild(db: &Path) -> Result<Indexer, IndexError> {
+    match Indexer::open(db).and_then(check) {
+        Ok(ix) => Ok(ix),
+        Err(e @ IndexError::TooNew { .. }) => Err(e),
+        Err(e) => {
+            let aside = db.with_extension(format!("db.damaged-{}", std::process::id()));
+            tracing::warn!(error = %e, aside = %aside.display(), "the transcript index is damaged; rebuilding it");
+            let _ = std::fs::rename(db, &aside);
+            let _ = std::fs::remove_file(db.with_extension("db-wal"));
+            let _ = std::fs::remove_file(db.with_extension("db-shm"));
+            Indexer::open(db)
+        }
+    }
+}
+
+/// SQLite's quick integrity check, so that a damaged file is noticed at
+/// start rather than mid-way.
+fn check(ix: Indexer) -> Result<Indexer, IndexError> {
+    let ok: String = ix
+        .conn()
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+    if ok == "ok" {
+        Ok(ix)
+    } else {
+        Err(IndexError::Invalid(format!("integrity check: {ok}")))
     }
 }
 

@@ -272,3 +272,30 @@ fn kill_9_while_indexing_loses_and_duplicates_nothing() {
     json_of(&clean.home, &["index", "--wait", "--json"]);
     assert_eq!(snapshot(&d.home), snapshot(&clean.home));
 }
+
+#[test]
+fn a_damaged_index_is_set_aside_and_rebuilt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = projects(tmp.path());
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("index.db"),
+        b"this is not a database file at all, just noise",
+    )
+    .unwrap();
+    let d = TestDaemon::start_with_env(
+        home.path(),
+        vec![("AGENTD_INDEX_ROOTS".into(), root.display().to_string())],
+    );
+    let status = json_of(&d.home, &["index", "--wait", "--json"]);
+    assert_eq!(status["state"], "ready", "{status}");
+    assert!(
+        status["counts"]["messages"].as_u64().unwrap() > 100,
+        "{status}"
+    );
+    let aside = std::fs::read_dir(home.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|e| e.file_name().to_string_lossy().contains("damaged"));
+    assert!(aside, "the damaged file is kept for inspection");
+}
