@@ -256,7 +256,8 @@ pub fn oneshot<P: Serialize, R: DeserializeOwned>(
                 )));
             }
             Message::Notification(method, params)
-                if method == agentd_proto::notification::APPROVAL_HELD =>
+                if method == agentd_proto::notification::APPROVAL_HELD
+                    || method == agentd_proto::notification::HOOKS_RUNNING =>
             {
                 // Held for a human: wait as long as the daemon will hold it
                 // (plus a margin), instead of the short fail-open timeout.

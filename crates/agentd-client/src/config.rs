@@ -27,6 +27,25 @@ pub struct Config {
     /// (`[pricing."claude-opus-4-7"] input = 5.0 …`); the shipped table is
     /// `agentd_transcript::pricing::TABLE`.
     pub pricing: std::collections::BTreeMap<String, agentd_transcript::pricing::Price>,
+    /// Hook runner definitions (`[[hooks]]`), checked by `agentd-hooks`
+    /// (fields: `name`, `events`, `matcher`, `command` | `args`,
+    /// `dirs_with`, `if_changed`, `depends_on`, `timeout` (s), `env`,
+    /// `blocking`).
+    pub hooks: Vec<toml::Value>,
+    /// The hook runner.
+    pub runner: RunnerConfig,
+}
+
+/// `[runner]`
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunnerConfig {
+    /// Most hooks of one event running at once; 0 (default) = the number
+    /// of cores.
+    pub parallel: usize,
+    /// Also run the command hooks of enabled Claude Code plugins (default
+    /// false: Claude Code runs those itself).
+    pub plugins: bool,
 }
 
 /// `[index]`
@@ -129,6 +148,8 @@ impl Default for Config {
             rules: Vec::new(),
             index: IndexConfig::default(),
             pricing: Default::default(),
+            hooks: Vec::new(),
+            runner: RunnerConfig::default(),
         }
     }
 }

@@ -51,10 +51,15 @@ pub struct Held {
 
 /// A hook call put on hold: the notice to send now, the reply later.
 pub struct Hold {
-    /// `approval.held` notification params: `{approval_id, timeout_s}`.
+    /// The notification sent first: `approval.held` or `hooks.running`.
+    pub notification: &'static str,
+    /// Its params: `{approval_id, timeout_s}` / `{hooks, timeout_s}`.
     pub notice: Value,
     /// Resolves to the `hook.ingest` result once there is an outcome.
     pub reply: Pin<Box<dyn Future<Output = Result<Value, RpcError>> + Send>>,
+    /// Notifications to forward to the caller until the reply is ready
+    /// (`hook.output` lines of `hooks.execute`).
+    pub stream: Option<tokio::sync::mpsc::UnboundedReceiver<agentd_proto::Notification>>,
 }
 
 /// What the policy rules say about a tool call.
@@ -392,6 +397,8 @@ pub async fn hold(
         .map_err(|e| RpcError::new(code::INTERNAL_ERROR, e.to_string()))
     };
     Ok(Hold {
+        stream: None,
+        notification: agentd_proto::notification::APPROVAL_HELD,
         notice,
         reply: Box::pin(reply),
     })

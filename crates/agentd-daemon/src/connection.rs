@@ -10,9 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agentd_proto::api::{SessionView, SubscribeParams, SubscribeResult};
-use agentd_proto::{
-    MAX_FRAME_BYTES, Notification, Request, Response, RpcError, code, method, notification,
-};
+use agentd_proto::{MAX_FRAME_BYTES, Notification, Request, Response, RpcError, code, method};
 use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
@@ -129,23 +127,40 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
                 rpc::Reply::Held(hold) => {
                     // The connection keeps reading while the call is held, so
                     // a vanished client is noticed (and the hold abandoned).
-                    let notice = Notification::new(notification::APPROVAL_HELD, hold.notice);
+                    let notice = Notification::new(hold.notification, hold.notice);
                     if let Ok(mut line) = serde_json::to_string(&notice) {
                         line.push('\n');
                         let _ = out_tx.send(line).await;
                     }
                     let out = out_tx.clone();
                     let cancel = conn_cancel.clone();
+                    let mut stream = hold.stream;
+                    let mut reply = hold.reply;
                     held.spawn(async move {
-                        tokio::select! {
-                            _ = cancel.cancelled() => {}
-                            result = hold.reply => {
-                                if let Some(id) = id {
-                                    let resp = match result {
-                                        Ok(v) => Response::ok(id, v),
-                                        Err(e) => Response::error(id, e),
-                                    };
-                                    send(&out, resp).await;
+                        loop {
+                            tokio::select! {
+                                _ = cancel.cancelled() => break,
+                                // Progress notifications (hook output) while it runs.
+                                Some(n) = async {
+                                    match stream.as_mut() {
+                                        Some(rx) => rx.recv().await,
+                                        None => std::future::pending().await,
+                                    }
+                                } => {
+                                    if let Ok(mut line) = serde_json::to_string(&n) {
+                                        line.push('\n');
+                                        let _ = out.send(line).await;
+                                    }
+                                }
+                                result = &mut reply => {
+                                    if let Some(id) = id {
+                                        let resp = match result {
+                                            Ok(v) => Response::ok(id, v),
+                                            Err(e) => Response::error(id, e),
+                                        };
+                                        send(&out, resp).await;
+                                    }
+                                    break;
                                 }
                             }
                         }

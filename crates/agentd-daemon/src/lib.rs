@@ -13,6 +13,7 @@
 
 pub mod approvals;
 pub mod connection;
+pub mod hooks;
 pub mod http;
 pub mod index;
 pub mod ingest;

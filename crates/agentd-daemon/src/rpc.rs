@@ -79,6 +79,12 @@ pub enum Reply {
 /// (which the connection handles). `client` names the caller (for
 /// `decided_by`).
 pub async fn dispatch(shared: &Arc<Shared>, method: &str, p: Option<Value>, client: &str) -> Reply {
+    if method == method::HOOKS_EXECUTE {
+        return match crate::hooks::execute(shared, p) {
+            Ok(hold) => Reply::Held(hold),
+            Err(e) => Reply::Now(Err(e)),
+        };
+    }
     if method == method::HOOK_INGEST {
         let ingested = match params(method, p) {
             Ok(p) => ingest(shared, Source::Hook, p).await,
@@ -112,6 +118,8 @@ async fn call(
             to_value(session_get(shared, &p.id)?)
         }
         method::EVENTS_LIST => events_list(shared, params(method, p)?).await,
+        method::HOOKS_LIST => crate::hooks::list(shared, p),
+        method::HOOKS_HISTORY => crate::hooks::history(shared, p).await,
         method::APPROVALS_LIST => {
             let p: ApprovalsListParams = params(method, p)?;
             let limit = p.limit.unwrap_or(1000).clamp(1, 100_000);
@@ -271,6 +279,7 @@ pub async fn ingest(
         v => serde_json::from_value(v)
             .map_err(|e| RpcError::invalid_params(format!("bad `env`: {e}")))?,
     };
+    let project_dir = env.project_dir.clone();
     let prepared = ingest::prepare(source, &p.payload, env)?;
     let seq = ingest::submit(shared, prepared).await?;
     crate::index::nudge(shared, &p.payload);
@@ -282,10 +291,20 @@ pub async fn ingest(
         })
     };
     let event = agentd_claude::hook::event_name(&p.payload);
+    // Nothing else to say: agentd's own hook checks may apply.
+    let checks = |reply: Result<Value, RpcError>| -> Reply {
+        match (
+            source,
+            crate::hooks::for_ingest(shared, &p.payload, project_dir.as_deref(), seq),
+        ) {
+            (Source::Hook, Some(hold)) => Reply::Held(hold),
+            _ => Reply::Now(reply),
+        }
+    };
     let origin = match (source, event) {
         (Source::Hook, Some("PermissionRequest")) => Origin::PermissionRequest,
         (Source::Hook, Some("PreToolUse")) => Origin::PreToolUse,
-        _ => return Ok(Reply::Now(now(None))),
+        _ => return Ok(checks(now(None))),
     };
     let str_of = |k: &str| p.payload.get(k).and_then(Value::as_str).map(str::to_owned);
     let tool = str_of("tool_name").unwrap_or_default();
@@ -305,7 +324,7 @@ pub async fn ingest(
     };
     // PreToolUse without an `ask` rule: Claude Code's own flow decides.
     if origin == Origin::PreToolUse && ask.is_none() {
-        return Ok(Reply::Now(now(None)));
+        return Ok(checks(now(None)));
     }
     let approval = Approval {
         session_id: str_of("session_id").unwrap_or_default(),

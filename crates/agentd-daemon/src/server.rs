@@ -80,13 +80,15 @@ impl Daemon {
         let (registry, head_seq) = ingest::load_registry(&paths.db)?;
         tracing::info!(sessions = registry.len(), head_seq, "registry loaded");
         let (tx, rx) = mpsc::channel(INGEST_QUEUE);
-        let shared = Arc::new(Shared::new(
+        let mut state = Shared::new(
             registry,
             head_seq,
             tx.clone(),
             paths.db.clone(),
             config.clone(),
-        ));
+        );
+        state.hooks = crate::hooks::open(&paths.root, config.runner.parallel);
+        let shared = Arc::new(state);
         let writer_shared = Arc::clone(&shared);
         let writer_thread = std::thread::Builder::new()
             .name("agentd-writer".into())

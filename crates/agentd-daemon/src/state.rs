@@ -68,6 +68,8 @@ pub struct Shared {
     pub index_progress: Mutex<Option<Arc<agentd_index::Progress>>>,
     /// Where the transcript index is.
     pub index_db: PathBuf,
+    /// The hook runner (`None` when its store cannot be opened).
+    pub hooks: Option<Arc<agentd_hooks::Engine>>,
     readers: Mutex<Vec<Reader>>,
     next_subscription: AtomicU64,
 }
@@ -99,6 +101,7 @@ impl Shared {
             index: Mutex::new(None),
             index_progress: Mutex::new(None),
             index_db,
+            hooks: None,
             readers: Mutex::new(Vec::new()),
             next_subscription: AtomicU64::new(1),
         }

@@ -67,6 +67,15 @@ pub mod method {
     pub const INDEX_STATUS: &str = "index.status";
     /// Start a reconcile scan now.
     pub const INDEX_RESCAN: &str = "index.rescan";
+    /// The effective hook definitions. Params `{cwd?}`; result
+    /// `{hooks: [definition + origin], errors: [text]}`.
+    pub const HOOKS_LIST: &str = "hooks.list";
+    /// Run the hooks of an event now. Params `{event, payload?, session_id?,
+    /// cwd?, dir?, hooks?, no_cache?}`; `hook.output` notifications, then
+    /// `{runs, output, blocked}`.
+    pub const HOOKS_EXECUTE: &str = "hooks.execute";
+    /// Recorded hook runs, newest first. Params `{limit?, session_id?}`.
+    pub const HOOKS_HISTORY: &str = "hooks.history";
 }
 
 /// Notification method names (daemon → client).
@@ -79,6 +88,12 @@ pub mod notification {
     /// The `hook.ingest` call is held for a human; params
     /// `{approval_id, timeout_s}`. Its response comes when decided.
     pub const APPROVAL_HELD: &str = "approval.held";
+    /// The `hook.ingest` call runs agentd's hook checks; params
+    /// `{hooks, timeout_s}`. Its response comes when they finish.
+    pub const HOOKS_RUNNING: &str = "hooks.running";
+    /// A line of a hook's output, to the caller of `hooks.execute`; params
+    /// `{run_id, hook, dir, stream, line}`.
+    pub const HOOK_OUTPUT: &str = "hook.output";
 }
 
 /// JSON-RPC error codes. The -32xxx range below -32099 is JSON-RPC's own;

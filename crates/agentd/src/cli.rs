@@ -214,6 +214,11 @@ pub enum Command {
     },
     /// The terminal dashboard: sessions, approvals, transcripts, search.
     Tui,
+    /// The hook runner: project checks on Claude Code hook events.
+    Hooks {
+        #[command(subcommand)]
+        command: HooksCommand,
+    },
     /// Transcript index status.
     Index {
         /// Show a progress bar until the index is complete.
@@ -251,5 +256,56 @@ pub enum RulesCommand {
         /// The session's working directory (project rules, relative paths).
         #[arg(long, value_name = "DIR")]
         cwd: Option<PathBuf>,
+    },
+}
+
+/// `agentd hooks …`
+#[derive(Debug, Subcommand)]
+pub enum HooksCommand {
+    /// The effective hook definitions and where each comes from.
+    Ls {
+        /// Project directory (default: the current one).
+        #[arg(long, value_name = "DIR")]
+        cwd: Option<PathBuf>,
+        /// JSON: `{hooks: [...], errors: [...]}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the hooks of an event now, with live output; exit 2 when a
+    /// blocking hook fails.
+    Run {
+        /// Hook event (`Stop`, `PostToolUse`, …).
+        event: String,
+        /// Session id (passed to the hooks).
+        #[arg(long)]
+        session: Option<String>,
+        /// Only in this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Project directory (default: the current one).
+        #[arg(long, value_name = "DIR")]
+        cwd: Option<PathBuf>,
+        /// Only this hook (repeatable).
+        #[arg(long = "hook", value_name = "NAME")]
+        hooks: Vec<String>,
+        /// Run even when the files are unchanged.
+        #[arg(long)]
+        no_cache: bool,
+        /// JSON result: `{runs, output, blocked}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recorded hook runs, newest first.
+    History {
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Only this session's.
+        #[arg(long)]
+        session: Option<String>,
+        /// JSON array of runs (`hook`, `dir`, `session_id`, `started_ms`,
+        /// `ended_ms`, `exit_code`, `outcome` ran|cached|timed_out|…, `why`, …).
+        #[arg(long)]
+        json: bool,
     },
 }

@@ -5,6 +5,7 @@ mod approvals;
 mod daemon;
 mod history;
 mod hook;
+mod hooks;
 mod install;
 mod query;
 
@@ -12,7 +13,7 @@ use std::process::ExitCode;
 
 use agentd_client::{ClientError, Config, Paths};
 
-use crate::cli::{Cli, Command, RulesCommand};
+use crate::cli::{Cli, Command, HooksCommand, RulesCommand};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
@@ -106,6 +107,34 @@ pub fn run(cli: Cli) -> ExitCode {
             json,
         } => history::usage(&paths, &by, since, until, timezone, json),
         Command::Index { wait, rescan, json } => history::index(&paths, wait, rescan, json),
+        Command::Hooks { command } => match command {
+            HooksCommand::Ls { cwd, json } => hooks::ls(&paths, cwd, json),
+            HooksCommand::Run {
+                event,
+                session,
+                dir,
+                cwd,
+                hooks: only,
+                no_cache,
+                json,
+            } => hooks::run(
+                &paths,
+                hooks::RunOpts {
+                    event,
+                    session,
+                    dir,
+                    cwd,
+                    hooks: only,
+                    no_cache,
+                    json,
+                },
+            ),
+            HooksCommand::History {
+                limit,
+                session,
+                json,
+            } => hooks::history(&paths, limit, session, json),
+        },
         Command::Tui => {
             let exe = std::env::current_exe().unwrap_or_else(|_| "agentd".into());
             match agentd_tui::run(&paths, &exe) {

@@ -1,0 +1,255 @@
+//! The hook runner inside the daemon: definitions for a project, running
+//! them for a `hook.ingest` (held like an approval while they run), and the
+//! `hooks.list`, `hooks.execute`, `hooks.history` methods.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use agentd_hooks::def::{self, HookDef};
+use agentd_hooks::{Engine, OutputLine, Request};
+use agentd_proto::{Notification, RpcError, code, notification};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::approvals::Hold;
+use crate::state::Shared;
+
+/// Opens the runner's store (`hooks.db`) and log folder (`hook-logs/`) in
+/// the root; `None` (logged) when the store cannot be opened.
+pub fn open(root: &Path, parallel: usize) -> Option<Arc<Engine>> {
+    match agentd_hooks::store::Store::open(&root.join("hooks.db")) {
+        Ok(store) => {
+            let cap = if parallel == 0 {
+                Engine::default_cap()
+            } else {
+                parallel
+            };
+            Some(Arc::new(Engine::new(store, root.join("hook-logs"), cap)))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot open hooks.db; the hook runner is off");
+            None
+        }
+    }
+}
+
+/// Claude Code's config folder: `$CLAUDE_CONFIG_DIR`, else `~/.claude`.
+fn claude_config() -> Option<PathBuf> {
+    std::env::var_os("CLAUDE_CONFIG_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".claude")))
+}
+
+/// The effective definitions for `project`: agentd.toml, the project's
+/// `.agentd/hooks.toml`, and (with `[runner] plugins = true`) enabled
+/// plugins. Bad definitions are left out and described in the errors.
+pub fn definitions(shared: &Shared, project: Option<&Path>) -> (Vec<HookDef>, Vec<String>) {
+    let mut defs = Vec::new();
+    let mut errors = Vec::new();
+    let config_file = shared.db_path.with_file_name("agentd.toml");
+    match def::from_toml(&shared.config.hooks, &config_file, "config") {
+        Ok(d) => defs.extend(d),
+        Err(e) => errors.push(e.to_string()),
+    }
+    if let Some(p) = project {
+        match def::project(p) {
+            Ok(d) => defs.extend(d),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if shared.config.runner.plugins
+        && let Some(cfg) = claude_config()
+    {
+        let (d, e) = def::plugins(&cfg);
+        defs.extend(d);
+        errors.extend(e.into_iter().map(|e| e.to_string()));
+    }
+    (defs, errors)
+}
+
+fn project_of(payload: &Value, project_dir: Option<&str>) -> Option<PathBuf> {
+    project_dir
+        .or_else(|| payload.get("cwd").and_then(Value::as_str))
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute() && p.is_dir())
+}
+
+/// For a hook event with nothing else to say: if agentd's hooks apply, a
+/// [`Hold`] that runs them and answers with the aggregated output.
+pub fn for_ingest(
+    shared: &Arc<Shared>,
+    payload: &Value,
+    project_dir: Option<&str>,
+    seq: u64,
+) -> Option<Hold> {
+    let engine = shared.hooks.clone()?;
+    let event = payload
+        .get("hook_event_name")
+        .and_then(Value::as_str)?
+        .to_owned();
+    if event == "PermissionRequest" {
+        return None; // only a decision object counts there; approvals own it
+    }
+    let project = project_of(payload, project_dir)?;
+    let (defs, errors) = definitions(shared, Some(&project));
+    for e in &errors {
+        tracing::warn!(error = %e, "bad hook definition skipped");
+    }
+    if !Engine::any_applies(&defs, &event, payload) {
+        return None;
+    }
+    let timeout_s = defs.iter().map(|d| d.spec.timeout).max().unwrap_or(600) + 30;
+    let count = defs_count(&defs, &event, payload);
+    let req = Request {
+        event: event.clone(),
+        payload: payload.clone(),
+        project_dir: project,
+        session_id: payload
+            .get("session_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        no_cache: false,
+        only_dir: None,
+        only_hooks: Vec::new(),
+    };
+    let reply = async move {
+        let out = engine
+            .execute(&defs, &req, Arc::new(|_l: OutputLine| {}))
+            .await;
+        let exit_code = 0;
+        Ok(json!({"seq": seq, "output": out.output, "exit_code": exit_code}))
+    };
+    Some(Hold {
+        notification: notification::HOOKS_RUNNING,
+        notice: json!({"hooks": count, "timeout_s": timeout_s}),
+        reply: Box::pin(reply),
+        stream: None,
+    })
+}
+
+fn defs_count(defs: &[HookDef], event: &str, payload: &Value) -> usize {
+    let v = agentd_hooks::matcher::matched_value(event, payload);
+    defs.iter().filter(|d| d.applies(event, v)).count()
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    #[serde(default)]
+    cwd: Option<String>,
+}
+
+/// `hooks.list`.
+///
+/// # Errors
+/// Bad params.
+pub fn list(shared: &Shared, p: Option<Value>) -> Result<Value, RpcError> {
+    let p: ListParams = crate::rpc::params(agentd_proto::method::HOOKS_LIST, p)?;
+    let project = p.cwd.map(PathBuf::from);
+    let (defs, errors) = definitions(shared, project.as_deref());
+    Ok(json!({"hooks": defs, "errors": errors}))
+}
+
+#[derive(Deserialize)]
+struct ExecuteParams {
+    event: String,
+    #[serde(default)]
+    payload: Option<Value>,
+    #[serde(default)]
+    session_id: Option<String>,
+    #[serde(default)]
+    cwd: Option<String>,
+    #[serde(default)]
+    dir: Option<String>,
+    #[serde(default)]
+    hooks: Vec<String>,
+    #[serde(default)]
+    no_cache: bool,
+}
+
+/// `hooks.execute`: streams `hook.output`, then `{runs, output, blocked}`.
+///
+/// # Errors
+/// Bad params; the runner is off; no project directory.
+pub fn execute(shared: &Arc<Shared>, p: Option<Value>) -> Result<Hold, RpcError> {
+    let p: ExecuteParams = crate::rpc::params(agentd_proto::method::HOOKS_EXECUTE, p)?;
+    let engine = shared.hooks.clone().ok_or_else(|| {
+        RpcError::new(
+            code::INTERNAL_ERROR,
+            "the hook runner is off (hooks.db cannot be opened; see the daemon log)",
+        )
+    })?;
+    let mut payload = p.payload.unwrap_or_else(|| json!({}));
+    if let Value::Object(m) = &mut payload {
+        m.entry("hook_event_name").or_insert_with(|| json!(p.event));
+        if let Some(s) = &p.session_id {
+            m.entry("session_id").or_insert_with(|| json!(s));
+        }
+        if let Some(c) = &p.cwd {
+            m.entry("cwd").or_insert_with(|| json!(c));
+        }
+    }
+    let project = project_of(&payload, p.cwd.as_deref()).ok_or_else(|| {
+        RpcError::invalid_params(
+            "no project directory: give `cwd` (an existing absolute directory)",
+        )
+    })?;
+    let (defs, errors) = definitions(shared, Some(&project));
+    if let Some(e) = errors.first() {
+        return Err(RpcError::invalid_params(e.clone()));
+    }
+    let timeout_s = defs.iter().map(|d| d.spec.timeout).max().unwrap_or(600) + 30;
+    let req = Request {
+        event: p.event,
+        payload,
+        project_dir: project,
+        session_id: p.session_id,
+        no_cache: p.no_cache,
+        only_dir: p.dir.map(PathBuf::from),
+        only_hooks: p.hooks,
+    };
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let on_line = Arc::new(move |l: OutputLine| {
+        if let Ok(v) = serde_json::to_value(&l) {
+            let _ = tx.send(Notification::new(notification::HOOK_OUTPUT, v));
+        }
+    });
+    let reply = async move {
+        let out = engine.execute(&defs, &req, on_line).await;
+        serde_json::to_value(out).map_err(|e| RpcError::new(code::INTERNAL_ERROR, e.to_string()))
+    };
+    Ok(Hold {
+        notification: notification::HOOKS_RUNNING,
+        notice: json!({"timeout_s": timeout_s}),
+        reply: Box::pin(reply),
+        stream: Some(rx),
+    })
+}
+
+#[derive(Deserialize)]
+struct HistoryParams {
+    #[serde(default)]
+    limit: Option<usize>,
+    #[serde(default)]
+    session_id: Option<String>,
+}
+
+/// `hooks.history`.
+///
+/// # Errors
+/// Bad params; store errors.
+pub async fn history(shared: &Arc<Shared>, p: Option<Value>) -> Result<Value, RpcError> {
+    let p: HistoryParams = crate::rpc::params(agentd_proto::method::HOOKS_HISTORY, p)?;
+    let Some(engine) = shared.hooks.clone() else {
+        return Ok(json!([]));
+    };
+    let limit = p.limit.unwrap_or(100).clamp(1, 10_000);
+    let rows =
+        tokio::task::spawn_blocking(move || engine.store().history(limit, p.session_id.as_deref()))
+            .await
+            .map_err(|e| RpcError::new(code::INTERNAL_ERROR, e.to_string()))?
+            .map_err(|e| {
+                RpcError::new(code::STORE_ERROR, format!("reading hooks.db failed: {e}"))
+            })?;
+    serde_json::to_value(rows).map_err(|e| RpcError::new(code::INTERNAL_ERROR, e.to_string()))
+}

@@ -1,0 +1,226 @@
+//! `agentd hooks ls|run|history`: the hook runner.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use agentd_client::client::Message;
+use agentd_client::{Client, ClientError, Paths};
+use agentd_core::text::{one_line, truncate};
+use agentd_proto::{method, notification};
+use serde_json::{Value, json};
+
+use super::{client_error, fail};
+
+fn connect(paths: &Paths) -> Result<Client, ExitCode> {
+    Client::connect(&paths.socket, Duration::from_secs(30)).map_err(client_error)
+}
+
+fn out(s: &str) {
+    let _ = std::io::stdout().lock().write_all(s.as_bytes());
+}
+
+fn cwd_or(dir: Option<PathBuf>) -> String {
+    dir.or_else(|| std::env::current_dir().ok())
+        .and_then(|d| d.canonicalize().ok())
+        .map(|d| d.display().to_string())
+        .unwrap_or_default()
+}
+
+/// `agentd hooks ls [--cwd DIR] [--json]`.
+pub fn ls(paths: &Paths, cwd: Option<PathBuf>, as_json: bool) -> ExitCode {
+    let mut c = match connect(paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let v: Value = match c.call(method::HOOKS_LIST, json!({"cwd": cwd_or(cwd)})) {
+        Ok(v) => v,
+        Err(e) => return client_error(e),
+    };
+    if as_json {
+        out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        ));
+        return ExitCode::SUCCESS;
+    }
+    let hooks = v["hooks"].as_array().cloned().unwrap_or_default();
+    if hooks.is_empty() {
+        out("no hooks defined ([[hooks]] in agentd.toml or .agentd/hooks.toml)\n");
+    }
+    for h in &hooks {
+        let s = |k: &str| one_line(h[k].as_str().unwrap_or(""));
+        let events: Vec<String> = h["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.as_str().map(one_line))
+            .collect();
+        let run = match h["args"].as_array() {
+            Some(a) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(one_line)
+                .collect::<Vec<_>>()
+                .join(" "),
+            None => s("command"),
+        };
+        let matcher = h["matcher"]
+            .as_str()
+            .map(|m| format!(" [{}]", one_line(m)))
+            .unwrap_or_default();
+        out(&format!(
+            "{:<20} {}{} · {} · timeout {} s{}\n    {}\n",
+            truncate(&s("name"), 20),
+            events.join(","),
+            matcher,
+            one_line(&format!(
+                "{} {}",
+                h["origin"]["kind"].as_str().unwrap_or(""),
+                h["origin"]["file"].as_str().unwrap_or("")
+            )),
+            h["timeout"],
+            if h["blocking"] == false {
+                " · non-blocking"
+            } else {
+                ""
+            },
+            truncate(&run, 200)
+        ));
+    }
+    let errors = v["errors"].as_array().cloned().unwrap_or_default();
+    for e in &errors {
+        eprintln!("agentd: {}", one_line(e.as_str().unwrap_or("")));
+    }
+    if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Options of `agentd hooks run`.
+pub struct RunOpts {
+    /// Hook event.
+    pub event: String,
+    /// Session id.
+    pub session: Option<String>,
+    /// Only this directory.
+    pub dir: Option<PathBuf>,
+    /// Project directory (default: the current one).
+    pub cwd: Option<PathBuf>,
+    /// Only these hooks.
+    pub hooks: Vec<String>,
+    /// Skip the cache.
+    pub no_cache: bool,
+    /// JSON result.
+    pub json: bool,
+}
+
+/// `agentd hooks run <Event> …`: live output, then a summary; exits 2 when
+/// a blocking hook failed (as Claude Code reads a blocking hook).
+pub fn run(paths: &Paths, o: RunOpts) -> ExitCode {
+    let mut c = match connect(paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let dir = o
+        .dir
+        .map(|d| d.canonicalize().unwrap_or(d).display().to_string());
+    let params = json!({"event": o.event, "session_id": o.session, "cwd": cwd_or(o.cwd), "dir": dir,
+        "hooks": o.hooks, "no_cache": o.no_cache});
+    let sent = c.send(method::HOOKS_EXECUTE, params);
+    let id = match sent {
+        Ok(id) => id,
+        Err(e) => return client_error(e),
+    };
+    if let Err(e) = c.set_read_timeout(None) {
+        return client_error(e);
+    }
+    let result = loop {
+        match c.read_message() {
+            Ok(Message::Notification(m, p)) if m == notification::HOOK_OUTPUT => {
+                if !o.json {
+                    let tag = if p["stream"] == "stderr" { "!" } else { "|" };
+                    out(&format!(
+                        "{} {} {}\n",
+                        one_line(p["hook"].as_str().unwrap_or("")),
+                        tag,
+                        one_line(p["line"].as_str().unwrap_or(""))
+                    ));
+                }
+            }
+            Ok(Message::Response(r)) if r.id == json!(id) => match (r.error, r.result) {
+                (Some(e), _) => return client_error(ClientError::Rpc(e)),
+                (None, Some(v)) => break v,
+                (None, None) => return fail("empty response"),
+            },
+            Ok(_) => {}
+            Err(e) => return client_error(e),
+        }
+    };
+    if o.json {
+        out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&result).unwrap_or_default()
+        ));
+    } else {
+        out(&summary(&result));
+    }
+    if result["blocked"] == true {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn summary(v: &Value) -> String {
+    let mut s = String::new();
+    let runs = v["runs"].as_array().cloned().unwrap_or_default();
+    if runs.is_empty() {
+        s.push_str("no hook applies to this event here\n");
+    }
+    for r in &runs {
+        let status = match (r["outcome"].as_str(), r["passed"].as_bool()) {
+            (Some("cached"), _) => "cached",
+            (Some("skipped"), _) => "skipped",
+            (_, Some(true)) => "passed",
+            _ => "FAILED",
+        };
+        let ms = r["ended_ms"].as_i64().unwrap_or(0) - r["started_ms"].as_i64().unwrap_or(0);
+        s.push_str(&format!(
+            "{:<7} {:<20} {} ({} ms) — {}\n",
+            status,
+            truncate(&one_line(r["hook"].as_str().unwrap_or("")), 20),
+            one_line(r["dir"].as_str().unwrap_or("")),
+            ms,
+            one_line(r["why"].as_str().unwrap_or(""))
+        ));
+    }
+    s
+}
+
+/// `agentd hooks history [--limit N] [--session ID] [--json]`.
+pub fn history(paths: &Paths, limit: usize, session: Option<String>, as_json: bool) -> ExitCode {
+    let mut c = match connect(paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let v: Value = match c.call(
+        method::HOOKS_HISTORY,
+        json!({"limit": limit, "session_id": session}),
+    ) {
+        Ok(v) => v,
+        Err(e) => return client_error(e),
+    };
+    if as_json {
+        out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        ));
+        return ExitCode::SUCCESS;
+    }
+    out(&summary(&json!({"runs": v})));
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,190 @@
+//! The hook runner through the real daemon, `agentd hook` and the CLI:
+//! definitions and their origins, a failing Stop check blocking with
+//! Claude Code's output shape, the cache on the second Stop, live output
+//! of `hooks run`, history, and bad definitions named.
+
+mod support;
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use support::{TestDaemon, run};
+
+fn project() -> tempfile::TempDir {
+    let p = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(p.path().join("src")).unwrap();
+    std::fs::create_dir_all(p.path().join(".agentd")).unwrap();
+    std::fs::write(p.path().join("src/lib.rs"), "fn broken() {}").unwrap();
+    std::fs::write(
+        p.path().join(".agentd/hooks.toml"),
+        r#"
+[[hooks]]
+name = "check"
+events = ["Stop"]
+command = "echo checking; if grep -q broken src/lib.rs; then echo 'error: src/lib.rs is broken' >&2; exit 1; fi"
+if_changed = ["src/**"]
+timeout = 30
+
+[[hooks]]
+name = "fmt"
+events = ["PostToolUse"]
+matcher = "Edit|Write"
+args = ["true"]
+"#,
+    )
+    .unwrap();
+    p
+}
+
+fn stop(session: &str, cwd: &Path) -> Vec<u8> {
+    json!({"session_id": session, "hook_event_name": "Stop", "cwd": cwd, "stop_hook_active": false,
+        "transcript_path": "/nonexistent.jsonl"})
+    .to_string()
+    .into_bytes()
+}
+
+#[test]
+fn a_failing_stop_check_blocks_then_passes_then_is_cached() {
+    let d = TestDaemon::start();
+    let p = project();
+    let cwd = p.path().canonicalize().unwrap();
+
+    let ls = run(
+        &d.home,
+        &["hooks", "ls", "--json", "--cwd", cwd.to_str().unwrap()],
+        None,
+    );
+    assert!(ls.status.success(), "{ls:?}");
+    let v: Value = serde_json::from_slice(&ls.stdout).unwrap();
+    let names: Vec<&str> = v["hooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["check", "fmt"]);
+    assert_eq!(v["hooks"][0]["origin"]["kind"], "project");
+
+    // Through `agentd hook`, as Claude Code runs it.
+    let out = run(&d.home, &["hook"], Some(&stop("s1", &cwd)));
+    assert!(out.status.success(), "{out:?}");
+    let o: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    assert_eq!(o["decision"], "block");
+    let reason = o["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("- check in ") && reason.contains("(exit 1)"),
+        "{reason}"
+    );
+    assert!(reason.contains("error: src/lib.rs is broken"), "{reason}");
+    assert!(
+        reason.contains("re-run: agentd hooks run Stop --hook check --dir "),
+        "{reason}"
+    );
+
+    // "Fixed": passes, Claude may stop.
+    std::fs::write(p.path().join("src/lib.rs"), "fn fixed() {}").unwrap();
+    let out = run(&d.home, &["hook"], Some(&stop("s1", &cwd)));
+    assert!(out.status.success());
+    assert!(
+        out.stdout.is_empty(),
+        "no output: {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Nothing changed: served from the cache.
+    let out = run(&d.home, &["hook"], Some(&stop("s1", &cwd)));
+    assert!(out.stdout.is_empty());
+    let h = run(
+        &d.home,
+        &["hooks", "history", "--json", "--session", "s1"],
+        None,
+    );
+    let runs: Vec<Value> = serde_json::from_slice(&h.stdout).unwrap();
+    let outcomes: Vec<(&str, bool)> = runs
+        .iter()
+        .map(|r| {
+            (
+                r["outcome"].as_str().unwrap(),
+                r["passed"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [("cached", true), ("ran", true), ("ran", false)],
+        "newest first"
+    );
+    assert!(runs[0]["why"].as_str().unwrap().contains("unchanged"));
+    assert!(
+        Path::new(runs[2]["log"].as_str().unwrap()).exists(),
+        "full output kept in a log file"
+    );
+
+    // `hooks run` streams output and says what it did; --no-cache forces.
+    let r = run(
+        &d.home,
+        &[
+            "hooks",
+            "run",
+            "Stop",
+            "--cwd",
+            cwd.to_str().unwrap(),
+            "--no-cache",
+            "--session",
+            "s1",
+        ],
+        None,
+    );
+    assert!(r.status.success(), "{r:?}");
+    let text = String::from_utf8_lossy(&r.stdout);
+    assert!(text.contains("check | checking"), "{text}");
+    assert!(text.contains("passed  check"), "{text}");
+
+    // A matcher that does not match runs nothing; one that does runs fmt.
+    let post = |tool: &str| {
+        json!({"session_id": "s1", "hook_event_name": "PostToolUse", "cwd": cwd, "tool_name": tool,
+            "tool_input": {}, "tool_response": {}})
+        .to_string()
+        .into_bytes()
+    };
+    let before = serde_json::from_slice::<Vec<Value>>(
+        &run(&d.home, &["hooks", "history", "--json"], None).stdout,
+    )
+    .unwrap()
+    .len();
+    run(&d.home, &["hook"], Some(&post("Bash")));
+    run(&d.home, &["hook"], Some(&post("Write")));
+    let after: Vec<Value> =
+        serde_json::from_slice(&run(&d.home, &["hooks", "history", "--json"], None).stdout)
+            .unwrap();
+    assert_eq!(after.len(), before + 1);
+    assert_eq!(after[0]["hook"], "fmt");
+}
+
+#[test]
+fn bad_definitions_are_named_and_the_hook_path_fails_open() {
+    let d = TestDaemon::start();
+    let p = project();
+    std::fs::write(
+        p.path().join(".agentd/hooks.toml"),
+        "[[hooks]]\nname = \"lint\"\nevents = [\"Stop\"]\ncommand = \"false\"\ntimeout = \"5s\"\n",
+    )
+    .unwrap();
+    let cwd = p.path().canonicalize().unwrap();
+    let ls = run(
+        &d.home,
+        &["hooks", "ls", "--cwd", cwd.to_str().unwrap()],
+        None,
+    );
+    assert!(!ls.status.success());
+    let err = String::from_utf8_lossy(&ls.stderr);
+    assert!(
+        err.contains(".agentd/hooks.toml")
+            && err.contains("hook `lint`")
+            && err.contains("invalid type"),
+        "{err}"
+    );
+    // Claude Code is not hurt: the bad entry is skipped, the turn ends.
+    let out = run(&d.home, &["hook"], Some(&stop("s2", &cwd)));
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+}
