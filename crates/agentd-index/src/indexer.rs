@@ -182,14 +182,14 @@ impl Indexer {
             report.bytes += len;
             report.lines += 1;
             if batch >= BATCH_BYTES {
-                flush(&tx, &mut ctx, &file, &meta, offset)?;
+                flush(&tx, &mut ctx, &file, &meta, offset, false)?;
                 tx.commit()?;
                 progress(batch);
                 batch = 0;
                 tx = self.conn.transaction()?;
             }
         }
-        flush(&tx, &mut ctx, &file, &meta, offset)?;
+        flush(&tx, &mut ctx, &file, &meta, offset, true)?;
         tx.commit()?;
         progress(batch);
         Ok(report)
@@ -374,15 +374,21 @@ fn apply(
             ts,
             rec.model.as_deref().unwrap_or(""),
             rec.is_sidechain,
-            u.input_tokens as i64,
-            u.output_tokens as i64,
-            u.cache_creation_input_tokens as i64,
-            u.cache_creation_1h_tokens as i64,
-            u.cache_read_input_tokens as i64,
-            u.total() as i64
+            clamp(u.input_tokens),
+            clamp(u.output_tokens),
+            clamp(u.cache_creation_input_tokens),
+            clamp(u.cache_creation_1h_tokens),
+            clamp(u.cache_read_input_tokens),
+            clamp(u.total())
         ])?;
     }
     Ok(())
+}
+
+/// A token count as SQLite stores it: absurd values are capped so that sums
+/// cannot overflow (2^48 tokens is beyond any real request).
+fn clamp(n: u64) -> i64 {
+    n.min(1 << 48) as i64
 }
 
 /// The deduplication key of a usage record (as ccusage 20 keys them):
@@ -405,13 +411,16 @@ fn first_line(s: &str, max: usize) -> String {
     }
 }
 
-/// Writes the batch's session deltas, type counts and the cursor.
+/// Writes the batch's session deltas, type counts and the cursor. Only the
+/// last batch of a pass records the file's size and mtime: a pass cut short
+/// (shutdown, an error) leaves a cursor that still says "more to read".
 fn flush(
     tx: &Transaction<'_>,
     ctx: &mut FileCtx<'_>,
     file: &File,
     meta: &std::fs::Metadata,
     offset: u64,
+    last: bool,
 ) -> Result<(), IndexError> {
     for (id, d) in ctx.sessions.drain() {
         tx.prepare_cached(
@@ -464,8 +473,8 @@ fn flush(
     .execute(params![
         ctx.file_id,
         meta.ino() as i64,
-        meta.len() as i64,
-        mtime_ms(meta),
+        if last { meta.len() } else { offset } as i64,
+        if last { mtime_ms(meta) } else { 0 },
         offset as i64,
         head,
         tail,
@@ -497,14 +506,17 @@ fn forget_rows(tx: &Transaction<'_>, file_id: i64) -> Result<(), IndexError> {
         "UPDATE files SET offset = 0, lines = 0, bad_lines = 0, skipped_lines = 0 WHERE id = ?1",
         [file_id],
     )?;
+    // A subagent file's reset must not cost its parent the first prompt,
+    // which lives in the (not re-read) main file.
+    let main_file: bool = tx.query_row("SELECT agent_id IS NULL FROM files WHERE id = ?1", [file_id], |r| r.get(0))?;
     for s in sessions {
         tx.execute(
             "UPDATE sessions SET
                user_msgs = (SELECT COUNT(*) FROM messages WHERE session_id = ?1 AND role = 'user'),
                assistant_msgs = (SELECT COUNT(*) FROM messages WHERE session_id = ?1 AND role = 'assistant'),
-               first_prompt = NULL
+               first_prompt = CASE WHEN ?2 THEN NULL ELSE first_prompt END
              WHERE id = ?1",
-            [s],
+            params![s, main_file],
         )?;
     }
     Ok(())

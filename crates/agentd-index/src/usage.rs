@@ -83,7 +83,7 @@ pub struct UsageReport {
 }
 
 impl UsageRow {
-    fn add(&mut self, model: &str, u: &Usage, price: Option<pricing::Price>) {
+    fn add(&mut self, model: &str, u: &Usage, long: bool, price: Option<pricing::Price>) {
         self.input_tokens += u.input_tokens;
         self.output_tokens += u.output_tokens;
         self.cache_creation_tokens += u.cache_creation_input_tokens;
@@ -96,7 +96,7 @@ impl UsageRow {
             self.models.push(model.to_owned());
         }
         match price {
-            Some(p) => self.cost_usd += pricing::cost(&p, u),
+            Some(p) => self.cost_usd += pricing::cost_at(&p, u, long),
             None if u.total() > 0 && !self.unpriced_models.iter().any(|m| m == model) => {
                 self.unpriced_models.push(model.to_owned());
             }
@@ -163,6 +163,7 @@ pub fn report(
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
+            r.get::<_, bool>(2)?,
             Usage {
                 input_tokens: r.get::<_, i64>(3)? as u64,
                 output_tokens: r.get::<_, i64>(4)? as u64,
@@ -178,7 +179,7 @@ pub fn report(
         ..UsageRow::default()
     };
     for row in rows {
-        let (key, model, usage) = row?;
+        let (key, model, long, usage) = row?;
         let period = match q.group_by {
             GroupBy::Daily | GroupBy::Monthly => {
                 let bucket: i64 = key.parse().unwrap_or(0);
@@ -199,8 +200,8 @@ pub fn report(
             period,
             ..UsageRow::default()
         });
-        g.add(&model, &usage, price);
-        totals.add(&model, &usage, price);
+        g.add(&model, &usage, long, price);
+        totals.add(&model, &usage, long, price);
     }
     let mut rows: Vec<UsageRow> = groups.into_values().collect();
     for r in rows.iter_mut().chain(std::iter::once(&mut totals)) {

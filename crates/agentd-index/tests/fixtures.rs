@@ -522,3 +522,23 @@ fn empty_partial_and_garbage_files_are_fine() {
         1
     );
 }
+
+#[test]
+fn long_context_rates_apply_per_request_not_per_sum() {
+    // Three 80k-token requests of Sonnet 4.5 in one bucket: none is over
+    // 200k, so all are at the base rate.
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("root/p");
+    std::fs::create_dir_all(&p).unwrap();
+    let mut text = String::new();
+    for i in 0..3 {
+        text.push_str(&format!(
+            "{{\"type\":\"assistant\",\"uuid\":\"u{i}\",\"sessionId\":\"s\",\"timestamp\":\"2026-01-01T00:0{i}:00Z\",\"requestId\":\"r{i}\",\"message\":{{\"id\":\"msg_{i}\",\"model\":\"claude-sonnet-4-5-20250929\",\"usage\":{{\"input_tokens\":0,\"output_tokens\":0,\"cache_read_input_tokens\":80000}}}}}}\n"
+        ));
+    }
+    std::fs::write(p.join("s.jsonl"), text).unwrap();
+    let reader = build(&tmp.path().join("root"), &tmp.path().join("i.db"));
+    let rep = report(&reader, &usage_q(GroupBy::Model), &[]).unwrap();
+    // 240 000 cache-read tokens at $0.30/M.
+    assert!((rep.totals.cost_usd - 0.072).abs() < 1e-9, "{}", rep.totals.cost_usd);
+}

@@ -133,11 +133,26 @@ pub fn lookup(model: &str, overrides: &[(String, Price)]) -> Option<Price> {
         .or_else(|| TABLE.iter().find(|(k, _)| *k == fam).map(|(_, p)| *p))
 }
 
+/// Whether a request's prompt (input + cache writes + cache reads) is over
+/// [`LONG_CONTEXT_TOKENS`].
+pub fn is_long(u: &Usage) -> bool {
+    u.input_tokens
+        .saturating_add(u.cache_creation_input_tokens)
+        .saturating_add(u.cache_read_input_tokens)
+        > LONG_CONTEXT_TOKENS
+}
+
 /// The cost of one request's `usage` at `price`, USD.
 pub fn cost(price: &Price, u: &Usage) -> f64 {
-    let prompt = u.input_tokens + u.cache_creation_input_tokens + u.cache_read_input_tokens;
+    cost_at(price, u, is_long(u))
+}
+
+/// The cost of `u` — one request, or the sum of requests that were all
+/// `long` or all not — at `price`, USD. (Summed usage cannot say whether
+/// its requests were long; the caller keeps them apart.)
+pub fn cost_at(price: &Price, u: &Usage, long: bool) -> f64 {
     let (input, output, w5, w1, read) = match price.long_context {
-        Some(l) if prompt > LONG_CONTEXT_TOKENS => (
+        Some(l) if long => (
             l.input,
             l.output,
             l.cache_write_5m,

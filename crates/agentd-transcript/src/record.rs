@@ -83,16 +83,16 @@ pub struct Title {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 pub struct Usage {
     /// `input_tokens`: uncached input.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_zero")]
     pub input_tokens: u64,
     /// `output_tokens`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_zero")]
     pub output_tokens: u64,
     /// `cache_creation_input_tokens`: all cache writes (5 m and 1 h).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_zero")]
     pub cache_creation_input_tokens: u64,
     /// `cache_read_input_tokens`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_zero")]
     pub cache_read_input_tokens: u64,
     /// `cache_creation.ephemeral_1h_input_tokens`: the part of the cache
     /// writes with a 1-hour lifetime (priced higher); 0 when not reported.
@@ -104,9 +104,9 @@ impl Usage {
     /// All four classes added up.
     pub fn total(&self) -> u64 {
         self.input_tokens
-            + self.output_tokens
-            + self.cache_creation_input_tokens
-            + self.cache_read_input_tokens
+            .saturating_add(self.output_tokens)
+            .saturating_add(self.cache_creation_input_tokens)
+            .saturating_add(self.cache_read_input_tokens)
     }
 }
 
@@ -200,15 +200,15 @@ struct RawRecord<'a> {
     git_branch: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     version: Option<Cow<'a, str>>,
-    #[serde(rename = "isSidechain", default)]
+    #[serde(rename = "isSidechain", default, deserialize_with = "lenient_bool")]
     is_sidechain: Option<bool>,
-    #[serde(rename = "isMeta", default)]
+    #[serde(rename = "isMeta", default, deserialize_with = "lenient_bool")]
     is_meta: Option<bool>,
-    #[serde(rename = "isCompactSummary", default)]
+    #[serde(rename = "isCompactSummary", default, deserialize_with = "lenient_bool")]
     is_compact_summary: Option<bool>,
-    #[serde(rename = "isVisibleInTranscriptOnly", default)]
+    #[serde(rename = "isVisibleInTranscriptOnly", default, deserialize_with = "lenient_bool")]
     is_visible_in_transcript_only: Option<bool>,
-    #[serde(rename = "isApiErrorMessage", default)]
+    #[serde(rename = "isApiErrorMessage", default, deserialize_with = "lenient_bool")]
     is_api_error: Option<bool>,
     #[serde(rename = "agentId", borrow, default)]
     agent_id: Option<Cow<'a, str>>,
@@ -246,7 +246,7 @@ struct RawEmbedded<'a> {
     timestamp: Option<Cow<'a, str>>,
     #[serde(rename = "requestId", borrow, default)]
     request_id: Option<Cow<'a, str>>,
-    #[serde(rename = "isSidechain", default)]
+    #[serde(rename = "isSidechain", default, deserialize_with = "lenient_bool")]
     is_sidechain: Option<bool>,
     #[serde(borrow, default)]
     message: Option<RawMessage<'a>>,
@@ -274,10 +274,21 @@ struct RawUsage {
 
 #[derive(Deserialize)]
 struct CacheCreation {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_zero")]
     ephemeral_5m_input_tokens: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_zero")]
     ephemeral_1h_input_tokens: u64,
+}
+
+/// A token count; `null` (nullable in the API's schema) is 0.
+fn null_as_zero<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    Ok(Option::<u64>::deserialize(d)?.unwrap_or(0))
+}
+
+/// A flag; anything but `true`/`false` (a string, a number) is absent,
+/// rather than costing the whole line.
+fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    Ok(serde_json::Value::deserialize(d)?.as_bool())
 }
 
 impl RawUsage {
@@ -286,8 +297,9 @@ impl RawUsage {
     fn into_usage(self) -> Usage {
         match self.cache_creation {
             Some(c) => Usage {
-                cache_creation_input_tokens: c.ephemeral_5m_input_tokens
-                    + c.ephemeral_1h_input_tokens,
+                cache_creation_input_tokens: c
+                    .ephemeral_5m_input_tokens
+                    .saturating_add(c.ephemeral_1h_input_tokens),
                 cache_creation_1h_tokens: c.ephemeral_1h_input_tokens,
                 ..self.tokens
             },
@@ -372,6 +384,7 @@ pub fn parse_line(line: &[u8]) -> Result<Record, LineError> {
                 let mut b = Bounded::new(MAX_TEXT_BYTES);
                 b.push(&s);
                 rec.text = b.finish();
+                rec.prose_len = rec.text.len();
             }
         }
         "progress" => {

@@ -1,12 +1,18 @@
 //! Search terms and highlighted snippets.
 
+/// Most words of a query that count.
+pub const MAX_TERMS: usize = 32;
+
 /// The words of a search query, lower-cased: runs of letters and digits
-/// (as SQLite FTS5's `unicode61` tokenizer sees them). Everything else —
-/// quotes, operators, punctuation — separates words, so no query is a
-/// syntax error.
+/// (as SQLite FTS5's `unicode61` tokenizer sees them), at most
+/// [`MAX_TERMS`]. Everything else — quotes, operators, punctuation —
+/// separates words, so no query is a syntax error.
 pub fn query_terms(query: &str) -> Vec<String> {
     let mut terms: Vec<String> = Vec::new();
     for w in query.split(|c: char| !c.is_alphanumeric()) {
+        if terms.len() >= MAX_TERMS {
+            break;
+        }
         if w.is_empty() {
             continue;
         }

@@ -154,3 +154,22 @@ proptest! {
         prop_assert!(r.text.len() <= MAX_TEXT_BYTES);
     }
 }
+
+#[test]
+fn odd_fields_cost_only_themselves() {
+    let r = parse(
+        r#"{"type":"assistant","uuid":"u","isMeta":"true","isSidechain":1,"message":{"id":"m","model":"claude-opus-4-6","content":[{"type":"text","text":"hello"}],"usage":{"input_tokens":5,"output_tokens":null,"cache_read_input_tokens":null,"cache_creation":{"ephemeral_5m_input_tokens":null,"ephemeral_1h_input_tokens":2}}}}"#,
+    );
+    assert_eq!(r.text, "hello");
+    assert!(!r.is_meta && !r.is_sidechain);
+    let u = r.usage.unwrap();
+    assert_eq!((u.input_tokens, u.output_tokens, u.cache_creation_input_tokens, u.cache_read_input_tokens), (5, 0, 2, 0));
+    // Absurd counts saturate instead of overflowing.
+    let big = parse(&format!(
+        r#"{{"type":"assistant","message":{{"usage":{{"input_tokens":{m},"output_tokens":{m},"cache_creation":{{"ephemeral_5m_input_tokens":{m},"ephemeral_1h_input_tokens":{m}}}}}}}}}"#,
+        m = u64::MAX
+    ));
+    assert_eq!(big.usage.unwrap().total(), u64::MAX);
+    let sys = parse(r#"{"type":"system","content":"Conversation compacted","uuid":"c"}"#);
+    assert_eq!(sys.prose_len, sys.text.len());
+}
