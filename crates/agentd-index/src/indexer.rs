@@ -508,7 +508,11 @@ fn forget_rows(tx: &Transaction<'_>, file_id: i64) -> Result<(), IndexError> {
     )?;
     // A subagent file's reset must not cost its parent the first prompt,
     // which lives in the (not re-read) main file.
-    let main_file: bool = tx.query_row("SELECT agent_id IS NULL FROM files WHERE id = ?1", [file_id], |r| r.get(0))?;
+    let main_file: bool = tx.query_row(
+        "SELECT agent_id IS NULL FROM files WHERE id = ?1",
+        [file_id],
+        |r| r.get(0),
+    )?;
     for s in sessions {
         tx.execute(
             "UPDATE sessions SET

@@ -38,7 +38,10 @@ pub fn classify(root: &Path, path: &Path) -> Option<FileKind> {
     let session_id = match dirs.len() {
         1 if agent_id.is_none() => Some(stem.to_owned()),
         1 => None,
-        _ => Some(dirs[1].to_owned()),
+        // Only subagents below a session folder: not `tool-results/`,
+        // `memory/` or anything else Claude Code keeps there.
+        _ if agent_id.is_some() && dirs.get(2) == Some(&"subagents") => Some(dirs[1].to_owned()),
+        _ => return None,
     };
     Some(FileKind {
         project,
@@ -157,5 +160,7 @@ mod tests {
         assert_eq!(kind("/r/p/notes.txt"), None);
         assert_eq!(kind("/elsewhere/p/s.jsonl"), None);
         assert_eq!(kind("/r/p/agent-x.meta.json"), None);
+        assert_eq!(kind("/r/p/s1/tool-results/out.jsonl"), None);
+        assert_eq!(kind("/r/p/s1/subagents/workflows/w/journal.jsonl"), None);
     }
 }

@@ -243,7 +243,17 @@ impl Worker {
         added
     }
 
+    /// The root `path` lies under. Paths come from hook payloads too:
+    /// relative ones and `..` components are refused, so nothing outside
+    /// the roots is read.
     fn root_of(&self, path: &Path) -> Option<PathBuf> {
+        if !path.is_absolute()
+            || path
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return None;
+        }
         self.roots.iter().find(|r| path.starts_with(r)).cloned()
     }
 
@@ -292,9 +302,18 @@ impl Worker {
         p.bytes_total.store(bytes, Ordering::Relaxed);
         p.bytes_done.store(0, Ordering::Relaxed);
         let mut stop = false;
+        let mut deferred = Vec::new();
         for (root, path) in work {
-            if let Ok(Cmd::Stop) = rx.try_recv() {
-                stop = true;
+            // Keep what arrives meanwhile (hook nudges, file events) for
+            // after the scan; stop at once when told to.
+            while let Ok(cmd) = rx.try_recv() {
+                match cmd {
+                    Cmd::Stop => stop = true,
+                    Cmd::Files(paths) => deferred.extend(paths),
+                    Cmd::Scan => {}
+                }
+            }
+            if stop {
                 break;
             }
             if let Some(kind) = classify(&root, &path) {
@@ -316,6 +335,9 @@ impl Worker {
         }
         p.scan_ms
             .store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        if !stop && !deferred.is_empty() {
+            let _ = self.tx.send(Cmd::Files(deferred));
+        }
         p.scanning.store(false, Ordering::Release);
         p.scans.fetch_add(1, Ordering::Relaxed);
         p.ready.store(true, Ordering::Release);
@@ -327,7 +349,7 @@ impl Worker {
 fn open_or_rebuild(db: &Path) -> Result<Indexer, IndexError> {
     match Indexer::open(db).and_then(check) {
         Ok(ix) => Ok(ix),
-        Err(e @ IndexError::TooNew { .. }) => Err(e),
+        Err(e) if !damaged(&e) => Err(e),
         Err(e) => {
             let aside = db.with_extension(format!("db.damaged-{}", std::process::id()));
             tracing::warn!(error = %e, aside = %aside.display(), "the transcript index is damaged; rebuilding it");
@@ -336,6 +358,18 @@ fn open_or_rebuild(db: &Path) -> Result<Indexer, IndexError> {
             let _ = std::fs::remove_file(db.with_extension("db-shm"));
             Indexer::open(db)
         }
+    }
+}
+
+/// Whether `e` says the file is damaged (not busy, not unwritable).
+fn damaged(e: &IndexError) -> bool {
+    use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+    match e {
+        IndexError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => {
+            matches!(f.code, DatabaseCorrupt | NotADatabase)
+        }
+        IndexError::Invalid(m) => m.starts_with("integrity check"),
+        _ => false,
     }
 }
 

@@ -103,8 +103,13 @@ fn build(root: &Path, db: &Path) -> Reader {
     Reader::open(db).unwrap()
 }
 
+/// The transcripts the index reads: session files and subagent files
+/// (not, e.g., a workflow's `journal.jsonl`).
 fn jsonl_files(root: &Path) -> Vec<PathBuf> {
     agentd_index::layout::walk(root)
+        .into_iter()
+        .filter(|f| agentd_index::layout::classify(root, f).is_some())
+        .collect()
 }
 
 #[test]
@@ -187,10 +192,13 @@ fn every_fixture_is_indexed_and_counts_match_an_independent_count() {
     assert!(!s.subagents.is_empty(), "{s:?}");
     assert!(s.models.contains(&"claude-opus-4-6".to_owned()), "{s:?}");
     assert!(s.title.is_some());
-    // Unknown types are listed, not dropped: the workflow journal's.
-    let unknown: HashMap<String, u64> =
-        [("started".to_owned(), 3), ("result".to_owned(), 3)].into();
-    assert_eq!(counts.unknown_types, unknown);
+    // Every type in the real fixtures is known (unknown ones are counted:
+    // see `empty_partial_and_garbage_files_are_fine`).
+    assert!(
+        counts.unknown_types.is_empty(),
+        "{:?}",
+        counts.unknown_types
+    );
     // Index size (FTS included) vs the transcripts.
     let corpus: u64 = jsonl_files(&root)
         .iter()
@@ -493,12 +501,14 @@ fn empty_partial_and_garbage_files_are_fine() {
     std::fs::write(p.join("empty.jsonl"), b"").unwrap();
     std::fs::write(
         p.join("s.jsonl"),
-        b"not json\n\xff\xfe\n[1]\n{\"type\":\"user\",\"uuid\":\"u1\",\"message\":{\"content\":\"hello world\"}}\n{\"type\":\"user\",\"uu",
+        b"not json\n\xff\xfe\n[1]\n{\"type\":\"user\",\"uuid\":\"u1\",\"message\":{\"content\":\"hello world\"}}\n{\"type\":\"brand-new\",\"x\":1}\n{\"type\":\"user\",\"uu",
     )
     .unwrap();
     let reader = build(&tmp.path().join("root"), &tmp.path().join("i.db"));
     let c = reader.counts().unwrap();
-    assert_eq!((c.lines, c.bad_lines, c.messages), (4, 3, 1));
+    assert_eq!((c.lines, c.bad_lines, c.messages), (5, 3, 1));
+    // Unknown record types are counted and listed, never dropped silently.
+    assert_eq!(c.unknown_types.get("brand-new"), Some(&1));
     // The partial line is not consumed until it is complete.
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new()
@@ -510,7 +520,7 @@ fn empty_partial_and_garbage_files_are_fine() {
     let mut ix = Indexer::open(&tmp.path().join("i.db")).unwrap();
     index_roots(&mut ix, &[tmp.path().join("root")]).unwrap();
     let c = reader.counts().unwrap();
-    assert_eq!((c.lines, c.bad_lines, c.messages), (5, 3, 2));
+    assert_eq!((c.lines, c.bad_lines, c.messages), (6, 3, 2));
     assert_eq!(
         reader
             .search(&SearchQuery {
@@ -540,5 +550,9 @@ fn long_context_rates_apply_per_request_not_per_sum() {
     let reader = build(&tmp.path().join("root"), &tmp.path().join("i.db"));
     let rep = report(&reader, &usage_q(GroupBy::Model), &[]).unwrap();
     // 240 000 cache-read tokens at $0.30/M.
-    assert!((rep.totals.cost_usd - 0.072).abs() < 1e-9, "{}", rep.totals.cost_usd);
+    assert!(
+        (rep.totals.cost_usd - 0.072).abs() < 1e-9,
+        "{}",
+        rep.totals.cost_usd
+    );
 }

@@ -204,11 +204,23 @@ struct RawRecord<'a> {
     is_sidechain: Option<bool>,
     #[serde(rename = "isMeta", default, deserialize_with = "lenient_bool")]
     is_meta: Option<bool>,
-    #[serde(rename = "isCompactSummary", default, deserialize_with = "lenient_bool")]
+    #[serde(
+        rename = "isCompactSummary",
+        default,
+        deserialize_with = "lenient_bool"
+    )]
     is_compact_summary: Option<bool>,
-    #[serde(rename = "isVisibleInTranscriptOnly", default, deserialize_with = "lenient_bool")]
+    #[serde(
+        rename = "isVisibleInTranscriptOnly",
+        default,
+        deserialize_with = "lenient_bool"
+    )]
     is_visible_in_transcript_only: Option<bool>,
-    #[serde(rename = "isApiErrorMessage", default, deserialize_with = "lenient_bool")]
+    #[serde(
+        rename = "isApiErrorMessage",
+        default,
+        deserialize_with = "lenient_bool"
+    )]
     is_api_error: Option<bool>,
     #[serde(rename = "agentId", borrow, default)]
     agent_id: Option<Cow<'a, str>>,

@@ -163,7 +163,15 @@ fn odd_fields_cost_only_themselves() {
     assert_eq!(r.text, "hello");
     assert!(!r.is_meta && !r.is_sidechain);
     let u = r.usage.unwrap();
-    assert_eq!((u.input_tokens, u.output_tokens, u.cache_creation_input_tokens, u.cache_read_input_tokens), (5, 0, 2, 0));
+    assert_eq!(
+        (
+            u.input_tokens,
+            u.output_tokens,
+            u.cache_creation_input_tokens,
+            u.cache_read_input_tokens
+        ),
+        (5, 0, 2, 0)
+    );
     // Absurd counts saturate instead of overflowing.
     let big = parse(&format!(
         r#"{{"type":"assistant","message":{{"usage":{{"input_tokens":{m},"output_tokens":{m},"cache_creation":{{"ephemeral_5m_input_tokens":{m},"ephemeral_1h_input_tokens":{m}}}}}}}}}"#,
