@@ -368,6 +368,10 @@ async fn sessions_list(shared: &Arc<Shared>, p: SessionsListParams) -> Result<Va
             .flatten()
             .any(|s| s.contains(want.as_str())),
     };
+    // Sessions the registry knows are never repeated from the index, even
+    // when the filters left them out.
+    let registry_ids: std::collections::HashSet<String> =
+        all.iter().map(|s| s.id.clone()).collect();
     let mut views: Vec<SessionView> = all
         .into_iter()
         .filter(|s| wants(s.status.as_str()))
@@ -401,6 +405,9 @@ async fn sessions_list(shared: &Arc<Shared>, p: SessionsListParams) -> Result<Va
             };
             if let Some(&i) = by_id.get(&s.id) {
                 views[i].history = Some(history);
+                continue;
+            }
+            if registry_ids.contains(&s.id) {
                 continue;
             }
             if !wants("ended") {

@@ -92,6 +92,11 @@ pub struct App {
     pub approvals: Vec<ApprovalView>,
     /// Selected row of [`App::rows`] (headings are skipped).
     pub selected: usize,
+    /// What is selected (`a:<approval id>` / `s:<session id>`): rows move
+    /// as events arrive, the selection stays on the same thing.
+    selected_key: Option<String>,
+    /// The approval a deny message or an answer is being typed for.
+    typing_for: Option<String>,
     /// Which screen.
     pub mode: Mode,
     /// Connection state.
@@ -121,6 +126,8 @@ impl App {
             sessions: Vec::new(),
             approvals: Vec::new(),
             selected: 0,
+            selected_key: None,
+            typing_for: None,
             mode: Mode::Sessions,
             conn: Conn::Down("connecting".to_owned()),
             query: String::new(),
@@ -205,6 +212,14 @@ impl App {
     }
 
     fn clamp(&mut self) {
+        let rows = self.rows();
+        if let Some(k) = &self.selected_key
+            && let Some(i) = rows.iter().position(|r| key_of(r).as_ref() == Some(k))
+        {
+            self.selected = i;
+            return;
+        }
+        drop(rows);
         let sel = self.selectable();
         if !sel.contains(&self.selected) {
             self.selected = sel
@@ -214,6 +229,11 @@ impl App {
                 .or(sel.last().copied())
                 .unwrap_or(0);
         }
+        self.remember();
+    }
+
+    fn remember(&mut self) {
+        self.selected_key = self.rows().get(self.selected).and_then(key_of);
     }
 
     fn step(&mut self, down: bool) {
@@ -225,6 +245,7 @@ impl App {
             (None, _) => sel.first().copied().unwrap_or(0),
             _ => self.selected,
         };
+        self.remember();
     }
 
     /// The selected row.
@@ -293,7 +314,8 @@ impl App {
                 self.notice = Some("nothing to approve here".to_owned());
             }
             Key::Char('d') | Key::Char('n') => {
-                if self.target_approval().is_some() {
+                if let Some(a) = self.target_approval() {
+                    self.typing_for = Some(a.approval.id.clone());
                     self.input.clear();
                     self.mode = Mode::Deny;
                 } else {
@@ -301,6 +323,7 @@ impl App {
                 }
             }
             Key::Char('r') if self.target_approval().is_some() => {
+                self.typing_for = self.target_approval().map(|a| a.approval.id.clone());
                 self.input.clear();
                 self.mode = Mode::Answer;
             }
@@ -337,10 +360,15 @@ impl App {
             }
             Key::Char(c) => self.input.push(c),
             Key::Enter => {
-                let id = self.target_approval()?.approval.id.clone();
-                let text = std::mem::take(&mut self.input);
                 let deny = self.mode == Mode::Deny;
                 self.mode = Mode::Sessions;
+                let text = std::mem::take(&mut self.input);
+                // The approval chosen when typing began, if still pending.
+                let id = self.typing_for.take()?;
+                if !self.approvals.iter().any(|a| a.approval.id == id) {
+                    self.notice = Some("that approval was decided meanwhile".to_owned());
+                    return None;
+                }
                 return Some(if deny {
                     Action::Deny(id, text)
                 } else {
@@ -454,6 +482,15 @@ impl App {
         }
         self.transcript = Some(t);
         self.mode = Mode::Transcript;
+    }
+}
+
+/// The identity of a row, for keeping the selection on it.
+fn key_of(r: &Row<'_>) -> Option<String> {
+    match r {
+        Row::Approval(a) => Some(format!("a:{}", a.approval.id)),
+        Row::Session(s) => Some(format!("s:{}", s.session.id)),
+        Row::Project(_) => None,
     }
 }
 

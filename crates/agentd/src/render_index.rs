@@ -36,7 +36,12 @@ pub fn hits(hits: &[Hit], color: bool) -> String {
         ));
         let snippet = one_line(&h.snippet);
         let snippet = if color {
-            snippet.replace('«', "\x1b[1;33m").replace('»', "\x1b[0m")
+            // Reset at the end too: a stray « in the text must not colour
+            // what follows.
+            format!(
+                "{}\x1b[0m",
+                snippet.replace('«', "\x1b[1;33m").replace('»', "\x1b[0m")
+            )
         } else {
             snippet
         };

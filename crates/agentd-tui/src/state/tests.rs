@@ -245,6 +245,7 @@ fn disconnected_offers_to_start_and_quit() {
 fn events_replace_sessions_and_keep_the_selection_valid() {
     let mut a = app();
     a.selected = 5;
+    a.remember();
     let mut gone = session("s-idle", Status::Ended, "web", 90_000);
     gone.session.end_reason = Some("x".into());
     a.apply_event(EventNotification {
@@ -265,4 +266,57 @@ fn events_replace_sessions_and_keep_the_selection_valid() {
     });
     assert_eq!(ids(&a), ["#needs you", "s-need", "#api", "s-work"]);
     assert_eq!(a.selected, 3);
+}
+
+#[test]
+fn the_selection_follows_its_session_and_typing_keeps_its_approval() {
+    let mut a = app();
+    a.set_approvals(vec![
+        approval(
+            "ap1",
+            "s-need",
+            "Bash",
+            serde_json::json!({"command": "ls"}),
+        ),
+        approval(
+            "ap2",
+            "s-work",
+            "Bash",
+            serde_json::json!({"command": "rm x"}),
+        ),
+    ]);
+    // Select s-work (rows: ap1, ap2, #needs you, s-need, #api, s-work, ...).
+    let pos = a
+        .rows()
+        .iter()
+        .position(|r| matches!(r, Row::Session(s) if s.session.id == "s-work"))
+        .unwrap();
+    a.selected = pos;
+    a.remember();
+    // ap1 resolves elsewhere: rows shift up; the selection stays on s-work.
+    a.set_approvals(vec![approval(
+        "ap2",
+        "s-work",
+        "Bash",
+        serde_json::json!({"command": "rm x"}),
+    )]);
+    assert!(matches!(a.current(), Some(Row::Session(s)) if s.session.id == "s-work"));
+    // Start typing a deny for ap2; it is decided elsewhere meanwhile.
+    a.key(Key::Char('d'), false);
+    a.key(Key::Char('x'), false);
+    a.set_approvals(vec![approval(
+        "ap3",
+        "s-work",
+        "Bash",
+        serde_json::json!({"command": "other"}),
+    )]);
+    assert_eq!(
+        a.key(Key::Enter, false),
+        None,
+        "never sent to another approval"
+    );
+    assert_eq!(
+        a.notice.as_deref(),
+        Some("that approval was decided meanwhile")
+    );
 }

@@ -116,7 +116,7 @@ pub fn transcript(paths: &Paths, id: &str, as_json: bool) -> ExitCode {
     }
     out(&format!(
         "session {} · {} messages\n{}",
-        page.session_id,
+        agentd_core::text::one_line(&page.session_id),
         page.total,
         render_index::transcript(&page.messages)
     ));

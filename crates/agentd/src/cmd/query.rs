@@ -40,10 +40,14 @@ pub fn ls(paths: &Paths, json: bool, all: bool) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let sessions: Vec<SessionView> = match client.call(method::SESSIONS_LIST, json!({})) {
-        Ok(s) => s,
-        Err(e) => return client_error(e),
-    };
+    // The table without --all shows live sessions only: no need for the
+    // index's history.
+    let history = json || all;
+    let sessions: Vec<SessionView> =
+        match client.call(method::SESSIONS_LIST, json!({"history": history})) {
+            Ok(s) => s,
+            Err(e) => return client_error(e),
+        };
     if json {
         return print_json(&sessions);
     }
