@@ -39,6 +39,10 @@ pub struct Script {
     /// `tool_use` of `Agent`/`Task`, whichever the request offers); the
     /// subagent then runs the Bash command and ends with `final_text`.
     pub subagent_task: Option<String>,
+    /// When set, a turn whose last user text carries agentd's hook-check
+    /// failure ("hook check(s) failed", fed back by a blocking Stop hook)
+    /// is answered with a Bash `tool_use` of this command: the "fix".
+    pub fix_command: Option<String>,
 }
 
 impl Default for Script {
@@ -48,6 +52,7 @@ impl Default for Script {
             final_text: "done".to_owned(),
             model: "claude-sonnet-4-5".to_owned(),
             subagent_task: None,
+            fix_command: None,
         }
     }
 }
@@ -230,6 +235,12 @@ pub fn decide(body: &Value, script: &Script) -> Reply {
                 .filter_map(|t| t["name"].as_str())
                 .find(|n| *n == "Agent" || *n == "Task")
         });
+    if let Some(fix) = &script.fix_command
+        && text_of_last.contains("hook check(s) failed")
+        && has_bash
+    {
+        return Reply::ToolUse(fix.clone());
+    }
     // The subagent's own requests carry the task as a user text; only the
     // main agent delegates (subagents may spawn subagents too).
     let user_texts = messages
