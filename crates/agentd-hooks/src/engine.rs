@@ -69,6 +69,10 @@ pub struct Engine {
     cap: usize,
 }
 
+/// Files hashes computed during one event, by (dir, globs): ten hooks over
+/// the same files hash them once.
+type HashMemo = Arc<std::sync::Mutex<HashMap<(PathBuf, Vec<String>), Result<String, String>>>>;
+
 struct Target {
     def: HookDef,
     dir: PathBuf,
@@ -148,6 +152,7 @@ impl Engine {
         let mut runs = Vec::new();
         let mut set = tokio::task::JoinSet::new();
         let targets = Arc::new(targets);
+        let memo: HashMemo = Arc::default();
         loop {
             // Start every target whose dependencies (in its directory) are done.
             let mut still = Vec::new();
@@ -181,17 +186,18 @@ impl Engine {
                     runs.push(rec);
                     continue;
                 }
-                let (this, targets, req, stdin, sem, on_line) = (
+                let (this, targets, req, stdin, sem, on_line, memo) = (
                     Arc::clone(self),
                     Arc::clone(&targets),
                     req.clone(),
                     stdin.clone(),
                     Arc::clone(&sem),
                     Arc::clone(&on_line),
+                    Arc::clone(&memo),
                 );
                 set.spawn(async move {
                     let _permit = sem.acquire_owned().await;
-                    let rec = this.run_one(&targets[i], &req, stdin, on_line).await;
+                    let rec = this.run_one(&targets[i], &req, stdin, on_line, &memo).await;
                     (i, rec)
                 });
             }
@@ -265,12 +271,22 @@ impl Engine {
         t: &Target,
         req: &Request,
         command: &str,
+        memo: &HashMemo,
     ) -> Result<String, (String, Option<String>)> {
         if t.def.spec.if_changed.is_empty() {
             return Err(("no if_changed: always runs".into(), None));
         }
-        let hash = match fingerprint::hash(&t.dir, &t.def.spec.if_changed) {
-            Ok((h, _)) => h,
+        let key = (t.dir.clone(), t.def.spec.if_changed.clone());
+        let known = memo.lock().ok().and_then(|m| m.get(&key).cloned());
+        let hashed = known.unwrap_or_else(|| {
+            let h = fingerprint::hash(&t.dir, &t.def.spec.if_changed).map(|(h, _)| h);
+            if let Ok(mut m) = memo.lock() {
+                m.insert(key, h.clone());
+            }
+            h
+        });
+        let hash = match hashed {
+            Ok(h) => h,
             Err(e) => return Err((format!("cannot hash the files ({e}): runs"), None)),
         };
         if req.no_cache {
@@ -296,6 +312,7 @@ impl Engine {
         req: &Request,
         stdin: Vec<u8>,
         on_line: Arc<dyn Fn(OutputLine) + Send + Sync>,
+        memo: &HashMemo,
     ) -> RunRecord {
         let run_id = new_id();
         let command = match (&t.def.spec.command, &t.def.spec.args) {
@@ -305,7 +322,7 @@ impl Engine {
         };
         let dir = t.dir.display().to_string();
         let started = now_ms();
-        let (why, hash) = match self.cache_check(t, req, &command) {
+        let (why, hash) = match self.cache_check(t, req, &command, memo) {
             Ok(reason) => {
                 let rec = RunRecord {
                     run_id,

@@ -152,15 +152,19 @@ pub async fn run(job: &Job, on_line: &(dyn Fn(Stream, &str) + Send + Sync)) -> F
             }
         }
     };
-    // What is left in the pipes; a grandchild still holding them is killed.
-    let drain_until = tokio::time::Instant::now() + DRAIN;
+    // What is left in the pipes, however much; a grandchild that holds them
+    // open but stays silent for DRAIN is killed.
+    let mut idle_until = tokio::time::Instant::now() + DRAIN;
     loop {
         tokio::select! {
             line = rx.recv() => match line {
-                Some((s, l)) => take(s, l, &mut head),
+                Some((s, l)) => {
+                    take(s, l, &mut head);
+                    idle_until = tokio::time::Instant::now() + DRAIN;
+                }
                 None => break,
             },
-            _ = tokio::time::sleep_until(drain_until) => {
+            _ = tokio::time::sleep_until(idle_until) => {
                 kill_group(pgid);
                 break;
             }
@@ -204,14 +208,16 @@ fn cut(s: &str, max: usize) -> String {
     format!("{}…", &s[..end])
 }
 
-fn open_log(path: &Path) -> Option<std::fs::File> {
+fn open_log(path: &Path) -> Option<std::io::BufWriter<std::fs::File>> {
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    std::fs::File::create(path).ok()
+    std::fs::File::create(path)
+        .ok()
+        .map(std::io::BufWriter::new)
 }
 
-fn write_log(log: &mut Option<std::fs::File>, s: Stream, line: &str) {
+fn write_log(log: &mut Option<std::io::BufWriter<std::fs::File>>, s: Stream, line: &str) {
     use std::io::Write;
     if let Some(f) = log.as_mut() {
         let tag = match s {
@@ -334,6 +340,21 @@ mod tests {
         let f = run(&j, &|_, _| {}).await;
         assert!(f.spawn_error.is_some());
         assert_eq!(f.exit_code, None);
+    }
+
+    #[tokio::test]
+    async fn no_output_line_is_lost() {
+        let tmp = tempfile::tempdir().unwrap();
+        let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let n2 = Arc::clone(&n);
+        let f = run(&job(tmp.path(), "seq 1 100000", 30_000), &move |_, _| {
+            n2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        })
+        .await;
+        assert_eq!(f.exit_code, Some(0));
+        assert_eq!(n.load(std::sync::atomic::Ordering::Relaxed), 100_000);
+        let log = std::fs::read_to_string(tmp.path().join("logs/run.log")).unwrap();
+        assert_eq!(log.lines().count(), 100_000);
     }
 
     #[tokio::test]
