@@ -7,6 +7,31 @@ use serde_json::{Map, Value, json};
 /// The PermissionRequest output for `decision` on `approval`:
 /// `{"hookSpecificOutput": {"hookEventName": "PermissionRequest",
 /// "decision": {"behavior": "allow"|"deny", ...}}}`.
+/// The Elicitation hook's output (reference §2.4): an answer or an allow
+/// accepts with `content` (the answer parsed as a JSON object when it is
+/// one, else `{"value": text}`; an allow's edited input), a deny declines.
+pub fn elicitation(decision: &Decision) -> Value {
+    let (action, content) = match decision {
+        Decision::Answer { text } => {
+            let content = match serde_json::from_str::<Value>(text) {
+                Ok(v @ Value::Object(_)) => v,
+                _ => json!({"value": text}),
+            };
+            ("accept", Some(content))
+        }
+        Decision::Allow { updated_input, .. } => ("accept", updated_input.clone()),
+        Decision::Deny { .. } => ("decline", None),
+    };
+    let mut out = Map::new();
+    out.insert("hookEventName".into(), json!("Elicitation"));
+    out.insert("action".into(), json!(action));
+    if let Some(c) = content {
+        out.insert("content".into(), c);
+    }
+    json!({ "hookSpecificOutput": out })
+}
+
+/// The PermissionRequest hook's output for `decision` (reference §2.4).
 pub fn permission_request(decision: &Decision, approval: &Approval) -> Value {
     let mut d = Map::new();
     match decision {

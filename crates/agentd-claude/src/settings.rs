@@ -11,23 +11,29 @@
 use serde_json::{Map, Value, json};
 
 /// Hook events agentd consumes, with the `timeout` (seconds) it installs.
-/// The two that can be held for a human (PermissionRequest, PreToolUse)
-/// get [`Commands::hold_timeout_s`] instead; this table's value is the default.
+/// The ones that can be held for a human (PermissionRequest, PreToolUse,
+/// Elicitation) get [`Commands::hold_timeout_s`] instead; this table's
+/// value is the default. Events on which agentd's hook runner typically runs
+/// project checks (Stop, SubagentStop, PostToolUse, PostToolUseFailure) get
+/// Claude Code's own default of 600 s, so a slow check is not cut off; a
+/// missing daemon still costs only `agentd hook`'s short fail-open wait.
 pub const HOOK_EVENTS: &[(&str, u64)] = &[
     ("SessionStart", 10),
     ("UserPromptSubmit", 10),
     ("PreToolUse", 3660),
     ("PermissionRequest", 3660),
     ("PermissionDenied", 10),
-    ("PostToolUse", 10),
-    ("PostToolUseFailure", 10),
+    ("PostToolUse", 600),
+    ("PostToolUseFailure", 600),
     ("Notification", 10),
     ("SubagentStart", 10),
-    ("SubagentStop", 10),
+    ("SubagentStop", 600),
     ("PreCompact", 10),
-    ("Stop", 10),
+    ("Stop", 600),
     ("StopFailure", 10),
     ("SessionEnd", 10),
+    ("Elicitation", 3660),
+    ("ElicitationResult", 10),
 ];
 
 /// Why the settings document cannot be edited.
@@ -139,7 +145,7 @@ pub fn install(settings: &mut Value, cmds: &Commands) -> Result<InstallReport, S
             return Err(shape(&path, groups, "an array"));
         };
         let timeout = match *event {
-            "PreToolUse" | "PermissionRequest" => cmds.hold_timeout_s,
+            "PreToolUse" | "PermissionRequest" | "Elicitation" => cmds.hold_timeout_s,
             _ => *timeout,
         };
         let want = json!({"type": "command", "command": cmds.hook, "timeout": timeout});

@@ -67,6 +67,9 @@ pub enum Origin {
     PreToolUse,
     /// A `can_use_tool` control request of a session agentd launched.
     CanUseTool,
+    /// An Elicitation hook: an MCP server asks the user for input
+    /// (`tool_name` is `mcp__<server>`, `tool_input` the request).
+    Elicitation,
 }
 
 /// A human's decision.

@@ -287,7 +287,11 @@ impl Session {
                     status,
                     ApprovalStatus::Allowed | ApprovalStatus::Denied | ApprovalStatus::Answered
                 ) || (*origin == Origin::PreToolUse
-                    && *status != ApprovalStatus::AnsweredInTerminal);
+                    && *status != ApprovalStatus::AnsweredInTerminal)
+                    // Claude Code's own elicitation dialog was answered
+                    // (ElicitationResult): the agent goes on.
+                    || (*origin == Origin::Elicitation
+                        && *status == ApprovalStatus::AnsweredInTerminal);
                 if !ended && self.pending_approvals.is_empty() && agent_goes_on {
                     self.pending_permission = None;
                     self.set_status(Status::Working, ts);

@@ -228,10 +228,11 @@ pub(crate) fn settle_moot(txn: &mut Txn<'_, '_, '_>, p: &Prepared) -> Result<(),
     let e = &p.event;
     let tool_scoped = matches!(
         p.name.as_str(),
-        "PostToolUse" | "PostToolUseFailure" | "PermissionDenied"
+        "PostToolUse" | "PostToolUseFailure" | "PermissionDenied" | "ElicitationResult"
     );
     let (status, by) = match (p.source, p.name.as_str()) {
         (Source::Hook, "PostToolUse" | "PostToolUseFailure" | "PermissionDenied")
+        | (Source::Hook, "ElicitationResult")
         | (Source::Hook, "Stop" | "StopFailure" | "UserPromptSubmit" | "SessionEnd") => {
             (ApprovalStatus::AnsweredInTerminal, "terminal")
         }
@@ -250,7 +251,10 @@ pub(crate) fn settle_moot(txn: &mut Txn<'_, '_, '_>, p: &Prepared) -> Result<(),
     if candidates.is_empty() {
         return Ok(());
     }
-    let tool = if tool_scoped {
+    let tool = if p.name == "ElicitationResult" {
+        p.payload_field("mcp_server_name")
+            .map(|s| format!("mcp__{s}"))
+    } else if tool_scoped {
         p.payload_field("tool_name")
     } else {
         None
@@ -414,6 +418,7 @@ pub fn output_for(approval: &Approval, decision: &Decision) -> Value {
             &format!("decided via agentd (approval {})", approval.id),
         ),
         Origin::CanUseTool => agentd_claude::output::can_use_tool(decision, approval),
+        Origin::Elicitation => agentd_claude::output::elicitation(decision),
     }
 }
 

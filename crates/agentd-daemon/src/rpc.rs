@@ -304,13 +304,40 @@ pub async fn ingest(
     let origin = match (source, event) {
         (Source::Hook, Some("PermissionRequest")) => Origin::PermissionRequest,
         (Source::Hook, Some("PreToolUse")) => Origin::PreToolUse,
+        (Source::Hook, Some("Elicitation")) => Origin::Elicitation,
         _ => return Ok(checks(now(None))),
     };
     let str_of = |k: &str| p.payload.get(k).and_then(Value::as_str).map(str::to_owned);
-    let tool = str_of("tool_name").unwrap_or_default();
-    let input = p.payload.get("tool_input").cloned().unwrap_or(Value::Null);
+    let (tool, input) = if origin == Origin::Elicitation {
+        // An MCP server asks the user: `mcp__<server>`, and the request.
+        let server = str_of("mcp_server_name").unwrap_or_default();
+        let mut input = p.payload.clone();
+        if let Value::Object(m) = &mut input {
+            for k in [
+                "session_id",
+                "transcript_path",
+                "cwd",
+                "hook_event_name",
+                "permission_mode",
+            ] {
+                m.remove(k);
+            }
+        }
+        (format!("mcp__{server}"), input)
+    } else {
+        (
+            str_of("tool_name").unwrap_or_default(),
+            p.payload.get("tool_input").cloned().unwrap_or(Value::Null),
+        )
+    };
     let cwd = str_of("cwd");
-    let ask = match approvals::judge(shared, &tool, &input, cwd.as_deref()) {
+    // Permission rules speak of tool calls, not of MCP servers' questions.
+    let judged = if origin == Origin::Elicitation {
+        Judged::NoRule
+    } else {
+        approvals::judge(shared, &tool, &input, cwd.as_deref())
+    };
+    let ask = match judged {
         Judged::Decided(decision, why) => {
             let probe = approvals::draft(&tool, &input, origin);
             let output = match origin {

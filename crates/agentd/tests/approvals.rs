@@ -359,3 +359,60 @@ fn a_restart_expires_pending_approvals_and_nothing_is_lost() {
     run(&d.home, &["hook"], Some(post.to_string().as_bytes()));
     assert_eq!(status_of(&d, "s5"), "working");
 }
+
+#[test]
+fn mcp_elicitations_are_answered_declined_or_settled_in_the_terminal() {
+    let d = TestDaemon::start();
+    let ask = |session: &str| {
+        json!({"session_id": session, "hook_event_name": "Elicitation", "cwd": "/tmp",
+            "mcp_server_name": "github", "message": "Which repository?",
+            "requested_schema": {"type": "object", "properties": {"repo": {"type": "string"}}}})
+    };
+    // Answered with JSON content: accepted with it.
+    let hook = spawn_hook(&d.home, &ask("e1"));
+    let a = pending(&d, 1).remove(0);
+    assert_eq!(a.approval.tool_name, "mcp__github");
+    assert_eq!(a.approval.tool_input["message"], "Which repository?");
+    assert_eq!(a.approval.origin, agentd_core::Origin::Elicitation);
+    assert_eq!(status_of(&d, "e1"), "needs_approval");
+    let ok = run(
+        &d.home,
+        &["answer", &a.approval.id, r#"{"repo": "agentd"}"#],
+        None,
+    );
+    assert!(ok.status.success(), "{ok:?}");
+    let out = stdout_json(&hook.wait_with_output().unwrap());
+    assert_eq!(
+        out,
+        json!({"hookSpecificOutput": {"hookEventName": "Elicitation", "action": "accept", "content": {"repo": "agentd"}}})
+    );
+    // Denied: declined.
+    let hook = spawn_hook(&d.home, &ask("e2"));
+    let a = pending(&d, 1).remove(0);
+    assert!(
+        run(&d.home, &["deny", &a.approval.id], None)
+            .status
+            .success()
+    );
+    let out = stdout_json(&hook.wait_with_output().unwrap());
+    assert_eq!(out["hookSpecificOutput"]["action"], "decline");
+    // Answered in Claude Code's own dialog: ElicitationResult settles it.
+    let hook = spawn_hook(&d.home, &ask("e3"));
+    let a = pending(&d, 1).remove(0);
+    let result = json!({"session_id": "e3", "hook_event_name": "ElicitationResult", "cwd": "/tmp",
+        "mcp_server_name": "github", "action": "accept", "content": {"repo": "x"}});
+    let r = run(&d.home, &["hook"], Some(result.to_string().as_bytes()));
+    assert!(r.status.success());
+    let out = hook.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        out.stdout.is_empty(),
+        "no decision: Claude Code's own answer stands"
+    );
+    let settled: ApprovalView = d
+        .client()
+        .call(method::APPROVALS_GET, json!({"id": a.approval.id}))
+        .unwrap();
+    assert_eq!(settled.approval.status.as_str(), "answered_in_terminal");
+    assert_ne!(status_of(&d, "e3"), "needs_approval");
+}
