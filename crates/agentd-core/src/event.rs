@@ -168,6 +168,16 @@ pub enum EventKind {
     /// The daemon noticed that the agent's process is gone.
     #[serde(rename = "process.exited")]
     ProcessExited,
+    /// agentd's hook runner started a check (payload: `run_id`, `hook`, `dir`).
+    #[serde(rename = "hook.started")]
+    HookStarted,
+    /// A line of a check's output (payload: `run_id`, `hook`, `dir`,
+    /// `stream`, `line`; the first lines of each run).
+    #[serde(rename = "hook.output")]
+    HookOutput,
+    /// A check finished (payload: its run record).
+    #[serde(rename = "hook.finished")]
+    HookFinished,
     /// An event the adapter does not interpret; kept in the log by name.
     #[serde(rename = "other")]
     Other {
@@ -200,6 +210,9 @@ impl EventKind {
             EventKind::ApprovalRequested { .. } => "approval.requested",
             EventKind::ApprovalResolved { .. } => "approval.resolved",
             EventKind::ProcessExited => "process.exited",
+            EventKind::HookStarted => "hook.started",
+            EventKind::HookOutput => "hook.output",
+            EventKind::HookFinished => "hook.finished",
             EventKind::Other { .. } => "other",
         }
     }

@@ -298,6 +298,9 @@ impl Session {
                 }
             }
             EventKind::Notification { .. }
+            | EventKind::HookStarted
+            | EventKind::HookOutput
+            | EventKind::HookFinished
             | EventKind::CompactionStarted
             | EventKind::Other { .. } => {}
         }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use agentd_hooks::def::{self, HookDef};
-use agentd_hooks::{Engine, OutputLine, Request};
+use agentd_hooks::{Engine, Observer, Request, RunEvent};
 use agentd_proto::{Notification, RpcError, code, notification};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -68,6 +68,97 @@ pub fn definitions(shared: &Shared, project: Option<&Path>) -> (Vec<HookDef>, Ve
     (defs, errors)
 }
 
+/// Lines of each run's output that also go into the event log (the rest is
+/// in the run's log file).
+pub const LOGGED_LINES: usize = 200;
+
+/// The observer of one event's checks: every output line goes to `caller`
+/// (the `hooks.execute` connection) as `hook.output`; for a session the
+/// registry knows, `hook.started`, the first [`LOGGED_LINES`] lines of each
+/// run and `hook.finished` go into the event log, in order, so subscribers
+/// (the TUI) see checks live.
+fn observer(
+    shared: &Arc<Shared>,
+    session_id: Option<String>,
+    caller: Option<tokio::sync::mpsc::UnboundedSender<Notification>>,
+) -> Observer {
+    let known = session_id.as_ref().is_some_and(|s| {
+        shared
+            .registry
+            .read()
+            .map(|r| r.get(s).is_some())
+            .unwrap_or(false)
+    });
+    let log = match (known, session_id) {
+        (true, Some(sid)) => {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+            let shared = Arc::clone(shared);
+            shared.tasks.clone().spawn(async move {
+                while let Some(mut payload) = rx.recv().await {
+                    if let Value::Object(m) = &mut payload {
+                        m.insert("session_id".into(), json!(sid));
+                    }
+                    let prepared = match crate::ingest::prepare(
+                        crate::ingest::Source::Daemon,
+                        &payload,
+                        Default::default(),
+                    ) {
+                        Ok(p) => p,
+                        Err(e) => {
+                            tracing::warn!(error = %e.message, "cannot log a hook event");
+                            continue;
+                        }
+                    };
+                    if let Err(e) = crate::ingest::submit(&shared, prepared).await {
+                        tracing::warn!(error = %e.message, "cannot log a hook event");
+                    }
+                }
+            });
+            Some(tx)
+        }
+        _ => None,
+    };
+    let counts = std::sync::Mutex::new(std::collections::HashMap::<String, usize>::new());
+    Arc::new(move |e: RunEvent| {
+        if let (RunEvent::Output(l), Some(c)) = (&e, &caller)
+            && let Ok(v) = serde_json::to_value(l)
+        {
+            let _ = c.send(Notification::new(notification::HOOK_OUTPUT, v));
+        }
+        let Some(log) = &log else { return };
+        let payload = match &e {
+            RunEvent::Started { run_id, hook, dir } => {
+                json!({"name": "HookStarted", "run_id": run_id, "hook": hook, "dir": dir})
+            }
+            RunEvent::Output(l) => {
+                let n = counts
+                    .lock()
+                    .map(|mut c| {
+                        let n = c.entry(l.run_id.clone()).or_insert(0);
+                        *n += 1;
+                        *n
+                    })
+                    .unwrap_or(usize::MAX);
+                if n > LOGGED_LINES {
+                    return;
+                }
+                json!({"name": "HookOutput", "run_id": l.run_id, "hook": l.hook, "dir": l.dir,
+                    "stream": l.stream, "line": l.line})
+            }
+            RunEvent::Finished(r) => {
+                let mut v = serde_json::to_value(r).unwrap_or_else(|_| json!({}));
+                if let Value::Object(m) = &mut v {
+                    m.insert("name".into(), json!("HookFinished"));
+                    // The session is the event's own.
+                    m.remove("session_id");
+                }
+                v
+            }
+        };
+        let _ = log.send(payload);
+    })
+}
+
 fn project_of(payload: &Value, project_dir: Option<&str>) -> Option<PathBuf> {
     project_dir
         .or_else(|| payload.get("cwd").and_then(Value::as_str))
@@ -113,12 +204,10 @@ pub fn for_ingest(
         only_dir: None,
         only_hooks: Vec::new(),
     };
+    let watch = observer(shared, req.session_id.clone(), None);
     let reply = async move {
-        let out = engine
-            .execute(&defs, &req, Arc::new(|_l: OutputLine| {}))
-            .await;
-        let exit_code = 0;
-        Ok(json!({"seq": seq, "output": out.output, "exit_code": exit_code}))
+        let out = engine.execute(&defs, &req, watch).await;
+        Ok(json!({"seq": seq, "output": out.output, "exit_code": 0}))
     };
     Some(Hold {
         notification: notification::HOOKS_RUNNING,
@@ -209,13 +298,9 @@ pub fn execute(shared: &Arc<Shared>, p: Option<Value>) -> Result<Hold, RpcError>
         only_hooks: p.hooks,
     };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let on_line = Arc::new(move |l: OutputLine| {
-        if let Ok(v) = serde_json::to_value(&l) {
-            let _ = tx.send(Notification::new(notification::HOOK_OUTPUT, v));
-        }
-    });
+    let watch = observer(shared, req.session_id.clone(), Some(tx));
     let reply = async move {
-        let out = engine.execute(&defs, &req, on_line).await;
+        let out = engine.execute(&defs, &req, watch).await;
         serde_json::to_value(out).map_err(|e| RpcError::new(code::INTERNAL_ERROR, e.to_string()))
     };
     Ok(Hold {

@@ -91,6 +91,9 @@ pub fn map_event(
                 .to_owned();
             let kind = match name {
                 "ProcessExited" => EventKind::ProcessExited,
+                "HookStarted" => EventKind::HookStarted,
+                "HookOutput" => EventKind::HookOutput,
+                "HookFinished" => EventKind::HookFinished,
                 "PromptSent" => EventKind::PromptSubmitted,
                 "ApprovalRequested" | "ApprovalResolved" => {
                     let approval: agentd_core::Approval =

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use agentd_hooks::def::{FailsOn, HookDef, HookSpec, Origin};
 use agentd_hooks::store::Store;
-use agentd_hooks::{Engine, OutputLine, Request};
+use agentd_hooks::{Engine, Observer, Request, RunEvent};
 
 fn spec(name: &str, command: &str, if_changed: &[&str]) -> HookDef {
     HookDef::new(
@@ -89,7 +89,7 @@ fn main() {
         only_dir: None,
         only_hooks: vec![],
     };
-    let quiet: Arc<dyn Fn(OutputLine) + Send + Sync> = Arc::new(|_| {});
+    let quiet: Observer = Arc::new(|_| {});
     rt.block_on(engine.execute(&defs, &req, Arc::clone(&quiet)));
     let (mut dispatch, mut hashing) = (Vec::new(), Vec::new());
     for _ in 0..30 {
@@ -147,8 +147,10 @@ fn main() {
 
     let n = Arc::new(AtomicU64::new(0));
     let n2 = Arc::clone(&n);
-    let counter: Arc<dyn Fn(OutputLine) + Send + Sync> = Arc::new(move |_| {
-        n2.fetch_add(1, Ordering::Relaxed);
+    let counter: Observer = Arc::new(move |e| {
+        if let RunEvent::Output(_) = e {
+            n2.fetch_add(1, Ordering::Relaxed);
+        }
     });
     let chatty = vec![spec("chatty", "seq 1 200000", &[])];
     let t = Instant::now();

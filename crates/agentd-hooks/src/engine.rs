@@ -51,6 +51,28 @@ pub struct OutputLine {
     pub line: String,
 }
 
+/// What the runner reports while it works.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RunEvent {
+    /// A check starts (after the cache said it must run).
+    Started {
+        /// The run.
+        run_id: String,
+        /// The hook.
+        hook: String,
+        /// Its directory.
+        dir: String,
+    },
+    /// A line of output.
+    Output(OutputLine),
+    /// A check is done (ran, cached, skipped, timed out).
+    Finished(RunRecord),
+}
+
+/// The callback that sees every [`RunEvent`], in order per run.
+pub type Observer = Arc<dyn Fn(RunEvent) + Send + Sync>;
+
 /// What an event's hooks came to.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
@@ -141,7 +163,7 @@ impl Engine {
         self: &Arc<Self>,
         defs: &[HookDef],
         req: &Request,
-        on_line: Arc<dyn Fn(OutputLine) + Send + Sync>,
+        on_event: Observer,
     ) -> Outcome {
         let targets = Self::targets(defs, req);
         let stdin = serde_json::to_vec(&req.payload).unwrap_or_default();
@@ -186,18 +208,21 @@ impl Engine {
                     runs.push(rec);
                     continue;
                 }
-                let (this, targets, req, stdin, sem, on_line, memo) = (
+                let (this, targets, req, stdin, sem, on_event, memo) = (
                     Arc::clone(self),
                     Arc::clone(&targets),
                     req.clone(),
                     stdin.clone(),
                     Arc::clone(&sem),
-                    Arc::clone(&on_line),
+                    Arc::clone(&on_event),
                     Arc::clone(&memo),
                 );
                 set.spawn(async move {
                     let _permit = sem.acquire_owned().await;
-                    let rec = this.run_one(&targets[i], &req, stdin, on_line, &memo).await;
+                    let rec = this
+                        .run_one(&targets[i], &req, stdin, Arc::clone(&on_event), &memo)
+                        .await;
+                    on_event(RunEvent::Finished(rec.clone()));
                     (i, rec)
                 });
             }
@@ -212,11 +237,10 @@ impl Engine {
                 None => {
                     // Nothing running and nothing startable: a cycle.
                     for i in pending {
-                        runs.push(self.skipped(
-                            &targets[i],
-                            req,
-                            "skipped: depends_on forms a cycle",
-                        ));
+                        let rec =
+                            self.skipped(&targets[i], req, "skipped: depends_on forms a cycle");
+                        on_event(RunEvent::Finished(rec.clone()));
+                        runs.push(rec);
                     }
                     break;
                 }
@@ -311,7 +335,7 @@ impl Engine {
         t: &Target,
         req: &Request,
         stdin: Vec<u8>,
-        on_line: Arc<dyn Fn(OutputLine) + Send + Sync>,
+        on_event: Observer,
         memo: &HashMemo,
     ) -> RunRecord {
         let run_id = new_id();
@@ -373,14 +397,19 @@ impl Engine {
             log: log.clone(),
         };
         let (rid, hook, d2) = (run_id.clone(), t.def.spec.name.clone(), dir.clone());
+        on_event(RunEvent::Started {
+            run_id: rid.clone(),
+            hook: hook.clone(),
+            dir: d2.clone(),
+        });
         let f = exec::run(&job, &move |stream, line| {
-            on_line(OutputLine {
+            on_event(RunEvent::Output(OutputLine {
                 run_id: rid.clone(),
                 hook: hook.clone(),
                 dir: d2.clone(),
                 stream,
                 line: line.to_owned(),
-            })
+            }))
         })
         .await;
         let passed = match t.def.fails_on {

@@ -25,4 +25,4 @@ pub mod matcher;
 pub mod store;
 
 pub use def::{HookDef, HookSpec};
-pub use engine::{Engine, Outcome, OutputLine, Request};
+pub use engine::{Engine, Observer, Outcome, OutputLine, Request, RunEvent};

@@ -81,6 +81,32 @@ fn a_failing_stop_check_blocks_then_passes_then_is_cached() {
         "{reason}"
     );
 
+    // Subscribers see the check live: started, its output, finished — in
+    // the event log of the session, in order.
+    let events = support::wait_for(
+        "the hook events",
+        std::time::Duration::from_secs(10),
+        || {
+            let ev = run(&d.home, &["events", "--json", "--session", "s1"], None);
+            let kinds: Vec<String> = String::from_utf8_lossy(&ev.stdout)
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .filter_map(|e| e["kind"].as_str().map(str::to_owned))
+                .filter(|k| k.starts_with("hook."))
+                .collect();
+            (kinds.last().map(String::as_str) == Some("hook.finished")).then_some(kinds)
+        },
+    );
+    assert_eq!(
+        events.first().map(String::as_str),
+        Some("hook.started"),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().filter(|k| *k == "hook.output").count() >= 2,
+        "{events:?}"
+    );
+
     // "Fixed": passes, Claude may stop.
     std::fs::write(p.path().join("src/lib.rs"), "fn fixed() {}").unwrap();
     let out = run(&d.home, &["hook"], Some(&stop("s1", &cwd)));

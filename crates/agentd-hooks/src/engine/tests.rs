@@ -68,7 +68,7 @@ fn req(f: &Fixture, event: &str, payload: Value) -> Request {
     }
 }
 
-fn quiet() -> Arc<dyn Fn(OutputLine) + Send + Sync> {
+fn quiet() -> Observer {
     Arc::new(|_| {})
 }
 
@@ -283,7 +283,11 @@ async fn matchers_dirs_with_and_env() {
         .execute(
             &d,
             &req(&f, "PostToolUse", json!({"tool_name": "Write"})),
-            Arc::new(move |l: OutputLine| l2.lock().unwrap().push(l.line)),
+            Arc::new(move |e: RunEvent| {
+                if let RunEvent::Output(l) = e {
+                    l2.lock().unwrap().push(l.line)
+                }
+            }),
         )
         .await;
     assert_eq!(out.runs.len(), 2);
