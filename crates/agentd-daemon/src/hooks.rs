@@ -235,8 +235,33 @@ struct ListParams {
 pub fn list(shared: &Shared, p: Option<Value>) -> Result<Value, RpcError> {
     let p: ListParams = crate::rpc::params(agentd_proto::method::HOOKS_LIST, p)?;
     let project = p.cwd.map(PathBuf::from);
-    let (defs, errors) = definitions(shared, project.as_deref());
-    Ok(json!({"hooks": defs, "errors": errors}))
+    let (defs, mut errors) = definitions(shared, project.as_deref());
+    let mut hooks: Vec<Value> = defs
+        .iter()
+        .filter_map(|d| serde_json::to_value(d).ok())
+        .map(|mut v| {
+            v["active"] = json!(true);
+            v
+        })
+        .collect();
+    // Enabled plugins' hooks are shown even when agentd leaves them to
+    // Claude Code (`[runner] plugins = false`), marked inactive.
+    if !shared.config.runner.plugins
+        && let Some(cfg) = claude_config()
+    {
+        let (plugin_defs, plugin_errors) = def::plugins(&cfg);
+        hooks.extend(
+            plugin_defs
+                .iter()
+                .filter_map(|d| serde_json::to_value(d).ok())
+                .map(|mut v| {
+                    v["active"] = json!(false);
+                    v
+                }),
+        );
+        errors.extend(plugin_errors.into_iter().map(|e| e.to_string()));
+    }
+    Ok(json!({"hooks": hooks, "errors": errors}))
 }
 
 #[derive(Deserialize)]

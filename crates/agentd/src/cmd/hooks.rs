@@ -81,10 +81,11 @@ pub fn ls(paths: &Paths, cwd: Option<PathBuf>, as_json: bool) -> ExitCode {
                 h["origin"]["file"].as_str().unwrap_or("")
             )),
             h["timeout"],
-            if h["blocking"] == false {
-                " · non-blocking"
-            } else {
-                ""
+            match (h["blocking"] == false, h["active"] == false) {
+                (_, true) =>
+                    " · inactive: Claude Code runs it ([runner] plugins = true runs it here)",
+                (true, _) => " · non-blocking",
+                _ => "",
             },
             truncate(&run, 200)
         ));
