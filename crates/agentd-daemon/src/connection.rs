@@ -153,6 +153,15 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
                                     }
                                 }
                                 result = &mut reply => {
+                                    // Everything streamed before the result.
+                                    if let Some(rx) = stream.as_mut() {
+                                        while let Ok(n) = rx.try_recv() {
+                                            if let Ok(mut line) = serde_json::to_string(&n) {
+                                                line.push('\n');
+                                                let _ = out.send(line).await;
+                                            }
+                                        }
+                                    }
                                     if let Some(id) = id {
                                         let resp = match result {
                                             Ok(v) => Response::ok(id, v),

@@ -214,3 +214,30 @@ fn bad_definitions_are_named_and_the_hook_path_fails_open() {
     assert!(out.status.success());
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn hooks_run_streams_every_line_before_the_result() {
+    let d = TestDaemon::start();
+    let p = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(p.path().join(".agentd")).unwrap();
+    std::fs::write(
+        p.path().join(".agentd/hooks.toml"),
+        "[[hooks]]\nname = \"count\"\nevents = [\"Stop\"]\ncommand = \"seq 1 2000\"\n",
+    )
+    .unwrap();
+    let cwd = p.path().canonicalize().unwrap();
+    let r = run(
+        &d.home,
+        &["hooks", "run", "Stop", "--cwd", cwd.to_str().unwrap()],
+        None,
+    );
+    assert!(r.status.success(), "{r:?}");
+    let text = String::from_utf8_lossy(&r.stdout);
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("count | ")).collect();
+    assert_eq!(lines.len(), 2000);
+    assert_eq!(lines[1999], "count | 2000");
+    assert!(
+        text.trim_end().ends_with("always runs"),
+        "the summary comes last: {text}"
+    );
+}
