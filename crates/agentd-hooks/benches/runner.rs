@@ -3,7 +3,7 @@
 //! * Dispatch of a Stop with 10 cached hooks over the same 1 000 files,
 //!   beside hashing those files once (the runner hashes a directory once
 //!   per event, however many hooks share its globs) in the same run.
-//! * 20 hooks of 0.5 s each: cap 20 (parallel) vs cap 1 (serial).
+//! * 20 hooks of 1 s each: cap 20 (parallel) vs cap 1 (serial).
 //! * Output throughput: lines/s from one hook to the streaming callback.
 
 use std::sync::Arc;
@@ -122,7 +122,7 @@ fn main() {
     );
 
     let sleepers: Vec<HookDef> = (0..20)
-        .map(|i| spec(&format!("s{i}"), "sleep 0.5", &[]))
+        .map(|i| spec(&format!("s{i}"), "sleep 1", &[]))
         .collect();
     let mut times = Vec::new();
     for cap in [20, 1] {
@@ -135,7 +135,7 @@ fn main() {
         rt.block_on(e.execute(&sleepers, &req, Arc::clone(&quiet)));
         times.push((cap, t.elapsed()));
     }
-    println!("\n## 20 hooks of 0.5 s");
+    println!("\n## 20 hooks of 1 s");
     println!("| cap | wall time |\n|---:|---:|");
     for (cap, t) in &times {
         println!("| {cap} | {:.2} s |", t.as_secs_f64());

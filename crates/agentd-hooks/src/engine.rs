@@ -204,6 +204,7 @@ impl Engine {
                 {
                     let rec =
                         self.skipped(t, req, &format!("skipped: dependency `{failed}` failed"));
+                    on_event(RunEvent::Finished(rec.clone()));
                     done.insert((t.def.spec.name.clone(), t.dir.clone()), false);
                     runs.push(rec);
                     continue;
@@ -220,7 +221,7 @@ impl Engine {
                 set.spawn(async move {
                     let _permit = sem.acquire_owned().await;
                     let rec = this
-                        .run_one(&targets[i], &req, stdin, Arc::clone(&on_event), &memo)
+                        .run_one(&targets, i, &req, stdin, Arc::clone(&on_event), &memo)
                         .await;
                     on_event(RunEvent::Finished(rec.clone()));
                     (i, rec)
@@ -331,13 +332,15 @@ impl Engine {
     }
 
     async fn run_one(
-        &self,
-        t: &Target,
+        self: &Arc<Self>,
+        targets: &Arc<Vec<Target>>,
+        i: usize,
         req: &Request,
         stdin: Vec<u8>,
         on_event: Observer,
         memo: &HashMemo,
     ) -> RunRecord {
+        let t = &targets[i];
         let run_id = new_id();
         let command = match (&t.def.spec.command, &t.def.spec.args) {
             (Some(c), _) => c.clone(),
@@ -346,7 +349,21 @@ impl Engine {
         };
         let dir = t.dir.display().to_string();
         let started = now_ms();
-        let (why, hash) = match self.cache_check(t, req, &command, memo) {
+        // Hashing reads files and the cache reads SQLite: off the async
+        // workers, so other connections are not held up.
+        let verdict = {
+            let (this, targets, req, cmd, memo) = (
+                Arc::clone(self),
+                Arc::clone(targets),
+                req.clone(),
+                command.clone(),
+                Arc::clone(memo),
+            );
+            tokio::task::spawn_blocking(move || this.cache_check(&targets[i], &req, &cmd, &memo))
+                .await
+                .unwrap_or_else(|e| Err((format!("the cache check failed ({e}): runs"), None)))
+        };
+        let (why, hash) = match verdict {
             Ok(reason) => {
                 let rec = RunRecord {
                     run_id,
