@@ -302,14 +302,17 @@ impl Engine {
             return Err(("no if_changed: always runs".into(), None));
         }
         let key = (t.dir.clone(), t.def.spec.if_changed.clone());
-        let known = memo.lock().ok().and_then(|m| m.get(&key).cloned());
-        let hashed = known.unwrap_or_else(|| {
-            let h = fingerprint::hash(&t.dir, &t.def.spec.if_changed).map(|(h, _)| h);
-            if let Ok(mut m) = memo.lock() {
-                m.insert(key, h.clone());
-            }
-            h
-        });
+        // Held while hashing: hooks sharing a directory wait for the one
+        // hash instead of each computing it.
+        let hashed = match memo.lock() {
+            Ok(mut m) => m
+                .entry(key)
+                .or_insert_with(|| {
+                    fingerprint::hash(&t.dir, &t.def.spec.if_changed).map(|(h, _)| h)
+                })
+                .clone(),
+            Err(_) => fingerprint::hash(&t.dir, &t.def.spec.if_changed).map(|(h, _)| h),
+        };
         let hash = match hashed {
             Ok(h) => h,
             Err(e) => return Err((format!("cannot hash the files ({e}): runs"), None)),
