@@ -173,7 +173,15 @@ pub async fn call(
         method::SEARCH => search(shared, p).await,
         method::TRANSCRIPT_GET => transcript(shared, p).await,
         method::USAGE_REPORT => usage(shared, p).await,
-        method::INDEX_STATUS => status(shared).await,
+        method::INDEX_STATUS => {
+            // `{counts: false}` skips the counting queries (a progress poll).
+            let counts = p
+                .as_ref()
+                .and_then(|v| v.get("counts"))
+                .and_then(Value::as_bool)
+                .unwrap_or(true);
+            status(shared, counts).await
+        }
         method::INDEX_RESCAN => match shared.index.lock().ok().as_ref().and_then(|s| s.as_ref()) {
             Some(h) => {
                 h.rescan();
@@ -235,7 +243,7 @@ async fn usage(shared: &Arc<Shared>, p: Option<Value>) -> Result<Value, RpcError
     )
 }
 
-async fn status(shared: &Arc<Shared>) -> Result<Value, RpcError> {
+async fn status(shared: &Arc<Shared>, with_counts: bool) -> Result<Value, RpcError> {
     let progress = shared.index_progress.lock().ok().and_then(|p| p.clone());
     let Some(p) = progress else {
         return json(IndexStatus {
@@ -251,7 +259,11 @@ async fn status(shared: &Arc<Shared>) -> Result<Value, RpcError> {
             counts: Default::default(),
         });
     };
-    let counts = read(shared, |r| r.counts()).await.unwrap_or_default();
+    let counts = if with_counts {
+        read(shared, |r| r.counts()).await.unwrap_or_default()
+    } else {
+        Default::default()
+    };
     let bytes_done = p.bytes_done.load(Ordering::Relaxed);
     let ms = p.scan_ms.load(Ordering::Relaxed).max(1);
     let state = if !p.ready.load(Ordering::Acquire) {

@@ -142,7 +142,9 @@ fn footer_line(app: &App) -> Line<'static> {
         ));
     }
     let keys = match app.mode {
-        Mode::Transcript => "j/k scroll · space page · x expand tools · esc back",
+        Mode::Transcript => {
+            "j/k scroll · space page · x expand subagents and tool output · esc back"
+        }
         Mode::Search => "type to search · ↑/↓ select · enter open · esc back",
         Mode::Deny | Mode::Answer => "enter send · esc cancel",
         _ => {
@@ -386,10 +388,29 @@ fn transcript(f: &mut Frame<'_>, app: &App, area: Rect) {
         Style::default().add_modifier(Modifier::BOLD),
     ))];
     let height = area.height as usize;
-    for m in t.messages.iter().skip(t.scroll) {
+    let shown = &t.messages[t.scroll.min(t.messages.len())..];
+    let mut i = 0;
+    while i < shown.len() {
         // Only what fits: a 50 000-message transcript costs one screen.
         if lines.len() >= height {
             break;
+        }
+        let m = &shown[i];
+        i += 1;
+        // A subagent's run folds into one line until `x` expands it.
+        if !t.expanded
+            && let Some(agent) = &m.agent_id
+        {
+            let mut n = 1;
+            while i < shown.len() && shown[i].agent_id.as_ref() == Some(agent) {
+                n += 1;
+                i += 1;
+            }
+            lines.push(Line::from(Span::styled(
+                format!("▸ subagent {}: {n} messages (x expands)", clean(agent, 30)),
+                Style::default().fg(Color::Magenta),
+            )));
+            continue;
         }
         if m.text.trim().is_empty() && m.tools.is_empty() {
             continue;
@@ -512,7 +533,7 @@ fn help(f: &mut Frame<'_>, area: Rect) {
         ("t", "open the transcript"),
         ("/", "search every transcript"),
         ("e", "show or hide ended sessions"),
-        ("x", "(transcript) expand tool results"),
+        ("x", "(transcript) expand subagents and tool output"),
         ("esc", "back"),
         ("?", "this help"),
         ("q / ctrl-c", "quit"),

@@ -199,4 +199,6 @@ fn search_results_and_transcript() {
         None,
     );
     insta::assert_snapshot!("transcript", screen(&a, 80, 12));
+    a.key(Key::Char('x'), false);
+    insta::assert_snapshot!("transcript_expanded", screen(&a, 80, 12));
 }

@@ -166,7 +166,9 @@ pub fn index(paths: &Paths, wait: bool, rescan: bool, as_json: bool) -> ExitCode
     let tty = std::io::stderr().is_terminal();
     let mut waited = false;
     loop {
-        let status: Value = match client.call(method::INDEX_STATUS, json!({})) {
+        // While waiting, progress only: counting rows would compete with
+        // the indexing for the disk and the cores.
+        let status: Value = match client.call(method::INDEX_STATUS, json!({"counts": !wait})) {
             Ok(s) => s,
             Err(e) => return client_error(e),
         };
@@ -192,6 +194,15 @@ pub fn index(paths: &Paths, wait: bool, rescan: bool, as_json: bool) -> ExitCode
         if waited && tty {
             eprintln!();
         }
+        // Done waiting: now the counts.
+        let status: Value = if wait {
+            match client.call(method::INDEX_STATUS, json!({"counts": true})) {
+                Ok(s) => s,
+                Err(e) => return client_error(e),
+            }
+        } else {
+            status
+        };
         if as_json {
             return print_json(&status);
         }
