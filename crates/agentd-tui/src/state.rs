@@ -450,7 +450,18 @@ impl App {
             && t.session_id == session_id
             && offset == t.messages.len() as u64
         {
-            t.messages.extend(more);
+            // A row indexed late with an earlier time shifts the pages by
+            // one: never show a message twice.
+            let seen: std::collections::HashSet<&str> = t
+                .messages
+                .iter()
+                .filter_map(|m| m.uuid.as_deref())
+                .collect();
+            let fresh: Vec<MessageView> = more
+                .into_iter()
+                .filter(|m| m.uuid.as_deref().is_none_or(|u| !seen.contains(u)))
+                .collect();
+            t.messages.extend(fresh);
             t.total = total;
         }
     }

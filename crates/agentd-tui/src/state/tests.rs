@@ -205,9 +205,20 @@ fn search_types_and_opens() {
     );
     a.append_transcript("s-old", 20, (20..60).map(msg).collect(), 100);
     assert_eq!(a.transcript.as_ref().map(|t| t.messages.len()), Some(60));
+    // A page overlapping what is shown adds only what is new.
+    a.append_transcript("s-old", 60, (58..62).map(msg).collect(), 100);
+    assert_eq!(a.transcript.as_ref().map(|t| t.messages.len()), Some(62));
+    let t = a.transcript.as_ref().unwrap();
+    assert_eq!(
+        t.messages
+            .iter()
+            .filter(|m| m.uuid.as_deref() == Some("u59"))
+            .count(),
+        1
+    );
     // A stale page is ignored.
     a.append_transcript("s-old", 10, (10..20).map(msg).collect(), 100);
-    assert_eq!(a.transcript.as_ref().map(|t| t.messages.len()), Some(60));
+    assert_eq!(a.transcript.as_ref().map(|t| t.messages.len()), Some(62));
     assert_eq!(a.tailing(), Some("s-old"));
     a.key(Key::Char('g'), false);
     assert_eq!(a.transcript.as_ref().map(|t| t.scroll), Some(0));
