@@ -72,7 +72,7 @@ pub struct Store {
 }
 
 /// A store failure (the runner then runs the hook anyway, saying why).
-pub type StoreError = rusqlite::Error;
+pub type StoreError = agentd_store::StoreError;
 
 impl Store {
     /// Opens (creating and migrating) `path`.
@@ -80,31 +80,19 @@ impl Store {
     /// # Errors
     /// SQLite errors.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let mut conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
-            let tx = conn.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", i as i64 + 1)?;
-            tx.commit()?;
-        }
+        let mut conn = agentd_store::open(path)?;
+        agentd_store::migrate_with(&mut conn, MIGRATIONS)?;
         Ok(Store {
             conn: Mutex::new(conn),
         })
     }
 
-    fn with<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let conn = self
-            .conn
-            .lock()
-            .map_err(|_| rusqlite::Error::InvalidQuery)?;
-        f(&conn)
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        let conn = self.conn.lock().map_err(|_| StoreError::Corrupt {
+            table: "runs",
+            why: "the store's lock was poisoned by a panic".into(),
+        })?;
+        Ok(f(&conn)?)
     }
 
     /// The files hash of the last successful run of (hook, dir, command).

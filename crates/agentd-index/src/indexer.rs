@@ -57,8 +57,7 @@ impl Indexer {
     /// # Errors
     /// SQLite errors; [`IndexError::TooNew`].
     pub fn open(db: &Path) -> Result<Indexer, IndexError> {
-        let mut conn = crate::schema::open(db)?;
-        crate::schema::migrate(&mut conn)?;
+        let conn = crate::schema::open(db)?;
         // The index is derived data, rebuilt from the transcripts: commits
         // need not wait for the disk (+45 % cold-index throughput). A
         // process crash loses nothing committed (WAL); an OS crash or power

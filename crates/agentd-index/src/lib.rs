@@ -61,6 +61,18 @@ pub enum IndexError {
     Invalid(String),
 }
 
+impl From<agentd_store::StoreError> for IndexError {
+    fn from(e: agentd_store::StoreError) -> IndexError {
+        match e {
+            agentd_store::StoreError::Sqlite(e) => IndexError::Sqlite(e),
+            agentd_store::StoreError::TooNew { found, known } => {
+                IndexError::TooNew { found, known }
+            }
+            e @ agentd_store::StoreError::Corrupt { .. } => IndexError::Invalid(e.to_string()),
+        }
+    }
+}
+
 impl IndexError {
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> IndexError {
         IndexError::Io {

@@ -95,37 +95,13 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;",
 ];
 
-/// Opens `path` with the index's pragmas (WAL, `synchronous=NORMAL`, busy
-/// timeout).
+/// Opens (creating) and migrates the index at `path`, with the store's
+/// pragmas ([`agentd_store::open`]: WAL, busy timeout).
 ///
 /// # Errors
-/// SQLite's error.
+/// SQLite errors; [`IndexError::TooNew`] for a file from a newer agentd.
 pub fn open(path: &std::path::Path) -> Result<Connection, IndexError> {
-    let conn = Connection::open(path)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let mut conn = agentd_store::open(path)?;
+    agentd_store::migrate_with(&mut conn, MIGRATIONS)?;
     Ok(conn)
-}
-
-/// Brings the schema up to date, one migration per transaction.
-///
-/// # Errors
-/// [`IndexError::TooNew`] for a file from a newer agentd; SQLite's error.
-pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
-    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    let known = MIGRATIONS.len() as i64;
-    if current > known {
-        return Err(IndexError::TooNew {
-            found: current,
-            known,
-        });
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i as i64 + 1)?;
-        tx.commit()?;
-    }
-    Ok(())
 }

@@ -20,7 +20,7 @@ mod migrate;
 mod reader;
 mod writer;
 
-pub use migrate::{MIGRATIONS, migrate};
+pub use migrate::{MIGRATIONS, migrate, migrate_with};
 pub use reader::{Reader, StoredEvent};
 pub use writer::{Batch, NewEvent, Writer};
 

@@ -48,15 +48,25 @@ pub const MIGRATIONS: &[&str] = &[
 /// [`StoreError::TooNew`] when the file comes from a newer agentd, or the
 /// SQLite error of the failing migration (which is then rolled back).
 pub fn migrate(conn: &mut Connection) -> Result<i64, StoreError> {
+    migrate_with(conn, MIGRATIONS)
+}
+
+/// [`migrate`] with another database's list (the transcript index, the hook
+/// runner's store): migration `i` takes the schema from version `i` to
+/// `i + 1`, tracked in `PRAGMA user_version`, each in its own transaction.
+///
+/// # Errors
+/// As [`migrate`].
+pub fn migrate_with(conn: &mut Connection, migrations: &[&str]) -> Result<i64, StoreError> {
     let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    let known = MIGRATIONS.len() as i64;
+    let known = migrations.len() as i64;
     if current > known {
         return Err(StoreError::TooNew {
             found: current,
             known,
         });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    for (i, sql) in migrations.iter().enumerate().skip(current as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
