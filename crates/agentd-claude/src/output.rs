@@ -145,27 +145,14 @@ pub fn answered_input(input: &Value, text: &str) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use agentd_core::{ApprovalStatus, Origin};
+    use agentd_core::Origin;
 
     use super::*;
 
     fn approval(input: Value) -> Approval {
         Approval {
-            id: "apr_1".into(),
             session_id: "s".into(),
-            agent_id: None,
-            tool_name: "Bash".into(),
-            tool_input: input,
-            tool_use_id: None,
-            permission_suggestions: Value::Null,
-            cwd: None,
-            origin: Origin::PermissionRequest,
-            created_ms: 0,
-            status: ApprovalStatus::Pending,
-            decision: None,
-            decided_by: None,
-            decided_ms: None,
-            reason: None,
+            ..Approval::pending("apr_1".into(), "Bash", input, Origin::PermissionRequest, 0)
         }
     }
 

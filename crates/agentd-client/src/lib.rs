@@ -15,4 +15,4 @@ pub mod spool;
 
 pub use client::{Client, ClientError};
 pub use config::{Config, ConfigError};
-pub use paths::{Paths, PathsError};
+pub use paths::{Paths, PathsError, claude_config_dir};

@@ -107,6 +107,19 @@ impl Paths {
     }
 }
 
+/// Claude Code's config folder: `$CLAUDE_CONFIG_DIR`, else `~/.claude`
+/// (reference §2.1, §4.1); `None` without either.
+pub fn claude_config_dir() -> Option<PathBuf> {
+    std::env::var_os("CLAUDE_CONFIG_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|h| PathBuf::from(h).join(".claude"))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;

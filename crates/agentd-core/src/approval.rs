@@ -144,3 +144,34 @@ pub struct Approval {
     /// Why (free text from the decider, or agentd's explanation).
     pub reason: Option<String>,
 }
+
+impl Approval {
+    /// A pending approval of a call of `tool` with `input`, created at
+    /// `created_ms`; session, subagent, tool_use_id, suggestions and cwd are
+    /// filled in by the caller (`..Approval::pending(…)`).
+    pub fn pending(
+        id: String,
+        tool: &str,
+        input: Value,
+        origin: Origin,
+        created_ms: i64,
+    ) -> Approval {
+        Approval {
+            id,
+            session_id: String::new(),
+            agent_id: None,
+            tool_name: tool.to_owned(),
+            tool_input: input,
+            tool_use_id: None,
+            permission_suggestions: Value::Null,
+            cwd: None,
+            origin,
+            created_ms,
+            status: ApprovalStatus::Pending,
+            decision: None,
+            decided_by: None,
+            decided_ms: None,
+            reason: None,
+        }
+    }
+}

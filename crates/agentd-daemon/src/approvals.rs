@@ -116,23 +116,7 @@ pub fn judge(shared: &Shared, tool: &str, input: &Value, cwd: Option<&str>) -> J
 
 /// A new pending approval for `tool` with `input`, to be completed by the caller.
 pub fn draft(tool: &str, input: &Value, origin: Origin) -> Approval {
-    Approval {
-        id: new_id(),
-        session_id: String::new(),
-        agent_id: None,
-        tool_name: tool.to_owned(),
-        tool_input: input.clone(),
-        tool_use_id: None,
-        permission_suggestions: Value::Null,
-        cwd: None,
-        origin,
-        created_ms: crate::now_ms(),
-        status: ApprovalStatus::Pending,
-        decision: None,
-        decided_by: None,
-        decided_ms: None,
-        reason: None,
-    }
+    Approval::pending(new_id(), tool, input.clone(), origin, crate::now_ms())
 }
 
 /// A fresh approval id: `apr_` and 16 hex digits.

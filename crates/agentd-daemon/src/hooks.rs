@@ -33,14 +33,6 @@ pub fn open(root: &Path, parallel: usize) -> Option<Arc<Engine>> {
     }
 }
 
-/// Claude Code's config folder: `$CLAUDE_CONFIG_DIR`, else `~/.claude`.
-fn claude_config() -> Option<PathBuf> {
-    std::env::var_os("CLAUDE_CONFIG_DIR")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".claude")))
-}
-
 /// The effective definitions for `project`: agentd.toml, the project's
 /// `.agentd/hooks.toml`, and (with `[runner] plugins = true`) enabled
 /// plugins. Bad definitions are left out and described in the errors.
@@ -59,7 +51,7 @@ pub fn definitions(shared: &Shared, project: Option<&Path>) -> (Vec<HookDef>, Ve
         }
     }
     if shared.config.runner.plugins
-        && let Some(cfg) = claude_config()
+        && let Some(cfg) = agentd_client::claude_config_dir()
     {
         let (d, e) = def::plugins(&cfg);
         defs.extend(d);
@@ -247,7 +239,7 @@ pub fn list(shared: &Shared, p: Option<Value>) -> Result<Value, RpcError> {
     // Enabled plugins' hooks are shown even when agentd leaves them to
     // Claude Code (`[runner] plugins = false`), marked inactive.
     if !shared.config.runner.plugins
-        && let Some(cfg) = claude_config()
+        && let Some(cfg) = agentd_client::claude_config_dir()
     {
         let (plugin_defs, plugin_errors) = def::plugins(&cfg);
         hooks.extend(

@@ -22,9 +22,9 @@ use crate::state::Shared;
 pub fn roots(config: &Config) -> Vec<PathBuf> {
     let mut roots: Vec<PathBuf> = Vec::new();
     if !config.index.roots_only
-        && let Some(r) = agentd_index::layout::default_root()
+        && let Some(c) = agentd_client::claude_config_dir()
     {
-        roots.push(r);
+        roots.push(c.join("projects"));
     }
     roots.extend(config.index.roots.iter().map(PathBuf::from));
     roots.dedup();

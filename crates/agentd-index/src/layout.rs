@@ -103,17 +103,6 @@ pub fn agent_meta(jsonl: &Path) -> Option<AgentMeta> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// Claude Code's projects folder: `$CLAUDE_CONFIG_DIR/projects`, else
-/// `$HOME/.claude/projects` (reference §4.1).
-pub fn default_root() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os("CLAUDE_CONFIG_DIR").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(d).join("projects"));
-    }
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(|h| PathBuf::from(h).join(".claude").join("projects"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use agentd_core::{Approval, ApprovalStatus, Origin, Session, Status};
+use agentd_core::{Approval, Origin, Session, Status};
 use agentd_index::query::{MessageView, ToolView};
 use agentd_proto::api::{ApprovalView, SessionView};
 use agentd_tui::state::{App, TranscriptView};
@@ -46,21 +46,15 @@ fn approvals(n: usize) -> Vec<ApprovalView> {
     (0..n)
         .map(|i| {
             ApprovalView::new(Approval {
-                id: format!("ap{i}"),
                 session_id: format!("{:08x}-0000-4000-8000-000000000000", i * 4 + 2),
-                agent_id: None,
-                tool_name: "Bash".into(),
-                tool_input: json!({"command": format!("cargo test -p crate{i}")}),
-                tool_use_id: None,
-                permission_suggestions: serde_json::Value::Null,
                 cwd: Some("/home/me".into()),
-                origin: Origin::PermissionRequest,
-                created_ms: 0,
-                status: ApprovalStatus::Pending,
-                decision: None,
-                decided_by: None,
-                decided_ms: None,
-                reason: None,
+                ..Approval::pending(
+                    format!("ap{i}"),
+                    "Bash",
+                    json!({"command": format!("cargo test -p crate{i}")}),
+                    Origin::PermissionRequest,
+                    0,
+                )
             })
         })
         .collect()

@@ -1,5 +1,5 @@
 use super::*;
-use agentd_core::{Approval, ApprovalStatus, Origin, Session};
+use agentd_core::{Approval, Origin, Session};
 use agentd_index::query::MessageView;
 use agentd_proto::api::ApprovalView;
 
@@ -20,21 +20,9 @@ pub(crate) fn approval(
     input: serde_json::Value,
 ) -> ApprovalView {
     ApprovalView::new(Approval {
-        id: id.into(),
         session_id: session.into(),
-        agent_id: None,
-        tool_name: tool.into(),
-        tool_input: input,
-        tool_use_id: None,
-        permission_suggestions: serde_json::Value::Null,
         cwd: Some("/home/me/api".into()),
-        origin: Origin::PermissionRequest,
-        created_ms: 1_000,
-        status: ApprovalStatus::Pending,
-        decision: None,
-        decided_by: None,
-        decided_ms: None,
-        reason: None,
+        ..Approval::pending(id.into(), tool, input, Origin::PermissionRequest, 1_000)
     })
 }
 

@@ -11,12 +11,7 @@ use super::fail;
 /// Claude Code's user settings: `$CLAUDE_CONFIG_DIR/settings.json`, else
 /// `~/.claude/settings.json` (reference §2.1).
 pub fn settings_path() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("CLAUDE_CONFIG_DIR").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(dir).join("settings.json"));
-    }
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(|h| PathBuf::from(h).join(".claude").join("settings.json"))
+    agentd_client::claude_config_dir().map(|d| d.join("settings.json"))
 }
 
 /// Reads the settings; a missing file is `{}`.
