@@ -14,23 +14,44 @@ use serde_json::{Value, json};
 use crate::approvals::Hold;
 use crate::state::Shared;
 
+/// The runner as the daemon holds it: the engine, and the `[[hooks]]` of
+/// agentd.toml checked once at start (not on every hook event).
+pub struct Runner {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// agentd.toml's valid definitions.
+    config_defs: Vec<HookDef>,
+    /// What was wrong with the others.
+    config_error: Option<String>,
+}
+
 /// Opens the runner's store (`hooks.db`) and log folder (`hook-logs/`) in
-/// the root; `None` (logged) when the store cannot be opened.
-pub fn open(root: &Path, parallel: usize) -> Option<Arc<Engine>> {
-    match agentd_hooks::store::Store::open(&root.join("hooks.db")) {
-        Ok(store) => {
-            let cap = if parallel == 0 {
-                Engine::default_cap()
-            } else {
-                parallel
-            };
-            Some(Arc::new(Engine::new(store, root.join("hook-logs"), cap)))
-        }
+/// the root and checks agentd.toml's `[[hooks]]` (`config_file`); `None`
+/// (logged) when the store cannot be opened.
+pub fn open(root: &Path, config: &agentd_client::Config, config_file: &Path) -> Option<Runner> {
+    let store = match agentd_hooks::store::Store::open(&root.join("hooks.db")) {
+        Ok(store) => store,
         Err(e) => {
             tracing::error!(error = %e, "cannot open hooks.db; the hook runner is off");
-            None
+            return None;
         }
-    }
+    };
+    let cap = match config.runner.parallel {
+        0 => Engine::default_cap(),
+        n => n,
+    };
+    let (config_defs, config_error) = match def::from_toml(&config.hooks, config_file, "config") {
+        Ok(d) => (d, None),
+        Err(e) => {
+            tracing::error!(error = %e, "bad hook definition in agentd.toml; its hooks are off");
+            (Vec::new(), Some(e.to_string()))
+        }
+    };
+    Some(Runner {
+        engine: Arc::new(Engine::new(store, root.join("hook-logs"), cap)),
+        config_defs,
+        config_error,
+    })
 }
 
 /// The effective definitions for `project`: agentd.toml, the project's
@@ -39,10 +60,9 @@ pub fn open(root: &Path, parallel: usize) -> Option<Arc<Engine>> {
 pub fn definitions(shared: &Shared, project: Option<&Path>) -> (Vec<HookDef>, Vec<String>) {
     let mut defs = Vec::new();
     let mut errors = Vec::new();
-    let config_file = shared.db_path.with_file_name("agentd.toml");
-    match def::from_toml(&shared.config.hooks, &config_file, "config") {
-        Ok(d) => defs.extend(d),
-        Err(e) => errors.push(e.to_string()),
+    if let Some(r) = &shared.hooks {
+        defs.extend(r.config_defs.iter().cloned());
+        errors.extend(r.config_error.clone());
     }
     if let Some(p) = project {
         match def::project(p) {
@@ -166,7 +186,8 @@ pub fn for_ingest(
     project_dir: Option<&str>,
     seq: u64,
 ) -> Option<Hold> {
-    let engine = shared.hooks.clone()?;
+    let runner = shared.hooks.as_ref()?;
+    let engine = Arc::clone(&runner.engine);
     let event = payload
         .get("hook_event_name")
         .and_then(Value::as_str)?
@@ -176,14 +197,23 @@ pub fn for_ingest(
     }
     let project = project_of(payload, project_dir)?;
     let (defs, errors) = definitions(shared, Some(&project));
-    for e in &errors {
+    // agentd.toml's errors were reported at start; the project's may be new.
+    for e in errors
+        .iter()
+        .filter(|e| Some(*e) != runner.config_error.as_ref())
+    {
         tracing::warn!(error = %e, "bad hook definition skipped");
     }
-    if !Engine::any_applies(&defs, &event, payload) {
+    let value = agentd_hooks::matcher::matched_value(&event, payload);
+    let defs: Vec<HookDef> = defs
+        .into_iter()
+        .filter(|d| d.applies(&event, value))
+        .collect();
+    if defs.is_empty() {
         return None;
     }
     let timeout_s = defs.iter().map(|d| d.spec.timeout).max().unwrap_or(600) + 30;
-    let count = defs_count(&defs, &event, payload);
+    let count = defs.len();
     let req = Request {
         event: event.clone(),
         payload: payload.clone(),
@@ -207,11 +237,6 @@ pub fn for_ingest(
         reply: Box::pin(reply),
         stream: None,
     })
-}
-
-fn defs_count(defs: &[HookDef], event: &str, payload: &Value) -> usize {
-    let v = agentd_hooks::matcher::matched_value(event, payload);
-    defs.iter().filter(|d| d.applies(event, v)).count()
 }
 
 #[derive(Deserialize)]
@@ -279,12 +304,16 @@ struct ExecuteParams {
 /// Bad params; the runner is off; no project directory.
 pub fn execute(shared: &Arc<Shared>, p: Option<Value>) -> Result<Hold, RpcError> {
     let p: ExecuteParams = crate::rpc::params(agentd_proto::method::HOOKS_EXECUTE, p)?;
-    let engine = shared.hooks.clone().ok_or_else(|| {
-        RpcError::new(
-            code::INTERNAL_ERROR,
-            "the hook runner is off (hooks.db cannot be opened; see the daemon log)",
-        )
-    })?;
+    let engine = shared
+        .hooks
+        .as_ref()
+        .map(|r| Arc::clone(&r.engine))
+        .ok_or_else(|| {
+            RpcError::new(
+                code::INTERNAL_ERROR,
+                "the hook runner is off (hooks.db cannot be opened; see the daemon log)",
+            )
+        })?;
     let mut payload = p.payload.unwrap_or_else(|| json!({}));
     if let Value::Object(m) = &mut payload {
         m.entry("hook_event_name").or_insert_with(|| json!(p.event));
@@ -342,7 +371,7 @@ struct HistoryParams {
 /// Bad params; store errors.
 pub async fn history(shared: &Arc<Shared>, p: Option<Value>) -> Result<Value, RpcError> {
     let p: HistoryParams = crate::rpc::params(agentd_proto::method::HOOKS_HISTORY, p)?;
-    let Some(engine) = shared.hooks.clone() else {
+    let Some(engine) = shared.hooks.as_ref().map(|r| Arc::clone(&r.engine)) else {
         return Ok(json!([]));
     };
     let limit = p.limit.unwrap_or(100).clamp(1, 10_000);

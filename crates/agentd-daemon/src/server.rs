@@ -87,7 +87,7 @@ impl Daemon {
             paths.db.clone(),
             config.clone(),
         );
-        state.hooks = crate::hooks::open(&paths.root, config.runner.parallel);
+        state.hooks = crate::hooks::open(&paths.root, config, &paths.config);
         let shared = Arc::new(state);
         let writer_shared = Arc::clone(&shared);
         let writer_thread = std::thread::Builder::new()

@@ -69,7 +69,7 @@ pub struct Shared {
     /// Where the transcript index is.
     pub index_db: PathBuf,
     /// The hook runner (`None` when its store cannot be opened).
-    pub hooks: Option<Arc<agentd_hooks::Engine>>,
+    pub hooks: Option<crate::hooks::Runner>,
     readers: Mutex<Vec<Reader>>,
     next_subscription: AtomicU64,
 }

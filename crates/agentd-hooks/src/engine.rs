@@ -151,12 +151,6 @@ impl Engine {
         out
     }
 
-    /// Whether any of `defs` applies to `event` with this payload.
-    pub fn any_applies(defs: &[HookDef], event: &str, payload: &Value) -> bool {
-        let value = matched_value(event, payload);
-        defs.iter().any(|d| d.applies(event, value))
-    }
-
     /// Runs the hooks of `defs` that apply to `req`. `on_line` sees every
     /// output line as it arrives.
     pub async fn execute(

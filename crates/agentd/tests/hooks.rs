@@ -241,3 +241,42 @@ fn hooks_run_streams_every_line_before_the_result() {
         "the summary comes last: {text}"
     );
 }
+
+#[test]
+fn agentd_toml_hooks_are_checked_once_and_listed_with_their_origin() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("agentd.toml"),
+        "[[hooks]]\nname = \"global\"\nevents = [\"Stop\"]\nargs = [\"true\"]\n",
+    )
+    .unwrap();
+    let d = TestDaemon::start_in(home.path());
+    let p = project();
+    let cwd = p.path().canonicalize().unwrap();
+    let ls = run(
+        &d.home,
+        &["hooks", "ls", "--json", "--cwd", cwd.to_str().unwrap()],
+        None,
+    );
+    let v: Value = serde_json::from_slice(&ls.stdout).unwrap();
+    let global = &v["hooks"][0];
+    assert_eq!(global["name"], "global");
+    assert_eq!(global["origin"]["kind"], "config");
+    assert!(
+        global["origin"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("agentd.toml")
+    );
+    // It runs for any project's Stop, beside the project's own.
+    let out = run(&d.home, &["hook"], Some(&stop("s9", &cwd)));
+    assert!(out.status.success());
+    let h: Vec<Value> =
+        serde_json::from_slice(&run(&d.home, &["hooks", "history", "--json"], None).stdout)
+            .unwrap();
+    assert!(
+        h.iter()
+            .any(|r| r["hook"] == "global" && r["passed"] == true),
+        "{h:?}"
+    );
+}
