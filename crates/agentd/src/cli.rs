@@ -273,28 +273,7 @@ pub enum HooksCommand {
     },
     /// Run the hooks of an event now, with live output; exit 2 when a
     /// blocking hook fails.
-    Run {
-        /// Hook event (`Stop`, `PostToolUse`, …).
-        event: String,
-        /// Session id (passed to the hooks).
-        #[arg(long)]
-        session: Option<String>,
-        /// Only in this directory.
-        #[arg(long, value_name = "DIR")]
-        dir: Option<PathBuf>,
-        /// Project directory (default: the current one).
-        #[arg(long, value_name = "DIR")]
-        cwd: Option<PathBuf>,
-        /// Only this hook (repeatable).
-        #[arg(long = "hook", value_name = "NAME")]
-        hooks: Vec<String>,
-        /// Run even when the files are unchanged.
-        #[arg(long)]
-        no_cache: bool,
-        /// JSON result: `{runs, output, blocked}`.
-        #[arg(long)]
-        json: bool,
-    },
+    Run(HooksRun),
     /// Recorded hook runs, newest first.
     History {
         /// At most this many.
@@ -308,4 +287,29 @@ pub enum HooksCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `agentd hooks run …`
+#[derive(Debug, clap::Args)]
+pub struct HooksRun {
+    /// Hook event (`Stop`, `PostToolUse`, …).
+    pub event: String,
+    /// Session id (passed to the hooks).
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Only in this directory.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Project directory (default: the current one).
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+    /// Only this hook (repeatable).
+    #[arg(long = "hook", value_name = "NAME")]
+    pub hooks: Vec<String>,
+    /// Run even when the files are unchanged.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// JSON result: `{runs, output, blocked}`.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -18,7 +18,7 @@ use super::{client_error, config, fail};
 use crate::render;
 
 fn connect(paths: &Paths) -> Result<Client, ExitCode> {
-    Client::connect(&paths.socket, Duration::from_secs(10)).map_err(client_error)
+    super::connect(paths, Duration::from_secs(10))
 }
 
 fn me() -> String {

@@ -10,29 +10,13 @@ use agentd_index::usage::UsageReport;
 use agentd_proto::method;
 use serde_json::{Value, json};
 
-use super::{client_error, fail};
+use super::{client_error, fail, out, print_json};
 use crate::render_index;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 fn connect(paths: &Paths) -> Result<Client, ExitCode> {
-    Client::connect(&paths.socket, TIMEOUT).map_err(client_error)
-}
-
-/// Writes to stdout; a closed pipe (`| head`) is not an error.
-fn out(s: &str) {
-    let _ = std::io::stdout().lock().write_all(s.as_bytes());
-}
-
-fn print_json(v: &impl serde::Serialize) -> ExitCode {
-    match serde_json::to_string_pretty(v) {
-        Ok(s) => {
-            out(&s);
-            out("\n");
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(&e.to_string()),
-    }
+    super::connect(paths, TIMEOUT)
 }
 
 /// A `YYYY-MM-DD` (local midnight) or RFC 3339 time → ms since the epoch.

@@ -1,6 +1,5 @@
 //! `agentd hooks ls|run|history`: the hook runner.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -11,14 +10,11 @@ use agentd_core::text::{one_line, truncate};
 use agentd_proto::{method, notification};
 use serde_json::{Value, json};
 
-use super::{client_error, fail};
+use super::{client_error, fail, out, print_json};
+use crate::cli::HooksRun;
 
 fn connect(paths: &Paths) -> Result<Client, ExitCode> {
-    Client::connect(&paths.socket, Duration::from_secs(30)).map_err(client_error)
-}
-
-fn out(s: &str) {
-    let _ = std::io::stdout().lock().write_all(s.as_bytes());
+    super::connect(paths, Duration::from_secs(30))
 }
 
 fn cwd_or(dir: Option<PathBuf>) -> String {
@@ -39,11 +35,7 @@ pub fn ls(paths: &Paths, cwd: Option<PathBuf>, as_json: bool) -> ExitCode {
         Err(e) => return client_error(e),
     };
     if as_json {
-        out(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&v).unwrap_or_default()
-        ));
-        return ExitCode::SUCCESS;
+        return print_json(&v);
     }
     let hooks = v["hooks"].as_array().cloned().unwrap_or_default();
     if hooks.is_empty() {
@@ -101,27 +93,9 @@ pub fn ls(paths: &Paths, cwd: Option<PathBuf>, as_json: bool) -> ExitCode {
     }
 }
 
-/// Options of `agentd hooks run`.
-pub struct RunOpts {
-    /// Hook event.
-    pub event: String,
-    /// Session id.
-    pub session: Option<String>,
-    /// Only this directory.
-    pub dir: Option<PathBuf>,
-    /// Project directory (default: the current one).
-    pub cwd: Option<PathBuf>,
-    /// Only these hooks.
-    pub hooks: Vec<String>,
-    /// Skip the cache.
-    pub no_cache: bool,
-    /// JSON result.
-    pub json: bool,
-}
-
 /// `agentd hooks run <Event> …`: live output, then a summary; exits 2 when
 /// a blocking hook failed (as Claude Code reads a blocking hook).
-pub fn run(paths: &Paths, o: RunOpts) -> ExitCode {
+pub fn run(paths: &Paths, o: HooksRun) -> ExitCode {
     let mut c = match connect(paths) {
         Ok(c) => c,
         Err(code) => return code,
@@ -162,10 +136,7 @@ pub fn run(paths: &Paths, o: RunOpts) -> ExitCode {
         }
     };
     if o.json {
-        out(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&result).unwrap_or_default()
-        ));
+        print_json(&result);
     } else {
         out(&summary(&result));
     }
@@ -216,11 +187,7 @@ pub fn history(paths: &Paths, limit: usize, session: Option<String>, as_json: bo
         Err(e) => return client_error(e),
     };
     if as_json {
-        out(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&v).unwrap_or_default()
-        ));
-        return ExitCode::SUCCESS;
+        return print_json(&v);
     }
     out(&summary(&json!({"runs": v})));
     ExitCode::SUCCESS

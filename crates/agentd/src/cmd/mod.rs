@@ -109,26 +109,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Index { wait, rescan, json } => history::index(&paths, wait, rescan, json),
         Command::Hooks { command } => match command {
             HooksCommand::Ls { cwd, json } => hooks::ls(&paths, cwd, json),
-            HooksCommand::Run {
-                event,
-                session,
-                dir,
-                cwd,
-                hooks: only,
-                no_cache,
-                json,
-            } => hooks::run(
-                &paths,
-                hooks::RunOpts {
-                    event,
-                    session,
-                    dir,
-                    cwd,
-                    hooks: only,
-                    no_cache,
-                    json,
-                },
-            ),
+            HooksCommand::Run(opts) => hooks::run(&paths, opts),
             HooksCommand::History {
                 limit,
                 session,
@@ -146,6 +127,32 @@ pub fn run(cli: Cli) -> ExitCode {
             command: RulesCommand::Test { tool, input, cwd },
         } => approvals::rules_test(&paths, &tool, &input, cwd.as_deref()),
         Command::Hook | Command::Statusline { .. } => ExitCode::SUCCESS,
+    }
+}
+
+/// Connects to the daemon, or prints why not (exit 2 when it is not running).
+pub fn connect(
+    paths: &Paths,
+    timeout: std::time::Duration,
+) -> Result<agentd_client::Client, ExitCode> {
+    agentd_client::Client::connect(&paths.socket, timeout).map_err(client_error)
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+pub fn out(s: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(s.as_bytes());
+}
+
+/// Prints `v` as pretty JSON and a newline.
+pub fn print_json(v: &impl serde::Serialize) -> ExitCode {
+    match serde_json::to_string_pretty(v) {
+        Ok(s) => {
+            out(&s);
+            out("\n");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e.to_string()),
     }
 }
 

@@ -11,27 +11,17 @@ use agentd_proto::api::{EventRecord, EventsList, Health, SessionView, SubscribeR
 use agentd_proto::{method, notification};
 use serde_json::json;
 
-use super::{client_error, fail};
+use super::{client_error, print_json};
 use crate::render;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn connect(paths: &Paths) -> Result<Client, ExitCode> {
-    Client::connect(&paths.socket, TIMEOUT).map_err(client_error)
+    super::connect(paths, TIMEOUT)
 }
 
 fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
-}
-
-fn print_json(v: &impl serde::Serialize) -> ExitCode {
-    match serde_json::to_string_pretty(v) {
-        Ok(s) => {
-            println!("{s}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(&e.to_string()),
-    }
 }
 
 /// `agentd ls [--json] [--all]`.
