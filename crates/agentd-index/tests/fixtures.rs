@@ -11,6 +11,9 @@ use agentd_index::{Indexer, Reader, index_roots};
 use proptest::prelude::*;
 use serde_json::Value;
 
+#[path = "../../agentd/tests/support/ccusage.rs"]
+mod ccusage;
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/claude/transcripts")
 }
@@ -287,66 +290,11 @@ fn transcripts_page_in_order_with_subagents_marked() {
     assert_eq!(second.messages[0], page.messages[10]);
 }
 
-/// Per-day tokens of `ccusage claude daily --json --offline --timezone UTC`.
-fn ccusage_daily(config_dir: &Path) -> BTreeMap<String, [u64; 4]> {
-    let bin = match std::env::var_os("AGENTD_CCUSAGE_BIN") {
-        Some(b) => PathBuf::from(b),
-        None => {
-            let script =
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-ccusage.sh");
-            let out = std::process::Command::new("bash")
-                .arg(script)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "installing ccusage failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-        }
-    };
-    let home = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(bin)
-        .args([
-            "claude",
-            "daily",
-            "--json",
-            "--offline",
-            "--timezone",
-            "UTC",
-        ])
-        .env("HOME", home.path())
-        .env("CLAUDE_CONFIG_DIR", config_dir)
-        .env("TZ", "UTC")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["daily"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            let n = |k: &str| d[k].as_u64().unwrap();
-            (
-                d["date"].as_str().unwrap().to_owned(),
-                [
-                    n("inputTokens"),
-                    n("outputTokens"),
-                    n("cacheCreationTokens"),
-                    n("cacheReadTokens"),
-                ],
-            )
-        })
-        .collect()
+fn ccusage_daily(config_dir: &Path) -> BTreeMap<String, ccusage::DayTokens> {
+    ccusage::daily(config_dir).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn agentd_daily(reader: &Reader) -> BTreeMap<String, [u64; 4]> {
+fn agentd_daily(reader: &Reader) -> BTreeMap<String, ccusage::DayTokens> {
     report(reader, &usage_q(GroupBy::Daily), &[])
         .unwrap()
         .rows

@@ -11,15 +11,16 @@
 //! latency, and `agentd usage daily` beside `ccusage claude daily --offline`
 //! on the same corpus.
 
+#[path = "../tests/support/ccusage.rs"]
+mod ccusage;
 mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use agentd_client::Client;
-use common::{ms, percentile};
+use common::{Daemon, ms, percentile};
 use serde_json::{Value, json};
 
 fn fixtures() -> PathBuf {
@@ -116,72 +117,6 @@ fn corpus(root: &Path, mb: u64) -> u64 {
     bytes
 }
 
-struct Daemon {
-    home: tempfile::TempDir,
-    child: std::process::Child,
-}
-
-impl Daemon {
-    fn start(roots: &Path) -> Daemon {
-        let home = tempfile::Builder::new().prefix("agbi").tempdir().unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_agentd"))
-            .env("AGENTD_HOME", home.path())
-            .env("AGENTD_HTTP_LISTEN", "off")
-            .env("AGENTD_LOG", "warn")
-            .env("AGENTD_INDEX_ROOTS", roots)
-            .arg("serve")
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
-        let d = Daemon { home, child };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while d.client_opt().is_none() {
-            assert!(Instant::now() < deadline, "daemon did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        d
-    }
-    fn client_opt(&self) -> Option<Client> {
-        let socket = agentd_client::Paths::resolve(Some(self.home.path()))
-            .ok()?
-            .socket;
-        Client::connect(&socket, Duration::from_secs(60)).ok()
-    }
-    fn status_field(&self, key: &str) -> u64 {
-        let s = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        s.lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| {
-                l[key.len()..]
-                    .trim()
-                    .trim_end_matches(" kB")
-                    .trim()
-                    .parse()
-                    .ok()
-            })
-            .unwrap_or(0)
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn ccusage_bin() -> Option<PathBuf> {
-    if let Some(b) = std::env::var_os("AGENTD_CCUSAGE_BIN") {
-        return Some(PathBuf::from(b));
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-ccusage.sh");
-    let out = Command::new("bash").arg(script).output().ok()?;
-    out.status
-        .success()
-        .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
-}
-
 fn main() {
     let mb: u64 = std::env::var("AGENTD_BENCH_CORPUS_MB")
         .ok()
@@ -211,22 +146,22 @@ fn main() {
     }
     let read_s = t.elapsed().as_secs_f64();
 
-    let d = Daemon::start(&root);
-    let mut c = d.client_opt().unwrap();
+    let d = Daemon::start_with_env(&[("AGENTD_INDEX_ROOTS", root.as_os_str())]);
+    let mut c = d.client();
     let t = Instant::now();
     let mut peak_rss = 0;
     loop {
         let s: Value = c.call("index.status", json!({})).unwrap();
-        peak_rss = peak_rss.max(d.status_field("VmRSS:"));
+        peak_rss = peak_rss.max(d.status_kb("VmRSS:"));
         if s["state"] == "ready" {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     let index_s = t.elapsed().as_secs_f64();
-    peak_rss = peak_rss.max(d.status_field("VmHWM:"));
-    let db = d.home.path().join("index.db");
-    let wal = d.home.path().join("index.db-wal");
+    peak_rss = peak_rss.max(d.status_kb("VmHWM:"));
+    let db = d.dir.path().join("index.db");
+    let wal = d.dir.path().join("index.db-wal");
     let size =
         db.metadata().map(|m| m.len()).unwrap_or(0) + wal.metadata().map(|m| m.len()).unwrap_or(0);
     println!("\n## Cold index");
@@ -328,7 +263,7 @@ fn main() {
         let t = Instant::now();
         let out = Command::new(exe)
             .args(["usage", "daily", "--json", "--timezone", "UTC"])
-            .env("AGENTD_HOME", d.home.path())
+            .env("AGENTD_HOME", d.dir.path())
             .output()
             .unwrap();
         assert!(out.status.success());
@@ -342,8 +277,8 @@ fn main() {
         "| `agentd usage daily --json` | 10 | {} |",
         ms(percentile(&ours, 0.5))
     );
-    match ccusage_bin() {
-        Some(bin) => {
+    match ccusage::bin() {
+        Ok(bin) => {
             let home = tempfile::tempdir().unwrap();
             let mut theirs = Vec::new();
             for _ in 0..3 {
@@ -375,6 +310,6 @@ fn main() {
                 m.as_secs_f64() / percentile(&ours, 0.5).as_secs_f64()
             );
         }
-        None => println!("| ccusage | – | not installed (scripts/install-ccusage.sh) |"),
+        Err(e) => println!("| ccusage | – | not available: {e} |"),
     }
 }

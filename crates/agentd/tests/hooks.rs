@@ -8,7 +8,7 @@ mod support;
 use std::path::Path;
 
 use serde_json::{Value, json};
-use support::{TestDaemon, run};
+use support::{TestDaemon, hook_runs, run};
 
 fn project() -> tempfile::TempDir {
     let p = tempfile::tempdir().unwrap();
@@ -119,12 +119,7 @@ fn a_failing_stop_check_blocks_then_passes_then_is_cached() {
     // Nothing changed: served from the cache.
     let out = run(&d.home, &["hook"], Some(&stop("s1", &cwd)));
     assert!(out.stdout.is_empty());
-    let h = run(
-        &d.home,
-        &["hooks", "history", "--json", "--session", "s1"],
-        None,
-    );
-    let runs: Vec<Value> = serde_json::from_slice(&h.stdout).unwrap();
+    let runs = hook_runs(&d.home, Some("s1"));
     let outcomes: Vec<(&str, bool)> = runs
         .iter()
         .map(|r| {
@@ -172,16 +167,10 @@ fn a_failing_stop_check_blocks_then_passes_then_is_cached() {
         .to_string()
         .into_bytes()
     };
-    let before = serde_json::from_slice::<Vec<Value>>(
-        &run(&d.home, &["hooks", "history", "--json"], None).stdout,
-    )
-    .unwrap()
-    .len();
+    let before = hook_runs(&d.home, None).len();
     run(&d.home, &["hook"], Some(&post("Bash")));
     run(&d.home, &["hook"], Some(&post("Write")));
-    let after: Vec<Value> =
-        serde_json::from_slice(&run(&d.home, &["hooks", "history", "--json"], None).stdout)
-            .unwrap();
+    let after = hook_runs(&d.home, None);
     assert_eq!(after.len(), before + 1);
     assert_eq!(after[0]["hook"], "fmt");
 }
@@ -271,9 +260,7 @@ fn agentd_toml_hooks_are_checked_once_and_listed_with_their_origin() {
     // It runs for any project's Stop, beside the project's own.
     let out = run(&d.home, &["hook"], Some(&stop("s9", &cwd)));
     assert!(out.status.success());
-    let h: Vec<Value> =
-        serde_json::from_slice(&run(&d.home, &["hooks", "history", "--json"], None).stdout)
-            .unwrap();
+    let h = hook_runs(&d.home, None);
     assert!(
         h.iter()
             .any(|r| r["hook"] == "global" && r["passed"] == true),

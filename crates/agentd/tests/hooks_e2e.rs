@@ -7,9 +7,8 @@
 mod support;
 
 use fake_anthropic::Script;
-use serde_json::Value;
 use support::claude::{ClaudeUser, session_id_of};
-use support::{TestDaemon, run};
+use support::{TestDaemon, hook_runs};
 
 #[test]
 fn a_failing_stop_check_makes_claude_fix_it_and_the_next_stop_is_cached() {
@@ -52,14 +51,7 @@ timeout = 60
         "the agent fixed it"
     );
 
-    let history = |session: &str| -> Vec<Value> {
-        let h = run(
-            &d.home,
-            &["hooks", "history", "--json", "--session", session],
-            None,
-        );
-        serde_json::from_slice(&h.stdout).unwrap()
-    };
+    let history = |session: &str| hook_runs(&d.home, Some(session));
     let runs = history(&id);
     let seen: Vec<(&str, bool)> = runs
         .iter()
@@ -77,21 +69,7 @@ timeout = 60
     );
 
     // The next turn changes out.txt, not fixed.txt: its Stop is cached.
-    let again = user
-        .claude()
-        .args([
-            "-p",
-            "once more",
-            "--resume",
-            &id,
-            "--output-format",
-            "stream-json",
-            "--verbose",
-            "--allowedTools",
-            "Bash",
-        ])
-        .output()
-        .unwrap();
+    let (again, _) = user.headless_with("once more", &["--resume", &id]);
     assert!(again.status.success(), "{again:?}");
     let runs = history(&id);
     assert_eq!(runs[0]["outcome"], "cached", "{runs:?}");

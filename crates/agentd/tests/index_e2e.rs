@@ -5,13 +5,13 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use fake_anthropic::Script;
 use serde_json::Value;
 use support::claude::{ClaudeUser, session_id_of};
-use support::{TestDaemon, run, wait_for};
+use support::{TestDaemon, ccusage, run, wait_for};
 
 fn json_of(home: &Path, args: &[&str]) -> Value {
     let out = run(home, args, None);
@@ -24,19 +24,6 @@ fn search(home: &Path, q: &str) -> Vec<Value> {
         .as_array()
         .cloned()
         .unwrap_or_default()
-}
-
-fn ccusage_bin() -> PathBuf {
-    if let Some(b) = std::env::var_os("AGENTD_CCUSAGE_BIN") {
-        return PathBuf::from(b);
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-ccusage.sh");
-    let out = std::process::Command::new("bash")
-        .arg(script)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
 #[test]
@@ -116,54 +103,10 @@ fn a_real_session_and_its_subagent_are_searchable_and_usage_matches_ccusage() {
 
     // Usage per day equals ccusage's on the same transcripts (polled: Claude
     // Code may still be appending, and the index follows within moments).
-    let ccusage = ccusage_bin();
-    let daily = || -> (Vec<Vec<Value>>, Vec<Vec<Value>>) {
+    let daily = || {
         let ours = json_of(&d.home, &["usage", "daily", "--json", "--timezone", "UTC"]);
-        let home = tempfile::tempdir().unwrap();
-        let theirs = std::process::Command::new(&ccusage)
-            .args([
-                "claude",
-                "daily",
-                "--json",
-                "--offline",
-                "--timezone",
-                "UTC",
-            ])
-            .env("HOME", home.path())
-            .env("CLAUDE_CONFIG_DIR", user.home().join(".claude"))
-            .output()
-            .unwrap();
-        assert!(theirs.status.success(), "{theirs:?}");
-        let theirs: Value = serde_json::from_slice(&theirs.stdout).unwrap();
-        let pick = |rows: &Value, keys: [&str; 5]| -> Vec<Vec<Value>> {
-            rows.as_array()
-                .unwrap()
-                .iter()
-                .map(|r| keys.iter().map(|k| r[*k].clone()).collect())
-                .collect()
-        };
-        (
-            pick(
-                &ours["rows"],
-                [
-                    "period",
-                    "input_tokens",
-                    "output_tokens",
-                    "cache_creation_tokens",
-                    "cache_read_tokens",
-                ],
-            ),
-            pick(
-                &theirs["daily"],
-                [
-                    "date",
-                    "inputTokens",
-                    "outputTokens",
-                    "cacheCreationTokens",
-                    "cacheReadTokens",
-                ],
-            ),
-        )
+        let theirs = ccusage::daily(&user.home().join(".claude")).unwrap_or_else(|e| panic!("{e}"));
+        (ccusage::from_report(&ours["rows"]), theirs)
     };
     let mut last = daily();
     for _ in 0..50 {

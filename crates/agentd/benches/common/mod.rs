@@ -15,11 +15,17 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start() -> Daemon {
+        Daemon::start_with_env(&[])
+    }
+
+    /// [`Daemon::start`] with extra environment (e.g. `AGENTD_INDEX_ROOTS`).
+    pub fn start_with_env(env: &[(&str, &std::ffi::OsStr)]) -> Daemon {
         let dir = tempfile::Builder::new().prefix("agb").tempdir().unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_agentd"))
             .env("AGENTD_HOME", dir.path())
             .env("AGENTD_HTTP_LISTEN", "off")
             .env("AGENTD_LOG", "warn")
+            .envs(env.iter().copied())
             .arg("serve")
             .stdin(Stdio::null())
             .spawn()
@@ -61,6 +67,17 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Daemon {
+    /// A `kB` line of `/proc/<pid>/status` as a number (0 when missing).
+    pub fn status_kb(&self, key: &str) -> u64 {
+        self.status_field(key)
+            .trim_end_matches(" kB")
+            .trim()
+            .parse()
+            .unwrap_or(0)
     }
 }
 

@@ -154,6 +154,11 @@ impl ClaudeUser {
     }
 
     pub fn headless(&self, prompt: &str) -> (Output, Vec<Value>) {
+        self.headless_with(prompt, &[])
+    }
+
+    /// [`ClaudeUser::headless`] with more arguments (`--resume <id>`).
+    pub fn headless_with(&self, prompt: &str, extra: &[&str]) -> (Output, Vec<Value>) {
         let out = self
             .claude()
             .args([
@@ -165,6 +170,7 @@ impl ClaudeUser {
                 "--allowedTools",
                 "Bash",
             ])
+            .args(extra)
             .output()
             .unwrap();
         let lines = String::from_utf8_lossy(&out.stdout)

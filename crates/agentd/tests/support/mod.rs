@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use agentd_client::{Client, Paths};
 
+pub mod ccusage;
 pub mod claude;
 
 /// The agentd binary under test.
@@ -72,6 +73,18 @@ pub fn run(home: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
         let _ = input.write_all(stdin.unwrap_or_default());
     }
     child.wait_with_output().expect("wait agentd")
+}
+
+/// `agentd hooks history --json [--session S]`: recorded hook runs, newest
+/// first.
+pub fn hook_runs(home: &Path, session: Option<&str>) -> Vec<serde_json::Value> {
+    let mut args = vec!["hooks", "history", "--json"];
+    if let Some(s) = session {
+        args.extend(["--session", s]);
+    }
+    let out = run(home, &args, None);
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).expect("hooks history is JSON")
 }
 
 /// A daemon serving a private root; killed on drop.
