@@ -146,26 +146,22 @@ async fn every_cache_fault_runs_the_hook() {
         "{}",
         run.runs[0].why
     );
-    // An unreadable file: runs.
+    // Files that cannot be hashed (here: the directory is gone, which no
+    // permission bit can fake for root): never cached, and it says why.
     let f = fixture();
     let mut spec = def("lint", &["Stop"], "true");
     spec.if_changed = vec!["**/*.rs".into()];
     let d = defs(vec![spec]);
     let r = req(&f, "Stop", json!({}));
-    f.engine.execute(&d, &r, quiet()).await;
-    let secret = f.project.join("src/secret.rs");
-    std::fs::write(&secret, "x").unwrap();
-    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
-    let readable = std::fs::read(&secret).is_ok(); // root reads anything
+    assert!(f.engine.execute(&d, &r, quiet()).await.runs[0].passed);
+    std::fs::remove_dir_all(&f.project).unwrap();
     let run = f.engine.execute(&d, &r, quiet()).await;
-    assert_eq!(run.runs[0].outcome, "ran");
-    if !readable {
-        assert!(
-            run.runs[0].why.contains("cannot hash"),
-            "{}",
-            run.runs[0].why
-        );
-    }
+    assert_ne!(run.runs[0].outcome, "cached");
+    assert!(
+        run.runs[0].why.contains("cannot hash"),
+        "{}",
+        run.runs[0].why
+    );
 }
 
 #[tokio::test]
@@ -245,7 +241,6 @@ async fn the_parallel_cap_holds() {
         .collect();
     let store = Store::open(&f.project.join("../hooks2.db")).unwrap();
     let engine = Arc::new(Engine::new(store, f.project.join("../logs"), 3));
-    let start = std::time::Instant::now();
     let out = engine
         .execute(&defs(specs), &req(&f, "Stop", json!({})), quiet())
         .await;
@@ -258,7 +253,6 @@ async fn the_parallel_cap_holds() {
         .unwrap();
     assert!(max <= 3, "at most 3 at once, saw {max}");
     assert!(max >= 2, "and they do run in parallel, saw {max}");
-    assert!(start.elapsed() < Duration::from_secs(8));
 }
 
 #[tokio::test]
