@@ -17,6 +17,12 @@ pub fn one_line(s: &str) -> String {
     out
 }
 
+/// `s` with every run of whitespace (newlines included) folded into one
+/// space, trimmed.
+pub fn fold(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Shortens `s` to at most `max` characters, ending with `…` when cut.
 pub fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {

@@ -347,7 +347,10 @@ fn apply(
                 _ => {}
             }
             if rec.is_prompt && delta.first_prompt.is_none() {
-                delta.first_prompt = Some(first_line(&rec.text, 200));
+                delta.first_prompt = Some(agentd_core::text::truncate(
+                    &agentd_core::text::fold(&rec.text),
+                    201,
+                ));
             }
         }
     }
@@ -399,14 +402,6 @@ fn usage_key(rec: &Record, session: &str, ts: i64, file_id: i64, offset: u64) ->
         (Some(m), _) if m.starts_with("msg_") => format!("a:{m}:{session}"),
         (Some(m), _) if !m.is_empty() => format!("t:{m}:{session}:{ts}"),
         _ => format!("@{file_id}:{offset}"),
-    }
-}
-
-fn first_line(s: &str, max: usize) -> String {
-    let line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    match line.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &line[..i]),
-        None => line,
     }
 }
 

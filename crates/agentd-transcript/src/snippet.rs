@@ -29,7 +29,7 @@ pub fn query_terms(query: &str) -> Vec<String> {
 /// and whitespace folded to single spaces. Without a match: the start of
 /// `text`.
 pub fn snippet(text: &str, terms: &[String], width: usize) -> String {
-    let folded: Vec<char> = fold_whitespace(text).chars().collect();
+    let folded: Vec<char> = agentd_core::text::fold(text).chars().collect();
     let lower: Vec<char> = folded
         .iter()
         .map(|c| c.to_lowercase().next().unwrap_or(*c))
@@ -72,10 +72,6 @@ pub fn snippet(text: &str, terms: &[String], width: usize) -> String {
         out.push('…');
     }
     out
-}
-
-fn fold_whitespace(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

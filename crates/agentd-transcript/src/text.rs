@@ -82,11 +82,7 @@ pub(crate) fn tool_summary(name: &str, input: &Value) -> String {
             b.finish()
         }
     };
-    let line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    match line.char_indices().nth(160) {
-        Some((i, _)) => format!("{}…", &line[..i]),
-        None => line,
-    }
+    agentd_core::text::truncate(&agentd_core::text::fold(&s), 161)
 }
 
 /// Whether user text is a prompt a person typed, not a slash command's
