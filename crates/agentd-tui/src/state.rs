@@ -256,7 +256,13 @@ impl App {
     /// The approval the keys act on: the selected one, or the first pending
     /// one of the selected session.
     pub fn target_approval(&self) -> Option<&ApprovalView> {
-        match self.current()? {
+        self.target_in(&self.rows())
+    }
+
+    /// [`App::target_approval`] given the rows already built (a frame
+    /// builds them once).
+    pub fn target_in<'a>(&'a self, rows: &[Row<'a>]) -> Option<&'a ApprovalView> {
+        match rows.get(self.selected)? {
             Row::Approval(a) => Some(a),
             Row::Session(s) => self
                 .approvals

@@ -156,7 +156,7 @@ fn footer_line(app: &App) -> Line<'static> {
 
 fn sessions(f: &mut Frame<'_>, app: &App, area: Rect) {
     let rows = app.rows();
-    let detail = app.target_approval().filter(|_| !app.approvals.is_empty());
+    let detail = app.target_in(&rows).filter(|_| !app.approvals.is_empty());
     let (list_area, detail_area) = match detail {
         Some(_) if area.height >= 12 => {
             let [a, b] = Layout::vertical([Constraint::Min(3), Constraint::Length(9)]).areas(area);
