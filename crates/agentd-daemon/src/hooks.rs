@@ -57,25 +57,43 @@ pub fn open(root: &Path, config: &agentd_client::Config, config_file: &Path) -> 
 /// The effective definitions for `project`: agentd.toml, the project's
 /// `.agentd/hooks.toml`, and (with `[runner] plugins = true`) enabled
 /// plugins. Bad definitions are left out and described in the errors.
-pub fn definitions(shared: &Shared, project: Option<&Path>) -> (Vec<HookDef>, Vec<String>) {
+///
+/// The project's files are named by input, so they are read on the
+/// blocking pool under [`crate::blocking::PATH_IO_TIMEOUT`]; past it the
+/// project's and plugins' hooks are left out and the errors say why.
+pub async fn definitions(shared: &Shared, project: Option<PathBuf>) -> (Vec<HookDef>, Vec<String>) {
     let mut defs = Vec::new();
     let mut errors = Vec::new();
     if let Some(r) = &shared.hooks {
         defs.extend(r.config_defs.iter().cloned());
         errors.extend(r.config_error.clone());
     }
-    if let Some(p) = project {
-        match def::project(p) {
-            Ok(d) => defs.extend(d),
-            Err(e) => errors.push(e.to_string()),
+    let plugins = shared.config.runner.plugins;
+    let read = move || {
+        let mut defs = Vec::new();
+        let mut errors = Vec::new();
+        if let Some(p) = project {
+            match def::project(&p) {
+                Ok(d) => defs.extend(d),
+                Err(e) => errors.push(e.to_string()),
+            }
         }
-    }
-    if shared.config.runner.plugins
-        && let Some(cfg) = agentd_client::claude_config_dir()
-    {
-        let (d, e) = def::plugins(&cfg);
-        defs.extend(d);
-        errors.extend(e.into_iter().map(|e| e.to_string()));
+        if plugins && let Some(cfg) = agentd_client::claude_config_dir() {
+            let (d, e) = def::plugins(&cfg);
+            defs.extend(d);
+            errors.extend(e.into_iter().map(|e| e.to_string()));
+        }
+        (defs, errors)
+    };
+    match crate::blocking::bounded("reading hook definitions", read).await {
+        Some((d, e)) => {
+            defs.extend(d);
+            errors.extend(e);
+        }
+        None => errors.push(format!(
+            "reading the project's hook definitions took over {} s; its hooks were skipped",
+            crate::blocking::PATH_IO_TIMEOUT.as_secs()
+        )),
     }
     (defs, errors)
 }
@@ -171,23 +189,39 @@ fn observer(
     })
 }
 
+/// The project a hook payload is about: the hook's `CLAUDE_PROJECT_DIR`,
+/// else the payload's `cwd`; absolute only. Whether it is a directory is
+/// the caller's to check, off the async workers ([`project_dir_blocking`]).
 fn project_of(payload: &Value, project_dir: Option<&str>) -> Option<PathBuf> {
     project_dir
         .or_else(|| payload.get("cwd").and_then(Value::as_str))
         .map(PathBuf::from)
-        .filter(|p| p.is_absolute() && p.is_dir())
+        .filter(|p| p.is_absolute())
 }
 
-/// For a hook event with nothing else to say: if agentd's hooks apply, a
-/// [`Hold`] that runs them and answers with the aggregated output.
-pub fn for_ingest(
+/// `Some(dir)` when `dir` is a directory (a `stat`; blocking).
+fn project_dir_blocking(dir: PathBuf) -> Option<PathBuf> {
+    agentd_fs::is_dir(&dir).then_some(dir)
+}
+
+/// The checks of agentd's hook runner that apply to one hook event, found
+/// before the event's reply is decided.
+pub struct Applicable {
+    defs: Vec<HookDef>,
+    event: String,
+    project: PathBuf,
+}
+
+/// Which of agentd's hooks apply to a hook event: `None` when the runner is
+/// off, the event is a PermissionRequest (approvals own it), the payload
+/// names no existing project directory, or nothing matches. Reads the
+/// project's definitions off the async workers.
+pub async fn applicable(
     shared: &Arc<Shared>,
     payload: &Value,
     project_dir: Option<&str>,
-    seq: u64,
-) -> Option<Hold> {
+) -> Option<Applicable> {
     let runner = shared.hooks.as_ref()?;
-    let engine = Arc::clone(&runner.engine);
     let event = payload
         .get("hook_event_name")
         .and_then(Value::as_str)?
@@ -196,7 +230,11 @@ pub fn for_ingest(
         return None; // only a decision object counts there; approvals own it
     }
     let project = project_of(payload, project_dir)?;
-    let (defs, errors) = definitions(shared, Some(&project));
+    let project = crate::blocking::bounded("checking the project directory", move || {
+        project_dir_blocking(project)
+    })
+    .await??;
+    let (defs, errors) = definitions(shared, Some(project.clone())).await;
     // agentd.toml's errors were reported at start; the project's may be new.
     for e in errors
         .iter()
@@ -212,10 +250,26 @@ pub fn for_ingest(
     if defs.is_empty() {
         return None;
     }
+    Some(Applicable {
+        defs,
+        event,
+        project,
+    })
+}
+
+/// A [`Hold`] that runs the [`Applicable`] checks of the event stored at
+/// `seq` and answers with the aggregated output.
+pub fn hold(shared: &Arc<Shared>, found: Applicable, payload: &Value, seq: u64) -> Option<Hold> {
+    let engine = Arc::clone(&shared.hooks.as_ref()?.engine);
+    let Applicable {
+        defs,
+        event,
+        project,
+    } = found;
     let timeout_s = defs.iter().map(|d| d.spec.timeout).max().unwrap_or(600) + 30;
     let count = defs.len();
     let req = Request {
-        event: event.clone(),
+        event,
         payload: payload.clone(),
         project_dir: project,
         session_id: payload
@@ -249,10 +303,10 @@ struct ListParams {
 ///
 /// # Errors
 /// Bad params.
-pub fn list(shared: &Shared, p: Option<Value>) -> Result<Value, RpcError> {
+pub async fn list(shared: &Shared, p: Option<Value>) -> Result<Value, RpcError> {
     let p: ListParams = crate::rpc::params(agentd_proto::method::HOOKS_LIST, p)?;
     let project = p.cwd.map(PathBuf::from);
-    let (defs, mut errors) = definitions(shared, project.as_deref());
+    let (defs, mut errors) = definitions(shared, project).await;
     let mut hooks: Vec<Value> = defs
         .iter()
         .filter_map(|d| serde_json::to_value(d).ok())
@@ -265,8 +319,9 @@ pub fn list(shared: &Shared, p: Option<Value>) -> Result<Value, RpcError> {
     // Claude Code (`[runner] plugins = false`), marked inactive.
     if !shared.config.runner.plugins
         && let Some(cfg) = agentd_client::claude_config_dir()
+        && let Some((plugin_defs, plugin_errors)) =
+            crate::blocking::bounded("reading plugins' hooks", move || def::plugins(&cfg)).await
     {
-        let (plugin_defs, plugin_errors) = def::plugins(&cfg);
         hooks.extend(
             plugin_defs
                 .iter()
@@ -302,7 +357,7 @@ struct ExecuteParams {
 ///
 /// # Errors
 /// Bad params; the runner is off; no project directory.
-pub fn execute(shared: &Arc<Shared>, p: Option<Value>) -> Result<Hold, RpcError> {
+pub async fn execute(shared: &Arc<Shared>, p: Option<Value>) -> Result<Hold, RpcError> {
     let p: ExecuteParams = crate::rpc::params(agentd_proto::method::HOOKS_EXECUTE, p)?;
     let engine = shared
         .hooks
@@ -324,12 +379,19 @@ pub fn execute(shared: &Arc<Shared>, p: Option<Value>) -> Result<Hold, RpcError>
             m.entry("cwd").or_insert_with(|| json!(c));
         }
     }
-    let project = project_of(&payload, p.cwd.as_deref()).ok_or_else(|| {
+    let no_project = || {
         RpcError::invalid_params(
             "no project directory: give `cwd` (an existing absolute directory)",
         )
-    })?;
-    let (defs, errors) = definitions(shared, Some(&project));
+    };
+    let project = project_of(&payload, p.cwd.as_deref()).ok_or_else(no_project)?;
+    let project = crate::blocking::bounded("checking the project directory", move || {
+        project_dir_blocking(project)
+    })
+    .await
+    .flatten()
+    .ok_or_else(no_project)?;
+    let (defs, errors) = definitions(shared, Some(project.clone())).await;
     if let Some(e) = errors.first() {
         return Err(RpcError::invalid_params(e.clone()));
     }

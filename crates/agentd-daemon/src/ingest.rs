@@ -2,7 +2,7 @@
 //! handing them to the single writer ([`submit`], see [`crate::writer`]),
 //! and replaying the log at start ([`load_registry`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use agentd_claude::hook::HookEnv;
 use agentd_core::{EventKind, LifecycleEvent, Registry};
@@ -142,7 +142,7 @@ pub fn prepare(source: Source, payload: &Value, env: HookEnv) -> Result<Prepared
 pub fn prepare_at(
     source: Source,
     payload: &Value,
-    mut env: HookEnv,
+    env: HookEnv,
     ts_ms: i64,
 ) -> Result<Prepared, RpcError> {
     let name = match source {
@@ -157,13 +157,6 @@ pub fn prepare_at(
             .unwrap_or("unknown")
             .to_owned(),
     };
-    if source == Source::Hook
-        && env.git_branch.is_none()
-        && matches!(name.as_str(), "SessionStart" | "UserPromptSubmit" | "Stop")
-        && let Some(cwd) = payload.get("cwd").and_then(Value::as_str)
-    {
-        env.git_branch = git_branch(Path::new(cwd));
-    }
     let payload_json = to_json(payload);
     if payload_json.len() > MAX_PAYLOAD_BYTES {
         return Err(RpcError::invalid_params(format!(
@@ -250,28 +243,51 @@ pub fn record_of(row: &StoredEvent) -> EventRecord {
     }
 }
 
+/// Where to look up the git branch for a hook event, if anywhere: the
+/// payload's `cwd` on SessionStart, UserPromptSubmit and Stop, when the hook
+/// did not already say. The lookup itself ([`git_branch`]) blocks: callers
+/// run it off the async workers.
+pub fn branch_lookup(source: Source, payload: &Value, env: &HookEnv) -> Option<PathBuf> {
+    if source != Source::Hook || env.git_branch.is_some() {
+        return None;
+    }
+    let name = agentd_claude::hook::event_name(payload)?;
+    if !matches!(name, "SessionStart" | "UserPromptSubmit" | "Stop") {
+        return None;
+    }
+    let cwd = Path::new(payload.get("cwd").and_then(Value::as_str)?);
+    cwd.is_absolute().then(|| cwd.to_path_buf())
+}
+
+/// Largest `.git` file or `HEAD` read, bytes (a real one is under 100).
+const MAX_GIT_FILE_BYTES: u64 = 4096;
+
+/// Most folders walked up from a `cwd` looking for `.git`.
+const MAX_GIT_DEPTH: usize = 64;
+
 /// The branch checked out in the git work tree containing `dir`: reads
-/// `.git/HEAD` (or follows a worktree's `.git` file). `None` outside git.
+/// `.git/HEAD` (or follows a worktree's `.git` file). `None` outside git,
+/// and when `.git` or `HEAD` is anything but a small regular file (a FIFO,
+/// a device, a huge file): the reads go through `agentd_fs`. Blocking.
 pub fn git_branch(dir: &Path) -> Option<String> {
-    let mut cur = Some(dir);
-    while let Some(d) = cur {
+    for d in dir.ancestors().take(MAX_GIT_DEPTH) {
         let dotgit = d.join(".git");
-        if let Ok(meta) = std::fs::metadata(&dotgit) {
-            let git_dir = if meta.is_dir() {
-                dotgit
-            } else {
-                let text = std::fs::read_to_string(&dotgit).ok()?;
-                let target = text.trim().strip_prefix("gitdir:")?.trim();
-                d.join(target)
-            };
-            let head = std::fs::read_to_string(git_dir.join("HEAD")).ok()?;
-            let head = head.trim();
-            return Some(match head.strip_prefix("ref: refs/heads/") {
-                Some(branch) => branch.to_owned(),
-                None => head.chars().take(12).collect(),
-            });
-        }
-        cur = d.parent();
+        let Ok(meta) = std::fs::metadata(&dotgit) else {
+            continue;
+        };
+        let git_dir = if meta.is_dir() {
+            dotgit
+        } else {
+            let text = agentd_fs::read_to_string(&dotgit, MAX_GIT_FILE_BYTES).ok()?;
+            let target = text.trim().strip_prefix("gitdir:")?.trim();
+            d.join(target)
+        };
+        let head = agentd_fs::read_to_string(&git_dir.join("HEAD"), MAX_GIT_FILE_BYTES).ok()?;
+        let head = head.trim();
+        return Some(match head.strip_prefix("ref: refs/heads/") {
+            Some(branch) => branch.to_owned(),
+            None => head.chars().take(12).collect(),
+        });
     }
     None
 }
@@ -301,6 +317,42 @@ mod tests {
         assert_eq!(git_branch(&wt).as_deref(), Some("0123456789ab"));
 
         assert_eq!(git_branch(Path::new("/proc/self")), None);
+    }
+
+    #[test]
+    fn a_fifo_or_a_huge_file_named_git_is_never_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        std::fs::create_dir_all(&fifo).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo.join(".git"),
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        // On a thread, so a regression fails instead of hanging the suite.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let f = fifo.clone();
+        std::thread::spawn(move || tx.send(git_branch(&f)));
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("git_branch blocked on a FIFO");
+        assert_eq!(got, None);
+
+        let huge = dir.path().join("huge");
+        std::fs::create_dir_all(&huge).unwrap();
+        std::fs::File::create(huge.join(".git"))
+            .unwrap()
+            .set_len(512 << 20)
+            .unwrap();
+        assert_eq!(git_branch(&huge), None);
+        // A HEAD that is a device is not read either.
+        let dev = dir.path().join("dev");
+        std::fs::create_dir_all(dev.join(".git")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", dev.join(".git/HEAD")).unwrap();
+        assert_eq!(git_branch(&dev), None);
     }
 
     #[test]

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod approvals;
+pub mod blocking;
 pub mod connection;
 pub mod hooks;
 pub mod http;

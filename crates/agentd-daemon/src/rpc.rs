@@ -80,7 +80,7 @@ pub enum Reply {
 /// `decided_by`).
 pub async fn dispatch(shared: &Arc<Shared>, method: &str, p: Option<Value>, client: &str) -> Reply {
     if method == method::HOOKS_EXECUTE {
-        return match crate::hooks::execute(shared, p) {
+        return match crate::hooks::execute(shared, p).await {
             Ok(hold) => Reply::Held(hold),
             Err(e) => Reply::Now(Err(e)),
         };
@@ -118,7 +118,7 @@ async fn call(
             to_value(session_get(shared, &p.id)?)
         }
         method::EVENTS_LIST => events_list(shared, params(method, p)?).await,
-        method::HOOKS_LIST => crate::hooks::list(shared, p),
+        method::HOOKS_LIST => crate::hooks::list(shared, p).await,
         method::HOOKS_HISTORY => crate::hooks::history(shared, p).await,
         method::APPROVALS_LIST => {
             let p: ApprovalsListParams = params(method, p)?;
@@ -274,13 +274,26 @@ pub async fn ingest(
     source: Source,
     p: IngestParams,
 ) -> Result<Reply, RpcError> {
-    let env: HookEnv = match p.env {
+    let mut env: HookEnv = match p.env {
         Value::Null => HookEnv::default(),
         v => serde_json::from_value(v)
             .map_err(|e| RpcError::invalid_params(format!("bad `env`: {e}")))?,
     };
     let project_dir = env.project_dir.clone();
+    if let Some(dir) = ingest::branch_lookup(source, &p.payload, &env) {
+        env.git_branch = crate::blocking::bounded("looking up the git branch", move || {
+            ingest::git_branch(&dir)
+        })
+        .await
+        .flatten();
+    }
     let prepared = ingest::prepare(source, &p.payload, env)?;
+    // agentd's own checks for this event, found (off the async workers)
+    // before the event is acknowledged, as the reply depends on them.
+    let found = match source {
+        Source::Hook => crate::hooks::applicable(shared, &p.payload, project_dir.as_deref()).await,
+        _ => None,
+    };
     let seq = ingest::submit(shared, prepared).await?;
     crate::index::nudge(shared, &p.payload);
     let now = |output: Option<Value>| {
@@ -293,12 +306,9 @@ pub async fn ingest(
     let event = agentd_claude::hook::event_name(&p.payload);
     // Nothing else to say: agentd's own hook checks may apply.
     let checks = |reply: Result<Value, RpcError>| -> Reply {
-        match (
-            source,
-            crate::hooks::for_ingest(shared, &p.payload, project_dir.as_deref(), seq),
-        ) {
-            (Source::Hook, Some(hold)) => Reply::Held(hold),
-            _ => Reply::Now(reply),
+        match found.and_then(|f| crate::hooks::hold(shared, f, &p.payload, seq)) {
+            Some(hold) => Reply::Held(hold),
+            None => Reply::Now(reply),
         }
     };
     let origin = match (source, event) {

@@ -203,6 +203,10 @@ pub fn from_toml(
     Ok(out)
 }
 
+/// Largest hook definition file read (`.agentd/hooks.toml`, a plugin's
+/// `hooks.json`, Claude Code's `settings.json`), bytes.
+pub const MAX_DEF_FILE_BYTES: u64 = 1 << 20;
+
 /// Reads a project's `.agentd/hooks.toml` (`[[hooks]]` entries); none when
 /// the file does not exist.
 ///
@@ -210,14 +214,15 @@ pub fn from_toml(
 /// Unreadable or invalid TOML, or a bad entry.
 pub fn project(project_dir: &Path) -> Result<Vec<HookDef>, DefError> {
     let file = project_dir.join(".agentd").join("hooks.toml");
-    let text = match std::fs::read_to_string(&file) {
+    // A project's file is untrusted input: a regular file, bounded.
+    let text = match agentd_fs::read_to_string(&file, MAX_DEF_FILE_BYTES) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.is_not_found() => return Ok(Vec::new()),
         Err(e) => {
             return Err(DefError {
                 file: file.display().to_string(),
                 entry: "-".into(),
-                why: format!("cannot read: {e}"),
+                why: e.to_string(),
             });
         }
     };
@@ -249,7 +254,7 @@ pub fn project(project_dir: &Path) -> Result<Vec<HookDef>, DefError> {
 pub fn plugins(claude_config: &Path) -> (Vec<HookDef>, Vec<DefError>) {
     let mut defs = Vec::new();
     let mut errors = Vec::new();
-    let settings: Value = std::fs::read(claude_config.join("settings.json"))
+    let settings: Value = agentd_fs::read(&claude_config.join("settings.json"), MAX_DEF_FILE_BYTES)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or(Value::Null);
@@ -271,7 +276,7 @@ pub fn plugins(claude_config: &Path) -> (Vec<HookDef>, Vec<DefError>) {
             continue;
         };
         let file = root.join("hooks/hooks.json");
-        let Ok(bytes) = std::fs::read(&file) else {
+        let Ok(bytes) = agentd_fs::read(&file, MAX_DEF_FILE_BYTES) else {
             continue;
         };
         match serde_json::from_slice::<Value>(&bytes) {

@@ -10,15 +10,18 @@ use agentd_client::{Client, Paths};
 
 pub mod ccusage;
 pub mod claude;
+pub mod shared;
 
 /// The agentd binary under test.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_agentd"))
 }
 
-/// `../shared/fixtures/claude` beside the repository.
-pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/claude")
+/// `../shared/fixtures/claude` beside the repository, or `None` when a bare
+/// clone has no corpus (the test is then reported skipped; see
+/// [`shared::shared_fixtures`]).
+pub fn fixtures(test: &str) -> Option<PathBuf> {
+    shared::shared_fixtures("claude", test)
 }
 
 /// Polls `f` every 20 ms until it returns `Some`, or panics after `timeout`
