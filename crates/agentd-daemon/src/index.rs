@@ -2,6 +2,7 @@
 //! when a hook names a transcript, and the `search`, `transcript.get`,
 //! `usage.report`, `index.status` and `index.rescan` methods.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -160,6 +161,14 @@ pub struct IndexStatus {
     pub last_error: Option<String>,
     /// What the index holds.
     pub counts: agentd_index::query::IndexCounts,
+    /// `*.jsonl` files under the roots that the last scan did not index,
+    /// counted by reason (`a session's tool-results file, not a
+    /// transcript`, ...).
+    pub skipped: BTreeMap<String, u64>,
+    /// Transcript paths named by hook payloads and ignored since start,
+    /// counted by reason (`outside the index roots`, `a directory, not a
+    /// transcript file`, ...).
+    pub nudges_ignored: BTreeMap<String, u64>,
 }
 
 /// Dispatches the index methods; `None` for other methods.
@@ -257,6 +266,8 @@ async fn status(shared: &Arc<Shared>, with_counts: bool) -> Result<Value, RpcErr
             errors: 0,
             last_error: None,
             counts: Default::default(),
+            skipped: BTreeMap::new(),
+            nudges_ignored: BTreeMap::new(),
         });
     };
     let counts = if with_counts {
@@ -287,6 +298,12 @@ async fn status(shared: &Arc<Shared>, with_counts: bool) -> Result<Value, RpcErr
         errors: p.errors.load(Ordering::Relaxed),
         last_error: p.last_error.lock().ok().and_then(|e| e.clone()),
         counts,
+        skipped: p.skipped.lock().map(|m| m.clone()).unwrap_or_default(),
+        nudges_ignored: p
+            .nudges_ignored
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default(),
     })
 }
 

@@ -107,10 +107,14 @@ impl Indexer {
         path: &Path,
         progress: &mut dyn FnMut(u64),
     ) -> Result<FileReport, IndexError> {
-        let file = match File::open(path) {
+        // Never a FIFO (whose open would block this thread), a device or
+        // a folder, whatever a path looks like: checked on the open file.
+        let file = match agentd_fs::open(path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileReport::default()),
-            Err(e) => return Err(IndexError::io(path, e)),
+            Err(e) if e.is_not_found() => return Ok(FileReport::default()),
+            Err(agentd_fs::FsError::NotRegular { .. }) => return Ok(FileReport::default()),
+            Err(agentd_fs::FsError::Io { source, .. }) => return Err(IndexError::io(path, source)),
+            Err(e) => return Err(IndexError::Invalid(e.to_string())),
         };
         let meta = file.metadata().map_err(|e| IndexError::io(path, e))?;
         let mut report = FileReport::default();

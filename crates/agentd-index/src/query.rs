@@ -571,7 +571,7 @@ impl FileCache {
         let file = self
             .open
             .entry(path.to_owned())
-            .or_insert_with(|| File::open(path).ok())
+            .or_insert_with(|| agentd_fs::open(Path::new(path)).ok())
             .as_ref()?;
         let len = usize::try_from(len)
             .ok()?

@@ -114,8 +114,9 @@ fn build(root: &Path, db: &Path) -> Reader {
 /// (not, e.g., a workflow's `journal.jsonl`).
 fn jsonl_files(root: &Path) -> Vec<PathBuf> {
     agentd_index::layout::walk(root)
+        .files
         .into_iter()
-        .filter(|f| agentd_index::layout::classify(root, f).is_some())
+        .filter(|f| agentd_index::layout::classify(root, f).is_ok())
         .collect()
 }
 

@@ -131,7 +131,7 @@ fn main() {
     let root = config.join("projects");
     let t0 = Instant::now();
     let bytes = corpus(&root, mb);
-    let files = agentd_index::layout::walk(&root).len();
+    let files = agentd_index::layout::walk(&root).files.len();
     println!(
         "corpus: {:.1} MB in {files} files, generated in {:.1} s",
         bytes as f64 / 1e6,
@@ -141,7 +141,7 @@ fn main() {
     // Baseline: reading every file once (page cache warm, as for the index).
     let t = Instant::now();
     let mut read = 0u64;
-    for f in agentd_index::layout::walk(&root) {
+    for f in agentd_index::layout::walk(&root).files {
         read += std::fs::read(f).map(|b| b.len() as u64).unwrap_or(0);
     }
     let read_s = t.elapsed().as_secs_f64();

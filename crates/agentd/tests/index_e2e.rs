@@ -57,7 +57,7 @@ fn a_real_session_and_its_subagent_are_searchable_and_usage_matches_ccusage() {
 
     // The subagent's messages: its task and its reply, attributed to the
     // parent session and marked with the subagent's id.
-    let files = agentd_index::layout::walk(&user.projects());
+    let files = agentd_index::layout::walk(&user.projects()).files;
     let sub = wait_for(
         &format!("the subagent's task to be searchable in {files:?}"),
         Duration::from_secs(10),

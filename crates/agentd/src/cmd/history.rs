@@ -220,6 +220,15 @@ pub fn index(paths: &Paths, wait: bool, rescan: bool, as_json: bool) -> ExitCode
                 agentd_core::text::one_line(&list.join(", "))
             );
         }
+        for (key, what) in [
+            ("skipped", "files not indexed"),
+            ("nudges_ignored", "transcript paths from hooks ignored"),
+        ] {
+            if let Some(m) = status[key].as_object().filter(|m| !m.is_empty()) {
+                let list: Vec<String> = m.iter().map(|(k, v)| format!("{k} ×{}", n(v))).collect();
+                println!("{what}: {}", agentd_core::text::one_line(&list.join(", ")));
+            }
+        }
         if let Some(e) = status["last_error"].as_str() {
             println!(
                 "errors: {} (last: {})",
