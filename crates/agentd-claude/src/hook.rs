@@ -30,6 +30,56 @@ pub struct HookEnv {
     pub git_branch: Option<String>,
 }
 
+/// Key of the marker [`fit_payload`] adds to a payload it cut.
+pub const TRUNCATED_KEY: &str = "agentd_truncated";
+
+/// Cuts `payload` to at most `max` bytes of compact JSON, keeping what the
+/// registry needs: the largest top-level fields (a PostToolUse's whole tool
+/// output, say) are removed until it fits, and a marker
+/// `"agentd_truncated": {"original_bytes": N, "removed": {field: bytes}}`
+/// says what went. A payload that fits is returned as it is. One that is
+/// not an object, or still too big with every field removed, becomes the
+/// marker alone (with `session_id` and `hook_event_name` when it had them).
+pub fn fit_payload(payload: Value, max: usize) -> Value {
+    let size = |v: &Value| serde_json::to_vec(v).map_or(usize::MAX, |b| b.len());
+    let original = size(&payload);
+    if original <= max {
+        return payload;
+    }
+    // Room for the marker itself.
+    let budget = max.saturating_sub(4096);
+    let Value::Object(map) = payload else {
+        return serde_json::json!({ TRUNCATED_KEY: {"original_bytes": original, "removed": {}} });
+    };
+    let mut sizes: Vec<(usize, String)> = map
+        .iter()
+        .map(|(k, v)| (size(v).saturating_add(k.len() + 4), k.clone()))
+        .collect();
+    sizes.sort_by_key(|s| std::cmp::Reverse(s.0));
+    let mut total = original;
+    let mut removed = serde_json::Map::new();
+    for (n, k) in sizes {
+        if total <= budget {
+            break;
+        }
+        // The fields that say which session and what happened stay.
+        if matches!(k.as_str(), "session_id" | "hook_event_name") && n < 4096 {
+            continue;
+        }
+        total = total.saturating_sub(n);
+        removed.insert(k, Value::from(n));
+    }
+    let mut out: serde_json::Map<String, Value> = map
+        .into_iter()
+        .filter(|(k, _)| !removed.contains_key(k))
+        .collect();
+    out.insert(
+        TRUNCATED_KEY.to_owned(),
+        serde_json::json!({"original_bytes": original, "removed": removed}),
+    );
+    Value::Object(out)
+}
+
 /// The hook event name of a payload (`hook_event_name`), if any.
 pub fn event_name(payload: &Value) -> Option<&str> {
     str_field(payload, "hook_event_name")

@@ -25,8 +25,12 @@ pub struct Paths {
     pub token: PathBuf,
     /// Log file of a daemon started with `agentd start`.
     pub log: PathBuf,
-    /// Hook events received while no daemon ran (`spool.ndjson`).
+    /// Hook events the daemon did not acknowledge, one file each
+    /// (`spool/`; see [`crate::spool`]).
     pub spool: PathBuf,
+    /// The one-file spool of agentd before 0.2 (`spool.ndjson`), drained
+    /// at start if present.
+    pub legacy_spool: PathBuf,
     /// Lock file: the running daemon holds an exclusive `flock` on it and
     /// writes its pid into it.
     pub pid: PathBuf,
@@ -95,7 +99,8 @@ impl Paths {
             token: root.join("token"),
             log: root.join("agentd.log"),
             pid: root.join("agentd.pid"),
-            spool: root.join("spool.ndjson"),
+            spool: root.join("spool"),
+            legacy_spool: root.join("spool.ndjson"),
             socket,
             root,
         })

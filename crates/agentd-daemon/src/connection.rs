@@ -7,6 +7,7 @@
 //! only ever stalls itself.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use agentd_proto::api::{SessionView, SubscribeParams, SubscribeResult};
@@ -30,9 +31,58 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Output frames queued per connection before producers wait.
 pub const OUTPUT_QUEUE: usize = 256;
 
+/// The line codec, reporting the bytes of its partial frame to the
+/// daemon-wide [`crate::limits::BufferBudget`] after every read, so that
+/// thousands of connections each holding most of a frame cannot exhaust
+/// memory: past the budget the oldest partial frames are shed.
+struct BudgetCodec {
+    inner: AnyDelimiterCodec,
+    shared: Arc<Shared>,
+    slot: Option<u64>,
+    shed: CancellationToken,
+}
+
+impl tokio_util::codec::Decoder for BudgetCodec {
+    type Item = bytes::Bytes;
+    type Error = AnyDelimiterCodecError;
+
+    fn decode(&mut self, src: &mut bytes::BytesMut) -> Result<Option<Self::Item>, Self::Error> {
+        let out = self.inner.decode(src);
+        self.slot = self.shared.budget.hold(self.slot, src.len(), &self.shed);
+        out
+    }
+}
+
+impl Drop for BudgetCodec {
+    fn drop(&mut self) {
+        self.shared.budget.hold(self.slot, 0, &self.shed);
+    }
+}
+
+/// Counts a connection in [`crate::limits::Connections`] while it lives.
+struct Counted<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Counted<'a> {
+    fn new(n: &'a std::sync::atomic::AtomicUsize) -> Counted<'a> {
+        n.fetch_add(1, Ordering::Relaxed);
+        Counted(n)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The `client` name the hook client gives in `initialize`.
+pub const HOOK_CLIENT: &str = "agentd-hook";
+
 /// Serves one connection until the client leaves, misbehaves beyond repair,
 /// or `shutdown` fires.
 pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: CancellationToken) {
+    let _counted = Counted::new(&shared.connections.all);
+    let mut general: Option<Counted<'_>> = None;
     let (read_half, mut write_half) = stream.into_split();
     // Every queued string is one whole frame, newline included.
     let (out_tx, mut out_rx) = mpsc::channel::<String>(OUTPUT_QUEUE);
@@ -51,8 +101,17 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
         let _ = write_half.shutdown().await;
     });
 
-    let codec =
-        AnyDelimiterCodec::new_with_max_length(b"\n".to_vec(), b"\n".to_vec(), MAX_FRAME_BYTES);
+    let shed = CancellationToken::new();
+    let codec = BudgetCodec {
+        inner: AnyDelimiterCodec::new_with_max_length(
+            b"\n".to_vec(),
+            b"\n".to_vec(),
+            MAX_FRAME_BYTES,
+        ),
+        shared: Arc::clone(&shared),
+        slot: None,
+        shed: shed.clone(),
+    };
     let mut frames = FramedRead::new(read_half, codec);
     let mut initialized = false;
     let mut subscriptions = 0usize;
@@ -61,13 +120,28 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
     let mut held = tokio::task::JoinSet::new();
 
     loop {
-        let idle = if subscriptions > 0 {
+        let idle = if !initialized {
+            crate::limits::HANDSHAKE_TIMEOUT
+        } else if subscriptions > 0 {
             Duration::MAX
         } else {
             IDLE_TIMEOUT
         };
         let next = tokio::select! {
             _ = conn_cancel.cancelled() => break,
+            _ = shed.cancelled() => {
+                tracing::warn!(client, "shedding a connection: its partial frame was the oldest when too many bytes were buffered");
+                shared.connections.refused.fetch_add(1, Ordering::Relaxed);
+                let err = RpcError::new(
+                    code::OVERLOADED,
+                    format!(
+                        "the daemon holds over {} MiB of unfinished frames; this connection's was the oldest and is closed. End every request with a newline",
+                        crate::limits::MAX_BUFFERED_BYTES >> 20
+                    ),
+                );
+                send(&out_tx, Response::error(Value::Null, err)).await;
+                break;
+            }
             next = tokio::time::timeout(idle, frames.next()) => next,
         };
         let frame = match next {
@@ -106,6 +180,27 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
                 client = agentd_core::text::truncate(&agentd_core::text::one_line(name), 64);
             }
             let r = rpc::initialize(req.params);
+            if r.is_ok() && !initialized && client != HOOK_CLIENT {
+                // Hook clients have connections kept for them.
+                let limit = shared
+                    .socket_cap
+                    .saturating_sub(crate::limits::HOOK_RESERVE);
+                if shared.connections.general.load(Ordering::Relaxed) >= limit {
+                    shared.connections.refused.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(client, limit, "too many client connections; refusing one");
+                    let err = RpcError::new(
+                        code::OVERLOADED,
+                        format!(
+                            "agentd serves at most {limit} client connections at once (the rest are kept for hooks); close some and retry"
+                        ),
+                    );
+                    if let Some(id) = id {
+                        send(&out_tx, Response::error(id, err)).await;
+                    }
+                    break;
+                }
+                general = Some(Counted::new(&shared.connections.general));
+            }
             initialized |= r.is_ok();
             r
         } else if !initialized {
@@ -192,6 +287,7 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
     held.shutdown().await;
     drop(out_tx);
     let _ = writer.await;
+    drop(general);
 }
 
 async fn send(out: &mpsc::Sender<String>, resp: Response) -> bool {

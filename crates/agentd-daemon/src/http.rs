@@ -91,18 +91,35 @@ pub fn is_loopback_host(host: &str) -> bool {
     )
 }
 
-async fn loopback_only(req: Request, next: Next) -> Response {
-    let headers = req.headers();
-    let host_ok = headers
-        .get(header::HOST)
+/// Whether a request names only loopback: exactly one `Host` header, a
+/// loopback name, and (for an absolute-form target such as
+/// `POST http://host/path`) a loopback authority too, which HTTP/1.1 says
+/// overrides the `Host` header. `Err` says what was wrong.
+pub fn names_only_loopback(req: &Request) -> Result<(), &'static str> {
+    let mut hosts = req.headers().get_all(header::HOST).iter();
+    let host = hosts.next();
+    if hosts.next().is_some() {
+        return Err("more than one Host header");
+    }
+    let host_ok = host
         .and_then(|h| h.to_str().ok())
         .is_some_and(is_loopback_host);
     if !host_ok {
-        return error(
-            StatusCode::FORBIDDEN,
-            "Host header must name a loopback address",
-        );
+        return Err("Host header must name a loopback address");
     }
+    if let Some(authority) = req.uri().authority()
+        && !is_loopback_host(authority.as_str())
+    {
+        return Err("the request target must name a loopback address");
+    }
+    Ok(())
+}
+
+async fn loopback_only(req: Request, next: Next) -> Response {
+    if let Err(why) = names_only_loopback(&req) {
+        return error(StatusCode::FORBIDDEN, why);
+    }
+    let headers = req.headers();
     if let Some(origin) = headers.get(header::ORIGIN) {
         let ok = origin
             .to_str()
@@ -152,7 +169,11 @@ async fn claude_hook(State(state): State<Http>, headers: HeaderMap, body: Bytes)
         .and_then(|v| v.to_str().ok())
         .map(|pane| json!({"tmux_pane": pane}))
         .unwrap_or(Value::Null);
-    let params = agentd_proto::api::IngestParams { payload, env };
+    let params = agentd_proto::api::IngestParams {
+        payload,
+        env,
+        event_id: None,
+    };
     let reply = match rpc::ingest(&state.shared, Source::Hook, params).await {
         // The HTTP request stays open while the call is held; if Claude Code
         // gives up, this future is dropped and the hold abandoned.
@@ -201,6 +222,46 @@ mod tests {
         ] {
             assert!(!is_loopback_host(bad), "{bad}");
         }
+    }
+
+    fn req(lines: &[(&str, &str)], uri: &str) -> Request {
+        let mut b = axum::http::Request::builder().method("POST").uri(uri);
+        for (k, v) in lines {
+            b = b.header(*k, *v);
+        }
+        b.body(axum::body::Body::empty()).unwrap()
+    }
+
+    #[test]
+    fn only_loopback_may_be_named_anywhere_in_a_request() {
+        assert!(names_only_loopback(&req(&[("host", "127.0.0.1:4")], "/hooks/claude")).is_ok());
+        assert!(
+            names_only_loopback(&req(
+                &[("host", "localhost")],
+                "http://127.0.0.1:4/hooks/claude"
+            ))
+            .is_ok()
+        );
+        let two = req(
+            &[("host", "127.0.0.1"), ("host", "attacker.example")],
+            "/hooks/claude",
+        );
+        assert_eq!(names_only_loopback(&two), Err("more than one Host header"));
+        let two_loopback = req(&[("host", "127.0.0.1"), ("host", "localhost")], "/");
+        assert_eq!(
+            names_only_loopback(&two_loopback),
+            Err("more than one Host header")
+        );
+        let absolute = req(
+            &[("host", "127.0.0.1")],
+            "http://attacker.example/hooks/claude",
+        );
+        assert_eq!(
+            names_only_loopback(&absolute),
+            Err("the request target must name a loopback address")
+        );
+        assert!(names_only_loopback(&req(&[], "/")).is_err());
+        assert!(names_only_loopback(&req(&[("host", "attacker.example")], "/")).is_err());
     }
 
     #[test]

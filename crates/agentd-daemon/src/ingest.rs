@@ -14,9 +14,7 @@ use serde_json::Value;
 use crate::state::Shared;
 use crate::writer::{Done, Work};
 
-/// Largest payload stored, bytes of compact JSON: small enough that any one
-/// event, with its envelope and session, fits in a response frame.
-pub const MAX_PAYLOAD_BYTES: usize = agentd_proto::MAX_FRAME_BYTES - 64 * 1024;
+pub use agentd_proto::MAX_PAYLOAD_BYTES;
 
 /// Where an event came from; stored in the `source` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +44,9 @@ impl Source {
 /// One event ready to be written.
 #[derive(Debug, Clone)]
 pub struct Prepared {
+    /// The id the hook client gave the event (socket and spool alike): an
+    /// event with an id already stored is not stored again.
+    pub(crate) delivery_id: Option<String>,
     pub(crate) source: Source,
     pub(crate) name: String,
     pub(crate) payload: String,
@@ -157,17 +158,22 @@ pub fn prepare_at(
             .unwrap_or("unknown")
             .to_owned(),
     };
-    let payload_json = to_json(payload);
-    if payload_json.len() > MAX_PAYLOAD_BYTES {
-        return Err(RpcError::invalid_params(format!(
-            "payload is {} bytes; at most {MAX_PAYLOAD_BYTES} are stored",
-            payload_json.len()
-        )));
-    }
+    let mut payload_json = to_json(payload);
+    let fitted;
+    let payload = if payload_json.len() > MAX_PAYLOAD_BYTES {
+        // Stored cut to fit, with a marker saying what was removed: an
+        // oversize payload is never dropped.
+        fitted = agentd_claude::hook::fit_payload(payload.clone(), MAX_PAYLOAD_BYTES);
+        payload_json = to_json(&fitted);
+        &fitted
+    } else {
+        payload
+    };
     let event = map_event(source, &name, payload, &env, ts_ms).map_err(|e| {
         RpcError::invalid_params(format!("invalid {} payload: {e}", source.as_str()))
     })?;
     Ok(Prepared {
+        delivery_id: None,
         source,
         name,
         payload: payload_json,
@@ -326,7 +332,7 @@ mod tests {
         std::fs::create_dir_all(&fifo).unwrap();
         rustix::fs::mknodat(
             rustix::fs::CWD,
-            &fifo.join(".git"),
+            fifo.join(".git"),
             rustix::fs::FileType::Fifo,
             rustix::fs::Mode::from_raw_mode(0o600),
             0,

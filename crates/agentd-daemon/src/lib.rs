@@ -19,6 +19,7 @@ pub mod http;
 pub mod index;
 pub mod ingest;
 pub mod launch;
+pub mod limits;
 pub mod lock;
 pub mod reaper;
 pub mod rpc;

@@ -9,10 +9,22 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-/// Held for the daemon's lifetime; dropping it releases the lock.
+/// Held for the daemon's lifetime; dropping it removes the pid file (so no
+/// stale pid is left behind) and releases the lock.
 #[derive(Debug)]
 pub struct PidLock {
-    _file: File,
+    file: Option<File>,
+    path: std::path::PathBuf,
+}
+
+impl Drop for PidLock {
+    fn drop(&mut self) {
+        // Unlinked while still locked: a daemon starting now either opened
+        // the old file (and finds it locked, for this last moment) or
+        // creates a new one.
+        let _ = std::fs::remove_file(&self.path);
+        drop(self.file.take());
+    }
 }
 
 /// Why the lock was not taken.
@@ -67,7 +79,10 @@ pub fn acquire(path: &Path, root: &Path) -> Result<PidLock, LockError> {
     file.seek(SeekFrom::Start(0)).map_err(io)?;
     writeln!(file, "{}", std::process::id()).map_err(io)?;
     file.flush().map_err(io)?;
-    Ok(PidLock { _file: file })
+    Ok(PidLock {
+        file: Some(file),
+        path: path.to_path_buf(),
+    })
 }
 
 /// The pid written in the pid file, if any.

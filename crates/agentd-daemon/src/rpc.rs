@@ -1,6 +1,7 @@
 //! Method dispatch: one request in, one result or error out.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use agentd_claude::hook::HookEnv;
 use std::time::Duration;
@@ -261,6 +262,13 @@ pub fn health(shared: &Shared) -> Health {
         sessions: shared.registry.read().map(|r| r.len()).unwrap_or(0),
         head_seq: shared.head_seq(),
         problems,
+        limits: agentd_proto::api::HealthLimits {
+            connections: shared.connections.all.load(Ordering::Relaxed),
+            connection_cap: shared.socket_cap,
+            connections_refused: shared.connections.refused.load(Ordering::Relaxed),
+            buffered_bytes: shared.budget.total(),
+            subscribers_dropped: shared.subscribers_dropped.load(Ordering::Relaxed),
+        },
     }
 }
 
@@ -287,7 +295,8 @@ pub async fn ingest(
         .await
         .flatten();
     }
-    let prepared = ingest::prepare(source, &p.payload, env)?;
+    let mut prepared = ingest::prepare(source, &p.payload, env)?;
+    prepared.delivery_id = p.event_id.clone();
     // agentd's own checks for this event, found (off the async workers)
     // before the event is acknowledged, as the reply depends on them.
     let found = match source {

@@ -20,8 +20,6 @@ use crate::state::Shared;
 use crate::writer::{self, Job};
 use crate::{connection, http, reaper};
 
-/// Most connections served at once; more are closed at accept.
-pub const MAX_CONNECTIONS: usize = 4096;
 /// How long shutdown waits for connections to finish before cutting them.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_millis(800);
 /// Capacity of the ingest queue (events waiting for the writer).
@@ -75,6 +73,8 @@ impl Daemon {
         make_private_dir(&paths.root)?;
         make_private_dir(paths.socket_dir())?;
         let _lock = lock::acquire(&paths.pid, &paths.root)?;
+        let fd_limit = crate::limits::raise_fd_limit();
+        tracing::debug!(fd_limit, "open-files limit");
 
         let writer = Writer::open(&paths.db)?;
         let (registry, head_seq) = ingest::load_registry(&paths.db)?;
@@ -88,6 +88,7 @@ impl Daemon {
             config.clone(),
         );
         state.hooks = crate::hooks::open(&paths.root, config, &paths.config);
+        state.socket_cap = crate::limits::socket_cap(fd_limit);
         let shared = Arc::new(state);
         let writer_shared = Arc::clone(&shared);
         let writer_thread = std::thread::Builder::new()
@@ -99,9 +100,10 @@ impl Daemon {
         expire_orphans(&shared).await;
         // Spooled events are older than anything arriving on the socket:
         // ingest them first, then once more for those spooled meanwhile.
-        crate::spool::drain(&shared, &paths.spool).await;
-        let listener = bind_socket(&paths.socket)?;
-        crate::spool::drain(&shared, &paths.spool).await;
+        crate::spool::drain(&shared, &paths.spool, &paths.legacy_spool).await;
+        // Removed however `run` returns, a failed start included.
+        let (listener, _socket_file) = bind_socket(&paths.socket)?;
+        crate::spool::drain(&shared, &paths.spool, &paths.legacy_spool).await;
         let tracker = TaskTracker::new();
 
         if !config.http.listen.eq_ignore_ascii_case("off") {
@@ -117,8 +119,13 @@ impl Daemon {
             }
             let app = http::router(Arc::clone(&shared), token);
             let stop = shutdown.clone();
+            let capped = crate::limits::CappedListener::new(
+                tcp,
+                crate::limits::MAX_HTTP_CONNECTIONS,
+                crate::limits::HTTP_IDLE_TIMEOUT,
+            );
             tracker.spawn(async move {
-                let served = axum::serve(tcp, app)
+                let served = axum::serve(capped, app)
                     .with_graceful_shutdown(async move { stop.cancelled().await })
                     .await;
                 if let Err(e) = served {
@@ -134,6 +141,12 @@ impl Daemon {
             Duration::from_millis(config.daemon.process_check_ms),
             shutdown.clone(),
         ));
+        tracker.spawn(crate::spool::watch(
+            Arc::clone(&shared),
+            paths.spool.clone(),
+            paths.legacy_spool.clone(),
+            shutdown.clone(),
+        ));
         crate::index::start(&shared);
         tracing::info!(socket = %paths.socket.display(), pid = std::process::id(), "agentd serving");
         ready(&shared);
@@ -144,8 +157,10 @@ impl Daemon {
                 _ = shutdown.cancelled() => break,
                 accepted = listener.accept() => match accepted {
                     Ok((stream, _)) => {
-                        if connections.len() >= MAX_CONNECTIONS {
-                            tracing::warn!("too many connections; refusing one");
+                        if shared.connections.all.load(std::sync::atomic::Ordering::Relaxed) >= shared.socket_cap {
+                            // The hook client spools what it cannot deliver.
+                            tracing::warn!(cap = shared.socket_cap, "too many connections; refusing one");
+                            shared.connections.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             drop(stream);
                             continue;
                         }
@@ -165,7 +180,7 @@ impl Daemon {
         shared.shutdown.cancel();
         shared.tasks.close();
         drop(listener);
-        let _ = std::fs::remove_file(&paths.socket);
+        drop(_socket_file);
         connections.close();
         tracker.close();
         let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
@@ -227,9 +242,18 @@ fn make_private_dir(dir: &Path) -> Result<(), DaemonError> {
         .map_err(io(format!("cannot make {} private (0700)", dir.display())))
 }
 
+/// The socket file, removed when dropped (the lock holder owns it).
+struct SocketFile(std::path::PathBuf);
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// Binds the socket, replacing a stale one (we hold the lock, so any socket
 /// file left is from a daemon that died), and makes it 0600.
-fn bind_socket(path: &Path) -> Result<UnixListener, DaemonError> {
+fn bind_socket(path: &Path) -> Result<(UnixListener, SocketFile), DaemonError> {
     match std::fs::remove_file(path) {
         Ok(()) => tracing::info!(socket = %path.display(), "replaced a stale socket"),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -237,9 +261,10 @@ fn bind_socket(path: &Path) -> Result<UnixListener, DaemonError> {
     }
     let listener =
         UnixListener::bind(path).map_err(io(format!("cannot bind {}", path.display())))?;
+    let file = SocketFile(path.to_path_buf());
     std::fs::set_permissions(path, Permissions::from_mode(0o600))
         .map_err(io(format!("cannot chmod {}", path.display())))?;
-    Ok(listener)
+    Ok((listener, file))
 }
 
 /// Reads the HTTP bearer token, creating it (32 random bytes, hex, mode 0600)

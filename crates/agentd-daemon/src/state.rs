@@ -70,6 +70,14 @@ pub struct Shared {
     pub index_db: PathBuf,
     /// The hook runner (`None` when its store cannot be opened).
     pub hooks: Option<crate::hooks::Runner>,
+    /// Bytes all socket connections hold in partial frames.
+    pub budget: crate::limits::BufferBudget,
+    /// Socket connections being served, by kind.
+    pub connections: crate::limits::Connections,
+    /// Most socket connections served at once ([`crate::limits::socket_cap`]).
+    pub socket_cap: usize,
+    /// Subscribers closed for falling too far behind, since start.
+    pub subscribers_dropped: AtomicU64,
     readers: Mutex<Vec<Reader>>,
     next_subscription: AtomicU64,
 }
@@ -102,6 +110,10 @@ impl Shared {
             index_progress: Mutex::new(None),
             index_db,
             hooks: None,
+            budget: crate::limits::BufferBudget::new(crate::limits::MAX_BUFFERED_BYTES),
+            connections: crate::limits::Connections::default(),
+            socket_cap: 4096,
+            subscribers_dropped: AtomicU64::new(0),
             readers: Mutex::new(Vec::new()),
             next_subscription: AtomicU64::new(1),
         }

@@ -254,10 +254,23 @@ fn commit(writer: &mut Writer, shared: &Shared, work: &[&Work]) -> Result<Commit
     for w in work {
         let result = match w {
             Work::Event(p) => {
-                approvals::settle_moot(&mut txn, p)?;
-                Ok(Done::Event {
-                    seq: txn.append(Cow::Borrowed(p))?,
-                })
+                // Delivered before (a lost reply, then the spool): the
+                // first copy stands.
+                let before = match &p.delivery_id {
+                    Some(id) => txn.batch.delivered(id)?,
+                    None => None,
+                };
+                match before {
+                    Some(seq) => Ok(Done::Event { seq }),
+                    None => {
+                        approvals::settle_moot(&mut txn, p)?;
+                        let seq = txn.append(Cow::Borrowed(p))?;
+                        if let Some(id) = &p.delivery_id {
+                            txn.batch.record_delivery(id, seq)?;
+                        }
+                        Ok(Done::Event { seq })
+                    }
+                }
             }
             Work::Create(a) => approvals::create(&mut txn, a).map(Ok)?,
             Work::Resolve(r) => approvals::resolve(&mut txn, r)?,

@@ -44,6 +44,27 @@ pub struct Health {
     /// What is wrong when `status` is `degraded`.
     #[serde(default)]
     pub problems: Vec<String>,
+    /// How the daemon protects itself from bad clients.
+    #[serde(default)]
+    pub limits: HealthLimits,
+}
+
+/// Connection and subscriber counters of [`Health`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthLimits {
+    /// Socket connections being served.
+    pub connections: usize,
+    /// Most socket connections served at once (from the open-files limit).
+    pub connection_cap: usize,
+    /// Connections refused or shed since start: over a cap, silent past the
+    /// handshake time, or holding the oldest partial frame when too many
+    /// bytes were buffered.
+    pub connections_refused: u64,
+    /// Bytes all connections hold in unfinished frames now.
+    pub buffered_bytes: usize,
+    /// Subscribers closed since start because they stopped reading (each
+    /// was sent a final `lagged` notification first, with the reason).
+    pub subscribers_dropped: u64,
 }
 
 /// `hook.ingest` and `status.ingest` params.
@@ -55,6 +76,11 @@ pub struct IngestParams {
     /// `claude_pid`, `project_dir`); see `agentd_claude::hook::HookEnv`.
     #[serde(default)]
     pub env: Value,
+    /// The hook client's id for this event (32 hex digits). An event whose
+    /// id is already stored (it was spooled after a lost reply, say) is not
+    /// stored again: the reply carries the first copy's `seq`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
 }
 
 /// `hook.ingest` and `status.ingest` result.

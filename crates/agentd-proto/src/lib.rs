@@ -19,6 +19,13 @@ pub const PROTOCOL_VERSION: &str = "1.0";
 /// Largest frame (one JSON line, newline excluded) either side accepts, bytes.
 pub const MAX_FRAME_BYTES: usize = 1 << 20;
 
+/// Largest payload stored, bytes of compact JSON: small enough that any one
+/// event, with its envelope and session, fits in a response frame. The one
+/// limit the hook client, the spool and the store agree on: a larger
+/// payload is cut to fit (`agentd_claude::hook::fit_payload`, which marks
+/// what it removed), never dropped.
+pub const MAX_PAYLOAD_BYTES: usize = MAX_FRAME_BYTES - 64 * 1024;
+
 /// Method names.
 pub mod method {
     /// Handshake; must come first. Params [`crate::api::InitializeParams`].
@@ -126,6 +133,11 @@ pub mod code {
     pub const CONFLICT: i64 = -32006;
     /// The approval can no longer be decided here: its hook call is gone.
     pub const GONE: i64 = -32007;
+    /// The daemon sheds this connection to protect the others: too many
+    /// connections of its kind, or its partial frame was the oldest when
+    /// all connections together held too many buffered bytes. The
+    /// connection is closed; retry later.
+    pub const OVERLOADED: i64 = -32008;
 }
 
 /// The major version of a `MAJOR.MINOR` protocol version string.

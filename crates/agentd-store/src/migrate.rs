@@ -39,6 +39,14 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX approvals_pending ON approvals(status, created_ms);
     CREATE INDEX approvals_by_session ON approvals(session_id, created_ms);",
+    // 3: deliveries: the id a hook client gave an event (sent on the socket,
+    // spooled, or both), recorded in the same transaction as the event, so
+    // an event delivered twice (a reply lost, a crash mid-drain) is stored
+    // once.
+    "CREATE TABLE deliveries (
+        id  TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL
+    ) WITHOUT ROWID;",
 ];
 
 /// Brings `conn`'s schema up to date, one migration per transaction. A crash

@@ -81,6 +81,34 @@ impl Batch<'_> {
         Ok(self.tx.last_insert_rowid() as u64)
     }
 
+    /// The `seq` of the event already stored under delivery id `id`, if any.
+    ///
+    /// # Errors
+    /// The SQLite error.
+    pub fn delivered(&mut self, id: &str) -> Result<Option<u64>, StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT seq FROM deliveries WHERE id = ?1")?;
+        let mut rows = stmt.query(params![id])?;
+        Ok(match rows.next()? {
+            Some(r) => Some(r.get::<_, i64>(0)? as u64),
+            None => None,
+        })
+    }
+
+    /// Records that the event `seq` was delivered under id `id`.
+    ///
+    /// # Errors
+    /// The SQLite error (a duplicate id included: check [`Batch::delivered`]
+    /// first).
+    pub fn record_delivery(&mut self, id: &str, seq: u64) -> Result<(), StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("INSERT INTO deliveries (id, seq) VALUES (?1, ?2)")?;
+        stmt.execute(params![id, seq as i64])?;
+        Ok(())
+    }
+
     /// Writes the checkpoint of `session`.
     ///
     /// # Errors

@@ -3,6 +3,8 @@
 
 mod support;
 
+use agentd_client::spool;
+
 use std::time::Duration;
 
 use agentd_proto::api::{EventsList, SessionView};
@@ -131,19 +133,27 @@ fn hooks_without_a_daemon_are_spooled_and_ingested_at_start() {
         let out = run(dir.path(), &["hook"], Some(p.to_string().as_bytes()));
         assert!(out.status.success() && out.stdout.is_empty(), "{out:?}");
     }
-    // A torn line (a hook killed mid-write) is skipped, not fatal.
-    use std::io::Write;
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(dir.path().join("spool.ndjson"))
-        .unwrap()
-        .write_all(b"{\"ts_ms\":1,\"pay")
-        .unwrap();
+    // One file per event: a hook killed mid-write leaves only a temporary
+    // file, never a torn record.
+    let spool = dir.path().join("spool");
+    assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 3);
+    std::fs::write(spool.join(".tmp-killed"), b"{\"ts_ms\":1,\"pay").unwrap();
+    // The one-file spool of agentd before 0.2 is drained too, torn last
+    // line and all.
+    let legacy =
+        json!({"ts_ms": before, "payload": {"session_id": "legacy", "hook_event_name": "Stop"}});
+    std::fs::write(
+        dir.path().join("spool.ndjson"),
+        format!("{legacy}\n{{\"ts_ms\":1,\"pay"),
+    )
+    .unwrap();
     std::thread::sleep(Duration::from_millis(50));
     let d = TestDaemon::start_in(dir.path());
     let events: EventsList = d.client().call(method::EVENTS_LIST, json!({})).unwrap();
     let names: Vec<&str> = events.events.iter().map(|e| e.name.as_str()).collect();
-    assert_eq!(names, ["SessionStart", "UserPromptSubmit", "Stop"]);
+    assert_eq!(names, ["Stop", "SessionStart", "UserPromptSubmit", "Stop"]);
+    assert_eq!(events.events[0].session_id, "legacy");
+    assert!(spool::list(&spool).is_empty());
     let started = jiff::Timestamp::now().as_millisecond();
     for e in &events.events {
         assert!(
@@ -158,6 +168,7 @@ fn hooks_without_a_daemon_are_spooled_and_ingested_at_start() {
     assert_eq!(s.session.status.as_str(), "idle");
     assert!(!dir.path().join("spool.ndjson").exists());
     assert!(!dir.path().join("spool.ndjson.draining").exists());
+    let _ = std::fs::remove_file(spool.join(".tmp-killed"));
     // No root, no spool: a user who never ran agentd gets no files.
     let none = dir.path().join("never-started");
     run(

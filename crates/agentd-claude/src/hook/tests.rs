@@ -148,3 +148,48 @@ proptest::proptest! {
         proptest::prop_assert!(to_event(&p, &HookEnv::default(), 0).is_ok());
     }
 }
+
+#[test]
+fn an_oversize_payload_is_cut_to_fit_and_marked_never_dropped() {
+    use super::{TRUNCATED_KEY, fit_payload};
+    let small = serde_json::json!({"session_id": "s", "hook_event_name": "PostToolUse"});
+    assert_eq!(fit_payload(small.clone(), 1 << 20), small);
+    let big = serde_json::json!({
+        "session_id": "s",
+        "hook_event_name": "PostToolUse",
+        "tool_name": "Bash",
+        "tool_use_id": "toolu_1",
+        "tool_input": {"command": "cat big"},
+        "tool_response": {"stdout": "x".repeat(2 << 20)},
+    });
+    let max = 1 << 20;
+    let fit = fit_payload(big, max);
+    assert!(serde_json::to_vec(&fit).unwrap().len() <= max);
+    assert_eq!(fit["session_id"], "s");
+    assert_eq!(fit["tool_use_id"], "toolu_1");
+    assert_eq!(fit["tool_input"]["command"], "cat big");
+    assert!(fit.get("tool_response").is_none());
+    let marker = &fit[TRUNCATED_KEY];
+    assert!(marker["original_bytes"].as_u64().unwrap() > 2 << 20);
+    assert!(marker["removed"]["tool_response"].as_u64().unwrap() > 2 << 20);
+    // Still a valid event for the adapter.
+    let e = super::to_event(&fit, &super::HookEnv::default(), 1).unwrap();
+    assert_eq!(e.session_id, "s");
+    // Not an object: the marker alone.
+    let s = fit_payload(serde_json::json!("y".repeat(100)), 50);
+    assert!(s[TRUNCATED_KEY]["original_bytes"].as_u64().is_some());
+}
+
+proptest::proptest! {
+    #[test]
+    fn fit_payload_always_fits(fields in proptest::collection::vec((".{1,8}", 0usize..5000), 0..40), max in 4200usize..20_000) {
+        let mut m = serde_json::Map::new();
+        m.insert("session_id".into(), serde_json::json!("s"));
+        for (k, n) in fields {
+            m.insert(k, serde_json::json!("z".repeat(n)));
+        }
+        let fit = super::fit_payload(serde_json::Value::Object(m), max);
+        proptest::prop_assert!(serde_json::to_vec(&fit).unwrap().len() <= max);
+        proptest::prop_assert_eq!(&fit["session_id"], "s");
+    }
+}

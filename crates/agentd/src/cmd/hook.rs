@@ -19,10 +19,15 @@ use serde_json::Value;
 /// How long `statusline` waits for the daemon, ms: the status line must not lag.
 const STATUSLINE_TIMEOUT_MS: u64 = 300;
 
-/// Reads stdin up to the frame limit; `None` when larger or unreadable.
-fn read_stdin() -> Option<Vec<u8>> {
+/// Largest hook input read, bytes. Larger than a frame on purpose: a
+/// payload up to this size is parsed and cut to
+/// [`agentd_proto::MAX_PAYLOAD_BYTES`] with a marker (never dropped); only
+/// beyond it is the input given up on.
+const MAX_STDIN_BYTES: u64 = 64 << 20;
+
+/// Reads stdin up to `limit` bytes; `None` when larger or unreadable.
+fn read_stdin(limit: u64) -> Option<Vec<u8>> {
     let mut buf = Vec::with_capacity(8 * 1024);
-    let limit = MAX_FRAME_BYTES as u64 - 4096;
     std::io::stdin()
         .lock()
         .take(limit + 1)
@@ -110,19 +115,23 @@ fn event_timeout(event: Option<&Value>, configured: Duration) -> Duration {
 
 /// `agentd hook`.
 pub fn hook(home: Option<&Path>) -> ExitCode {
-    let Some(raw) = read_stdin() else {
+    let Some(raw) = read_stdin(MAX_STDIN_BYTES) else {
+        eprintln!("agentd hook: stdin is over {MAX_STDIN_BYTES} bytes or unreadable; ignored");
         return ExitCode::SUCCESS;
     };
     let Ok(payload) = serde_json::from_slice::<Value>(&raw) else {
         eprintln!("agentd hook: stdin is not JSON; ignored");
         return ExitCode::SUCCESS;
     };
+    drop(raw);
     let Some((paths, timeout)) = target(home) else {
         return ExitCode::SUCCESS;
     };
     let params = IngestParams {
-        payload,
+        // The one size limit hook, spool and store agree on.
+        payload: agentd_claude::hook::fit_payload(payload, agentd_proto::MAX_PAYLOAD_BYTES),
         env: serde_json::to_value(hook_env()).unwrap_or(Value::Null),
+        event_id: Some(spool::new_id()),
     };
     let timeout = event_timeout(params.payload.get("hook_event_name"), timeout);
     match client::oneshot::<_, IngestResult>(&paths.socket, timeout, method::HOOK_INGEST, &params) {
@@ -137,24 +146,32 @@ pub fn hook(home: Option<&Path>) -> ExitCode {
                 code => ExitCode::from(u8::try_from(code).unwrap_or(0)),
             }
         }
-        Err(ClientError::NotRunning(_)) => {
-            // Fail open, but remember: the daemon ingests the spool at start.
-            // Only into an existing root: no files for users who never ran agentd.
+        Err(ClientError::Rpc(e)) if e.code == agentd_proto::code::INVALID_PARAMS => {
+            // The daemon read it and says it is unusable (no session_id):
+            // spooling would not change that. Stderr on exit 0 only reaches
+            // Claude Code's debug log.
+            eprintln!("agentd hook: {}", e.message);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            // Fail open, but remember: whatever kept the event from being
+            // acknowledged (no daemon, refused, capped, closed, timed out, a
+            // stopped daemon), it goes to the spool, which the daemon
+            // drains. Its id makes a second delivery harmless. Only into an
+            // existing root: no files for users who never ran agentd.
             if paths.root.is_dir() {
                 let event = spool::Spooled {
+                    id: params.event_id,
                     ts_ms: now_ms(),
                     payload: params.payload,
                     env: params.env,
                 };
-                if let Err(e) = spool::append(&paths.spool, &event) {
-                    eprintln!("agentd hook: daemon not running and {e}");
+                if let Err(se) = spool::write(&paths.spool, &event) {
+                    eprintln!("agentd hook: {e}, and {se}");
                 }
+            } else {
+                eprintln!("agentd hook: {e}");
             }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            // Stderr on exit 0 only reaches Claude Code's debug log.
-            eprintln!("agentd hook: {e}");
             ExitCode::SUCCESS
         }
     }
@@ -162,12 +179,13 @@ pub fn hook(home: Option<&Path>) -> ExitCode {
 
 /// `agentd statusline [--chain CMD]`.
 pub fn statusline(home: Option<&Path>, chain: Option<&str>) -> ExitCode {
-    let raw = read_stdin().unwrap_or_default();
+    let raw = read_stdin(MAX_FRAME_BYTES as u64 - 4096).unwrap_or_default();
     let payload = serde_json::from_slice::<Value>(&raw).ok();
     if let (Some(payload), Some((paths, _))) = (payload.as_ref(), target(home)) {
         let params = IngestParams {
             payload: payload.clone(),
             env: serde_json::to_value(hook_env()).unwrap_or(Value::Null),
+            event_id: None,
         };
         let _ = client::oneshot::<_, IngestResult>(
             &paths.socket,
