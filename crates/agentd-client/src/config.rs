@@ -130,6 +130,9 @@ pub struct DaemonConfig {
     pub log: String,
     /// How often the daemon checks that sessions' agent processes are alive, ms.
     pub process_check_ms: u64,
+    /// Most socket connections served at once (lowered further to fit the
+    /// open-files limit); 256 of them are kept for hook clients.
+    pub max_connections: usize,
 }
 
 impl Default for Config {
@@ -142,6 +145,7 @@ impl Default for Config {
             daemon: DaemonConfig {
                 log: "info".to_owned(),
                 process_check_ms: 2000,
+                max_connections: 4096,
             },
             approvals: ApprovalsConfig::default(),
             launch: LaunchConfig::default(),

@@ -50,13 +50,14 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const FD_RESERVE: u64 = 256;
 
 /// Most socket connections served at once, given the open-files limit: at
-/// most 4 096, and never so many that the HTTP cap and [`FD_RESERVE`] would
-/// not fit beside them.
-pub fn socket_cap(fd_limit: u64) -> usize {
+/// most `configured` (`[daemon] max_connections`), and never so many that
+/// the HTTP cap and [`FD_RESERVE`] would not fit beside them.
+pub fn socket_cap(fd_limit: u64, configured: usize) -> usize {
     let room = fd_limit.saturating_sub(FD_RESERVE + MAX_HTTP_CONNECTIONS as u64);
     usize::try_from(room)
         .unwrap_or(usize::MAX)
-        .clamp(HOOK_RESERVE + 16, 4096)
+        .min(configured)
+        .max(HOOK_RESERVE + 16)
 }
 
 /// Counts of the socket connections being served, by kind.
@@ -342,10 +343,11 @@ mod tests {
 
     #[test]
     fn socket_cap_leaves_room_for_http_and_files() {
-        assert_eq!(socket_cap(1 << 20), 4096);
-        assert_eq!(socket_cap(1024), 1024 - 256 - 256);
+        assert_eq!(socket_cap(1 << 20, 4096), 4096);
+        assert_eq!(socket_cap(1 << 20, 300), 300);
+        assert_eq!(socket_cap(1024, 4096), 1024 - 256 - 256);
         // Never below the hook reserve plus a few.
-        assert_eq!(socket_cap(100), HOOK_RESERVE + 16);
+        assert_eq!(socket_cap(100, 4096), HOOK_RESERVE + 16);
     }
 
     #[tokio::test]

@@ -88,7 +88,7 @@ impl Daemon {
             config.clone(),
         );
         state.hooks = crate::hooks::open(&paths.root, config, &paths.config);
-        state.socket_cap = crate::limits::socket_cap(fd_limit);
+        state.socket_cap = crate::limits::socket_cap(fd_limit, config.daemon.max_connections);
         let shared = Arc::new(state);
         let writer_shared = Arc::clone(&shared);
         let writer_thread = std::thread::Builder::new()

@@ -4,12 +4,15 @@
 
 mod support;
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
 use std::path::Path;
+use std::time::Duration;
 
 use agentd_proto::api::EventsList;
 use agentd_proto::method;
 use serde_json::{Value, json};
-use support::{TestDaemon, run};
+use support::{TestDaemon, run, wait_for};
 
 fn mkfifo(path: &Path) {
     rustix::fs::mknodat(
@@ -100,4 +103,326 @@ fn paths_in_payloads_that_are_fifos_devices_or_huge_never_freeze_the_daemon() {
     let out = run(&d.home, &["show", "s0", "--json"], None);
     let s: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(s["git_branch"].is_null(), "{s}");
+}
+
+/// Raises this test process's open-files limit (tests open many sockets).
+fn raise_nofile() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let l = getrlimit(Resource::Nofile);
+    setrlimit(
+        Resource::Nofile,
+        rustix::process::Rlimit {
+            current: l.maximum,
+            maximum: l.maximum,
+        },
+    )
+    .unwrap();
+}
+
+/// A raw, initialized socket connection naming itself `client`.
+fn raw_client(d: &TestDaemon, client: &str) -> (UnixStream, BufReader<UnixStream>, Value) {
+    let mut s = UnixStream::connect(d.paths().socket).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocol_version": "1.0", "client": client}});
+    s.write_all(format!("{init}\n").as_bytes()).unwrap();
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    let v: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+    (s, r, v)
+}
+
+fn hook(d: &TestDaemon, payload: &Value, env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = support::agentd_cmd(&d.home);
+    cmd.envs(env.iter().copied())
+        .arg("hook")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(payload.to_string().as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn health(d: &TestDaemon) -> Value {
+    d.client().call(method::HEALTH, json!({})).unwrap()
+}
+
+#[test]
+fn at_the_connection_cap_hooks_keep_a_reserve_and_what_is_refused_is_spooled_then_stored_once() {
+    raise_nofile();
+    let home = tempfile::tempdir().unwrap();
+    // 300 connections at most, 256 of them kept for hooks: 44 for others.
+    std::fs::write(
+        home.path().join("agentd.toml"),
+        "[daemon]\nmax_connections = 300\n",
+    )
+    .unwrap();
+    let d = TestDaemon::start_in(home.path());
+    let mut clients = Vec::new();
+    for _ in 0..44 {
+        let (s, _, v) = raw_client(&d, "agentd-cli/test");
+        assert!(v.get("result").is_some(), "{v}");
+        clients.push(s);
+    }
+    let (_s, _, refused) = raw_client(&d, "agentd-cli/test");
+    assert_eq!(refused["error"]["code"], -32008, "{refused}");
+    let msg = refused["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("kept for hooks"), "{msg}");
+    // A hook still gets through: its connections are reserved.
+    let p = json!({"session_id": "capped", "hook_event_name": "SessionStart", "cwd": "/"});
+    assert!(hook(&d, &p, &[]).status.success());
+    assert!(agentd_client::spool::list(&d.paths().spool).is_empty());
+    clients.pop();
+    // The daemon sees that close on its own time.
+    wait_for("a client slot", Duration::from_secs(30), || {
+        agentd_client::Client::connect(&d.paths().socket, Duration::from_secs(5)).ok()
+    });
+    assert_eq!(stored(&d, "capped").len(), 1);
+
+    // Fill every connection (silent, never initialized) ...
+    drop(clients);
+    let mut squatters = Vec::new();
+    wait_for("the cap to be reached", Duration::from_secs(60), || {
+        while squatters.len() < 400 {
+            squatters.push(UnixStream::connect(d.paths().socket).unwrap());
+        }
+        let s = UnixStream::connect(d.paths().socket).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        // Refused at accept: closed without a byte.
+        let mut buf = [0u8; 1];
+        let closed = matches!((&s).read(&mut buf), Ok(0));
+        squatters.push(s);
+        closed.then_some(())
+    });
+    // ... and a hook's event is not lost: it is spooled.
+    let p = json!({"session_id": "capped", "hook_event_name": "UserPromptSubmit", "prompt": "hi"});
+    let out = hook(&d, &p, &[("AGENTD_HOOK_TIMEOUT_MS", "1000")]);
+    assert!(out.status.success() && out.stdout.is_empty(), "{out:?}");
+    assert_eq!(agentd_client::spool::list(&d.paths().spool).len(), 1);
+    // Silent connections are closed after the handshake time; the running
+    // daemon then drains the spool by itself.
+    drop(squatters);
+    wait_for(
+        "the spooled event to be stored",
+        Duration::from_secs(60),
+        || (stored(&d, "capped").len() == 2).then_some(()),
+    );
+    assert!(agentd_client::spool::list(&d.paths().spool).is_empty());
+    assert!(
+        health(&d)["limits"]["connections_refused"]
+            .as_u64()
+            .unwrap()
+            >= 2
+    );
+}
+
+#[test]
+fn a_stopped_daemon_gets_the_event_spooled_and_stores_it_exactly_once() {
+    let mut d = TestDaemon::start();
+    let pid = rustix::process::Pid::from_raw(d.pid() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::STOP).unwrap();
+    let p = json!({"session_id": "stopped", "hook_event_name": "UserPromptSubmit", "prompt": "x"});
+    let out = hook(&d, &p, &[("AGENTD_HOOK_TIMEOUT_MS", "300")]);
+    rustix::process::kill_process(pid, rustix::process::Signal::CONT).unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // The request reached the socket before the hook gave up, so the
+    // daemon may store it from there too: the delivery id keeps it single.
+    wait_for("the spool to be drained", Duration::from_secs(60), || {
+        agentd_client::spool::list(&d.paths().spool)
+            .is_empty()
+            .then_some(())
+    });
+    assert_eq!(stored(&d, "stopped").len(), 1);
+    // Still once after a restart.
+    d.stop();
+    d.restart();
+    assert_eq!(stored(&d, "stopped").len(), 1);
+}
+
+#[test]
+fn an_oversize_payload_is_stored_cut_with_a_marker_never_dropped() {
+    let d = TestDaemon::start();
+    for size in [900 << 10, 1 << 20, 3 << 20] {
+        let p = json!({
+            "session_id": format!("big{size}"),
+            "hook_event_name": "PostToolUse",
+            "tool_name": "Bash",
+            "tool_use_id": "toolu_big",
+            "tool_input": {"command": "cat big"},
+            "tool_response": {"stdout": "x".repeat(size)},
+        });
+        let out = hook(&d, &p, &[]);
+        assert!(out.status.success(), "{out:?}");
+        let events = stored(&d, &format!("big{size}"));
+        assert_eq!(events.len(), 1, "{size}");
+        let payload = &events[0]["payload"];
+        assert_eq!(payload["tool_use_id"], "toolu_big");
+        assert_eq!(payload["tool_input"]["command"], "cat big");
+        if size > 960 << 10 {
+            assert!(payload.get("tool_response").is_none());
+            assert!(
+                payload["agentd_truncated"]["original_bytes"]
+                    .as_u64()
+                    .unwrap()
+                    > size as u64
+            );
+        } else {
+            assert_eq!(
+                payload["tool_response"]["stdout"].as_str().unwrap().len(),
+                size
+            );
+        }
+    }
+    assert!(agentd_client::spool::list(&d.paths().spool).is_empty());
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn partial_frames_share_one_budget_and_the_oldest_are_shed() {
+    raise_nofile();
+    let d = TestDaemon::start();
+    let before = rss_kb(d.pid());
+    // 300 connections each holding 900 KiB of an unfinished line: 270 MB
+    // if nothing bounded them (1 000 × 1 MiB once took 1 GB).
+    let chunk = vec![b'x'; 900 << 10];
+    let mut conns = Vec::new();
+    for _ in 0..300 {
+        let (mut s, r, _) = raw_client(&d, "agentd-cli/test");
+        s.set_write_timeout(Some(Duration::from_secs(30))).unwrap();
+        let _ = s.write_all(&chunk);
+        conns.push((s, r));
+    }
+    let h = health(&d);
+    let buffered = h["limits"]["buffered_bytes"].as_u64().unwrap();
+    assert!(buffered <= 64 << 20, "{h}");
+    let peak = rss_kb(d.pid());
+    assert!(
+        peak < before + 200_000,
+        "RSS grew from {before} kB to {peak} kB"
+    );
+    // The shed ones were told why, and the first ones were the oldest.
+    let mut shed = 0;
+    for (_, r) in conns.iter_mut().take(50) {
+        let mut line = String::new();
+        if r.read_line(&mut line).is_ok() && line.contains("-32008") {
+            shed += 1;
+        }
+    }
+    assert!(shed > 0, "no connection was shed");
+    assert!(h["limits"]["connections_refused"].as_u64().unwrap() > 0);
+    drop(conns);
+    wait_for("the buffers to be freed", Duration::from_secs(60), || {
+        (health(&d)["limits"]["buffered_bytes"] == 0).then_some(())
+    });
+}
+
+fn http_addr(d: &TestDaemon) -> String {
+    health(d)["http_addr"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn an_http_flood_never_makes_the_socket_unreachable() {
+    raise_nofile();
+    let d = TestDaemon::start();
+    let addr = http_addr(&d);
+    // 1 100 idle TCP connections once exhausted the daemon's 1 024
+    // descriptors; the socket then refused everyone.
+    let sockaddr: std::net::SocketAddr = addr.parse().unwrap();
+    let mut tcp = Vec::new();
+    for _ in 0..1100 {
+        // Past the cap they wait in the kernel's accept queue, and once
+        // that is full, connecting itself waits: enough.
+        match std::net::TcpStream::connect_timeout(&sockaddr, Duration::from_secs(1)) {
+            Ok(s) => tcp.push(s),
+            Err(_) => break,
+        }
+    }
+    assert!(tcp.len() > 256, "only {} connections", tcp.len());
+    let h = health(&d);
+    assert_eq!(h["status"], "ok");
+    let p = json!({"session_id": "flood", "hook_event_name": "SessionStart", "cwd": "/"});
+    assert!(hook(&d, &p, &[]).status.success());
+    assert_eq!(stored(&d, "flood").len(), 1);
+    // The daemon holds at most its HTTP cap of them.
+    let fds = std::fs::read_dir(format!("/proc/{}/fd", d.pid()))
+        .unwrap()
+        .count();
+    assert!(fds < 600, "{fds} descriptors open");
+}
+
+fn http_request(addr: &str, raw: &str) -> String {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(raw.as_bytes()).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+#[test]
+fn duplicate_hosts_and_foreign_absolute_targets_are_refused() {
+    let d = TestDaemon::start();
+    let addr = http_addr(&d);
+    let token = std::fs::read_to_string(d.paths().token).unwrap();
+    let token = token.trim();
+    let body = r#"{"session_id":"h","hook_event_name":"SessionStart"}"#;
+    let req = |target: &str, hosts: &[&str]| {
+        let mut r = format!("POST {target} HTTP/1.1\r\n");
+        for h in hosts {
+            r.push_str(&format!("Host: {h}\r\n"));
+        }
+        r.push_str(&format!(
+            "Authorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ));
+        http_request(&addr, &r)
+    };
+    let two = req("/hooks/claude", &["127.0.0.1", "attacker.example"]);
+    assert!(two.starts_with("HTTP/1.1 403"), "{two}");
+    let absolute = req("http://attacker.example/hooks/claude", &["127.0.0.1"]);
+    assert!(absolute.starts_with("HTTP/1.1 403"), "{absolute}");
+    assert!(stored(&d, "h").is_empty());
+    let ok = req("/hooks/claude", &["127.0.0.1"]);
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    assert_eq!(stored(&d, "h").len(), 1);
+}
+
+#[test]
+fn a_failed_start_leaves_no_socket_and_no_pid_file() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let home = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    let out = support::agentd_cmd(home.path())
+        .env("AGENTD_HTTP_LISTEN", format!("127.0.0.1:{port}"))
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot listen"), "{err}");
+    let paths = agentd_client::Paths::resolve(Some(home.path())).unwrap();
+    assert!(!paths.socket.exists(), "stale socket left");
+    assert!(!paths.pid.exists(), "stale pid file left");
+    // And a clean stop leaves neither either.
+    let mut d = TestDaemon::start_in(home.path());
+    assert!(paths.pid.exists());
+    d.stop();
+    assert!(!paths.socket.exists());
+    assert!(!paths.pid.exists());
 }

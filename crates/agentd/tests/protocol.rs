@@ -157,27 +157,32 @@ fn an_oversized_frame_is_cut_off_without_hurting_others() {
 }
 
 #[test]
-fn frames_near_the_limit_are_read_and_oversized_payloads_refused_clearly() {
+fn frames_near_the_limit_are_read_and_oversized_payloads_stored_cut_with_a_marker() {
     let d = TestDaemon::start();
     let mut c = d.client();
-    // A frame just under 1 MiB is read whole; its payload is over the store limit.
+    // A frame just under 1 MiB is read whole; its payload is over the store
+    // limit, so it is stored cut to fit, with a marker — never dropped.
     let pad = "y".repeat(agentd_proto::MAX_FRAME_BYTES - 200);
-    let params = json!({"payload": {"session_id": "big", "hook_event_name": "X", "pad": pad}});
-    match c.call::<_, Value>(method::HOOK_INGEST, params).unwrap_err() {
-        ClientError::Rpc(e) => {
-            assert_eq!(e.code, code::INVALID_PARAMS);
-            assert!(e.message.contains("at most"), "{e}");
-        }
-        other => panic!("{other}"),
-    }
-    // The largest storable payload goes through, and reads back in one page.
-    let pad = "z".repeat(agentd_proto::MAX_FRAME_BYTES - 80 * 1024);
     let params = json!({"payload": {"session_id": "big", "hook_event_name": "X", "pad": pad}});
     let r: Value = c.call(method::HOOK_INGEST, params).unwrap();
     assert_eq!(r["seq"], 1);
+    // The largest storable payload goes through whole, and reads back in one page.
+    let pad = "z".repeat(agentd_proto::MAX_FRAME_BYTES - 80 * 1024);
+    let params = json!({"payload": {"session_id": "big", "hook_event_name": "X", "pad": pad}});
+    let r: Value = c.call(method::HOOK_INGEST, params).unwrap();
+    assert_eq!(r["seq"], 2);
     let page: EventsList = c.call(method::EVENTS_LIST, json!({})).unwrap();
+    let cut = &page.events[0].payload;
+    assert!(cut.get("pad").is_none());
+    assert_eq!(cut["session_id"], "big");
     assert_eq!(
-        page.events[0].payload["pad"].as_str().map(str::len),
+        cut["agentd_truncated"]["removed"]["pad"]
+            .as_u64()
+            .map(|n| n > 1 << 19),
+        Some(true)
+    );
+    assert_eq!(
+        page.events[1].payload["pad"].as_str().map(str::len),
         Some(pad.len())
     );
 }
