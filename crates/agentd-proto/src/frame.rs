@@ -10,14 +10,26 @@ use crate::code;
 pub struct Request {
     /// Must be `"2.0"`.
     pub jsonrpc: String,
-    /// Request id (number or string); absent for notifications.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Request id (number, string or `null`); absent for notifications.
+    /// `"id": null` is a request, not a notification (JSON-RPC 2.0 §4), so
+    /// a present `null` is `Some(Value::Null)` and gets a reply.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<Value>,
     /// Method name.
     pub method: String,
     /// Params object (or array); absent means none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub params: Option<Value>,
+}
+
+/// A field that is present, whatever its value (`null` included), is
+/// `Some`; only an absent one (serde's `default`) is `None`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 impl Request {
@@ -176,6 +188,27 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_null_id_is_a_request_and_big_numbers_survive() {
+        let r = Request::parse(br#"{"jsonrpc":"2.0","id":null,"method":"health"}"#).unwrap();
+        assert_eq!(r.id, Some(Value::Null));
+        let n = Request::parse(br#"{"jsonrpc":"2.0","method":"health"}"#).unwrap();
+        assert_eq!(n.id, None);
+        // Ids and payload numbers beyond u64 and f64 are kept as written.
+        let big = br#"{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"m","params":{"n":123456789012345678901234567890.000000000000000000001}}"#;
+        let r = Request::parse(big).unwrap();
+        let back =
+            serde_json::to_string(&Response::ok(r.id.clone().unwrap(), r.params.unwrap())).unwrap();
+        assert!(
+            back.contains(r#""id":123456789012345678901234567890"#),
+            "{back}"
+        );
+        assert!(
+            back.contains("123456789012345678901234567890.000000000000000000001"),
+            "{back}"
+        );
+    }
 
     #[test]
     fn parse_errors_have_stable_codes() {

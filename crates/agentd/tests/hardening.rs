@@ -426,3 +426,39 @@ fn a_failed_start_leaves_no_socket_and_no_pid_file() {
     assert!(!paths.socket.exists());
     assert!(!paths.pid.exists());
 }
+
+#[test]
+fn a_null_id_gets_a_reply_and_numbers_are_stored_as_they_arrived() {
+    let d = TestDaemon::start();
+    let (mut s, mut r, _) = raw_client(&d, "agentd-cli/test");
+    let mut roundtrip = |line: &str| {
+        s.write_all(format!("{line}\n").as_bytes()).unwrap();
+        let mut resp = String::new();
+        r.read_line(&mut resp).unwrap();
+        resp
+    };
+    let resp = roundtrip(r#"{"jsonrpc":"2.0","id":null,"method":"health"}"#);
+    let v: Value = serde_json::from_str(&resp).unwrap();
+    assert!(v.get("id").is_some_and(Value::is_null), "{resp}");
+    assert_eq!(v["result"]["status"], "ok", "{resp}");
+    // An id beyond u64 comes back as written.
+    let resp =
+        roundtrip(r#"{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"health"}"#);
+    assert!(
+        resp.contains(r#""id":123456789012345678901234567890"#),
+        "{resp}"
+    );
+    // Payload integers beyond f64 are stored exactly.
+    let big = "123456789012345678901234567890";
+    let resp = roundtrip(&format!(
+        r#"{{"jsonrpc":"2.0","id":3,"method":"hook.ingest","params":{{"payload":{{"session_id":"n","hook_event_name":"Notification","count":{big},"ratio":0.1000000000000000055511151231257827}}}}}}"#
+    ));
+    assert!(resp.contains(r#""seq":1"#), "{resp}");
+    let out = run(&d.home, &["events", "--json", "--session", "n"], None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(big), "{text}");
+    assert!(
+        text.contains("0.1000000000000000055511151231257827"),
+        "{text}"
+    );
+}
