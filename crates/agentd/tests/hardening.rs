@@ -462,3 +462,47 @@ fn a_null_id_gets_a_reply_and_numbers_are_stored_as_they_arrived() {
         "{text}"
     );
 }
+
+#[test]
+fn bidi_and_c1_controls_never_reach_a_terminal_raw() {
+    let d = TestDaemon::start();
+    let nasty = "rate limit\u{202e}txt.exe \u{9b}31m \u{2066}x";
+    for (event, extra) in [
+        ("SessionStart", json!({})),
+        ("StopFailure", json!({"error": nasty})),
+        ("Notification", json!({"message": nasty})),
+    ] {
+        let mut p =
+            json!({"session_id": "bidi", "hook_event_name": event, "cwd": format!("/w/{nasty}")});
+        if let (Value::Object(m), Value::Object(x)) = (&mut p, extra) {
+            m.extend(x);
+        }
+        assert!(
+            run(&d.home, &["hook"], Some(p.to_string().as_bytes()))
+                .status
+                .success()
+        );
+    }
+    let raw = |c: char| c == '\u{202e}' || c == '\u{9b}' || c == '\u{2066}';
+    for args in [
+        vec!["show", "bidi"],
+        vec!["show", "bidi", "--json"],
+        vec!["ls"],
+        vec!["ls", "--json"],
+        vec!["events"],
+        vec!["events", "--json"],
+    ] {
+        let out = run(&d.home, &args, None);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            !text.chars().any(raw),
+            "{args:?} printed a raw control: {text:?}"
+        );
+        if args.contains(&"--json") {
+            assert!(text.contains("\\u202e"), "{args:?}: {text}");
+        } else if args[0] == "show" {
+            assert!(text.contains("\\u{202e}"), "{args:?}: {text}");
+        }
+    }
+}

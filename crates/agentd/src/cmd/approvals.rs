@@ -42,7 +42,12 @@ pub fn list(paths: &Paths, json: bool, all: bool, watch: bool) -> ExitCode {
     };
     let print = |list: &[ApprovalView]| {
         if json {
-            println!("{}", serde_json::to_string_pretty(list).unwrap_or_default());
+            println!(
+                "{}",
+                agentd_core::text::json_for_terminal(
+                    &serde_json::to_string_pretty(list).unwrap_or_default()
+                )
+            );
         } else if list.is_empty() {
             println!("no {}approvals", if all { "" } else { "pending " });
         } else {

@@ -148,7 +148,8 @@ pub fn out(s: &str) {
 pub fn print_json(v: &impl serde::Serialize) -> ExitCode {
     match serde_json::to_string_pretty(v) {
         Ok(s) => {
-            out(&s);
+            // C1 and bidi controls as \u escapes: JSON goes to terminals too.
+            out(&agentd_core::text::json_for_terminal(&s));
             out("\n");
             ExitCode::SUCCESS
         }

@@ -81,7 +81,8 @@ pub fn show(paths: &Paths, id: &str, json: bool) -> ExitCode {
 
 fn print_event(out: &mut impl Write, e: &EventRecord, json: bool) -> bool {
     let line = if json {
-        serde_json::to_string(e).unwrap_or_default()
+        agentd_core::text::json_for_terminal(&serde_json::to_string(e).unwrap_or_default())
+            .into_owned()
     } else {
         render::event_line(e)
     };
