@@ -78,9 +78,10 @@ pub enum Command {
         /// Keep printing new events as they arrive.
         #[arg(long, short)]
         follow: bool,
-        /// At most this many events (without --follow).
-        #[arg(long, default_value_t = 1000)]
-        limit: usize,
+        /// At most this many events (without --follow; default: all, read
+        /// page by page).
+        #[arg(long)]
+        limit: Option<usize>,
     },
     /// Daemon health.
     Health {

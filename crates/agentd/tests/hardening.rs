@@ -506,3 +506,68 @@ fn bidi_and_c1_controls_never_reach_a_terminal_raw() {
         }
     }
 }
+
+#[test]
+fn events_pages_until_the_end_or_the_limit_and_says_when_it_stops_early() {
+    let d = TestDaemon::start();
+    let mut c = d.client();
+    let n = 20_000;
+    for i in 0..n {
+        c.send(
+            method::HOOK_INGEST,
+            json!({"payload": {"session_id": format!("s{}", i % 7), "hook_event_name": "Notification", "i": i}}),
+        )
+        .unwrap();
+        if i % 500 == 499 {
+            for _ in 0..500 {
+                c.read_message().unwrap();
+            }
+        }
+    }
+    // Events too large to share a page: each page holds one.
+    for _ in 0..4 {
+        let pad = "p".repeat(600 << 10);
+        let _: Value = c
+            .call(
+                method::HOOK_INGEST,
+                json!({"payload": {"session_id": "big", "hook_event_name": "Notification", "pad": pad}}),
+            )
+            .unwrap();
+    }
+    let out = run(&d.home, &["events", "--after", "0", "--json"], None);
+    assert!(
+        out.status.success(),
+        "{:?}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = out
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count();
+    assert_eq!(lines, n + 4);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&d.home, &["events", "--json", "--limit", "15000"], None);
+    let lines = out
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count();
+    assert_eq!(lines, 15_000);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("stopped at --limit 15000") && err.contains("--after 15000"),
+        "{err}"
+    );
+    let out = run(&d.home, &["events", "--session", "big", "--json"], None);
+    let lines = out
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count();
+    assert_eq!(lines, 4);
+}

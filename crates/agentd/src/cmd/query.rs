@@ -89,6 +89,64 @@ fn print_event(out: &mut impl Write, e: &EventRecord, json: bool) -> bool {
     writeln!(out, "{line}").is_ok()
 }
 
+/// Events after `after`, page by page until the log's head or `limit`: a
+/// page stops early when the next event would not fit in a frame, so the
+/// number of events in a page says nothing about whether more follow. When
+/// `limit` stops it with more to read, stderr says where to go on.
+fn events_paged(
+    client: &mut agentd_client::Client,
+    out: &mut impl Write,
+    json: bool,
+    mut after: u64,
+    session: Option<String>,
+    limit: Option<usize>,
+) -> ExitCode {
+    /// The daemon's largest page.
+    const PAGE: usize = 10_000;
+    let mut printed = 0usize;
+    loop {
+        let want = limit.map_or(PAGE, |l| l.saturating_sub(printed).min(PAGE));
+        if want == 0 {
+            break;
+        }
+        let list: EventsList = match client.call(
+            method::EVENTS_LIST,
+            json!({"after_seq": after, "session_id": session, "limit": want}),
+        ) {
+            Ok(l) => l,
+            Err(e) => return client_error(e),
+        };
+        let Some(last) = list.events.last().map(|e| e.seq) else {
+            return ExitCode::SUCCESS;
+        };
+        for e in &list.events {
+            if !print_event(out, e, json) {
+                return ExitCode::SUCCESS; // the reader left (a closed pipe)
+            }
+        }
+        printed += list.events.len();
+        after = last;
+        if last >= list.head_seq {
+            return ExitCode::SUCCESS;
+        }
+    }
+    // Stopped by --limit: more may follow (this session's, or any).
+    let more: EventsList = match client.call(
+        method::EVENTS_LIST,
+        json!({"after_seq": after, "session_id": session, "limit": 1}),
+    ) {
+        Ok(l) => l,
+        Err(e) => return client_error(e),
+    };
+    if !more.events.is_empty() {
+        let _ = out.flush();
+        eprintln!(
+            "agentd: stopped at --limit {printed}; more events follow. Go on with `agentd events --after {after}`"
+        );
+    }
+    ExitCode::SUCCESS
+}
+
 /// `agentd events [--json] [--after SEQ] [--session ID] [--follow]`.
 ///
 /// With `--follow` it streams until interrupted; when the daemon goes away it
@@ -100,7 +158,7 @@ pub fn events(
     after: Option<u64>,
     session: Option<String>,
     follow: bool,
-    limit: usize,
+    limit: Option<usize>,
 ) -> ExitCode {
     let mut client = match connect(paths) {
         Ok(c) => c,
@@ -108,19 +166,14 @@ pub fn events(
     };
     let mut out = std::io::stdout().lock();
     if !follow {
-        let list: EventsList = match client.call(
-            method::EVENTS_LIST,
-            json!({"after_seq": after.unwrap_or(0), "session_id": session, "limit": limit}),
-        ) {
-            Ok(l) => l,
-            Err(e) => return client_error(e),
-        };
-        for e in &list.events {
-            if !print_event(&mut out, e, json) {
-                break;
-            }
-        }
-        return ExitCode::SUCCESS;
+        return events_paged(
+            &mut client,
+            &mut out,
+            json,
+            after.unwrap_or(0),
+            session,
+            limit,
+        );
     }
     // Without --after, follow starts at the live head.
     let mut last = after;
