@@ -14,18 +14,17 @@ use agentd_proto::api::{SessionView, SubscribeParams, SubscribeResult};
 use agentd_proto::{MAX_FRAME_BYTES, Notification, Request, Response, RpcError, code, method};
 use futures_util::StreamExt;
 use serde_json::Value;
-use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
 use tokio::sync::mpsc;
 use tokio_util::codec::{AnyDelimiterCodec, AnyDelimiterCodecError, FramedRead};
 use tokio_util::sync::CancellationToken;
 
+use crate::output::Frame;
 use crate::rpc;
 use crate::state::Shared;
 use crate::subscribe;
 
-/// How long a write may block before the client is dropped.
-pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+pub use crate::output::WRITE_TIMEOUT;
 /// How long a connection without subscriptions may stay silent.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Output frames queued per connection before producers wait.
@@ -83,23 +82,18 @@ pub const HOOK_CLIENT: &str = "agentd-hook";
 pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: CancellationToken) {
     let _counted = Counted::new(&shared.connections.all);
     let mut general: Option<Counted<'_>> = None;
-    let (read_half, mut write_half) = stream.into_split();
-    // Every queued string is one whole frame, newline included.
-    let (out_tx, mut out_rx) = mpsc::channel::<String>(OUTPUT_QUEUE);
+    let (read_half, write_half) = stream.into_split();
+    // Every queued frame is one whole line, newline included.
+    let (out_tx, out_rx) = mpsc::channel::<Frame>(OUTPUT_QUEUE);
     let conn_cancel = shutdown.child_token();
-
-    let writer_cancel = conn_cancel.clone();
-    let writer = tokio::spawn(async move {
-        while let Some(line) = out_rx.recv().await {
-            match tokio::time::timeout(WRITE_TIMEOUT, write_half.write_all(line.as_bytes())).await {
-                Ok(Ok(())) => {}
-                _ => break,
-            }
-        }
-        // A dead writer ends the connection.
-        writer_cancel.cancel();
-        let _ = write_half.shutdown().await;
-    });
+    let client_name = Arc::new(std::sync::Mutex::new("unknown-client".to_owned()));
+    let writer = tokio::spawn(crate::output::write_frames(
+        write_half,
+        out_rx,
+        conn_cancel.clone(),
+        Arc::clone(&shared),
+        Arc::clone(&client_name),
+    ));
 
     let shed = CancellationToken::new();
     let codec = BudgetCodec {
@@ -178,6 +172,9 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
                 .and_then(Value::as_str)
             {
                 client = agentd_core::text::truncate(&agentd_core::text::one_line(name), 64);
+                if let Ok(mut c) = client_name.lock() {
+                    c.clone_from(&client);
+                }
             }
             let r = rpc::initialize(req.params);
             if r.is_ok() && !initialized && client != HOOK_CLIENT {
@@ -225,7 +222,7 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
                     let notice = Notification::new(hold.notification, hold.notice);
                     if let Ok(mut line) = serde_json::to_string(&notice) {
                         line.push('\n');
-                        let _ = out_tx.send(line).await;
+                        let _ = out_tx.send(line.into()).await;
                     }
                     let out = out_tx.clone();
                     let cancel = conn_cancel.clone();
@@ -244,7 +241,7 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
                                 } => {
                                     if let Ok(mut line) = serde_json::to_string(&n) {
                                         line.push('\n');
-                                        let _ = out.send(line).await;
+                                        let _ = out.send(line.into()).await;
                                     }
                                 }
                                 result = &mut reply => {
@@ -253,7 +250,7 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
                                         while let Ok(n) = rx.try_recv() {
                                             if let Ok(mut line) = serde_json::to_string(&n) {
                                                 line.push('\n');
-                                                let _ = out.send(line).await;
+                                                let _ = out.send(line.into()).await;
                                             }
                                         }
                                     }
@@ -290,11 +287,16 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
     drop(general);
 }
 
-async fn send(out: &mpsc::Sender<String>, resp: Response) -> bool {
+async fn send(out: &mpsc::Sender<Frame>, resp: Response) -> bool {
+    send_at(out, resp, None).await
+}
+
+/// Sends `resp`, carrying a subscription position (see [`Frame`]).
+async fn send_at(out: &mpsc::Sender<Frame>, resp: Response, position: Option<(u64, u64)>) -> bool {
     match serde_json::to_string(&resp) {
         Ok(mut line) => {
             line.push('\n');
-            out.send(line).await.is_ok()
+            out.send(Frame { line, position }).await.is_ok()
         }
         Err(_) => false,
     }
@@ -303,7 +305,7 @@ async fn send(out: &mpsc::Sender<String>, resp: Response) -> bool {
 async fn start_subscription(
     shared: &Arc<Shared>,
     params: Option<Value>,
-    out: &mpsc::Sender<String>,
+    out: &mpsc::Sender<Frame>,
     cancel: &CancellationToken,
     id: Option<Value>,
 ) -> Result<(), RpcError> {
@@ -329,10 +331,15 @@ async fn start_subscription(
     };
     let value = serde_json::to_value(result)
         .map_err(|e| RpcError::new(code::INTERNAL_ERROR, e.to_string()))?;
-    if let Some(id) = id {
-        send(out, Response::ok(id, value)).await;
-    }
     let start_after = p.after_seq.unwrap_or(head_seq);
+    if let Some(id) = id {
+        send_at(
+            out,
+            Response::ok(id, value),
+            Some((subscription, start_after)),
+        )
+        .await;
+    }
     tokio::spawn(subscribe::run(
         Arc::clone(shared),
         subscribe::Filter::new(subscription, p.session_id, p.kinds),

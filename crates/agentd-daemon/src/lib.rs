@@ -21,6 +21,7 @@ pub mod ingest;
 pub mod launch;
 pub mod limits;
 pub mod lock;
+pub mod output;
 pub mod reaper;
 pub mod rpc;
 pub mod server;

@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::ingest;
+use crate::output::Frame;
 use crate::state::{LiveEvent, Shared};
 
 /// Events read from the log per catch-up query.
@@ -58,7 +59,7 @@ pub async fn run(
     filter: Filter,
     after_seq: u64,
     mut live: broadcast::Receiver<Arc<LiveEvent>>,
-    out: mpsc::Sender<String>,
+    out: mpsc::Sender<Frame>,
     cancel: CancellationToken,
 ) {
     let mut last = after_seq;
@@ -91,11 +92,14 @@ pub async fn run(
                 let notice = Lagged {
                     subscription: filter.subscription,
                     last_seq: last,
+                    closed: false,
+                    reason: None,
                 };
                 if !notify(
                     &out,
                     notification::LAGGED,
                     serde_json::to_value(notice).unwrap_or_default(),
+                    None,
                 )
                 .await
                 {
@@ -114,7 +118,7 @@ async fn catch_up(
     shared: &Arc<Shared>,
     filter: &Filter,
     last: &mut u64,
-    out: &mpsc::Sender<String>,
+    out: &mpsc::Sender<Frame>,
 ) -> bool {
     catch_up_to(shared, filter, last, u64::MAX, out).await
 }
@@ -126,7 +130,7 @@ async fn catch_up_to(
     filter: &Filter,
     last: &mut u64,
     until: u64,
-    out: &mpsc::Sender<String>,
+    out: &mpsc::Sender<Frame>,
 ) -> bool {
     loop {
         let after = *last;
@@ -151,7 +155,14 @@ async fn catch_up_to(
             if let Some(map) = params.as_object_mut() {
                 map.insert("subscription".into(), filter.subscription.into());
             }
-            if !notify(out, notification::EVENT, params).await {
+            if !notify(
+                out,
+                notification::EVENT,
+                params,
+                Some((filter.subscription, row.seq)),
+            )
+            .await
+            {
                 return false;
             }
         }
@@ -163,7 +174,7 @@ async fn catch_up_to(
     }
 }
 
-async fn send_live(filter: &Filter, ev: &LiveEvent, out: &mpsc::Sender<String>) -> bool {
+async fn send_live(filter: &Filter, ev: &LiveEvent, out: &mpsc::Sender<Frame>) -> bool {
     // Splice the subscription id into the pre-serialized params object.
     let body = ev.params_json.strip_prefix('{').unwrap_or(&ev.params_json);
     let sep = if body.starts_with('}') { "" } else { "," };
@@ -172,14 +183,24 @@ async fn send_live(filter: &Filter, ev: &LiveEvent, out: &mpsc::Sender<String>) 
         notification::EVENT,
         filter.subscription
     );
-    out.send(line).await.is_ok()
+    out.send(Frame {
+        line,
+        position: Some((filter.subscription, ev.seq)),
+    })
+    .await
+    .is_ok()
 }
 
-async fn notify(out: &mpsc::Sender<String>, method: &str, params: serde_json::Value) -> bool {
+async fn notify(
+    out: &mpsc::Sender<Frame>,
+    method: &str,
+    params: serde_json::Value,
+    position: Option<(u64, u64)>,
+) -> bool {
     match serde_json::to_string(&Notification::new(method, params)) {
         Ok(mut line) => {
             line.push('\n');
-            out.send(line).await.is_ok()
+            out.send(Frame { line, position }).await.is_ok()
         }
         Err(_) => false,
     }

@@ -276,8 +276,17 @@ pub struct EventNotification {
 pub struct Lagged {
     /// The subscription.
     pub subscription: u64,
-    /// Last `seq` delivered before falling behind; catch-up resumes after it.
+    /// Last `seq` delivered before falling behind; catch-up resumes after it
+    /// (or, when `closed`, a new subscription with `after_seq` = this).
     pub last_seq: u64,
+    /// Set when the daemon closes the connection: the client stopped
+    /// reading for longer than the daemon waits (10 s). Nothing after
+    /// `last_seq` was sent; subscribe again with `after_seq` to resume.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub closed: bool,
+    /// Why, in words, when `closed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// `approvals.list` params.

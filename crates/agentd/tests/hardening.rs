@@ -571,3 +571,60 @@ fn events_pages_until_the_end_or_the_limit_and_says_when_it_stops_early() {
         .count();
     assert_eq!(lines, 4);
 }
+
+#[test]
+fn a_subscriber_that_stops_reading_is_told_why_and_where_to_resume() {
+    let d = TestDaemon::start();
+    let (mut s, mut r, _) = raw_client(&d, "slow-subscriber");
+    s.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"events.subscribe\",\"params\":{\"after_seq\":0}}\n")
+        .unwrap();
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    assert!(line.contains("\"subscription\""), "{line}");
+    // Stop reading; the daemon keeps committing events.
+    let mut c = d.client();
+    let pad = "q".repeat(4096);
+    for i in 0..3000 {
+        c.send(
+            method::HOOK_INGEST,
+            json!({"payload": {"session_id": "busy", "hook_event_name": "Notification", "i": i, "pad": pad}}),
+        )
+        .unwrap();
+        if i % 500 == 499 {
+            for _ in 0..500 {
+                c.read_message().unwrap();
+            }
+        }
+    }
+    wait_for(
+        "the slow subscriber to be dropped",
+        Duration::from_secs(120),
+        || (health(&d)["limits"]["subscribers_dropped"] == 1).then_some(()),
+    );
+    // Reading again: events in order, then the final notice, then the end.
+    let mut seqs = Vec::new();
+    let mut last = None;
+    loop {
+        line.clear();
+        if r.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+        match v["method"].as_str() {
+            Some("event") => seqs.push(v["params"]["seq"].as_u64().unwrap()),
+            Some("lagged") => last = Some(v["params"].clone()),
+            _ => panic!("unexpected {v}"),
+        }
+    }
+    let last = last.expect("a final lagged notice");
+    assert_eq!(last["closed"], true, "{last}");
+    assert!(
+        last["reason"].as_str().unwrap().contains("read nothing"),
+        "{last}"
+    );
+    let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
+    assert_eq!(seqs, expected, "events in order, none missing");
+    assert_eq!(last["last_seq"].as_u64(), seqs.last().copied().or(Some(0)));
+    assert!(seqs.len() < 3000, "the subscriber was not behind");
+    assert!(d.log().contains("stopped reading"), "logged");
+}

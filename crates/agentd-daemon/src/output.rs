@@ -1,0 +1,140 @@
+//! A connection's output: one queue of whole frames, one writer task.
+//!
+//! Frames never interleave, and a client that stops reading only ever
+//! stalls itself: a write that makes no progress for [`WRITE_TIMEOUT`] ends
+//! the connection. It does not end silently: the writer finishes the frame
+//! it was writing, drops everything still queued, and sends each
+//! subscription a final `lagged` notification with `closed: true`, the
+//! reason and the last `seq` the client was sent (so it can subscribe again
+//! after it), waiting up to [`CLOSE_GRACE`] for the client to read it. The
+//! drop is logged and counted in `health`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use agentd_proto::api::Lagged;
+use agentd_proto::{Notification, notification};
+use tokio::io::AsyncWriteExt;
+use tokio::net::unix::OwnedWriteHalf;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::state::Shared;
+
+/// How long a write may make no progress before the client is dropped.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a dropped client has to read its final notices.
+pub const CLOSE_GRACE: Duration = Duration::from_secs(60);
+
+/// One whole frame (newline included), and the subscription position it
+/// carries: `(subscription, seq)` once it is written, the client has
+/// everything of that subscription up to `seq`.
+#[derive(Debug)]
+pub struct Frame {
+    /// The JSON line.
+    pub line: String,
+    /// `(subscription, seq)` for event notifications and subscribe replies.
+    pub position: Option<(u64, u64)>,
+}
+
+impl From<String> for Frame {
+    fn from(line: String) -> Frame {
+        Frame {
+            line,
+            position: None,
+        }
+    }
+}
+
+/// Writes `rx`'s frames to `w` until the queue closes, a write fails, or a
+/// write makes no progress for [`WRITE_TIMEOUT`] (then closes as the module
+/// says). Cancels `conn` when it stops.
+pub async fn write_frames(
+    mut w: OwnedWriteHalf,
+    mut rx: mpsc::Receiver<Frame>,
+    conn: CancellationToken,
+    shared: Arc<Shared>,
+    client: Arc<std::sync::Mutex<String>>,
+) {
+    let mut positions: BTreeMap<u64, u64> = BTreeMap::new();
+    while let Some(frame) = rx.recv().await {
+        let bytes = frame.line.as_bytes();
+        let mut done = 0;
+        let mut stalled = false;
+        while done < bytes.len() {
+            match tokio::time::timeout(WRITE_TIMEOUT, w.write(&bytes[done..])).await {
+                Ok(Ok(0)) | Ok(Err(_)) => {
+                    conn.cancel();
+                    return;
+                }
+                Ok(Ok(n)) => done += n,
+                Err(_) => {
+                    stalled = true;
+                    break;
+                }
+            }
+        }
+        if stalled {
+            // The frame is finished before the notices, so it counts.
+            if let Some((sub, seq)) = frame.position {
+                positions.insert(sub, seq);
+            }
+            // Free what is queued now; the client has only the socket's
+            // buffer and the notices below.
+            conn.cancel();
+            drop(rx);
+            close_lagging(&mut w, &bytes[done..], &positions, &shared, &client).await;
+            return;
+        }
+        if let Some((sub, seq)) = frame.position {
+            positions.insert(sub, seq);
+        }
+    }
+    conn.cancel();
+    let _ = w.shutdown().await;
+}
+
+async fn close_lagging(
+    w: &mut OwnedWriteHalf,
+    rest: &[u8],
+    positions: &BTreeMap<u64, u64>,
+    shared: &Shared,
+    client: &std::sync::Mutex<String>,
+) {
+    let client = client.lock().map(|c| c.clone()).unwrap_or_default();
+    let reason = format!(
+        "the client read nothing for {} s; agentd closed the connection (subscribe again with after_seq to resume)",
+        WRITE_TIMEOUT.as_secs()
+    );
+    let mut tail = rest.to_vec();
+    for (&subscription, &last_seq) in positions {
+        let notice = Lagged {
+            subscription,
+            last_seq,
+            closed: true,
+            reason: Some(reason.clone()),
+        };
+        let n = Notification::new(
+            notification::LAGGED,
+            serde_json::to_value(notice).unwrap_or_default(),
+        );
+        if let Ok(line) = serde_json::to_string(&n) {
+            tail.extend_from_slice(line.as_bytes());
+            tail.push(b'\n');
+        }
+        shared.subscribers_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+    tracing::warn!(
+        client,
+        subscriptions = ?positions,
+        "dropping a client that stopped reading; it was sent a final `lagged` notice with its last seq"
+    );
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        let _ = w.write_all(&tail).await;
+        let _ = w.shutdown().await;
+    })
+    .await;
+}
