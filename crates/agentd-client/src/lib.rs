@@ -12,6 +12,7 @@ pub mod client;
 pub mod config;
 pub mod paths;
 pub mod spool;
+pub mod trust;
 
 pub use client::{Client, ClientError};
 pub use config::{Config, ConfigError};

@@ -175,8 +175,11 @@ pub fn stale_temporaries(dir: &Path, age: std::time::Duration) -> Vec<PathBuf> {
 /// Reads one spool file.
 ///
 /// # Errors
-/// Why it cannot be used (unreadable, too large, not a spool record).
+/// Why it cannot be used (another user's or writable by others,
+/// unreadable, too large, not a spool record).
 pub fn read(path: &Path) -> Result<Spooled, String> {
+    // A record another user could have planted is not a hook event.
+    crate::trust::check_file(path).map_err(|e| e.to_string())?;
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if bytes.len() as u64 > MAX_RECORD_BYTES {
         return Err(format!(

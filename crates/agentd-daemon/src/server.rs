@@ -45,6 +45,10 @@ pub enum DaemonError {
     /// The HTTP listener cannot be set up.
     #[error("{0}")]
     Http(String),
+    /// A folder or file agentd would trust could have been planted or
+    /// changed by another user; agentd refuses to start.
+    #[error("refusing to start: {0}")]
+    Untrusted(#[from] agentd_client::trust::TrustError),
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> DaemonError {
@@ -72,6 +76,7 @@ impl Daemon {
     ) -> Result<(), DaemonError> {
         make_private_dir(&paths.root)?;
         make_private_dir(paths.socket_dir())?;
+        check_root_files(paths)?;
         let _lock = lock::acquire(&paths.pid, &paths.root)?;
         let fd_limit = crate::limits::raise_fd_limit();
         tracing::debug!(fd_limit, "open-files limit");
@@ -231,15 +236,45 @@ async fn expire_orphans(shared: &Arc<Shared>) {
     }
 }
 
-/// Creates `dir` (and parents) and makes it 0700.
+/// Creates `dir` (and missing parents) 0700, or, when it exists, checks
+/// that it is ours and writable by nobody else. A folder agentd did not
+/// create is never chmodded: a root that was shared stays as it was, and
+/// agentd refuses it, naming the fix.
 fn make_private_dir(dir: &Path) -> Result<(), DaemonError> {
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(io(format!("cannot create {}", dir.display())))?;
-    std::fs::set_permissions(dir, Permissions::from_mode(0o700))
-        .map_err(io(format!("cannot make {} private (0700)", dir.display())))
+    if std::fs::symlink_metadata(dir).is_err() {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io(format!("cannot create {}", dir.display())))?;
+        // The umask may have taken bits off, never added any; this is ours.
+        std::fs::set_permissions(dir, Permissions::from_mode(0o700))
+            .map_err(io(format!("cannot make {} private (0700)", dir.display())))?;
+    }
+    agentd_client::trust::check_dir(dir)?;
+    Ok(())
+}
+
+/// Checks every file in the root that agentd reads and acts on: the
+/// config (its hooks run), the token (it authorises HTTP), the databases,
+/// and the spool folder.
+fn check_root_files(paths: &Paths) -> Result<(), DaemonError> {
+    use agentd_client::trust::{check_dir, check_file};
+    for f in [&paths.config, &paths.token, &paths.db, &paths.index] {
+        check_file(f)?;
+    }
+    for f in [
+        paths.root.join("hooks.db"),
+        paths.db.with_extension("db-wal"),
+        paths.db.with_extension("db-shm"),
+        paths.legacy_spool.clone(),
+    ] {
+        check_file(&f)?;
+    }
+    if paths.spool.exists() {
+        check_dir(&paths.spool)?;
+    }
+    Ok(())
 }
 
 /// The socket file, removed when dropped (the lock holder owns it).

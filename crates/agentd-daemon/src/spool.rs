@@ -199,6 +199,10 @@ async fn drain_legacy(shared: &Arc<Shared>, path: &Path) -> Drained {
         if !w.exists() && std::fs::rename(&p, &w).is_err() {
             return None;
         }
+        if let Err(e) = agentd_client::trust::check_file(&w) {
+            tracing::warn!(error = %e, "the legacy spool is not trusted; not ingested");
+            return None;
+        }
         std::fs::read(&w).ok()
     })
     .await

@@ -345,12 +345,21 @@ fn an_http_flood_never_makes_the_socket_unreachable() {
     // descriptors; the socket then refused everyone.
     let sockaddr: std::net::SocketAddr = addr.parse().unwrap();
     let mut tcp = Vec::new();
+    let mut failed_in_a_row = 0;
     for _ in 0..1100 {
         // Past the cap they wait in the kernel's accept queue, and once
-        // that is full, connecting itself waits: enough.
-        match std::net::TcpStream::connect_timeout(&sockaddr, Duration::from_secs(1)) {
-            Ok(s) => tcp.push(s),
-            Err(_) => break,
+        // that is full, connecting itself waits: then enough.
+        match std::net::TcpStream::connect_timeout(&sockaddr, Duration::from_secs(5)) {
+            Ok(s) => {
+                tcp.push(s);
+                failed_in_a_row = 0;
+            }
+            Err(_) => {
+                failed_in_a_row += 1;
+                if failed_in_a_row == 3 {
+                    break;
+                }
+            }
         }
     }
     assert!(tcp.len() > 256, "only {} connections", tcp.len());
@@ -627,4 +636,95 @@ fn a_subscriber_that_stops_reading_is_told_why_and_where_to_resume() {
     assert_eq!(last["last_seq"].as_u64(), seqs.last().copied().or(Some(0)));
     assert!(seqs.len() < 3000, "the subscriber was not behind");
     assert!(d.log().contains("stopped reading"), "logged");
+}
+
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+fn set_mode(p: &Path, m: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+}
+
+/// `agentd serve` in `home`, expected to refuse: its stderr.
+fn refused_start(home: &Path) -> String {
+    let out = support::agentd_cmd(home)
+        .arg("serve")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "started: {out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_root_or_file_other_users_could_write_is_refused_and_never_chmodded() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A root that was world-writable before the first start.
+    let root = tmp.path().join("shared");
+    std::fs::create_dir(&root).unwrap();
+    set_mode(&root, 0o1777);
+    let err = refused_start(&root);
+    assert!(
+        err.contains(&root.display().to_string()) && err.contains("chmod go-w"),
+        "{err}"
+    );
+    assert_eq!(mode(&root), 0o1777, "never chmodded");
+    // AGENTD_HOME as a link to it: the same, and the target is untouched.
+    let link = tmp.path().join("link");
+    std::os::unix::fs::symlink(&root, &link).unwrap();
+    let err = refused_start(&link);
+    assert!(err.contains("writable by other users"), "{err}");
+    assert_eq!(mode(&root), 0o1777);
+
+    // A private root with files planted while it was open.
+    set_mode(&root, 0o700);
+    let planted = [
+        (
+            "agentd.toml",
+            "[[hooks]]\nname = \"x\"\nevents = [\"Stop\"]\ncommand = \"touch /tmp/pwned\"\n",
+        ),
+        (
+            "token",
+            "0123456789abcdef0123456789abcdef0123456789abcdef\n",
+        ),
+    ];
+    for (name, text) in planted {
+        let f = root.join(name);
+        std::fs::write(&f, text).unwrap();
+        set_mode(&f, 0o666);
+        let err = refused_start(&root);
+        assert!(
+            err.contains(name) && err.contains("writable by other users"),
+            "{err}"
+        );
+        set_mode(&f, 0o600);
+        if agentd_client::trust::my_uid() == 0 {
+            // Owned by someone else (as root, the test can make it so).
+            std::os::unix::fs::chown(&f, Some(65534), None).unwrap();
+            let err = refused_start(&root);
+            assert!(
+                err.contains(name) && err.contains("belongs to uid 65534"),
+                "{err}"
+            );
+        }
+        std::fs::remove_file(&f).unwrap();
+    }
+    // A forged spool record is never ingested; it is set aside with why.
+    let spool = root.join("spool");
+    std::fs::create_dir(&spool).unwrap();
+    set_mode(&spool, 0o700);
+    let forged = spool.join("0000000000001-forged.json");
+    std::fs::write(
+        &forged,
+        r#"{"ts_ms":1,"payload":{"session_id":"forged","hook_event_name":"SessionStart"}}"#,
+    )
+    .unwrap();
+    set_mode(&forged, 0o666);
+    let d = TestDaemon::start_in(&root);
+    assert!(stored(&d, "forged").is_empty());
+    let why = std::fs::read_to_string(spool.join("rejected/0000000000001-forged.why")).unwrap();
+    assert!(why.contains("writable by other users"), "{why}");
 }
