@@ -146,21 +146,51 @@ async fn every_cache_fault_runs_the_hook() {
         "{}",
         run.runs[0].why
     );
-    // Files that cannot be hashed (here: the directory is gone, which no
-    // permission bit can fake for root): never cached, and it says why.
+    // Files that cannot all be hashed, while the project itself is fine
+    // (the hook starts and passes): a tree deeper than the hash goes —
+    // which no permission bit could fake for root — is never cached, and
+    // the record says why.
     let f = fixture();
     let mut spec = def("lint", &["Stop"], "true");
     spec.if_changed = vec!["**/*.rs".into()];
     let d = defs(vec![spec]);
     let r = req(&f, "Stop", json!({}));
     assert!(f.engine.execute(&d, &r, quiet()).await.runs[0].passed);
-    std::fs::remove_dir_all(&f.project).unwrap();
-    let run = f.engine.execute(&d, &r, quiet()).await;
-    assert_ne!(run.runs[0].outcome, "cached");
-    assert!(
-        run.runs[0].why.contains("cannot hash"),
-        "{}",
-        run.runs[0].why
+    assert_eq!(
+        f.engine.execute(&d, &r, quiet()).await.runs[0].outcome,
+        "cached"
+    );
+    let mut deep = f.project.join("deep");
+    for i in 0..=crate::fingerprint::MAX_DEPTH {
+        deep = deep.join(i.to_string());
+    }
+    std::fs::create_dir_all(&deep).unwrap();
+    std::fs::write(deep.join("x.rs"), "fn x() {}").unwrap();
+    for _ in 0..2 {
+        let run = f.engine.execute(&d, &r, quiet()).await;
+        assert_eq!(run.runs[0].outcome, "ran");
+        assert!(run.runs[0].passed, "the hook itself ran fine");
+        assert!(
+            run.runs[0].why.contains("cannot hash") && run.runs[0].why.contains("deeper than"),
+            "{}",
+            run.runs[0].why
+        );
+    }
+    // A change behind a symbolic link is a change (the link is followed).
+    let f = fixture();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(elsewhere.path().join("lib.rs"), "v1").unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), f.project.join("vendor")).unwrap();
+    let r = req(&f, "Stop", json!({}));
+    assert!(f.engine.execute(&d, &r, quiet()).await.runs[0].passed);
+    assert_eq!(
+        f.engine.execute(&d, &r, quiet()).await.runs[0].outcome,
+        "cached"
+    );
+    std::fs::write(elsewhere.path().join("lib.rs"), "v2").unwrap();
+    assert_eq!(
+        f.engine.execute(&d, &r, quiet()).await.runs[0].outcome,
+        "ran"
     );
 }
 
