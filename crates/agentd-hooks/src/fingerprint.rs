@@ -231,7 +231,7 @@ mod tests {
         // A FIFO that matches is never opened.
         rustix::fs::mknodat(
             rustix::fs::CWD,
-            &p.join("src/pipe.rs"),
+            p.join("src/pipe.rs"),
             rustix::fs::FileType::Fifo,
             rustix::fs::Mode::from_raw_mode(0o600),
             0,
