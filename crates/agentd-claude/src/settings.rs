@@ -102,7 +102,7 @@ pub fn is_agentd_command(command: &str, verb: &str) -> bool {
     };
     let is_agentd = std::path::Path::new(first)
         .file_name()
-        .is_some_and(|n| n == "agentd");
+        .is_some_and(|n| n == "agentd" || n == "agentd-hook");
     let rest: Vec<&str> = words[1..].iter().map(String::as_str).collect();
     let rest = match rest.as_slice() {
         ["--home", _, tail @ ..] => tail,
@@ -406,6 +406,11 @@ mod tests {
             "statusline"
         ));
         assert!(!is_agentd_command("/x/agentd hook --extra", "hook"));
+        assert!(is_agentd_command("/x/agentd-hook hook", "hook"));
+        assert!(is_agentd_command(
+            "/x/agentd-hook --home /h statusline",
+            "statusline"
+        ));
         assert!(!is_agentd_command("/x/not-agentd hook", "hook"));
         assert!(!is_agentd_command("echo agentd hook", "hook"));
     }

@@ -23,7 +23,28 @@ pub struct Runner {
     config_defs: Vec<HookDef>,
     /// What was wrong with the others.
     config_error: Option<String>,
+    /// Projects' definitions as last read, by the path a payload named.
+    projects: std::sync::Mutex<std::collections::HashMap<PathBuf, Cached>>,
 }
+
+/// Definitions read from a project (and plugins), with what was wrong.
+type ReadDefs = Arc<(Vec<HookDef>, Vec<String>)>;
+
+/// A project's definitions as read at `at` (`None`: not a directory).
+#[derive(Clone)]
+struct Cached {
+    at: std::time::Instant,
+    found: Option<(PathBuf, ReadDefs)>,
+}
+
+/// How long a project's `.agentd/hooks.toml` (and plugins' hooks) are
+/// reused before they are read again: on every hook event of a busy
+/// session a fresh read would cost a trip to the blocking pool; an edit
+/// takes effect within this time.
+pub const PROJECT_DEFS_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Most projects whose definitions are kept.
+const PROJECT_CACHE: usize = 256;
 
 /// Opens the runner's store (`hooks.db`) and log folder (`hook-logs/`) in
 /// the root and checks agentd.toml's `[[hooks]]` (`config_file`); `None`
@@ -51,41 +72,43 @@ pub fn open(root: &Path, config: &agentd_client::Config, config_file: &Path) -> 
         engine: Arc::new(Engine::new(store, root.join("hook-logs"), cap)),
         config_defs,
         config_error,
+        projects: std::sync::Mutex::new(std::collections::HashMap::new()),
     })
 }
 
-/// The effective definitions for `project`: agentd.toml, the project's
-/// `.agentd/hooks.toml`, and (with `[runner] plugins = true`) enabled
-/// plugins. Bad definitions are left out and described in the errors.
-///
-/// The project's files are named by input, so they are read on the
-/// blocking pool under [`crate::blocking::PATH_IO_TIMEOUT`]; past it the
-/// project's and plugins' hooks are left out and the errors say why.
-pub async fn definitions(shared: &Shared, project: Option<PathBuf>) -> (Vec<HookDef>, Vec<String>) {
+/// The project's `.agentd/hooks.toml` and (with `plugins`) enabled
+/// plugins' definitions, with what was wrong with the rest. Blocking: the
+/// project's files are named by input, so callers run this on the
+/// blocking pool ([`crate::blocking::bounded`]).
+fn read_defs(project: Option<&Path>, plugins: bool) -> (Vec<HookDef>, Vec<String>) {
+    let mut defs = Vec::new();
+    let mut errors = Vec::new();
+    if let Some(p) = project {
+        match def::project(p) {
+            Ok(d) => defs.extend(d),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if plugins && let Some(cfg) = agentd_client::claude_config_dir() {
+        let (d, e) = def::plugins(&cfg);
+        defs.extend(d);
+        errors.extend(e.into_iter().map(|e| e.to_string()));
+    }
+    (defs, errors)
+}
+
+/// agentd.toml's definitions (checked at start) followed by `read`'s.
+fn with_config_defs(
+    shared: &Shared,
+    read: Option<(Vec<HookDef>, Vec<String>)>,
+) -> (Vec<HookDef>, Vec<String>) {
     let mut defs = Vec::new();
     let mut errors = Vec::new();
     if let Some(r) = &shared.hooks {
         defs.extend(r.config_defs.iter().cloned());
         errors.extend(r.config_error.clone());
     }
-    let plugins = shared.config.runner.plugins;
-    let read = move || {
-        let mut defs = Vec::new();
-        let mut errors = Vec::new();
-        if let Some(p) = project {
-            match def::project(&p) {
-                Ok(d) => defs.extend(d),
-                Err(e) => errors.push(e.to_string()),
-            }
-        }
-        if plugins && let Some(cfg) = agentd_client::claude_config_dir() {
-            let (d, e) = def::plugins(&cfg);
-            defs.extend(d);
-            errors.extend(e.into_iter().map(|e| e.to_string()));
-        }
-        (defs, errors)
-    };
-    match crate::blocking::bounded("reading hook definitions", read).await {
+    match read {
         Some((d, e)) => {
             defs.extend(d);
             errors.extend(e);
@@ -96,6 +119,22 @@ pub async fn definitions(shared: &Shared, project: Option<PathBuf>) -> (Vec<Hook
         )),
     }
     (defs, errors)
+}
+
+/// The effective definitions for `project`: agentd.toml, the project's
+/// `.agentd/hooks.toml`, and (with `[runner] plugins = true`) enabled
+/// plugins. Bad definitions are left out and described in the errors.
+///
+/// The project's files are named by input, so they are read on the
+/// blocking pool under [`crate::blocking::PATH_IO_TIMEOUT`]; past it the
+/// project's and plugins' hooks are left out and the errors say why.
+pub async fn definitions(shared: &Shared, project: Option<PathBuf>) -> (Vec<HookDef>, Vec<String>) {
+    let plugins = shared.config.runner.plugins;
+    let read = crate::blocking::bounded("reading hook definitions", move || {
+        read_defs(project.as_deref(), plugins)
+    })
+    .await;
+    with_config_defs(shared, read)
 }
 
 /// Lines of each run's output that also go into the event log (the rest is
@@ -229,12 +268,45 @@ pub async fn applicable(
     if event == "PermissionRequest" {
         return None; // only a decision object counts there; approvals own it
     }
-    let project = project_of(payload, project_dir)?;
-    let project = crate::blocking::bounded("checking the project directory", move || {
-        project_dir_blocking(project)
-    })
-    .await??;
-    let (defs, errors) = definitions(shared, Some(project.clone())).await;
+    let named = project_of(payload, project_dir)?;
+    let cached = runner
+        .projects
+        .lock()
+        .ok()
+        .and_then(|c| c.get(&named).cloned())
+        .filter(|c| c.at.elapsed() < PROJECT_DEFS_TTL);
+    let found = match cached {
+        Some(c) => c.found,
+        None => {
+            let plugins = shared.config.runner.plugins;
+            let dir = named.clone();
+            // One trip to the blocking pool for everything the payload's
+            // paths name.
+            let found =
+                crate::blocking::bounded("reading the project's hook definitions", move || {
+                    project_dir_blocking(dir).map(|p| {
+                        let read = read_defs(Some(&p), plugins);
+                        (p, Arc::new(read))
+                    })
+                })
+                .await?;
+            if let Ok(mut c) = runner.projects.lock() {
+                if c.len() >= PROJECT_CACHE {
+                    c.clear();
+                }
+                c.insert(
+                    named,
+                    Cached {
+                        at: std::time::Instant::now(),
+                        found: found.clone(),
+                    },
+                );
+            }
+            found
+        }
+    };
+    let (project, read) = found?;
+    let (defs, errors) = with_config_defs(shared, Some((*read).clone()));
     // agentd.toml's errors were reported at start; the project's may be new.
     for e in errors
         .iter()

@@ -298,12 +298,17 @@ pub async fn ingest(
     let mut prepared = ingest::prepare(source, &p.payload, env)?;
     prepared.delivery_id = p.event_id.clone();
     // agentd's own checks for this event, found (off the async workers)
-    // before the event is acknowledged, as the reply depends on them.
-    let found = match source {
-        Source::Hook => crate::hooks::applicable(shared, &p.payload, project_dir.as_deref()).await,
-        _ => None,
+    // while the event commits: the reply depends on both.
+    let checks_for = async {
+        match source {
+            Source::Hook => {
+                crate::hooks::applicable(shared, &p.payload, project_dir.as_deref()).await
+            }
+            _ => None,
+        }
     };
-    let seq = ingest::submit(shared, prepared).await?;
+    let (seq, found) = tokio::join!(ingest::submit(shared, prepared), checks_for);
+    let seq = seq?;
     crate::index::nudge(shared, &p.payload);
     let now = |output: Option<Value>| {
         to_value(IngestResult {

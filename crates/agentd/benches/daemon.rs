@@ -82,10 +82,20 @@ fn spawn_once(command: &str, stdin: &[u8], env: &[(&str, &Path)]) -> Duration {
 
 fn hook_round_trip() {
     let d = Daemon::start();
-    let payload = pre_tool_use_payload();
+    // The payload's `cwd` is a real project (a git work tree, an empty
+    // `.agentd/`), so the per-event lookups — the branch, the project's
+    // `.agentd/hooks.toml` — are measured too.
+    let project = d.dir.path().join("project");
+    std::fs::create_dir_all(project.join(".git")).unwrap();
+    std::fs::create_dir_all(project.join(".agentd")).unwrap();
+    std::fs::write(project.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+    let mut payload: Value = serde_json::from_slice(&pre_tool_use_payload()).unwrap();
+    payload["cwd"] = json!(project);
+    let payload = serde_json::to_vec(&payload).unwrap();
     let home = d.dir.path().to_path_buf();
     let socket = d.socket();
     let agentd = format!("{} hook", env!("CARGO_BIN_EXE_agentd"));
+    let small = format!("{} hook", env!("CARGO_BIN_EXE_agentd-hook"));
     let forwarder = d.dir.path().join("forward.sh");
     // How shell-based monitors forward a hook: bash, jq, socat.
     std::fs::write(
@@ -114,6 +124,7 @@ fn hook_round_trip() {
     let env = [("AGENTD_HOME", home.as_path())];
     let mut cases: Vec<(&str, String, Vec<Duration>)> = vec![
         ("/bin/cat (baseline)", "/bin/cat".to_owned(), Vec::new()),
+        ("agentd-hook hook (installed)", small, Vec::new()),
         ("agentd hook", agentd, Vec::new()),
     ];
     if has_socat {
@@ -160,7 +171,7 @@ fn hook_round_trip() {
     }
     let mut c = d.client();
     let h: Value = c.call("health", json!({})).unwrap();
-    let expected = (runs + 20) * if has_socat { 2 } else { 1 };
+    let expected = (runs + 20) * if has_socat { 3 } else { 2 };
     println!("events stored: {} (expected {expected})", h["head_seq"]);
 }
 

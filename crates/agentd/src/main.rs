@@ -14,6 +14,21 @@ use clap::Parser;
 pub const EXIT_NOT_RUNNING: u8 = 2;
 
 fn main() -> ExitCode {
+    // The hook path first, before any other start-up: `agentd [--home H]
+    // hook` is what Claude Code runs on every tool call when the small
+    // `agentd-hook` is not installed.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if let [home_flag, home, verb] = argv.as_slice()
+        && home_flag == "--home"
+        && verb == "hook"
+    {
+        return agentd_hook::hook(Some(std::path::Path::new(home)));
+    }
+    if let [verb] = argv.as_slice()
+        && verb == "hook"
+    {
+        return agentd_hook::hook(None);
+    }
     let args = cli::Cli::parse();
     cmd::run(args)
 }

@@ -73,9 +73,14 @@ fn save(path: &Path, doc: &Value, dry_run: bool, done: &str) -> ExitCode {
     }
 }
 
+/// The binary Claude Code runs for hooks and the status line: the small
+/// `agentd-hook` beside this `agentd` when it is there (it starts about as
+/// fast as `cat`), else this `agentd` (same behaviour, slower start).
 fn binary_path() -> Result<String, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find the agentd binary: {e}"))?;
     let exe = exe.canonicalize().unwrap_or(exe);
+    let small = exe.with_file_name("agentd-hook");
+    let exe = if small.is_file() { small } else { exe };
     exe.to_str()
         .map(str::to_owned)
         .ok_or_else(|| format!("the agentd binary path {} is not UTF-8", exe.display()))
