@@ -77,6 +77,12 @@ impl Daemon {
         make_private_dir(&paths.root)?;
         make_private_dir(paths.socket_dir())?;
         check_root_files(paths)?;
+        // The databases are private whatever the root's mode and the umask
+        // (SQLite gives its -wal and -shm files the database's mode). Not
+        // via umask: launched sessions and hook checks inherit that.
+        for db in [&paths.db, &paths.index, &paths.root.join("hooks.db")] {
+            create_private_file(db)?;
+        }
         let _lock = lock::acquire(&paths.pid, &paths.root)?;
         let fd_limit = crate::limits::raise_fd_limit();
         tracing::debug!(fd_limit, "open-files limit");
@@ -253,6 +259,20 @@ fn make_private_dir(dir: &Path) -> Result<(), DaemonError> {
     }
     agentd_client::trust::check_dir(dir)?;
     Ok(())
+}
+
+/// Creates `path` empty with mode 0600 unless it exists.
+fn create_private_file(path: &Path) -> Result<(), DaemonError> {
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(io(format!("cannot create {}", path.display()))(e)),
+    }
 }
 
 /// Checks every file in the root that agentd reads and acts on: the

@@ -48,15 +48,19 @@ fn a_stale_socket_is_replaced_and_shutdown_removes_the_socket() {
     drop(stale);
     assert!(dir.path().join("agentd.sock").exists());
 
-    let mut d = TestDaemon::start_in(dir.path());
-    let paths = d.paths();
     let mode = |p: &std::path::Path| {
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p).unwrap().permissions())
             & 0o777
     };
+    // A root agentd did not create keeps its mode (it is not writable by
+    // others, or agentd would refuse it); what agentd creates is private.
+    let root_mode = mode(dir.path());
+    let mut d = TestDaemon::start_in(dir.path());
+    let paths = d.paths();
     assert_eq!(mode(&paths.socket), 0o600);
-    assert_eq!(mode(&paths.root), 0o700);
+    assert_eq!(mode(&paths.root), root_mode);
     assert_eq!(mode(&paths.token), 0o600);
+    assert_eq!(mode(&paths.db), 0o600);
 
     let (status, took) = d.stop();
     assert!(status.success(), "{status:?}\n{}", d.log());

@@ -27,8 +27,12 @@ fn mkfifo(path: &Path) {
 
 /// Events stored for `session`.
 fn stored(d: &TestDaemon, session: &str) -> Vec<Value> {
-    let list: EventsList = d
-        .client()
+    // Tests that fill the connection cap free slots the daemon sees closed
+    // on its own time.
+    let mut c = wait_for("a client connection", Duration::from_secs(30), || {
+        agentd_client::Client::connect(&d.paths().socket, Duration::from_secs(5)).ok()
+    });
+    let list: EventsList = c
         .call(
             method::EVENTS_LIST,
             json!({"after_seq": 0, "session_id": session}),
@@ -180,10 +184,6 @@ fn at_the_connection_cap_hooks_keep_a_reserve_and_what_is_refused_is_spooled_the
     assert!(hook(&d, &p, &[]).status.success());
     assert!(agentd_client::spool::list(&d.paths().spool).is_empty());
     clients.pop();
-    // The daemon sees that close on its own time.
-    wait_for("a client slot", Duration::from_secs(30), || {
-        agentd_client::Client::connect(&d.paths().socket, Duration::from_secs(5)).ok()
-    });
     assert_eq!(stored(&d, "capped").len(), 1);
 
     // Fill every connection (silent, never initialized) ...
