@@ -46,38 +46,56 @@ pub fn fit_payload(payload: Value, max: usize) -> Value {
     if original <= max {
         return payload;
     }
-    // Room for the marker itself.
-    let budget = max.saturating_sub(4096);
-    let Value::Object(map) = payload else {
+    let Value::Object(mut out) = payload else {
         return serde_json::json!({ TRUNCATED_KEY: {"original_bytes": original, "removed": {}} });
     };
-    let mut sizes: Vec<(usize, String)> = map
+    let mut sizes: Vec<(usize, String)> = out
         .iter()
         .map(|(k, v)| (size(v).saturating_add(k.len() + 4), k.clone()))
         .collect();
     sizes.sort_by_key(|s| std::cmp::Reverse(s.0));
-    let mut total = original;
     let mut removed = serde_json::Map::new();
-    for (n, k) in sizes {
-        if total <= budget {
+    let with_marker = |out: &serde_json::Map<String, Value>,
+                       removed: &serde_json::Map<String, Value>| {
+        let mut v = out.clone();
+        v.insert(
+            TRUNCATED_KEY.to_owned(),
+            serde_json::json!({"original_bytes": original, "removed": removed}),
+        );
+        Value::Object(v)
+    };
+    // Largest first; the fields that say which session and what happened
+    // go last, and only if they are themselves large.
+    let (keep, rest): (Vec<_>, Vec<_>) = sizes
+        .into_iter()
+        .partition(|(n, k)| matches!(k.as_str(), "session_id" | "hook_event_name") && *n < 4096);
+    for (n, k) in rest.into_iter().chain(keep) {
+        if size(&with_marker(&out, &removed)) <= max {
             break;
         }
-        // The fields that say which session and what happened stay.
-        if matches!(k.as_str(), "session_id" | "hook_event_name") && n < 4096 {
-            continue;
-        }
-        total = total.saturating_sub(n);
+        out.remove(&k);
         removed.insert(k, Value::from(n));
     }
-    let mut out: serde_json::Map<String, Value> = map
-        .into_iter()
-        .filter(|(k, _)| !removed.contains_key(k))
-        .collect();
-    out.insert(
+    let fitted = with_marker(&out, &removed);
+    if size(&fitted) <= max {
+        return fitted;
+    }
+    // Even the marker naming every field is too big: the marker alone,
+    // with what names the session and the event when they are short.
+    let mut last = serde_json::Map::new();
+    for k in ["session_id", "hook_event_name"] {
+        if let Some(v) = fitted
+            .get(k)
+            .filter(|v| v.as_str().is_some_and(|s| s.len() < 1024))
+        {
+            last.insert(k.to_owned(), v.clone());
+        }
+    }
+    last.insert(
         TRUNCATED_KEY.to_owned(),
-        serde_json::json!({"original_bytes": original, "removed": removed}),
+        serde_json::json!({"original_bytes": original}),
     );
-    Value::Object(out)
+    Value::Object(last)
 }
 
 /// The hook event name of a payload (`hook_event_name`), if any.

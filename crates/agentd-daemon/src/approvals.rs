@@ -287,9 +287,9 @@ pub(crate) fn wake(shared: &Shared, outcomes: Vec<(String, Outcome)>) {
 pub async fn settle(shared: &Shared, r: Resolution) -> Result<Approval, RpcError> {
     match writer::run(shared, Work::Resolve(Box::new(r))).await? {
         Done::Approval { approval, .. } => Ok(*approval),
-        Done::Event { .. } => Err(RpcError::new(
+        Done::Event { .. } | Done::Compacted(_) | Done::Vacuumed { .. } => Err(RpcError::new(
             code::INTERNAL_ERROR,
-            "writer answered with an event",
+            "writer answered with something else than an approval",
         )),
     }
 }

@@ -195,6 +195,10 @@ pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
 pub async fn submit(shared: &Shared, prepared: Prepared) -> Result<u64, RpcError> {
     match crate::writer::run(shared, Work::Event(Box::new(prepared))).await? {
         Done::Event { seq } | Done::Approval { seq, .. } => Ok(seq),
+        Done::Compacted(_) | Done::Vacuumed { .. } => Err(RpcError::new(
+            agentd_proto::code::INTERNAL_ERROR,
+            "the writer answered an event with something else",
+        )),
     }
 }
 

@@ -23,6 +23,7 @@ pub mod limits;
 pub mod lock;
 pub mod output;
 pub mod reaper;
+pub mod retention;
 pub mod rpc;
 pub mod server;
 pub mod spool;

@@ -121,6 +121,7 @@ async fn call(
         method::EVENTS_LIST => events_list(shared, params(method, p)?).await,
         method::HOOKS_LIST => crate::hooks::list(shared, p).await,
         method::HOOKS_HISTORY => crate::hooks::history(shared, p).await,
+        method::STORE_GC => crate::retention::gc(shared).await,
         method::APPROVALS_LIST => {
             let p: ApprovalsListParams = params(method, p)?;
             let limit = p.limit.unwrap_or(1000).clamp(1, 100_000);

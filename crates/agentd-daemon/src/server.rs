@@ -152,6 +152,7 @@ impl Daemon {
             Duration::from_millis(config.daemon.process_check_ms),
             shutdown.clone(),
         ));
+        tracker.spawn(crate::retention::run(Arc::clone(&shared), shutdown.clone()));
         tracker.spawn(crate::spool::watch(
             Arc::clone(&shared),
             paths.spool.clone(),

@@ -35,6 +35,24 @@ pub enum Work {
     Create(Box<Approval>),
     /// Move an approval out of `pending`, if it still is.
     Resolve(Box<Resolution>),
+    /// One step of retention (see [`crate::retention`]).
+    Compact(CompactJob),
+    /// Return free pages to the file system (outside any transaction).
+    Vacuum {
+        /// A full `VACUUM` even when incremental vacuum is possible.
+        full: bool,
+    },
+}
+
+/// One retention step's bounds.
+#[derive(Debug, Clone, Copy)]
+pub struct CompactJob {
+    /// Only events received before this, ms since the Unix epoch.
+    pub cutoff_ms: i64,
+    /// Most events looked at.
+    pub limit: usize,
+    /// Payloads are cut to this many bytes (those longer).
+    pub compact_to: usize,
 }
 
 /// How to resolve an approval.
@@ -66,6 +84,15 @@ pub enum Done {
         seq: u64,
         /// The approval as stored.
         approval: Box<Approval>,
+    },
+    /// A retention step's result.
+    Compacted(agentd_store::Compacted),
+    /// The database file's size before and after a vacuum, bytes.
+    Vacuumed {
+        /// Before.
+        before: u64,
+        /// After.
+        after: u64,
     },
 }
 
@@ -153,6 +180,17 @@ pub fn run_writer(mut writer: Writer, mut rx: mpsc::Receiver<Job>, shared: Arc<S
                 Ok(Job::Stop) => stop = true,
                 Err(_) => break,
             }
+        }
+        // A vacuum cannot run inside a transaction: after the batch.
+        let (vacuums, jobs): (Vec<_>, Vec<_>) = jobs
+            .into_iter()
+            .partition(|(w, _)| matches!(w, Work::Vacuum { .. }));
+        for (w, tx) in vacuums {
+            let full = matches!(w, Work::Vacuum { full: true });
+            let _ = tx.send(match writer.vacuum(full) {
+                Ok((before, after)) => Ok(Done::Vacuumed { before, after }),
+                Err(e) => Err(Refused::Store(e.to_string())),
+            });
         }
         if jobs.is_empty() {
             continue;
@@ -274,6 +312,18 @@ fn commit(writer: &mut Writer, shared: &Shared, work: &[&Work]) -> Result<Commit
             }
             Work::Create(a) => approvals::create(&mut txn, a).map(Ok)?,
             Work::Resolve(r) => approvals::resolve(&mut txn, r)?,
+            Work::Compact(j) => {
+                let to = j.compact_to;
+                let cut = move |p: &str| crate::retention::compact_payload(p, to);
+                Ok(Done::Compacted(txn.batch.compact_step(
+                    j.cutoff_ms,
+                    j.limit,
+                    j.compact_to,
+                    &cut,
+                )?))
+            }
+            // Taken out of the batch before it starts.
+            Work::Vacuum { .. } => Err(Refused::Store("vacuum inside a batch".to_owned())),
         };
         results.push(result);
     }

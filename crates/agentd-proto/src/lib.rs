@@ -83,6 +83,9 @@ pub mod method {
     pub const HOOKS_EXECUTE: &str = "hooks.execute";
     /// Recorded hook runs, newest first. Params `{limit?, session_id?}`.
     pub const HOOKS_HISTORY: &str = "hooks.history";
+    /// `{}` → `{examined, compacted, deleted, bytes_freed, file_bytes_before,
+    /// file_bytes_after}`: a retention pass now, then a full vacuum.
+    pub const STORE_GC: &str = "store.gc";
 }
 
 /// Notification method names (daemon → client).

@@ -22,7 +22,7 @@ mod writer;
 
 pub use migrate::{MIGRATIONS, migrate, migrate_with};
 pub use reader::{Reader, StoredEvent};
-pub use writer::{Batch, NewEvent, Writer};
+pub use writer::{Batch, Compacted, NewEvent, Writer};
 
 /// A store failure.
 #[derive(Debug, thiserror::Error)]

@@ -38,8 +38,42 @@ impl Writer {
     /// Any [`StoreError`] from opening or migrating.
     pub fn open(path: &std::path::Path) -> Result<Writer, StoreError> {
         let mut conn = open(path)?;
+        // A new database frees pages incrementally (retention compacts
+        // old payloads, `agentd gc` returns the space); only possible
+        // before the first table exists.
+        let tables: i64 = conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))?;
+        if tables == 0 {
+            conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+            conn.execute_batch("VACUUM")?;
+        }
         migrate(&mut conn)?;
         Ok(Writer { conn })
+    }
+
+    /// Returns free pages to the file system: `PRAGMA incremental_vacuum`
+    /// when the database was created with it, else a full `VACUUM` (which
+    /// rewrites the file and holds the write lock meanwhile). Returns the
+    /// file's size before and after, bytes.
+    ///
+    /// # Errors
+    /// The SQLite error.
+    pub fn vacuum(&mut self, full: bool) -> Result<(u64, u64), StoreError> {
+        let size = |c: &Connection| -> Result<u64, StoreError> {
+            let pages: i64 = c.pragma_query_value(None, "page_count", |r| r.get(0))?;
+            let page: i64 = c.pragma_query_value(None, "page_size", |r| r.get(0))?;
+            Ok((pages * page) as u64)
+        };
+        let before = size(&self.conn)?;
+        let mode: i64 = self
+            .conn
+            .pragma_query_value(None, "auto_vacuum", |r| r.get(0))?;
+        if mode == 2 && !full {
+            self.conn.execute_batch("PRAGMA incremental_vacuum")?;
+        } else {
+            self.conn.execute_batch("VACUUM")?;
+        }
+        self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+        Ok((before, size(&self.conn)?))
     }
 
     /// Starts a batch: everything appended to it commits together or not at all.
@@ -51,6 +85,21 @@ impl Writer {
             tx: self.conn.transaction()?,
         })
     }
+}
+
+/// What one [`Batch::compact_step`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Compacted {
+    /// Events looked at.
+    pub examined: u64,
+    /// Payloads cut.
+    pub compacted: u64,
+    /// Superseded status-line snapshots deleted.
+    pub deleted: u64,
+    /// Payload bytes no longer stored.
+    pub bytes_freed: u64,
+    /// Nothing older than the cutoff is left after the cursor.
+    pub reached_cutoff: bool,
 }
 
 /// One write transaction.
@@ -107,6 +156,99 @@ impl Batch<'_> {
             .prepare_cached("INSERT INTO deliveries (id, seq) VALUES (?1, ?2)")?;
         stmt.execute(params![id, seq as i64])?;
         Ok(())
+    }
+
+    /// One step of retention: looks at up to `limit` events after the
+    /// compaction cursor (`meta.compacted_through`), in `seq` order, up to
+    /// the first one received at or after `cutoff_ms`. Of those from hooks,
+    /// status lines and launched sessions' streams: a status-line snapshot
+    /// that is not its session's last is deleted; a payload longer than
+    /// `over_bytes` is replaced by `compact(payload)` (when it gives
+    /// something shorter). Events from the daemon itself (approvals, process
+    /// exits, hook runs) are kept as they are. The cursor moves in the same
+    /// transaction.
+    ///
+    /// # Errors
+    /// The SQLite error.
+    pub fn compact_step(
+        &mut self,
+        cutoff_ms: i64,
+        limit: usize,
+        over_bytes: usize,
+        compact: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Compacted, StoreError> {
+        let cursor: i64 = self
+            .tx
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'compacted_through'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .map(|v| v.parse().unwrap_or(0))
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(0),
+                e => Err(e),
+            })?;
+        let rows: Vec<(i64, i64, String, String, String)> = {
+            let mut stmt = self.tx.prepare_cached(
+                "SELECT seq, ts_ms, session_id, source, payload FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            stmt.query_map(params![cursor, limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<Result<_, _>>()?
+        };
+        let mut out = Compacted::default();
+        let mut through = cursor;
+        for (seq, ts_ms, session, source, payload) in rows {
+            if ts_ms >= cutoff_ms {
+                out.reached_cutoff = true;
+                break;
+            }
+            through = seq;
+            out.examined += 1;
+            match source.as_str() {
+                "statusline" => {
+                    let newer: bool = self
+                        .tx
+                        .prepare_cached(
+                            "SELECT EXISTS (SELECT 1 FROM events WHERE session_id = ?1 AND seq > ?2 AND source = 'statusline')",
+                        )?
+                        .query_row(params![session, seq], |r| r.get(0))?;
+                    if newer {
+                        self.tx
+                            .prepare_cached("DELETE FROM events WHERE seq = ?1")?
+                            .execute(params![seq])?;
+                        out.deleted += 1;
+                        out.bytes_freed += payload.len() as u64;
+                        continue;
+                    }
+                }
+                "hook" | "stream" => {}
+                _ => continue,
+            }
+            if payload.len() > over_bytes
+                && let Some(small) = compact(&payload).filter(|s| s.len() < payload.len())
+            {
+                self.tx
+                    .prepare_cached("UPDATE events SET payload = ?2 WHERE seq = ?1")?
+                    .execute(params![seq, small])?;
+                out.compacted += 1;
+                out.bytes_freed += (payload.len() - small.len()) as u64;
+            }
+        }
+        if through > cursor {
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO meta (key, value) VALUES ('compacted_through', ?1)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                )?
+                .execute(params![through.to_string()])?;
+        } else if !out.reached_cutoff {
+            // Nothing left after the cursor at all.
+            out.reached_cutoff = true;
+        }
+        Ok(out)
     }
 
     /// Writes the checkpoint of `session`.
@@ -215,4 +357,76 @@ fn approval_json(approval: &Approval) -> Result<String, StoreError> {
         table: "approvals",
         why: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod compaction_tests {
+    use super::*;
+
+    fn ev<'a>(ts_ms: i64, session: &'a str, source: &'a str, payload: &'a str) -> NewEvent<'a> {
+        NewEvent {
+            ts_ms,
+            session_id: session,
+            agent: "claude",
+            source,
+            name: "X",
+            kind: "other",
+            payload,
+            env: "{}",
+        }
+    }
+
+    #[test]
+    fn old_payloads_are_cut_old_snapshots_thinned_and_the_rest_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Writer::open(&dir.path().join("a.db")).unwrap();
+        let big = format!("{{\"session_id\":\"s\",\"pad\":\"{}\"}}", "x".repeat(5000));
+        let mut b = w.batch().unwrap();
+        b.append(&ev(1, "s", "hook", &big)).unwrap(); // 1: old, big → cut
+        b.append(&ev(2, "s", "statusline", "{\"n\":1}")).unwrap(); // 2: old, superseded → deleted
+        b.append(&ev(3, "s", "daemon", &big)).unwrap(); // 3: old, daemon → kept
+        b.append(&ev(4, "s", "statusline", "{\"n\":2}")).unwrap(); // 4: old, last → kept
+        b.append(&ev(5, "s", "hook", "{\"small\":1}")).unwrap(); // 5: old, small → kept
+        b.append(&ev(100, "s", "hook", &big)).unwrap(); // 6: new → kept
+        b.commit().unwrap();
+        let cut = |p: &str| Some(format!("{{\"cut\":{}}}", p.len()));
+        let mut total = Compacted::default();
+        // Small steps, as the daemon takes them.
+        loop {
+            let mut b = w.batch().unwrap();
+            let c = b.compact_step(50, 2, 2048, &cut).unwrap();
+            b.commit().unwrap();
+            total.examined += c.examined;
+            total.compacted += c.compacted;
+            total.deleted += c.deleted;
+            if c.reached_cutoff {
+                break;
+            }
+        }
+        assert_eq!((total.examined, total.compacted, total.deleted), (5, 1, 1));
+        let rows: Vec<(i64, String)> = w
+            .conn
+            .prepare("SELECT seq, payload FROM events ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let seqs: Vec<i64> = rows.iter().map(|r| r.0).collect();
+        assert_eq!(seqs, [1, 3, 4, 5, 6]);
+        assert_eq!(rows[0].1, format!("{{\"cut\":{}}}", big.len()));
+        assert_eq!(rows[1].1, big);
+        assert_eq!(rows[4].1, big);
+        // Idempotent: a second pass finds nothing more.
+        let mut b = w.batch().unwrap();
+        let again = b.compact_step(50, 100, 2048, &cut).unwrap();
+        b.commit().unwrap();
+        assert_eq!((again.compacted, again.deleted), (0, 0));
+        // New seqs are never reused after deletions.
+        let mut b = w.batch().unwrap();
+        assert_eq!(b.append(&ev(200, "s", "hook", "{}")).unwrap(), 7);
+        b.commit().unwrap();
+        let (before, after) = w.vacuum(false).unwrap();
+        assert!(after <= before);
+    }
 }

@@ -89,6 +89,19 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Compact the event log now ([retention] in agentd.toml: payloads older
+    /// than full_payload_days cut to their lifecycle fields, superseded
+    /// status-line snapshots dropped) and return the space to the file system.
+    ///
+    /// Examples:
+    ///   agentd gc
+    ///   agentd gc --json
+    Gc {
+        /// JSON: `{examined, compacted, deleted, bytes_freed,
+        /// file_bytes_before, file_bytes_after}`.
+        #[arg(long)]
+        json: bool,
+    },
     /// List approvals (pending ones unless --all).
     Approvals {
         /// JSON array instead of a table.

@@ -728,3 +728,64 @@ fn a_root_or_file_other_users_could_write_is_refused_and_never_chmodded() {
     let why = std::fs::read_to_string(spool.join("rejected/0000000000001-forged.why")).unwrap();
     assert!(why.contains("writable by other users"), "{why}");
 }
+
+#[test]
+fn gc_cuts_old_payloads_to_their_lifecycle_fields_and_keeps_recent_ones_whole() {
+    let home = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    // The daemon creates the root; then events arrive through the spool
+    // with the times the hooks received them: 30 days ago, and now.
+    let mut d = TestDaemon::start_in(home.path());
+    d.stop();
+    let paths = agentd_client::Paths::resolve(Some(home.path())).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let big = "o".repeat(20_000);
+    for (i, age_days) in [(0, 30), (1, 30), (2, 20), (3, 0), (4, 0)] {
+        let e = agentd_client::spool::Spooled {
+            id: Some(format!("gc-{i}")),
+            ts_ms: now - age_days * 86_400_000,
+            payload: json!({"session_id": "gc", "hook_event_name": "PostToolUse", "tool_name": "Bash",
+                "tool_use_id": format!("toolu_{i}"), "tool_response": {"stdout": big}}),
+            env: Value::Null,
+        };
+        agentd_client::spool::write(&paths.spool, &e).unwrap();
+    }
+    d.restart();
+    assert_eq!(stored(&d, "gc").len(), 5);
+    let out = run(&d.home, &["gc", "--json"], None);
+    assert!(out.status.success(), "{out:?}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["compacted"], 3, "{r}");
+    assert!(r["bytes_freed"].as_u64().unwrap() > 3 * 19_000, "{r}");
+    assert!(
+        r["file_bytes_after"].as_u64() <= r["file_bytes_before"].as_u64(),
+        "{r}"
+    );
+    let events = stored(&d, "gc");
+    assert_eq!(events.len(), 5, "nothing deleted");
+    for (i, e) in events.iter().enumerate() {
+        let p = &e["payload"];
+        assert_eq!(
+            p["tool_use_id"],
+            format!("toolu_{i}"),
+            "lifecycle fields kept"
+        );
+        if i < 3 {
+            assert!(p.get("tool_response").is_none(), "{p}");
+            assert_eq!(p["agentd_truncated"]["by"], "retention");
+        } else {
+            assert_eq!(
+                p["tool_response"]["stdout"].as_str().map(str::len),
+                Some(20_000)
+            );
+        }
+    }
+    // A second run has nothing left to do.
+    let out = run(&d.home, &["gc", "--json"], None);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["compacted"], 0, "{r}");
+    let text = run(&d.home, &["gc"], None);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("agentd.db:"));
+}

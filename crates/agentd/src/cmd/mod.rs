@@ -46,6 +46,7 @@ pub fn run(cli: Cli) -> ExitCode {
             limit,
         } => query::events(&paths, json, after, session, follow, limit),
         Command::Health { json } => query::health(&paths, json),
+        Command::Gc { json } => query::gc(&paths, json),
         Command::Paths { json } => query::paths(&paths, json),
         Command::Approvals { json, all, watch } => approvals::list(&paths, json, all, watch),
         Command::Approve {

@@ -266,3 +266,35 @@ pub fn paths(paths: &Paths, json: bool) -> ExitCode {
     }
     ExitCode::SUCCESS
 }
+
+/// `agentd gc [--json]`.
+pub fn gc(paths: &Paths, json: bool) -> ExitCode {
+    let mut client = match connect(paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    // A full vacuum of a large log takes a while.
+    if let Err(e) = client.set_read_timeout(Some(std::time::Duration::from_secs(3600))) {
+        return client_error(e);
+    }
+    match client.call::<_, serde_json::Value>(method::STORE_GC, json!({})) {
+        Ok(v) if json => print_json(&v),
+        Ok(v) => {
+            let n = |k: &str| v[k].as_u64().unwrap_or(0);
+            println!(
+                "looked at {} old events: {} payloads compacted, {} status-line snapshots dropped, {:.1} MB of payloads freed",
+                n("examined"),
+                n("compacted"),
+                n("deleted"),
+                n("bytes_freed") as f64 / 1e6
+            );
+            println!(
+                "agentd.db: {:.1} MB → {:.1} MB",
+                n("file_bytes_before") as f64 / 1e6,
+                n("file_bytes_after") as f64 / 1e6
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => client_error(e),
+    }
+}
