@@ -51,7 +51,7 @@ fn main() {
 fn deliver(paths: &Paths, n: u64, sessions: u64) -> (Duration, bool) {
     let payload = json!({
         "session_id": format!("load-{}", n % sessions),
-        "hook_event_name": if n % 2 == 0 { "PreToolUse" } else { "PostToolUse" },
+        "hook_event_name": if n.is_multiple_of(2) { "PreToolUse" } else { "PostToolUse" },
         "tool_name": "Bash",
         "tool_use_id": format!("toolu_{n}"),
         "tool_input": {"command": "cargo test"},
