@@ -1,4 +1,5 @@
-//! Any settings.json document: install is idempotent, uninstall undoes it, nothing panics.
+//! Any settings.json document: install is idempotent, uninstall gives the
+//! original back (when it held nothing of agentd's), nothing panics.
 #![no_main]
 
 use agentd_claude::settings::{self, Commands};
@@ -17,4 +18,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     settings::install(&mut doc, &cmds).expect("second install");
     assert_eq!(doc, once, "install is idempotent");
     settings::uninstall(&mut doc).expect("uninstall");
+    // A document that held no agentd command comes back exactly.
+    let had_ours = serde_json::to_string(&original)
+        .map(|t| t.contains("agentd"))
+        .unwrap_or(true);
+    if !had_ours {
+        assert_eq!(doc, original, "uninstall undoes install");
+    }
 });

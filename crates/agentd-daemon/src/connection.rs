@@ -296,7 +296,13 @@ async fn send_at(out: &mpsc::Sender<Frame>, resp: Response, position: Option<(u6
     match serde_json::to_string(&resp) {
         Ok(mut line) => {
             line.push('\n');
-            out.send(Frame { line, position }).await.is_ok()
+            out.send(Frame {
+                line,
+                shared: None,
+                position,
+            })
+            .await
+            .is_ok()
         }
         Err(_) => false,
     }

@@ -29,13 +29,20 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a dropped client has to read its final notices.
 pub const CLOSE_GRACE: Duration = Duration::from_secs(60);
 
-/// One whole frame (newline included), and the subscription position it
+/// Most bytes gathered from the queue into one write.
+pub const WRITE_BATCH_BYTES: usize = 256 << 10;
+
+/// One whole frame (newline included) — `line` followed by `shared`, the
+/// part that is the same for every subscriber of a live event (serialized
+/// once, not copied per subscriber) — and the subscription position it
 /// carries: `(subscription, seq)` once it is written, the client has
 /// everything of that subscription up to `seq`.
 #[derive(Debug)]
 pub struct Frame {
-    /// The JSON line.
+    /// The JSON line, or its start when `shared` follows.
     pub line: String,
+    /// The rest of the line, shared between subscribers.
+    pub shared: Option<Arc<str>>,
     /// `(subscription, seq)` for event notifications and subscribe replies.
     pub position: Option<(u64, u64)>,
 }
@@ -44,6 +51,7 @@ impl From<String> for Frame {
     fn from(line: String) -> Frame {
         Frame {
             line,
+            shared: None,
             position: None,
         }
     }
@@ -60,12 +68,29 @@ pub async fn write_frames(
     client: Arc<std::sync::Mutex<String>>,
 ) {
     let mut positions: BTreeMap<u64, u64> = BTreeMap::new();
-    while let Some(frame) = rx.recv().await {
-        let bytes = frame.line.as_bytes();
+    let mut buf: Vec<u8> = Vec::with_capacity(16 << 10);
+    // Where each gathered frame ends in `buf`, and its position.
+    let mut ends: Vec<(usize, Option<(u64, u64)>)> = Vec::new();
+    while let Some(first) = rx.recv().await {
+        // Everything already queued goes out in one write: under load a
+        // subscriber costs one syscall per batch, not one per event.
+        buf.clear();
+        ends.clear();
+        let mut next = Some(first);
+        while let Some(frame) = next.take() {
+            buf.extend_from_slice(frame.line.as_bytes());
+            if let Some(rest) = &frame.shared {
+                buf.extend_from_slice(rest.as_bytes());
+            }
+            ends.push((buf.len(), frame.position));
+            if buf.len() < WRITE_BATCH_BYTES {
+                next = rx.try_recv().ok();
+            }
+        }
         let mut done = 0;
         let mut stalled = false;
-        while done < bytes.len() {
-            match tokio::time::timeout(WRITE_TIMEOUT, w.write(&bytes[done..])).await {
+        while done < buf.len() {
+            match tokio::time::timeout(WRITE_TIMEOUT, w.write(&buf[done..])).await {
                 Ok(Ok(0)) | Ok(Err(_)) => {
                     conn.cancel();
                     return;
@@ -77,20 +102,29 @@ pub async fn write_frames(
                 }
             }
         }
-        if stalled {
-            // The frame is finished before the notices, so it counts.
-            if let Some((sub, seq)) = frame.position {
-                positions.insert(sub, seq);
+        // Frames written whole count; so does the one cut short, which is
+        // finished before the final notices. The rest is dropped.
+        let cut = ends
+            .iter()
+            .position(|(end, _)| *end > done)
+            .unwrap_or(ends.len());
+        let counted = if stalled { (cut + 1).min(ends.len()) } else { ends.len() };
+        for (_, pos) in &ends[..counted] {
+            if let Some((sub, seq)) = pos {
+                positions.insert(*sub, *seq);
             }
+        }
+        if stalled {
+            let finish = ends.get(cut).map_or(done, |(end, _)| *end);
             // Free what is queued now; the client has only the socket's
             // buffer and the notices below.
             conn.cancel();
             drop(rx);
-            close_lagging(&mut w, &bytes[done..], &positions, &shared, &client).await;
+            close_lagging(&mut w, &buf[done..finish], &positions, &shared, &client).await;
             return;
         }
-        if let Some((sub, seq)) = frame.position {
-            positions.insert(sub, seq);
+        if buf.capacity() > 4 * WRITE_BATCH_BYTES {
+            buf = Vec::with_capacity(16 << 10);
         }
     }
     conn.cancel();

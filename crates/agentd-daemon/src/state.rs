@@ -25,9 +25,11 @@ pub struct LiveEvent {
     pub session_id: String,
     /// Vendor-neutral kind.
     pub kind: String,
-    /// JSON object of [`agentd_proto::api::EventNotification`] without its
-    /// `subscription` field.
-    pub params_json: String,
+    /// The end of every subscriber's `event` notification line: the params
+    /// object of [`agentd_proto::api::EventNotification`] after its
+    /// `subscription` field (which each subscriber writes before it), the
+    /// closing braces and the newline. Serialized once, shared by all.
+    pub line_tail: Arc<str>,
 }
 
 /// Capacity of the live-event broadcast ring; a subscriber further behind

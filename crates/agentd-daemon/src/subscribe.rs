@@ -175,16 +175,15 @@ async fn catch_up_to(
 }
 
 async fn send_live(filter: &Filter, ev: &LiveEvent, out: &mpsc::Sender<Frame>) -> bool {
-    // Splice the subscription id into the pre-serialized params object.
-    let body = ev.params_json.strip_prefix('{').unwrap_or(&ev.params_json);
-    let sep = if body.starts_with('}') { "" } else { "," };
+    // Only the start of the line is this subscriber's; the rest is shared.
     let line = format!(
-        "{{\"jsonrpc\":\"2.0\",\"method\":\"{}\",\"params\":{{\"subscription\":{}{sep}{body}}}\n",
+        "{{\"jsonrpc\":\"2.0\",\"method\":\"{}\",\"params\":{{\"subscription\":{},",
         notification::EVENT,
         filter.subscription
     );
     out.send(Frame {
         line,
+        shared: Some(Arc::clone(&ev.line_tail)),
         position: Some((filter.subscription, ev.seq)),
     })
     .await
@@ -200,7 +199,13 @@ async fn notify(
     match serde_json::to_string(&Notification::new(method, params)) {
         Ok(mut line) => {
             line.push('\n');
-            out.send(Frame { line, position }).await.is_ok()
+            out.send(Frame {
+                line,
+                shared: None,
+                position,
+            })
+            .await
+            .is_ok()
         }
         Err(_) => false,
     }

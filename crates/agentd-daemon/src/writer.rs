@@ -400,14 +400,18 @@ fn live_event(seq: u64, p: &Prepared, session: &Session) -> LiveEvent {
         updated_at: rfc3339(session.last_event_ms),
         started_at: rfc3339(session.first_event_ms),
     });
-    let head = head.strip_suffix('}').unwrap_or(&head);
+    // `{"seq":…,"kind":"…"}` → `"seq":…,"kind":"…"`: the fields after the
+    // `subscription` each subscriber writes first.
+    let fields = head.strip_prefix('{').unwrap_or(&head);
+    let fields = fields.strip_suffix('}').unwrap_or(fields);
     LiveEvent {
         seq,
         session_id: e.session_id.clone(),
         kind: e.kind.name().to_owned(),
-        params_json: format!(
-            r#"{head},"payload":{},"env":{},"session":{view}}}"#,
+        line_tail: format!(
+            "{fields},\"payload\":{},\"env\":{},\"session\":{view}}}}}\n",
             p.payload, p.env
-        ),
+        )
+        .into(),
     }
 }

@@ -111,9 +111,19 @@ mod tests {
 
     proptest! {
         #[test]
-        fn snippet_never_panics(text in "\\PC{0,300}", q in "\\PC{0,20}", w in 0usize..100) {
+        fn snippets_are_bounded_and_mark_only_terms(text in "\\PC{0,300}", q in "\\PC{0,20}", w in 0usize..100) {
+            // The marks are agentd's; text that has its own is not this test's.
+            proptest::prop_assume!(!text.contains(['«', '»', '…']));
             let terms = query_terms(&q);
-            let _ = snippet(&text, &terms, w);
+            let s = snippet(&text, &terms, w);
+            // About `width` characters: the excerpt, plus the marks and
+            // ellipses around it.
+            let marks = s.matches('«').count();
+            proptest::prop_assert_eq!(marks, s.matches('»').count());
+            let plain = s.chars().filter(|c| !matches!(c, '«' | '»' | '…')).count();
+            proptest::prop_assert!(plain <= w.max(1) + 2 * terms.iter().map(|t| t.chars().count()).max().unwrap_or(0) + 2,
+                "{plain} chars for width {w}: {s:?}");
+            proptest::prop_assert!(!s.contains('\n'));
         }
     }
 }

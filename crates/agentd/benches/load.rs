@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
-use agentd_client::client::{self, Message};
+use agentd_client::client;
 use agentd_client::{Paths, spool};
 use agentd_proto::api::{EventsList, IngestParams, IngestResult};
 use agentd_proto::method;
@@ -129,19 +129,28 @@ fn load_round(subscribers: usize) -> Round {
     let d = Daemon::start();
     let paths = Paths::resolve(Some(d.dir.path())).unwrap();
     let total = CLIENTS * PER_CLIENT;
-    // Subscribers count what they read, until they have it all.
+    // Subscribers count the lines they read, until they have them all —
+    // without parsing them: on two cores, 100 parsing readers in this
+    // process would measure this process, not the daemon.
     let mut readers = Vec::new();
     for _ in 0..subscribers {
-        let mut c = d.client();
-        let _: Value = c.call(method::EVENTS_SUBSCRIBE, json!({})).unwrap();
-        c.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+        use std::io::{BufRead, Read, Write};
+        let mut s = std::os::unix::net::UnixStream::connect(paths.socket.clone()).unwrap();
+        s.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocol_version\":\"1.0\"}}\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"events.subscribe\",\"params\":{}}\n").unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+        let mut r = std::io::BufReader::new(s);
+        let mut line = String::new();
+        for _ in 0..2 {
+            line.clear();
+            r.read_line(&mut line).unwrap();
+        }
         readers.push(std::thread::spawn(move || {
             let mut n = 0u64;
+            let mut chunk = vec![0u8; 64 << 10];
             while n < total {
-                match c.read_message() {
-                    Ok(Message::Notification(m, _)) if m == "event" => n += 1,
-                    Ok(_) => {}
-                    Err(_) => break,
+                match r.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => n += chunk[..k].iter().filter(|&&b| b == b'\n').count() as u64,
                 }
             }
             n

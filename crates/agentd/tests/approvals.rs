@@ -51,6 +51,12 @@ fn pending(d: &TestDaemon, n: usize) -> Vec<ApprovalView> {
     )
 }
 
+/// The pending approvals now (no waiting): for asserting that none is
+/// left once a decision has been acknowledged.
+fn pending_now(d: &TestDaemon) -> Vec<ApprovalView> {
+    d.client().call(method::APPROVALS_LIST, json!({})).unwrap()
+}
+
 fn stdout_json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("hook stdout is not JSON ({e}): {out:?}"))
@@ -109,7 +115,8 @@ fn approve_from_the_cli_releases_the_held_hook_with_claudes_output_shape() {
     assert_eq!(done.approval.status.as_str(), "allowed");
     assert!(done.approval.decided_by.unwrap().starts_with("cli:"));
     assert!(done.decided_at.is_some());
-    assert!(pending(&d, 0).is_empty());
+    let left = pending_now(&d);
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]
@@ -348,7 +355,8 @@ fn a_restart_expires_pending_approvals_and_nothing_is_lost() {
         .unwrap();
     assert_eq!(a.approval.status.as_str(), "expired");
     assert!(a.approval.reason.unwrap().contains("restarted"));
-    assert!(pending(&d, 0).is_empty());
+    let left = pending_now(&d);
+    assert!(left.is_empty(), "{left:?}");
     let s: SessionView = d
         .client()
         .call(method::SESSIONS_GET, json!({"id": "s5"}))
@@ -356,7 +364,8 @@ fn a_restart_expires_pending_approvals_and_nothing_is_lost() {
     assert!(s.session.pending_approvals.is_empty());
     // Claude Code's own dialog may still be up: the next terminal answer moves it on.
     let post = json!({"session_id": "s5", "hook_event_name": "PostToolUse", "tool_name": "Bash"});
-    run(&d.home, &["hook"], Some(post.to_string().as_bytes()));
+    let out = run(&d.home, &["hook"], Some(post.to_string().as_bytes()));
+    assert!(out.status.success() && out.stdout.is_empty(), "{out:?}");
     assert_eq!(status_of(&d, "s5"), "working");
 }
 

@@ -168,8 +168,10 @@ fn a_failing_stop_check_blocks_then_passes_then_is_cached() {
         .into_bytes()
     };
     let before = hook_runs(&d.home, None).len();
-    run(&d.home, &["hook"], Some(&post("Bash")));
-    run(&d.home, &["hook"], Some(&post("Write")));
+    for tool in ["Bash", "Write"] {
+        let out = run(&d.home, &["hook"], Some(&post(tool)));
+        assert!(out.status.success(), "{tool}: {out:?}");
+    }
     let after = hook_runs(&d.home, None);
     assert_eq!(after.len(), before + 1);
     assert_eq!(after[0]["hook"], "fmt");

@@ -204,10 +204,28 @@ fn wildcards() {
 
 proptest::proptest! {
     #[test]
-    fn never_panics(p in ".{0,20}", cmd in ".{0,40}", path in ".{0,30}") {
+    fn deny_beats_ask_beats_allow_for_any_input(p in ".{0,20}", cmd in ".{0,40}", path in ".{0,30}") {
         let rules = [rule(&p, Action::Allow), rule(&format!("Bash({p})"), Action::Deny), rule(&format!("Edit({p})"), Action::Ask)];
-        let _ = judge(&rules, "Bash", &bash(&cmd));
-        let _ = judge(&rules, "Edit", &json!({"file_path": path}));
-        let _ = subcommands(&cmd);
+        for (tool, input) in [("Bash", bash(&cmd)), ("Edit", json!({"file_path": path}))] {
+            let combined = judge(&rules, tool, &input);
+            // Each rule alone, and what the strongest of them says.
+            let alone: Vec<Option<(usize, Action)>> = (0..rules.len())
+                .map(|i| judge(&rules[i..=i], tool, &input).map(|(_, a)| (i, a)))
+                .collect();
+            let strongest = [Action::Deny, Action::Ask, Action::Allow]
+                .into_iter()
+                .find_map(|want| alone.iter().flatten().find(|(_, a)| *a == want).copied());
+            match (combined, strongest) {
+                (None, None) => {}
+                (Some((_, a)), Some((_, b))) => proptest::prop_assert_eq!(a, b),
+                other => proptest::prop_assert!(false, "{other:?}"),
+            }
+        }
+        // Splitting a command never loses or invents text outside quotes
+        // and separators.
+        for part in subcommands(&cmd) {
+            proptest::prop_assert!(!part.is_empty());
+            proptest::prop_assert!(part.chars().all(|c| cmd.contains(c)), "{part:?} from {cmd:?}");
+        }
     }
 }

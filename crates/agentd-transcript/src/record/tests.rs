@@ -140,8 +140,21 @@ fn bad_lines_are_errors_not_panics() {
 
 proptest! {
     #[test]
-    fn never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
-        let _ = parse_line(&bytes);
+    fn any_bytes_parse_as_json_objects_do(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        // A line is a record exactly when it is a JSON object (fields of
+        // the wrong type aside); never a panic either way.
+        let is_object = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .is_ok_and(|v| v.is_object());
+        if parse_line(&bytes).is_ok() {
+            proptest::prop_assert!(is_object);
+        }
+    }
+
+    #[test]
+    fn any_json_object_of_known_shape_is_a_record(kind in "[a-z_]{1,12}", text in "\\PC{0,200}") {
+        let line = serde_json::json!({"type": kind, "message": {"content": text}});
+        let r = parse_line(serde_json::to_string(&line).unwrap().as_bytes());
+        proptest::prop_assert!(r.is_ok(), "{r:?}");
     }
 
     #[test]

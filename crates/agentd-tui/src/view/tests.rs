@@ -113,7 +113,14 @@ fn tiny_sizes_never_panic() {
         (80, 5),
         (200, 60),
     ] {
-        let _ = screen(&a, w, h);
+        // Whatever the size, the frame is exactly that size.
+        let s = screen(&a, w, h);
+        let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(lines.len(), usize::from(h), "{w}×{h}: {s:?}");
+        assert!(
+            lines.iter().all(|l| l.chars().count() <= usize::from(w)),
+            "{w}×{h}: {s:?}"
+        );
     }
     insta::assert_snapshot!(screen(&a, 10, 3));
 }
