@@ -294,6 +294,21 @@ async fn send(out: &mpsc::Sender<Frame>, resp: Response) -> bool {
 /// Sends `resp`, carrying a subscription position (see [`Frame`]).
 async fn send_at(out: &mpsc::Sender<Frame>, resp: Response, position: Option<(u64, u64)>) -> bool {
     match serde_json::to_string(&resp) {
+        // A result over the frame limit would be refused by the client:
+        // say what to do instead (every list method pages).
+        Ok(line) if line.len() > MAX_FRAME_BYTES => {
+            let err = RpcError::new(
+                code::FRAME_TOO_LARGE,
+                format!(
+                    "the result is {} bytes, over the {MAX_FRAME_BYTES}-byte frame limit; ask for less (`limit`, or page with `offset`)",
+                    line.len()
+                ),
+            );
+            let mut small =
+                serde_json::to_string(&Response::error(resp.id, err)).unwrap_or_default();
+            small.push('\n');
+            out.send(small.into()).await.is_ok()
+        }
         Ok(mut line) => {
             line.push('\n');
             out.send(Frame {
@@ -321,7 +336,9 @@ async fn start_subscription(
     // committed after the snapshot can be missed.
     let live = shared.live.subscribe();
     let head_seq = shared.head_seq();
-    let sessions: Vec<SessionView> = shared
+    // Live sessions first, then ended ones newest first, as many as fit a
+    // frame: a registry that has seen thousands of sessions still answers.
+    let mut list: Vec<SessionView> = shared
         .registry
         .read()
         .map_err(|_| RpcError::new(code::INTERNAL_ERROR, "registry lock poisoned"))?
@@ -330,9 +347,22 @@ async fn start_subscription(
         .filter(|s| p.session_id.as_ref().is_none_or(|id| &s.id == id))
         .map(SessionView::new)
         .collect();
+    list.sort_by_key(|v| {
+        (
+            v.session.status == agentd_core::Status::Ended,
+            std::cmp::Reverse(v.session.last_event_ms),
+        )
+    });
+    let total = list.len();
+    let (page, _) = crate::paging::page(list, 0, None, crate::paging::PAGE_BYTES);
+    let sessions: Vec<SessionView> = page
+        .into_iter()
+        .filter_map(|v| serde_json::from_value(v).ok())
+        .collect();
     let result = SubscribeResult {
         subscription,
         head_seq,
+        sessions_omitted: total - sessions.len(),
         sessions,
     };
     let value = serde_json::to_value(result)

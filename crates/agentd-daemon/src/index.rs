@@ -237,6 +237,19 @@ async fn transcript(shared: &Arc<Shared>, p: Option<Value>) -> Result<Value, Rpc
 }
 
 async fn usage(shared: &Arc<Shared>, p: Option<Value>) -> Result<Value, RpcError> {
+    // `offset`: where this page of rows starts (rows page like every list;
+    // `next_offset` in the answer says where the next page starts).
+    let offset = p
+        .as_ref()
+        .and_then(|v| v.get("offset"))
+        .and_then(Value::as_u64)
+        .unwrap_or(0) as usize;
+    let p = p.map(|mut v| {
+        if let Value::Object(m) = &mut v {
+            m.remove("offset");
+        }
+        v
+    });
     let q: UsageQuery = crate::rpc::params(agentd_proto::method::USAGE_REPORT, p)?;
     let overrides: Vec<(String, agentd_transcript::pricing::Price)> = shared
         .config
@@ -244,12 +257,22 @@ async fn usage(shared: &Arc<Shared>, p: Option<Value>) -> Result<Value, RpcError
         .iter()
         .map(|(k, v)| (k.clone(), *v))
         .collect();
-    json(
-        read(shared, move |r| {
-            agentd_index::usage::report(r, &q, &overrides)
-        })
-        .await?,
-    )
+    let report = read(shared, move |r| {
+        agentd_index::usage::report(r, &q, &overrides)
+    })
+    .await?;
+    let (rows, next_offset) = crate::paging::page(
+        report.rows,
+        offset,
+        None,
+        crate::paging::PAGE_BYTES - 64 * 1024,
+    );
+    Ok(serde_json::json!({
+        "rows": rows,
+        "totals": report.totals,
+        "timezone": report.timezone,
+        "next_offset": next_offset,
+    }))
 }
 
 async fn status(shared: &Arc<Shared>, with_counts: bool) -> Result<Value, RpcError> {

@@ -22,6 +22,7 @@ pub mod launch;
 pub mod limits;
 pub mod lock;
 pub mod output;
+pub mod paging;
 pub mod reaper;
 pub mod retention;
 pub mod rpc;

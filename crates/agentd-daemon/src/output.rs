@@ -108,7 +108,11 @@ pub async fn write_frames(
             .iter()
             .position(|(end, _)| *end > done)
             .unwrap_or(ends.len());
-        let counted = if stalled { (cut + 1).min(ends.len()) } else { ends.len() };
+        let counted = if stalled {
+            (cut + 1).min(ends.len())
+        } else {
+            ends.len()
+        };
         for (_, pos) in &ends[..counted] {
             if let Some((sub, seq)) = pos {
                 positions.insert(*sub, *seq);

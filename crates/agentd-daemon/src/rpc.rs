@@ -483,12 +483,23 @@ async fn sessions_list(shared: &Arc<Shared>, p: SessionsListParams) -> Result<Va
             views.push(view);
         }
     }
-    let views: Vec<SessionView> = views
-        .into_iter()
-        .skip(p.offset.unwrap_or(0))
-        .take(p.limit.unwrap_or(usize::MAX))
-        .collect();
-    to_value(views)
+    let (sessions, next_offset) = crate::paging::page(
+        views,
+        p.offset.unwrap_or(0),
+        p.limit,
+        crate::paging::PAGE_BYTES,
+    );
+    if p.paged {
+        return Ok(serde_json::json!({"sessions": sessions, "next_offset": next_offset}));
+    }
+    if let Some(next) = next_offset
+        && p.limit.is_none_or(|l| sessions.len() < l)
+    {
+        return Err(RpcError::invalid_params(format!(
+            "{next} sessions fit a frame and more follow; ask with `paged: true` and go on from `next_offset` (or give a smaller `limit`)"
+        )));
+    }
+    Ok(Value::Array(sessions))
 }
 
 /// Finds a session by id or unique id prefix.

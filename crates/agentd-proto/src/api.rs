@@ -115,6 +115,20 @@ pub struct SessionsListParams {
     /// Only sessions whose project or cwd contains this.
     #[serde(default)]
     pub project: Option<String>,
+    /// Answer `{sessions, next_offset}`, a page that fits a frame, instead
+    /// of a bare array (which fails when it would not fit).
+    #[serde(default)]
+    pub paged: bool,
+}
+
+/// A page of a list: the items, and where the next page starts (`null` at
+/// the end). Pages hold at most a frame's worth of JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionsPage {
+    /// The sessions of this page.
+    pub sessions: Vec<SessionView>,
+    /// `offset` of the next page; `None` when this is the last.
+    pub next_offset: Option<usize>,
 }
 
 /// `sessions.get` params.
@@ -254,8 +268,14 @@ pub struct SubscribeResult {
     pub subscription: u64,
     /// Newest `seq` when the snapshot was taken.
     pub head_seq: u64,
-    /// Every session (filtered by `session_id` if given) at `head_seq`.
+    /// The sessions (filtered by `session_id` if given) at `head_seq`:
+    /// every one that is not ended, then ended ones, newest first, as many
+    /// as fit a frame.
     pub sessions: Vec<SessionView>,
+    /// Ended sessions left out of `sessions` to fit the frame
+    /// (`sessions.list` with `paged` has them all).
+    #[serde(default)]
+    pub sessions_omitted: usize,
 }
 
 /// `event` notification params.

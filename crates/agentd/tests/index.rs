@@ -489,3 +489,58 @@ fn transcripts_at_any_depth_are_indexed_and_what_is_not_is_counted_with_its_reas
     let hits = json_of(&d.home, &["search", "sub", "--json"]);
     assert_eq!(hits.as_array().unwrap().len(), 8, "{hits}");
 }
+
+#[test]
+fn ten_thousand_sessions_list_page_by_page_and_nothing_is_too_big_for_a_frame() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("projects");
+    let files = generated_history(&root, 0..100, 100);
+    let (_h, d) = daemon_indexing(&root);
+    let status = json_of(&d.home, &["index", "--wait", "--json"]);
+    assert_eq!(status["counts"]["files"], files as u64, "{status}");
+    assert_eq!(status["counts"]["sessions"], 10_000, "{status}");
+    // Every one, as one JSON array streamed from many pages.
+    let all = json_of(&d.home, &["ls", "--json"]);
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 10_000);
+    let ids: std::collections::HashSet<&str> =
+        all.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 10_000, "no session twice");
+    let out = run(&d.home, &["ls", "--all"], None);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 10_001);
+    // Usage by session: 10 000 rows, again page by page.
+    let usage = json_of(&d.home, &["usage", "session", "--json"]);
+    assert!(usage["rows"].as_array().unwrap().len() <= 10_000);
+    // A bare (unpaged) request that cannot fit says how to page.
+    let mut c = d.client();
+    let err = c
+        .call::<_, Value>("sessions.list", serde_json::json!({}))
+        .unwrap_err();
+    assert!(err.to_string().contains("paged"), "{err}");
+    // A live registry of thousands of sessions still subscribes (the TUI).
+    for i in 0..3000 {
+        c.send(
+            "hook.ingest",
+            serde_json::json!({"payload": {"session_id": format!("live-{i:05}-{}", "x".repeat(300)), "hook_event_name": "SessionStart", "cwd": "/w"}}),
+        )
+        .unwrap();
+        if i % 500 == 499 {
+            for _ in 0..500 {
+                c.read_message().unwrap();
+            }
+        }
+    }
+    let sub: Value = d
+        .client()
+        .call("events.subscribe", serde_json::json!({}))
+        .unwrap();
+    let shown = sub["sessions"].as_array().unwrap().len() as u64;
+    assert!(shown > 0);
+    assert_eq!(
+        shown + sub["sessions_omitted"].as_u64().unwrap(),
+        3000,
+        "{}",
+        sub["sessions_omitted"]
+    );
+}

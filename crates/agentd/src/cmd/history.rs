@@ -120,11 +120,28 @@ pub fn usage(
         Ok(c) => c,
         Err(code) => return code,
     };
-    let params =
-        json!({"group_by": group_by, "since": since, "until": until, "timezone": timezone});
-    let report: UsageReport = match client.call(method::USAGE_REPORT, params) {
-        Ok(r) => r,
-        Err(e) => return client_error(e),
+    // Rows come page by page (each fits a frame); the totals with each.
+    let mut report: Option<UsageReport> = None;
+    let mut offset = Some(0u64);
+    while let Some(at) = offset {
+        let params = json!({"group_by": group_by, "since": since, "until": until,
+            "timezone": timezone, "offset": at});
+        let page: Value = match client.call(method::USAGE_REPORT, params) {
+            Ok(r) => r,
+            Err(e) => return client_error(e),
+        };
+        offset = page.get("next_offset").and_then(Value::as_u64);
+        let page: UsageReport = match serde_json::from_value(page) {
+            Ok(p) => p,
+            Err(e) => return fail(&format!("unexpected usage report from the daemon: {e}")),
+        };
+        match &mut report {
+            Some(r) => r.rows.extend(page.rows),
+            None => report = Some(page),
+        }
+    }
+    let Some(report) = report else {
+        return ExitCode::SUCCESS;
     };
     if as_json {
         return print_json(&report);

@@ -33,18 +33,44 @@ pub fn ls(paths: &Paths, json: bool, all: bool) -> ExitCode {
     // The table without --all shows live sessions only: no need for the
     // index's history.
     let history = json || all;
-    let sessions: Vec<SessionView> =
-        match client.call(method::SESSIONS_LIST, json!({"history": history})) {
-            Ok(s) => s,
+    let mut out = std::io::stdout().lock();
+    let mut shown: Vec<SessionView> = Vec::new();
+    let mut offset = Some(0);
+    let mut first = true;
+    // Page by page (each fits a frame); JSON streams as one array.
+    while let Some(at) = offset {
+        let page: agentd_proto::api::SessionsPage = match client.call(
+            method::SESSIONS_LIST,
+            json!({"history": history, "paged": true, "offset": at}),
+        ) {
+            Ok(p) => p,
             Err(e) => return client_error(e),
         };
-    if json {
-        return print_json(&sessions);
+        offset = page.next_offset;
+        if json {
+            for s in &page.sessions {
+                let text = serde_json::to_string_pretty(s).unwrap_or_default();
+                let text = agentd_core::text::json_for_terminal(&text);
+                let sep = if first { "[\n" } else { ",\n" };
+                first = false;
+                let indented: Vec<String> = text.lines().map(|l| format!("  {l}")).collect();
+                if write!(out, "{sep}{}", indented.join("\n")).is_err() {
+                    return ExitCode::SUCCESS; // the reader left
+                }
+            }
+            continue;
+        }
+        shown.extend(
+            page.sessions
+                .into_iter()
+                .filter(|s| all || s.session.status != Status::Ended),
+        );
     }
-    let shown: Vec<SessionView> = sessions
-        .into_iter()
-        .filter(|s| all || s.session.status != Status::Ended)
-        .collect();
+    if json {
+        let _ = writeln!(out, "{}", if first { "[]" } else { "\n]" });
+        return ExitCode::SUCCESS;
+    }
+    drop(out);
     if shown.is_empty() {
         println!(
             "no live sessions{}",
