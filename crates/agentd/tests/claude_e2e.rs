@@ -188,11 +188,14 @@ fn interactive_session_in_tmux_with_approval_restart_and_exit() {
     assert_eq!(s.session.tool_calls, 2);
 
     tmux.type_text("/exit");
-    std::thread::sleep(Duration::from_millis(300));
-    tmux.keys(&["Enter"]);
-    let s = wait_session(&d, &id, "ended after /exit", |s| {
-        s.session.status.as_str() == "ended"
-    });
+    tmux.wait_screen("/exit typed", |s| s.contains("/exit"));
+    // A key sent while the input is still settling can be ignored: press
+    // Enter until the session ends (each wait a condition).
+    let s = tmux.until(
+        "the session to end after /exit",
+        || tmux.keys(&["Enter"]),
+        || get(&d, &id).filter(|s| s.session.status.as_str() == "ended"),
+    );
     assert_eq!(s.session.end_reason.as_deref(), Some("prompt_input_exit"));
     let names = hook_names(&d, &id);
     assert_eq!(names.first().map(String::as_str), Some("SessionStart"));

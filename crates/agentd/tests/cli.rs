@@ -167,7 +167,12 @@ fn events_follow_streams_and_survives_a_daemon_restart() {
             ));
         }
     });
-    std::thread::sleep(Duration::from_millis(300));
+    // The follower has subscribed once the daemon serves its connection
+    // (this test's own connections are gone by then).
+    support::wait_for("the follower to connect", Duration::from_secs(30), || {
+        let h: agentd_proto::api::Health = d.client().call("health", json!({})).ok()?;
+        (h.limits.connections >= 2).then_some(())
+    });
     hook(&d, "UserPromptSubmit");
     let first = rx.recv_timeout(Duration::from_secs(10)).unwrap();
     assert_eq!(first, (2, "prompt.submitted".to_owned()));

@@ -114,7 +114,23 @@ fn the_tui_waits_for_the_daemon_and_reconnects_after_a_restart() {
     // Resizing to tiny sizes and back does not kill it.
     for (w, h) in [("10", "3"), ("2", "1"), ("80", "24")] {
         tui.run(&["resize-window", "-t", "e2e", "-x", w, "-y", h], None);
-        std::thread::sleep(std::time::Duration::from_millis(150));
+        support::wait_for(
+            "tmux to apply the size",
+            std::time::Duration::from_secs(30),
+            || {
+                let out = tui.run(
+                    &[
+                        "display-message",
+                        "-p",
+                        "-t",
+                        "e2e",
+                        "#{pane_width}x#{pane_height}",
+                    ],
+                    None,
+                );
+                (String::from_utf8_lossy(&out.stdout).trim() == format!("{w}x{h}")).then_some(())
+            },
+        );
     }
     tui.wait_screen("the TUI after resizing", |s| s.contains("agentd ·"));
 }

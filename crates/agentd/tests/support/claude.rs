@@ -291,20 +291,35 @@ impl Tmux {
         panic!("timed out waiting for {what}; screen:\n{last}");
     }
 
-    /// Answers the permission dialog with Enter ("1. Yes"), retrying: a key
-    /// sent in the first ~100 ms after the dialog renders is ignored.
-    pub fn approve(&self) {
-        for _ in 0..20 {
-            std::thread::sleep(Duration::from_millis(500));
-            self.keys(&["Enter"]);
-            std::thread::sleep(Duration::from_millis(700));
-            if !self.screen().contains("Do you want to proceed?") {
-                return;
+    /// Does `act`, then waits (polling, up to 5 s) for `done`; again and
+    /// again until it holds, for at most [`WAIT`]. For keys a loaded
+    /// machine may drop (one sent in the first moments after a dialog
+    /// renders is ignored): no fixed sleep decides anything.
+    pub fn until<T>(&self, what: &str, act: impl Fn(), done: impl Fn() -> Option<T>) -> T {
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            act();
+            let retry = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < retry {
+                if let Some(v) = done() {
+                    return v;
+                }
+                std::thread::sleep(Duration::from_millis(100));
             }
         }
-        panic!(
-            "the permission dialog did not close; screen:\n{}",
-            self.screen()
+        panic!("timed out waiting for {what}; screen:\n{}", self.screen());
+    }
+
+    /// Answers the permission dialog with Enter ("1. Yes"), pressing again
+    /// while it stays open.
+    pub fn approve(&self) {
+        self.wait_screen("the permission dialog", |s| {
+            s.contains("Do you want to proceed?")
+        });
+        self.until(
+            "the permission dialog to close",
+            || self.keys(&["Enter"]),
+            || (!self.screen().contains("Do you want to proceed?")).then_some(()),
         );
     }
 }
