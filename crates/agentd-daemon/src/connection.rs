@@ -313,7 +313,7 @@ async fn send_at(out: &mpsc::Sender<Frame>, resp: Response, position: Option<(u6
             line.push('\n');
             out.send(Frame {
                 line,
-                shared: None,
+                events: None,
                 position,
             })
             .await

@@ -30,19 +30,21 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const CLOSE_GRACE: Duration = Duration::from_secs(60);
 
 /// Most bytes gathered from the queue into one write.
-pub const WRITE_BATCH_BYTES: usize = 256 << 10;
+pub const WRITE_BATCH_BYTES: usize = 64 << 10;
 
-/// One whole frame (newline included) — `line` followed by `shared`, the
-/// part that is the same for every subscriber of a live event (serialized
-/// once, not copied per subscriber) — and the subscription position it
-/// carries: `(subscription, seq)` once it is written, the client has
-/// everything of that subscription up to `seq`.
-#[derive(Debug)]
+/// Whole lines (newline included): `line`, then for each of `events`
+/// the subscription's `prefix` and the event's `tail` — the part that is
+/// the same for every subscriber (serialized once, shared, not copied per
+/// subscriber) — and the subscription position the frame carries:
+/// `(subscription, seq)` once it is written, the client has everything of
+/// that subscription up to `seq`.
+#[derive(Debug, Default)]
 pub struct Frame {
-    /// The JSON line, or its start when `shared` follows.
+    /// A whole JSON line (or none).
     pub line: String,
-    /// The rest of the line, shared between subscribers.
-    pub shared: Option<Arc<str>>,
+    /// Event notifications: one subscription's line start, and each
+    /// event's line end.
+    pub events: Option<(Arc<str>, Vec<Arc<str>>)>,
     /// `(subscription, seq)` for event notifications and subscribe replies.
     pub position: Option<(u64, u64)>,
 }
@@ -51,8 +53,7 @@ impl From<String> for Frame {
     fn from(line: String) -> Frame {
         Frame {
             line,
-            shared: None,
-            position: None,
+            ..Frame::default()
         }
     }
 }
@@ -79,8 +80,11 @@ pub async fn write_frames(
         let mut next = Some(first);
         while let Some(frame) = next.take() {
             buf.extend_from_slice(frame.line.as_bytes());
-            if let Some(rest) = &frame.shared {
-                buf.extend_from_slice(rest.as_bytes());
+            if let Some((prefix, tails)) = &frame.events {
+                for tail in tails {
+                    buf.extend_from_slice(prefix.as_bytes());
+                    buf.extend_from_slice(tail.as_bytes());
+                }
             }
             ends.push((buf.len(), frame.position));
             if buf.len() < WRITE_BATCH_BYTES {

@@ -66,52 +66,99 @@ pub async fn run(
     if last < shared.head_seq() && !catch_up(&shared, &filter, &mut last, &out).await {
         return;
     }
+    // The start of every event line of this subscription, made once.
+    let prefix: Arc<str> = format!(
+        "{{\"jsonrpc\":\"2.0\",\"method\":\"{}\",\"params\":{{\"subscription\":{},",
+        notification::EVENT,
+        filter.subscription
+    )
+    .into();
+    let mut batch: Vec<Arc<str>> = Vec::new();
     loop {
         let next = tokio::select! {
             _ = cancel.cancelled() => return,
             next = live.recv() => next,
         };
-        match next {
-            Ok(ev) => {
-                if ev.seq <= last {
-                    continue;
-                }
+        let mut lagged = matches!(next, Err(RecvError::Lagged(_)));
+        if matches!(next, Err(RecvError::Closed)) {
+            return;
+        }
+        // Everything already in the ring goes out as one frame: under load
+        // a subscriber wakes and writes once per batch, not per event.
+        let mut pending = next.ok();
+        while let Some(ev) = pending.take() {
+            if ev.seq > last {
                 if ev.seq > last + 1 && last < shared.head_seq() {
                     // Something between was committed before we subscribed
                     // (or skipped by a lag): fill the gap from the log.
-                    if !catch_up_to(&shared, &filter, &mut last, ev.seq - 1, &out).await {
+                    if !flush(&filter, &prefix, &mut batch, last, &out).await
+                        || !catch_up_to(&shared, &filter, &mut last, ev.seq - 1, &out).await
+                    {
                         return;
                     }
                 }
                 last = ev.seq;
-                if filter.wants(&ev.session_id, &ev.kind) && !send_live(&filter, &ev, &out).await {
-                    return;
+                if filter.wants(&ev.session_id, &ev.kind) {
+                    batch.push(Arc::clone(&ev.line_tail));
                 }
             }
-            Err(RecvError::Lagged(_)) => {
-                let notice = Lagged {
-                    subscription: filter.subscription,
-                    last_seq: last,
-                    closed: false,
-                    reason: None,
-                };
-                if !notify(
-                    &out,
-                    notification::LAGGED,
-                    serde_json::to_value(notice).unwrap_or_default(),
-                    None,
-                )
-                .await
-                {
-                    return;
-                }
-                if !catch_up(&shared, &filter, &mut last, &out).await {
-                    return;
-                }
+            if batch.len() >= LIVE_BATCH {
+                break;
             }
-            Err(RecvError::Closed) => return,
+            match live.try_recv() {
+                Ok(e) => pending = Some(e),
+                Err(broadcast::error::TryRecvError::Lagged(_)) => lagged = true,
+                Err(_) => {}
+            }
+        }
+        if !flush(&filter, &prefix, &mut batch, last, &out).await {
+            return;
+        }
+        if lagged {
+            let notice = Lagged {
+                subscription: filter.subscription,
+                last_seq: last,
+                closed: false,
+                reason: None,
+            };
+            if !notify(
+                &out,
+                notification::LAGGED,
+                serde_json::to_value(notice).unwrap_or_default(),
+                None,
+            )
+            .await
+            {
+                return;
+            }
+            if !catch_up(&shared, &filter, &mut last, &out).await {
+                return;
+            }
         }
     }
+}
+
+/// Most live events sent as one frame.
+const LIVE_BATCH: usize = 64;
+
+/// Sends the gathered live events as one frame positioned at `last`.
+async fn flush(
+    filter: &Filter,
+    prefix: &Arc<str>,
+    batch: &mut Vec<Arc<str>>,
+    last: u64,
+    out: &mpsc::Sender<Frame>,
+) -> bool {
+    if batch.is_empty() {
+        return true;
+    }
+    out.send(Frame {
+        line: String::new(),
+        events: Some((Arc::clone(prefix), std::mem::take(batch))),
+        position: Some((filter.subscription, last)),
+    })
+    .await
+    .is_ok()
 }
 
 async fn catch_up(
@@ -174,22 +221,6 @@ async fn catch_up_to(
     }
 }
 
-async fn send_live(filter: &Filter, ev: &LiveEvent, out: &mpsc::Sender<Frame>) -> bool {
-    // Only the start of the line is this subscriber's; the rest is shared.
-    let line = format!(
-        "{{\"jsonrpc\":\"2.0\",\"method\":\"{}\",\"params\":{{\"subscription\":{},",
-        notification::EVENT,
-        filter.subscription
-    );
-    out.send(Frame {
-        line,
-        shared: Some(Arc::clone(&ev.line_tail)),
-        position: Some((filter.subscription, ev.seq)),
-    })
-    .await
-    .is_ok()
-}
-
 async fn notify(
     out: &mpsc::Sender<Frame>,
     method: &str,
@@ -201,7 +232,7 @@ async fn notify(
             line.push('\n');
             out.send(Frame {
                 line,
-                shared: None,
+                events: None,
                 position,
             })
             .await
