@@ -30,6 +30,7 @@ pub mod server;
 pub mod spool;
 pub mod state;
 pub mod subscribe;
+pub mod trim;
 pub mod writer;
 
 pub use server::{Daemon, DaemonError};

@@ -203,7 +203,9 @@ fn load_round(subscribers: usize) -> Round {
     }
     let took = start.elapsed();
     let delivered_to_each: Vec<u64> = readers.into_iter().map(|r| r.join().unwrap()).collect();
-    std::thread::sleep(Duration::from_secs(2));
+    // After the burst: the daemon gives memory back once the log has been
+    // quiet for 5 s (checked every 5 s).
+    std::thread::sleep(Duration::from_secs(12));
     let rss_after_kb = d.status_kb("VmRSS:");
     done.store(true, Ordering::Relaxed);
     sampler.join().unwrap();
