@@ -1,10 +1,11 @@
 //! Giving memory back after a burst.
 //!
 //! A thousand hook clients at once leave glibc's allocator holding tens of
-//! megabytes of freed buffers that it keeps for reuse; a daemon that runs
-//! all day should not carry a burst's peak for the rest of it. Once the log
-//! has been quiet for [`QUIET`], the free memory is returned to the OS
-//! (`malloc_trim`), once per burst: a quiet daemon does not do it again.
+//! megabytes of freed buffers that it keeps for reuse, and so does a cold
+//! index; a daemon that runs all day should not carry a burst's peak for
+//! the rest of it. Once neither the log nor the index has moved for
+//! [`QUIET`], the free memory is returned to the OS (`malloc_trim`), once
+//! per burst: a quiet daemon does not do it again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,14 +19,14 @@ pub const QUIET: Duration = Duration::from_secs(5);
 
 /// Trims after every burst until `stop`.
 pub async fn run(shared: Arc<Shared>, stop: CancellationToken) {
-    let mut seen = shared.head_seq();
+    let mut seen = activity(&shared);
     let mut trimmed = true;
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(QUIET) => {}
         }
-        let head = shared.head_seq();
+        let head = activity(&shared);
         if head != seen {
             seen = head;
             trimmed = false;
@@ -34,6 +35,22 @@ pub async fn run(shared: Arc<Shared>, stop: CancellationToken) {
             release_free_memory();
         }
     }
+}
+
+/// What moves when the daemon works: the log's head, and the index's
+/// bytes read and scans done.
+fn activity(shared: &Shared) -> (u64, u64, u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let (bytes, scans) = shared
+        .index_progress
+        .lock()
+        .ok()
+        .and_then(|p| {
+            p.as_ref()
+                .map(|p| (p.bytes_done.load(Relaxed), p.scans.load(Relaxed)))
+        })
+        .unwrap_or((0, 0));
+    (shared.head_seq(), bytes, scans)
 }
 
 /// Returns the allocator's free memory to the OS where it can.

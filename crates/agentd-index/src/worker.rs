@@ -494,6 +494,11 @@ impl Worker {
                 let _ = self.tx.send(Cmd::Nudge(n));
             }
         }
+        // SQLite's page cache (32 MiB while indexing) is not needed until
+        // the next batch of new bytes.
+        if let Err(e) = self.indexer.conn().execute_batch("PRAGMA shrink_memory") {
+            tracing::debug!(error = %e, "shrink_memory failed");
+        }
         p.scanning.store(false, Ordering::Release);
         p.scans.fetch_add(1, Ordering::Relaxed);
         p.ready.store(true, Ordering::Release);

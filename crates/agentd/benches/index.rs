@@ -184,6 +184,25 @@ fn main() {
         peak_rss as f64 / 1024.0
     );
 
+    // Idle after the cold index: CPU over 30 s, and what stays resident.
+    std::thread::sleep(Duration::from_secs(12));
+    let ticks = |pid: u32| -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let rest = stat.rfind(')').map_or("", |i| &stat[i + 2..]);
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+            + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+    };
+    let pid = d.child.id();
+    let (t0, c0) = (Instant::now(), ticks(pid));
+    std::thread::sleep(Duration::from_secs(30));
+    let cpu_ms = (ticks(pid) - c0) * 10;
+    let idle_pct = cpu_ms as f64 / t0.elapsed().as_millis() as f64 * 100.0;
+    println!(
+        "idle after the cold index: **{idle_pct:.2} %** of a core over 30 s ({cpu_ms} ms CPU); RSS **{:.1} MB**",
+        d.status_kb("VmRSS:") as f64 / 1024.0
+    );
+
     // Search latency beside a health round trip.
     let queries: [&[&str]; 3] = [
         &["migration"],
