@@ -43,7 +43,140 @@ fn main() {
     if wants("crash") {
         crash();
     }
+    if wants("retention") {
+        retention();
+    }
 }
+
+/// A simulated month of a heavy user: what the event log costs on disk
+/// with whole payloads, and after retention.
+fn retention() {
+    const DAYS: i64 = 30;
+    const TOOL_CALLS: usize = 2000; // per day
+    const SNAPSHOTS: usize = 500; // status-line refreshes per day
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agentd.db");
+    let mut w = agentd_store::Writer::open(&path).unwrap();
+    let now = jiff::Timestamp::now().as_millisecond();
+    let mut seed = 7u64;
+    let pre = |n: usize| {
+        json!({"session_id": format!("s{}", n % 20), "hook_event_name": "PreToolUse", "tool_name": "Bash",
+            "tool_use_id": format!("toolu_{n}"), "cwd": "/home/me/work/project", "transcript_path": "/home/me/.claude/projects/p/s.jsonl",
+            "permission_mode": "default", "tool_input": {"command": "cargo test --workspace", "description": "run the tests"}})
+        .to_string()
+    };
+    // PostToolUse sizes as in the fixture corpus: median 9.6 KB, p90 29 KB,
+    // max 57 KB.
+    let mut post_bytes = 0u64;
+    for day in 0..DAYS {
+        let day_ms = now - (DAYS - day) * 86_400_000;
+        let mut b = w.batch().unwrap();
+        for i in 0..TOOL_CALLS {
+            let n = (day as usize) * TOOL_CALLS + i;
+            let ts = day_ms + (i as i64) * 20_000;
+            let p = pre(n);
+            b.append(&ev(ts, n, "hook", "PreToolUse", &p)).unwrap();
+            let size = match rand(&mut seed, 10) {
+                0..=4 => 5_000 + rand(&mut seed, 4_600),
+                5..=8 => 9_600 + rand(&mut seed, 19_400),
+                _ => 29_000 + rand(&mut seed, 28_000),
+            } as usize;
+            let out = json!({"session_id": format!("s{}", n % 20), "hook_event_name": "PostToolUse", "tool_name": "Bash",
+                "tool_use_id": format!("toolu_{n}"), "cwd": "/home/me/work/project",
+                "tool_input": {"command": "cargo test --workspace"},
+                "tool_response": {"stdout": "t".repeat(size), "stderr": "", "interrupted": false}})
+            .to_string();
+            post_bytes += out.len() as u64;
+            b.append(&ev(ts + 5_000, n, "hook", "PostToolUse", &out))
+                .unwrap();
+        }
+        for i in 0..SNAPSHOTS {
+            let snap = json!({"session_id": format!("s{}", i % 20), "model": {"id": "claude-opus-5-5"},
+                "cost": {"total_cost_usd": 1.25, "total_duration_ms": 600000}, "context_window": {"used_percentage": 42},
+                "workspace": {"current_dir": "/home/me/work/project"}, "transcript_path": "/home/me/.claude/projects/p/s.jsonl",
+                "pad": "s".repeat(1000)})
+            .to_string();
+            b.append(&ev(
+                day_ms + (i as i64) * 60_000,
+                i,
+                "statusline",
+                "StatusLine",
+                &snap,
+            ))
+            .unwrap();
+        }
+        b.commit().unwrap();
+    }
+    let (full, _) = w.vacuum(true).unwrap();
+    let t = Instant::now();
+    let cutoff = now - 14 * 86_400_000;
+    let mut totals = (0u64, 0u64);
+    loop {
+        let mut b = w.batch().unwrap();
+        let c = b
+            .compact_step(cutoff, agentd_daemon::retention::STEP, 2048, &|p| {
+                agentd_daemon::retention::compact_payload(p, 2048)
+            })
+            .unwrap();
+        b.commit().unwrap();
+        totals.0 += c.compacted;
+        totals.1 += c.deleted;
+        if c.reached_cutoff {
+            break;
+        }
+    }
+    let took = t.elapsed();
+    let (_, after) = w.vacuum(false).unwrap();
+    let events = DAYS as usize * (2 * TOOL_CALLS + SNAPSHOTS);
+    println!(
+        "\n## Retention: a simulated month ({DAYS} days × {TOOL_CALLS} tool calls + {SNAPSHOTS} status-line refreshes a day = {events} events)"
+    );
+    println!("| | agentd.db | per day |");
+    println!("|---|---:|---:|");
+    println!(
+        "| whole payloads (PostToolUse payloads alone: {:.0} MB) | {:.0} MB | {:.1} MB |",
+        post_bytes as f64 / 1e6,
+        full as f64 / 1e6,
+        full as f64 / 1e6 / DAYS as f64
+    );
+    println!(
+        "| after retention (whole for 14 days, then cut to 2 KB; one snapshot per session) | **{:.0} MB** | {:.1} MB (kept whole) / {:.2} MB (compacted) |",
+        after as f64 / 1e6,
+        full as f64 / 1e6 / DAYS as f64,
+        (after as f64 - full as f64 * 14.0 / DAYS as f64).max(0.0) / 1e6 / 16.0
+    );
+    println!(
+        "compaction: {} payloads cut, {} snapshots dropped, in {:.1} s ({} events per writer transaction)",
+        totals.0,
+        totals.1,
+        took.as_secs_f64(),
+        agentd_daemon::retention::STEP
+    );
+}
+
+fn ev<'a>(
+    ts_ms: i64,
+    n: usize,
+    source: &'a str,
+    name: &'a str,
+    payload: &'a str,
+) -> agentd_store::NewEvent<'a> {
+    agentd_store::NewEvent {
+        ts_ms,
+        session_id: SESSIONS[n % SESSIONS.len()],
+        agent: "claude",
+        source,
+        name,
+        kind: "other",
+        payload,
+        env: "{}",
+    }
+}
+
+const SESSIONS: [&str; 20] = [
+    "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13", "s14",
+    "s15", "s16", "s17", "s18", "s19",
+];
 
 /// One hook event numbered `n`, as the hook client sends it; spooled (as
 /// the hook does) when not acknowledged. Returns the latency and whether
