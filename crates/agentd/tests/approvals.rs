@@ -425,3 +425,45 @@ fn mcp_elicitations_are_answered_declined_or_settled_in_the_terminal() {
     assert_eq!(settled.approval.status.as_str(), "answered_in_terminal");
     assert_ne!(status_of(&d, "e3"), "needs_approval");
 }
+
+#[test]
+fn a_held_hook_waits_past_its_fail_open_timeout_until_the_decision() {
+    // A 200 ms fail-open timeout: without `approval.held` extending the
+    // wait, the hook would give up (and print nothing) long before anyone
+    // decides.
+    let d = TestDaemon::start();
+    let mut hook = support::agentd_cmd(&d.home)
+        .env("AGENTD_HOOK_TIMEOUT_MS", "200")
+        .arg("hook")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    hook.stdin
+        .take()
+        .unwrap()
+        .write_all(
+            permission_request("held", "make deploy")
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap();
+    let id = pending(&d, 1)[0].approval.id.clone();
+    // Well past the timeout, the hook still waits (its process is alive).
+    let since = std::time::Instant::now();
+    wait_for("ten timeouts to pass", Duration::from_secs(60), || {
+        (since.elapsed() > Duration::from_millis(2000)).then_some(())
+    });
+    assert!(
+        hook.try_wait().unwrap().is_none(),
+        "the hook gave up while held"
+    );
+    let out = run(&d.home, &["approve", &id], None);
+    assert!(out.status.success(), "{out:?}");
+    let out = hook.wait_with_output().unwrap();
+    assert_eq!(
+        stdout_json(&out)["hookSpecificOutput"]["decision"]["behavior"],
+        "allow"
+    );
+}

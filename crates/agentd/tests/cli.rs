@@ -3,7 +3,7 @@
 mod support;
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::{TestDaemon, run};
@@ -25,40 +25,89 @@ fn hook_fails_open_without_a_daemon_or_with_bad_input() {
     assert!(out.stdout.is_empty());
 }
 
-#[test]
-fn hook_fails_open_when_the_daemon_is_too_slow() {
-    let dir = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
-    // A "daemon" that accepts and never answers.
-    let listener = std::os::unix::net::UnixListener::bind(dir.path().join("agentd.sock")).unwrap();
+/// A "daemon" at `dir`'s socket that accepts one connection and never
+/// answers, holding it until the returned sender is dropped; the thread
+/// says whether a client connected.
+fn silent_daemon(
+    dir: &std::path::Path,
+) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<bool>) {
+    let listener = std::os::unix::net::UnixListener::bind(dir.join("agentd.sock")).unwrap();
+    let (release, wait) = std::sync::mpsc::channel::<()>();
     let held = std::thread::spawn(move || {
-        listener.accept().map(|(s, _)| {
-            std::thread::sleep(Duration::from_millis(1500));
-            drop(s);
-        })
+        let conn = listener.accept();
+        let _ = wait.recv(); // until the test is done
+        conn.is_ok()
     });
-    let start = Instant::now();
-    let out = support::agentd_cmd(dir.path())
-        .env("AGENTD_HOOK_TIMEOUT_MS", "300")
+    (release, held)
+}
+
+/// Runs `agentd hook` with `payload` and `timeout_ms`; its output, or a
+/// failure when it has not returned within 60 s (it would wait on the
+/// silent daemon for ever if it ignored its time limit).
+fn hook_against(dir: &std::path::Path, timeout_ms: &str, payload: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = support::agentd_cmd(dir)
+        .env("AGENTD_HOOK_TIMEOUT_MS", timeout_ms)
         .arg("hook")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
-        .and_then(|mut c| {
-            use std::io::Write;
-            c.stdin
-                .take()
-                .unwrap()
-                .write_all(br#"{"session_id":"s","hook_event_name":"Stop"}"#)?;
-            c.wait_with_output()
-        })
         .unwrap();
+    child.stdin.take().unwrap().write_all(payload).unwrap();
+    let status = support::wait_for("the hook to give up", Duration::from_secs(60), || {
+        child.try_wait().ok().flatten()
+    });
+    let mut stdout = Vec::new();
+    use std::io::Read;
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_end(&mut stdout)
+        .unwrap();
+    std::process::Output {
+        status,
+        stdout,
+        stderr: Vec::new(),
+    }
+}
+
+#[test]
+fn hook_fails_open_when_the_daemon_is_too_slow() {
+    let dir = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    let (release, held) = silent_daemon(dir.path());
+    // The daemon never answers and never closes: only the hook's own
+    // time limit can end it.
+    let out = hook_against(
+        dir.path(),
+        "300",
+        br#"{"session_id":"s","hook_event_name":"Stop"}"#,
+    );
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty());
-    assert!(
-        start.elapsed() < Duration::from_millis(1500),
-        "gave up at its timeout, not the server's"
+    drop(release);
+    assert!(held.join().unwrap(), "the hook did connect");
+    // What it could not deliver waits in the spool.
+    assert_eq!(
+        agentd_client::spool::list(&dir.path().join("spool")).len(),
+        1
     );
-    assert!(held.join().unwrap().is_ok(), "the hook did connect");
+}
+
+#[test]
+fn session_end_never_waits_past_its_one_second_budget() {
+    let dir = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    let (release, held) = silent_daemon(dir.path());
+    // An hour's timeout: only the SessionEnd cap (1 s, inside Claude
+    // Code's 1.5 s budget for all SessionEnd hooks) can end it.
+    let out = hook_against(
+        dir.path(),
+        "3600000",
+        br#"{"session_id":"s","hook_event_name":"SessionEnd","reason":"exit"}"#,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    drop(release);
+    assert!(held.join().unwrap());
 }
 
 #[test]

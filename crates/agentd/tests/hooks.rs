@@ -269,3 +269,42 @@ fn agentd_toml_hooks_are_checked_once_and_listed_with_their_origin() {
         "{h:?}"
     );
 }
+
+#[test]
+fn running_checks_hold_the_hook_past_its_fail_open_timeout() {
+    let d = TestDaemon::start();
+    let p = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(p.path().join(".agentd")).unwrap();
+    // A check that takes longer than the hook's 200 ms fail-open timeout
+    // and fails: its verdict must still reach Claude Code.
+    std::fs::write(
+        p.path().join(".agentd/hooks.toml"),
+        "[[hooks]]\nname = \"slow\"\nevents = [\"Stop\"]\ncommand = \"sleep 1; echo slow check failed >&2; exit 1\"\n",
+    )
+    .unwrap();
+    let cwd = p.path().canonicalize().unwrap();
+    let payload = json!({"session_id": "slow", "hook_event_name": "Stop", "cwd": cwd});
+    let out = support::agentd_cmd(&d.home)
+        .env("AGENTD_HOOK_TIMEOUT_MS", "200")
+        .arg("hook")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(payload.to_string().as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let v: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("no verdict ({e}): {out:?}"));
+    assert_eq!(v["decision"], "block", "{v}");
+    assert!(
+        v["reason"].as_str().unwrap().contains("slow check failed"),
+        "{v}"
+    );
+}

@@ -544,3 +544,44 @@ fn ten_thousand_sessions_list_page_by_page_and_nothing_is_too_big_for_a_frame() 
         sub["sessions_omitted"]
     );
 }
+
+#[test]
+fn a_transcript_replaced_by_rename_is_read_again_from_the_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("projects");
+    let dir = root.join("-w-p");
+    std::fs::create_dir_all(&dir).unwrap();
+    let sid = "5e55a0b1-0000-4000-8000-00000000aaaa";
+    let file = dir.join(format!("{sid}.jsonl"));
+    std::fs::write(&file, user_line(sid, "u1", "the old aardvark")).unwrap();
+    let (_h, d) = daemon_indexing(&root);
+    json_of(&d.home, &["index", "--wait", "--json"]);
+    assert_eq!(
+        json_of(&d.home, &["search", "aardvark", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Rewritten atomically (a new inode): longer than before, so neither
+    // size nor a shrink gives it away — only the inode does.
+    let tmpfile = dir.join(".rewrite");
+    std::fs::write(
+        &tmpfile,
+        user_line(sid, "u1", "the new bandicoot") + &user_line(sid, "u2", "and a second line"),
+    )
+    .unwrap();
+    std::fs::rename(&tmpfile, &file).unwrap();
+    wait_for(
+        "the new text to be searchable",
+        Duration::from_secs(30),
+        || {
+            let hits = json_of(&d.home, &["search", "bandicoot", "--json"]);
+            (!hits.as_array().unwrap().is_empty()).then_some(())
+        },
+    );
+    let old = json_of(&d.home, &["search", "aardvark", "--json"]);
+    assert!(old.as_array().unwrap().is_empty(), "old rows gone: {old}");
+    let status = json_of(&d.home, &["index", "--json"]);
+    assert_eq!(status["counts"]["messages"], 2, "{status}");
+}
