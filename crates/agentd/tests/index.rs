@@ -228,59 +228,70 @@ fn appended_lines_are_searchable_without_a_hook() {
     assert_eq!(status["counts"]["bad_lines"], 0);
 }
 
-/// Snapshot of what the index holds, for comparing two indexes.
-fn snapshot(home: &Path) -> (Value, Value, Value) {
-    let status = json_of(home, &["index", "--json"]);
-    let c = &status["counts"];
-    let counts = serde_json::json!([
-        c["messages"],
-        c["sessions"],
-        c["usage_records"],
-        c["lines"],
-        c["bytes"],
-        c["record_types"]
-    ]);
-    let usage = json_of(home, &["usage", "session", "--json", "--timezone", "UTC"]);
-    let hits = json_of(home, &["search", "the", "--json", "--limit", "500"]);
-    let n = serde_json::json!(hits.as_array().unwrap().len());
-    (counts, usage["rows"].clone(), n)
+/// A large generated corpus where every line has its own ids: `files`
+/// session files of `lines` lines each (every other one an assistant
+/// message with usage: 10 input and 20 output tokens, its own message and
+/// request id), ~1 KB a line. Returns (lines, assistant lines).
+fn distinct_corpus(root: &Path, files: usize, lines: usize) -> (u64, u64) {
+    use std::io::Write;
+    let (mut total, mut assistant) = (0, 0);
+    for f in 0..files {
+        let dir = root.join(format!("-w-big{f}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sid = format!("5e55a0b1-0000-4000-8000-{f:012}");
+        let mut out = std::io::BufWriter::new(
+            std::fs::File::create(dir.join(format!("{sid}.jsonl"))).unwrap(),
+        );
+        let pad = "lorem ipsum ".repeat(80);
+        for i in 0..lines {
+            let uuid = format!("{f:04}-{i:08}");
+            let line = if i % 2 == 0 {
+                user_line(&sid, &uuid, &format!("question {i} {pad}"))
+            } else {
+                assistant += 1;
+                format!(
+                    "{{\"type\":\"assistant\",\"uuid\":\"{uuid}\",\"sessionId\":\"{sid}\",\"timestamp\":\"2026-11-23T10:00:00.000Z\",\"requestId\":\"req_{f}_{i}\",\"message\":{{\"id\":\"msg_{f}_{i}\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[{{\"type\":\"text\",\"text\":\"answer {i} {pad}\"}}],\"usage\":{{\"input_tokens\":10,\"output_tokens\":20,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0}}}}}}\n"
+                )
+            };
+            out.write_all(line.as_bytes()).unwrap();
+            total += 1;
+        }
+    }
+    (total, assistant)
 }
 
 #[test]
 fn kill_9_while_indexing_loses_and_duplicates_nothing() {
+    // Files of ~40 MB each: a scan commits every 8 MiB, so a kill while
+    // bytes are half read lands mid-file. Every line has its own ids, so a
+    // duplicate would show in the counts.
     let tmp = tempfile::tempdir().unwrap();
-    // A corpus big enough to be mid-way when killed: the fixtures, 12 times
-    // over, under different project folders (same ids: deduplicated by uuid
-    // and by message + request id).
     let root = tmp.path().join("projects");
-    let Some(one) = projects(
-        &tmp.path().join("one"),
-        "kill_9_while_indexing_loses_and_duplicates_nothing",
-    ) else {
-        return;
-    };
-    for i in 0..12 {
-        for e in std::fs::read_dir(&one).unwrap() {
-            let e = e.unwrap();
-            copy_dir(
-                &e.path(),
-                &root.join(format!("{}-{i}", e.file_name().to_string_lossy())),
-            );
-        }
-    }
+    let (lines, assistant) = distinct_corpus(&root, 4, 40_000);
     let (_h, mut d) = daemon_indexing(&root);
-    wait_for("indexing to start", Duration::from_secs(10), || {
+    let at = wait_for("the scan to be mid-way", Duration::from_secs(120), || {
         let s = json_of(&d.home, &["index", "--json"]);
-        (s["bytes_done"].as_u64().unwrap_or(0) > 0 || s["state"] == "ready").then_some(())
+        let (done, total) = (
+            s["bytes_done"].as_u64().unwrap_or(0),
+            s["bytes_total"].as_u64().unwrap_or(0),
+        );
+        assert_ne!(
+            s["state"], "ready",
+            "the scan finished before the kill: {s}"
+        );
+        (done > 0 && done < total).then_some((done, total))
     });
     d.kill();
     d.restart();
     let after = json_of(&d.home, &["index", "--wait", "--json"]);
     assert_eq!(after["state"], "ready");
-
-    let (_h2, clean) = daemon_indexing(&root);
-    json_of(&clean.home, &["index", "--wait", "--json"]);
-    assert_eq!(snapshot(&d.home), snapshot(&clean.home));
+    let c = &after["counts"];
+    assert_eq!(c["messages"], lines, "killed at {at:?}: {after}");
+    assert_eq!(c["usage_records"], assistant, "{after}");
+    assert_eq!(c["bad_lines"], 0, "{after}");
+    let usage = json_of(&d.home, &["usage", "daily", "--json"]);
+    assert_eq!(usage["totals"]["output_tokens"], 20 * assistant, "{usage}");
+    assert_eq!(usage["totals"]["input_tokens"], 10 * assistant, "{usage}");
 }
 
 #[test]
