@@ -86,13 +86,16 @@ fn main() {
             _ => {}
         }
     };
-    let last = handles
-        .into_iter()
-        .map(|h| h.join().unwrap())
-        .max()
-        .unwrap();
+    let ends: Vec<Instant> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let last = *ends.iter().max().unwrap();
     let caller_s = (caller_done - start).as_secs_f64();
     let subs_s = (last - start).as_secs_f64();
+    // Each subscriber's own rate: every line to it, over its own time.
+    let mut rates: Vec<f64> = ends
+        .iter()
+        .map(|e| LINES as f64 / (*e - start).as_secs_f64())
+        .collect();
+    rates.sort_by(f64::total_cmp);
     println!("\n## 20 checks × 200 lines, 10 subscribers");
     println!("| path | lines | time | lines/s |");
     println!("|---|---:|---:|---:|");
@@ -106,5 +109,11 @@ fn main() {
         LINES * subscribers,
         subs_s,
         (LINES * subscribers) as f64 / subs_s
+    );
+    println!(
+        "| each subscriber (slowest / median / fastest) | {LINES} each | | {:.0} / {:.0} / {:.0} |",
+        rates[0],
+        rates[rates.len() / 2],
+        rates[rates.len() - 1]
     );
 }
