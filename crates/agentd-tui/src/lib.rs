@@ -189,6 +189,21 @@ fn perform(app: &mut App, cmd: &mut Option<Client>, paths: &Paths, exe: &Path, a
     };
     let result = match action {
         Action::Quit => Ok(()),
+        Action::LoadHistory => call::<agentd_proto::api::SessionsPage>(
+            cmd,
+            socket,
+            method::SESSIONS_LIST,
+            json!({"paged": true, "history": true, "status": ["ended"]}),
+        )
+        .map(|page| {
+            if page.next_offset.is_some() {
+                app.notice = Some(format!(
+                    "the {} most recent past sessions; `agentd ls --all` lists every one",
+                    page.sessions.len()
+                ));
+            }
+            app.set_history(page.sessions);
+        }),
         Action::Approve(id) => decide(cmd, &id, json!({"behavior": "allow"})).map(|_| {
             app.notice = Some("approved".to_owned());
         }),

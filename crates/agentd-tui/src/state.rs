@@ -55,6 +55,8 @@ pub enum Action {
     JumpToPane(String),
     /// Start the daemon.
     StartDaemon,
+    /// Load past sessions (known from transcripts) to show with the ended.
+    LoadHistory,
 }
 
 /// One row of the main list.
@@ -115,6 +117,9 @@ pub struct App {
     pub notice: Option<String>,
     /// Show ended sessions too.
     pub show_ended: bool,
+    /// Past sessions from the transcript index (shown with `show_ended`),
+    /// newest first, as many as one page holds.
+    pub history: Vec<SessionView>,
     /// Now, ms since the Unix epoch (ages are computed from it).
     pub now_ms: i64,
 }
@@ -137,8 +142,16 @@ impl App {
             input: String::new(),
             notice: None,
             show_ended: false,
+            history: Vec::new(),
             now_ms,
         }
+    }
+
+    /// Past sessions loaded from the index (`sessions.list`), shown with
+    /// the ended ones.
+    pub fn set_history(&mut self, history: Vec<SessionView>) {
+        self.history = history;
+        self.clamp();
     }
 
     /// A (re)subscription's snapshot replaces every session.
@@ -177,6 +190,19 @@ impl App {
             .iter()
             .filter(|s| self.show_ended || s.session.status != Status::Ended)
             .collect();
+        if self.show_ended {
+            // Past sessions the registry does not hold (never twice).
+            let known: std::collections::HashSet<&str> = self
+                .sessions
+                .iter()
+                .map(|s| s.session.id.as_str())
+                .collect();
+            shown.extend(
+                self.history
+                    .iter()
+                    .filter(|h| !known.contains(h.session.id.as_str())),
+            );
+        }
         let needs = |s: &SessionView| {
             matches!(s.session.status, Status::NeedsApproval | Status::NeedsInput)
         };
@@ -312,6 +338,9 @@ impl App {
             Key::Char('e') => {
                 self.show_ended = !self.show_ended;
                 self.clamp();
+                if self.show_ended {
+                    return Some(Action::LoadHistory);
+                }
             }
             Key::Char('a') | Key::Char('y') => {
                 if let Some(a) = self.target_approval() {

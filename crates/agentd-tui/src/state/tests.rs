@@ -319,3 +319,24 @@ fn the_selection_follows_its_session_and_typing_keeps_its_approval() {
         Some("that approval was decided meanwhile")
     );
 }
+
+#[test]
+fn showing_ended_sessions_loads_past_ones_and_never_shows_one_twice() {
+    let mut a = app();
+    assert_eq!(a.key(Key::Char('e'), false), Some(Action::LoadHistory));
+    let mut past = session("s-past", Status::Ended, "old", 5_000);
+    past.live = false;
+    // The index also knows a session the registry holds: shown once.
+    let dup = session("s-gone", Status::Ended, "web", 10_000);
+    a.set_history(vec![past, dup]);
+    let shown = ids(&a);
+    assert!(shown.contains(&"s-past".to_owned()), "{shown:?}");
+    assert_eq!(
+        shown.iter().filter(|s| *s == "s-gone").count(),
+        1,
+        "{shown:?}"
+    );
+    // Hiding them again hides the past ones too, and asks for nothing.
+    assert_eq!(a.key(Key::Char('e'), false), None);
+    assert!(!ids(&a).contains(&"s-past".to_owned()));
+}
