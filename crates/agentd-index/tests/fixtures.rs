@@ -537,3 +537,28 @@ fn long_context_rates_apply_per_request_not_per_sum() {
         rep.totals.cost_usd
     );
 }
+
+#[test]
+fn a_main_chain_copy_of_a_usage_record_wins_over_a_sidechain_copy_and_bigger_over_smaller() {
+    // The same request three times: a streamed partial (5 output tokens), a
+    // sidechain copy with more (500), and the main-chain final (50). The
+    // main chain wins even with fewer tokens; among main-chain copies the
+    // larger total wins. Whatever order the lines come in.
+    let line = |uuid: &str, sidechain: bool, out: u64| {
+        format!(
+            "{{\"type\":\"assistant\",\"uuid\":\"{uuid}\",\"sessionId\":\"s\",\"isSidechain\":{sidechain},\"timestamp\":\"2026-01-01T00:00:00Z\",\"requestId\":\"req_1\",\"message\":{{\"id\":\"msg_1\",\"model\":\"claude-sonnet-4-5\",\"usage\":{{\"input_tokens\":1,\"output_tokens\":{out}}}}}}}\n"
+        )
+    };
+    let lines = [line("a", false, 5), line("b", true, 500), line("c", false, 50)];
+    for order in [[0, 1, 2], [1, 2, 0], [2, 0, 1], [1, 0, 2]] {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("root/p");
+        std::fs::create_dir_all(&p).unwrap();
+        let text: String = order.iter().map(|&i| lines[i].clone()).collect();
+        std::fs::write(p.join("s.jsonl"), text).unwrap();
+        let reader = build(&tmp.path().join("root"), &tmp.path().join("i.db"));
+        let rep = report(&reader, &usage_q(GroupBy::Model), &[]).unwrap();
+        assert_eq!(rep.totals.output_tokens, 50, "order {order:?}");
+        assert_eq!(rep.totals.input_tokens, 1, "order {order:?}");
+    }
+}
