@@ -549,7 +549,11 @@ fn a_main_chain_copy_of_a_usage_record_wins_over_a_sidechain_copy_and_bigger_ove
             "{{\"type\":\"assistant\",\"uuid\":\"{uuid}\",\"sessionId\":\"s\",\"isSidechain\":{sidechain},\"timestamp\":\"2026-01-01T00:00:00Z\",\"requestId\":\"req_1\",\"message\":{{\"id\":\"msg_1\",\"model\":\"claude-sonnet-4-5\",\"usage\":{{\"input_tokens\":1,\"output_tokens\":{out}}}}}}}\n"
         )
     };
-    let lines = [line("a", false, 5), line("b", true, 500), line("c", false, 50)];
+    let lines = [
+        line("a", false, 5),
+        line("b", true, 500),
+        line("c", false, 50),
+    ];
     for order in [[0, 1, 2], [1, 2, 0], [2, 0, 1], [1, 0, 2]] {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("root/p");

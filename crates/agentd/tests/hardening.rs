@@ -789,3 +789,116 @@ fn gc_cuts_old_payloads_to_their_lifecycle_fields_and_keeps_recent_ones_whole() 
     let text = run(&d.home, &["gc"], None);
     assert!(String::from_utf8_lossy(&text.stdout).contains("agentd.db:"));
 }
+
+/// A stand-in for `claude` (stream-json mode) that announces a session,
+/// asks to use a tool, records every line agentd writes to it in `$FAKE_OUT`,
+/// and ignores SIGINT and SIGTERM (so only SIGKILL ends it).
+fn stubborn_claude(dir: &Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("claude");
+    std::fs::write(
+        &script,
+        r#"#!/bin/sh
+trap '' INT TERM
+printf '%s\n' '{"type":"system","subtype":"init","session_id":"11111111-2222-4333-8444-555555555555","model":"claude-opus-5-5","cwd":"/tmp","tools":[]}'
+printf '%s\n' '{"type":"control_request","request_id":"req_1","request":{"subtype":"can_use_tool","tool_name":"Bash","input":{"command":"ls"},"tool_use_id":"toolu_1"}}'
+while IFS= read -r line; do printf '%s\n' "$line" >> "$FAKE_OUT"; done
+while :; do sleep 1; done
+"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[test]
+fn a_launched_session_that_ignores_sigint_and_sigterm_is_killed_with_sigkill() {
+    let tmp = tempfile::tempdir().unwrap();
+    let claude = stubborn_claude(tmp.path());
+    let out_file = tmp.path().join("stdin.log");
+    let home = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    let d = TestDaemon::start_with_env(
+        home.path(),
+        vec![
+            ("AGENTD_CLAUDE".into(), claude.display().to_string()),
+            ("FAKE_OUT".into(), out_file.display().to_string()),
+        ],
+    );
+    let launched: Value = d
+        .client()
+        .call(
+            method::SESSIONS_LAUNCH,
+            json!({"prompt": "go", "cwd": tmp.path()}),
+        )
+        .unwrap();
+    let id = launched["session_id"].as_str().unwrap().to_owned();
+    let pid = launched["pid"].as_u64().unwrap() as i32;
+    let mut c = d.client();
+    c.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let killed: Value = c.call(method::SESSIONS_KILL, json!({"id": id})).unwrap();
+    assert_eq!(killed["ended_by"], "SIGKILL", "{killed}");
+    // The whole group is gone.
+    let group = rustix::process::Pid::from_raw(pid).unwrap();
+    wait_for(
+        "the process group to be gone",
+        Duration::from_secs(30),
+        || {
+            rustix::process::test_kill_process_group(group)
+                .is_err()
+                .then_some(())
+        },
+    );
+}
+
+#[test]
+fn every_pending_can_use_tool_is_answered_when_the_daemon_stops() {
+    let tmp = tempfile::tempdir().unwrap();
+    let claude = stubborn_claude(tmp.path());
+    let out_file = tmp.path().join("stdin.log");
+    let home = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    let mut d = TestDaemon::start_with_env(
+        home.path(),
+        vec![
+            ("AGENTD_CLAUDE".into(), claude.display().to_string()),
+            ("FAKE_OUT".into(), out_file.display().to_string()),
+        ],
+    );
+    let launched: Value = d
+        .client()
+        .call(
+            method::SESSIONS_LAUNCH,
+            json!({"prompt": "go", "cwd": tmp.path()}),
+        )
+        .unwrap();
+    let pid = launched["pid"].as_u64().unwrap() as i32;
+    // The tool call is held for a human...
+    wait_for("the approval", Duration::from_secs(30), || {
+        let list: Vec<Value> = d.client().call(method::APPROVALS_LIST, json!({})).ok()?;
+        (!list.is_empty()).then_some(())
+    });
+    // ... and the daemon stops: Claude Code gets its answer, a deny.
+    let (status, _) = d.stop();
+    assert!(status.success());
+    let answer = wait_for(
+        "the answer on claude's stdin",
+        Duration::from_secs(30),
+        || {
+            let text = std::fs::read_to_string(&out_file).ok()?;
+            text.lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .find(|v| v["type"] == "control_response")
+        },
+    );
+    let r = &answer["response"];
+    assert_eq!(r["request_id"], "req_1", "{answer}");
+    assert_eq!(r["response"]["behavior"], "deny", "{answer}");
+    assert!(
+        r["response"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("agentd"),
+        "{answer}"
+    );
+    let group = rustix::process::Pid::from_raw(pid).unwrap();
+    let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+}
