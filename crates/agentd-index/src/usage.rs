@@ -151,11 +151,13 @@ pub fn report(
         GroupBy::Model => "''",
     };
     let sql = format!(
-        "SELECT {key_sql} AS k, u.model, (u.input + u.cache_write + u.cache_read > {long}) AS long,
+        "SELECT {key_sql} AS k, u.model,
+                (u.input + u.cache_write + u.cache_read > {short}) + (u.input + u.cache_write + u.cache_read > {long}) AS class,
                 SUM(u.input), SUM(u.output), SUM(u.cache_write), SUM(u.cache_write_1h), SUM(u.cache_read)
          FROM usage u LEFT JOIN sessions s ON s.id = u.session_id
          WHERE (?1 IS NULL OR u.ts_ms >= ?1) AND (?2 IS NULL OR u.ts_ms < ?2)
-         GROUP BY k, u.model, long",
+         GROUP BY k, u.model, class",
+        short = pricing::SHORT_LONG_CONTEXT_TOKENS,
         long = pricing::LONG_CONTEXT_TOKENS
     );
     let mut stmt = reader.conn().prepare(&sql)?;
@@ -163,7 +165,7 @@ pub fn report(
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
-            r.get::<_, bool>(2)?,
+            r.get::<_, i64>(2)?,
             Usage {
                 input_tokens: r.get::<_, i64>(3)? as u64,
                 output_tokens: r.get::<_, i64>(4)? as u64,
@@ -179,7 +181,7 @@ pub fn report(
         ..UsageRow::default()
     };
     for row in rows {
-        let (key, model, long, usage) = row?;
+        let (key, model, class, usage) = row?;
         let period = match q.group_by {
             GroupBy::Daily | GroupBy::Monthly => {
                 let bucket: i64 = key.parse().unwrap_or(0);
@@ -196,6 +198,16 @@ pub fn report(
             _ => key,
         };
         let price = pricing::lookup(&model, overrides);
+        // Prompt size class 0 (≤ 100 000 tokens), 1 (≤ 200 000), 2 (more):
+        // long as the model's own threshold says.
+        let long = price.is_some_and(|p| {
+            let prompt = match class {
+                0 => 0,
+                1 => pricing::SHORT_LONG_CONTEXT_TOKENS + 1,
+                _ => pricing::LONG_CONTEXT_TOKENS + 1,
+            };
+            pricing::is_long_at(&p, prompt)
+        });
         let g = groups.entry(period.clone()).or_insert_with(|| UsageRow {
             period,
             ..UsageRow::default()

@@ -566,3 +566,22 @@ fn a_main_chain_copy_of_a_usage_record_wins_over_a_sidechain_copy_and_bigger_ove
         assert_eq!(rep.totals.input_tokens, 1, "order {order:?}");
     }
 }
+
+#[test]
+fn every_model_in_the_fixtures_and_of_the_pinned_claude_code_has_a_price() {
+    // The model the pinned Claude Code (2.1.330) uses by default, which the
+    // end-to-end runs record, must be priced whatever the fixtures hold.
+    assert!(agentd_transcript::pricing::lookup("claude-opus-5-5", &[]).is_some());
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(root) = projects(tmp.path(), false, "every_model_in_the_fixtures_has_a_price") else {
+        return;
+    };
+    let reader = build(&root, &tmp.path().join("index.db"));
+    let rep = report(&reader, &usage_q(GroupBy::Model), &[]).unwrap();
+    assert!(
+        rep.totals.unpriced_models.is_empty(),
+        "models without a price: {:?}",
+        rep.totals.unpriced_models
+    );
+    assert!(!rep.totals.models.is_empty());
+}

@@ -1,13 +1,17 @@
 //! What tokens cost: USD per million tokens, per model and token class.
 //!
-//! Source: Anthropic's published API prices (the "Pricing" page of the
-//! Claude API documentation), as of 2026-11-23. Cache writes with a 5-minute
-//! lifetime cost 1.25× input, with a 1-hour lifetime 2× input; cache reads
-//! 0.1× input. Sonnet 4 and 4.5 requests whose prompt (input + cache
-//! writes + cache reads) exceeds 200 000 tokens are billed at the long-context
-//! rates. Models not in the table are *unpriced*: reports list them as such
-//! and never count them as free. `agentd.toml` can add or override entries
-//! (`[pricing."model-id"]`).
+//! Sources: Anthropic's published API prices (the "Pricing" page of the
+//! Claude API documentation), as of 2026-11-23, and the model catalog Claude
+//! Code itself prices its `cost.total_cost_usd` with (the `pricing` tiers of
+//! the pinned Claude Code 2.1.330's bundle, read 2026-11-29: e.g.
+//! `claude-opus-5-5` → `tier_4_20_cache_read_0_20`). Cache writes with a
+//! 5-minute lifetime cost 1.25× input, with a 1-hour lifetime 2× input;
+//! cache reads 0.1× input unless a tier says otherwise. Sonnet 4 and 4.5
+//! requests whose prompt (input + cache writes + cache reads) exceeds
+//! 200 000 tokens, and Haiku 5.5 requests over 100 000, are billed at the
+//! long-context rates. Models not in the table are *unpriced*: reports list
+//! them as such and never count them as free. `agentd.toml` can add or
+//! override entries (`[pricing."model-id"]`).
 
 use crate::Usage;
 
@@ -32,6 +36,10 @@ pub struct Price {
 /// Long-context rates, USD per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize, serde::Serialize)]
 pub struct LongContext {
+    /// Prompt size (input + cache writes + cache reads, tokens) above which
+    /// these rates apply: 200 000 (the default) or 100 000.
+    #[serde(default = "default_long_above")]
+    pub above_prompt_tokens: u64,
     /// Uncached input.
     pub input: f64,
     /// Output.
@@ -45,8 +53,23 @@ pub struct LongContext {
 }
 
 /// Prompt size (input + cache writes + cache reads, tokens) above which the
-/// long-context rates apply.
+/// long-context rates apply unless a model says otherwise.
 pub const LONG_CONTEXT_TOKENS: u64 = 200_000;
+
+/// The other threshold a model may use (Haiku 5.5).
+pub const SHORT_LONG_CONTEXT_TOKENS: u64 = 100_000;
+
+fn default_long_above() -> u64 {
+    LONG_CONTEXT_TOKENS
+}
+
+/// Input, output and cache-read rates; writes at 1.25× and 2× input.
+const fn tier(input: f64, output: f64, cache_read: f64) -> Price {
+    Price {
+        cache_read,
+        ..std_price(input, output)
+    }
+}
 
 const fn std_price(input: f64, output: f64) -> Price {
     Price {
@@ -60,6 +83,7 @@ const fn std_price(input: f64, output: f64) -> Price {
 }
 
 const SONNET_LONG: LongContext = LongContext {
+    above_prompt_tokens: LONG_CONTEXT_TOKENS,
     input: 6.0,
     output: 22.5,
     cache_write_5m: 7.5,
@@ -70,6 +94,15 @@ const SONNET_LONG: LongContext = LongContext {
 /// The shipped table: model family (the id with any date suffix removed)
 /// → price. Matched by [`family`].
 pub const TABLE: &[(&str, Price)] = &[
+    ("claude-fable-5-2", tier(8.0, 40.0, 0.2)),
+    ("claude-mythos-5-2", tier(8.0, 40.0, 0.2)),
+    ("claude-fable-5-1", tier(10.0, 50.0, 0.25)),
+    ("claude-mythos-5-1", tier(10.0, 50.0, 0.25)),
+    ("claude-fable-5", std_price(10.0, 50.0)),
+    ("claude-mythos-5", std_price(10.0, 50.0)),
+    ("claude-opus-5-5", tier(4.0, 20.0, 0.2)),
+    ("claude-opus-5", std_price(5.0, 25.0)),
+    ("claude-opus-4-8", std_price(5.0, 25.0)),
     ("claude-opus-4-7", std_price(5.0, 25.0)),
     ("claude-opus-4-6", std_price(5.0, 25.0)),
     ("claude-opus-4-5", std_price(5.0, 25.0)),
@@ -90,8 +123,25 @@ pub const TABLE: &[(&str, Price)] = &[
             ..std_price(3.0, 15.0)
         },
     ),
+    ("claude-sonnet-5-5", tier(2.0, 10.0, 0.1)),
+    ("claude-sonnet-5", std_price(2.0, 10.0)),
+    ("claude-sonnet-4-6", std_price(3.0, 15.0)),
     ("claude-3-7-sonnet", std_price(3.0, 15.0)),
     ("claude-3-5-sonnet", std_price(3.0, 15.0)),
+    (
+        "claude-haiku-5-5",
+        Price {
+            long_context: Some(LongContext {
+                above_prompt_tokens: SHORT_LONG_CONTEXT_TOKENS,
+                input: 0.5,
+                output: 2.5,
+                cache_write_5m: 0.625,
+                cache_write_1h: 1.0,
+                cache_read: 0.05,
+            }),
+            ..std_price(0.1, 0.5)
+        },
+    ),
     ("claude-haiku-4-5", std_price(1.0, 5.0)),
     ("claude-3-5-haiku", std_price(0.8, 4.0)),
     ("claude-3-haiku", std_price(0.25, 1.25)),
@@ -133,18 +183,23 @@ pub fn lookup(model: &str, overrides: &[(String, Price)]) -> Option<Price> {
         .or_else(|| TABLE.iter().find(|(k, _)| *k == fam).map(|(_, p)| *p))
 }
 
-/// Whether a request's prompt (input + cache writes + cache reads) is over
-/// [`LONG_CONTEXT_TOKENS`].
-pub fn is_long(u: &Usage) -> bool {
+/// A request's prompt size: input + cache writes + cache reads, tokens.
+pub fn prompt_tokens(u: &Usage) -> u64 {
     u.input_tokens
         .saturating_add(u.cache_creation_input_tokens)
         .saturating_add(u.cache_read_input_tokens)
-        > LONG_CONTEXT_TOKENS
+}
+
+/// Whether a prompt of `prompt` tokens gets `price`'s long-context rates.
+pub fn is_long_at(price: &Price, prompt: u64) -> bool {
+    price
+        .long_context
+        .is_some_and(|l| prompt > l.above_prompt_tokens)
 }
 
 /// The cost of one request's `usage` at `price`, USD.
 pub fn cost(price: &Price, u: &Usage) -> f64 {
-    cost_at(price, u, is_long(u))
+    cost_at(price, u, is_long_at(price, prompt_tokens(u)))
 }
 
 /// The cost of `u` — one request, or the sum of requests that were all
@@ -193,6 +248,25 @@ mod tests {
         );
         assert_eq!(family("claude-opus-4@20250514"), "claude-opus-4");
         assert_eq!(family("<synthetic>"), "<synthetic>");
+    }
+
+    #[test]
+    fn claude_codes_own_tiers() {
+        let p = lookup("claude-opus-5-5", &[]).unwrap();
+        assert_eq!((p.input, p.output, p.cache_read), (4.0, 20.0, 0.2));
+        assert_eq!((p.cache_write_5m, p.cache_write_1h), (5.0, 8.0));
+        let h = lookup("claude-haiku-5-5", &[]).unwrap();
+        let u = |n| Usage {
+            input_tokens: n,
+            ..Usage::default()
+        };
+        // Haiku 5.5's long rates start above 100 000 prompt tokens.
+        assert!((cost(&h, &u(100_000)) - 0.01).abs() < 1e-12);
+        assert!((cost(&h, &u(100_001)) - 100_001.0 * 0.5 / 1e6).abs() < 1e-12);
+        assert!(!is_long_at(
+            &lookup("claude-opus-5-5", &[]).unwrap(),
+            900_000
+        ));
     }
 
     #[test]

@@ -119,4 +119,31 @@ fn a_real_session_and_its_subagent_are_searchable_and_usage_matches_ccusage() {
     let (ours_rows, theirs_rows) = last;
     assert!(!ours_rows.is_empty());
     assert_eq!(ours_rows, theirs_rows);
+
+    // The session is priced, and at Claude Code's own cost: the result
+    // message carries `total_cost_usd`, computed by Claude Code from the
+    // same usage with its own price table.
+    let claudes = stream
+        .iter()
+        .find(|m| m["type"] == "result")
+        .and_then(|m| m["total_cost_usd"].as_f64())
+        .unwrap_or_else(|| panic!("no result with total_cost_usd in {stream:?}"));
+    let by_session = json_of(&d.home, &["usage", "session", "--json"]);
+    let row = by_session["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["period"] == id.as_str())
+        .unwrap_or_else(|| panic!("no usage row for {id}: {by_session}"))
+        .clone();
+    let ours = row["cost_usd"].as_f64().unwrap();
+    assert!(ours > 0.0, "{row}");
+    assert!(
+        row["unpriced_models"].as_array().unwrap().is_empty(),
+        "{row}"
+    );
+    assert!(
+        (ours - claudes).abs() <= 1e-6 + claudes * 1e-6,
+        "agentd ${ours} vs Claude Code ${claudes}: {row}"
+    );
 }
