@@ -148,8 +148,9 @@ pub struct SessionView {
     pub updated_at: String,
     /// Time of the first event, RFC 3339 UTC.
     pub started_at: String,
-    /// Whether the registry knows it (it reported through hooks or the
-    /// status line); false for sessions known only from their transcript.
+    /// Whether it is live: known to the registry (it reported through
+    /// hooks, the status line or a launch) and not ended. False for ended
+    /// sessions and for sessions known only from their transcript.
     #[serde(default = "yes")]
     pub live: bool,
     /// What the transcript index knows of it.
@@ -186,8 +187,8 @@ impl SessionView {
         SessionView {
             updated_at: rfc3339(session.last_event_ms),
             started_at: rfc3339(session.first_event_ms),
+            live: session.status != agentd_core::Status::Ended,
             session,
-            live: true,
             history: None,
         }
     }

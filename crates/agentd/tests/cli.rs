@@ -389,3 +389,31 @@ fn version_and_help_work() {
         assert!(help.contains(cmd), "{cmd}");
     }
 }
+
+#[test]
+fn ended_sessions_are_not_live() {
+    let d = TestDaemon::start();
+    for name in ["SessionStart", "SessionEnd"] {
+        let p = json!({"session_id": "gone", "hook_event_name": name, "reason": "exit"});
+        assert!(
+            run(&d.home, &["hook"], Some(p.to_string().as_bytes()))
+                .status
+                .success()
+        );
+    }
+    let p = json!({"session_id": "here", "hook_event_name": "SessionStart"});
+    assert!(
+        run(&d.home, &["hook"], Some(p.to_string().as_bytes()))
+            .status
+            .success()
+    );
+    let out = run(&d.home, &["ls", "--json"], None);
+    let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let live = |id: &str| {
+        list.iter()
+            .find(|s| s["id"] == id)
+            .map(|s| s["live"].clone())
+    };
+    assert_eq!(live("gone"), Some(json!(false)), "{list:?}");
+    assert_eq!(live("here"), Some(json!(true)), "{list:?}");
+}

@@ -92,10 +92,12 @@ fn a_real_session_and_its_subagent_are_searchable_and_usage_matches_ccusage() {
         .iter()
         .find(|s| s["id"] == id.as_str())
         .unwrap();
-    assert_eq!(
-        s["live"], true,
-        "hooks and transcript merge into one session"
-    );
+    // Hooks and transcript merge into one session: the registry's (it
+    // ended with the headless run, so it is not live), not a history-only
+    // one (those end as `transcript`).
+    assert_eq!(s["live"], false, "{s}");
+    assert_eq!(s["status"], "ended", "{s}");
+    assert_ne!(s["end_reason"], "transcript", "{s}");
     assert!(
         !s["history"]["subagents"].as_array().unwrap().is_empty(),
         "{s}"
