@@ -417,3 +417,16 @@ fn ended_sessions_are_not_live() {
     assert_eq!(live("gone"), Some(json!(false)), "{list:?}");
     assert_eq!(live("here"), Some(json!(true)), "{list:?}");
 }
+
+#[test]
+fn errors_name_the_problem_once_without_protocol_codes() {
+    let d = TestDaemon::start();
+    let out = run(&d.home, &["show", "nope"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("agentd: ") && !err.contains("agentd: agentd:"),
+        "{err}"
+    );
+    assert!(err.contains("nope") && !err.contains("code -3"), "{err}");
+}

@@ -177,6 +177,9 @@ pub fn client_error(e: ClientError) -> ExitCode {
             eprintln!("agentd: {e}");
             ExitCode::from(crate::EXIT_NOT_RUNNING)
         }
+        // The daemon's message says what was wrong and what to do; its
+        // protocol code is for programs, not people (and `agentd:` once).
+        ClientError::Rpc(r) => fail(&r.message),
         e => fail(&e.to_string()),
     }
 }
