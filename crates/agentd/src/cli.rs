@@ -256,6 +256,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script.
+    ///
+    /// Install it where your shell looks, for example:
+    ///   agentd completions bash > ~/.local/share/bash-completion/completions/agentd
+    ///   agentd completions zsh > "${fpath[1]}/_agentd"
+    ///   agentd completions fish > ~/.config/fish/completions/agentd.fish
+    ///   agentd completions powershell >> $PROFILE
+    Completions {
+        /// bash, zsh, fish, powershell or elvish.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    ///
+    /// Install it with, for example:
+    ///   agentd man > ~/.local/share/man/man1/agentd.1
+    Man,
 }
 
 /// `agentd rules …`

@@ -430,3 +430,31 @@ fn errors_name_the_problem_once_without_protocol_codes() {
     );
     assert!(err.contains("nope") && !err.contains("code -3"), "{err}");
 }
+
+#[test]
+fn completions_for_every_shell_and_a_man_page() {
+    let d = tempfile::tempdir().unwrap();
+    for (shell, marker) in [
+        ("bash", "complete -F _agentd"),
+        ("zsh", "#compdef agentd"),
+        ("fish", "complete -c agentd"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let out = run(d.path(), &["completions", shell], None);
+        assert!(out.status.success(), "{shell}: {out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(marker), "{shell}: {marker} missing");
+        assert!(
+            text.contains("approvals") && text.contains("hooks"),
+            "{shell}"
+        );
+    }
+    let out = run(d.path(), &["man"], None);
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        page.contains(".TH agentd 1") && page.contains("completions"),
+        "{page}"
+    );
+    let out = run(d.path(), &["completions", "tcsh"], None);
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+}

@@ -47,6 +47,24 @@ pub fn run(cli: Cli) -> ExitCode {
         } => query::events(&paths, json, after, session, follow, limit),
         Command::Health { json } => query::health(&paths, json),
         Command::Gc { json } => query::gc(&paths, json),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            // Into memory first: clap_complete panics on a closed pipe.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "agentd", &mut script);
+            out(&String::from_utf8_lossy(&script));
+            ExitCode::SUCCESS
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            let mut page = Vec::new();
+            if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut page) {
+                return fail(&format!("cannot render the manual page: {e}"));
+            }
+            out(&String::from_utf8_lossy(&page));
+            ExitCode::SUCCESS
+        }
         Command::Paths { json } => query::paths(&paths, json),
         Command::Approvals { json, all, watch } => approvals::list(&paths, json, all, watch),
         Command::Approve {
