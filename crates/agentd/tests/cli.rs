@@ -458,3 +458,38 @@ fn completions_for_every_shell_and_a_man_page() {
     let out = run(d.path(), &["completions", "tcsh"], None);
     assert_eq!(out.status.code(), Some(2), "a usage error");
 }
+
+#[test]
+fn events_take_a_session_id_prefix() {
+    let d = TestDaemon::start();
+    for (sid, name) in [
+        ("52786e60-aaaa-4bbb-8ccc-000000000001", "SessionStart"),
+        ("52786e60-aaaa-4bbb-8ccc-000000000001", "Stop"),
+        ("99999999-aaaa-4bbb-8ccc-000000000002", "SessionStart"),
+    ] {
+        let p = json!({"session_id": sid, "hook_event_name": name});
+        assert!(
+            run(&d.home, &["hook"], Some(p.to_string().as_bytes()))
+                .status
+                .success()
+        );
+    }
+    let out = run(
+        &d.home,
+        &["events", "--session", "52786e60", "--json"],
+        None,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let lines: Vec<Value> = out
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|e| e["session_id"] == "52786e60-aaaa-4bbb-8ccc-000000000001")
+    );
+}
