@@ -62,8 +62,9 @@ pub struct UsageRow {
     pub cache_read_tokens: u64,
     /// The four added up.
     pub total_tokens: u64,
-    /// Cost of the priced models' tokens, USD.
-    pub cost_usd: f64,
+    /// Cost of the priced models' tokens, USD; `null` when no token of the
+    /// row has a price (never a made-up `0.0`: `unpriced_models` says which).
+    pub cost_usd: Option<f64>,
     /// Models used, sorted.
     pub models: Vec<String>,
     /// Models without a price: their tokens are in the counts and not in
@@ -96,7 +97,9 @@ impl UsageRow {
             self.models.push(model.to_owned());
         }
         match price {
-            Some(p) => self.cost_usd += pricing::cost_at(&p, u, long),
+            Some(p) => {
+                self.cost_usd = Some(self.cost_usd.unwrap_or(0.0) + pricing::cost_at(&p, u, long));
+            }
             None if u.total() > 0 && !self.unpriced_models.iter().any(|m| m == model) => {
                 self.unpriced_models.push(model.to_owned());
             }

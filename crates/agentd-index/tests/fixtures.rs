@@ -532,9 +532,9 @@ fn long_context_rates_apply_per_request_not_per_sum() {
     let rep = report(&reader, &usage_q(GroupBy::Model), &[]).unwrap();
     // 240 000 cache-read tokens at $0.30/M.
     assert!(
-        (rep.totals.cost_usd - 0.072).abs() < 1e-9,
+        (rep.totals.cost_usd.unwrap() - 0.072).abs() < 1e-9,
         "{}",
-        rep.totals.cost_usd
+        rep.totals.cost_usd.unwrap()
     );
 }
 
@@ -584,4 +584,23 @@ fn every_model_in_the_fixtures_and_of_the_pinned_claude_code_has_a_price() {
         rep.totals.unpriced_models
     );
     assert!(!rep.totals.models.is_empty());
+}
+
+#[test]
+fn an_unpriced_model_costs_null_never_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("root/p");
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::write(
+        p.join("s.jsonl"),
+        "{\"type\":\"assistant\",\"uuid\":\"u1\",\"sessionId\":\"s\",\"timestamp\":\"2026-01-01T00:00:00Z\",\"requestId\":\"r1\",\"message\":{\"id\":\"m1\",\"model\":\"claude-unknown-9\",\"usage\":{\"input_tokens\":100,\"output_tokens\":10}}}\n",
+    )
+    .unwrap();
+    let reader = build(&tmp.path().join("root"), &tmp.path().join("i.db"));
+    let rep = report(&reader, &usage_q(GroupBy::Model), &[]).unwrap();
+    assert_eq!(rep.totals.cost_usd, None);
+    assert_eq!(rep.totals.unpriced_models, ["claude-unknown-9"]);
+    assert_eq!(rep.totals.total_tokens, 110);
+    let json = serde_json::to_value(&rep.totals).unwrap();
+    assert!(json["cost_usd"].is_null(), "{json}");
 }

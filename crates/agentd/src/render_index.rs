@@ -105,10 +105,13 @@ pub fn usage(r: &UsageReport, heading: &str) -> String {
         "cost USD".into(),
     ]];
     for row in r.rows.iter().chain(std::iter::once(&r.totals)) {
-        let cost = if row.unpriced_models.is_empty() {
-            format!("{:.2}", row.cost_usd)
-        } else {
-            format!("{:.2}+?", row.cost_usd)
+        // "+?": tokens of unpriced models are not in the sum; "?" alone:
+        // nothing in the row has a price.
+        let cost = match (row.cost_usd, row.unpriced_models.is_empty()) {
+            (Some(c), true) => format!("{c:.2}"),
+            (Some(c), false) => format!("{c:.2}+?"),
+            (None, true) => "0.00".to_owned(),
+            (None, false) => "?".to_owned(),
         };
         rows.push([
             truncate(&one_line(&row.period), 40),
@@ -210,7 +213,7 @@ mod tests {
             cache_creation_tokens: 0,
             cache_read_tokens: 1_000_000,
             total_tokens: 2 * n + 1_000_000,
-            cost_usd: 1.5,
+            cost_usd: Some(1.5),
             models: vec!["claude-opus-4-6".into()],
             unpriced_models: vec![],
         };
