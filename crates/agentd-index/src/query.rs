@@ -177,10 +177,10 @@ pub struct IndexCounts {
     /// Deduplicated API responses with usage.
     pub usage_records: u64,
     /// Records by `type`, every type included.
-    pub record_types: HashMap<String, u64>,
+    pub record_types: std::collections::BTreeMap<String, u64>,
     /// Types agentd does not know, with counts (kept in the count, never
     /// dropped silently).
-    pub unknown_types: HashMap<String, u64>,
+    pub unknown_types: std::collections::BTreeMap<String, u64>,
 }
 
 /// Record types this indexer understands (reference §4.2).

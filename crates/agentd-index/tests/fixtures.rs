@@ -187,7 +187,7 @@ fn every_fixture_is_indexed_and_counts_match_an_independent_count() {
     assert!(lines > 5_000, "{lines}");
     assert_eq!(counts.lines, lines);
     assert_eq!(counts.bad_lines, bad);
-    let types_ix: HashMap<String, u64> = counts.record_types.clone();
+    let types_ix: HashMap<String, u64> = counts.record_types.clone().into_iter().collect();
     assert_eq!(types_ix, types);
     assert_eq!(counts.messages, uuids.len() as u64 + no_uuid);
     // Records with both ids, deduplicated, are a subset of what the index counts.
