@@ -167,6 +167,10 @@ pub struct DaemonConfig {
     /// Most socket connections served at once (lowered further to fit the
     /// open-files limit); 256 of them are kept for hook clients.
     pub max_connections: usize,
+    /// A session with no process to watch (no pid: a status line alone, a
+    /// hook from another machine) that has sent nothing for this long, in
+    /// seconds, ends as `stale`; it reopens if it shows life (default 3600).
+    pub stale_after_s: u64,
 }
 
 impl Default for Config {
@@ -180,6 +184,7 @@ impl Default for Config {
                 log: "info".to_owned(),
                 process_check_ms: 2000,
                 max_connections: 4096,
+                stale_after_s: 3600,
             },
             approvals: ApprovalsConfig::default(),
             launch: LaunchConfig::default(),

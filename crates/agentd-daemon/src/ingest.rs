@@ -92,6 +92,10 @@ pub fn map_event(
                 .to_owned();
             let kind = match name {
                 "ProcessExited" => EventKind::ProcessExited,
+                // No process to watch and nothing heard for `stale_after_s`.
+                "SessionStale" => EventKind::SessionEnded {
+                    reason: Some("stale".to_owned()),
+                },
                 "HookStarted" => EventKind::HookStarted,
                 "HookOutput" => EventKind::HookOutput,
                 "HookFinished" => EventKind::HookFinished,

@@ -4,7 +4,9 @@
 //! `kill -9`). The hook client reports Claude's pid; every few seconds the
 //! reaper checks each live session's pid and appends a `process.exited`
 //! event for those that no longer exist. It also runs once at start, so
-//! sessions that died while the daemon was down end too.
+//! sessions that died while the daemon was down end too. A session with no
+//! pid to watch ends as `stale` once it has been silent for
+//! `[daemon] stale_after_s`: every status has an exit.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,6 +43,30 @@ pub async fn sweep(shared: &Arc<Shared>) {
             .collect(),
         Err(_) => return,
     };
+    let stale_ms =
+        i64::try_from(shared.config.daemon.stale_after_s.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let now = crate::now_ms();
+    let stale: Vec<String> = match shared.registry.read() {
+        Ok(r) => r
+            .iter()
+            .filter(|s| s.status != Status::Ended && s.pid.is_none())
+            .filter(|s| now.saturating_sub(s.last_event_ms) > stale_ms)
+            .map(|s| s.id.clone())
+            .collect(),
+        Err(_) => return,
+    };
+    for session_id in stale {
+        let payload = json!({"session_id": session_id, "name": "SessionStale"});
+        match ingest::prepare(Source::Daemon, &payload, Default::default()) {
+            Ok(p) => match ingest::submit(shared, p).await {
+                Ok(_) => {
+                    tracing::info!(%session_id, "silent session without a process; ended as stale")
+                }
+                Err(e) => tracing::warn!(%session_id, error = %e, "could not end a stale session"),
+            },
+            Err(e) => tracing::warn!(%session_id, error = %e, "could not prepare a stale end"),
+        }
+    }
     for (session_id, pid) in dead {
         let payload = json!({"session_id": session_id, "name": "ProcessExited", "pid": pid});
         match ingest::prepare(Source::Daemon, &payload, Default::default()) {

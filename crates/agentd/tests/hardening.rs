@@ -902,3 +902,41 @@ fn every_pending_can_use_tool_is_answered_when_the_daemon_stops() {
     let group = rustix::process::Pid::from_raw(pid).unwrap();
     let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
 }
+
+#[test]
+fn a_session_with_no_process_that_goes_silent_ends_as_stale_and_reopens_on_life() {
+    let home = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    std::fs::write(
+        home.path().join("agentd.toml"),
+        "[daemon]\nstale_after_s = 1\nprocess_check_ms = 200\n",
+    )
+    .unwrap();
+    let d = TestDaemon::start_in(home.path());
+    // A status line alone: no pid to watch, no SessionEnd will ever come.
+    let _: Value = d
+        .client()
+        .call(
+            method::STATUS_INGEST,
+            json!({"payload": {"session_id": "x", "model": {"id": "claude-opus-5-5"}}}),
+        )
+        .unwrap();
+    let show = || -> Value {
+        d.client()
+            .call(method::SESSIONS_GET, json!({"id": "x"}))
+            .unwrap()
+    };
+    let s = wait_for("the silent session to end", Duration::from_secs(60), || {
+        let s = show();
+        (s["status"] == "ended").then_some(s)
+    });
+    assert_eq!(s["end_reason"], "stale", "{s}");
+    // It shows life: open again.
+    let _: Value = d
+        .client()
+        .call(
+            method::HOOK_INGEST,
+            json!({"payload": {"session_id": "x", "hook_event_name": "UserPromptSubmit", "prompt": "back"}}),
+        )
+        .unwrap();
+    assert_ne!(show()["status"], "ended");
+}
