@@ -69,6 +69,23 @@ pub fn json_for_terminal(json: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// One line standing for possibly many: the first non-empty line of `s`,
+/// neutralised and cut to `max` characters (ending `…` when cut), followed
+/// by ` ⏎ +N lines` when more lines follow — so a command that runs
+/// several lines never reads as one (`cargo publish --dry-run` then `rm -rf
+/// target` must not look like `cargo publish --dry-run rm -rf target`).
+pub fn first_line_marked(s: &str, max: usize) -> String {
+    let all = lines(s.trim_matches(['\n', '\r']));
+    let first = all.first().map(String::as_str).unwrap_or("");
+    let more = all.len().saturating_sub(1);
+    if more == 0 {
+        return truncate(first, max);
+    }
+    let marker = format!(" ⏎ +{more} line{}", if more == 1 { "" } else { "s" });
+    let room = max.saturating_sub(marker.chars().count()).max(8);
+    format!("{}{marker}", truncate(first, room))
+}
+
 /// Like [`one_line`], but keeps line breaks: for text a human must read
 /// whole before deciding (a multi-line command), where folding lines would
 /// hide what runs. Each line is neutralised; `\r\n` and `\r` count as
@@ -102,6 +119,19 @@ mod tests {
     #[test]
     fn escapes_are_neutralised() {
         assert_eq!(one_line("a\x1b[31mb\u{9b}c\nd"), "a\\x1b[31mb\\x9bc d");
+    }
+
+    #[test]
+    fn a_multi_line_command_never_reads_as_one_line() {
+        let s = first_line_marked("cargo publish --dry-run\nrm -rf target", 60);
+        assert_eq!(s, "cargo publish --dry-run ⏎ +1 line");
+        assert_eq!(first_line_marked("ls", 60), "ls");
+        assert_eq!(first_line_marked("a\nb\nc\n", 60), "a ⏎ +2 lines");
+        let long = first_line_marked(&format!("{}\nx", "y".repeat(100)), 40);
+        assert!(
+            long.chars().count() <= 40 && long.contains('…') && long.ends_with("+1 line"),
+            "{long}"
+        );
     }
 
     #[test]

@@ -285,7 +285,8 @@ fn session_line(app: &App, s: &SessionView, w: usize) -> Line<'static> {
 pub fn input_summary(tool: &str, input: &Value) -> String {
     let field = |k: &str| input.get(k).and_then(Value::as_str);
     match tool {
-        "Bash" => field("command").unwrap_or("").to_owned(),
+        // Never folded: a second line is marked, and the detail shows all.
+        "Bash" => agentd_core::text::first_line_marked(field("command").unwrap_or(""), 200),
         "Edit" | "MultiEdit" | "Write" | "Read" => field("file_path").unwrap_or("").to_owned(),
         "AskUserQuestion" => input["questions"][0]["question"]
             .as_str()

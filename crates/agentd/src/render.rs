@@ -197,7 +197,18 @@ pub fn input_summary(tool: &str, input: &serde_json::Value, max: usize) -> Strin
             .map(str::to_owned),
     }
     .unwrap_or_else(|| input.to_string());
-    truncate(&one_line(&text), max)
+    agentd_core::text::first_line_marked(&text, max)
+}
+
+/// Every line of a multi-line Bash or PowerShell command, neutralised and
+/// numbered, for the human deciding (`None` for one line or other tools).
+pub fn command_lines(tool: &str, input: &serde_json::Value) -> Option<Vec<String>> {
+    if !matches!(tool, "Bash" | "PowerShell") {
+        return None;
+    }
+    let cmd = input.get("command")?.as_str()?;
+    let lines = agentd_core::text::lines(cmd.trim_end_matches(['\n', '\r']));
+    (lines.len() > 1).then_some(lines)
 }
 
 /// The `agentd approvals` table.
@@ -216,6 +227,20 @@ pub fn approvals_table(list: &[agentd_proto::api::ApprovalView], now_ms: i64) ->
             truncate(&one_line(&a.tool_name), 13),
             input_summary(&a.tool_name, &a.tool_input, 60)
         ));
+    }
+    // A command of several lines is shown whole before anyone decides.
+    for a in list {
+        let a = &a.approval;
+        if let Some(lines) = command_lines(&a.tool_name, &a.tool_input) {
+            out.push_str(&format!(
+                "\n{} runs {} lines:\n",
+                one_line(&a.id),
+                lines.len()
+            ));
+            for (n, l) in lines.iter().enumerate() {
+                out.push_str(&format!("  {:>3} $ {l}\n", n + 1));
+            }
+        }
     }
     out
 }

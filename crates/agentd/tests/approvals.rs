@@ -467,3 +467,26 @@ fn a_held_hook_waits_past_its_fail_open_timeout_until_the_decision() {
         "allow"
     );
 }
+
+#[test]
+fn a_multi_line_command_is_shown_line_by_line_before_anyone_decides() {
+    let d = TestDaemon::start();
+    let hook = spawn_hook(
+        &d.home,
+        &permission_request("ml", "cargo publish --dry-run\nrm -rf target"),
+    );
+    let id = pending(&d, 1)[0].approval.id.clone();
+    let out = run(&d.home, &["approvals"], None);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("cargo publish --dry-run ⏎ +1 line"), "{text}");
+    assert!(
+        !text.contains("--dry-run rm -rf"),
+        "folded into one line: {text}"
+    );
+    assert!(text.contains("1 $ cargo publish --dry-run"), "{text}");
+    assert!(text.contains("2 $ rm -rf target"), "{text}");
+    assert!(run(&d.home, &["deny", &id], None).status.success());
+    let out = hook.wait_with_output().unwrap();
+    assert!(out.status.success());
+}
