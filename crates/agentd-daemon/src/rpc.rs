@@ -456,6 +456,11 @@ async fn sessions_list(shared: &Arc<Shared>, p: SessionsListParams) -> Result<Va
                 subagents: s.subagents.clone(),
             };
             if let Some(&i) = by_id.get(&s.id) {
+                // A session whose status line never ran (headless) has its
+                // model only in the transcript.
+                if views[i].session.model.is_none() {
+                    views[i].session.model = s.models.last().cloned();
+                }
                 views[i].history = Some(history);
                 continue;
             }

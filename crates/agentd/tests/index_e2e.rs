@@ -96,6 +96,14 @@ fn a_real_session_and_its_subagent_are_searchable_and_usage_matches_ccusage() {
     // ended with the headless run, so it is not live), not a history-only
     // one (those end as `transcript`).
     assert_eq!(s["live"], false, "{s}");
+    // Headless: no status line ran, yet the model is known (from the
+    // transcript).
+    assert!(
+        s["model"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("claude-")),
+        "{s}"
+    );
     assert_eq!(s["status"], "ended", "{s}");
     assert_ne!(s["end_reason"], "transcript", "{s}");
     assert!(
