@@ -164,21 +164,36 @@ pub enum Command {
         prompt: String,
     },
     /// Send a message to a launched session (resumes it if it exited).
+    ///
+    /// Example: agentd send 52786e60 "now run the tests"
     Send {
         /// Session id (or a unique prefix).
         session: String,
         /// The message.
         message: String,
+        /// The daemon's answer as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Interrupt a launched session's current turn.
+    ///
+    /// Example: agentd interrupt 52786e60
     Interrupt {
         /// Session id (or a unique prefix).
         session: String,
+        /// The daemon's answer as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Stop a launched session: SIGINT, then SIGTERM, then SIGKILL to its process group.
+    ///
+    /// Example: agentd kill 52786e60
     Kill {
         /// Session id (or a unique prefix).
         session: String,
+        /// The daemon's answer as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Full-text search over every transcript (ranked; words in any order).
     Search {

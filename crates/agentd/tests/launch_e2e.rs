@@ -60,6 +60,11 @@ fn launch_approve_send_deny_and_kill() {
     std::fs::remove_file(user.project.join("out.txt")).unwrap();
     let out = run(&d.home, &["send", &id[..8], "once more"], None);
     assert!(out.status.success(), "{out:?}");
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        line.starts_with(&format!("{id}: message sent")),
+        "a plain line: {line}"
+    );
     let pending = next_pending(&d);
     let out = run(
         &d.home,
@@ -89,8 +94,9 @@ fn launch_approve_send_deny_and_kill() {
 
     let out = run(&d.home, &["kill", &id], None);
     assert!(out.status.success(), "{out:?}");
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("SIGINT"),
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("{id}: stopped (SIGINT)"),
         "{out:?}"
     );
     let s = wait_session(&d, &id, "ended after kill", |s| {

@@ -226,17 +226,34 @@ pub fn launch(
     }
 }
 
-/// `agentd send|interrupt|kill <session> …`: prints the daemon's answer.
-pub fn steer(paths: &Paths, method: &str, params: Value) -> ExitCode {
+/// `agentd send|interrupt|kill <session> …`: one plain line saying what
+/// happened (the daemon's answer as JSON with `json`).
+pub fn steer(paths: &Paths, method: &str, params: Value, json: bool) -> ExitCode {
     let mut client = match Client::connect(&paths.socket, Duration::from_secs(90)) {
         Ok(c) => c,
         Err(e) => return client_error(e),
     };
     match client.call::<_, Value>(method, params) {
+        Ok(v) if json => super::print_json(&v),
         Ok(v) => {
-            println!("{v}");
+            println!("{}", steer_line(method, &v));
             ExitCode::SUCCESS
         }
         Err(e) => client_error(e),
+    }
+}
+
+/// The plain line for a `sessions.send|interrupt|kill` answer.
+fn steer_line(method: &str, v: &Value) -> String {
+    let text = |k: &str| agentd_core::text::one_line(v[k].as_str().unwrap_or("?"));
+    let id = text("session_id");
+    match method {
+        agentd_proto::method::SESSIONS_SEND => format!(
+            "{id}: message sent (run {}, pid {})",
+            text("run_id"),
+            v["pid"].as_u64().map_or("?".to_owned(), |p| p.to_string())
+        ),
+        agentd_proto::method::SESSIONS_INTERRUPT => format!("{id}: interrupted"),
+        _ => format!("{id}: stopped ({})", text("ended_by")),
     }
 }

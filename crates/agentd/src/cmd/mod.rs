@@ -86,20 +86,27 @@ pub fn run(cli: Cli) -> ExitCode {
             name,
             prompt,
         } => approvals::launch(&paths, cwd, model, permission_mode, name, prompt),
-        Command::Send { session, message } => approvals::steer(
+        Command::Send {
+            session,
+            message,
+            json,
+        } => approvals::steer(
             &paths,
             agentd_proto::method::SESSIONS_SEND,
             serde_json::json!({"id": session, "message": message}),
+            json,
         ),
-        Command::Interrupt { session } => approvals::steer(
+        Command::Interrupt { session, json } => approvals::steer(
             &paths,
             agentd_proto::method::SESSIONS_INTERRUPT,
             serde_json::json!({ "id": session }),
+            json,
         ),
-        Command::Kill { session } => approvals::steer(
+        Command::Kill { session, json } => approvals::steer(
             &paths,
             agentd_proto::method::SESSIONS_KILL,
             serde_json::json!({ "id": session }),
+            json,
         ),
         Command::Search {
             query,
