@@ -308,3 +308,31 @@ fn running_checks_hold_the_hook_past_its_fail_open_timeout() {
         "{v}"
     );
 }
+
+#[test]
+fn hooks_history_is_a_table_with_headers_and_says_when_empty() {
+    let d = TestDaemon::start();
+    let out = run(&d.home, &["hooks", "history"], None);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "no runs yet\n");
+    let p = project();
+    let cwd = p.path().canonicalize().unwrap();
+    let stop = json!({"session_id": "hist", "hook_event_name": "Stop", "cwd": cwd});
+    assert!(
+        run(&d.home, &["hook"], Some(stop.to_string().as_bytes()))
+            .status
+            .success()
+    );
+    let out = run(&d.home, &["hooks", "history"], None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let head = lines.next().unwrap();
+    for col in ["STARTED", "SESSION", "HOOK", "EXIT", "OUTCOME"] {
+        assert!(head.contains(col), "{head}");
+    }
+    let row = lines.next().unwrap_or_else(|| panic!("a run: {text}"));
+    assert!(
+        row.contains("hist") && row.contains("check") && row.contains("FAILED"),
+        "{text}"
+    );
+}

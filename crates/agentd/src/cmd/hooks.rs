@@ -189,6 +189,45 @@ pub fn history(paths: &Paths, limit: usize, session: Option<String>, as_json: bo
     if as_json {
         return print_json(&v);
     }
-    out(&summary(&json!({"runs": v})));
+    out(&history_table(v.as_array().map_or(&[][..], Vec::as_slice)));
     ExitCode::SUCCESS
+}
+
+/// `hooks history` as a table: when, session, hook, exit code, outcome.
+fn history_table(runs: &[Value]) -> String {
+    if runs.is_empty() {
+        return "no runs yet\n".to_owned();
+    }
+    let mut s = format!(
+        "{:<19}  {:<8}  {:<20}  {:>4}  {:<15}  {}\n",
+        "STARTED", "SESSION", "HOOK", "EXIT", "OUTCOME", "WHY"
+    );
+    for r in runs {
+        let started = r["started_ms"]
+            .as_i64()
+            .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+            .map(|t| {
+                t.to_zoned(jiff::tz::TimeZone::system())
+                    .strftime("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            })
+            .unwrap_or_else(|| "-".to_owned());
+        let outcome = match (r["outcome"].as_str(), r["passed"].as_bool()) {
+            (Some(o @ ("cached" | "skipped" | "timed_out" | "failed_to_start")), _) => o.to_owned(),
+            (_, Some(true)) => "passed".to_owned(),
+            _ => "FAILED".to_owned(),
+        };
+        s.push_str(&format!(
+            "{:<19}  {:<8}  {:<20}  {:>4}  {:<15}  {}\n",
+            started,
+            truncate(&one_line(r["session_id"].as_str().unwrap_or("-")), 8),
+            truncate(&one_line(r["hook"].as_str().unwrap_or("")), 20),
+            r["exit_code"]
+                .as_i64()
+                .map_or("-".to_owned(), |c| c.to_string()),
+            outcome,
+            truncate(&one_line(r["why"].as_str().unwrap_or("")), 60)
+        ));
+    }
+    s
 }
