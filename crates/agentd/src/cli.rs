@@ -205,7 +205,7 @@ pub enum Command {
         /// Only this session.
         #[arg(long)]
         session: Option<String>,
-        /// Only messages since this date (YYYY-MM-DD, local) or RFC 3339 time.
+        /// Only messages since: YYYY-MM-DD (local), an RFC 3339 time, today, yesterday, or an age (30m, 12h, 7d, 2w).
         #[arg(long, value_name = "DATE")]
         since: Option<String>,
         /// At most this many hits.
@@ -225,13 +225,14 @@ pub enum Command {
     },
     /// Token usage and cost from the transcripts.
     Usage {
-        /// Grouping.
-        #[arg(value_parser = ["daily", "monthly", "session", "project", "model"])]
+        /// Grouping (default: daily, as ccusage).
+        #[arg(value_parser = ["daily", "monthly", "session", "project", "model"], default_value = "daily")]
         by: String,
-        /// First day included (YYYY-MM-DD).
+        /// First day included: YYYY-MM-DD, an RFC 3339 time, today,
+        /// yesterday, or an age (30m, 12h, 7d, 2w).
         #[arg(long)]
         since: Option<String>,
-        /// Last day included (YYYY-MM-DD).
+        /// Last day included (the same forms as --since).
         #[arg(long)]
         until: Option<String>,
         /// IANA time zone days are cut in (default: local).

@@ -5,6 +5,7 @@ mod cli;
 mod cmd;
 mod render;
 mod render_index;
+mod when;
 
 use std::process::ExitCode;
 

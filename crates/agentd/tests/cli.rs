@@ -493,3 +493,28 @@ fn events_take_a_session_id_prefix() {
             .all(|e| e["session_id"] == "52786e60-aaaa-4bbb-8ccc-000000000001")
     );
 }
+
+#[test]
+fn dates_take_every_form_and_usage_defaults_to_daily() {
+    let d = TestDaemon::start();
+    for since in [
+        "7d",
+        "yesterday",
+        "today",
+        "2026-01-01",
+        "2026-01-01T00:00:00Z",
+        "12h",
+    ] {
+        let out = run(&d.home, &["usage", "--since", since, "--json"], None);
+        assert!(out.status.success(), "{since}: {out:?}");
+    }
+    let out = run(&d.home, &["usage", "--since", "last tuesday"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("last tuesday") && err.contains("7d") && err.contains("YYYY-MM-DD"),
+        "{err}"
+    );
+    let out = run(&d.home, &["search", "x", "--since", "3d", "--json"], None);
+    assert!(out.status.code() != Some(2), "{out:?}");
+}

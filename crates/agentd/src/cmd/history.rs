@@ -19,17 +19,9 @@ fn connect(paths: &Paths) -> Result<Client, ExitCode> {
     super::connect(paths, TIMEOUT)
 }
 
-/// A `YYYY-MM-DD` (local midnight) or RFC 3339 time → ms since the epoch.
+/// A time as `crate::when` reads it → ms since the epoch.
 fn parse_time(s: &str) -> Result<i64, String> {
-    if let Ok(t) = s.parse::<jiff::Timestamp>() {
-        return Ok(t.as_millisecond());
-    }
-    let date: jiff::civil::Date = s
-        .parse()
-        .map_err(|_| format!("bad date {s:?}: use YYYY-MM-DD or an RFC 3339 time"))?;
-    date.to_zoned(jiff::tz::TimeZone::system())
-        .map(|z| z.timestamp().as_millisecond())
-        .map_err(|e| e.to_string())
+    crate::when::parse(s, &jiff::Zoned::now()).map(|t| t.as_millisecond())
 }
 
 /// `agentd search <query> [--project P] [--session S] [--since DATE] [--limit N] [--json]`.
@@ -116,6 +108,28 @@ pub fn usage(
     timezone: Option<String>,
     as_json: bool,
 ) -> ExitCode {
+    // The report cuts days in its time zone: the given times become days
+    // there.
+    let tz = match timezone.as_deref() {
+        Some(name) => match jiff::tz::TimeZone::get(name) {
+            Ok(tz) => tz,
+            Err(e) => {
+                return fail(&format!(
+                    "unknown time zone {name:?} ({e}); use an IANA name such as Europe/Paris"
+                ));
+            }
+        },
+        None => jiff::tz::TimeZone::system(),
+    };
+    let now = jiff::Zoned::now();
+    let as_day = |s: Option<String>| -> Result<Option<String>, String> {
+        s.map(|s| crate::when::day(&s, &now, &tz).map(|d| d.to_string()))
+            .transpose()
+    };
+    let (since, until) = match (as_day(since), as_day(until)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return fail(&e),
+    };
     let mut client = match connect(paths) {
         Ok(c) => c,
         Err(code) => return code,
