@@ -604,3 +604,26 @@ fn an_unpriced_model_costs_null_never_zero() {
     let json = serde_json::to_value(&rep.totals).unwrap();
     assert!(json["cost_usd"].is_null(), "{json}");
 }
+
+#[test]
+fn a_repeated_message_id_without_a_request_id_counts_once_as_ccusage_does() {
+    // An `msg_` id repeated in a session without a `requestId` (a streamed
+    // message written twice) is one API response: agentd keys it `a:` and
+    // counts it once, and the pinned ccusage (20.0.24) does the same — run
+    // here on the same file, not assumed.
+    let line = |uuid: &str| {
+        format!(
+            "{{\"type\":\"assistant\",\"uuid\":\"{uuid}\",\"sessionId\":\"s\",\"timestamp\":\"2026-01-01T00:00:00Z\",\"message\":{{\"id\":\"msg_dup\",\"model\":\"claude-sonnet-4-5\",\"usage\":{{\"input_tokens\":100,\"output_tokens\":10}}}}}}\n"
+        )
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("claude");
+    let p = config.join("projects/p");
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::write(p.join("s.jsonl"), line("u1") + &line("u2")).unwrap();
+    let reader = build(&config.join("projects"), &tmp.path().join("i.db"));
+    let ours = agentd_daily(&reader);
+    assert_eq!(ours.values().next(), Some(&[100, 10, 0, 0]), "{ours:?}");
+    let theirs = ccusage_daily(&config);
+    assert_eq!(theirs, ours);
+}
