@@ -272,6 +272,19 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check everything that can be wrong: the daemon and its version,
+    /// hooks and status line in Claude Code's settings, the index, modes of
+    /// the root, token and socket, HTTP, agent CLIs, disk use. Each problem
+    /// comes with the command that fixes it; exits 1 when there is one.
+    ///
+    /// Examples:
+    ///   agentd doctor
+    ///   agentd doctor --json
+    Doctor {
+        /// JSON: `{ok, checks: [{check, ok, detail, fix?}]}`.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a shell completion script.
     ///
     /// Install it where your shell looks, for example:

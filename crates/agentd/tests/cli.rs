@@ -518,3 +518,54 @@ fn dates_take_every_form_and_usage_defaults_to_daily() {
     let out = run(&d.home, &["search", "x", "--since", "3d", "--json"], None);
     assert!(out.status.code() != Some(2), "{out:?}");
 }
+
+#[test]
+fn doctor_names_each_problem_with_its_fix_and_is_quiet_when_all_is_well() {
+    let tmp = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    let claude_home = tmp.path().join("claude");
+    // No daemon, nothing installed: problems, each with its fix, exit 1.
+    let out = support::agentd_cmd(tmp.path())
+        .env("CLAUDE_CONFIG_DIR", &claude_home)
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    let by = |name: &str| -> Value {
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} check: {v}"))
+    };
+    assert_eq!(by("daemon")["fix"], "agentd start");
+    assert_eq!(by("hooks")["fix"], "agentd install");
+    assert_eq!(by("status line")["fix"], "agentd install");
+    // Running and installed: those are fine now.
+    let d = TestDaemon::start_in(tmp.path());
+    let install = support::agentd_cmd(tmp.path())
+        .env("CLAUDE_CONFIG_DIR", &claude_home)
+        .arg("install")
+        .output()
+        .unwrap();
+    assert!(install.status.success(), "{install:?}");
+    let out = support::agentd_cmd(&d.home)
+        .env("CLAUDE_CONFIG_DIR", &claude_home)
+        .arg("doctor")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "ok  daemon",
+        "ok  hooks",
+        "ok  status line",
+        "ok  token",
+        "ok  socket",
+        "ok  http",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+}

@@ -15,7 +15,7 @@ pub fn settings_path() -> Option<PathBuf> {
 }
 
 /// Reads the settings; a missing file is `{}`.
-fn read(path: &Path) -> Result<Value, String> {
+pub fn read(path: &Path) -> Result<Value, String> {
     match std::fs::read_to_string(path) {
         Ok(text) if text.trim().is_empty() => Ok(Value::Object(Default::default())),
         Ok(text) => serde_json::from_str(&text).map_err(|e| {

@@ -3,6 +3,7 @@
 
 mod approvals;
 mod daemon;
+mod doctor;
 mod history;
 mod hook;
 mod hooks;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> ExitCode {
         } => query::events(&paths, json, after, session, follow, limit),
         Command::Health { json } => query::health(&paths, json),
         Command::Gc { json } => query::gc(&paths, json),
+        Command::Doctor { json } => doctor::doctor(&paths, json),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();
