@@ -243,6 +243,11 @@ fn checks(paths: &Paths) -> Vec<Check> {
     }
     // Files and modes.
     match agentd_client::trust::check_dir(&paths.root) {
+        Err(_) if !paths.root.exists() => out.push(bad(
+            "root",
+            format!("{} does not exist yet", paths.root.display()),
+            "agentd start",
+        )),
         Ok(()) => out.push(ok(
             "root",
             format!(
