@@ -407,7 +407,7 @@ proptest! {
     /// included) and indexing after each gives the index of one read.
     #[test]
     fn any_split_into_appends_gives_the_same_index(cuts in proptest::collection::vec(0.0f64..1.0, 1..6)) {
-        let Some(src) = fixtures("proptest over spotter/short.jsonl") else {
+        let Some(src) = fixtures("any_split_into_appends_gives_the_same_index") else {
             return Ok(());
         };
         let src = src.join("spotter/short.jsonl");
@@ -440,7 +440,7 @@ proptest! {
     /// reading the final file once.
     #[test]
     fn truncate_and_rewrite_gives_no_duplicates(keep in 0.1f64..0.9, extra in 0usize..20) {
-        let Some(src) = fixtures("proptest over spotter/short.jsonl") else {
+        let Some(src) = fixtures("truncate_and_rewrite_gives_no_duplicates") else {
             return Ok(());
         };
         let src = src.join("spotter/short.jsonl");
