@@ -72,8 +72,8 @@ fn check(path: &Path, dir: bool) -> Result<(), TrustError> {
     if dir != t.is_dir() || (!dir && !t.is_file()) {
         return Err(TrustError::WrongType {
             path: path.to_path_buf(),
-            found: kind(t),
-            expected: if dir { "folder" } else { "regular file" },
+            found: agentd_fs::kind_name(t),
+            expected: if dir { "directory" } else { "regular file" },
         });
     }
     let me = my_uid();
@@ -92,21 +92,6 @@ fn check(path: &Path, dir: bool) -> Result<(), TrustError> {
         });
     }
     Ok(())
-}
-
-fn kind(t: std::fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    if t.is_dir() {
-        "folder"
-    } else if t.is_file() {
-        "regular file"
-    } else if t.is_fifo() {
-        "FIFO"
-    } else if t.is_socket() {
-        "socket"
-    } else {
-        "special file"
-    }
 }
 
 /// Checks a folder agentd keeps its state in: ours and writable by nobody

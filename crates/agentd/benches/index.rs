@@ -335,23 +335,7 @@ fn main() {
                 .output()
                 .unwrap();
             let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-            let ours_days: std::collections::BTreeMap<String, ccusage::DayTokens> = report["rows"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| {
-                    let n = |k: &str| r[k].as_u64().unwrap_or(0);
-                    (
-                        r["period"].as_str().unwrap_or("").to_owned(),
-                        [
-                            n("input_tokens"),
-                            n("output_tokens"),
-                            n("cache_creation_tokens"),
-                            n("cache_read_tokens"),
-                        ],
-                    )
-                })
-                .collect();
+            let ours_days = ccusage::from_report(&report["rows"]);
             match ccusage::daily(&config) {
                 Ok(theirs_days) if theirs_days == ours_days => println!(
                     "outputs agree: {} days, every token count equal",
