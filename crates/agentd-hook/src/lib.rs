@@ -145,13 +145,21 @@ pub fn hook(home: Option<&Path>) -> ExitCode {
         eprintln!("agentd hook: stdin is not JSON; ignored");
         return ExitCode::SUCCESS;
     };
+    // Compact JSON is never longer than the JSON it was parsed from, so
+    // only input over the limit can need cutting: the common case skips
+    // the extra serialization `fit_payload` measures with.
+    let over_limit = raw.len() > agentd_proto::MAX_PAYLOAD_BYTES;
     drop(raw);
     let Some((paths, timeout)) = target(home) else {
         return ExitCode::SUCCESS;
     };
     let params = IngestParams {
         // The one size limit hook, spool and store agree on.
-        payload: agentd_claude::hook::fit_payload(payload, agentd_proto::MAX_PAYLOAD_BYTES),
+        payload: if over_limit {
+            agentd_claude::hook::fit_payload(payload, agentd_proto::MAX_PAYLOAD_BYTES)
+        } else {
+            payload
+        },
         env: serde_json::to_value(hook_env()).unwrap_or(Value::Null),
         event_id: Some(spool::new_id()),
     };
