@@ -354,16 +354,13 @@ async fn start_subscription(
         )
     });
     let total = list.len();
-    let (page, _) = crate::paging::page(list, 0, None, crate::paging::PAGE_BYTES);
-    let sessions: Vec<SessionView> = page
-        .into_iter()
-        .filter_map(|v| serde_json::from_value(v).ok())
-        .collect();
+    let (fits, _) = crate::paging::page(&list, 0, None, crate::paging::PAGE_BYTES);
+    list.truncate(fits.end);
     let result = SubscribeResult {
         subscription,
         head_seq,
-        sessions_omitted: total - sessions.len(),
-        sessions,
+        sessions_omitted: total - list.len(),
+        sessions: list,
     };
     let value = serde_json::to_value(result)
         .map_err(|e| RpcError::new(code::INTERNAL_ERROR, e.to_string()))?;

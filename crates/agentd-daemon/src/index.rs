@@ -262,13 +262,13 @@ async fn usage(shared: &Arc<Shared>, p: Option<Value>) -> Result<Value, RpcError
     })
     .await?;
     let (rows, next_offset) = crate::paging::page(
-        report.rows,
+        &report.rows,
         offset,
         None,
         crate::paging::PAGE_BYTES - 64 * 1024,
     );
     Ok(serde_json::json!({
-        "rows": rows,
+        "rows": &report.rows[rows],
         "totals": report.totals,
         "timezone": report.timezone,
         "next_offset": next_offset,

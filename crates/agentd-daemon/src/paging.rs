@@ -6,41 +6,53 @@
 //! (`next_offset`), so clients read any amount page by page and no result
 //! is ever too big to send.
 
+use std::ops::Range;
+
 use serde::Serialize;
-use serde_json::Value;
 
 /// Most bytes of items in one page: a frame less room for the envelope.
 pub const PAGE_BYTES: usize = agentd_proto::MAX_FRAME_BYTES - 64 * 1024;
 
-/// A page of `items` starting at `offset`: at most `limit` items and at
-/// most `budget` bytes of JSON (always at least one item, which fits: no
-/// single item is larger than a stored payload). `next_offset` is where the
-/// next page starts, `None` at the end.
+/// Bytes of compact JSON `item` takes, counted without building it.
+fn json_len<T: Serialize>(item: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    let _ = serde_json::to_writer(&mut c, item);
+    c.0
+}
+
+/// The page of `items` starting at `offset`: the range of at most `limit`
+/// items and at most `budget` bytes of JSON (always at least one item,
+/// which fits: no single item is larger than a stored payload), and
+/// `next_offset`, where the next page starts (`None` at the end).
 pub fn page<T: Serialize>(
-    items: impl IntoIterator<Item = T>,
+    items: &[T],
     offset: usize,
     limit: Option<usize>,
     budget: usize,
-) -> (Vec<Value>, Option<usize>) {
+) -> (Range<usize>, Option<usize>) {
+    let start = offset.min(items.len());
     let limit = limit.unwrap_or(usize::MAX);
-    let mut out = Vec::new();
     let mut bytes = 2usize;
-    let mut next = None;
-    for (i, item) in items.into_iter().enumerate().skip(offset) {
-        if out.len() >= limit {
-            next = Some(i);
-            break;
-        }
-        let v = serde_json::to_value(&item).unwrap_or(Value::Null);
-        let n = serde_json::to_string(&v).map_or(0, |s| s.len()) + 1;
-        if !out.is_empty() && bytes + n > budget {
-            next = Some(i);
+    let mut end = start;
+    while end < items.len() && end - start < limit {
+        let n = json_len(&items[end]) + 1;
+        if end > start && bytes + n > budget {
             break;
         }
         bytes += n;
-        out.push(v);
+        end += 1;
     }
-    (out, next)
+    (start..end, (end < items.len()).then_some(end))
 }
 
 #[cfg(test)]
@@ -50,28 +62,24 @@ mod tests {
     #[test]
     fn pages_stop_at_the_limit_or_the_budget_and_say_where_to_go_on() {
         let items: Vec<String> = (0..10).map(|i| format!("{i:05}")).collect(); // 7 bytes + comma
+        assert_eq!(page(&items, 0, None, 1 << 20), (0..10, None));
+        assert_eq!(page(&items, 0, Some(3), 1 << 20), (0..3, Some(3)));
+        assert_eq!(page(&items, 3, None, 2 + 8 * 4), (3..7, Some(7)));
         assert_eq!(
-            page(&items, 0, None, 1 << 20),
-            (
-                items.iter().map(|s| Value::from(s.as_str())).collect(),
-                None
-            )
+            page(&items, 7, None, 1),
+            (7..8, Some(8)),
+            "one item always goes"
         );
-        let (p, next) = page(&items, 0, Some(3), 1 << 20);
-        assert_eq!((p.len(), next), (3, Some(3)));
-        let (p, next) = page(&items, 3, None, 2 + 8 * 4);
-        assert_eq!((p.len(), next), (4, Some(7)));
-        let (p, next) = page(&items, 7, None, 1);
-        assert_eq!((p.len(), next), (1, Some(8)), "one item always goes");
-        let (p, next) = page(&items, 10, None, 100);
-        assert_eq!((p.len(), next), (0, None));
+        assert_eq!(page(&items, 10, None, 100), (10..10, None));
+        assert_eq!(page(&items, 99, None, 100), (10..10, None));
         // Reading on from each next_offset gives every item once.
         let (mut all, mut at) = (Vec::new(), Some(0));
         while let Some(o) = at {
-            let (p, n) = page(&items, o, Some(4), 30);
-            all.extend(p);
+            let (r, n) = page(&items, o, Some(4), 30);
+            all.extend_from_slice(&items[r]);
             at = n;
         }
-        assert_eq!(all.len(), 10);
+        assert_eq!(all, items);
+        assert_eq!(json_len(&"a\"b"), 6);
     }
 }

@@ -488,12 +488,13 @@ async fn sessions_list(shared: &Arc<Shared>, p: SessionsListParams) -> Result<Va
             views.push(view);
         }
     }
-    let (sessions, next_offset) = crate::paging::page(
-        views,
+    let (fits, next_offset) = crate::paging::page(
+        &views,
         p.offset.unwrap_or(0),
         p.limit,
         crate::paging::PAGE_BYTES,
     );
+    let sessions = &views[fits];
     if p.paged {
         return Ok(serde_json::json!({"sessions": sessions, "next_offset": next_offset}));
     }
@@ -504,7 +505,7 @@ async fn sessions_list(shared: &Arc<Shared>, p: SessionsListParams) -> Result<Va
             "{next} sessions fit a frame and more follow; ask with `paged: true` and go on from `next_offset` (or give a smaller `limit`)"
         )));
     }
-    Ok(Value::Array(sessions))
+    to_value(sessions)
 }
 
 /// Finds a session by id or unique id prefix.
