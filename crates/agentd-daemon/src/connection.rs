@@ -330,7 +330,8 @@ async fn start_subscription(
     cancel: &CancellationToken,
     id: Option<Value>,
 ) -> Result<(), RpcError> {
-    let p: SubscribeParams = rpc::params(method::EVENTS_SUBSCRIBE, params)?;
+    let mut p: SubscribeParams = rpc::params(method::EVENTS_SUBSCRIBE, params)?;
+    p.session_id = rpc::session_filter(shared, p.session_id)?;
     let subscription = shared.subscription_id();
     // Subscribe to live events before taking the snapshot, so nothing
     // committed after the snapshot can be missed.

@@ -538,7 +538,25 @@ pub fn session_get(shared: &Shared, id: &str) -> Result<SessionView, RpcError> {
     }
 }
 
-async fn events_list(shared: &Arc<Shared>, p: EventsListParams) -> Result<Value, RpcError> {
+/// A `session_id` filter as a client gave it: a unique prefix of a known
+/// session becomes its id (as for `sessions.get`); anything else stays as
+/// it is (and simply matches nothing).
+///
+/// # Errors
+/// [`code::INVALID_PARAMS`] for a prefix of several sessions.
+pub fn session_filter(shared: &Shared, id: Option<String>) -> Result<Option<String>, RpcError> {
+    match id {
+        None => Ok(None),
+        Some(id) => match session_get(shared, &id) {
+            Ok(v) => Ok(Some(v.session.id)),
+            Err(e) if e.code == code::NOT_FOUND => Ok(Some(id)),
+            Err(e) => Err(e),
+        },
+    }
+}
+
+async fn events_list(shared: &Arc<Shared>, mut p: EventsListParams) -> Result<Value, RpcError> {
+    p.session_id = session_filter(shared, p.session_id)?;
     let limit = p.limit.unwrap_or(1000).clamp(1, MAX_EVENTS_PAGE);
     let head = shared.head_seq();
     let rows = shared

@@ -190,17 +190,6 @@ pub fn events(
         Ok(c) => c,
         Err(code) => return code,
     };
-    // A unique id prefix names a session, as in `show`.
-    let session = match session {
-        Some(s) => match client.call::<_, SessionView>(method::SESSIONS_GET, json!({"id": s})) {
-            Ok(v) => Some(v.session.id),
-            Err(agentd_client::ClientError::Rpc(e)) if e.code == agentd_proto::code::NOT_FOUND => {
-                Some(s)
-            }
-            Err(e) => return client_error(e),
-        },
-        None => None,
-    };
     let mut out = std::io::stdout().lock();
     if !follow {
         return events_paged(
