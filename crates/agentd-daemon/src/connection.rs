@@ -220,9 +220,8 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
                     // The connection keeps reading while the call is held, so
                     // a vanished client is noticed (and the hold abandoned).
                     let notice = Notification::new(hold.notification, hold.notice);
-                    if let Ok(mut line) = serde_json::to_string(&notice) {
-                        line.push('\n');
-                        let _ = out_tx.send(line.into()).await;
+                    if let Some(f) = Frame::json(&notice, None) {
+                        let _ = out_tx.send(f).await;
                     }
                     let out = out_tx.clone();
                     let cancel = conn_cancel.clone();
@@ -239,18 +238,16 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
                                         None => std::future::pending().await,
                                     }
                                 } => {
-                                    if let Ok(mut line) = serde_json::to_string(&n) {
-                                        line.push('\n');
-                                        let _ = out.send(line.into()).await;
+                                    if let Some(f) = Frame::json(&n, None) {
+                                        let _ = out.send(f).await;
                                     }
                                 }
                                 result = &mut reply => {
                                     // Everything streamed before the result.
                                     if let Some(rx) = stream.as_mut() {
                                         while let Ok(n) = rx.try_recv() {
-                                            if let Ok(mut line) = serde_json::to_string(&n) {
-                                                line.push('\n');
-                                                let _ = out.send(line.into()).await;
+                                            if let Some(f) = Frame::json(&n, None) {
+                                                let _ = out.send(f).await;
                                             }
                                         }
                                     }
@@ -293,34 +290,27 @@ async fn send(out: &mpsc::Sender<Frame>, resp: Response) -> bool {
 
 /// Sends `resp`, carrying a subscription position (see [`Frame`]).
 async fn send_at(out: &mpsc::Sender<Frame>, resp: Response, position: Option<(u64, u64)>) -> bool {
-    match serde_json::to_string(&resp) {
-        // A result over the frame limit would be refused by the client:
-        // say what to do instead (every list method pages).
-        Ok(line) if line.len() > MAX_FRAME_BYTES => {
-            let err = RpcError::new(
-                code::FRAME_TOO_LARGE,
-                format!(
-                    "the result is {} bytes, over the {MAX_FRAME_BYTES}-byte frame limit; ask for less (`limit`, or page with `offset`)",
-                    line.len()
-                ),
-            );
-            let mut small =
-                serde_json::to_string(&Response::error(resp.id, err)).unwrap_or_default();
-            small.push('\n');
-            out.send(small.into()).await.is_ok()
+    let Some(frame) = Frame::json(&resp, position) else {
+        return false;
+    };
+    // A result over the frame limit would be refused by the client: say
+    // what to do instead (every list method pages).
+    let frame = if frame.line.len() > MAX_FRAME_BYTES + 1 {
+        let err = RpcError::new(
+            code::FRAME_TOO_LARGE,
+            format!(
+                "the result is {} bytes, over the {MAX_FRAME_BYTES}-byte frame limit; ask for less (`limit`, or page with `offset`)",
+                frame.line.len() - 1
+            ),
+        );
+        match Frame::json(&Response::error(resp.id, err), None) {
+            Some(f) => f,
+            None => return false,
         }
-        Ok(mut line) => {
-            line.push('\n');
-            out.send(Frame {
-                line,
-                events: None,
-                position,
-            })
-            .await
-            .is_ok()
-        }
-        Err(_) => false,
-    }
+    } else {
+        frame
+    };
+    out.send(frame).await.is_ok()
 }
 
 async fn start_subscription(

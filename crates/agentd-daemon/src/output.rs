@@ -49,6 +49,20 @@ pub struct Frame {
     pub position: Option<(u64, u64)>,
 }
 
+impl Frame {
+    /// `msg` (a response or notification) as one line, carrying
+    /// `position`; `None` when it cannot be serialized.
+    pub fn json(msg: &impl serde::Serialize, position: Option<(u64, u64)>) -> Option<Frame> {
+        let mut line = serde_json::to_string(msg).ok()?;
+        line.push('\n');
+        Some(Frame {
+            line,
+            events: None,
+            position,
+        })
+    }
+}
+
 impl From<String> for Frame {
     fn from(line: String) -> Frame {
         Frame {

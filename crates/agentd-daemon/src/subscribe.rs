@@ -227,17 +227,8 @@ async fn notify(
     params: serde_json::Value,
     position: Option<(u64, u64)>,
 ) -> bool {
-    match serde_json::to_string(&Notification::new(method, params)) {
-        Ok(mut line) => {
-            line.push('\n');
-            out.send(Frame {
-                line,
-                events: None,
-                position,
-            })
-            .await
-            .is_ok()
-        }
-        Err(_) => false,
+    match Frame::json(&Notification::new(method, params), position) {
+        Some(f) => out.send(f).await.is_ok(),
+        None => false,
     }
 }
