@@ -4,9 +4,8 @@
 
 mod support;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Output, Stdio};
+use std::process::{Child, Output};
 use std::time::Duration;
 
 use agentd_proto::api::{ApprovalView, SessionView};
@@ -23,20 +22,7 @@ fn permission_request(session: &str, command: &str) -> Value {
 
 /// `agentd hook` as Claude Code runs it, left running.
 fn spawn_hook(home: &Path, payload: &Value) -> Child {
-    let mut child = support::agentd_cmd(home)
-        .arg("hook")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(payload.to_string().as_bytes())
-        .unwrap();
-    child
+    support::spawn_hook(home, payload.to_string().as_bytes(), &[])
 }
 
 fn pending(d: &TestDaemon, n: usize) -> Vec<ApprovalView> {
@@ -432,23 +418,13 @@ fn a_held_hook_waits_past_its_fail_open_timeout_until_the_decision() {
     // wait, the hook would give up (and print nothing) long before anyone
     // decides.
     let d = TestDaemon::start();
-    let mut hook = support::agentd_cmd(&d.home)
-        .env("AGENTD_HOOK_TIMEOUT_MS", "200")
-        .arg("hook")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    hook.stdin
-        .take()
-        .unwrap()
-        .write_all(
-            permission_request("held", "make deploy")
-                .to_string()
-                .as_bytes(),
-        )
-        .unwrap();
+    let mut hook = support::spawn_hook(
+        &d.home,
+        permission_request("held", "make deploy")
+            .to_string()
+            .as_bytes(),
+        &[("AGENTD_HOOK_TIMEOUT_MS", "200")],
+    );
     let id = pending(&d, 1)[0].approval.id.clone();
     // Well past the timeout, the hook still waits (its process is alive).
     let since = std::time::Instant::now();

@@ -45,15 +45,7 @@ fn silent_daemon(
 /// failure when it has not returned within 60 s (it would wait on the
 /// silent daemon for ever if it ignored its time limit).
 fn hook_against(dir: &std::path::Path, timeout_ms: &str, payload: &[u8]) -> std::process::Output {
-    use std::io::Write;
-    let mut child = support::agentd_cmd(dir)
-        .env("AGENTD_HOOK_TIMEOUT_MS", timeout_ms)
-        .arg("hook")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(payload).unwrap();
+    let mut child = support::spawn_hook(dir, payload, &[("AGENTD_HOOK_TIMEOUT_MS", timeout_ms)]);
     let status = support::wait_for("the hook to give up", Duration::from_secs(60), || {
         child.try_wait().ok().flatten()
     });

@@ -138,20 +138,9 @@ fn raw_client(d: &TestDaemon, client: &str) -> (UnixStream, BufReader<UnixStream
 }
 
 fn hook(d: &TestDaemon, payload: &Value, env: &[(&str, &str)]) -> std::process::Output {
-    let mut cmd = support::agentd_cmd(&d.home);
-    cmd.envs(env.iter().copied())
-        .arg("hook")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    child
-        .stdin
-        .take()
+    support::spawn_hook(&d.home, payload.to_string().as_bytes(), env)
+        .wait_with_output()
         .unwrap()
-        .write_all(payload.to_string().as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 fn health(d: &TestDaemon) -> Value {
@@ -811,8 +800,17 @@ while :; do sleep 1; done
     script
 }
 
-#[test]
-fn a_launched_session_that_ignores_sigint_and_sigterm_is_killed_with_sigkill() {
+/// A daemon that launched [`stubborn_claude`]: its folders, the file the
+/// stub records its stdin in, and the `sessions.launch` answer.
+struct Launched {
+    _tmp: tempfile::TempDir,
+    _home: tempfile::TempDir,
+    d: TestDaemon,
+    out_file: std::path::PathBuf,
+    launched: Value,
+}
+
+fn launch_stubborn() -> Launched {
     let tmp = tempfile::tempdir().unwrap();
     let claude = stubborn_claude(tmp.path());
     let out_file = tmp.path().join("stdin.log");
@@ -831,6 +829,19 @@ fn a_launched_session_that_ignores_sigint_and_sigterm_is_killed_with_sigkill() {
             json!({"prompt": "go", "cwd": tmp.path()}),
         )
         .unwrap();
+    Launched {
+        _tmp: tmp,
+        _home: home,
+        d,
+        out_file,
+        launched,
+    }
+}
+
+#[test]
+fn a_launched_session_that_ignores_sigint_and_sigterm_is_killed_with_sigkill() {
+    let stub = launch_stubborn();
+    let (d, launched) = (&stub.d, &stub.launched);
     let id = launched["session_id"].as_str().unwrap().to_owned();
     let pid = launched["pid"].as_u64().unwrap() as i32;
     let mut c = d.client();
@@ -852,24 +863,8 @@ fn a_launched_session_that_ignores_sigint_and_sigterm_is_killed_with_sigkill() {
 
 #[test]
 fn every_pending_can_use_tool_is_answered_when_the_daemon_stops() {
-    let tmp = tempfile::tempdir().unwrap();
-    let claude = stubborn_claude(tmp.path());
-    let out_file = tmp.path().join("stdin.log");
-    let home = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
-    let mut d = TestDaemon::start_with_env(
-        home.path(),
-        vec![
-            ("AGENTD_CLAUDE".into(), claude.display().to_string()),
-            ("FAKE_OUT".into(), out_file.display().to_string()),
-        ],
-    );
-    let launched: Value = d
-        .client()
-        .call(
-            method::SESSIONS_LAUNCH,
-            json!({"prompt": "go", "cwd": tmp.path()}),
-        )
-        .unwrap();
+    let mut stub = launch_stubborn();
+    let (d, out_file, launched) = (&mut stub.d, &stub.out_file, &stub.launched);
     let pid = launched["pid"].as_u64().unwrap() as i32;
     // The tool call is held for a human...
     wait_for("the approval", Duration::from_secs(30), || {
@@ -883,7 +878,7 @@ fn every_pending_can_use_tool_is_answered_when_the_daemon_stops() {
         "the answer on claude's stdin",
         Duration::from_secs(30),
         || {
-            let text = std::fs::read_to_string(&out_file).ok()?;
+            let text = std::fs::read_to_string(out_file).ok()?;
             text.lines()
                 .filter_map(|l| serde_json::from_str::<Value>(l).ok())
                 .find(|v| v["type"] == "control_response")

@@ -284,21 +284,13 @@ fn running_checks_hold_the_hook_past_its_fail_open_timeout() {
     .unwrap();
     let cwd = p.path().canonicalize().unwrap();
     let payload = json!({"session_id": "slow", "hook_event_name": "Stop", "cwd": cwd});
-    let out = support::agentd_cmd(&d.home)
-        .env("AGENTD_HOOK_TIMEOUT_MS", "200")
-        .arg("hook")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write;
-            c.stdin
-                .take()
-                .unwrap()
-                .write_all(payload.to_string().as_bytes())?;
-            c.wait_with_output()
-        })
-        .unwrap();
+    let out = support::spawn_hook(
+        &d.home,
+        payload.to_string().as_bytes(),
+        &[("AGENTD_HOOK_TIMEOUT_MS", "200")],
+    )
+    .wait_with_output()
+    .unwrap();
     assert!(out.status.success(), "{out:?}");
     let v: Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("no verdict ({e}): {out:?}"));

@@ -78,6 +78,24 @@ pub fn run(home: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
     child.wait_with_output().expect("wait agentd")
 }
 
+/// `agentd hook` as Claude Code runs it — `payload` on stdin, `env` set —
+/// left running (stdout and stderr piped).
+pub fn spawn_hook(home: &Path, payload: &[u8], env: &[(&str, &str)]) -> Child {
+    use std::io::Write;
+    let mut child = agentd_cmd(home)
+        .envs(env.iter().copied())
+        .arg("hook")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn agentd hook");
+    if let Some(mut input) = child.stdin.take() {
+        let _ = input.write_all(payload);
+    }
+    child
+}
+
 /// `agentd hooks history --json [--session S]`: recorded hook runs, newest
 /// first.
 pub fn hook_runs(home: &Path, session: Option<&str>) -> Vec<serde_json::Value> {
