@@ -82,6 +82,11 @@ pub fn to_event(msg: &Value, env: &HookEnv, ts_ms: i64) -> Result<LifecycleEvent
     })
 }
 
+/// The rule for tests that read `../shared` (one copy, the agentd tests').
+#[cfg(test)]
+#[path = "../../agentd/tests/support/shared.rs"]
+mod shared_fixtures;
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -122,30 +127,15 @@ mod tests {
 
     #[test]
     fn golden_fixture_maps_without_error() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/fixtures/claude/stream-json/claude-agent-sdk-gleam/golden/basic_query.ndjson"
-        );
-        // The shared corpus beside the clone: a bare clone has none (see
-        // crates/agentd/tests/support/shared.rs for the rule).
-        if !std::path::Path::new(path).exists() {
-            assert!(
-                !matches!(std::env::var("CI").as_deref(), Ok("true" | "1")),
-                "{path} is missing and CI=true"
-            );
-            let line = format!(
-                "SKIPPED: golden_fixture_maps_without_error: needs the shared fixture corpus at {path}, which is absent (a bare clone); CI runs it"
-            );
-            eprintln!("{line}");
-            if let Some(log) = std::env::var_os("AGENTD_SKIP_LOG") {
-                use std::io::Write;
-                if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(log) {
-                    let _ = writeln!(f, "{line}");
-                }
-            }
+        // The shared corpus beside the clone (skipped with a reason on a
+        // bare clone, never under CI=true).
+        let Some(path) = super::shared_fixtures::shared_fixtures(
+            "claude/stream-json/claude-agent-sdk-gleam/golden/basic_query.ndjson",
+            "golden_fixture_maps_without_error",
+        ) else {
             return;
-        }
-        let text = std::fs::read_to_string(path).unwrap();
+        };
+        let text = std::fs::read_to_string(&path).unwrap();
         let mut kinds = Vec::new();
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             let v: Value = serde_json::from_str(line).unwrap();

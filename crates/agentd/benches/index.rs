@@ -14,6 +14,8 @@
 #[path = "../tests/support/ccusage.rs"]
 mod ccusage;
 mod common;
+#[path = "../tests/support/shared.rs"]
+mod shared;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -23,8 +25,15 @@ use std::time::{Duration, Instant};
 use common::{Daemon, ms, percentile};
 use serde_json::{Value, json};
 
+/// The transcript fixtures the corpus is made from; without them (a bare
+/// clone) there is nothing to measure.
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/claude/transcripts")
+    shared::shared_fixtures("claude/transcripts", "the index benchmark").unwrap_or_else(|| {
+        eprintln!(
+            "the index benchmark builds its corpus from ../shared/fixtures: nothing to measure"
+        );
+        std::process::exit(0)
+    })
 }
 
 /// The real (not hand-made) fixture projects: (project folder, source dir).
