@@ -22,15 +22,7 @@ mod common;
 use serde_json::{Value, json};
 
 fn main() {
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
-    let wants = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
-    println!(
-        "agentd benchmarks — {}",
-        jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC")
-    );
+    let wants = common::selection("agentd benchmarks");
     if wants("hook") {
         hook_round_trip();
     }

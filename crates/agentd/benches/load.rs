@@ -28,15 +28,7 @@ use serde_json::{Value, json};
 mod common;
 
 fn main() {
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
-    let wants = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
-    println!(
-        "agentd load and crash benchmarks — {}",
-        jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC")
-    );
+    let wants = common::selection("agentd load and crash benchmarks");
     if wants("load") {
         load();
     }

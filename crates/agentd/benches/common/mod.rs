@@ -89,3 +89,17 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
 pub fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1e3)
 }
+
+/// Which of a bench binary's parts to run: those named on the command line
+/// (`cargo bench … -- hook`), all when none is. Prints the run's heading.
+pub fn selection(title: &str) -> impl Fn(&str) -> bool {
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    println!(
+        "{title} — {}",
+        jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC")
+    );
+    move |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()))
+}
