@@ -503,8 +503,14 @@ fn dates_take_every_form_and_usage_defaults_to_daily() {
         err.contains("last tuesday") && err.contains("7d") && err.contains("YYYY-MM-DD"),
         "{err}"
     );
+    // The same parser serves search: an age is accepted there too.
     let out = run(&d.home, &["search", "x", "--since", "3d", "--json"], None);
-    assert!(out.status.code() != Some(2), "{out:?}");
+    assert!(out.status.success(), "{out:?}");
+    let out = run(&d.home, &["search", "x", "--since", "soon"], None);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot read the time"),
+        "{out:?}"
+    );
 }
 
 #[test]

@@ -331,7 +331,8 @@ fn user_line(session: &str, uuid: &str, text: &str) -> String {
 }
 
 /// A generated history: project folders `projects` (numbered) of
-/// `sessions` sessions, each with a subagent in the 2.1.x layout.
+/// `sessions` sessions, each with a subagent in the 2.1.x layout and one
+/// API response with usage (10 input, 20 output tokens).
 fn generated_history(root: &Path, projects: std::ops::Range<usize>, sessions: usize) -> usize {
     let mut files = 0;
     for p in projects {
@@ -343,6 +344,9 @@ fn generated_history(root: &Path, projects: std::ops::Range<usize>, sessions: us
             for i in 0..20 {
                 text.push_str(&user_line(&sid, &format!("{sid}-{i}"), "idle wombat"));
             }
+            text.push_str(&format!(
+                "{{\"type\":\"assistant\",\"uuid\":\"{sid}-r\",\"sessionId\":\"{sid}\",\"timestamp\":\"2026-11-23T10:00:01.000Z\",\"requestId\":\"req_{sid}\",\"message\":{{\"id\":\"msg_{sid}\",\"role\":\"assistant\",\"model\":\"claude-opus-5-5\",\"content\":[{{\"type\":\"text\",\"text\":\"ok\"}}],\"usage\":{{\"input_tokens\":10,\"output_tokens\":20}}}}}}\n"
+            ));
             std::fs::write(dir.join(format!("{sid}.jsonl")), &text).unwrap();
             std::fs::write(
                 dir.join(&sid).join("subagents/agent-a1.jsonl"),
@@ -521,8 +525,10 @@ fn ten_thousand_sessions_list_page_by_page_and_nothing_is_too_big_for_a_frame() 
     assert!(out.status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 10_001);
     // Usage by session: 10 000 rows, again page by page.
+    // Usage by session: a row each (~2.5 MB: several pages), all there.
     let usage = json_of(&d.home, &["usage", "session", "--json"]);
-    assert!(usage["rows"].as_array().unwrap().len() <= 10_000);
+    assert_eq!(usage["rows"].as_array().unwrap().len(), 10_000);
+    assert_eq!(usage["totals"]["output_tokens"], 200_000);
     // A bare (unpaged) request that cannot fit says how to page.
     let mut c = d.client();
     let err = c
