@@ -262,6 +262,11 @@ impl BufferBudget {
     /// holders while the total is over the cap. Returns the slot to pass
     /// next time (`None` once nothing is held).
     pub fn hold(&self, slot: Option<u64>, bytes: usize, shed: &CancellationToken) -> Option<u64> {
+        // The common case — a whole line read, nothing held before or
+        // after (every hook call) — takes no lock.
+        if slot.is_none() && bytes == 0 {
+            return None;
+        }
         let Ok(mut holders) = self.holders.lock() else {
             return slot;
         };
