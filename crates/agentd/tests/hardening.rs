@@ -12,18 +12,7 @@ use std::time::Duration;
 use agentd_proto::api::EventsList;
 use agentd_proto::method;
 use serde_json::{Value, json};
-use support::{TestDaemon, run, wait_for};
-
-fn mkfifo(path: &Path) {
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        path,
-        rustix::fs::FileType::Fifo,
-        rustix::fs::Mode::from_raw_mode(0o600),
-        0,
-    )
-    .unwrap();
-}
+use support::{TestDaemon, mkfifo, run, wait_for};
 
 /// Events stored for `session`.
 fn stored(d: &TestDaemon, session: &str) -> Vec<Value> {

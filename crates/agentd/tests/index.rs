@@ -408,14 +408,7 @@ fn transcript_paths_from_hooks_are_only_regular_jsonl_files_under_a_root() {
     let (_h, d) = daemon_indexing(&root);
     json_of(&d.home, &["index", "--wait", "--json"]);
     let fifo = root.join("-w-p0/fifo.jsonl");
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        &fifo,
-        rustix::fs::FileType::Fifo,
-        rustix::fs::Mode::from_raw_mode(0o600),
-        0,
-    )
-    .unwrap();
+    support::mkfifo(&fifo);
     std::fs::create_dir_all(root.join("-w-p0/dir.jsonl")).unwrap();
     let cases = [
         "/".to_owned(),

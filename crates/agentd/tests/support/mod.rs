@@ -78,6 +78,19 @@ pub fn run(home: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
     child.wait_with_output().expect("wait agentd")
 }
 
+/// Makes a FIFO at `path`: opening it for reading blocks until a writer
+/// appears, the trap a path in a payload can set.
+pub fn mkfifo(path: &Path) {
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        path,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .expect("mkfifo");
+}
+
 /// `agentd hook` as Claude Code runs it — `payload` on stdin, `env` set —
 /// left running (stdout and stderr piped).
 pub fn spawn_hook(home: &Path, payload: &[u8], env: &[(&str, &str)]) -> Child {
