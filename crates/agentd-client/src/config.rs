@@ -171,6 +171,10 @@ pub struct DaemonConfig {
     /// hook from another machine) that has sent nothing for this long, in
     /// seconds, ends as `stale`; it reopens if it shows life (default 3600).
     pub stale_after_s: u64,
+    /// A socket connection that has sent `initialize` but holds no
+    /// subscription and no held call is closed after this many seconds of
+    /// silence (default 300).
+    pub idle_timeout_s: u64,
 }
 
 impl Default for Config {
@@ -185,6 +189,7 @@ impl Default for Config {
                 process_check_ms: 2000,
                 max_connections: 4096,
                 stale_after_s: 3600,
+                idle_timeout_s: 300,
             },
             approvals: ApprovalsConfig::default(),
             launch: LaunchConfig::default(),

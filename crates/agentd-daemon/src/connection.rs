@@ -25,8 +25,6 @@ use crate::state::Shared;
 use crate::subscribe;
 
 pub use crate::output::WRITE_TIMEOUT;
-/// How long a connection without subscriptions may stay silent.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Output frames queued per connection before producers wait.
 pub const OUTPUT_QUEUE: usize = 256;
 
@@ -114,12 +112,16 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
     let mut held = tokio::task::JoinSet::new();
 
     loop {
+        while held.try_join_next().is_some() {}
         let idle = if !initialized {
             crate::limits::HANDSHAKE_TIMEOUT
-        } else if subscriptions > 0 {
+        } else if subscriptions > 0 || !held.is_empty() {
+            // A client waiting on a held call (an approval can be held for
+            // an hour) or reading a subscription is not idle.
             Duration::MAX
         } else {
-            IDLE_TIMEOUT
+            // `[daemon] idle_timeout_s` (300 by default).
+            Duration::from_secs(shared.config.daemon.idle_timeout_s.max(1))
         };
         let next = tokio::select! {
             _ = conn_cancel.cancelled() => break,

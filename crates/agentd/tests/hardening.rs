@@ -924,3 +924,62 @@ fn a_session_with_no_process_that_goes_silent_ends_as_stale_and_reopens_on_life(
         .unwrap();
     assert_ne!(show()["status"], "ended");
 }
+
+#[test]
+fn a_silent_connection_is_closed_after_the_idle_timeout_but_waiting_ones_are_not() {
+    let home = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    std::fs::write(
+        home.path().join("agentd.toml"),
+        "[daemon]\nidle_timeout_s = 1\n",
+    )
+    .unwrap();
+    let d = TestDaemon::start_in(home.path());
+    // A subscriber and a hook call held for a human wait, they are not idle.
+    let (mut sub, mut sub_r, _) = raw_client(&d, "subscriber");
+    sub.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"events.subscribe\",\"params\":{\"after_seq\":0}}\n")
+        .unwrap();
+    let mut line = String::new();
+    sub_r.read_line(&mut line).unwrap();
+    assert!(line.contains("\"subscription\""), "{line}");
+    let held = json!({"session_id": "idle", "hook_event_name": "PermissionRequest", "cwd": "/tmp",
+        "tool_name": "Bash", "tool_input": {"command": "make deploy"}});
+    let mut hook = support::spawn_hook(&d.home, held.to_string().as_bytes(), &[]);
+    let approval = wait_for("the approval", Duration::from_secs(30), || {
+        let list: Vec<Value> = d.client().call(method::APPROVALS_LIST, json!({})).ok()?;
+        list.first()?["id"].as_str().map(str::to_owned)
+    });
+
+    // A client that says nothing after `initialize` is closed.
+    let (_silent, mut silent_r, init) = raw_client(&d, "silent");
+    assert!(init["result"].is_object(), "{init}");
+    let mut rest = Vec::new();
+    let n = silent_r
+        .read_to_end(&mut rest)
+        .expect("closed, not timed out");
+    assert_eq!(n, 0, "closed without a word: {rest:?}");
+    // By then the others have been silent longer than the timeout too
+    // (they started first): both still wait.
+    let since = std::time::Instant::now();
+    wait_for("three idle timeouts", Duration::from_secs(60), || {
+        (since.elapsed() > Duration::from_secs(3)).then_some(())
+    });
+    assert!(
+        hook.try_wait().unwrap().is_none(),
+        "the held hook was cut off"
+    );
+    let out = run(&d.home, &["approve", &approval], None);
+    assert!(out.status.success(), "{out:?}");
+    let out = hook.wait_with_output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    assert_eq!(
+        v["hookSpecificOutput"]["decision"]["behavior"], "allow",
+        "{out:?}"
+    );
+    // The subscriber saw the approval resolve: it is still connected.
+    let mut resolved = false;
+    while !resolved {
+        line.clear();
+        assert!(sub_r.read_line(&mut line).unwrap() > 0, "subscriber closed");
+        resolved = line.contains("approval.resolved");
+    }
+}
