@@ -983,3 +983,93 @@ fn a_silent_connection_is_closed_after_the_idle_timeout_but_waiting_ones_are_not
         resolved = line.contains("approval.resolved");
     }
 }
+
+#[test]
+fn a_spool_left_by_a_crash_mid_drain_is_stored_exactly_once() {
+    // The state a kill between "committed" and "record deleted" leaves:
+    // spool records whose events the log already has (their delivery ids
+    // are in `deliveries`), beside records never drained.
+    let mut d = TestDaemon::start();
+    let record = |i: usize| agentd_client::spool::Spooled {
+        id: Some(format!("crash-{i:03}")),
+        ts_ms: 1_795_000_000_000,
+        payload: json!({"session_id": "drained", "hook_event_name": "Notification", "i": i}),
+        env: Value::Null,
+    };
+    let mut c = d.client();
+    for i in 0..50 {
+        let r = record(i);
+        let _: Value = c
+            .call(
+                method::HOOK_INGEST,
+                json!({"payload": r.payload, "event_id": r.id}),
+            )
+            .unwrap();
+    }
+    drop(c);
+    d.stop();
+    for i in 0..100 {
+        agentd_client::spool::write(&d.paths().spool, &record(i)).unwrap();
+    }
+    d.restart();
+    wait_for("the spool to be drained", Duration::from_secs(60), || {
+        agentd_client::spool::list(&d.paths().spool)
+            .is_empty()
+            .then_some(())
+    });
+    let once = |d: &TestDaemon| {
+        let mut seen: Vec<u64> = stored(d, "drained")
+            .iter()
+            .map(|e| e["payload"]["i"].as_u64().unwrap())
+            .collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..100).collect::<Vec<u64>>(), "each event once");
+    };
+    once(&d);
+    d.stop();
+    d.restart();
+    once(&d);
+}
+
+#[test]
+fn a_client_that_stops_reading_its_replies_is_closed_and_the_daemon_serves_on() {
+    let d = TestDaemon::start();
+    let mut c = d.client();
+    let pad = "r".repeat(256 << 10);
+    for i in 0..4 {
+        let _: Value = c
+            .call(
+                method::HOOK_INGEST,
+                json!({"payload": {"session_id": "big", "hook_event_name": "Notification", "i": i, "pad": pad}}),
+            )
+            .unwrap();
+    }
+    // ~1 MiB per reply, 64 requests, and never a read: far more than the
+    // socket buffers hold, so the daemon's write stalls.
+    let (mut s, mut r, _) = raw_client(&d, "stuck-reader");
+    let ask =
+        "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"events.list\",\"params\":{\"after_seq\":0}}\n";
+    for _ in 0..64 {
+        if s.write_all(ask.as_bytes()).is_err() {
+            break; // closed already
+        }
+    }
+    wait_for(
+        "the stalled client to be dropped",
+        Duration::from_secs(120),
+        || {
+            d.log()
+                .contains("dropping a client that stopped reading")
+                .then_some(())
+        },
+    );
+    assert_eq!(health(&d)["status"], "ok", "the daemon serves on");
+    // What the client can still read ends at a whole line, then EOF.
+    let mut rest = Vec::new();
+    r.read_to_end(&mut rest).expect("closed, not timed out");
+    assert!(!rest.is_empty() && rest.ends_with(b"\n"), "whole frames");
+    for line in rest.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let v: Value = serde_json::from_slice(line).expect("every line whole JSON");
+        assert!(v["result"].is_object() || v["method"].is_string(), "{v}");
+    }
+}

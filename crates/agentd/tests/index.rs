@@ -573,8 +573,9 @@ fn a_transcript_replaced_by_rename_is_read_again_from_the_start() {
             .len(),
         1
     );
-    // Rewritten atomically (a new inode): longer than before, so neither
-    // size nor a shrink gives it away — only the inode does.
+    // Rewritten atomically (a new inode) and longer than before, so a
+    // shrink does not give it away (the hashed first bytes do too; the
+    // next test leaves only the inode).
     let tmpfile = dir.join(".rewrite");
     std::fs::write(
         &tmpfile,
@@ -594,4 +595,49 @@ fn a_transcript_replaced_by_rename_is_read_again_from_the_start() {
     assert!(old.as_array().unwrap().is_empty(), "old rows gone: {old}");
     let status = json_of(&d.home, &["index", "--json"]);
     assert_eq!(status["counts"]["messages"], 2, "{status}");
+}
+
+#[test]
+fn a_rewrite_that_keeps_size_ends_and_hashed_windows_is_caught_by_its_inode() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("projects");
+    let dir = root.join("-w-p");
+    std::fs::create_dir_all(&dir).unwrap();
+    let sid = "5e55a0b1-0000-4000-8000-00000000bbbb";
+    let file = dir.join(format!("{sid}.jsonl"));
+    // The first and the last 4 KiB before the cursor lie in the long first
+    // and third lines; only the middle line changes, at the same length.
+    let pad = "lorem ".repeat(1000);
+    let head = user_line(sid, "u1", &pad);
+    let tail = user_line(sid, "u3", &pad);
+    std::fs::write(
+        &file,
+        head.clone() + &user_line(sid, "u2", "oldmiddleword") + &tail,
+    )
+    .unwrap();
+    let (_h, d) = daemon_indexing(&root);
+    json_of(&d.home, &["index", "--wait", "--json"]);
+    let hits = |word: &str| {
+        json_of(&d.home, &["search", word, "--json"])
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(hits("oldmiddleword"), 1);
+    // Same bytes at both hashed windows, same length up to the old cursor,
+    // then one more line: an append, as far as size and hashes can tell.
+    let tmpfile = dir.join(".rewrite");
+    std::fs::write(
+        &tmpfile,
+        head + &user_line(sid, "u2", "newmiddleword") + &tail + &user_line(sid, "u4", "appended"),
+    )
+    .unwrap();
+    std::fs::rename(&tmpfile, &file).unwrap();
+    wait_for("the appended line", Duration::from_secs(30), || {
+        (hits("appended") == 1).then_some(())
+    });
+    assert_eq!(hits("newmiddleword"), 1, "the changed middle was re-read");
+    assert_eq!(hits("oldmiddleword"), 0, "the old middle is gone");
+    let status = json_of(&d.home, &["index", "--json"]);
+    assert_eq!(status["counts"]["messages"], 4, "{status}");
 }
