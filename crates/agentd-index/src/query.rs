@@ -38,10 +38,20 @@ pub struct SearchQuery {
     /// Only messages before this time, ms since the Unix epoch.
     #[serde(default)]
     pub until_ms: Option<i64>,
-    /// Most hits (default 20, at most 500).
+    /// Most hits in this page (default 20, at most [`SEARCH_PAGE_MAX`]).
     #[serde(default)]
     pub limit: Option<usize>,
+    /// Hits to skip, best first: the next page starts at the previous
+    /// offset plus the hits it returned (a page shorter than `limit` is
+    /// the last). With an offset (0 included) equal scores are ordered by
+    /// message, so pages neither repeat nor skip a hit; without one the
+    /// faster FTS5 top-k order is used.
+    #[serde(default)]
+    pub offset: Option<usize>,
 }
+
+/// Most hits one `search` call returns; more come by `offset`.
+pub const SEARCH_PAGE_MAX: usize = 500;
 
 /// One search hit, best first.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -235,13 +245,16 @@ impl Reader {
             .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
             .collect::<Vec<_>>()
             .join(" ");
-        let limit = q.limit.unwrap_or(20).clamp(1, 500) as i64;
+        let limit = q.limit.unwrap_or(20).clamp(1, SEARCH_PAGE_MAX) as i64;
+        let offset = q.offset.unwrap_or(0).min(i64::MAX as usize) as i64;
         let filtered = q.project.is_some()
             || q.session_id.is_some()
             || q.since_ms.is_some()
-            || q.until_ms.is_some();
+            || q.until_ms.is_some()
+            || q.offset.is_some();
         // Unfiltered, FTS5 picks the best rows itself (fast top-k); with
-        // filters every match is ranked.
+        // filters (or paging, which needs a total order) every match is
+        // ranked.
         let sql = if filtered {
             "SELECT m.session_id, m.agent_id, m.uuid, m.ts_ms, m.role, f.path, m.offset, m.len,
                     COALESCE(s.cwd, s.project), bm25(messages_fts) AS score
@@ -251,7 +264,7 @@ impl Reader {
                AND (?2 IS NULL OR s.cwd LIKE '%' || ?2 || '%' OR s.project LIKE '%' || ?2 || '%')
                AND (?3 IS NULL OR m.session_id = ?3)
                AND (?4 IS NULL OR m.ts_ms >= ?4) AND (?5 IS NULL OR m.ts_ms < ?5)
-             ORDER BY score LIMIT ?6"
+             ORDER BY score, m.id LIMIT ?6 OFFSET ?7"
         } else {
             "SELECT m.session_id, m.agent_id, m.uuid, m.ts_ms, m.role, f.path, m.offset, m.len,
                     COALESCE(s.cwd, s.project), hits.score
@@ -259,12 +272,20 @@ impl Reader {
                    ORDER BY rank LIMIT ?6) AS hits
              JOIN messages m ON m.id = hits.rowid JOIN files f ON f.id = m.file_id
              LEFT JOIN sessions s ON s.id = m.session_id
-             WHERE ?2 IS NULL AND ?3 IS NULL AND ?4 IS NULL AND ?5 IS NULL
+             WHERE ?2 IS NULL AND ?3 IS NULL AND ?4 IS NULL AND ?5 IS NULL AND ?7 = 0
              ORDER BY hits.score"
         };
         let mut stmt = self.conn.prepare_cached(sql)?;
         let rows = stmt.query_map(
-            params![expr, q.project, q.session_id, q.since_ms, q.until_ms, limit],
+            params![
+                expr,
+                q.project,
+                q.session_id,
+                q.since_ms,
+                q.until_ms,
+                limit,
+                offset
+            ],
             |r| {
                 Ok((
                     r.get::<_, String>(0)?,

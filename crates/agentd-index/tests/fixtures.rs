@@ -262,6 +262,24 @@ fn search_finds_prompts_tool_inputs_and_results_with_snippets() {
         assert!(h.score > 0.0);
     }
     assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
+    // Pages by offset join up to the whole list: no hit twice, none left.
+    let page = |offset: usize, limit: usize| -> Vec<(String, Option<String>)> {
+        reader
+            .search(&SearchQuery {
+                query: "the".into(),
+                limit: Some(limit),
+                offset: Some(offset),
+                ..SearchQuery::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|h| (h.session_id, h.uuid))
+            .collect()
+    };
+    let whole = page(0, 90);
+    assert_eq!(whole.len(), 90, "the corpus has enough hits to page");
+    let joined: Vec<_> = [page(0, 30), page(30, 30), page(60, 30)].concat();
+    assert_eq!(joined, whole);
     // Garbage and FTS5 syntax are just words.
     for q in ["\"", "AND OR NOT", "a* ( ) : ^", ""] {
         reader

@@ -126,6 +126,58 @@ fn corpus(root: &Path, mb: u64) -> u64 {
     bytes
 }
 
+/// Every command that lists what a user accumulates, run whole against
+/// the history (the CLI pages; nothing may exceed a frame): time, output
+/// size and rows. Panics when one fails: at scale they must all work.
+fn list_commands_at_scale(d: &Daemon) {
+    println!("\n## List commands over the whole history");
+    println!("| command | exit | rows | output | time |");
+    println!("|---|---:|---:|---:|---:|");
+    let runs: [&[&str]; 6] = [
+        &["ls", "--all", "--json"],
+        &["ls", "--all"],
+        &["usage", "session", "--json"],
+        &["usage", "project", "--json"],
+        &["usage", "daily", "--json"],
+        &["search", "the", "--limit", "100000", "--json"],
+    ];
+    for args in runs {
+        let t = Instant::now();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_agentd"))
+            .env("AGENTD_HOME", d.dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        let took = t.elapsed();
+        assert!(
+            out.status.success(),
+            "agentd {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rows = if args.contains(&"--json") {
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            v.as_array()
+                .map(Vec::len)
+                .or_else(|| v["rows"].as_array().map(Vec::len))
+                .unwrap_or(0)
+        } else {
+            out.stdout
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                .saturating_sub(1)
+        };
+        println!(
+            "| `agentd {}` | {} | {rows} | {:.2} MB | {} |",
+            args.join(" "),
+            out.status.code().unwrap_or(-1),
+            out.stdout.len() as f64 / 1e6,
+            ms(took)
+        );
+    }
+}
+
 fn main() {
     let mb: u64 = std::env::var("AGENTD_BENCH_CORPUS_MB")
         .ok()
@@ -211,6 +263,8 @@ fn main() {
         "idle after the cold index: **{idle_pct:.2} %** of a core over 30 s ({cpu_ms} ms CPU); RSS **{:.1} MB**",
         d.status_kb("VmRSS:") as f64 / 1024.0
     );
+
+    list_commands_at_scale(&d);
 
     // Search latency beside a health round trip.
     let queries: [&[&str]; 3] = [

@@ -517,7 +517,15 @@ fn ten_thousand_sessions_list_page_by_page_and_nothing_is_too_big_for_a_frame() 
     let out = run(&d.home, &["ls", "--all"], None);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 10_001);
-    // Usage by session: 10 000 rows, again page by page.
+    // Search pages too: every subagent's one line, none twice.
+    let hits = json_of(&d.home, &["search", "sub", "--limit", "20000", "--json"]);
+    let uuids: std::collections::HashSet<&str> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["uuid"].as_str().unwrap())
+        .collect();
+    assert_eq!(uuids.len(), 10_000, "every hit once, past the 500-hit page");
     // Usage by session: a row each (~2.5 MB: several pages), all there.
     let usage = json_of(&d.home, &["usage", "session", "--json"]);
     assert_eq!(usage["rows"].as_array().unwrap().len(), 10_000);

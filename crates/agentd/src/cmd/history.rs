@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use agentd_client::{Client, Paths};
-use agentd_index::query::{Hit, TranscriptPage};
+use agentd_index::query::{Hit, SEARCH_PAGE_MAX, TranscriptPage};
 use agentd_index::usage::UsageReport;
 use agentd_proto::method;
 use serde_json::{Value, json};
@@ -42,12 +42,30 @@ pub fn search(
         Ok(c) => c,
         Err(code) => return code,
     };
-    let params = json!({"query": query, "project": project, "session_id": session,
-        "since_ms": since_ms, "limit": limit});
-    let hits: Vec<Hit> = match client.call(method::SEARCH, params) {
-        Ok(h) => h,
-        Err(e) => return client_error(e),
-    };
+    // One call returns at most a page; more than that is read page by
+    // page (by offset, which orders equal scores so pages join exactly).
+    let paged = limit > SEARCH_PAGE_MAX;
+    let mut hits: Vec<Hit> = Vec::new();
+    loop {
+        let want = (limit - hits.len()).min(SEARCH_PAGE_MAX);
+        if want == 0 {
+            break;
+        }
+        let mut params = json!({"query": query, "project": project, "session_id": session,
+            "since_ms": since_ms, "limit": want});
+        if paged {
+            params["offset"] = json!(hits.len());
+        }
+        let page: Vec<Hit> = match client.call(method::SEARCH, params) {
+            Ok(h) => h,
+            Err(e) => return client_error(e),
+        };
+        let last = page.len() < want;
+        hits.extend(page);
+        if last || hits.len() >= limit {
+            break;
+        }
+    }
     if as_json {
         return print_json(&hits);
     }
