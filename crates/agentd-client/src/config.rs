@@ -252,6 +252,19 @@ pub enum ConfigError {
     },
 }
 
+/// Every `AGENTD_*` variable [`Config::apply_env`] reads, and the setting
+/// (`section.key`) it overrides: for `agentd config` to say where each
+/// value came from.
+pub const ENV_OVERRIDES: [(&str, &str); 7] = [
+    ("AGENTD_HTTP_LISTEN", "http.listen"),
+    ("AGENTD_HOOK_TIMEOUT_MS", "hook.timeout_ms"),
+    ("AGENTD_APPROVAL_TIMEOUT_S", "approvals.timeout_s"),
+    ("AGENTD_CLAUDE", "launch.claude"),
+    ("AGENTD_LOG", "daemon.log"),
+    ("AGENTD_INDEX", "index.enabled"),
+    ("AGENTD_INDEX_ROOTS", "index.roots"),
+];
+
 impl Config {
     /// Loads `path` if it exists (defaults otherwise) and applies `AGENTD_*`
     /// environment overrides.
@@ -336,6 +349,28 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_env_override_is_listed_with_the_setting_it_changes() {
+        let defaults = toml::Value::try_from(Config::default()).unwrap();
+        for (var, key) in ENV_OVERRIDES {
+            let mut c = Config::default();
+            let value = match var {
+                "AGENTD_HOOK_TIMEOUT_MS" | "AGENTD_APPROVAL_TIMEOUT_S" => "7",
+                "AGENTD_INDEX" => "off",
+                _ => "/x",
+            };
+            c.apply_env(|k| (k == var).then(|| value.to_owned()))
+                .unwrap();
+            let after = toml::Value::try_from(&c).unwrap();
+            let (section, field) = key.split_once('.').unwrap();
+            assert_ne!(
+                after[section].get(field),
+                defaults[section].get(field),
+                "{var} does not change {key}"
+            );
+        }
+    }
 
     #[test]
     fn defaults_file_and_env() {

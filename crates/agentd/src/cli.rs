@@ -4,9 +4,27 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+/// What every command's help ends with.
+const EXIT_STATUS: &str = "\
+Exit status:
+  0  success
+  1  an error (the message says what was wrong and what to do), or no
+     match (`search`, `ls --status`), as grep does
+  2  a usage error, or the daemon is not running (`agentd start`);
+     `hooks run`: a blocking hook failed
+
+With --json, errors are a JSON object on stderr:
+  {\"error\": {\"message\": \"...\", \"exit_code\": 1, \"code\": -32002}}";
+
 /// A control plane for AI coding-agent sessions.
 #[derive(Debug, Parser)]
-#[command(name = "agentd", version, about, propagate_version = true)]
+#[command(
+    name = "agentd",
+    version,
+    about,
+    propagate_version = true,
+    after_help = EXIT_STATUS
+)]
 pub struct Cli {
     /// agentd root directory (default: $AGENTD_HOME, else $XDG_STATE_HOME/agentd).
     #[arg(long, global = true, value_name = "DIR")]
@@ -19,34 +37,49 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the daemon in the foreground.
+    #[command(after_help = "Examples:\n  agentd serve\n  AGENTD_LOG=debug agentd serve")]
     Serve,
     /// Run the daemon in the background, logging to the root's agentd.log.
+    #[command(after_help = "Examples:\n  agentd start\n  agentd --home /tmp/agentd-test start")]
     Start,
     /// Stop the background daemon.
+    #[command(after_help = "Example:\n  agentd stop")]
     Stop,
     /// Is the daemon running? (exit 2 when not)
+    #[command(after_help = "Example:\n  agentd status || agentd start")]
     Status,
     /// Claude Code command hook: forwards the payload on stdin to the daemon.
+    #[command(
+        after_help = "Claude Code runs it (see `agentd install`). Example, by hand:\n  echo '{\"session_id\": \"s1\", \"hook_event_name\": \"Notification\"}' | agentd hook"
+    )]
     Hook,
     /// Claude Code status line: prints a one-line status and reports it.
+    #[command(
+        after_help = "Claude Code runs it (see `agentd install`). Example, keeping your own status line:\n  agentd statusline --chain '~/.claude/statusline.sh'"
+    )]
     Statusline {
         /// The user's own status-line command to run and print instead.
         #[arg(long, value_name = "COMMAND")]
         chain: Option<String>,
     },
     /// Add agentd's hooks and status line to Claude Code's user settings.
+    #[command(after_help = "Examples:\n  agentd install --dry-run\n  agentd install")]
     Install {
         /// Show what would change without writing.
         #[arg(long)]
         dry_run: bool,
     },
     /// Remove what `agentd install` added.
+    #[command(after_help = "Example:\n  agentd uninstall --dry-run")]
     Uninstall {
         /// Show what would change without writing.
         #[arg(long)]
         dry_run: bool,
     },
     /// List sessions.
+    #[command(
+        after_help = "Examples:\n  agentd ls\n  agentd ls --all\n  agentd ls --status needs_approval,needs_input   # exit 1 when none\n  agentd ls --json | jq '.[] | .session.id'"
+    )]
     Ls {
         /// JSON array instead of a table.
         #[arg(long)]
@@ -54,16 +87,29 @@ pub enum Command {
         /// Include ended sessions (the table hides them by default; JSON has all).
         #[arg(long, short)]
         all: bool,
+        /// Only sessions with one of these statuses (comma-separated:
+        /// starting, working, needs_approval, needs_input, idle, ended);
+        /// exit 1 when none has.
+        #[arg(long, value_name = "STATUS", value_delimiter = ',')]
+        status: Vec<String>,
     },
-    /// Show one session (id or unique id prefix).
+    /// Show one session (id or unique id prefix; default: the latest
+    /// session in the current directory).
+    #[command(
+        after_help = "Examples:\n  agentd show            # the latest session here\n  agentd show 52786e60\n  agentd show 52786e60 --json"
+    )]
     Show {
-        /// Session id or prefix.
-        id: String,
+        /// Session id or prefix (default: the latest session whose cwd is
+        /// the current directory).
+        id: Option<String>,
         /// JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Print the event log.
+    #[command(
+        after_help = "Examples:\n  agentd events --follow\n  agentd events --session          # the latest session here\n  agentd events --session 52786e60 --json\n  agentd events --after 1200 --limit 50"
+    )]
     Events {
         /// NDJSON, one event per line.
         #[arg(long)]
@@ -72,8 +118,9 @@ pub enum Command {
         /// --follow, only new ones).
         #[arg(long, value_name = "SEQ")]
         after: Option<u64>,
-        /// Only this session's events.
-        #[arg(long, value_name = "ID")]
+        /// Only this session's events (id or prefix; given without a value:
+        /// the latest session in the current directory).
+        #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "")]
         session: Option<String>,
         /// Keep printing new events as they arrive.
         #[arg(long, short)]
@@ -84,6 +131,7 @@ pub enum Command {
         limit: Option<usize>,
     },
     /// Daemon health.
+    #[command(after_help = "Examples:\n  agentd health\n  agentd health --json | jq .limits")]
     Health {
         /// JSON instead of text.
         #[arg(long)]
@@ -92,10 +140,7 @@ pub enum Command {
     /// Compact the event log now ([retention] in agentd.toml: payloads older
     /// than full_payload_days cut to their lifecycle fields, superseded
     /// status-line snapshots dropped) and return the space to the file system.
-    ///
-    /// Examples:
-    ///   agentd gc
-    ///   agentd gc --json
+    #[command(after_help = "Examples:\n  agentd gc\n  agentd gc --json")]
     Gc {
         /// JSON: `{examined, compacted, deleted, bytes_freed,
         /// file_bytes_before, file_bytes_after}`.
@@ -103,6 +148,9 @@ pub enum Command {
         json: bool,
     },
     /// List approvals (pending ones unless --all).
+    #[command(
+        after_help = "Examples:\n  agentd approvals\n  agentd approvals --watch\n  agentd approvals --all --json"
+    )]
     Approvals {
         /// JSON array instead of a table.
         #[arg(long)]
@@ -115,6 +163,9 @@ pub enum Command {
         watch: bool,
     },
     /// Allow a pending tool call.
+    #[command(
+        after_help = "Examples:\n  agentd approve apr_3f2a\n  agentd approve apr_3f2a --always\n  agentd approve apr_3f2a --input '{\"command\": \"cargo test --offline\"}'"
+    )]
     Approve {
         /// Approval id (or a unique prefix).
         id: String,
@@ -129,6 +180,9 @@ pub enum Command {
         reason: Option<String>,
     },
     /// Deny a pending tool call.
+    #[command(
+        after_help = "Examples:\n  agentd deny apr_3f2a\n  agentd deny apr_3f2a -m 'use the staging database instead'"
+    )]
     Deny {
         /// Approval id (or a unique prefix).
         id: String,
@@ -139,14 +193,28 @@ pub enum Command {
         #[arg(long)]
         reason: Option<String>,
     },
-    /// Answer a pending question (AskUserQuestion).
+    /// Answer a pending question: Claude Code's AskUserQuestion, or an MCP
+    /// server's elicitation (a form it asks the user to fill in).
+    ///
+    /// For AskUserQuestion, TEXT is the answer (one of the offered options
+    /// or your own words). For an MCP elicitation, a JSON object is sent as
+    /// the form's `content` (the fields the server asks for: `agentd
+    /// approvals --json` shows them in `tool_input.requested_schema`), any
+    /// other text as `{"value": TEXT}`; `agentd deny ID` declines it.
+    #[command(
+        after_help = "Examples:\n  agentd answer apr_3f2a 'PostgreSQL'\n  agentd answer apr_9c10 '{\"token\": \"abc123\", \"remember\": true}'   # MCP elicitation\n  agentd deny apr_9c10                                                # decline it"
+    )]
     Answer {
         /// Approval id (or a unique prefix).
         id: String,
-        /// The answer.
+        /// The answer: text for a question, a JSON object for an MCP
+        /// elicitation's form.
         text: String,
     },
     /// Start Claude Code headless, steered by agentd; prints the session id.
+    #[command(
+        after_help = "Examples:\n  agentd launch 'fix the failing test in src/parse.rs'\n  agentd launch --cwd ~/src/app --model sonnet --permission-mode plan 'plan the migration'"
+    )]
     Launch {
         /// Working directory (default: the current one).
         #[arg(long, value_name = "DIR")]
@@ -163,9 +231,9 @@ pub enum Command {
         /// The first prompt.
         prompt: String,
     },
-    /// Send a message to a launched session (resumes it if it exited).
-    ///
-    /// Example: agentd send 52786e60 "now run the tests"
+    /// Send a message to a launched session (resumes it if it exited, with
+    /// its model, permission mode and name).
+    #[command(after_help = "Example:\n  agentd send 52786e60 'now run the tests'")]
     Send {
         /// Session id (or a unique prefix).
         session: String,
@@ -176,8 +244,7 @@ pub enum Command {
         json: bool,
     },
     /// Interrupt a launched session's current turn.
-    ///
-    /// Example: agentd interrupt 52786e60
+    #[command(after_help = "Example:\n  agentd interrupt 52786e60")]
     Interrupt {
         /// Session id (or a unique prefix).
         session: String,
@@ -186,8 +253,7 @@ pub enum Command {
         json: bool,
     },
     /// Stop a launched session: SIGINT, then SIGTERM, then SIGKILL to its process group.
-    ///
-    /// Example: agentd kill 52786e60
+    #[command(after_help = "Example:\n  agentd kill 52786e60")]
     Kill {
         /// Session id (or a unique prefix).
         session: String,
@@ -195,7 +261,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Full-text search over every transcript (ranked; words in any order).
+    /// Full-text search over every transcript (ranked; words in any order);
+    /// exit 1 when nothing matches.
+    #[command(
+        after_help = "Examples:\n  agentd search 'migration rollback'\n  agentd search flaky --project api --since 7d\n  agentd search panic --limit 2000 --json | jq -r '.[].session_id' | sort -u"
+    )]
     Search {
         /// Words to find.
         query: String,
@@ -215,15 +285,23 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// A session's conversation from its transcript (id or unique prefix).
+    /// A session's conversation from its transcript (id or unique prefix;
+    /// default: the latest session in the current directory).
+    #[command(
+        after_help = "Examples:\n  agentd transcript            # the latest session here\n  agentd transcript 52786e60 | less -R\n  agentd transcript 52786e60 --json"
+    )]
     Transcript {
-        /// Session id or prefix.
-        session: String,
+        /// Session id or prefix (default: the latest session whose cwd is
+        /// the current directory).
+        session: Option<String>,
         /// JSON: `{session_id, total, messages: [...]}`.
         #[arg(long)]
         json: bool,
     },
     /// Token usage and cost from the transcripts.
+    #[command(
+        after_help = "Examples:\n  agentd usage\n  agentd usage monthly\n  agentd usage session --since 7d\n  agentd usage model --since 2026-11-01 --until 2026-11-30 --json"
+    )]
     Usage {
         /// Grouping (default: daily, as ccusage).
         #[arg(value_parser = ["daily", "monthly", "session", "project", "model"], default_value = "daily")]
@@ -243,13 +321,20 @@ pub enum Command {
         json: bool,
     },
     /// The terminal dashboard: sessions, approvals, transcripts, search.
+    #[command(after_help = "Example:\n  agentd tui        # then ? for the keys")]
     Tui,
     /// The hook runner: project checks on Claude Code hook events.
+    #[command(
+        after_help = "Examples:\n  agentd hooks ls\n  agentd hooks run Stop\n  agentd hooks history --limit 20"
+    )]
     Hooks {
         #[command(subcommand)]
         command: HooksCommand,
     },
     /// Transcript index status.
+    #[command(
+        after_help = "Examples:\n  agentd index\n  agentd index --wait\n  agentd index --rescan --wait"
+    )]
     Index {
         /// Show a progress bar until the index is complete.
         #[arg(long)]
@@ -262,11 +347,15 @@ pub enum Command {
         json: bool,
     },
     /// Policy rules.
+    #[command(after_help = "Example:\n  agentd rules test Bash '{\"command\": \"rm -rf build\"}'")]
     Rules {
         #[command(subcommand)]
         command: RulesCommand,
     },
     /// Print the paths agentd uses.
+    #[command(
+        after_help = "Examples:\n  agentd paths\n  tail -f \"$(agentd paths --json | jq -r .log)\""
+    )]
     Paths {
         /// JSON object with root, config, db, socket, token, log.
         #[arg(long)]
@@ -276,37 +365,88 @@ pub enum Command {
     /// hooks and status line in Claude Code's settings, the index, modes of
     /// the root, token and socket, HTTP, agent CLIs, disk use. Each problem
     /// comes with the command that fixes it; exits 1 when there is one.
-    ///
-    /// Examples:
-    ///   agentd doctor
-    ///   agentd doctor --json
+    #[command(after_help = "Examples:\n  agentd doctor\n  agentd doctor --json")]
     Doctor {
         /// JSON: `{ok, checks: [{check, ok, detail, fix?}]}`.
         #[arg(long)]
         json: bool,
     },
+    /// The effective configuration: agentd.toml, then AGENTD_* variables,
+    /// then defaults, each value with where it came from. An invalid file
+    /// is reported with its line and column (exit 1).
+    #[command(
+        after_help = "Examples:\n  agentd config\n  agentd config --json | jq '.settings[] | select(.origin != \"default\")'\n  agentd config edit"
+    )]
+    Config {
+        /// JSON: `{path, exists, settings: [{key, value, origin}]}`.
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        command: Option<ConfigCommand>,
+    },
     /// Print a shell completion script.
-    ///
-    /// Install it where your shell looks, for example:
-    ///   agentd completions bash > ~/.local/share/bash-completion/completions/agentd
-    ///   agentd completions zsh > "${fpath[1]}/_agentd"
-    ///   agentd completions fish > ~/.config/fish/completions/agentd.fish
-    ///   agentd completions powershell >> $PROFILE
+    #[command(
+        after_help = "Install it where your shell looks, for example:\n  agentd completions bash > ~/.local/share/bash-completion/completions/agentd\n  agentd completions zsh > \"${fpath[1]}/_agentd\"\n  agentd completions fish > ~/.config/fish/completions/agentd.fish\n  agentd completions powershell >> $PROFILE"
+    )]
     Completions {
         /// bash, zsh, fish, powershell or elvish.
         shell: clap_complete::Shell,
     },
     /// Print the manual page (roff).
-    ///
-    /// Install it with, for example:
-    ///   agentd man > ~/.local/share/man/man1/agentd.1
+    #[command(
+        after_help = "Install it with, for example:\n  agentd man > ~/.local/share/man/man1/agentd.1 && man agentd"
+    )]
     Man,
+}
+
+impl Command {
+    /// Whether the command was asked for JSON (its errors are JSON too).
+    pub fn json(&self) -> bool {
+        match self {
+            Command::Ls { json, .. }
+            | Command::Show { json, .. }
+            | Command::Events { json, .. }
+            | Command::Health { json }
+            | Command::Gc { json }
+            | Command::Approvals { json, .. }
+            | Command::Send { json, .. }
+            | Command::Interrupt { json, .. }
+            | Command::Kill { json, .. }
+            | Command::Search { json, .. }
+            | Command::Transcript { json, .. }
+            | Command::Usage { json, .. }
+            | Command::Index { json, .. }
+            | Command::Paths { json }
+            | Command::Doctor { json }
+            | Command::Config { json, .. } => *json,
+            Command::Hooks { command } => match command {
+                HooksCommand::Ls { json, .. } | HooksCommand::History { json, .. } => *json,
+                HooksCommand::Run(run) => run.json,
+            },
+            _ => false,
+        }
+    }
+}
+
+/// `agentd config …`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Edit agentd.toml in $VISUAL or $EDITOR (else vi): a copy is
+    /// validated before it replaces the file; an invalid edit is offered
+    /// again, and the file stays as it was until an edit is valid.
+    #[command(
+        after_help = "Examples:\n  agentd config edit\n  EDITOR='code -w' agentd config edit"
+    )]
+    Edit,
 }
 
 /// `agentd rules …`
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
     /// Which rule of agentd.toml decides this tool call, and why.
+    #[command(
+        after_help = "Examples:\n  agentd rules test Bash '{\"command\": \"git push --force\"}'\n  agentd rules test Edit '{\"file_path\": \"src/main.rs\"}' --cwd ~/src/app"
+    )]
     Test {
         /// Tool name, e.g. `Bash`.
         tool: String,
@@ -322,6 +462,9 @@ pub enum RulesCommand {
 #[derive(Debug, Subcommand)]
 pub enum HooksCommand {
     /// The effective hook definitions and where each comes from.
+    #[command(
+        after_help = "Examples:\n  agentd hooks ls\n  agentd hooks ls --cwd ~/src/app --json"
+    )]
     Ls {
         /// Project directory (default: the current one).
         #[arg(long, value_name = "DIR")]
@@ -332,8 +475,14 @@ pub enum HooksCommand {
     },
     /// Run the hooks of an event now, with live output; exit 2 when a
     /// blocking hook fails.
+    #[command(
+        after_help = "Examples:\n  agentd hooks run Stop\n  agentd hooks run PostToolUse --hook clippy --no-cache"
+    )]
     Run(HooksRun),
     /// Recorded hook runs, newest first.
+    #[command(
+        after_help = "Examples:\n  agentd hooks history\n  agentd hooks history --session 52786e60 --json"
+    )]
     History {
         /// At most this many.
         #[arg(long, default_value_t = 50)]

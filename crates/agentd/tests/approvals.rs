@@ -99,7 +99,13 @@ fn approve_from_the_cli_releases_the_held_hook_with_claudes_output_shape() {
         .call(method::APPROVALS_GET, json!({"id": a.id}))
         .unwrap();
     assert_eq!(done.approval.status.as_str(), "allowed");
-    assert!(done.approval.decided_by.unwrap().starts_with("cli:"));
+    // Named by who decided: user@host, as ssh and git name people.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let host = host.trim().split('.').next().unwrap();
+    let by = done.approval.decided_by.unwrap();
+    let (user, at) = by.split_once('@').unwrap_or_else(|| panic!("{by}"));
+    assert!(!user.is_empty() && user != "unknown", "{by}");
+    assert_eq!(at, host, "{by}");
     assert!(done.decided_at.is_some());
     let left = pending_now(&d);
     assert!(left.is_empty(), "{left:?}");
@@ -124,7 +130,10 @@ fn deny_sends_the_message_and_the_second_decider_loses() {
     let loser = if a.status.success() { &b } else { &a };
     let err = String::from_utf8_lossy(&loser.stderr);
     assert!(
-        err.contains("was already") && err.contains(" by cli:") && err.contains(" at 20"),
+        err.contains("was already")
+            && err.contains(" by ")
+            && err.contains('@')
+            && err.contains(" at 20"),
         "{err}"
     );
 

@@ -376,6 +376,70 @@ fn version_and_help_work() {
     ] {
         assert!(help.contains(cmd), "{cmd}");
     }
+    assert!(help.contains("Exit status:"), "{help}");
+    // Every command's help ends with examples.
+    for args in [
+        &["serve"][..],
+        &["start"],
+        &["stop"],
+        &["status"],
+        &["hook"],
+        &["statusline"],
+        &["install"],
+        &["uninstall"],
+        &["ls"],
+        &["show"],
+        &["events"],
+        &["health"],
+        &["gc"],
+        &["approvals"],
+        &["approve"],
+        &["deny"],
+        &["answer"],
+        &["launch"],
+        &["send"],
+        &["interrupt"],
+        &["kill"],
+        &["search"],
+        &["transcript"],
+        &["usage"],
+        &["tui"],
+        &["hooks"],
+        &["hooks", "ls"],
+        &["hooks", "run"],
+        &["hooks", "history"],
+        &["index"],
+        &["rules"],
+        &["rules", "test"],
+        &["paths"],
+        &["doctor"],
+        &["completions"],
+        &["man"],
+        &["config"],
+        &["config", "edit"],
+    ] {
+        let out = Command::new(support::bin())
+            .args(args)
+            .arg("--help")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        assert!(
+            text.contains("agentd ") && (text.contains("Example") || text.contains("for example")),
+            "{args:?} --help has no example:\n{text}"
+        );
+    }
+    // `answer` covers MCP elicitations as the README does.
+    let out = Command::new(support::bin())
+        .args(["answer", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("elicitation") && text.contains("requested_schema"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -417,6 +481,108 @@ fn errors_name_the_problem_once_without_protocol_codes() {
         "{err}"
     );
     assert!(err.contains("nope") && !err.contains("code -3"), "{err}");
+    // With --json the same error is a JSON object on stderr, code and all.
+    let out = run(&d.home, &["show", "nope", "--json"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err: Value = serde_json::from_slice(&out.stderr).expect("a JSON error");
+    assert_eq!(err["error"]["code"], -32002, "{err}");
+    assert_eq!(err["error"]["exit_code"], 1, "{err}");
+    assert!(
+        err["error"]["message"].as_str().unwrap().contains("nope"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+    // Daemon down: exit 2, JSON too.
+    let down = tempfile::tempdir().unwrap();
+    let out = run(down.path(), &["ls", "--json"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err: Value = serde_json::from_slice(&out.stderr).expect("a JSON error");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("agentd start"),
+        "{err}"
+    );
+}
+
+#[test]
+fn no_match_exits_1_as_grep_does_and_a_bad_status_is_a_usage_error() {
+    let d = TestDaemon::start();
+    let p = json!({"session_id": "w1", "hook_event_name": "UserPromptSubmit", "prompt": "go"});
+    assert!(
+        run(&d.home, &["hook"], Some(p.to_string().as_bytes()))
+            .status
+            .success()
+    );
+    let out = run(&d.home, &["ls", "--status", "working", "--json"], None);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list.len(), 1);
+    let out = run(
+        &d.home,
+        &["ls", "--status", "needs_approval,needs_input"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(out.stderr.is_empty(), "no match is not an error message");
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("no session is needs_approval or needs_input")
+    );
+    let out = run(&d.home, &["ls", "--status", "busy"], None);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs_approval"));
+    let out = run(&d.home, &["search", "zyzzyva", "--json"], None);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+    assert!(out.stderr.is_empty());
+}
+
+#[test]
+fn show_transcript_and_events_default_to_the_latest_session_here() {
+    let d = TestDaemon::start();
+    let here = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let cwd = here.path().canonicalize().unwrap();
+    let other = elsewhere.path().canonicalize().unwrap();
+    for (sid, dir) in [
+        ("older-here", &cwd),
+        ("newer-here", &cwd),
+        ("newest-elsewhere", &other),
+    ] {
+        let p = json!({"session_id": sid, "hook_event_name": "SessionStart", "cwd": dir});
+        assert!(
+            run(&d.home, &["hook"], Some(p.to_string().as_bytes()))
+                .status
+                .success()
+        );
+    }
+    let in_dir = |dir: &std::path::Path, args: &[&str]| {
+        support::agentd_cmd(&d.home)
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap()
+    };
+    let out = in_dir(&cwd, &["show", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["id"], "newer-here");
+    let out = in_dir(&cwd, &["events", "--session", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains("newer-here"), "{text}");
+    // Nothing ran here: say so, and how to name one.
+    let empty = tempfile::tempdir().unwrap();
+    let out = in_dir(empty.path(), &["transcript"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no session has run in") && err.contains("agentd ls --all"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -505,7 +671,8 @@ fn dates_take_every_form_and_usage_defaults_to_daily() {
     );
     // The same parser serves search: an age is accepted there too.
     let out = run(&d.home, &["search", "x", "--since", "3d", "--json"], None);
-    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.status.code(), Some(1), "no match, no error: {out:?}");
+    assert!(out.stderr.is_empty(), "{out:?}");
     let out = run(&d.home, &["search", "x", "--since", "soon"], None);
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("cannot read the time"),
@@ -562,4 +729,92 @@ fn doctor_names_each_problem_with_its_fix_and_is_quiet_when_all_is_well() {
     ] {
         assert!(text.contains(line), "{line}: {text}");
     }
+}
+
+#[test]
+fn config_shows_each_origin_and_edit_only_saves_a_valid_file() {
+    let home = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    let config = home.path().join("agentd.toml");
+    std::fs::write(&config, "[hook]\ntimeout_ms = 700\n").unwrap();
+    let mut cmd = support::agentd_cmd(home.path());
+    let out = cmd
+        .args(["config", "--json"])
+        .env("AGENTD_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let origin = |key: &str| {
+        v["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["key"] == key)
+            .map(|s| (s["value"].clone(), s["origin"].as_str().unwrap().to_owned()))
+            .unwrap()
+    };
+    assert_eq!(
+        origin("hook.timeout_ms"),
+        (json!(700), format!("{}:2", config.display()))
+    );
+    assert_eq!(
+        origin("daemon.log"),
+        (json!("debug"), "env AGENTD_LOG".to_owned())
+    );
+    assert_eq!(origin("daemon.stale_after_s").1, "default");
+
+    // An editor that writes an invalid file: nothing changes, the error
+    // names the line, the draft is kept.
+    let script = home.path().join("editor.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nprintf '[hook]\\ntimeout_ms = \"soon\"\\n' > \"$1\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let edit = |editor: &std::path::Path| {
+        support::agentd_cmd(home.path())
+            .args(["config", "edit"])
+            .env("EDITOR", editor)
+            .env_remove("VISUAL")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = edit(&script);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 2") && err.contains("unchanged"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        "[hook]\ntimeout_ms = 700\n"
+    );
+    assert!(home.path().join("agentd.toml.edit").exists(), "draft kept");
+    // The same for `agentd config` on an invalid file itself.
+    std::fs::write(&config, "[hook]\n\ntimeout_ms = [\n").unwrap();
+    let out = run(home.path(), &["config"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 3"),
+        "{out:?}"
+    );
+    std::fs::write(&config, "[hook]\ntimeout_ms = 700\n").unwrap();
+    // A valid edit replaces the file, 0600.
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nprintf '[hook]\\ntimeout_ms = 1500\\n' > \"$1\"\n",
+    )
+    .unwrap();
+    let out = edit(&script);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        "[hook]\ntimeout_ms = 1500\n"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&config).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(!home.path().join("agentd.toml.edit").exists());
 }

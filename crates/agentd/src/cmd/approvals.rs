@@ -21,11 +21,34 @@ fn connect(paths: &Paths) -> Result<Client, ExitCode> {
     super::connect(paths, Duration::from_secs(10))
 }
 
-fn me() -> String {
+/// Who decides from this CLI: `user@host`, as `ssh` and `git` name people.
+/// The user is `$USER` (else `$LOGNAME`, else the passwd entry of our uid,
+/// else `uid<N>`): never "unknown".
+pub fn me() -> String {
+    let uid = rustix::process::getuid().as_raw();
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".to_owned());
-    format!("cli:{user}")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(|| passwd_name(uid))
+        .unwrap_or_else(|| format!("uid{uid}"));
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let host = host.trim().split('.').next().unwrap_or_default();
+    if host.is_empty() {
+        user
+    } else {
+        format!("{user}@{host}")
+    }
+}
+
+/// The login name of `uid` from `/etc/passwd`.
+fn passwd_name(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        (f.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_owned())
+    })
 }
 
 fn fetch(client: &mut Client, all: bool) -> Result<Vec<ApprovalView>, ExitCode> {

@@ -67,16 +67,31 @@ pub fn search(
         }
     }
     if as_json {
-        return print_json(&hits);
+        let code = print_json(&hits);
+        return if hits.is_empty() {
+            ExitCode::FAILURE
+        } else {
+            code
+        };
     }
     out(&render_index::hits(&hits, std::io::stdout().is_terminal()));
-    ExitCode::SUCCESS
+    // No match is exit 1, as grep does.
+    if hits.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
-/// `agentd transcript <session> [--json]`: every page, in order.
-pub fn transcript(paths: &Paths, id: &str, as_json: bool) -> ExitCode {
+/// `agentd transcript [<session>] [--json]`: every page, in order; without
+/// an id, the latest session in the current directory.
+pub fn transcript(paths: &Paths, id: Option<&str>, as_json: bool) -> ExitCode {
     let mut client = match connect(paths) {
         Ok(c) => c,
+        Err(code) => return code,
+    };
+    let id = match super::here::session_or_here(&mut client, id) {
+        Ok(id) => id,
         Err(code) => return code,
     };
     let mut all: Option<TranscriptPage> = None;

@@ -2,8 +2,10 @@
 //! on bad input or a missing daemon.
 
 mod approvals;
+mod config;
 mod daemon;
 mod doctor;
+mod here;
 mod history;
 mod hook;
 mod hooks;
@@ -11,13 +13,18 @@ mod install;
 mod query;
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use agentd_client::{ClientError, Config, Paths};
 
-use crate::cli::{Cli, Command, HooksCommand, RulesCommand};
+use crate::cli::{Cli, Command, ConfigCommand, HooksCommand, RulesCommand};
+
+/// Set for commands run with `--json`: errors go to stderr as JSON too.
+static JSON_ERRORS: AtomicBool = AtomicBool::new(false);
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
+    JSON_ERRORS.store(cli.command.json(), Ordering::Relaxed);
     // The hook paths fail open: any trouble, even finding paths, exits 0.
     match cli.command {
         Command::Hook => return hook::hook(cli.home.as_deref()),
@@ -37,8 +44,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Status => daemon::status(&paths),
         Command::Install { dry_run } => install::install(cli.home.as_deref(), dry_run),
         Command::Uninstall { dry_run } => install::uninstall(dry_run),
-        Command::Ls { json, all } => query::ls(&paths, json, all),
-        Command::Show { id, json } => query::show(&paths, &id, json),
+        Command::Ls { json, all, status } => query::ls(&paths, json, all, &status),
+        Command::Show { id, json } => query::show(&paths, id.as_deref(), json),
         Command::Events {
             json,
             after,
@@ -49,6 +56,10 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Health { json } => query::health(&paths, json),
         Command::Gc { json } => query::gc(&paths, json),
         Command::Doctor { json } => doctor::doctor(&paths, json),
+        Command::Config { json, command } => match command {
+            None => config::show(&paths, json),
+            Some(ConfigCommand::Edit) => config::edit(&paths),
+        },
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();
@@ -126,7 +137,9 @@ pub fn run(cli: Cli) -> ExitCode {
             limit,
             json,
         ),
-        Command::Transcript { session, json } => history::transcript(&paths, &session, json),
+        Command::Transcript { session, json } => {
+            history::transcript(&paths, session.as_deref(), json)
+        }
         Command::Usage {
             by,
             since,
@@ -187,8 +200,29 @@ pub fn print_json(v: &impl serde::Serialize) -> ExitCode {
 
 /// Prints `agentd: <message>` on stderr and returns exit code 1.
 pub fn fail(message: &str) -> ExitCode {
-    eprintln!("agentd: {message}");
-    ExitCode::FAILURE
+    report(message, None, 1)
+}
+
+/// Like [`fail`], for input the command cannot take: exit code 2, as
+/// clap's own usage errors.
+pub fn usage_error(message: &str) -> ExitCode {
+    report(message, None, 2)
+}
+
+/// The one error renderer: `agentd: <what was wrong>. <what to do>` on
+/// stderr, or with `--json` `{"error": {"message", "exit_code", "code"?}}`
+/// (`code`: the JSON-RPC error code, when the daemon refused).
+fn report(message: &str, code: Option<i64>, exit: u8) -> ExitCode {
+    if JSON_ERRORS.load(Ordering::Relaxed) {
+        let mut error = serde_json::json!({"message": message, "exit_code": exit});
+        if let Some(code) = code {
+            error["code"] = code.into();
+        }
+        eprintln!("{}", serde_json::json!({ "error": error }));
+    } else {
+        eprintln!("agentd: {message}");
+    }
+    ExitCode::from(exit)
 }
 
 /// Loads the config, or prints why not.
@@ -200,13 +234,10 @@ pub fn config(paths: &Paths) -> Result<Config, ExitCode> {
 /// with how to start the daemon when it is not running.
 pub fn client_error(e: ClientError) -> ExitCode {
     match e {
-        ClientError::NotRunning(_) => {
-            eprintln!("agentd: {e}");
-            ExitCode::from(crate::EXIT_NOT_RUNNING)
-        }
+        ClientError::NotRunning(_) => report(&e.to_string(), None, crate::EXIT_NOT_RUNNING),
         // The daemon's message says what was wrong and what to do; its
-        // protocol code is for programs, not people (and `agentd:` once).
-        ClientError::Rpc(r) => fail(&r.message),
+        // protocol code is for programs (in --json), not people.
+        ClientError::Rpc(r) => report(&r.message, Some(r.code), 1),
         e => fail(&e.to_string()),
     }
 }

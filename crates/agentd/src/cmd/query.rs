@@ -24,15 +24,28 @@ fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
-/// `agentd ls [--json] [--all]`.
-pub fn ls(paths: &Paths, json: bool, all: bool) -> ExitCode {
+/// `agentd ls [--json] [--all] [--status S,…]`: exit 1 when `--status`
+/// matches no session, as grep does.
+pub fn ls(paths: &Paths, json: bool, all: bool, status: &[String]) -> ExitCode {
+    for s in status {
+        if !STATUSES.contains(&s.as_str()) {
+            return super::usage_error(&format!(
+                "unknown status `{s}`; use one of {}",
+                STATUSES.join(", ")
+            ));
+        }
+    }
     let mut client = match connect(paths) {
         Ok(c) => c,
         Err(code) => return code,
     };
+    // Asked for by status, ended sessions are shown when asked for.
+    let all = all || status.iter().any(|s| s == "ended");
     // The table without --all shows live sessions only: no need for the
     // index's history.
     let history = json || all;
+    let filter = (!status.is_empty()).then_some(status);
+    let mut matched = 0usize;
     let mut out = std::io::stdout().lock();
     let mut shown: Vec<SessionView> = Vec::new();
     let mut offset = Some(0);
@@ -41,12 +54,13 @@ pub fn ls(paths: &Paths, json: bool, all: bool) -> ExitCode {
     while let Some(at) = offset {
         let page: agentd_proto::api::SessionsPage = match client.call(
             method::SESSIONS_LIST,
-            json!({"history": history, "paged": true, "offset": at}),
+            json!({"history": history, "paged": true, "offset": at, "status": filter}),
         ) {
             Ok(p) => p,
             Err(e) => return client_error(e),
         };
         offset = page.next_offset;
+        matched += page.sessions.len();
         if json {
             for s in &page.sessions {
                 let text = serde_json::to_string_pretty(s).unwrap_or_default();
@@ -66,11 +80,22 @@ pub fn ls(paths: &Paths, json: bool, all: bool) -> ExitCode {
                 .filter(|s| all || s.session.status != Status::Ended),
         );
     }
+    let no_match = if filter.is_some() && matched == 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    };
     if json {
         let _ = writeln!(out, "{}", if first { "[]" } else { "\n]" });
-        return ExitCode::SUCCESS;
+        return no_match;
     }
     drop(out);
+    if let Some(wanted) = filter
+        && shown.is_empty()
+    {
+        println!("no session is {}", wanted.join(" or "));
+        return no_match;
+    }
     if shown.is_empty() {
         println!(
             "no live sessions{}",
@@ -89,10 +114,25 @@ pub fn ls(paths: &Paths, json: bool, all: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `agentd show <id> [--json]`.
-pub fn show(paths: &Paths, id: &str, json: bool) -> ExitCode {
+/// Every session status, as `--status` takes them.
+const STATUSES: [&str; 6] = [
+    "starting",
+    "working",
+    "needs_approval",
+    "needs_input",
+    "idle",
+    "ended",
+];
+
+/// `agentd show [<id>] [--json]`: without an id, the latest session in the
+/// current directory.
+pub fn show(paths: &Paths, id: Option<&str>, json: bool) -> ExitCode {
     let mut client = match connect(paths) {
         Ok(c) => c,
+        Err(code) => return code,
+    };
+    let id = match super::here::session_or_here(&mut client, id) {
+        Ok(id) => id,
         Err(code) => return code,
     };
     match client.call::<_, SessionView>(method::SESSIONS_GET, json!({ "id": id })) {
@@ -189,6 +229,14 @@ pub fn events(
     let mut client = match connect(paths) {
         Ok(c) => c,
         Err(code) => return code,
+    };
+    // `--session` without a value: the latest session here.
+    let session = match session {
+        Some(s) if s.is_empty() => match super::here::session_or_here(&mut client, None) {
+            Ok(id) => Some(id),
+            Err(code) => return code,
+        },
+        other => other,
     };
     let mut out = std::io::stdout().lock();
     if !follow {
