@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use agentd_client::Config;
-use agentd_index::query::{SearchQuery, SessionFilter};
+use agentd_index::query::{SEARCH_PAGE_MAX, SearchQuery, SessionFilter};
 use agentd_index::usage::UsageQuery;
 use agentd_index::{IndexError, IndexHandle, Reader};
 use agentd_proto::{RpcError, code};
@@ -210,9 +210,41 @@ fn json<T: Serialize>(v: T) -> Result<Value, RpcError> {
     serde_json::to_value(v).map_err(|e| RpcError::new(code::INTERNAL_ERROR, e.to_string()))
 }
 
+/// Most ranked matches kept for a search being paged (16 bytes each):
+/// pages past it are ranked afresh, by offset.
+const RANKED_KEEP: usize = 100_000;
+
 async fn search(shared: &Arc<Shared>, p: Option<Value>) -> Result<Value, RpcError> {
     let q: SearchQuery = crate::rpc::params(agentd_proto::method::SEARCH, p)?;
-    json(read(shared, move |r| r.search(&q)).await?)
+    let Some(offset) = q.offset else {
+        return json(read(shared, move |r| r.search(&q)).await?);
+    };
+    // Paging: rank once (up to RANKED_KEEP), then every page is a slice
+    // of that ranking; ranking every match again per page made deep pages
+    // cost as much as the whole search each.
+    let limit = q.limit.unwrap_or(20).clamp(1, SEARCH_PAGE_MAX);
+    let key = format!(
+        "{:?}",
+        (&q.query, &q.project, &q.session_id, q.since_ms, q.until_ms)
+    );
+    let kept = (offset > 0)
+        .then(|| shared.search_pages.get(&key))
+        .flatten();
+    let ranked = match kept {
+        Some(r) => r,
+        None => {
+            let q = q.clone();
+            let r = Arc::new(read(shared, move |r| r.ranked(&q, RANKED_KEEP, 0)).await?);
+            shared.search_pages.put(key, Arc::clone(&r));
+            r
+        }
+    };
+    let end = offset.saturating_add(limit);
+    if end > ranked.len() && ranked.len() == RANKED_KEEP {
+        return json(read(shared, move |r| r.search(&q)).await?);
+    }
+    let page = ranked[offset.min(ranked.len())..end.min(ranked.len())].to_vec();
+    json(read(shared, move |r| r.hits(&q.query, &page)).await?)
 }
 
 async fn transcript(shared: &Arc<Shared>, p: Option<Value>) -> Result<Value, RpcError> {

@@ -403,6 +403,44 @@ pub async fn ingest(
 }
 
 async fn sessions_list(shared: &Arc<Shared>, p: SessionsListParams) -> Result<Value, RpcError> {
+    // Pages after the first are slices of the list the first one built.
+    let key = format!("{:?}|{:?}|{:?}", p.status, p.project, p.history);
+    let kept = (p.offset.unwrap_or(0) > 0)
+        .then(|| shared.session_pages.get(&key))
+        .flatten();
+    let views = match kept {
+        Some(views) => views,
+        None => {
+            let views = Arc::new(session_views(shared, &p).await?);
+            shared.session_pages.put(key, Arc::clone(&views));
+            views
+        }
+    };
+    let (fits, next_offset) = crate::paging::page(
+        &views,
+        p.offset.unwrap_or(0),
+        p.limit,
+        crate::paging::PAGE_BYTES,
+    );
+    let sessions = &views[fits];
+    if p.paged {
+        return Ok(serde_json::json!({"sessions": sessions, "next_offset": next_offset}));
+    }
+    if let Some(next) = next_offset
+        && p.limit.is_none_or(|l| sessions.len() < l)
+    {
+        return Err(RpcError::invalid_params(format!(
+            "{next} sessions fit a frame and more follow; ask with `paged: true` and go on from `next_offset` (or give a smaller `limit`)"
+        )));
+    }
+    to_value(sessions)
+}
+
+/// Every session `p` selects, registry and index merged, in list order.
+async fn session_views(
+    shared: &Arc<Shared>,
+    p: &SessionsListParams,
+) -> Result<Vec<SessionView>, RpcError> {
     let all = shared
         .registry
         .read()
@@ -488,24 +526,7 @@ async fn sessions_list(shared: &Arc<Shared>, p: SessionsListParams) -> Result<Va
             views.push(view);
         }
     }
-    let (fits, next_offset) = crate::paging::page(
-        &views,
-        p.offset.unwrap_or(0),
-        p.limit,
-        crate::paging::PAGE_BYTES,
-    );
-    let sessions = &views[fits];
-    if p.paged {
-        return Ok(serde_json::json!({"sessions": sessions, "next_offset": next_offset}));
-    }
-    if let Some(next) = next_offset
-        && p.limit.is_none_or(|l| sessions.len() < l)
-    {
-        return Err(RpcError::invalid_params(format!(
-            "{next} sessions fit a frame and more follow; ask with `paged: true` and go on from `next_offset` (or give a smaller `limit`)"
-        )));
-    }
-    to_value(sessions)
+    Ok(views)
 }
 
 /// Finds a session by id or unique id prefix.

@@ -80,6 +80,10 @@ pub struct Shared {
     pub socket_cap: usize,
     /// Subscribers closed for falling too far behind, since start.
     pub subscribers_dropped: AtomicU64,
+    /// The session list being paged through (`sessions.list` with an offset).
+    pub session_pages: crate::paging::Continuation<agentd_proto::api::SessionView>,
+    /// The ranking of the search being paged through (`search` with an offset).
+    pub search_pages: crate::paging::Continuation<agentd_index::query::Ranked>,
     readers: Mutex<Vec<Reader>>,
     next_subscription: AtomicU64,
 }
@@ -116,6 +120,8 @@ impl Shared {
             connections: crate::limits::Connections::default(),
             socket_cap: 4096,
             subscribers_dropped: AtomicU64::new(0),
+            session_pages: Default::default(),
+            search_pages: Default::default(),
             readers: Mutex::new(Vec::new()),
             next_subscription: AtomicU64::new(1),
         }

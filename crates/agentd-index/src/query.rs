@@ -53,6 +53,16 @@ pub struct SearchQuery {
 /// Most hits one `search` call returns; more come by `offset`.
 pub const SEARCH_PAGE_MAX: usize = 500;
 
+/// A ranked match: the message's row and its BM25 score (lower is better,
+/// as FTS5 gives it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ranked {
+    /// `messages.id`.
+    pub message: i64,
+    /// `bm25(messages_fts)`.
+    pub score: f64,
+}
+
 /// One search hit, best first.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Hit {
@@ -236,6 +246,24 @@ impl Reader {
     /// # Errors
     /// SQLite errors. A query without words finds nothing (no error).
     pub fn search(&self, q: &SearchQuery) -> Result<Vec<Hit>, IndexError> {
+        let limit = q.limit.unwrap_or(20).clamp(1, SEARCH_PAGE_MAX);
+        let ranked = self.ranked(q, limit, q.offset.unwrap_or(0))?;
+        self.hits(&q.query, &ranked)
+    }
+
+    /// The best matches of `q` as (message row, score), best first, at
+    /// most `limit` after skipping `offset`: the ranking alone, without
+    /// reading any transcript. With a filter or an offset (0 included),
+    /// equal scores are ordered by message, a total order pages can share.
+    ///
+    /// # Errors
+    /// SQLite errors. A query without words finds nothing.
+    pub fn ranked(
+        &self,
+        q: &SearchQuery,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<Ranked>, IndexError> {
         let terms = query_terms(&q.query);
         if terms.is_empty() {
             return Ok(Vec::new());
@@ -245,8 +273,6 @@ impl Reader {
             .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
             .collect::<Vec<_>>()
             .join(" ");
-        let limit = q.limit.unwrap_or(20).clamp(1, SEARCH_PAGE_MAX) as i64;
-        let offset = q.offset.unwrap_or(0).min(i64::MAX as usize) as i64;
         let filtered = q.project.is_some()
             || q.session_id.is_some()
             || q.since_ms.is_some()
@@ -256,24 +282,18 @@ impl Reader {
         // filters (or paging, which needs a total order) every match is
         // ranked.
         let sql = if filtered {
-            "SELECT m.session_id, m.agent_id, m.uuid, m.ts_ms, m.role, f.path, m.offset, m.len,
-                    COALESCE(s.cwd, s.project), bm25(messages_fts) AS score
+            "SELECT m.id, bm25(messages_fts) AS score
              FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
-             JOIN files f ON f.id = m.file_id LEFT JOIN sessions s ON s.id = m.session_id
+             LEFT JOIN sessions s ON s.id = m.session_id
              WHERE messages_fts MATCH ?1
                AND (?2 IS NULL OR s.cwd LIKE '%' || ?2 || '%' OR s.project LIKE '%' || ?2 || '%')
                AND (?3 IS NULL OR m.session_id = ?3)
                AND (?4 IS NULL OR m.ts_ms >= ?4) AND (?5 IS NULL OR m.ts_ms < ?5)
              ORDER BY score, m.id LIMIT ?6 OFFSET ?7"
         } else {
-            "SELECT m.session_id, m.agent_id, m.uuid, m.ts_ms, m.role, f.path, m.offset, m.len,
-                    COALESCE(s.cwd, s.project), hits.score
-             FROM (SELECT rowid, rank AS score FROM messages_fts WHERE messages_fts MATCH ?1
-                   ORDER BY rank LIMIT ?6) AS hits
-             JOIN messages m ON m.id = hits.rowid JOIN files f ON f.id = m.file_id
-             LEFT JOIN sessions s ON s.id = m.session_id
-             WHERE ?2 IS NULL AND ?3 IS NULL AND ?4 IS NULL AND ?5 IS NULL AND ?7 = 0
-             ORDER BY hits.score"
+            "SELECT rowid, rank FROM messages_fts WHERE messages_fts MATCH ?1
+               AND ?2 IS NULL AND ?3 IS NULL AND ?4 IS NULL AND ?5 IS NULL AND ?7 = 0
+             ORDER BY rank LIMIT ?6"
         };
         let mut stmt = self.conn.prepare_cached(sql)?;
         let rows = stmt.query_map(
@@ -283,28 +303,56 @@ impl Reader {
                 q.session_id,
                 q.since_ms,
                 q.until_ms,
-                limit,
-                offset
+                limit.min(i64::MAX as usize) as i64,
+                offset.min(i64::MAX as usize) as i64
             ],
             |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<i64>>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, i64>(6)?,
-                    r.get::<_, i64>(7)?,
-                    r.get::<_, Option<String>>(8)?,
-                    r.get::<_, f64>(9)?,
-                ))
+                Ok(Ranked {
+                    message: r.get(0)?,
+                    score: r.get(1)?,
+                })
             },
         )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Hits for ranked messages, in their order, with snippets of `query`'s
+    /// words read from the transcripts. A message gone since it was ranked
+    /// is left out.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn hits(&self, query: &str, ranked: &[Ranked]) -> Result<Vec<Hit>, IndexError> {
+        let terms = query_terms(query);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT m.session_id, m.agent_id, m.uuid, m.ts_ms, m.role, f.path, m.offset, m.len,
+                    COALESCE(s.cwd, s.project)
+             FROM messages m JOIN files f ON f.id = m.file_id
+             LEFT JOIN sessions s ON s.id = m.session_id
+             WHERE m.id = ?1",
+        )?;
         let mut files = FileCache::default();
-        let mut hits = Vec::new();
-        for row in rows {
-            let (session_id, agent_id, uuid, ts_ms, role, path, offset, len, project, score) = row?;
+        let mut hits = Vec::with_capacity(ranked.len());
+        for r in ranked {
+            let row = stmt
+                .query_row([r.message], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<i64>>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, i64>(6)?,
+                        r.get::<_, i64>(7)?,
+                        r.get::<_, Option<String>>(8)?,
+                    ))
+                })
+                .optional()?;
+            let Some((session_id, agent_id, uuid, ts_ms, role, path, offset, len, project)) = row
+            else {
+                continue;
+            };
             let text = files.text(&path, offset, len);
             hits.push(Hit {
                 session_id,
@@ -315,7 +363,7 @@ impl Reader {
                 role,
                 project,
                 snippet: snippet(&text, &terms, SNIPPET_CHARS),
-                score: -score,
+                score: -r.score,
             });
         }
         Ok(hits)

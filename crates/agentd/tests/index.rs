@@ -44,6 +44,20 @@ fn json_of(home: &Path, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {out:?}"))
 }
 
+/// `agentd search … --json`: hits, or `[]` with exit 1 (no match, as grep).
+fn search_json(home: &Path, args: &[&str]) -> Value {
+    let out = run(home, args, None);
+    let v: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {out:?}"));
+    let empty = v.as_array().is_some_and(Vec::is_empty);
+    assert_eq!(
+        out.status.code(),
+        Some(if empty { 1 } else { 0 }),
+        "{args:?}: {out:?}"
+    );
+    v
+}
+
 fn daemon_indexing(root: &Path) -> (tempfile::TempDir, TestDaemon) {
     let home = tempfile::tempdir().unwrap();
     let d = TestDaemon::start_with_env(
@@ -71,7 +85,7 @@ fn search_transcript_usage_and_history_through_the_cli() {
         "{status}"
     );
 
-    let hits = json_of(&d.home, &["search", "migration", "--json", "--limit", "5"]);
+    let hits = search_json(&d.home, &["search", "migration", "--json", "--limit", "5"]);
     let hits = hits.as_array().unwrap();
     assert!(!hits.is_empty());
     for h in hits {
@@ -79,7 +93,7 @@ fn search_transcript_usage_and_history_through_the_cli() {
             assert!(!h[k].is_null(), "{k} in {h}");
         }
     }
-    let none = json_of(&d.home, &["search", "xyzzy-never-said", "--json"]);
+    let none = search_json(&d.home, &["search", "xyzzy-never-said", "--json"]);
     assert_eq!(none, serde_json::json!([]));
 
     let page = json_of(&d.home, &["transcript", "258c7280", "--json"]);
@@ -205,7 +219,7 @@ fn appended_lines_are_searchable_without_a_hook() {
         "the wombat line to be searchable",
         Duration::from_secs(10),
         || {
-            let hits = json_of(&d.home, &["search", "wombat", "--json"]);
+            let hits = search_json(&d.home, &["search", "wombat", "--json"]);
             (!hits.as_array().unwrap().is_empty()).then_some(hits)
         },
     );
@@ -219,7 +233,7 @@ fn appended_lines_are_searchable_without_a_hook() {
         "the completed line to be searchable",
         Duration::from_secs(10),
         || {
-            let hits = json_of(&d.home, &["search", "capybara", "--json"]);
+            let hits = search_json(&d.home, &["search", "capybara", "--json"]);
             (!hits.as_array().unwrap().is_empty()).then_some(())
         },
     );
@@ -377,7 +391,7 @@ fn an_idle_daemon_with_history_uses_no_cpu() {
     let status = json_of(&d.home, &["index", "--wait", "--json"]);
     assert_eq!(status["counts"]["files"], files as u64, "{status}");
     // Something searched and read once more, as a user would.
-    let hits = json_of(&d.home, &["search", "wombat", "--json"]);
+    let hits = search_json(&d.home, &["search", "wombat", "--json"]);
     assert!(!hits.as_array().unwrap().is_empty());
     // Let the notifications the indexing itself raised drain.
     let mut last = cpu_ticks(d.pid());
@@ -494,7 +508,7 @@ fn transcripts_at_any_depth_are_indexed_and_what_is_not_is_counted_with_its_reas
     let out = run(&d.home, &["index"], None);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("files not indexed: "), "{text}");
-    let hits = json_of(&d.home, &["search", "sub", "--json"]);
+    let hits = search_json(&d.home, &["search", "sub", "--json"]);
     assert_eq!(hits.as_array().unwrap().len(), 8, "{hits}");
 }
 
@@ -518,7 +532,7 @@ fn ten_thousand_sessions_list_page_by_page_and_nothing_is_too_big_for_a_frame() 
     assert!(out.status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 10_001);
     // Search pages too: every subagent's one line, none twice.
-    let hits = json_of(&d.home, &["search", "sub", "--limit", "20000", "--json"]);
+    let hits = search_json(&d.home, &["search", "sub", "--limit", "20000", "--json"]);
     let uuids: std::collections::HashSet<&str> = hits
         .as_array()
         .unwrap()
@@ -575,7 +589,7 @@ fn a_transcript_replaced_by_rename_is_read_again_from_the_start() {
     let (_h, d) = daemon_indexing(&root);
     json_of(&d.home, &["index", "--wait", "--json"]);
     assert_eq!(
-        json_of(&d.home, &["search", "aardvark", "--json"])
+        search_json(&d.home, &["search", "aardvark", "--json"])
             .as_array()
             .unwrap()
             .len(),
@@ -595,11 +609,11 @@ fn a_transcript_replaced_by_rename_is_read_again_from_the_start() {
         "the new text to be searchable",
         Duration::from_secs(30),
         || {
-            let hits = json_of(&d.home, &["search", "bandicoot", "--json"]);
+            let hits = search_json(&d.home, &["search", "bandicoot", "--json"]);
             (!hits.as_array().unwrap().is_empty()).then_some(())
         },
     );
-    let old = json_of(&d.home, &["search", "aardvark", "--json"]);
+    let old = search_json(&d.home, &["search", "aardvark", "--json"]);
     assert!(old.as_array().unwrap().is_empty(), "old rows gone: {old}");
     let status = json_of(&d.home, &["index", "--json"]);
     assert_eq!(status["counts"]["messages"], 2, "{status}");
@@ -626,7 +640,7 @@ fn a_rewrite_that_keeps_size_ends_and_hashed_windows_is_caught_by_its_inode() {
     let (_h, d) = daemon_indexing(&root);
     json_of(&d.home, &["index", "--wait", "--json"]);
     let hits = |word: &str| {
-        json_of(&d.home, &["search", word, "--json"])
+        search_json(&d.home, &["search", word, "--json"])
             .as_array()
             .unwrap()
             .len()

@@ -19,11 +19,14 @@ fn json_of(home: &Path, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {out:?}"))
 }
 
+/// Hits of `q`; no match is `[]` with exit 1, as grep.
 fn search(home: &Path, q: &str) -> Vec<Value> {
-    json_of(home, &["search", q, "--json"])
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    let out = run(home, &["search", q, "--json"], None);
+    let hits: Vec<Value> =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("search {q}: {e}: {out:?}"));
+    let code = if hits.is_empty() { 1 } else { 0 };
+    assert_eq!(out.status.code(), Some(code), "search {q}: {out:?}");
+    hits
 }
 
 #[test]
