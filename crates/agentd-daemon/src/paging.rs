@@ -23,8 +23,11 @@ pub const CONTINUATION_TTL: Duration = Duration::from_secs(10);
 /// snapshot. One slot: a second client paging another list at the same
 /// time only costs a rebuild.
 pub struct Continuation<T> {
-    slot: Mutex<Option<(String, Instant, Arc<Vec<T>>)>>,
+    slot: Mutex<Option<Kept<T>>>,
 }
+
+/// A kept list: its key, when it was built, the items.
+type Kept<T> = (String, Instant, Arc<Vec<T>>);
 
 impl<T> Default for Continuation<T> {
     fn default() -> Self {
