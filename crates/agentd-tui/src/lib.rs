@@ -242,7 +242,9 @@ fn perform(app: &mut App, cmd: &mut Option<Client>, paths: &Paths, exe: &Path, a
             json!({"id": id, "offset": offset, "limit": PAGE}),
         )
         .map(|p| app.append_transcript(&p.session_id, offset, p.messages, p.total)),
-        Action::JumpToPane(pane) => jump(&pane),
+        Action::JumpToPane(pane) => jump(&pane).map(|()| {
+            app.notice = Some(format!("jumped to tmux pane {}", view::clean(&pane, 20)));
+        }),
         Action::StartDaemon => std::process::Command::new(exe)
             .arg("--home")
             .arg(&paths.root)
@@ -337,19 +339,31 @@ fn tail(app: &mut App, cmd: &mut Option<Client>, socket: &Path) {
 
 /// Switches the tmux client to `pane` (an id such as `%3`), as separate
 /// arguments: never through a shell.
+/// Switches this tmux client to `pane`: its session (when the pane is in
+/// another one), window and pane. Says what tmux said when it could not —
+/// a pane that is gone, or no tmux server.
 fn jump(pane: &str) -> Result<(), String> {
-    for args in [
-        ["switch-client", "-t", pane],
-        ["select-window", "-t", pane],
-        ["select-pane", "-t", pane],
-    ] {
-        let _ = std::process::Command::new("tmux")
+    let tmux = |args: [&str; 3]| -> Result<(), String> {
+        let out = std::process::Command::new("tmux")
             .args(args)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status();
-    }
-    Ok(())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run tmux: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            let why = String::from_utf8_lossy(&out.stderr);
+            Err(format!(
+                "tmux {} {pane}: {}",
+                args[0],
+                view::clean(why.trim(), 120)
+            ))
+        }
+    };
+    // Switching sessions fails harmlessly when the pane is in this one.
+    let _ = tmux(["switch-client", "-t", pane]);
+    tmux(["select-window", "-t", pane])?;
+    tmux(["select-pane", "-t", pane])
 }
 
 /// Follows the daemon: subscribe, forward notifications, and on any

@@ -99,6 +99,8 @@ pub struct App {
     selected_key: Option<String>,
     /// The approval a deny message or an answer is being typed for.
     typing_for: Option<String>,
+    /// Where Esc from the transcript goes: the screen it was opened from.
+    return_to: Mode,
     /// Which screen.
     pub mode: Mode,
     /// Connection state.
@@ -133,6 +135,7 @@ impl App {
             selected: 0,
             selected_key: None,
             typing_for: None,
+            return_to: Mode::Sessions,
             mode: Mode::Sessions,
             conn: Conn::Down("connecting".to_owned()),
             query: String::new(),
@@ -362,8 +365,12 @@ impl App {
                 self.input.clear();
                 self.mode = Mode::Answer;
             }
-            Key::Char('t') => return self.selected_session().map(Action::OpenTranscript),
+            Key::Char('t') => {
+                self.return_to = Mode::Sessions;
+                return self.selected_session().map(Action::OpenTranscript);
+            }
             Key::Enter => {
+                self.return_to = Mode::Sessions;
                 if let Some(Row::Session(s)) = self.current() {
                     if in_tmux && let Some(p) = &s.session.tmux_pane {
                         return Some(Action::JumpToPane(p.clone()));
@@ -429,10 +436,12 @@ impl App {
                 self.hit = self.hit.saturating_sub(1);
                 None
             }
-            Key::Enter => self
-                .hits
-                .get(self.hit)
-                .map(|h| Action::OpenHit(h.session_id.clone(), h.uuid.clone())),
+            Key::Enter => {
+                self.return_to = Mode::Search;
+                self.hits
+                    .get(self.hit)
+                    .map(|h| Action::OpenHit(h.session_id.clone(), h.uuid.clone()))
+            }
             Key::Backspace => {
                 self.query.pop();
                 self.hit = 0;
@@ -450,13 +459,8 @@ impl App {
     fn transcript_key(&mut self, key: Key) -> Option<Action> {
         let t = self.transcript.as_mut()?;
         match key {
-            Key::Esc | Key::Char('q') => {
-                self.mode = if self.hits.is_empty() || self.query.is_empty() {
-                    Mode::Sessions
-                } else {
-                    Mode::Search
-                };
-            }
+            // Back to where it was opened from (the list, or the search).
+            Key::Esc | Key::Char('q') => self.mode = self.return_to.clone(),
             Key::Char('j') | Key::Down => t.scroll += 1,
             Key::Char('k') | Key::Up => t.scroll = t.scroll.saturating_sub(1),
             Key::PageDown | Key::Char(' ') => t.scroll += 10,

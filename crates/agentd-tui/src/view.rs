@@ -55,7 +55,8 @@ pub fn context_bar(pct: Option<f64>) -> String {
             let full = (p / 20.0).round() as usize;
             format!("{}{} {:>3.0}%", "▓".repeat(full), "░".repeat(5 - full), p)
         }
-        None => "     -   ".to_owned(),
+        // As wide as a bar, so the columns after it line up.
+        None => format!("{:>9} ", "-"),
     }
 }
 
@@ -73,7 +74,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App) {
     ])
     .areas(area);
     f.render_widget(Paragraph::new(header_line(app)), header);
-    f.render_widget(Paragraph::new(footer_line(app)), footer);
+    f.render_widget(Paragraph::new(footer_line(app, area.width)), footer);
     if let Conn::Down(why) = &app.conn
         && app.sessions.is_empty()
     {
@@ -134,24 +135,86 @@ fn header_line(app: &App) -> Line<'static> {
     Line::from(spans)
 }
 
-fn footer_line(app: &App) -> Line<'static> {
+fn footer_line(app: &App, width: u16) -> Line<'static> {
     if let Some(n) = &app.notice {
         return Line::from(Span::styled(
             clean(n, 200),
             Style::default().fg(Color::Yellow),
         ));
     }
-    let keys = match app.mode {
-        Mode::Transcript => {
-            "j/k scroll · space page · x expand subagents and tool output · esc back"
-        }
-        Mode::Search => "type to search · ↑/↓ select · enter open · esc back",
-        Mode::Deny | Mode::Answer => "enter send · esc cancel",
-        _ => {
-            "j/k move · a approve · d deny · r answer · t transcript · enter jump · / search · e ended · ? help · q quit"
-        }
+    let keys: &[&str] = match app.mode {
+        Mode::Transcript => &[
+            "j/k scroll",
+            "space page",
+            "x expand subagents and tool output",
+            "esc back",
+        ],
+        Mode::Search => &["type to search", "↑/↓ select", "enter open", "esc back"],
+        Mode::Deny | Mode::Answer => &["enter send", "esc cancel"],
+        _ => &[
+            "j/k move",
+            "a approve",
+            "d deny",
+            "r answer",
+            "t transcript",
+            "enter jump",
+            "/ search",
+            "e ended",
+        ],
     };
-    Line::from(Span::styled(keys, Style::default().fg(Color::DarkGray)))
+    let mut spans = Vec::new();
+    // What a/d/r act on, named: the one target, visible even when the
+    // detail pane has no room.
+    if matches!(app.mode, Mode::Sessions)
+        && let Some(a) = app.target_approval()
+    {
+        spans.push(Span::styled(
+            format!(
+                "a/d/r → {} {} · ",
+                clean(&a.approval.tool_name, 16),
+                a.approval.session_id.chars().take(8).collect::<String>()
+            ),
+            Style::default().fg(Color::Red),
+        ));
+    }
+    let tail = " · ? help · q quit";
+    let room = (width as usize)
+        .saturating_sub(spans.iter().map(|s| s.width()).sum::<usize>() + tail.chars().count());
+    let mut text = String::new();
+    for k in keys {
+        let add = if text.is_empty() {
+            k.to_string()
+        } else {
+            format!(" · {k}")
+        };
+        if text.chars().count() + add.chars().count() > room {
+            break;
+        }
+        text.push_str(&add);
+    }
+    if !matches!(app.mode, Mode::Deny | Mode::Answer) {
+        text.push_str(if text.is_empty() {
+            tail.trim_start_matches(" · ")
+        } else {
+            tail
+        });
+    }
+    spans.push(Span::styled(text, Style::default().fg(Color::DarkGray)));
+    Line::from(spans)
+}
+
+/// The column names above the session rows, laid out as [`session_line`]
+/// lays out its cells.
+fn column_headers(w: usize) -> Line<'static> {
+    let head = format!("  {:<22}", "STATUS");
+    let fixed = format!(" {:<14} {:<10} {:>7}  ", "MODEL", "CONTEXT", "COST");
+    let room = w.saturating_sub(head.chars().count() + fixed.chars().count() + 10);
+    Line::from(Span::styled(
+        format!("{head}{fixed}{:<room$} {}", "DOING", "ID"),
+        Style::default()
+            .fg(Color::DarkGray)
+            .add_modifier(Modifier::BOLD),
+    ))
 }
 
 fn sessions(f: &mut Frame<'_>, app: &App, area: Rect) {
@@ -166,7 +229,12 @@ fn sessions(f: &mut Frame<'_>, app: &App, area: Rect) {
     };
     let w = list_area.width as usize;
     let mut lines: Vec<Line<'static>> = Vec::new();
+    // Column names right above the first group of sessions.
+    let first_group = rows.iter().position(|r| matches!(r, Row::Project(_)));
     for (i, row) in rows.iter().enumerate() {
+        if Some(i) == first_group {
+            lines.push(column_headers(w));
+        }
         let mut line = match row {
             Row::Approval(a) => approval_line(app, a, w),
             Row::Project(p) => Line::from(Span::styled(
@@ -197,7 +265,8 @@ fn sessions(f: &mut Frame<'_>, app: &App, area: Rect) {
     }
     // Keep the selection on screen.
     let height = list_area.height as usize;
-    let sel_line = lines_before(&rows, app.selected);
+    let sel_line = lines_before(&rows, app.selected)
+        + usize::from(first_group.is_some_and(|g| g <= app.selected));
     let skip = sel_line.saturating_sub(height.saturating_sub(1));
     let shown: Vec<Line<'static>> = lines.into_iter().skip(skip).collect();
     f.render_widget(Paragraph::new(shown), list_area);
@@ -539,16 +608,54 @@ fn help(f: &mut Frame<'_>, area: Rect) {
         ("?", "this help"),
         ("q / ctrl-c", "quit"),
     ];
-    let r = centered(area, 64, keys.len() as u16 + 2);
+    // Descriptions wrap under themselves: nothing is cut, at any width.
+    let w = area.width.min(72);
+    let text_w = (w as usize).saturating_sub(2 + 16).max(8);
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    for (k, v) in keys {
+        let mut first = true;
+        for chunk in wrap_words(v, text_w) {
+            let key = if first { k } else { "" };
+            lines.push(Line::from(format!(" {key:<14} {chunk}")));
+            first = false;
+        }
+    }
+    let r = centered(area, w, lines.len() as u16 + 2);
     f.render_widget(Clear, r);
-    let lines: Vec<Line<'static>> = keys
-        .iter()
-        .map(|(k, v)| Line::from(format!(" {k:<14} {v}")))
-        .collect();
     f.render_widget(
         Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" keys ")),
         r,
     );
+}
+
+/// `text` cut into lines of at most `width` characters at spaces (a word
+/// longer than a line is cut).
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let mut word = word.to_owned();
+        while word.chars().count() > width {
+            if !line.is_empty() {
+                out.push(std::mem::take(&mut line));
+            }
+            let head: String = word.chars().take(width).collect();
+            word = word.chars().skip(width).collect();
+            out.push(head);
+        }
+        let len = line.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > width {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&word);
+    }
+    if !line.is_empty() || out.is_empty() {
+        out.push(line);
+    }
+    out
 }
 
 fn prompt(f: &mut Frame<'_>, app: &App, area: Rect) {

@@ -134,3 +134,38 @@ fn the_tui_waits_for_the_daemon_and_reconnects_after_a_restart() {
     }
     tui.wait_screen("the TUI after resizing", |s| s.contains("agentd ·"));
 }
+
+#[test]
+fn enter_jumps_to_the_sessions_tmux_pane_and_says_when_tmux_cannot() {
+    let home = tempfile::tempdir().unwrap();
+    let scripts = tempfile::tempdir().unwrap();
+    let d = TestDaemon::start_in(home.path());
+    // Two sessions in tmux panes: this TUI's own pane (%0, the first pane
+    // of its tmux server) and one that no longer exists (newer: listed
+    // first, so selected).
+    for (sid, pane) in [("in-pane-0", "%0"), ("gone-pane", "%999")] {
+        let _: serde_json::Value = d
+            .client()
+            .call(
+                agentd_proto::method::HOOK_INGEST,
+                serde_json::json!({"payload": {"session_id": sid, "hook_event_name": "SessionStart",
+                    "cwd": "/w/p"}, "env": {"tmux_pane": pane}}),
+            )
+            .unwrap();
+    }
+    // Inside tmux this time (TMUX kept): Enter switches panes.
+    let script = tui_script(scripts.path(), home.path());
+    let text = std::fs::read_to_string(&script).unwrap();
+    std::fs::write(&script, text.replace("unset TMUX\n", "")).unwrap();
+    let tui = Tmux::start(&script);
+    tui.wait_screen("both sessions", |s| {
+        s.contains("gone-pan") && s.contains("in-pane-")
+    });
+    tui.keys(&["Enter"]);
+    let screen = tui.wait_screen("what tmux said", |s| s.contains("can't find"));
+    assert!(screen.contains("%999"), "{screen}");
+    tui.keys(&["j", "Enter"]);
+    tui.wait_screen("the jump to be confirmed", |s| {
+        s.contains("jumped to tmux pane %0")
+    });
+}

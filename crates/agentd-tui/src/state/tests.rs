@@ -340,3 +340,42 @@ fn showing_ended_sessions_loads_past_ones_and_never_shows_one_twice() {
     assert_eq!(a.key(Key::Char('e'), false), None);
     assert!(!ids(&a).contains(&"s-past".to_owned()));
 }
+
+#[test]
+fn esc_from_a_transcript_returns_to_where_it_was_opened() {
+    let mut a = App::new(0);
+    a.set_snapshot(vec![session("s1", Status::Idle, "p", 0)]);
+    // A search with results, left with Esc…
+    a.key(Key::Char('/'), false);
+    a.key(Key::Char('x'), false);
+    a.set_hits(
+        "x",
+        vec![Hit {
+            session_id: "s1".into(),
+            agent_id: None,
+            uuid: None,
+            ts_ms: None,
+            ts: None,
+            role: "user".into(),
+            project: None,
+            snippet: "«x»".into(),
+            score: 1.0,
+        }],
+    );
+    a.key(Key::Esc, false);
+    assert_eq!(a.mode, Mode::Sessions);
+    // …then a transcript opened from the list goes back to the list.
+    assert_eq!(
+        a.key(Key::Char('t'), false),
+        Some(Action::OpenTranscript("s1".into()))
+    );
+    a.set_transcript(
+        TranscriptView {
+            session_id: "s1".into(),
+            ..TranscriptView::default()
+        },
+        None,
+    );
+    a.key(Key::Esc, false);
+    assert_eq!(a.mode, Mode::Sessions, "not the old search");
+}

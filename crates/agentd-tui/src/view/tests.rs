@@ -209,3 +209,25 @@ fn search_results_and_transcript() {
     a.key(Key::Char('x'), false);
     insta::assert_snapshot!("transcript_expanded", screen(&a, 80, 12));
 }
+
+#[test]
+fn help_wraps_and_the_footer_names_the_target_on_a_narrow_terminal() {
+    let mut a = busy();
+    // The session row with the pending approval is selected: a/d/r act on
+    // it, and the footer says so even without room for the detail pane.
+    assert!(a.target_approval().is_some());
+    let narrow = screen(&a, 48, 10);
+    assert!(narrow.contains("a/d/r → Bash 5e55a0b1"), "{narrow}");
+    insta::assert_snapshot!("narrow_sessions", narrow);
+    // On a row with nothing to decide, no target is named.
+    a.key(Key::Char('j'), false);
+    assert!(a.target_approval().is_none());
+    assert!(!screen(&a, 48, 10).contains("a/d/r"));
+    a.key(Key::Char('?'), false);
+    let help = screen(&a, 44, 30);
+    assert!(
+        help.contains("transcript)"),
+        "a long line wraps, not cut:\n{help}"
+    );
+    insta::assert_snapshot!("narrow_help", help);
+}
