@@ -47,6 +47,9 @@ pub struct Proc {
     pub stdin: mpsc::Sender<String>,
     /// Whether it still runs.
     pub alive: AtomicBool,
+    /// What it was started with (`prompt` empty; `cwd` resolved): a resume
+    /// by `send` keeps its model, permission mode and name.
+    pub launched_with: LaunchParams,
     next_request: AtomicU64,
 }
 
@@ -109,10 +112,17 @@ pub async fn launch(
         .parent()
         .unwrap_or(Path::new("."))
         .join("runs");
-    let _ = std::fs::create_dir_all(&log_dir);
-    let stderr = std::fs::File::create(log_dir.join(format!("{run_id}.log")))
-        .map(Stdio::from)
-        .unwrap_or_else(|_| Stdio::null());
+    // The run's log is created on the blocking pool, as all file IO.
+    let log = log_dir.join(format!("{run_id}.log"));
+    let dir = log_dir.clone();
+    let stderr = crate::blocking::bounded("creating the run log", move || {
+        let _ = std::fs::create_dir_all(&dir);
+        std::fs::File::create(&log).ok()
+    })
+    .await
+    .flatten()
+    .map(Stdio::from)
+    .unwrap_or_else(Stdio::null);
     let mut cmd = tokio::process::Command::new(&claude);
     cmd.args([
         "-p",
@@ -168,6 +178,11 @@ pub async fn launch(
         pid,
         stdin: tx,
         alive: AtomicBool::new(true),
+        launched_with: LaunchParams {
+            cwd: Some(cwd.display().to_string()),
+            prompt: String::new(),
+            ..p.clone()
+        },
         next_request: AtomicU64::new(1),
     });
     let init = json!({"type": "control_request", "request_id": "agentd_init",
@@ -480,15 +495,29 @@ pub async fn send(
             pid: proc.pid,
         });
     }
-    let cwd = shared
+    // Resumed as it was launched (model, permission mode, name); a session
+    // this daemon did not launch (or launched before a restart) keeps what
+    // the registry saw of it.
+    let launched = proc_of(shared, session_id)
+        .map(|p| p.launched_with.clone())
+        .unwrap_or_default();
+    let seen = shared
         .registry
         .read()
         .ok()
-        .and_then(|r| r.get(session_id).and_then(|s| s.cwd.clone()));
+        .and_then(|r| r.get(session_id).cloned());
     let p = LaunchParams {
-        cwd,
+        cwd: launched
+            .cwd
+            .or_else(|| seen.as_ref().and_then(|s| s.cwd.clone())),
+        model: launched
+            .model
+            .or_else(|| seen.as_ref().and_then(|s| s.model.clone())),
+        permission_mode: launched
+            .permission_mode
+            .or_else(|| seen.as_ref().and_then(|s| s.permission_mode.clone())),
+        name: launched.name,
         prompt: message.to_owned(),
-        ..LaunchParams::default()
     };
     launch(shared, p, Some(session_id)).await
 }
@@ -508,10 +537,13 @@ pub async fn interrupt(shared: &Shared, session_id: &str) -> Result<(), RpcError
 }
 
 /// SIGINT, then SIGTERM, then SIGKILL to the whole process group, waiting up
-/// to 2 s after each for it to exit. Returns the signal that ended it.
+/// to 2 s after each for every process of the group to exit (not only
+/// Claude Code itself: a tool's child that ignores SIGINT must not outlive
+/// the session). Returns the signal that ended the last of them.
 ///
 /// # Errors
-/// Not launched here.
+/// Not launched here; [`code::INTERNAL_ERROR`] naming the group when a
+/// process of it outlived SIGKILL (stuck in the kernel).
 pub async fn kill(shared: &Shared, session_id: &str) -> Result<&'static str, RpcError> {
     let proc = proc_of(shared, session_id)?;
     let Some(group) = i32::try_from(proc.pid)
@@ -520,21 +552,31 @@ pub async fn kill(shared: &Shared, session_id: &str) -> Result<&'static str, Rpc
     else {
         return Err(RpcError::new(code::INTERNAL_ERROR, "no process group"));
     };
+    let gone = || {
+        !proc.alive.load(Ordering::Acquire)
+            && rustix::process::test_kill_process_group(group).is_err()
+    };
     for (name, signal) in [
         ("SIGINT", rustix::process::Signal::INT),
         ("SIGTERM", rustix::process::Signal::TERM),
         ("SIGKILL", rustix::process::Signal::KILL),
     ] {
-        if !proc.alive.load(Ordering::Acquire) {
+        if gone() {
             return Ok("none (already exited)");
         }
         let _ = rustix::process::kill_process_group(group, signal);
         for _ in 0..40 {
             tokio::time::sleep(Duration::from_millis(50)).await;
-            if !proc.alive.load(Ordering::Acquire) {
+            if gone() {
                 return Ok(name);
             }
         }
     }
-    Ok("SIGKILL")
+    Err(RpcError::new(
+        code::INTERNAL_ERROR,
+        format!(
+            "process group {} still has processes 2 s after SIGKILL (stuck in the kernel?); see `ps -o pid,stat,cmd -g {}`",
+            proc.pid, proc.pid
+        ),
+    ))
 }

@@ -789,6 +789,115 @@ while :; do sleep 1; done
     script
 }
 
+/// A stand-in for `claude` that exits on SIGINT itself but leaves a child
+/// in its process group that ignores SIGINT and SIGTERM.
+fn leaky_claude(dir: &Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("claude");
+    std::fs::write(
+        &script,
+        r#"#!/bin/sh
+(trap '' INT TERM; while :; do sleep 1; done) &
+printf '%s\n' '{"type":"system","subtype":"init","session_id":"11111111-2222-4333-8444-666666666666","model":"claude-opus-5-5","cwd":"/tmp","tools":[]}'
+while IFS= read -r line; do :; done
+"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[test]
+fn kill_reports_the_signal_that_ended_the_whole_group_not_just_claude() {
+    let tmp = tempfile::tempdir().unwrap();
+    let claude = leaky_claude(tmp.path());
+    let home = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    let d = TestDaemon::start_with_env(
+        home.path(),
+        vec![("AGENTD_CLAUDE".into(), claude.display().to_string())],
+    );
+    let launched: Value = d
+        .client()
+        .call(
+            method::SESSIONS_LAUNCH,
+            json!({"prompt": "go", "cwd": tmp.path()}),
+        )
+        .unwrap();
+    let id = launched["session_id"].as_str().unwrap().to_owned();
+    let group = rustix::process::Pid::from_raw(launched["pid"].as_u64().unwrap() as i32).unwrap();
+    let mut c = d.client();
+    c.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let killed: Value = c.call(method::SESSIONS_KILL, json!({"id": id})).unwrap();
+    // Claude Code's stand-in left at SIGINT; its child only at SIGKILL.
+    assert_eq!(killed["ended_by"], "SIGKILL", "{killed}");
+    assert!(
+        rustix::process::test_kill_process_group(group).is_err(),
+        "nothing of the group is left when kill answers"
+    );
+    // The CLI says the same in one line.
+    let out = run(&d.home, &["kill", &id], None);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("already exited"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn send_resumes_a_killed_session_with_its_model_permission_mode_and_name() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    // A `claude` that records its arguments, one run per line.
+    let claude = tmp.path().join("claude");
+    std::fs::write(
+        &claude,
+        r#"#!/bin/sh
+printf '%s\n' "$*" >> "$FAKE_OUT"
+printf '%s\n' '{"type":"system","subtype":"init","session_id":"11111111-2222-4333-8444-777777777777","model":"claude-opus-5-5","cwd":"/tmp","tools":[]}'
+while IFS= read -r line; do :; done
+"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(&claude, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let argv = tmp.path().join("argv.log");
+    let home = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    let d = TestDaemon::start_with_env(
+        home.path(),
+        vec![
+            ("AGENTD_CLAUDE".into(), claude.display().to_string()),
+            ("FAKE_OUT".into(), argv.display().to_string()),
+        ],
+    );
+    let mut c = d.client();
+    c.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let launched: Value = c
+        .call(
+            method::SESSIONS_LAUNCH,
+            json!({"prompt": "go", "cwd": tmp.path(), "model": "claude-sonnet-5",
+                "permission_mode": "plan", "name": "refactor"}),
+        )
+        .unwrap();
+    let id = launched["session_id"].as_str().unwrap().to_owned();
+    let _: Value = c.call(method::SESSIONS_KILL, json!({"id": id})).unwrap();
+    let out = run(&d.home, &["send", &id, "and now the tests"], None);
+    assert!(out.status.success(), "{out:?}");
+    let runs = std::fs::read_to_string(&argv).unwrap();
+    let runs: Vec<&str> = runs.lines().collect();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    for flag in [
+        "--model claude-sonnet-5",
+        "--permission-mode plan",
+        "--name refactor",
+    ] {
+        assert!(
+            runs[1].contains(flag),
+            "resumed without {flag}: {}",
+            runs[1]
+        );
+    }
+    assert!(runs[1].contains(&format!("--resume {id}")), "{}", runs[1]);
+}
+
 /// A daemon that launched [`stubborn_claude`]: its folders, the file the
 /// stub records its stdin in, and the `sessions.launch` answer.
 struct Launched {
