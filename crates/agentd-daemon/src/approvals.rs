@@ -256,7 +256,12 @@ pub(crate) fn settle_moot(txn: &mut Txn<'_, '_, '_>, p: &Prepared) -> Result<(),
             status,
             decision: None,
             by: by.to_owned(),
-            reason: Some(format!("settled by {}", p.name)),
+            reason: Some(if p.name == "ProcessExited" {
+                "the session's process exited (killed, or it ended) before anyone decided"
+                    .to_owned()
+            } else {
+                format!("settled by {}", p.name)
+            }),
         };
         // Not pending any more (or not created yet): nothing to settle.
         let _ = resolve(txn, &r)?;

@@ -466,6 +466,12 @@ pub fn proc_of(shared: &Shared, session_id: &str) -> Result<Arc<Proc>, RpcError>
         })
 }
 
+/// Whether `session_id` runs as a process this daemon launched, which asks
+/// for permissions with `can_use_tool` on its stdio.
+pub fn asks_on_stdio(shared: &Shared, session_id: &str) -> bool {
+    proc_of(shared, session_id).is_ok_and(|p| p.alive.load(Ordering::Acquire))
+}
+
 /// Sends `message`: to the running process, or by resuming the session.
 ///
 /// # Errors

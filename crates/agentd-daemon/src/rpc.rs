@@ -378,6 +378,14 @@ pub async fn ingest(
     if origin == Origin::PreToolUse && ask.is_none() {
         return Ok(checks(now(None)));
     }
+    // A session this daemon launched asks through `can_use_tool` too: that
+    // request is the one approval of the tool call, so the hook stays out
+    // of the way (no decision: Claude Code goes on to ask on stdio).
+    if origin == Origin::PermissionRequest
+        && str_of("session_id").is_some_and(|id| crate::launch::asks_on_stdio(shared, &id))
+    {
+        return Ok(checks(now(None)));
+    }
     let approval = Approval {
         session_id: str_of("session_id").unwrap_or_default(),
         agent_id: str_of("agent_id"),

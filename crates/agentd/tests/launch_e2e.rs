@@ -126,3 +126,46 @@ fn a_missing_claude_degrades_health_and_launch_says_how_to_fix_it() {
         "{out:?}"
     );
 }
+
+#[test]
+fn a_launched_session_with_hooks_installed_has_one_approval_per_tool_call() {
+    // Hooks installed: Claude Code reports the permission request twice,
+    // through the PermissionRequest hook and `can_use_tool` on stdio.
+    let root = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    let user = ClaudeUser::new(root.path());
+    let d = TestDaemon::start_with_env(root.path(), user.daemon_env());
+    let project = user.project.to_str().unwrap();
+    let out = run(&d.home, &["launch", "--cwd", project, "make a file"], None);
+    assert!(out.status.success(), "{out:?}");
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let pending = next_pending(&d);
+    wait_for("the PermissionRequest hook to report too", WAIT, || {
+        support::claude::hook_names(&d, &id)
+            .iter()
+            .any(|n| n == "PermissionRequest")
+            .then_some(())
+    });
+    let all: Vec<ApprovalView> = d
+        .client()
+        .call(method::APPROVALS_LIST, json!({"all": true}))
+        .unwrap();
+    assert_eq!(all.len(), 1, "one tool call, one approval: {all:?}");
+    assert!(
+        run(&d.home, &["approve", &pending.approval.id], None)
+            .status
+            .success()
+    );
+    wait_for("the command to run", WAIT, || {
+        user.project.join("out.txt").exists().then_some(())
+    });
+    wait_session(&d, &id, "idle after the result", |s| {
+        s.session.status.as_str() == "idle"
+    });
+    let all: Vec<ApprovalView> = d
+        .client()
+        .call(method::APPROVALS_LIST, json!({"all": true}))
+        .unwrap();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0].approval.status.as_str(), "allowed", "{all:?}");
+    assert!(run(&d.home, &["kill", &id], None).status.success());
+}
