@@ -49,7 +49,8 @@ pub fn snapshot(payload: &Value) -> Snapshot {
             Some(used * 100.0 / size)
         })
         .filter(|p| p.is_finite())
-        .map(|p| p.clamp(0.0, 100.0));
+        // `+ 0.0` turns -0.0 (a fresh session) into 0.0: never "ctx -0%".
+        .map(|p| p.clamp(0.0, 100.0) + 0.0);
     Snapshot {
         model_id: model_id(model),
         model_name: model.and_then(|m| string_field(m, "display_name")),
@@ -155,6 +156,15 @@ mod tests {
                 cost_usd: Some(0.01234)
             }
         );
+    }
+
+    #[test]
+    fn a_fresh_session_shows_ctx_0_never_minus_0() {
+        for used in [json!(-0.0), json!(-0.4), json!(0)] {
+            let p = json!({"session_id": "s", "model": {"display_name": "Opus"},
+                "context_window": {"used_percentage": used}});
+            assert_eq!(render(&p), "Opus · ctx 0%", "{used}");
+        }
     }
 
     #[test]

@@ -50,13 +50,27 @@ pub fn hits(hits: &[Hit], color: bool) -> String {
     out
 }
 
+/// Whether a message is shown: one with neither text nor tool calls (an
+/// empty system record) is not.
+fn shown(m: &MessageView) -> bool {
+    !m.text.trim().is_empty() || !m.tools.is_empty()
+}
+
+/// The line above a transcript: the session and how many messages follow
+/// (the ones shown, so the count matches what is read).
+pub fn transcript_header(session_id: &str, messages: &[MessageView]) -> String {
+    let n = messages.iter().filter(|m| shown(m)).count();
+    format!(
+        "session {} · {n} message{}\n",
+        one_line(session_id),
+        if n == 1 { "" } else { "s" }
+    )
+}
+
 /// A conversation: who said what, tool calls summarised to one line.
 pub fn transcript(messages: &[MessageView]) -> String {
     let mut out = String::new();
-    for m in messages
-        .iter()
-        .filter(|m| !m.text.trim().is_empty() || !m.tools.is_empty())
-    {
+    for m in messages.iter().filter(|m| shown(m)) {
         let who = match (m.role.as_str(), &m.agent_id) {
             (r, Some(a)) => format!("{r} [subagent {}]", one_line(a)),
             (r, None) => r.to_owned(),
@@ -184,6 +198,34 @@ pub fn progress(
 mod tests {
     use super::*;
     use agentd_index::usage::UsageRow;
+
+    #[test]
+    fn the_header_counts_the_messages_shown() {
+        let msg = |role: &str, text: &str| MessageView {
+            index: 0,
+            uuid: None,
+            ts_ms: None,
+            role: role.into(),
+            agent_id: None,
+            model: None,
+            text: text.into(),
+            tools: vec![],
+        };
+        let messages = vec![
+            msg("system", " "),
+            msg("user", "hi"),
+            msg("assistant", "hello"),
+        ];
+        assert_eq!(
+            transcript_header("s1", &messages),
+            "session s1 · 2 messages\n"
+        );
+        assert_eq!(transcript(&messages).matches("── ").count(), 2);
+        assert_eq!(
+            transcript_header("s1", &messages[..2]),
+            "session s1 · 1 message\n"
+        );
+    }
 
     #[test]
     fn hits_neutralise_escapes_and_mark_terms() {

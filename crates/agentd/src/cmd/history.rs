@@ -123,12 +123,11 @@ pub fn transcript(paths: &Paths, id: Option<&str>, as_json: bool) -> ExitCode {
     if as_json {
         return print_json(&page);
     }
-    out(&format!(
-        "session {} · {} messages\n{}",
-        agentd_core::text::one_line(&page.session_id),
-        page.total,
-        render_index::transcript(&page.messages)
+    out(&render_index::transcript_header(
+        &page.session_id,
+        &page.messages,
     ));
+    out(&render_index::transcript(&page.messages));
     ExitCode::SUCCESS
 }
 
