@@ -15,10 +15,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::error::ServiceError;
 use agentd_claude::rules::{self, Action, OnTimeout};
 use agentd_core::{Approval, ApprovalStatus, Decision, Origin};
 use agentd_proto::api::IngestResult;
-use agentd_proto::{RpcError, code};
 use agentd_store::StoreError;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -56,7 +56,7 @@ pub struct Hold {
     /// Its params: `{approval_id, timeout_s}` / `{hooks, timeout_s}`.
     pub notice: Value,
     /// Resolves to the `hook.ingest` result once there is an outcome.
-    pub reply: Pin<Box<dyn Future<Output = Result<Value, RpcError>> + Send>>,
+    pub reply: Pin<Box<dyn Future<Output = Result<Value, ServiceError>> + Send>>,
     /// Notifications to forward to the caller until the reply is ready
     /// (`hook.output` lines of `hooks.execute`).
     pub stream: Option<tokio::sync::mpsc::UnboundedReceiver<agentd_proto::Notification>>,
@@ -145,7 +145,7 @@ fn daemon_event(name: &str, approval: &Approval, ts_ms: i64) -> Result<Prepared,
     prepare_at(Source::Daemon, &payload, Default::default(), ts_ms).map_err(|e| {
         StoreError::Corrupt {
             table: "approvals",
-            why: e.message,
+            why: e.to_string(),
         }
     })
 }
@@ -289,13 +289,12 @@ pub(crate) fn wake(shared: &Shared, outcomes: Vec<(String, Outcome)>) {
 ///
 /// # Errors
 /// As [`writer::run`].
-pub async fn settle(shared: &Shared, r: Resolution) -> Result<Approval, RpcError> {
+pub async fn settle(shared: &Shared, r: Resolution) -> Result<Approval, ServiceError> {
     match writer::run(shared, Work::Resolve(Box::new(r))).await? {
         Done::Approval { approval, .. } => Ok(*approval),
-        Done::Event { .. } | Done::Compacted(_) | Done::Vacuumed { .. } => Err(RpcError::new(
-            code::INTERNAL_ERROR,
-            "writer answered with something else than an approval",
-        )),
+        Done::Event { .. } | Done::Compacted(_) | Done::Vacuumed { .. } => Err(
+            ServiceError::internal("writer answered with something else than an approval"),
+        ),
     }
 }
 
@@ -320,7 +319,7 @@ pub async fn hold(
     seq: u64,
     timeout: Duration,
     on_timeout: OnTimeout,
-) -> Result<Hold, RpcError> {
+) -> Result<Hold, ServiceError> {
     let id = approval.id.clone();
     let (tx, rx) = oneshot::channel();
     if let Ok(mut pending) = shared.pending.lock() {
@@ -387,7 +386,7 @@ pub async fn hold(
             output,
             exit_code: 0,
         })
-        .map_err(|e| RpcError::new(code::INTERNAL_ERROR, e.to_string()))
+        .map_err(|e| ServiceError::internal(e.to_string()))
     };
     Ok(Hold {
         stream: None,

@@ -19,8 +19,9 @@ use tokio::sync::mpsc;
 use tokio_util::codec::{AnyDelimiterCodec, AnyDelimiterCodecError, FramedRead};
 use tokio_util::sync::CancellationToken;
 
+use crate::jsonrpc;
 use crate::output::Frame;
-use crate::rpc;
+use crate::service::Service;
 use crate::state::Shared;
 use crate::subscribe;
 
@@ -79,6 +80,7 @@ pub const HOOK_CLIENT: &str = "agentd-hook";
 /// or `shutdown` fires.
 pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: CancellationToken) {
     let _counted = Counted::new(&shared.connections.all);
+    let service = Service::new(Arc::clone(&shared));
     let mut general: Option<Counted<'_>> = None;
     let (read_half, write_half) = stream.into_split();
     // Every queued frame is one whole line, newline included.
@@ -178,7 +180,7 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
                     c.clone_from(&client);
                 }
             }
-            let r = rpc::initialize(req.params);
+            let r = jsonrpc::initialize(req.params);
             if r.is_ok() && !initialized && client != HOOK_CLIENT {
                 // Hook clients have connections kept for them.
                 let limit = shared
@@ -216,9 +218,9 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
                 Err(e) => Err(e),
             }
         } else {
-            match rpc::dispatch(&shared, &req.method, req.params, &client).await {
-                rpc::Reply::Now(r) => r,
-                rpc::Reply::Held(hold) => {
+            match jsonrpc::dispatch(&service, &req.method, req.params, &client).await {
+                jsonrpc::Reply::Now(r) => r,
+                jsonrpc::Reply::Held(hold) => {
                     // The connection keeps reading while the call is held, so
                     // a vanished client is noticed (and the hold abandoned).
                     let notice = Notification::new(hold.notification, hold.notice);
@@ -256,7 +258,7 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
                                     if let Some(id) = id {
                                         let resp = match result {
                                             Ok(v) => Response::ok(id, v),
-                                            Err(e) => Response::error(id, e),
+                                            Err(e) => Response::error(id, e.into()),
                                         };
                                         send(&out, resp).await;
                                     }
@@ -322,8 +324,8 @@ async fn start_subscription(
     cancel: &CancellationToken,
     id: Option<Value>,
 ) -> Result<(), RpcError> {
-    let mut p: SubscribeParams = rpc::params(method::EVENTS_SUBSCRIBE, params)?;
-    p.session_id = rpc::session_filter(shared, p.session_id)?;
+    let mut p: SubscribeParams = jsonrpc::params(method::EVENTS_SUBSCRIBE, params)?;
+    p.session_id = Service::new(Arc::clone(shared)).session_filter(p.session_id)?;
     let subscription = shared.subscription_id();
     // Subscribe to live events before taking the snapshot, so nothing
     // committed after the snapshot can be missed.

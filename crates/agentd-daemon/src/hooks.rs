@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use agentd_hooks::def::{self, HookDef};
 use agentd_hooks::{Engine, Observer, Request, RunEvent};
-use agentd_proto::{Notification, RpcError, code, notification};
-use serde::Deserialize;
+use agentd_proto::{Notification, notification};
 use serde_json::{Value, json};
 
 use crate::approvals::Hold;
@@ -146,7 +145,7 @@ pub const LOGGED_LINES: usize = 200;
 /// registry knows, `hook.started`, the first [`LOGGED_LINES`] lines of each
 /// run and `hook.finished` go into the event log, in order, so subscribers
 /// (the TUI) see checks live.
-fn observer(
+pub(crate) fn observer(
     shared: &Arc<Shared>,
     session_id: Option<String>,
     caller: Option<tokio::sync::mpsc::UnboundedSender<Notification>>,
@@ -174,12 +173,12 @@ fn observer(
                     ) {
                         Ok(p) => p,
                         Err(e) => {
-                            tracing::warn!(error = %e.message, "cannot log a hook event");
+                            tracing::warn!(error = %e, "cannot log a hook event");
                             continue;
                         }
                     };
                     if let Err(e) = crate::ingest::submit(&shared, prepared).await {
-                        tracing::warn!(error = %e.message, "cannot log a hook event");
+                        tracing::warn!(error = %e, "cannot log a hook event");
                     }
                 }
             });
@@ -231,7 +230,7 @@ fn observer(
 /// The project a hook payload is about: the hook's `CLAUDE_PROJECT_DIR`,
 /// else the payload's `cwd`; absolute only. Whether it is a directory is
 /// the caller's to check, off the async workers ([`project_dir_blocking`]).
-fn project_of(payload: &Value, project_dir: Option<&str>) -> Option<PathBuf> {
+pub(crate) fn project_of(payload: &Value, project_dir: Option<&str>) -> Option<PathBuf> {
     project_dir
         .or_else(|| payload.get("cwd").and_then(Value::as_str))
         .map(PathBuf::from)
@@ -239,7 +238,7 @@ fn project_of(payload: &Value, project_dir: Option<&str>) -> Option<PathBuf> {
 }
 
 /// `Some(dir)` when `dir` is a directory (a `stat`; blocking).
-fn project_dir_blocking(dir: PathBuf) -> Option<PathBuf> {
+pub(crate) fn project_dir_blocking(dir: PathBuf) -> Option<PathBuf> {
     agentd_fs::is_dir(&dir).then_some(dir)
 }
 
@@ -363,158 +362,4 @@ pub fn hold(shared: &Arc<Shared>, found: Applicable, payload: &Value, seq: u64) 
         reply: Box::pin(reply),
         stream: None,
     })
-}
-
-#[derive(Deserialize)]
-struct ListParams {
-    #[serde(default)]
-    cwd: Option<String>,
-}
-
-/// `hooks.list`.
-///
-/// # Errors
-/// Bad params.
-pub async fn list(shared: &Shared, p: Option<Value>) -> Result<Value, RpcError> {
-    let p: ListParams = crate::rpc::params(agentd_proto::method::HOOKS_LIST, p)?;
-    let project = p.cwd.map(PathBuf::from);
-    let (defs, mut errors) = definitions(shared, project).await;
-    let mut hooks: Vec<Value> = defs
-        .iter()
-        .filter_map(|d| serde_json::to_value(d).ok())
-        .map(|mut v| {
-            v["active"] = json!(true);
-            v
-        })
-        .collect();
-    // Enabled plugins' hooks are shown even when agentd leaves them to
-    // Claude Code (`[runner] plugins = false`), marked inactive.
-    if !shared.config.runner.plugins
-        && let Some(cfg) = agentd_client::claude_config_dir()
-        && let Some((plugin_defs, plugin_errors)) =
-            crate::blocking::bounded("reading plugins' hooks", move || def::plugins(&cfg)).await
-    {
-        hooks.extend(
-            plugin_defs
-                .iter()
-                .filter_map(|d| serde_json::to_value(d).ok())
-                .map(|mut v| {
-                    v["active"] = json!(false);
-                    v
-                }),
-        );
-        errors.extend(plugin_errors.into_iter().map(|e| e.to_string()));
-    }
-    Ok(json!({"hooks": hooks, "errors": errors}))
-}
-
-#[derive(Deserialize)]
-struct ExecuteParams {
-    event: String,
-    #[serde(default)]
-    payload: Option<Value>,
-    #[serde(default)]
-    session_id: Option<String>,
-    #[serde(default)]
-    cwd: Option<String>,
-    #[serde(default)]
-    dir: Option<String>,
-    #[serde(default)]
-    hooks: Vec<String>,
-    #[serde(default)]
-    no_cache: bool,
-}
-
-/// `hooks.execute`: streams `hook.output`, then `{runs, output, blocked}`.
-///
-/// # Errors
-/// Bad params; the runner is off; no project directory.
-pub async fn execute(shared: &Arc<Shared>, p: Option<Value>) -> Result<Hold, RpcError> {
-    let p: ExecuteParams = crate::rpc::params(agentd_proto::method::HOOKS_EXECUTE, p)?;
-    let engine = shared
-        .hooks
-        .as_ref()
-        .map(|r| Arc::clone(&r.engine))
-        .ok_or_else(|| {
-            RpcError::new(
-                code::INTERNAL_ERROR,
-                "the hook runner is off (hooks.db cannot be opened; see the daemon log)",
-            )
-        })?;
-    let mut payload = p.payload.unwrap_or_else(|| json!({}));
-    if let Value::Object(m) = &mut payload {
-        m.entry("hook_event_name").or_insert_with(|| json!(p.event));
-        if let Some(s) = &p.session_id {
-            m.entry("session_id").or_insert_with(|| json!(s));
-        }
-        if let Some(c) = &p.cwd {
-            m.entry("cwd").or_insert_with(|| json!(c));
-        }
-    }
-    let no_project = || {
-        RpcError::invalid_params(
-            "no project directory: give `cwd` (an existing absolute directory)",
-        )
-    };
-    let project = project_of(&payload, p.cwd.as_deref()).ok_or_else(no_project)?;
-    let project = crate::blocking::bounded("checking the project directory", move || {
-        project_dir_blocking(project)
-    })
-    .await
-    .flatten()
-    .ok_or_else(no_project)?;
-    let (defs, errors) = definitions(shared, Some(project.clone())).await;
-    if let Some(e) = errors.first() {
-        return Err(RpcError::invalid_params(e.clone()));
-    }
-    let timeout_s = defs.iter().map(|d| d.spec.timeout).max().unwrap_or(600) + 30;
-    let req = Request {
-        event: p.event,
-        payload,
-        project_dir: project,
-        session_id: p.session_id,
-        no_cache: p.no_cache,
-        only_dir: p.dir.map(PathBuf::from),
-        only_hooks: p.hooks,
-    };
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let watch = observer(shared, req.session_id.clone(), Some(tx));
-    let reply = async move {
-        let out = engine.execute(&defs, &req, watch).await;
-        serde_json::to_value(out).map_err(|e| RpcError::new(code::INTERNAL_ERROR, e.to_string()))
-    };
-    Ok(Hold {
-        notification: notification::HOOKS_RUNNING,
-        notice: json!({"timeout_s": timeout_s}),
-        reply: Box::pin(reply),
-        stream: Some(rx),
-    })
-}
-
-#[derive(Deserialize)]
-struct HistoryParams {
-    #[serde(default)]
-    limit: Option<usize>,
-    #[serde(default)]
-    session_id: Option<String>,
-}
-
-/// `hooks.history`.
-///
-/// # Errors
-/// Bad params; store errors.
-pub async fn history(shared: &Arc<Shared>, p: Option<Value>) -> Result<Value, RpcError> {
-    let p: HistoryParams = crate::rpc::params(agentd_proto::method::HOOKS_HISTORY, p)?;
-    let Some(engine) = shared.hooks.as_ref().map(|r| Arc::clone(&r.engine)) else {
-        return Ok(json!([]));
-    };
-    let limit = p.limit.unwrap_or(100).clamp(1, 10_000);
-    let rows =
-        tokio::task::spawn_blocking(move || engine.store().history(limit, p.session_id.as_deref()))
-            .await
-            .map_err(|e| RpcError::new(code::INTERNAL_ERROR, e.to_string()))?
-            .map_err(|e| {
-                RpcError::new(code::STORE_ERROR, format!("reading hooks.db failed: {e}"))
-            })?;
-    serde_json::to_value(rows).map_err(|e| RpcError::new(code::INTERNAL_ERROR, e.to_string()))
 }

@@ -18,13 +18,13 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use crate::ingest::Source;
-use crate::rpc;
+use crate::service::{Ingested, Service, ServiceError};
 use crate::state::Shared;
 
 /// Shared by the handlers.
 #[derive(Clone)]
 struct Http {
-    shared: Arc<Shared>,
+    service: Service,
     token: Arc<str>,
 }
 
@@ -54,7 +54,7 @@ pub fn parse_listen(listen: &str) -> Result<SocketAddr, String> {
 /// The router.
 pub fn router(shared: Arc<Shared>, token: String) -> Router {
     let state = Http {
-        shared,
+        service: Service::new(shared),
         token: token.into(),
     };
     let authed = Router::new()
@@ -156,7 +156,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 async fn health(State(state): State<Http>) -> Response {
-    axum::Json(rpc::health(&state.shared)).into_response()
+    axum::Json(state.service.health()).into_response()
 }
 
 async fn claude_hook(State(state): State<Http>, headers: HeaderMap, body: Bytes) -> Response {
@@ -174,27 +174,34 @@ async fn claude_hook(State(state): State<Http>, headers: HeaderMap, body: Bytes)
         env,
         event_id: None,
     };
-    let reply = match rpc::ingest(&state.shared, Source::Hook, params).await {
+    let output = match state.service.ingest(Source::Hook, params).await {
+        Ok(Ingested::Now(r)) => r.output,
         // The HTTP request stays open while the call is held; if Claude Code
         // gives up, this future is dropped and the hold abandoned.
-        Ok(rpc::Reply::Held(hold)) => hold.reply.await,
-        Ok(rpc::Reply::Now(r)) => r,
-        Err(e) => Err(e),
+        Ok(Ingested::Held(hold)) => match hold.reply.await {
+            Ok(result) => result.get("output").cloned(),
+            Err(e) => return error(status_of(&e), e.message()),
+        },
+        Err(e) => return error(status_of(&e), e.message()),
     };
-    match reply {
-        Ok(result) => {
-            let output = result.get("output").cloned().unwrap_or(Value::Null);
-            // Claude Code reads an empty 2xx body as "no decision".
-            if output.is_null() {
-                StatusCode::OK.into_response()
-            } else {
-                axum::Json(output).into_response()
-            }
-        }
-        Err(e) if e.code == agentd_proto::code::INVALID_PARAMS => {
-            error(StatusCode::BAD_REQUEST, &e.message)
-        }
-        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, &e.message),
+    // Claude Code reads an empty 2xx body as "no decision".
+    match output.filter(|o| !o.is_null()) {
+        Some(o) => axum::Json(o).into_response(),
+        None => StatusCode::OK.into_response(),
+    }
+}
+
+/// The one place a service error becomes an HTTP status.
+fn status_of(e: &ServiceError) -> StatusCode {
+    match e {
+        ServiceError::Invalid(_) | ServiceError::Ambiguous(_) => StatusCode::BAD_REQUEST,
+        ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+        ServiceError::Conflict(_) => StatusCode::CONFLICT,
+        ServiceError::Gone(_) => StatusCode::GONE,
+        ServiceError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        ServiceError::Overloaded(_) => StatusCode::TOO_MANY_REQUESTS,
+        ServiceError::ShuttingDown(_) | ServiceError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::error::ServiceError;
 use agentd_claude::hook::HookEnv;
 use agentd_core::{EventKind, LifecycleEvent, Registry};
-use agentd_proto::RpcError;
 use agentd_proto::api::{EventRecord, rfc3339};
 use agentd_store::{Reader, StoreError, StoredEvent};
 use serde_json::Value;
@@ -134,8 +134,8 @@ pub fn map_event(
 /// Prepares an input for the writer: maps it and serializes what is stored.
 ///
 /// # Errors
-/// An [`RpcError`] with [`code::INVALID_PARAMS`] naming what is wrong.
-pub fn prepare(source: Source, payload: &Value, env: HookEnv) -> Result<Prepared, RpcError> {
+/// An [`ServiceError`] with [`ServiceError::Invalid`] naming what is wrong.
+pub fn prepare(source: Source, payload: &Value, env: HookEnv) -> Result<Prepared, ServiceError> {
     prepare_at(source, payload, env, crate::now_ms())
 }
 
@@ -149,7 +149,7 @@ pub fn prepare_at(
     payload: &Value,
     env: HookEnv,
     ts_ms: i64,
-) -> Result<Prepared, RpcError> {
+) -> Result<Prepared, ServiceError> {
     let name = match source {
         Source::Hook => agentd_claude::hook::event_name(payload)
             .unwrap_or("unknown")
@@ -173,9 +173,8 @@ pub fn prepare_at(
     } else {
         payload
     };
-    let event = map_event(source, &name, payload, &env, ts_ms).map_err(|e| {
-        RpcError::invalid_params(format!("invalid {} payload: {e}", source.as_str()))
-    })?;
+    let event = map_event(source, &name, payload, &env, ts_ms)
+        .map_err(|e| ServiceError::invalid(format!("invalid {} payload: {e}", source.as_str())))?;
     Ok(Prepared {
         delivery_id: None,
         source,
@@ -194,13 +193,12 @@ pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
 /// Queues a prepared event and waits until it is committed.
 ///
 /// # Errors
-/// [`code::SHUTTING_DOWN`] when the writer has stopped, [`code::STORE_ERROR`]
+/// [`ServiceError::ShuttingDown`] when the writer has stopped, [`ServiceError::Store`]
 /// when the commit failed.
-pub async fn submit(shared: &Shared, prepared: Prepared) -> Result<u64, RpcError> {
+pub async fn submit(shared: &Shared, prepared: Prepared) -> Result<u64, ServiceError> {
     match crate::writer::run(shared, Work::Event(Box::new(prepared))).await? {
         Done::Event { seq } | Done::Approval { seq, .. } => Ok(seq),
-        Done::Compacted(_) | Done::Vacuumed { .. } => Err(RpcError::new(
-            agentd_proto::code::INTERNAL_ERROR,
+        Done::Compacted(_) | Done::Vacuumed { .. } => Err(ServiceError::internal(
             "the writer answered an event with something else",
         )),
     }

@@ -15,10 +15,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::error::ServiceError;
 use agentd_claude::hook::HookEnv;
 use agentd_core::{ApprovalStatus, Decision, Origin};
 use agentd_proto::api::{IngestResult, LaunchParams, Launched};
-use agentd_proto::{RpcError, code};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
@@ -93,15 +93,15 @@ pub async fn launch(
     shared: &Arc<Shared>,
     p: LaunchParams,
     resume: Option<&str>,
-) -> Result<Launched, RpcError> {
-    let claude = claude_path(shared).map_err(|e| RpcError::new(code::GONE, e))?;
+) -> Result<Launched, ServiceError> {
+    let claude = claude_path(shared).map_err(ServiceError::gone)?;
     let cwd = match p.cwd.as_deref() {
         Some(dir) => PathBuf::from(dir),
         None => std::env::current_dir()
-            .map_err(|e| RpcError::invalid_params(format!("no working directory: {e}")))?,
+            .map_err(|e| ServiceError::invalid(format!("no working directory: {e}")))?,
     };
     if !cwd.is_dir() {
-        return Err(RpcError::invalid_params(format!(
+        return Err(ServiceError::invalid(format!(
             "cwd {} is not a directory",
             cwd.display()
         )));
@@ -151,18 +151,12 @@ pub async fn launch(
         .stdout(Stdio::piped())
         .stderr(stderr)
         .process_group(0);
-    let mut child = cmd.spawn().map_err(|e| {
-        RpcError::new(
-            code::GONE,
-            format!("cannot start {}: {e}", claude.display()),
-        )
-    })?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| ServiceError::gone(format!("cannot start {}: {e}", claude.display())))?;
     let pid = child.id().unwrap_or(0);
     let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-        return Err(RpcError::new(
-            code::INTERNAL_ERROR,
-            "claude started without pipes",
-        ));
+        return Err(ServiceError::internal("claude started without pipes"));
     };
     let (tx, mut rx) = mpsc::channel::<String>(64);
     shared.tasks.spawn(async move {
@@ -209,13 +203,10 @@ pub async fn launch(
             run_id,
             pid,
         }),
-        _ => Err(RpcError::new(
-            code::GONE,
-            format!(
-                "Claude Code exited or said nothing before its session started; see {}",
-                log_dir.join(format!("{run_id}.log")).display()
-            ),
-        )),
+        _ => Err(ServiceError::gone(format!(
+            "Claude Code exited or said nothing before its session started; see {}",
+            log_dir.join(format!("{run_id}.log")).display()
+        ))),
     }
 }
 
@@ -386,7 +377,7 @@ async fn answer_control(
             match approvals::hold(Arc::clone(&shared), approval, 0, timeout, on_timeout).await {
                 Err(e) => agentd_claude::output::can_use_tool(
                     &Decision::Deny {
-                        message: Some(format!("agentd could not hold the request: {}", e.message)),
+                        message: Some(format!("agentd could not hold the request: {e}")),
                     },
                     &fallback,
                 ),
@@ -451,18 +442,17 @@ async fn cancel_request(shared: &Shared, request_id: &str) {
 /// The launched process of a session.
 ///
 /// # Errors
-/// [`code::NOT_FOUND`] when agentd did not launch it.
-pub fn proc_of(shared: &Shared, session_id: &str) -> Result<Arc<Proc>, RpcError> {
+/// [`ServiceError::NotFound`] when agentd did not launch it.
+pub fn proc_of(shared: &Shared, session_id: &str) -> Result<Arc<Proc>, ServiceError> {
     shared
         .launched
         .lock()
         .ok()
         .and_then(|m| m.get(session_id).cloned())
         .ok_or_else(|| {
-            RpcError::new(
-                code::NOT_FOUND,
-                format!("session {session_id} was not launched by this agentd"),
-            )
+            ServiceError::not_found(format!(
+                "session {session_id} was not launched by this agentd"
+            ))
         })
 }
 
@@ -480,7 +470,7 @@ pub async fn send(
     shared: &Arc<Shared>,
     session_id: &str,
     message: &str,
-) -> Result<Launched, RpcError> {
+) -> Result<Launched, ServiceError> {
     if let Ok(proc) = proc_of(shared, session_id)
         && proc.alive.load(Ordering::Acquire)
     {
@@ -490,10 +480,7 @@ pub async fn send(
             .send(user_message(message, session_id))
             .await
             .map_err(|_| {
-                RpcError::new(
-                    code::GONE,
-                    "the session's process just exited; send again to resume it",
-                )
+                ServiceError::gone("the session's process just exited; send again to resume it")
             })?;
         return Ok(Launched {
             session_id: session_id.to_owned(),
@@ -532,14 +519,14 @@ pub async fn send(
 ///
 /// # Errors
 /// Not launched here, or no longer running.
-pub async fn interrupt(shared: &Shared, session_id: &str) -> Result<(), RpcError> {
+pub async fn interrupt(shared: &Shared, session_id: &str) -> Result<(), ServiceError> {
     let proc = proc_of(shared, session_id)?;
     let n = proc.next_request.fetch_add(1, Ordering::Relaxed);
     let req = json!({"type": "control_request", "request_id": format!("agentd_{n}"), "request": {"subtype": "interrupt"}});
     proc.stdin
         .send(req.to_string())
         .await
-        .map_err(|_| RpcError::new(code::GONE, "the session's process is not running"))
+        .map_err(|_| ServiceError::gone("the session's process is not running"))
 }
 
 /// SIGINT, then SIGTERM, then SIGKILL to the whole process group, waiting up
@@ -548,15 +535,15 @@ pub async fn interrupt(shared: &Shared, session_id: &str) -> Result<(), RpcError
 /// the session). Returns the signal that ended the last of them.
 ///
 /// # Errors
-/// Not launched here; [`code::INTERNAL_ERROR`] naming the group when a
+/// Not launched here; [`ServiceError::Internal`] naming the group when a
 /// process of it outlived SIGKILL (stuck in the kernel).
-pub async fn kill(shared: &Shared, session_id: &str) -> Result<&'static str, RpcError> {
+pub async fn kill(shared: &Shared, session_id: &str) -> Result<&'static str, ServiceError> {
     let proc = proc_of(shared, session_id)?;
     let Some(group) = i32::try_from(proc.pid)
         .ok()
         .and_then(rustix::process::Pid::from_raw)
     else {
-        return Err(RpcError::new(code::INTERNAL_ERROR, "no process group"));
+        return Err(ServiceError::internal("no process group"));
     };
     let gone = || {
         !proc.alive.load(Ordering::Acquire)
@@ -578,11 +565,8 @@ pub async fn kill(shared: &Shared, session_id: &str) -> Result<&'static str, Rpc
             }
         }
     }
-    Err(RpcError::new(
-        code::INTERNAL_ERROR,
-        format!(
-            "process group {} still has processes 2 s after SIGKILL (stuck in the kernel?); see `ps -o pid,stat,cmd -g {}`",
-            proc.pid, proc.pid
-        ),
-    ))
+    Err(ServiceError::internal(format!(
+        "process group {} still has processes 2 s after SIGKILL (stuck in the kernel?); see `ps -o pid,stat,cmd -g {}`",
+        proc.pid, proc.pid
+    )))
 }

@@ -15,7 +15,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use agentd_proto::{RpcError, code};
+use crate::error::ServiceError;
 use serde::Serialize;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -65,7 +65,7 @@ pub fn compact_payload(payload: &str, to: usize) -> Option<String> {
 ///
 /// # Errors
 /// The writer's error (store failure, shutting down).
-pub async fn pass(shared: &Arc<Shared>, full_vacuum: bool) -> Result<Pass, RpcError> {
+pub async fn pass(shared: &Arc<Shared>, full_vacuum: bool) -> Result<Pass, ServiceError> {
     let r = &shared.config.retention;
     let cutoff_ms = crate::now_ms()
         - i64::try_from(r.full_payload_days.saturating_mul(86_400_000)).unwrap_or(i64::MAX);
@@ -87,10 +87,7 @@ pub async fn pass(shared: &Arc<Shared>, full_vacuum: bool) -> Result<Pass, RpcEr
                 }
             }
             _ => {
-                return Err(RpcError::new(
-                    code::INTERNAL_ERROR,
-                    "unexpected writer answer",
-                ));
+                return Err(ServiceError::internal("unexpected writer answer"));
             }
         }
         // Let queued ingest go first.
@@ -127,7 +124,7 @@ pub async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                 "retention pass"
             ),
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e.message, "retention pass failed"),
+            Err(e) => tracing::warn!(error = %e, "retention pass failed"),
         }
     }
 }
@@ -136,9 +133,9 @@ pub async fn run(shared: Arc<Shared>, stop: CancellationToken) {
 ///
 /// # Errors
 /// As [`pass`].
-pub async fn gc(shared: &Arc<Shared>) -> Result<Value, RpcError> {
+pub async fn gc(shared: &Arc<Shared>) -> Result<Value, ServiceError> {
     let p = pass(shared, true).await?;
-    serde_json::to_value(p).map_err(|e| RpcError::new(code::INTERNAL_ERROR, e.to_string()))
+    serde_json::to_value(p).map_err(|e| ServiceError::internal(e.to_string()))
 }
 
 #[cfg(test)]

@@ -136,7 +136,7 @@ async fn drain_files(shared: &Arc<Shared>, dir: &Path, files: Vec<PathBuf>) -> D
                     p.delivery_id = id;
                     p
                 })
-                .map_err(|e| e.message)
+                .map_err(|e| e.to_string())
         });
         match prepared {
             Ok(p) => {

@@ -13,9 +13,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use crate::error::ServiceError;
 use agentd_core::{Approval, ApprovalStatus, Decision, Session};
 use agentd_proto::api::rfc3339;
-use agentd_proto::{RpcError, code};
 use agentd_store::{Batch, NewEvent, StoreError, Writer};
 use tokio::sync::{mpsc, oneshot};
 
@@ -122,17 +122,13 @@ pub enum Job {
 /// Queues `work` and waits until it is committed.
 ///
 /// # Errors
-/// [`code::SHUTTING_DOWN`] when the writer has stopped, [`code::STORE_ERROR`]
-/// when the commit failed, [`code::NOT_FOUND`] / [`code::CONFLICT`] for
+/// [`ServiceError::ShuttingDown`] when the writer has stopped, [`ServiceError::Store`]
+/// when the commit failed, [`ServiceError::NotFound`] / [`ServiceError::Conflict`] for
 /// approvals.
-pub async fn run(shared: &Shared, work: Work) -> Result<Done, RpcError> {
+pub async fn run(shared: &Shared, work: Work) -> Result<Done, ServiceError> {
     let (tx, rx) = oneshot::channel();
-    let gone = || {
-        RpcError::new(
-            code::SHUTTING_DOWN,
-            "agentd is shutting down; try again after it restarts",
-        )
-    };
+    let gone =
+        || ServiceError::shutting_down("agentd is shutting down; try again after it restarts");
     shared
         .ingest
         .send(Job::Run(work, tx))
@@ -140,24 +136,17 @@ pub async fn run(shared: &Shared, work: Work) -> Result<Done, RpcError> {
         .map_err(|_| gone())?;
     match rx.await.map_err(|_| gone())? {
         Ok(done) => Ok(done),
-        Err(Refused::Store(why)) => Err(RpcError::new(
-            code::STORE_ERROR,
-            format!("could not store it: {why}"),
-        )),
-        Err(Refused::NotFound) => Err(RpcError::new(
-            code::NOT_FOUND,
+        Err(Refused::Store(why)) => Err(ServiceError::store(format!("could not store it: {why}"))),
+        Err(Refused::NotFound) => Err(ServiceError::not_found(
             "no such approval; `agentd approvals --all` lists them",
         )),
-        Err(Refused::AlreadyResolved(a)) => Err(RpcError::new(
-            code::CONFLICT,
-            format!(
-                "approval {} was already {} by {} at {}",
-                a.id,
-                a.status.as_str().replace('_', " "),
-                a.decided_by.as_deref().unwrap_or("agentd"),
-                a.decided_ms.map(rfc3339).unwrap_or_default()
-            ),
-        )),
+        Err(Refused::AlreadyResolved(a)) => Err(ServiceError::conflict(format!(
+            "approval {} was already {} by {} at {}",
+            a.id,
+            a.status.as_str().replace('_', " "),
+            a.decided_by.as_deref().unwrap_or("agentd"),
+            a.decided_ms.map(rfc3339).unwrap_or_default()
+        ))),
     }
 }
 

@@ -412,6 +412,92 @@ pub struct SendParams {
     pub message: String,
 }
 
+/// `transcript.get` params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TranscriptParams {
+    /// Session id or unique prefix.
+    pub id: String,
+    /// Skip this many messages.
+    #[serde(default)]
+    pub offset: u64,
+    /// At most this many (default 200, at most 2000).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// `index.status` params.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IndexStatusParams {
+    /// Count what the index holds (default true; `false` for a cheap
+    /// progress poll).
+    #[serde(default)]
+    pub counts: Option<bool>,
+}
+
+/// `hooks.list` params.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HooksListParams {
+    /// Project directory whose `.agentd/hooks.toml` counts too.
+    #[serde(default)]
+    pub cwd: Option<String>,
+}
+
+/// `hooks.execute` params: run an event's hooks now.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HooksExecuteParams {
+    /// The hook event (`Stop`, `PostToolUse`, …).
+    pub event: String,
+    /// The payload the hooks get on stdin (default `{}`, completed with
+    /// `hook_event_name`, `session_id`, `cwd`).
+    #[serde(default)]
+    pub payload: Option<serde_json::Value>,
+    /// Session id passed to the hooks.
+    #[serde(default)]
+    pub session_id: Option<String>,
+    /// Project directory (absolute, existing).
+    #[serde(default)]
+    pub cwd: Option<String>,
+    /// Only hooks of this directory.
+    #[serde(default)]
+    pub dir: Option<String>,
+    /// Only these hooks, by name.
+    #[serde(default)]
+    pub hooks: Vec<String>,
+    /// Run even when the files are unchanged.
+    #[serde(default)]
+    pub no_cache: bool,
+}
+
+/// `hooks.history` params.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HooksHistoryParams {
+    /// At most this many runs (default 100, at most 10 000).
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// Only this session's runs.
+    #[serde(default)]
+    pub session_id: Option<String>,
+}
+
+/// `sessions.interrupt` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interrupted {
+    /// The full session id.
+    pub session_id: String,
+    /// Always true: the interrupt was sent.
+    pub interrupted: bool,
+}
+
+/// `sessions.kill` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Killed {
+    /// The full session id.
+    pub session_id: String,
+    /// The signal that ended the last process of the group (`SIGINT`,
+    /// `SIGTERM`, `SIGKILL`), or `none (already exited)`.
+    pub ended_by: String,
+}
+
 /// Formats ms since the Unix epoch as RFC 3339 UTC with ms precision.
 pub fn rfc3339(ms: i64) -> String {
     match jiff::Timestamp::from_millisecond(ms) {

@@ -67,11 +67,19 @@ fn rewrite(line: &str, k: usize) -> String {
         let Some(len) = s[start..].find('"') else {
             break;
         };
-        if let Ok(t) = s[start..start + len].parse::<jiff::Timestamp>() {
-            let shifted = t
+        let orig = &s[start..start + len];
+        if let Ok(t) = orig.parse::<jiff::Timestamp>() {
+            // As many fraction digits as the source (Claude Code writes 3):
+            // jiff's Display trims trailing zeros ("…16.780Z" → "…16.78Z"),
+            // and ccusage 20 silently drops records whose timestamp has a
+            // fraction of other than 0 or 3 digits.
+            let digits = orig
+                .split_once('.')
+                .map_or(0, |(_, f)| f.bytes().take_while(u8::is_ascii_digit).count());
+            let t = t
                 .checked_add(jiff::SignedDuration::from_hours(24 * (k as i64 % 3000)))
-                .unwrap_or(t)
-                .to_string();
+                .unwrap_or(t);
+            let shifted = format!("{t:.digits$}");
             s.replace_range(start..start + len, &shifted);
             from = start + shifted.len();
         } else {
@@ -187,6 +195,9 @@ fn main() {
         "agentd index benchmarks — {}",
         jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC")
     );
+    // Without fixtures there is nothing to measure: find out before
+    // making a folder an early exit would leave behind.
+    fixtures();
     let tmp = tempfile::Builder::new().prefix("agbc").tempdir().unwrap();
     let config = tmp.path().join("claude");
     let root = config.join("projects");

@@ -1,0 +1,46 @@
+//! Health and garbage collection.
+
+use std::sync::atomic::Ordering;
+
+use agentd_proto::api::Health;
+
+use super::{Service, ServiceError};
+use crate::launch;
+
+impl Service {
+    /// The `health` result.
+    pub fn health(&self) -> Health {
+        let shared = &self.shared;
+        let problems: Vec<String> = launch::claude_path(shared).err().into_iter().collect();
+        Health {
+            status: if problems.is_empty() {
+                "ok"
+            } else {
+                "degraded"
+            }
+            .to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            uptime_s: shared.started.elapsed().as_secs(),
+            http_addr: shared.http_addr.read().ok().and_then(|a| a.clone()),
+            pid: std::process::id(),
+            sessions: shared.registry.read().map(|r| r.len()).unwrap_or(0),
+            head_seq: shared.head_seq(),
+            problems,
+            limits: agentd_proto::api::HealthLimits {
+                connections: shared.connections.all.load(Ordering::Relaxed),
+                connection_cap: shared.socket_cap,
+                connections_refused: shared.connections.refused.load(Ordering::Relaxed),
+                buffered_bytes: shared.budget.total(),
+                subscribers_dropped: shared.subscribers_dropped.load(Ordering::Relaxed),
+            },
+        }
+    }
+
+    /// A retention pass now, with a full vacuum (`agentd gc`).
+    ///
+    /// # Errors
+    /// As [`crate::retention::pass`].
+    pub async fn gc(&self) -> Result<crate::retention::Pass, ServiceError> {
+        crate::retention::pass(&self.shared, true).await
+    }
+}

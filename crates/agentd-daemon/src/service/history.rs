@@ -1,0 +1,246 @@
+//! History from the transcript index: search, transcripts, usage, and the
+//! index's own status.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use agentd_index::query::{Hit, SEARCH_PAGE_MAX, SearchQuery, TranscriptPage};
+use agentd_index::usage::{UsageQuery, UsageRow};
+use agentd_proto::api::TranscriptParams;
+use serde::Serialize;
+
+use super::{Service, ServiceError};
+use crate::index::{read, roots};
+
+/// Most ranked matches kept for a search being paged (16 bytes each):
+/// pages past it are ranked afresh, by offset.
+const RANKED_KEEP: usize = 100_000;
+
+/// A page of a usage report: its rows from `offset`, the totals of the
+/// whole report, and where the next page starts (`None` at the end).
+#[derive(Debug, Serialize)]
+pub struct UsagePage {
+    /// Rows of this page.
+    pub rows: Vec<UsageRow>,
+    /// Totals of every row (not only this page's; `period` is `total`).
+    pub totals: UsageRow,
+    /// The IANA time zone days were cut in.
+    pub timezone: String,
+    /// Where the next page starts.
+    pub next_offset: Option<usize>,
+}
+
+/// `index.status` result.
+#[derive(Debug, Serialize)]
+pub struct IndexStatus {
+    /// `off`, `indexing` (initial scan), `scanning` (a reconcile scan) or `ready`.
+    pub state: String,
+    /// Folders indexed.
+    pub roots: Vec<String>,
+    /// Files needing work in the current/last scan (not every file: see
+    /// `counts.files`).
+    pub files_total: u64,
+    /// Of `files_total`, done.
+    pub files_done: u64,
+    /// Bytes to read in the current/last scan.
+    pub bytes_total: u64,
+    /// Of `bytes_total`, read.
+    pub bytes_done: u64,
+    /// Read rate of the current/last scan, bytes per second.
+    pub rate_bytes_per_s: f64,
+    /// Files that failed to index since start.
+    pub errors: u64,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// What the index holds.
+    pub counts: agentd_index::query::IndexCounts,
+    /// `*.jsonl` files under the roots that the last scan did not index,
+    /// counted by reason (`a session's tool-results file, not a
+    /// transcript`, ...).
+    pub skipped: BTreeMap<String, u64>,
+    /// Transcript paths named by hook payloads and ignored since start,
+    /// counted by reason (`outside the index roots`, `a directory, not a
+    /// transcript file`, ...).
+    pub nudges_ignored: BTreeMap<String, u64>,
+}
+
+/// `index.rescan` result.
+#[derive(Debug, Serialize)]
+pub struct Rescan {
+    /// Always true: a scan was asked for.
+    pub rescan: bool,
+}
+
+impl Service {
+    /// Full-text search, best first. With `offset` the whole ranking is
+    /// kept (up to 100 000 matches) for the next pages, which are slices
+    /// of it: ranking every match again per page made deep pages cost the
+    /// whole search each.
+    ///
+    /// # Errors
+    /// [`ServiceError::NotFound`] when the index is off;
+    /// [`ServiceError::Store`].
+    pub async fn search(&self, q: SearchQuery) -> Result<Vec<Hit>, ServiceError> {
+        let shared = &self.shared;
+        let Some(offset) = q.offset else {
+            return read(shared, move |r| r.search(&q)).await;
+        };
+        let limit = q.limit.unwrap_or(20).clamp(1, SEARCH_PAGE_MAX);
+        let key = format!(
+            "{:?}",
+            (&q.query, &q.project, &q.session_id, q.since_ms, q.until_ms)
+        );
+        let kept = (offset > 0)
+            .then(|| shared.search_pages.get(&key))
+            .flatten();
+        let ranked = match kept {
+            Some(r) => r,
+            None => {
+                let q = q.clone();
+                let r = Arc::new(read(shared, move |r| r.ranked(&q, RANKED_KEEP, 0)).await?);
+                shared.search_pages.put(key, Arc::clone(&r));
+                r
+            }
+        };
+        let end = offset.saturating_add(limit);
+        if end > ranked.len() && ranked.len() == RANKED_KEEP {
+            return read(shared, move |r| r.search(&q)).await;
+        }
+        let page = ranked[offset.min(ranked.len())..end.min(ranked.len())].to_vec();
+        read(shared, move |r| r.hits(&q.query, &page)).await
+    }
+
+    /// A page of a session's transcript (id or unique prefix).
+    ///
+    /// # Errors
+    /// [`ServiceError::NotFound`] when the index has no transcript for it;
+    /// [`ServiceError::Invalid`] for an ambiguous prefix;
+    /// [`ServiceError::Store`].
+    pub async fn transcript(&self, p: TranscriptParams) -> Result<TranscriptPage, ServiceError> {
+        let limit = p.limit.unwrap_or(200).clamp(1, 2000);
+        let id = p.id.clone();
+        let page = read(&self.shared, move |r| {
+            let full = r.session(&id)?.map_or(id, |s| s.id);
+            r.transcript(&full, p.offset, limit)
+        })
+        .await?;
+        if page.total == 0 {
+            return Err(ServiceError::not_found(format!(
+                "no transcript for session `{}` in the index; `agentd index` shows what is indexed",
+                p.id
+            )));
+        }
+        Ok(page)
+    }
+
+    /// A usage report (tokens and cost), its rows paged from `offset`.
+    ///
+    /// # Errors
+    /// [`ServiceError::Invalid`] for a bad grouping or time zone;
+    /// [`ServiceError::NotFound`] when the index is off;
+    /// [`ServiceError::Store`].
+    pub async fn usage(&self, q: UsageQuery, offset: usize) -> Result<UsagePage, ServiceError> {
+        let overrides: Vec<(String, agentd_transcript::pricing::Price)> = self
+            .shared
+            .config
+            .pricing
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        let report = read(&self.shared, move |r| {
+            agentd_index::usage::report(r, &q, &overrides)
+        })
+        .await?;
+        let (rows, next_offset) = crate::paging::page(
+            &report.rows,
+            offset,
+            None,
+            crate::paging::PAGE_BYTES - 64 * 1024,
+        );
+        Ok(UsagePage {
+            rows: report.rows[rows].to_vec(),
+            totals: report.totals,
+            timezone: report.timezone,
+            next_offset,
+        })
+    }
+
+    /// The index's progress and (with `with_counts`) what it holds.
+    pub async fn index_status(&self, with_counts: bool) -> IndexStatus {
+        let shared = &self.shared;
+        let progress = shared.index_progress.lock().ok().and_then(|p| p.clone());
+        let Some(p) = progress else {
+            return IndexStatus {
+                state: "off".to_owned(),
+                roots: Vec::new(),
+                files_total: 0,
+                files_done: 0,
+                bytes_total: 0,
+                bytes_done: 0,
+                rate_bytes_per_s: 0.0,
+                errors: 0,
+                last_error: None,
+                counts: Default::default(),
+                skipped: BTreeMap::new(),
+                nudges_ignored: BTreeMap::new(),
+            };
+        };
+        let counts = if with_counts {
+            read(shared, |r| r.counts()).await.unwrap_or_default()
+        } else {
+            Default::default()
+        };
+        let bytes_done = p.bytes_done.load(Ordering::Relaxed);
+        let ms = p.scan_ms.load(Ordering::Relaxed).max(1);
+        let state = if !p.ready.load(Ordering::Acquire) {
+            "indexing"
+        } else if p.scanning.load(Ordering::Acquire) {
+            "scanning"
+        } else {
+            "ready"
+        };
+        IndexStatus {
+            state: state.to_owned(),
+            roots: roots(&shared.config)
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect(),
+            files_total: p.files_total.load(Ordering::Relaxed),
+            files_done: p.files_done.load(Ordering::Relaxed),
+            bytes_total: p.bytes_total.load(Ordering::Relaxed),
+            bytes_done,
+            rate_bytes_per_s: bytes_done as f64 * 1000.0 / ms as f64,
+            errors: p.errors.load(Ordering::Relaxed),
+            last_error: p.last_error.lock().ok().and_then(|e| e.clone()),
+            counts,
+            skipped: p.skipped.lock().map(|m| m.clone()).unwrap_or_default(),
+            nudges_ignored: p
+                .nudges_ignored
+                .lock()
+                .map(|m| m.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Scans every transcript folder now.
+    ///
+    /// # Errors
+    /// [`ServiceError::NotFound`] when the index is off.
+    pub fn index_rescan(&self) -> Result<Rescan, ServiceError> {
+        match self
+            .shared
+            .index
+            .lock()
+            .ok()
+            .as_ref()
+            .and_then(|s| s.as_ref())
+        {
+            Some(h) => {
+                h.rescan();
+                Ok(Rescan { rescan: true })
+            }
+            None => Err(ServiceError::not_found("the transcript index is off")),
+        }
+    }
+}

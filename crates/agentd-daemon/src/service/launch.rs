@@ -1,0 +1,56 @@
+//! Sessions agentd runs itself: launch, send, interrupt, kill.
+
+use agentd_proto::api::{Interrupted, Killed, LaunchParams, Launched, SendParams};
+
+use super::{Service, ServiceError};
+use crate::launch;
+
+impl Service {
+    /// Starts Claude Code headless in `p.cwd`, steered by agentd.
+    ///
+    /// # Errors
+    /// [`ServiceError::Gone`] when `claude` is missing or exits before its
+    /// session starts; [`ServiceError::Invalid`] for a bad `cwd`.
+    pub async fn launch(&self, p: LaunchParams) -> Result<Launched, ServiceError> {
+        launch::launch(&self.shared, p, None).await
+    }
+
+    /// Sends a message to a launched session (id or unique prefix),
+    /// resuming it when its process exited.
+    ///
+    /// # Errors
+    /// As [`Service::launch`] when it has to resume.
+    pub async fn send(&self, p: SendParams) -> Result<Launched, ServiceError> {
+        let id = self.session(&p.id).map(|s| s.session.id).unwrap_or(p.id);
+        launch::send(&self.shared, &id, &p.message).await
+    }
+
+    /// Interrupts a launched session's turn.
+    ///
+    /// # Errors
+    /// [`ServiceError::NotFound`] when agentd did not launch it;
+    /// [`ServiceError::Gone`] when it no longer runs.
+    pub async fn interrupt(&self, id: &str) -> Result<Interrupted, ServiceError> {
+        let id = self.session(id)?.session.id;
+        launch::interrupt(&self.shared, &id).await?;
+        Ok(Interrupted {
+            session_id: id,
+            interrupted: true,
+        })
+    }
+
+    /// Stops a launched session: SIGINT, SIGTERM, SIGKILL to its process
+    /// group, each given 2 s.
+    ///
+    /// # Errors
+    /// [`ServiceError::NotFound`] when agentd did not launch it;
+    /// [`ServiceError::Internal`] when a process outlived SIGKILL.
+    pub async fn kill(&self, id: &str) -> Result<Killed, ServiceError> {
+        let id = self.session(id)?.session.id;
+        let signal = launch::kill(&self.shared, &id).await?;
+        Ok(Killed {
+            session_id: id,
+            ended_by: signal.to_owned(),
+        })
+    }
+}
