@@ -49,17 +49,36 @@ pub struct Held {
     pub waiter: Option<oneshot::Sender<Outcome>>,
 }
 
-/// A hook call put on hold: the notice to send now, the reply later.
+/// Why a call is held: what the caller is told right away, so that it
+/// waits as long as the hold may last instead of its short timeout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HoldNotice {
+    /// A tool call waits for a human decision on this approval.
+    ApprovalHeld {
+        /// The approval.
+        approval_id: String,
+        /// How long it may wait, seconds.
+        timeout_s: u64,
+    },
+    /// Project checks run before the answer.
+    HooksRunning {
+        /// How many hooks (unknown for `hooks.execute`, which filters them
+        /// as it runs).
+        hooks: Option<usize>,
+        /// How long they may take together, seconds.
+        timeout_s: u64,
+    },
+}
+
+/// A call put on hold: the notice to give now, the reply later.
 pub struct Hold {
-    /// The notification sent first: `approval.held` or `hooks.running`.
-    pub notification: &'static str,
-    /// Its params: `{approval_id, timeout_s}` / `{hooks, timeout_s}`.
-    pub notice: Value,
-    /// Resolves to the `hook.ingest` result once there is an outcome.
+    /// What to tell the caller now.
+    pub notice: HoldNotice,
+    /// Resolves to the call's result once there is an outcome.
     pub reply: Pin<Box<dyn Future<Output = Result<Value, ServiceError>> + Send>>,
-    /// Notifications to forward to the caller until the reply is ready
-    /// (`hook.output` lines of `hooks.execute`).
-    pub stream: Option<tokio::sync::mpsc::UnboundedReceiver<agentd_proto::Notification>>,
+    /// Output lines to forward to the caller until the reply is ready
+    /// (`hooks.execute`).
+    pub stream: Option<tokio::sync::mpsc::UnboundedReceiver<agentd_hooks::OutputLine>>,
 }
 
 /// What the policy rules say about a tool call.
@@ -337,7 +356,10 @@ pub async fn hold(
         }
         return Err(e);
     }
-    let notice = json!({"approval_id": id, "timeout_s": timeout.as_secs()});
+    let notice = HoldNotice::ApprovalHeld {
+        approval_id: id.clone(),
+        timeout_s: timeout.as_secs(),
+    };
     let reply = async move {
         let mut guard = OrphanGuard {
             shared: Arc::clone(&shared),
@@ -390,7 +412,6 @@ pub async fn hold(
     };
     Ok(Hold {
         stream: None,
-        notification: agentd_proto::notification::APPROVAL_HELD,
         notice,
         reply: Box::pin(reply),
     })

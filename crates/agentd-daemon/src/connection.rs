@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use agentd_proto::api::{SessionView, SubscribeParams, SubscribeResult};
-use agentd_proto::{MAX_FRAME_BYTES, Notification, Request, Response, RpcError, code, method};
+use agentd_proto::{MAX_FRAME_BYTES, Request, Response, RpcError, code, method};
 use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::net::UnixStream;
@@ -223,7 +223,7 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
                 jsonrpc::Reply::Held(hold) => {
                     // The connection keeps reading while the call is held, so
                     // a vanished client is noticed (and the hold abandoned).
-                    let notice = Notification::new(hold.notification, hold.notice);
+                    let notice = jsonrpc::held_notice(&hold.notice);
                     if let Some(f) = Frame::json(&notice, None) {
                         let _ = out_tx.send(f).await;
                     }
@@ -242,7 +242,7 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
                                         None => std::future::pending().await,
                                     }
                                 } => {
-                                    if let Some(f) = Frame::json(&n, None) {
+                                    if let Some(f) = Frame::json(&jsonrpc::output_line(&n), None) {
                                         let _ = out.send(f).await;
                                     }
                                 }
@@ -250,7 +250,7 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
                                     // Everything streamed before the result.
                                     if let Some(rx) = stream.as_mut() {
                                         while let Ok(n) = rx.try_recv() {
-                                            if let Some(f) = Frame::json(&n, None) {
+                                            if let Some(f) = Frame::json(&jsonrpc::output_line(&n), None) {
                                                 let _ = out.send(f).await;
                                             }
                                         }

@@ -7,10 +7,9 @@ use std::sync::Arc;
 
 use agentd_hooks::def::{self, HookDef};
 use agentd_hooks::{Engine, Observer, Request, RunEvent};
-use agentd_proto::{Notification, notification};
 use serde_json::{Value, json};
 
-use crate::approvals::Hold;
+use crate::approvals::{Hold, HoldNotice};
 use crate::state::Shared;
 
 /// The runner as the daemon holds it: the engine, and the `[[hooks]]` of
@@ -148,7 +147,7 @@ pub const LOGGED_LINES: usize = 200;
 pub(crate) fn observer(
     shared: &Arc<Shared>,
     session_id: Option<String>,
-    caller: Option<tokio::sync::mpsc::UnboundedSender<Notification>>,
+    caller: Option<tokio::sync::mpsc::UnboundedSender<agentd_hooks::OutputLine>>,
 ) -> Observer {
     let known = session_id.as_ref().is_some_and(|s| {
         shared
@@ -188,10 +187,8 @@ pub(crate) fn observer(
     };
     let counts = std::sync::Mutex::new(std::collections::HashMap::<String, usize>::new());
     Arc::new(move |e: RunEvent| {
-        if let (RunEvent::Output(l), Some(c)) = (&e, &caller)
-            && let Ok(v) = serde_json::to_value(l)
-        {
-            let _ = c.send(Notification::new(notification::HOOK_OUTPUT, v));
+        if let (RunEvent::Output(l), Some(c)) = (&e, &caller) {
+            let _ = c.send(l.clone());
         }
         let Some(log) = &log else { return };
         let payload = match &e {
@@ -357,8 +354,10 @@ pub fn hold(shared: &Arc<Shared>, found: Applicable, payload: &Value, seq: u64) 
         Ok(json!({"seq": seq, "output": out.output, "exit_code": 0}))
     };
     Some(Hold {
-        notification: notification::HOOKS_RUNNING,
-        notice: json!({"hooks": count, "timeout_s": timeout_s}),
+        notice: HoldNotice::HooksRunning {
+            hooks: Some(count),
+            timeout_s,
+        },
         reply: Box::pin(reply),
         stream: None,
     })

@@ -12,12 +12,14 @@ use agentd_proto::api::{
     InitializeParams, InitializeResult, LaunchParams, SendParams, SessionsGetParams,
     SessionsListParams, TranscriptParams,
 };
-use agentd_proto::{PROTOCOL_VERSION, RpcError, code, major_version, method};
+use agentd_proto::{
+    Notification, PROTOCOL_VERSION, RpcError, code, major_version, method, notification,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::approvals::Hold;
+use crate::approvals::{Hold, HoldNotice};
 use crate::ingest::Source;
 use crate::service::{Ingested, Service, ServiceError, SessionsListed};
 
@@ -92,6 +94,36 @@ pub fn initialize(p: Option<Value>) -> Result<Value, RpcError> {
         protocol_version: PROTOCOL_VERSION.to_owned(),
         server_version: env!("CARGO_PKG_VERSION").to_owned(),
     })
+}
+
+/// The notification telling a caller its call is held:
+/// `approval.held {approval_id, timeout_s}` or `hooks.running {hooks?,
+/// timeout_s}`.
+pub fn held_notice(n: &HoldNotice) -> Notification {
+    match n {
+        HoldNotice::ApprovalHeld {
+            approval_id,
+            timeout_s,
+        } => Notification::new(
+            notification::APPROVAL_HELD,
+            serde_json::json!({"approval_id": approval_id, "timeout_s": timeout_s}),
+        ),
+        HoldNotice::HooksRunning { hooks, timeout_s } => {
+            let mut params = serde_json::json!({ "timeout_s": timeout_s });
+            if let Some(n) = hooks {
+                params["hooks"] = (*n).into();
+            }
+            Notification::new(notification::HOOKS_RUNNING, params)
+        }
+    }
+}
+
+/// A hook's output line while `hooks.execute` runs: `hook.output`.
+pub fn output_line(l: &agentd_hooks::OutputLine) -> Notification {
+    Notification::new(
+        notification::HOOK_OUTPUT,
+        serde_json::to_value(l).unwrap_or_default(),
+    )
 }
 
 /// A method's answer: now, or once a held call is decided.

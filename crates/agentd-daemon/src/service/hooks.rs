@@ -8,12 +8,11 @@ use agentd_hooks::Request;
 use agentd_hooks::def;
 use agentd_hooks::store::RunRecord;
 use agentd_proto::api::{HooksExecuteParams, HooksHistoryParams};
-use agentd_proto::notification;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{Service, ServiceError};
-use crate::approvals::Hold;
+use crate::approvals::{Hold, HoldNotice};
 use crate::hooks::{definitions, observer, project_dir_blocking, project_of};
 
 /// `hooks.list` result: every definition (as it is written, plus `active`:
@@ -122,8 +121,10 @@ impl Service {
             serde_json::to_value(out).map_err(ServiceError::internal)
         };
         Ok(Hold {
-            notification: notification::HOOKS_RUNNING,
-            notice: json!({"timeout_s": timeout_s}),
+            notice: HoldNotice::HooksRunning {
+                hooks: None,
+                timeout_s,
+            },
             reply: Box::pin(reply),
             stream: Some(rx),
         })
