@@ -10,6 +10,7 @@
 
 pub mod client;
 pub mod config;
+pub mod ops;
 pub mod paths;
 pub mod spool;
 pub mod trust;

@@ -10,6 +10,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::IndexError;
+pub use agentd_proto::history::{
+    Hit, IndexCounts, MessageView, SEARCH_PAGE_MAX, SearchQuery, ToolView, TranscriptPage,
+};
 
 /// Characters of a search snippet.
 pub const SNIPPET_CHARS: usize = 160;
@@ -21,38 +24,6 @@ pub struct Reader {
     conn: Connection,
 }
 
-/// What to search for.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct SearchQuery {
-    /// Free text; its words must all occur (any order). No syntax.
-    pub query: String,
-    /// Only sessions whose cwd or project folder contains this.
-    #[serde(default)]
-    pub project: Option<String>,
-    /// Only this session.
-    #[serde(default)]
-    pub session_id: Option<String>,
-    /// Only messages at or after this time, ms since the Unix epoch.
-    #[serde(default)]
-    pub since_ms: Option<i64>,
-    /// Only messages before this time, ms since the Unix epoch.
-    #[serde(default)]
-    pub until_ms: Option<i64>,
-    /// Most hits in this page (default 20, at most [`SEARCH_PAGE_MAX`]).
-    #[serde(default)]
-    pub limit: Option<usize>,
-    /// Hits to skip, best first: the next page starts at the previous
-    /// offset plus the hits it returned (a page shorter than `limit` is
-    /// the last). With an offset (0 included) equal scores are ordered by
-    /// message, so pages neither repeat nor skip a hit; without one the
-    /// faster FTS5 top-k order is used.
-    #[serde(default)]
-    pub offset: Option<usize>,
-}
-
-/// Most hits one `search` call returns; more come by `offset`.
-pub const SEARCH_PAGE_MAX: usize = 500;
-
 /// A ranked match: the message's row and its BM25 score (lower is better,
 /// as FTS5 gives it).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -61,72 +32,6 @@ pub struct Ranked {
     pub message: i64,
     /// `bm25(messages_fts)`.
     pub score: f64,
-}
-
-/// One search hit, best first.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Hit {
-    /// Session id.
-    pub session_id: String,
-    /// Subagent id when the message is a subagent's (`sidechain` for 1.0.x
-    /// inline sidechains).
-    pub agent_id: Option<String>,
-    /// Record `uuid`.
-    pub uuid: Option<String>,
-    /// Message time, ms since the Unix epoch.
-    pub ts_ms: Option<i64>,
-    /// Message time, RFC 3339.
-    pub ts: Option<String>,
-    /// `user`, `assistant`, `tool_result` or `system`.
-    pub role: String,
-    /// The session's cwd (else its project folder).
-    pub project: Option<String>,
-    /// Excerpt with the query's words in `«…»`.
-    pub snippet: String,
-    /// Relevance: SQLite FTS5 BM25 negated, so higher is better.
-    pub score: f64,
-}
-
-/// One message of a transcript.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct MessageView {
-    /// Position in the session's transcript (0-based), for paging.
-    pub index: u64,
-    /// Record `uuid`.
-    pub uuid: Option<String>,
-    /// ms since the Unix epoch.
-    pub ts_ms: Option<i64>,
-    /// `user`, `assistant`, `tool_result` or `system`.
-    pub role: String,
-    /// Subagent id when it is a subagent's message.
-    pub agent_id: Option<String>,
-    /// Model of assistant messages.
-    pub model: Option<String>,
-    /// The text (at most [`MESSAGE_TEXT_BYTES`]); empty when the
-    /// transcript file is gone or changed.
-    pub text: String,
-    /// Tool calls: name and a one-line summary.
-    pub tools: Vec<ToolView>,
-}
-
-/// A tool call in a transcript.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ToolView {
-    /// Tool name.
-    pub name: String,
-    /// What it does (the command, the file, …).
-    pub summary: String,
-}
-
-/// A page of a transcript.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct TranscriptPage {
-    /// Session id.
-    pub session_id: String,
-    /// Messages in order.
-    pub messages: Vec<MessageView>,
-    /// Messages in the session in all.
-    pub total: u64,
 }
 
 /// A session as the index knows it.
@@ -175,32 +80,6 @@ pub struct SessionFilter {
     /// At most this many.
     #[serde(default)]
     pub limit: Option<usize>,
-}
-
-/// Counts for `index.status`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct IndexCounts {
-    /// Files indexed.
-    pub files: u64,
-    /// Bytes consumed (complete lines).
-    pub bytes: u64,
-    /// Lines consumed.
-    pub lines: u64,
-    /// Lines that were not JSON objects (partial writes, garbage).
-    pub bad_lines: u64,
-    /// Lines over the size limit, counted and not parsed.
-    pub skipped_lines: u64,
-    /// Conversation records indexed.
-    pub messages: u64,
-    /// Sessions.
-    pub sessions: u64,
-    /// Deduplicated API responses with usage.
-    pub usage_records: u64,
-    /// Records by `type`, every type included.
-    pub record_types: std::collections::BTreeMap<String, u64>,
-    /// Types agentd does not know, with counts (kept in the count, never
-    /// dropped silently).
-    pub unknown_types: std::collections::BTreeMap<String, u64>,
 }
 
 /// Record types this indexer understands (reference §4.2).

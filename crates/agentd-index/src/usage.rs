@@ -9,102 +9,34 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use agentd_transcript::{Usage, pricing};
-use serde::{Deserialize, Serialize};
 
 use crate::{IndexError, Reader};
+pub use agentd_proto::history::{GroupBy, UsageQuery, UsageReport, UsageRow};
 
 const BUCKET_MS: i64 = 15 * 60 * 1000;
 
-/// How rows are grouped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum GroupBy {
-    /// Local calendar day (`YYYY-MM-DD`).
-    Daily,
-    /// Local calendar month (`YYYY-MM`).
-    Monthly,
-    /// Session id.
-    Session,
-    /// The session's cwd (else its project folder).
-    Project,
-    /// Model id.
-    Model,
-}
-
-/// A report request.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct UsageQuery {
-    /// Grouping.
-    pub group_by: GroupBy,
-    /// First local day included, `YYYY-MM-DD`.
-    #[serde(default)]
-    pub since: Option<String>,
-    /// Last local day included, `YYYY-MM-DD`.
-    #[serde(default)]
-    pub until: Option<String>,
-    /// IANA time zone (`Europe/Berlin`, `UTC`); default: the system's.
-    #[serde(default)]
-    pub timezone: Option<String>,
-}
-
-/// One row of a report. Tokens are counts; cost is USD.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct UsageRow {
-    /// The group: a day, a month, a session id, a project, a model.
-    pub period: String,
-    /// Uncached input tokens.
-    pub input_tokens: u64,
-    /// Output tokens.
-    pub output_tokens: u64,
-    /// Cache-write tokens (5 m and 1 h).
-    pub cache_creation_tokens: u64,
-    /// Cache-read tokens.
-    pub cache_read_tokens: u64,
-    /// The four added up.
-    pub total_tokens: u64,
-    /// Cost of the priced models' tokens, USD; `null` when no token of the
-    /// row has a price (never a made-up `0.0`: `unpriced_models` says which).
-    pub cost_usd: Option<f64>,
-    /// Models used, sorted.
-    pub models: Vec<String>,
-    /// Models without a price: their tokens are in the counts and not in
-    /// `cost_usd`.
-    pub unpriced_models: Vec<String>,
-}
-
-/// A report.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct UsageReport {
-    /// Rows: days and months in order; otherwise most tokens first.
-    pub rows: Vec<UsageRow>,
-    /// All rows added up (`period` is `total`).
-    pub totals: UsageRow,
-    /// The time zone days were cut in.
-    pub timezone: String,
-}
-
-impl UsageRow {
-    fn add(&mut self, model: &str, u: &Usage, long: bool, price: Option<pricing::Price>) {
-        self.input_tokens += u.input_tokens;
-        self.output_tokens += u.output_tokens;
-        self.cache_creation_tokens += u.cache_creation_input_tokens;
-        self.cache_read_tokens += u.cache_read_input_tokens;
-        self.total_tokens += u.total();
-        if model.is_empty() || model == "<synthetic>" {
-            return;
+/// Adds one usage record of `model` to `row` (at the long-context price
+/// when `long`); an unpriced model is named in `unpriced_models`.
+fn add(row: &mut UsageRow, model: &str, u: &Usage, long: bool, price: Option<pricing::Price>) {
+    row.input_tokens += u.input_tokens;
+    row.output_tokens += u.output_tokens;
+    row.cache_creation_tokens += u.cache_creation_input_tokens;
+    row.cache_read_tokens += u.cache_read_input_tokens;
+    row.total_tokens += u.total();
+    if model.is_empty() || model == "<synthetic>" {
+        return;
+    }
+    if !row.models.iter().any(|m| m == model) {
+        row.models.push(model.to_owned());
+    }
+    match price {
+        Some(p) => {
+            row.cost_usd = Some(row.cost_usd.unwrap_or(0.0) + pricing::cost_at(&p, u, long));
         }
-        if !self.models.iter().any(|m| m == model) {
-            self.models.push(model.to_owned());
+        None if u.total() > 0 && !row.unpriced_models.iter().any(|m| m == model) => {
+            row.unpriced_models.push(model.to_owned());
         }
-        match price {
-            Some(p) => {
-                self.cost_usd = Some(self.cost_usd.unwrap_or(0.0) + pricing::cost_at(&p, u, long));
-            }
-            None if u.total() > 0 && !self.unpriced_models.iter().any(|m| m == model) => {
-                self.unpriced_models.push(model.to_owned());
-            }
-            None => {}
-        }
+        None => {}
     }
 }
 
@@ -215,8 +147,8 @@ pub fn report(
             period,
             ..UsageRow::default()
         });
-        g.add(&model, &usage, long, price);
-        totals.add(&model, &usage, long, price);
+        add(g, &model, &usage, long, price);
+        add(&mut totals, &model, &usage, long, price);
     }
     let mut rows: Vec<UsageRow> = groups.into_values().collect();
     for r in rows.iter_mut().chain(std::iter::once(&mut totals)) {

@@ -479,6 +479,23 @@ pub struct HooksHistoryParams {
     pub session_id: Option<String>,
 }
 
+/// `index.rescan` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rescan {
+    /// Always true: a scan was asked for.
+    pub rescan: bool,
+}
+
+/// `hooks.list` result: every definition (as written, plus `active`:
+/// whether agentd runs it) and the problems met reading them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HooksListed {
+    /// The definitions.
+    pub hooks: Vec<serde_json::Value>,
+    /// Files or definitions that could not be read, with why.
+    pub errors: Vec<String>,
+}
+
 /// `sessions.interrupt` result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Interrupted {

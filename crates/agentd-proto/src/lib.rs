@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod frame;
+pub mod history;
 
 pub use frame::{Notification, Request, Response, RpcError};
 

@@ -21,11 +21,14 @@ use std::time::Duration;
 
 use agentd_client::client::Message;
 use agentd_client::{Client, Paths};
-use agentd_index::query::{Hit, TranscriptPage};
-use agentd_proto::api::{ApprovalView, EventNotification, SubscribeResult};
-use agentd_proto::{method, notification};
+use agentd_core::Decision;
+use agentd_proto::api::{
+    ApprovalsListParams, DecideParams, EventNotification, SessionsListParams, SubscribeParams,
+    TranscriptParams,
+};
+use agentd_proto::history::SearchQuery;
+use agentd_proto::notification;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
-use serde_json::json;
 
 use state::{Action, App, Conn, Key, TranscriptView};
 
@@ -151,13 +154,14 @@ fn client<'c>(cmd: &'c mut Option<Client>, socket: &Path) -> Result<&'c mut Clie
     cmd.as_mut().ok_or_else(|| "not connected".to_owned())
 }
 
-fn call<R: serde::de::DeserializeOwned>(
+/// One typed call on the action connection; a connection that failed is
+/// dropped, to be made again by the next call.
+fn call<R>(
     cmd: &mut Option<Client>,
     socket: &Path,
-    method: &str,
-    params: serde_json::Value,
+    f: impl FnOnce(&mut Client) -> Result<R, agentd_client::ClientError>,
 ) -> Result<R, String> {
-    let out = client(cmd, socket)?.call(method, params);
+    let out = f(client(cmd, socket)?);
     if let Err(
         agentd_client::ClientError::Io(_)
         | agentd_client::ClientError::NotRunning(_)
@@ -171,7 +175,9 @@ fn call<R: serde::de::DeserializeOwned>(
 }
 
 fn refresh_approvals(app: &mut App, cmd: &mut Option<Client>, socket: &Path) {
-    match call::<Vec<ApprovalView>>(cmd, socket, method::APPROVALS_LIST, json!({})) {
+    match call(cmd, socket, |c| {
+        c.approvals(&ApprovalsListParams::default())
+    }) {
         Ok(list) => app.set_approvals(list),
         Err(e) => app.notice = Some(format!("cannot list approvals: {e}")),
     }
@@ -179,22 +185,26 @@ fn refresh_approvals(app: &mut App, cmd: &mut Option<Client>, socket: &Path) {
 
 fn perform(app: &mut App, cmd: &mut Option<Client>, paths: &Paths, exe: &Path, action: Action) {
     let socket = &paths.socket;
-    let decide = |cmd: &mut Option<Client>, id: &str, decision: serde_json::Value| {
-        call::<serde_json::Value>(
-            cmd,
-            socket,
-            method::APPROVALS_DECIDE,
-            json!({"id": id, "decision": decision, "by": "tui"}),
-        )
+    let decide = |cmd: &mut Option<Client>, id: &str, decision: Decision| {
+        call(cmd, socket, |c| {
+            c.decide(&DecideParams {
+                id: id.to_owned(),
+                decision,
+                apply_suggestions: false,
+                by: Some("tui".to_owned()),
+                reason: None,
+            })
+        })
     };
     let result = match action {
         Action::Quit => Ok(()),
-        Action::LoadHistory => call::<agentd_proto::api::SessionsPage>(
-            cmd,
-            socket,
-            method::SESSIONS_LIST,
-            json!({"paged": true, "history": true, "status": ["ended"]}),
-        )
+        Action::LoadHistory => call(cmd, socket, |c| {
+            c.sessions_page(&SessionsListParams {
+                history: Some(true),
+                status: Some(vec!["ended".to_owned()]),
+                ..SessionsListParams::default()
+            })
+        })
         .map(|page| {
             if page.next_offset.is_some() {
                 app.notice = Some(format!(
@@ -204,7 +214,15 @@ fn perform(app: &mut App, cmd: &mut Option<Client>, paths: &Paths, exe: &Path, a
             }
             app.set_history(page.sessions);
         }),
-        Action::Approve(id) => decide(cmd, &id, json!({"behavior": "allow"})).map(|_| {
+        Action::Approve(id) => decide(
+            cmd,
+            &id,
+            Decision::Allow {
+                updated_input: None,
+                updated_permissions: None,
+            },
+        )
+        .map(|_| {
             app.notice = Some("approved".to_owned());
         }),
         Action::Deny(id, message) => {
@@ -213,34 +231,43 @@ fn perform(app: &mut App, cmd: &mut Option<Client>, paths: &Paths, exe: &Path, a
             } else {
                 message
             };
-            decide(cmd, &id, json!({"behavior": "deny", "message": message})).map(|_| {
+            decide(
+                cmd,
+                &id,
+                Decision::Deny {
+                    message: Some(message),
+                },
+            )
+            .map(|_| {
                 app.notice = Some("denied".to_owned());
             })
         }
-        Action::Answer(id, text) => decide(cmd, &id, json!({"behavior": "answer", "text": text}))
+        Action::Answer(id, text) => decide(cmd, &id, Decision::Answer { text })
             .map(|_| app.notice = Some("answered".to_owned())),
         Action::Search(q) => {
             if q.trim().is_empty() {
                 app.set_hits(&q, Vec::new());
                 Ok(())
             } else {
-                call::<Vec<Hit>>(
-                    cmd,
-                    socket,
-                    method::SEARCH,
-                    json!({"query": q, "limit": 50}),
-                )
+                call(cmd, socket, |c| {
+                    c.search(&SearchQuery {
+                        query: q.clone(),
+                        limit: Some(50),
+                        ..SearchQuery::default()
+                    })
+                })
                 .map(|hits| app.set_hits(&q, hits))
             }
         }
         Action::OpenTranscript(id) => open_transcript(app, cmd, socket, &id, None),
         Action::OpenHit(id, uuid) => open_transcript(app, cmd, socket, &id, uuid.as_deref()),
-        Action::MoreTranscript(id, offset) => call::<TranscriptPage>(
-            cmd,
-            socket,
-            method::TRANSCRIPT_GET,
-            json!({"id": id, "offset": offset, "limit": PAGE}),
-        )
+        Action::MoreTranscript(id, offset) => call(cmd, socket, |c| {
+            c.transcript(&TranscriptParams {
+                id,
+                offset,
+                limit: Some(PAGE),
+            })
+        })
         .map(|p| app.append_transcript(&p.session_id, offset, p.messages, p.total)),
         Action::JumpToPane(pane) => jump(&pane).map(|()| {
             app.notice = Some(format!("jumped to tmux pane {}", view::clean(&pane, 20)));
@@ -287,22 +314,25 @@ fn open_transcript(
     focus: Option<&str>,
 ) -> Result<(), String> {
     // Enough to reach the hit, in pages.
-    let mut page: TranscriptPage = call(
-        cmd,
-        socket,
-        method::TRANSCRIPT_GET,
-        json!({"id": id, "limit": PAGE}),
-    )?;
+    let mut page = call(cmd, socket, |c| {
+        c.transcript(&TranscriptParams {
+            id: id.to_owned(),
+            offset: 0,
+            limit: Some(PAGE),
+        })
+    })?;
     while let Some(u) = focus
         && !page.messages.iter().any(|m| m.uuid.as_deref() == Some(u))
         && (page.messages.len() as u64) < page.total
     {
-        let more: TranscriptPage = call(
-            cmd,
-            socket,
-            method::TRANSCRIPT_GET,
-            json!({"id": id, "offset": page.messages.len(), "limit": PAGE}),
-        )?;
+        let offset = page.messages.len() as u64;
+        let more = call(cmd, socket, |c| {
+            c.transcript(&TranscriptParams {
+                id: id.to_owned(),
+                offset,
+                limit: Some(PAGE),
+            })
+        })?;
         if more.messages.is_empty() {
             break;
         }
@@ -327,18 +357,17 @@ fn tail(app: &mut App, cmd: &mut Option<Client>, socket: &Path) {
         return;
     };
     let (id, offset) = (t.session_id.clone(), t.messages.len() as u64);
-    if let Ok(p) = call::<TranscriptPage>(
-        cmd,
-        socket,
-        method::TRANSCRIPT_GET,
-        json!({"id": id, "offset": offset, "limit": PAGE}),
-    ) {
+    if let Ok(p) = call(cmd, socket, |c| {
+        c.transcript(&TranscriptParams {
+            id,
+            offset,
+            limit: Some(PAGE),
+        })
+    }) {
         app.append_transcript(&p.session_id, offset, p.messages, p.total);
     }
 }
 
-/// Switches the tmux client to `pane` (an id such as `%3`), as separate
-/// arguments: never through a shell.
 /// Switches this tmux client to `pane`: its session (when the pane is in
 /// another one), window and pane. Says what tmux said when it could not —
 /// a pane that is gone, or no tmux server.
@@ -384,8 +413,8 @@ fn subscriber(socket: &Path, tx: &mpsc::Sender<Feed>) {
 /// One subscription; `Ok` only when the receiver is gone.
 fn follow(socket: &Path, tx: &mpsc::Sender<Feed>) -> Result<(), String> {
     let mut c = Client::connect(socket, CALL_TIMEOUT).map_err(|e| e.to_string())?;
-    let sub: SubscribeResult = c
-        .call(method::EVENTS_SUBSCRIBE, json!({}))
+    let sub = c
+        .subscribe(&SubscribeParams::default())
         .map_err(|e| e.to_string())?;
     if tx.send(Feed::Snapshot(sub.sessions)).is_err() {
         return Ok(());

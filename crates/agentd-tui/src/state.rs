@@ -3,8 +3,8 @@
 //! the `set_*`/`apply_*` methods.
 
 use agentd_core::Status;
-use agentd_index::query::{Hit, MessageView};
 use agentd_proto::api::{ApprovalView, EventNotification, SessionView};
+use agentd_proto::history::{Hit, MessageView};
 
 /// Which screen has the keyboard.
 #[derive(Debug, Clone, PartialEq, Eq)]

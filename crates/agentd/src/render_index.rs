@@ -2,8 +2,8 @@
 //! status. Pure; every untrusted string goes through `one_line`.
 
 use agentd_core::text::{one_line, truncate};
-use agentd_index::query::{Hit, MessageView};
-use agentd_index::usage::UsageReport;
+use agentd_proto::history::UsageReport;
+use agentd_proto::history::{Hit, MessageView};
 
 fn local_time(ms: Option<i64>) -> String {
     ms.and_then(|m| jiff::Timestamp::from_millisecond(m).ok())
@@ -197,7 +197,7 @@ pub fn progress(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use agentd_index::usage::UsageRow;
+    use agentd_proto::history::UsageRow;
 
     #[test]
     fn the_header_counts_the_messages_shown() {

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use agentd_index::query::{Hit, SEARCH_PAGE_MAX, SearchQuery, TranscriptPage};
-use agentd_index::usage::{UsageQuery, UsageRow};
-use agentd_proto::api::TranscriptParams;
-use serde::Serialize;
+use agentd_proto::api::{Rescan, TranscriptParams};
+use agentd_proto::history::{
+    Hit, IndexStatus, SEARCH_PAGE_MAX, SearchQuery, TranscriptPage, UsagePage, UsageQuery,
+};
 
 use super::{Service, ServiceError};
 use crate::index::{read, roots};
@@ -16,61 +16,6 @@ use crate::index::{read, roots};
 /// Most ranked matches kept for a search being paged (16 bytes each):
 /// pages past it are ranked afresh, by offset.
 const RANKED_KEEP: usize = 100_000;
-
-/// A page of a usage report: its rows from `offset`, the totals of the
-/// whole report, and where the next page starts (`None` at the end).
-#[derive(Debug, Serialize)]
-pub struct UsagePage {
-    /// Rows of this page.
-    pub rows: Vec<UsageRow>,
-    /// Totals of every row (not only this page's; `period` is `total`).
-    pub totals: UsageRow,
-    /// The IANA time zone days were cut in.
-    pub timezone: String,
-    /// Where the next page starts.
-    pub next_offset: Option<usize>,
-}
-
-/// `index.status` result.
-#[derive(Debug, Serialize)]
-pub struct IndexStatus {
-    /// `off`, `indexing` (initial scan), `scanning` (a reconcile scan) or `ready`.
-    pub state: String,
-    /// Folders indexed.
-    pub roots: Vec<String>,
-    /// Files needing work in the current/last scan (not every file: see
-    /// `counts.files`).
-    pub files_total: u64,
-    /// Of `files_total`, done.
-    pub files_done: u64,
-    /// Bytes to read in the current/last scan.
-    pub bytes_total: u64,
-    /// Of `bytes_total`, read.
-    pub bytes_done: u64,
-    /// Read rate of the current/last scan, bytes per second.
-    pub rate_bytes_per_s: f64,
-    /// Files that failed to index since start.
-    pub errors: u64,
-    /// The last failure.
-    pub last_error: Option<String>,
-    /// What the index holds.
-    pub counts: agentd_index::query::IndexCounts,
-    /// `*.jsonl` files under the roots that the last scan did not index,
-    /// counted by reason (`a session's tool-results file, not a
-    /// transcript`, ...).
-    pub skipped: BTreeMap<String, u64>,
-    /// Transcript paths named by hook payloads and ignored since start,
-    /// counted by reason (`outside the index roots`, `a directory, not a
-    /// transcript file`, ...).
-    pub nudges_ignored: BTreeMap<String, u64>,
-}
-
-/// `index.rescan` result.
-#[derive(Debug, Serialize)]
-pub struct Rescan {
-    /// Always true: a scan was asked for.
-    pub rescan: bool,
-}
 
 impl Service {
     /// Full-text search, best first. With `offset` the whole ranking is

@@ -7,23 +7,12 @@ use std::sync::Arc;
 use agentd_hooks::Request;
 use agentd_hooks::def;
 use agentd_hooks::store::RunRecord;
-use agentd_proto::api::{HooksExecuteParams, HooksHistoryParams};
-use serde::Serialize;
+use agentd_proto::api::{HooksExecuteParams, HooksHistoryParams, HooksListed};
 use serde_json::{Value, json};
 
 use super::{Service, ServiceError};
 use crate::approvals::{Hold, HoldNotice};
 use crate::hooks::{definitions, observer, project_dir_blocking, project_of};
-
-/// `hooks.list` result: every definition (as it is written, plus `active`:
-/// whether agentd runs it) and the problems met reading them.
-#[derive(Debug, Serialize)]
-pub struct HooksListed {
-    /// The definitions.
-    pub hooks: Vec<Value>,
-    /// Files or definitions that could not be read, with why.
-    pub errors: Vec<String>,
-}
 
 impl Service {
     /// The effective hook definitions for a project (`cwd`), and enabled

@@ -30,8 +30,6 @@ use std::sync::Arc;
 
 pub use crate::error::ServiceError;
 pub use events::{MAX_EVENTS_PAGE, RESPONSE_BUDGET};
-pub use history::{IndexStatus, Rescan, UsagePage};
-pub use hooks::HooksListed;
 pub use ingest::Ingested;
 pub use sessions::SessionsListed;
 

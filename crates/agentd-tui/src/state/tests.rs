@@ -1,7 +1,7 @@
 use super::*;
 use agentd_core::{Approval, Origin, Session};
-use agentd_index::query::MessageView;
 use agentd_proto::api::ApprovalView;
+use agentd_proto::history::MessageView;
 
 pub(crate) fn session(id: &str, status: Status, project: &str, last: i64) -> SessionView {
     let mut s = Session::new(id, "claude", 1_000);

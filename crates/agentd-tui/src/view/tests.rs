@@ -6,7 +6,7 @@ use super::*;
 use crate::state::tests::{approval, session};
 use crate::state::{App, Key, TranscriptView};
 use agentd_core::Status;
-use agentd_index::query::{Hit, MessageView, ToolView};
+use agentd_proto::history::{Hit, MessageView, ToolView};
 
 /// The screen as text, one line per row (styles dropped).
 fn screen(app: &App, w: u16, h: u16) -> String {

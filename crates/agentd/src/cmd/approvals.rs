@@ -10,9 +10,10 @@ use agentd_claude::rules;
 use agentd_client::client::Message;
 use agentd_client::{Client, Config, Paths};
 use agentd_core::Decision;
-use agentd_proto::api::{ApprovalView, SubscribeResult};
-use agentd_proto::method;
-use serde_json::{Value, json};
+use agentd_proto::api::{
+    ApprovalView, ApprovalsListParams, DecideParams, LaunchParams, SendParams, SubscribeParams,
+};
+use serde_json::Value;
 
 use super::{client_error, config, fail};
 use crate::render;
@@ -53,7 +54,10 @@ fn passwd_name(uid: u32) -> Option<String> {
 
 fn fetch(client: &mut Client, all: bool) -> Result<Vec<ApprovalView>, ExitCode> {
     client
-        .call(method::APPROVALS_LIST, json!({ "all": all }))
+        .approvals(&ApprovalsListParams {
+            all,
+            ..ApprovalsListParams::default()
+        })
         .map_err(client_error)
 }
 
@@ -93,10 +97,13 @@ pub fn list(paths: &Paths, json: bool, all: bool, watch: bool) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    if let Err(e) = events.call::<_, SubscribeResult>(
-        method::EVENTS_SUBSCRIBE,
-        json!({"kinds": ["approval.requested", "approval.resolved"]}),
-    ) {
+    if let Err(e) = events.subscribe(&SubscribeParams {
+        kinds: Some(vec![
+            "approval.requested".to_owned(),
+            "approval.resolved".to_owned(),
+        ]),
+        ..SubscribeParams::default()
+    }) {
         return client_error(e);
     }
     if let Err(e) = events.set_read_timeout(None) {
@@ -119,12 +126,12 @@ pub fn list(paths: &Paths, json: bool, all: bool, watch: bool) -> ExitCode {
     }
 }
 
-fn decide(paths: &Paths, params: Value) -> ExitCode {
+fn decide(paths: &Paths, params: DecideParams) -> ExitCode {
     let mut client = match connect(paths) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    match client.call::<_, ApprovalView>(method::APPROVALS_DECIDE, params) {
+    match client.decide(&params) {
         Ok(a) => {
             println!(
                 "{} {} ({} {})",
@@ -159,7 +166,13 @@ pub fn approve(
     };
     decide(
         paths,
-        json!({"id": id, "decision": decision, "apply_suggestions": always, "by": me(), "reason": reason}),
+        DecideParams {
+            id: id.to_owned(),
+            decision,
+            apply_suggestions: always,
+            by: Some(me()),
+            reason,
+        },
     )
 }
 
@@ -168,7 +181,13 @@ pub fn deny(paths: &Paths, id: &str, message: Option<String>, reason: Option<Str
     let decision = Decision::Deny { message };
     decide(
         paths,
-        json!({"id": id, "decision": decision, "by": me(), "reason": reason}),
+        DecideParams {
+            id: id.to_owned(),
+            decision,
+            apply_suggestions: false,
+            by: Some(me()),
+            reason,
+        },
     )
 }
 
@@ -177,7 +196,16 @@ pub fn answer(paths: &Paths, id: &str, text: &str) -> ExitCode {
     let decision = Decision::Answer {
         text: text.to_owned(),
     };
-    decide(paths, json!({"id": id, "decision": decision, "by": me()}))
+    decide(
+        paths,
+        DecideParams {
+            id: id.to_owned(),
+            decision,
+            apply_suggestions: false,
+            by: Some(me()),
+            reason: None,
+        },
+    )
 }
 
 /// `agentd rules test <tool> <input> [--cwd DIR]`: no daemon needed.
@@ -235,12 +263,18 @@ pub fn launch(
     let cwd = cwd
         .or_else(|| std::env::current_dir().ok())
         .map(|p| std::path::absolute(&p).unwrap_or(p).display().to_string());
-    let params = json!({"cwd": cwd, "model": model, "permission_mode": permission_mode, "name": name, "prompt": prompt});
+    let params = LaunchParams {
+        cwd,
+        model,
+        permission_mode,
+        name,
+        prompt,
+    };
     let mut client = match Client::connect(&paths.socket, Duration::from_secs(90)) {
         Ok(c) => c,
         Err(e) => return client_error(e),
     };
-    match client.call::<_, agentd_proto::api::Launched>(method::SESSIONS_LAUNCH, params) {
+    match client.launch(&params) {
         Ok(l) => {
             println!("{}", l.session_id);
             ExitCode::SUCCESS
@@ -249,34 +283,65 @@ pub fn launch(
     }
 }
 
+/// What `send`, `interrupt` and `kill` ask of a launched session.
+pub enum Steer {
+    /// `agentd send <session> <message>`.
+    Send {
+        /// Session id or prefix.
+        session: String,
+        /// The message.
+        message: String,
+    },
+    /// `agentd interrupt <session>`.
+    Interrupt {
+        /// Session id or prefix.
+        session: String,
+    },
+    /// `agentd kill <session>`.
+    Kill {
+        /// Session id or prefix.
+        session: String,
+    },
+}
+
 /// `agentd send|interrupt|kill <session> …`: one plain line saying what
 /// happened (the daemon's answer as JSON with `json`).
-pub fn steer(paths: &Paths, method: &str, params: Value, json: bool) -> ExitCode {
+pub fn steer(paths: &Paths, what: Steer, json: bool) -> ExitCode {
     let mut client = match Client::connect(&paths.socket, Duration::from_secs(90)) {
         Ok(c) => c,
         Err(e) => return client_error(e),
     };
-    match client.call::<_, Value>(method, params) {
-        Ok(v) if json => super::print_json(&v),
-        Ok(v) => {
-            println!("{}", steer_line(method, &v));
+    let one = |id: &str| agentd_core::text::one_line(id);
+    let done = match what {
+        Steer::Send { session, message } => client
+            .send_message(&SendParams {
+                id: session,
+                message,
+            })
+            .map(|l| {
+                let line = format!(
+                    "{}: message sent (run {}, pid {})",
+                    one(&l.session_id),
+                    one(&l.run_id),
+                    l.pid
+                );
+                (serde_json::to_value(l), line)
+            }),
+        Steer::Interrupt { session } => client.interrupt(&session).map(|i| {
+            let line = format!("{}: interrupted", one(&i.session_id));
+            (serde_json::to_value(i), line)
+        }),
+        Steer::Kill { session } => client.kill(&session).map(|k| {
+            let line = format!("{}: stopped ({})", one(&k.session_id), one(&k.ended_by));
+            (serde_json::to_value(k), line)
+        }),
+    };
+    match done {
+        Ok((v, _)) if json => super::print_json(&v.unwrap_or_default()),
+        Ok((_, line)) => {
+            println!("{line}");
             ExitCode::SUCCESS
         }
         Err(e) => client_error(e),
-    }
-}
-
-/// The plain line for a `sessions.send|interrupt|kill` answer.
-fn steer_line(method: &str, v: &Value) -> String {
-    let text = |k: &str| agentd_core::text::one_line(v[k].as_str().unwrap_or("?"));
-    let id = text("session_id");
-    match method {
-        agentd_proto::method::SESSIONS_SEND => format!(
-            "{id}: message sent (run {}, pid {})",
-            text("run_id"),
-            v["pid"].as_u64().map_or("?".to_owned(), |p| p.to_string())
-        ),
-        agentd_proto::method::SESSIONS_INTERRUPT => format!("{id}: interrupted"),
-        _ => format!("{id}: stopped ({})", text("ended_by")),
     }
 }

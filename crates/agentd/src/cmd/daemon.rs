@@ -10,7 +10,6 @@ use agentd_daemon::CancellationToken;
 use agentd_daemon::Daemon;
 use agentd_daemon::lock::running_pid;
 use agentd_proto::api::Health;
-use agentd_proto::method;
 
 use super::{client_error, config, fail};
 
@@ -78,7 +77,7 @@ async fn wait_for_signal() {
 
 fn health_of(paths: &Paths) -> Option<Health> {
     let mut client = Client::connect(&paths.socket, Duration::from_secs(2)).ok()?;
-    client.call(method::HEALTH, serde_json::json!({})).ok()
+    client.health().ok()
 }
 
 /// `agentd start`: runs `agentd serve` detached, logging to the root's log.
@@ -183,7 +182,7 @@ pub fn status(paths: &Paths) -> ExitCode {
             ExitCode::from(crate::EXIT_NOT_RUNNING)
         }
         Some(pid) => match Client::connect(&paths.socket, Duration::from_secs(2))
-            .and_then(|mut c| c.call::<_, Health>(method::HEALTH, serde_json::json!({})))
+            .and_then(|mut c| c.health())
         {
             Ok(h) => {
                 println!(

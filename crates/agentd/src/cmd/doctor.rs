@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use agentd_client::{Client, Paths};
 use agentd_proto::api::Health;
-use agentd_proto::method;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{install, print_json};
 
@@ -120,9 +119,7 @@ fn checks(paths: &Paths) -> Vec<Check> {
     let mut out = Vec::new();
     // The daemon.
     let mut client = Client::connect(&paths.socket, Duration::from_secs(5)).ok();
-    let health: Option<Health> = client
-        .as_mut()
-        .and_then(|c| c.call(method::HEALTH, json!({})).ok());
+    let health: Option<Health> = client.as_mut().and_then(|c| c.health().ok());
     match &health {
         Some(h) if h.version == env!("CARGO_PKG_VERSION") => out.push(ok(
             "daemon",
@@ -225,19 +222,19 @@ fn checks(paths: &Paths) -> Vec<Check> {
     }
     // The index.
     if let Some(c) = client.as_mut() {
-        match c.call::<_, Value>(method::INDEX_STATUS, json!({"counts": false})) {
-            Ok(s) if s["state"] == "off" => out.push(ok("index", "off ([index] enabled = false)")),
-            Ok(s) if s["errors"].as_u64().unwrap_or(0) > 0 => out.push(bad(
+        match c.index_status(false) {
+            Ok(s) if s.state == "off" => out.push(ok("index", "off ([index] enabled = false)")),
+            Ok(s) if s.errors > 0 => out.push(bad(
                 "index",
                 format!(
                     "{}, {} errors, last: {}",
-                    s["state"].as_str().unwrap_or("?"),
-                    s["errors"],
-                    agentd_core::text::one_line(s["last_error"].as_str().unwrap_or(""))
+                    agentd_core::text::one_line(&s.state),
+                    s.errors,
+                    agentd_core::text::one_line(s.last_error.as_deref().unwrap_or(""))
                 ),
                 "agentd index --rescan --wait",
             )),
-            Ok(s) => out.push(ok("index", s["state"].as_str().unwrap_or("?").to_owned())),
+            Ok(s) => out.push(ok("index", agentd_core::text::one_line(&s.state))),
             Err(e) => out.push(bad("index", e.to_string(), "agentd index")),
         }
     }

@@ -6,9 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use agentd_client::Client;
-use agentd_proto::api::{SessionView, SessionsPage};
-use agentd_proto::method;
-use serde_json::json;
+use agentd_proto::api::{SessionView, SessionsListParams};
 
 use super::{client_error, fail};
 
@@ -20,11 +18,13 @@ pub fn latest_in(client: &mut Client, dir: &Path) -> Result<String, ExitCode> {
     let mut best: Option<SessionView> = None;
     let mut offset = Some(0);
     while let Some(at) = offset {
-        let page: SessionsPage = client
-            .call(
-                method::SESSIONS_LIST,
-                json!({"history": true, "paged": true, "offset": at, "project": here}),
-            )
+        let page = client
+            .sessions_page(&SessionsListParams {
+                history: Some(true),
+                offset: Some(at),
+                project: Some(here.clone()),
+                ..SessionsListParams::default()
+            })
             .map_err(client_error)?;
         offset = page.next_offset;
         for s in page.sessions {

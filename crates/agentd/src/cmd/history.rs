@@ -5,9 +5,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use agentd_client::{Client, Paths};
-use agentd_index::query::{Hit, SEARCH_PAGE_MAX, TranscriptPage};
-use agentd_index::usage::UsageReport;
-use agentd_proto::method;
+use agentd_proto::api::TranscriptParams;
+use agentd_proto::history::{
+    GroupBy, Hit, SEARCH_PAGE_MAX, SearchQuery, TranscriptPage, UsageQuery, UsageReport,
+};
 use serde_json::{Value, json};
 
 use super::{client_error, fail, out, print_json};
@@ -51,12 +52,16 @@ pub fn search(
         if want == 0 {
             break;
         }
-        let mut params = json!({"query": query, "project": project, "session_id": session,
-            "since_ms": since_ms, "limit": want});
-        if paged {
-            params["offset"] = json!(hits.len());
-        }
-        let page: Vec<Hit> = match client.call(method::SEARCH, params) {
+        let q = SearchQuery {
+            query: query.to_owned(),
+            project: project.clone(),
+            session_id: session.clone(),
+            since_ms,
+            until_ms: None,
+            limit: Some(want),
+            offset: paged.then_some(hits.len()),
+        };
+        let page = match client.search(&q) {
             Ok(h) => h,
             Err(e) => return client_error(e),
         };
@@ -97,10 +102,11 @@ pub fn transcript(paths: &Paths, id: Option<&str>, as_json: bool) -> ExitCode {
     let mut all: Option<TranscriptPage> = None;
     loop {
         let offset = all.as_ref().map_or(0, |p| p.messages.len());
-        let page: TranscriptPage = match client.call(
-            method::TRANSCRIPT_GET,
-            json!({"id": id, "offset": offset, "limit": 1000}),
-        ) {
+        let page = match client.transcript(&TranscriptParams {
+            id: id.clone(),
+            offset: offset as u64,
+            limit: Some(1000),
+        }) {
             Ok(p) => p,
             Err(e) => return client_error(e),
         };
@@ -167,23 +173,33 @@ pub fn usage(
         Err(code) => return code,
     };
     // Rows come page by page (each fits a frame); the totals with each.
+    let grouping: GroupBy = match serde_json::from_value(json!(group_by)) {
+        Ok(g) => g,
+        Err(e) => return super::usage_error(&format!("unknown grouping `{group_by}`: {e}")),
+    };
+    let q = UsageQuery {
+        group_by: grouping,
+        since,
+        until,
+        timezone,
+    };
     let mut report: Option<UsageReport> = None;
-    let mut offset = Some(0u64);
+    let mut offset = Some(0usize);
     while let Some(at) = offset {
-        let params = json!({"group_by": group_by, "since": since, "until": until,
-            "timezone": timezone, "offset": at});
-        let page: Value = match client.call(method::USAGE_REPORT, params) {
+        let page = match client.usage(&q, at) {
             Ok(r) => r,
             Err(e) => return client_error(e),
         };
-        offset = page.get("next_offset").and_then(Value::as_u64);
-        let page: UsageReport = match serde_json::from_value(page) {
-            Ok(p) => p,
-            Err(e) => return fail(&format!("unexpected usage report from the daemon: {e}")),
-        };
+        offset = page.next_offset;
         match &mut report {
             Some(r) => r.rows.extend(page.rows),
-            None => report = Some(page),
+            None => {
+                report = Some(UsageReport {
+                    rows: page.rows,
+                    totals: page.totals,
+                    timezone: page.timezone,
+                })
+            }
         }
     }
     let Some(report) = report else {
@@ -207,7 +223,7 @@ pub fn index(paths: &Paths, wait: bool, rescan: bool, as_json: bool) -> ExitCode
         Ok(c) => c,
         Err(code) => return code,
     };
-    if rescan && let Err(e) = client.call::<_, Value>(method::INDEX_RESCAN, json!({})) {
+    if rescan && let Err(e) = client.index_rescan() {
         return client_error(e);
     }
     let tty = std::io::stderr().is_terminal();
@@ -215,8 +231,8 @@ pub fn index(paths: &Paths, wait: bool, rescan: bool, as_json: bool) -> ExitCode
     loop {
         // While waiting, progress only: counting rows would compete with
         // the indexing for the disk and the cores.
-        let status: Value = match client.call(method::INDEX_STATUS, json!({"counts": !wait})) {
-            Ok(s) => s,
+        let status = match client.index_status(!wait) {
+            Ok(s) => serde_json::to_value(s).unwrap_or_default(),
             Err(e) => return client_error(e),
         };
         let state = status["state"].as_str().unwrap_or("").to_owned();
@@ -243,8 +259,8 @@ pub fn index(paths: &Paths, wait: bool, rescan: bool, as_json: bool) -> ExitCode
         }
         // Done waiting: now the counts.
         let status: Value = if wait {
-            match client.call(method::INDEX_STATUS, json!({"counts": true})) {
-                Ok(s) => s,
+            match client.index_status(true) {
+                Ok(s) => serde_json::to_value(s).unwrap_or_default(),
                 Err(e) => return client_error(e),
             }
         } else {

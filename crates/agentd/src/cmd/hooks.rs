@@ -7,6 +7,7 @@ use std::time::Duration;
 use agentd_client::client::Message;
 use agentd_client::{Client, ClientError, Paths};
 use agentd_core::text::{one_line, truncate};
+use agentd_proto::api::{HooksExecuteParams, HooksHistoryParams};
 use agentd_proto::{method, notification};
 use serde_json::{Value, json};
 
@@ -17,11 +18,10 @@ fn connect(paths: &Paths) -> Result<Client, ExitCode> {
     super::connect(paths, Duration::from_secs(30))
 }
 
-fn cwd_or(dir: Option<PathBuf>) -> String {
+fn cwd_or(dir: Option<PathBuf>) -> Option<String> {
     dir.or_else(|| std::env::current_dir().ok())
         .and_then(|d| d.canonicalize().ok())
         .map(|d| d.display().to_string())
-        .unwrap_or_default()
 }
 
 /// `agentd hooks ls [--cwd DIR] [--json]`.
@@ -30,18 +30,18 @@ pub fn ls(paths: &Paths, cwd: Option<PathBuf>, as_json: bool) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let v: Value = match c.call(method::HOOKS_LIST, json!({"cwd": cwd_or(cwd)})) {
+    let listed = match c.hooks(cwd_or(cwd)) {
         Ok(v) => v,
         Err(e) => return client_error(e),
     };
     if as_json {
-        return print_json(&v);
+        return print_json(&listed);
     }
-    let hooks = v["hooks"].as_array().cloned().unwrap_or_default();
+    let hooks = &listed.hooks;
     if hooks.is_empty() {
         out("no hooks defined ([[hooks]] in agentd.toml or .agentd/hooks.toml)\n");
     }
-    for h in &hooks {
+    for h in hooks {
         let s = |k: &str| one_line(h[k].as_str().unwrap_or(""));
         let events: Vec<String> = h["events"]
             .as_array()
@@ -82,11 +82,10 @@ pub fn ls(paths: &Paths, cwd: Option<PathBuf>, as_json: bool) -> ExitCode {
             truncate(&run, 200)
         ));
     }
-    let errors = v["errors"].as_array().cloned().unwrap_or_default();
-    for e in &errors {
-        eprintln!("agentd: {}", one_line(e.as_str().unwrap_or("")));
+    for e in &listed.errors {
+        eprintln!("agentd: {}", one_line(e));
     }
-    if errors.is_empty() {
+    if listed.errors.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -103,8 +102,15 @@ pub fn run(paths: &Paths, o: HooksRun) -> ExitCode {
     let dir = o
         .dir
         .map(|d| d.canonicalize().unwrap_or(d).display().to_string());
-    let params = json!({"event": o.event, "session_id": o.session, "cwd": cwd_or(o.cwd), "dir": dir,
-        "hooks": o.hooks, "no_cache": o.no_cache});
+    let params = HooksExecuteParams {
+        event: o.event,
+        payload: None,
+        session_id: o.session,
+        cwd: cwd_or(o.cwd),
+        dir,
+        hooks: o.hooks,
+        no_cache: o.no_cache,
+    };
     let sent = c.send(method::HOOKS_EXECUTE, params);
     let id = match sent {
         Ok(id) => id,
@@ -179,17 +185,17 @@ pub fn history(paths: &Paths, limit: usize, session: Option<String>, as_json: bo
         Ok(c) => c,
         Err(code) => return code,
     };
-    let v: Value = match c.call(
-        method::HOOKS_HISTORY,
-        json!({"limit": limit, "session_id": session}),
-    ) {
+    let runs = match c.hook_runs(&HooksHistoryParams {
+        limit: Some(limit),
+        session_id: session,
+    }) {
         Ok(v) => v,
         Err(e) => return client_error(e),
     };
     if as_json {
-        return print_json(&v);
+        return print_json(&runs);
     }
-    out(&history_table(v.as_array().map_or(&[][..], Vec::as_slice)));
+    out(&history_table(&runs));
     ExitCode::SUCCESS
 }
 

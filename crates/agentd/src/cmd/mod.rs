@@ -103,24 +103,13 @@ pub fn run(cli: Cli) -> ExitCode {
             session,
             message,
             json,
-        } => approvals::steer(
-            &paths,
-            agentd_proto::method::SESSIONS_SEND,
-            serde_json::json!({"id": session, "message": message}),
-            json,
-        ),
-        Command::Interrupt { session, json } => approvals::steer(
-            &paths,
-            agentd_proto::method::SESSIONS_INTERRUPT,
-            serde_json::json!({ "id": session }),
-            json,
-        ),
-        Command::Kill { session, json } => approvals::steer(
-            &paths,
-            agentd_proto::method::SESSIONS_KILL,
-            serde_json::json!({ "id": session }),
-            json,
-        ),
+        } => approvals::steer(&paths, approvals::Steer::Send { session, message }, json),
+        Command::Interrupt { session, json } => {
+            approvals::steer(&paths, approvals::Steer::Interrupt { session }, json)
+        }
+        Command::Kill { session, json } => {
+            approvals::steer(&paths, approvals::Steer::Kill { session }, json)
+        }
         Command::Search {
             query,
             project,

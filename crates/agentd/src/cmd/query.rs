@@ -7,8 +7,10 @@ use std::time::Duration;
 use agentd_client::client::Message;
 use agentd_client::{Client, ClientError, Paths};
 use agentd_core::Status;
-use agentd_proto::api::{EventRecord, EventsList, Health, SessionView, SubscribeResult};
-use agentd_proto::{method, notification};
+use agentd_proto::api::{
+    EventRecord, EventsListParams, SessionView, SessionsListParams, SubscribeParams,
+};
+use agentd_proto::notification;
 use serde_json::json;
 
 use super::{client_error, print_json};
@@ -52,10 +54,12 @@ pub fn ls(paths: &Paths, json: bool, all: bool, status: &[String]) -> ExitCode {
     let mut first = true;
     // Page by page (each fits a frame); JSON streams as one array.
     while let Some(at) = offset {
-        let page: agentd_proto::api::SessionsPage = match client.call(
-            method::SESSIONS_LIST,
-            json!({"history": history, "paged": true, "offset": at, "status": filter}),
-        ) {
+        let page = match client.sessions_page(&SessionsListParams {
+            history: Some(history),
+            offset: Some(at),
+            status: filter.map(<[String]>::to_vec),
+            ..SessionsListParams::default()
+        }) {
             Ok(p) => p,
             Err(e) => return client_error(e),
         };
@@ -135,7 +139,7 @@ pub fn show(paths: &Paths, id: Option<&str>, json: bool) -> ExitCode {
         Ok(id) => id,
         Err(code) => return code,
     };
-    match client.call::<_, SessionView>(method::SESSIONS_GET, json!({ "id": id })) {
+    match client.session(&id) {
         Ok(s) if json => print_json(&s),
         Ok(s) => {
             print!("{}", render::session_details(&s, now_ms()));
@@ -175,10 +179,12 @@ fn events_paged(
         if want == 0 {
             break;
         }
-        let list: EventsList = match client.call(
-            method::EVENTS_LIST,
-            json!({"after_seq": after, "session_id": session, "limit": want}),
-        ) {
+        let list = match client.events(&EventsListParams {
+            after_seq: after,
+            session_id: session.clone(),
+            kinds: None,
+            limit: Some(want),
+        }) {
             Ok(l) => l,
             Err(e) => return client_error(e),
         };
@@ -197,10 +203,12 @@ fn events_paged(
         }
     }
     // Stopped by --limit: more may follow (this session's, or any).
-    let more: EventsList = match client.call(
-        method::EVENTS_LIST,
-        json!({"after_seq": after, "session_id": session, "limit": 1}),
-    ) {
+    let more = match client.events(&EventsListParams {
+        after_seq: after,
+        session_id: session,
+        kinds: None,
+        limit: Some(1),
+    }) {
         Ok(l) => l,
         Err(e) => return client_error(e),
     };
@@ -252,10 +260,11 @@ pub fn events(
     // Without --after, follow starts at the live head.
     let mut last = after;
     loop {
-        let sub: SubscribeResult = match client.call(
-            method::EVENTS_SUBSCRIBE,
-            json!({"after_seq": last, "session_id": session}),
-        ) {
+        let sub = match client.subscribe(&SubscribeParams {
+            after_seq: last,
+            session_id: session.clone(),
+            kinds: None,
+        }) {
             Ok(s) => s,
             Err(e) => return client_error(e),
         };
@@ -297,7 +306,7 @@ pub fn health(paths: &Paths, json: bool) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    match client.call::<_, Health>(method::HEALTH, json!({})) {
+    match client.health() {
         Ok(h) if json => print_json(&h),
         Ok(h) => {
             println!(
@@ -351,7 +360,7 @@ pub fn gc(paths: &Paths, json: bool) -> ExitCode {
     if let Err(e) = client.set_read_timeout(Some(std::time::Duration::from_secs(3600))) {
         return client_error(e);
     }
-    match client.call::<_, serde_json::Value>(method::STORE_GC, json!({})) {
+    match client.gc() {
         Ok(v) if json => print_json(&v),
         Ok(v) => {
             let n = |k: &str| v[k].as_u64().unwrap_or(0);

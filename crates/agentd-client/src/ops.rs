@@ -1,0 +1,205 @@
+//! One typed method per daemon operation, over [`Client::call`]: the CLI
+//! and the TUI build requests from the API's own types, never from
+//! hand-written JSON, and get typed answers back.
+
+use agentd_proto::api::{
+    ApprovalView, ApprovalsGetParams, ApprovalsListParams, DecideParams, EventsList,
+    EventsListParams, Health, HooksHistoryParams, HooksListParams, HooksListed, IndexStatusParams,
+    Interrupted, Killed, LaunchParams, Launched, Rescan, SendParams, SessionView,
+    SessionsGetParams, SessionsListParams, SessionsPage, SubscribeParams, SubscribeResult,
+    TranscriptParams,
+};
+use agentd_proto::history::{Hit, IndexStatus, SearchQuery, TranscriptPage, UsagePage, UsageQuery};
+use agentd_proto::method;
+use serde_json::Value;
+
+use crate::{Client, ClientError};
+
+impl Client {
+    /// `health`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn health(&mut self) -> Result<Health, ClientError> {
+        self.call(method::HEALTH, serde_json::json!({}))
+    }
+
+    /// `sessions.list`, one page (`paged` is set): the page and where the
+    /// next starts.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn sessions_page(&mut self, p: &SessionsListParams) -> Result<SessionsPage, ClientError> {
+        let p = SessionsListParams {
+            paged: true,
+            ..p.clone()
+        };
+        self.call(method::SESSIONS_LIST, p)
+    }
+
+    /// `sessions.get`: one session by id or unique prefix.
+    ///
+    /// # Errors
+    /// As [`Client::call`]; not found, ambiguous.
+    pub fn session(&mut self, id: &str) -> Result<SessionView, ClientError> {
+        self.call(
+            method::SESSIONS_GET,
+            SessionsGetParams { id: id.to_owned() },
+        )
+    }
+
+    /// `events.list`: a page of the log.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn events(&mut self, p: &EventsListParams) -> Result<EventsList, ClientError> {
+        self.call(method::EVENTS_LIST, p)
+    }
+
+    /// `events.subscribe`: the snapshot; events follow as notifications
+    /// ([`Client::read_message`]).
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn subscribe(&mut self, p: &SubscribeParams) -> Result<SubscribeResult, ClientError> {
+        self.call(method::EVENTS_SUBSCRIBE, p)
+    }
+
+    /// `approvals.list`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn approvals(&mut self, p: &ApprovalsListParams) -> Result<Vec<ApprovalView>, ClientError> {
+        self.call(method::APPROVALS_LIST, p)
+    }
+
+    /// `approvals.get`: one approval by id or unique prefix.
+    ///
+    /// # Errors
+    /// As [`Client::call`]; not found, ambiguous.
+    pub fn approval(&mut self, id: &str) -> Result<ApprovalView, ClientError> {
+        self.call(
+            method::APPROVALS_GET,
+            ApprovalsGetParams { id: id.to_owned() },
+        )
+    }
+
+    /// `approvals.decide`: the first decision wins.
+    ///
+    /// # Errors
+    /// As [`Client::call`]; a conflict names who decided first.
+    pub fn decide(&mut self, p: &DecideParams) -> Result<ApprovalView, ClientError> {
+        self.call(method::APPROVALS_DECIDE, p)
+    }
+
+    /// `sessions.launch`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn launch(&mut self, p: &LaunchParams) -> Result<Launched, ClientError> {
+        self.call(method::SESSIONS_LAUNCH, p)
+    }
+
+    /// `sessions.send`: a message to a launched session (resumed if it
+    /// exited).
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn send_message(&mut self, p: &SendParams) -> Result<Launched, ClientError> {
+        self.call(method::SESSIONS_SEND, p)
+    }
+
+    /// `sessions.interrupt`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn interrupt(&mut self, id: &str) -> Result<Interrupted, ClientError> {
+        self.call(
+            method::SESSIONS_INTERRUPT,
+            SessionsGetParams { id: id.to_owned() },
+        )
+    }
+
+    /// `sessions.kill`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn kill(&mut self, id: &str) -> Result<Killed, ClientError> {
+        self.call(
+            method::SESSIONS_KILL,
+            SessionsGetParams { id: id.to_owned() },
+        )
+    }
+
+    /// `search`: one page of hits.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn search(&mut self, q: &SearchQuery) -> Result<Vec<Hit>, ClientError> {
+        self.call(method::SEARCH, q)
+    }
+
+    /// `transcript.get`: a page of a session's transcript.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn transcript(&mut self, p: &TranscriptParams) -> Result<TranscriptPage, ClientError> {
+        self.call(method::TRANSCRIPT_GET, p)
+    }
+
+    /// `usage.report`: the rows from `offset` (a page) and the totals.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn usage(&mut self, q: &UsageQuery, offset: usize) -> Result<UsagePage, ClientError> {
+        let mut p = serde_json::to_value(q).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        p["offset"] = offset.into();
+        self.call(method::USAGE_REPORT, p)
+    }
+
+    /// `index.status`; `counts: false` for a cheap progress poll.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn index_status(&mut self, counts: bool) -> Result<IndexStatus, ClientError> {
+        self.call(
+            method::INDEX_STATUS,
+            IndexStatusParams {
+                counts: Some(counts),
+            },
+        )
+    }
+
+    /// `index.rescan`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn index_rescan(&mut self) -> Result<Rescan, ClientError> {
+        self.call(method::INDEX_RESCAN, serde_json::json!({}))
+    }
+
+    /// `hooks.list`: the definitions for a project directory.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn hooks(&mut self, cwd: Option<String>) -> Result<HooksListed, ClientError> {
+        self.call(method::HOOKS_LIST, HooksListParams { cwd })
+    }
+
+    /// `hooks.history`: recorded runs, newest first (each the hook
+    /// runner's run record).
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn hook_runs(&mut self, p: &HooksHistoryParams) -> Result<Vec<Value>, ClientError> {
+        self.call(method::HOOKS_HISTORY, p)
+    }
+
+    /// `store.gc`: compaction now, and what it did.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn gc(&mut self) -> Result<Value, ClientError> {
+        self.call(method::STORE_GC, serde_json::json!({}))
+    }
+}
