@@ -1,12 +1,14 @@
 //! The agentd daemon.
 //!
-//! Shape (after tokio's mini-redis): [`server`] binds the Unix socket and the
-//! HTTP listener and owns shutdown; each client gets a [`connection`] (one
-//! reader loop, one writer task); requests go to [`rpc`]; inputs are mapped
-//! by [`ingest`]; writes go through the single [`writer`] thread, which appends to the SQLite log,
-//! folds events into the session registry and broadcasts them to
-//! [`subscribe`]rs; [`reaper`] ends sessions whose agent process is gone;
-//! [`spool`] ingests hook events that arrived while no daemon ran;
+//! Shape (after tokio's mini-redis and qdrant): [`server`] binds the Unix
+//! socket and the HTTP listener and owns shutdown; each socket client gets a
+//! [`connection`] (one reader loop, one writer task) whose requests the
+//! [`jsonrpc`] face decodes into one call of the [`service`] layer, where
+//! every operation lives; [`http`] is the other face. Inputs are mapped by
+//! [`ingest`]; writes go through the single [`writer`] thread, which appends
+//! to the SQLite log, folds events into the session registry and broadcasts
+//! them to [`subscribe`]rs; [`reaper`] ends sessions whose agent process is
+//! gone; [`spool`] ingests hook events that arrived while no daemon ran;
 //! [`approvals`] holds tool calls for a human.
 
 #![warn(missing_docs)]
