@@ -13,9 +13,9 @@
 //!   clamps), so every face gets the same answer to the same question.
 //! - Faces never call each other; they share only this layer.
 //!
-//! One file per group of operations: [`sessions`], [`events`],
-//! [`approvals`], [`ingest`], [`history`] (search, transcripts, usage, the
-//! index), [`hooks`], [`launch`], [`health`].
+//! One file per group of operations: `sessions`, `events`, `approvals`,
+//! `ingest`, `history` (search, transcripts, usage, the index), `hooks`,
+//! `launch`, `health`.
 
 mod approvals;
 mod events;
