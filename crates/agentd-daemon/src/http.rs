@@ -25,6 +25,7 @@ use crate::state::Shared;
 #[derive(Clone)]
 struct Http {
     service: Service,
+    schema: crate::graphql::AgentdSchema,
     token: Arc<str>,
 }
 
@@ -53,12 +54,15 @@ pub fn parse_listen(listen: &str) -> Result<SocketAddr, String> {
 
 /// The router.
 pub fn router(shared: Arc<Shared>, token: String) -> Router {
+    let service = Service::new(shared);
     let state = Http {
-        service: Service::new(shared),
+        schema: crate::graphql::schema(service.clone()),
+        service,
         token: token.into(),
     };
     let authed = Router::new()
         .route("/hooks/claude", post(claude_hook))
+        .route("/graphql", post(graphql))
         .layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/health", get(health))
@@ -157,6 +161,23 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 async fn health(State(state): State<Http>) -> Response {
     axum::Json(state.service.health()).into_response()
+}
+
+/// `POST /graphql`: one GraphQL request (queries and mutations), its body
+/// read whole under the route's size limit (413 past it).
+async fn graphql(State(state): State<Http>, body: Bytes) -> Response {
+    let req: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "body is not a GraphQL request (`{{\"query\": …, \"variables\": …}}`): {e}"
+                ),
+            );
+        }
+    };
+    axum::Json(state.schema.execute(req).await).into_response()
 }
 
 async fn claude_hook(State(state): State<Http>, headers: HeaderMap, body: Bytes) -> Response {

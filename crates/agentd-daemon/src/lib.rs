@@ -17,6 +17,7 @@ pub mod approvals;
 pub mod blocking;
 pub mod connection;
 pub mod error;
+pub mod graphql;
 pub mod hooks;
 pub mod http;
 pub mod index;

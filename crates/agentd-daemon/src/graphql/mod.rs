@@ -1,0 +1,399 @@
+//! The GraphQL face: `POST /graphql` on the daemon's HTTP port, behind the
+//! bearer token and the Host/Origin checks of every HTTP route. Each field
+//! resolver decodes its arguments, makes one [`Service`] call and converts
+//! the answer ([`types`]); [`error`] is the one place a [`ServiceError`]
+//! becomes a GraphQL error (with a stable `extensions.code`).
+//!
+//! The schema's SDL is committed (`crates/agentd-daemon/schema.graphql`); a
+//! test fails when the code and the file differ
+//! (`AGENTD_UPDATE_SCHEMA=1 cargo test -p agentd-daemon graphql` rewrites it).
+//! Queries are limited in depth ([`MAX_DEPTH`]) and complexity
+//! ([`MAX_COMPLEXITY`]).
+//!
+//! Not yet (issue #10): subscriptions over WebSocket, slots and memory.
+
+mod error;
+pub mod types;
+
+use async_graphql::{Context, EmptySubscription, Enum, InputObject, Json, Object, Schema};
+use serde_json::Value;
+
+use agentd_core::Decision;
+use agentd_proto::api::{
+    ApprovalsListParams, DecideParams, EventsListParams, LaunchParams, SendParams,
+    SessionsListParams, TranscriptParams,
+};
+use agentd_proto::history::{GroupBy, SearchQuery, UsageQuery};
+
+use crate::service::{Service, ServiceError, SessionsListed};
+pub use error::code_of;
+use error::gql;
+use types::*;
+
+/// Deepest query accepted.
+pub const MAX_DEPTH: usize = 10;
+/// Most complex query accepted (each field counts 1).
+pub const MAX_COMPLEXITY: usize = 2_000;
+
+/// agentd's GraphQL schema.
+pub type AgentdSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// The schema over `service`.
+pub fn schema(service: Service) -> AgentdSchema {
+    Schema::build(Query, Mutation, EmptySubscription)
+        .data(service)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish()
+}
+
+fn service<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Service> {
+    ctx.data::<Service>()
+}
+
+/// Queries.
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// The daemon's health.
+    async fn health(&self, ctx: &Context<'_>) -> async_graphql::Result<Health> {
+        Ok(service(ctx)?.health().into())
+    }
+
+    /// Sessions, those that need the user first: live ones and (with
+    /// `history`, default true) past ones from the transcript index, a page
+    /// at a time from `offset`.
+    async fn sessions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only these statuses (`needs_approval`, `ended`, …).")] status: Option<
+            Vec<String>,
+        >,
+        #[graphql(desc = "Only sessions whose project or cwd contains this.")] project: Option<
+            String,
+        >,
+        #[graphql(desc = "Include sessions known only from transcripts (default true).")]
+        history: Option<bool>,
+        #[graphql(desc = "Where the page starts (a previous page's `nextOffset`).")] offset: Option<
+            u64,
+        >,
+        #[graphql(desc = "At most this many.")] limit: Option<u64>,
+    ) -> async_graphql::Result<SessionPage> {
+        let p = SessionsListParams {
+            status,
+            project,
+            history,
+            offset: offset.map(|o| o as usize),
+            limit: limit.map(|l| l as usize),
+            paged: true,
+        };
+        match service(ctx)?.sessions(p).await.map_err(gql)? {
+            SessionsListed::Page(page) => Ok(SessionPage {
+                nodes: page.sessions.into_iter().map(Session::from).collect(),
+                next_offset: page.next_offset.map(|o| o as u64),
+            }),
+            SessionsListed::All(all) => Ok(SessionPage {
+                nodes: all.into_iter().map(Session::from).collect(),
+                next_offset: None,
+            }),
+        }
+    }
+
+    /// One session, by id or unique prefix.
+    async fn session(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<Session> {
+        Ok(service(ctx)?.session(&id).map_err(gql)?.into())
+    }
+
+    /// A page of the event log after `afterSeq` (optionally one session's
+    /// events, or some kinds), in seq order.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 0)] after_seq: u64,
+        session_id: Option<String>,
+        kinds: Option<Vec<String>>,
+        #[graphql(desc = "At most this many (default 1000, at most 10 000).")] limit: Option<u64>,
+    ) -> async_graphql::Result<EventPage> {
+        let page = service(ctx)?
+            .events(EventsListParams {
+                after_seq,
+                session_id,
+                kinds,
+                limit: limit.map(|l| l as usize),
+            })
+            .await
+            .map_err(gql)?;
+        Ok(EventPage {
+            events: page.events.into_iter().map(Event::from).collect(),
+            head_seq: page.head_seq,
+        })
+    }
+
+    /// Approvals: pending ones, or all with `all`.
+    async fn approvals(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] all: bool,
+        session_id: Option<String>,
+        limit: Option<u64>,
+    ) -> async_graphql::Result<Vec<Approval>> {
+        let list = service(ctx)?
+            .approvals(ApprovalsListParams {
+                all,
+                session_id,
+                limit: limit.map(|l| l as usize),
+            })
+            .await
+            .map_err(gql)?;
+        Ok(list.into_iter().map(Approval::from).collect())
+    }
+
+    /// One approval, by id or unique prefix.
+    async fn approval(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<Approval> {
+        let a = service(ctx)?.approval(&id).await.map_err(gql)?;
+        Ok(agentd_proto::api::ApprovalView::new(a).into())
+    }
+
+    /// Full-text search over every transcript, best first; pages by
+    /// `offset` (at most 500 hits a page).
+    // Each argument is one GraphQL argument of the field.
+    #[allow(clippy::too_many_arguments)]
+    async fn search(
+        &self,
+        ctx: &Context<'_>,
+        query: String,
+        project: Option<String>,
+        session_id: Option<String>,
+        #[graphql(desc = "Only messages at or after this time, ms since the Unix epoch.")]
+        since_ms: Option<i64>,
+        #[graphql(desc = "Only messages before this time, ms since the Unix epoch.")]
+        until_ms: Option<i64>,
+        limit: Option<u64>,
+        offset: Option<u64>,
+    ) -> async_graphql::Result<Vec<Hit>> {
+        let hits = service(ctx)?
+            .search(SearchQuery {
+                query,
+                project,
+                session_id,
+                since_ms,
+                until_ms,
+                limit: limit.map(|l| l as usize),
+                offset: offset.map(|o| o as usize),
+            })
+            .await
+            .map_err(gql)?;
+        Ok(hits.into_iter().map(Hit::from).collect())
+    }
+
+    /// A page of a session's transcript.
+    async fn transcript(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        #[graphql(default = 0)] offset: u64,
+        limit: Option<u64>,
+    ) -> async_graphql::Result<TranscriptPage> {
+        let page = service(ctx)?
+            .transcript(TranscriptParams {
+                id,
+                offset,
+                limit: limit.map(|l| l as usize),
+            })
+            .await
+            .map_err(gql)?;
+        Ok(page.into())
+    }
+
+    /// Tokens and cost, grouped, a page of rows from `offset`.
+    async fn usage(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Grouping::Daily")] group_by: Grouping,
+        #[graphql(desc = "First local day included, YYYY-MM-DD.")] since: Option<String>,
+        #[graphql(desc = "Last local day included, YYYY-MM-DD.")] until: Option<String>,
+        #[graphql(desc = "IANA time zone days are cut in (default: the daemon's).")]
+        timezone: Option<String>,
+        #[graphql(default = 0)] offset: u64,
+    ) -> async_graphql::Result<UsagePage> {
+        let q = UsageQuery {
+            group_by: group_by.into(),
+            since,
+            until,
+            timezone,
+        };
+        let page = service(ctx)?.usage(q, offset as usize).await.map_err(gql)?;
+        Ok(page.into())
+    }
+
+    /// The transcript index: progress, counts, skipped files.
+    async fn index_status(&self, ctx: &Context<'_>) -> async_graphql::Result<Json<Value>> {
+        let status = service(ctx)?.index_status(true).await;
+        Ok(Json(serde_json::to_value(status)?))
+    }
+
+    /// The hook runner's definitions for a project directory.
+    async fn hooks(
+        &self,
+        ctx: &Context<'_>,
+        cwd: Option<String>,
+    ) -> async_graphql::Result<Json<Value>> {
+        let listed = service(ctx)?.hooks(cwd).await;
+        Ok(Json(serde_json::to_value(listed)?))
+    }
+}
+
+/// How usage rows are grouped.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum Grouping {
+    /// Local calendar day.
+    Daily,
+    /// Local calendar month.
+    Monthly,
+    /// Session id.
+    Session,
+    /// The session's cwd (else its project folder).
+    Project,
+    /// Model id.
+    Model,
+}
+
+impl From<Grouping> for GroupBy {
+    fn from(g: Grouping) -> GroupBy {
+        match g {
+            Grouping::Daily => GroupBy::Daily,
+            Grouping::Monthly => GroupBy::Monthly,
+            Grouping::Session => GroupBy::Session,
+            Grouping::Project => GroupBy::Project,
+            Grouping::Model => GroupBy::Model,
+        }
+    }
+}
+
+/// What a decision does.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum Behavior {
+    /// Run the tool call.
+    Allow,
+    /// Refuse it; the agent sees `message`.
+    Deny,
+    /// Answer a question (`text`).
+    Answer,
+}
+
+/// A decision on an approval.
+#[derive(InputObject)]
+pub struct DecisionInput {
+    /// Allow, deny or answer.
+    pub behavior: Behavior,
+    /// Deny: what the agent is told.
+    pub message: Option<String>,
+    /// Answer: the answer (for an MCP elicitation, a JSON object's text).
+    pub text: Option<String>,
+    /// Allow: run the tool with this input instead.
+    pub updated_input: Option<Json<Value>>,
+    /// Allow: also apply the request's permission suggestions ("always").
+    #[graphql(default = false)]
+    pub always: bool,
+}
+
+/// Mutations.
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Decides a pending approval; the first decision wins (a later one
+    /// fails with `CONFLICT` naming who decided).
+    async fn decide(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        decision: DecisionInput,
+        #[graphql(desc = "Who decides (default `graphql`).")] by: Option<String>,
+        #[graphql(desc = "Why, for the record.")] reason: Option<String>,
+    ) -> async_graphql::Result<Approval> {
+        let d = match decision.behavior {
+            Behavior::Allow => Decision::Allow {
+                updated_input: decision.updated_input.map(|j| j.0),
+                updated_permissions: None,
+            },
+            Behavior::Deny => Decision::Deny {
+                message: decision.message,
+            },
+            Behavior::Answer => Decision::Answer {
+                text: decision
+                    .text
+                    .ok_or_else(|| gql(ServiceError::invalid("an ANSWER decision needs `text`")))?,
+            },
+        };
+        let p = DecideParams {
+            id,
+            decision: d,
+            apply_suggestions: decision.always,
+            by,
+            reason,
+        };
+        Ok(service(ctx)?
+            .decide(p, "graphql")
+            .await
+            .map_err(gql)?
+            .into())
+    }
+
+    /// Starts Claude Code headless, steered by agentd.
+    async fn launch(
+        &self,
+        ctx: &Context<'_>,
+        prompt: String,
+        cwd: Option<String>,
+        model: Option<String>,
+        permission_mode: Option<String>,
+        name: Option<String>,
+    ) -> async_graphql::Result<Launched> {
+        let p = LaunchParams {
+            cwd,
+            model,
+            permission_mode,
+            name,
+            prompt,
+        };
+        Ok(service(ctx)?.launch(p).await.map_err(gql)?.into())
+    }
+
+    /// Sends a message to a launched session (resuming it if it exited).
+    async fn send(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        message: String,
+    ) -> async_graphql::Result<Launched> {
+        Ok(service(ctx)?
+            .send(SendParams { id, message })
+            .await
+            .map_err(gql)?
+            .into())
+    }
+
+    /// Interrupts a launched session's turn; the full session id.
+    async fn interrupt(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<String> {
+        Ok(service(ctx)?.interrupt(&id).await.map_err(gql)?.session_id)
+    }
+
+    /// Stops a launched session (SIGINT, SIGTERM, SIGKILL to its group).
+    async fn kill(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<Killed> {
+        let k = service(ctx)?.kill(&id).await.map_err(gql)?;
+        Ok(Killed {
+            session_id: k.session_id,
+            ended_by: k.ended_by,
+        })
+    }
+
+    /// Scans every transcript folder now.
+    async fn rescan_index(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(service(ctx)?.index_rescan().map_err(gql)?.rescan)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,261 @@
+//! The GraphQL face (`POST /graphql`) against the real daemon: the same
+//! answers as JSON-RPC, one approval decided here and seen resolved
+//! everywhere, and bad requests refused with clear errors while the daemon
+//! keeps serving.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use agentd_proto::method;
+use serde_json::{Value, json};
+use support::{TestDaemon, run, wait_for};
+
+/// One HTTP/1.1 request to the daemon's port; the status and the body.
+fn http(d: &TestDaemon, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    let health: Value = d.client().call(method::HEALTH, json!({})).unwrap();
+    let addr = health["http_addr"].as_str().unwrap().to_owned();
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut req = format!(
+        "POST /graphql HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    (status, body)
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn token(d: &TestDaemon) -> String {
+    std::fs::read_to_string(d.paths().token)
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// A GraphQL request with the daemon's token; the JSON answer.
+fn gql(d: &TestDaemon, query: &str, variables: Value) -> Value {
+    let auth = format!("Bearer {}", token(d));
+    let body = json!({"query": query, "variables": variables}).to_string();
+    let (status, body) = http(d, &[("Authorization", &auth)], &body);
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+fn hook(d: &TestDaemon, payload: &Value) {
+    let out = run(&d.home, &["hook"], Some(payload.to_string().as_bytes()));
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn graphql_answers_as_json_rpc_does_and_a_decision_made_here_is_seen_everywhere() {
+    let d = TestDaemon::start();
+    for (sid, event) in [
+        ("aaaa1111-0000-4000-8000-000000000001", "SessionStart"),
+        ("aaaa1111-0000-4000-8000-000000000001", "UserPromptSubmit"),
+        ("bbbb2222-0000-4000-8000-000000000002", "SessionStart"),
+    ] {
+        hook(
+            &d,
+            &json!({"session_id": sid, "hook_event_name": event, "cwd": "/w/p", "prompt": "go"}),
+        );
+    }
+    // Sessions: the same ids and statuses through both faces.
+    let rpc: Value = d
+        .client()
+        .call(
+            method::SESSIONS_LIST,
+            json!({"paged": true, "history": false}),
+        )
+        .unwrap();
+    let g = gql(
+        &d,
+        "query { sessions(history: false) { nodes { id status cwd live } nextOffset } }",
+        json!({}),
+    );
+    let pairs = |list: &Value, id: &str, status: &str| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s[id].as_str().unwrap().to_owned(),
+                    s[status].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        pairs(&g["data"]["sessions"]["nodes"], "id", "status"),
+        pairs(&rpc["sessions"], "id", "status"),
+        "{g}"
+    );
+    assert_eq!(g["data"]["sessions"]["nextOffset"], Value::Null);
+    // One session by prefix, with its events.
+    let g = gql(
+        &d,
+        "query($id: String!) { session(id: $id) { id status prompts } events(sessionId: $id) { events { seq name kind } headSeq } }",
+        json!({"id": "aaaa1111"}),
+    );
+    assert_eq!(
+        g["data"]["session"]["id"], "aaaa1111-0000-4000-8000-000000000001",
+        "{g}"
+    );
+    assert_eq!(g["data"]["session"]["prompts"], 1);
+    let names: Vec<&str> = g["data"]["events"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["SessionStart", "UserPromptSubmit"]);
+
+    // A held permission request, decided through GraphQL.
+    let request = json!({"session_id": "cccc3333-0000-4000-8000-000000000003",
+        "hook_event_name": "PermissionRequest", "cwd": "/w/p",
+        "tool_name": "Bash", "tool_input": {"command": "make deploy"}});
+    let held = support::spawn_hook(&d.home, request.to_string().as_bytes(), &[]);
+    let id = wait_for("the approval", Duration::from_secs(30), || {
+        let g = gql(
+            &d,
+            "{ approvals { id toolName toolInput status } }",
+            json!({}),
+        );
+        g["data"]["approvals"][0]["id"].as_str().map(str::to_owned)
+    });
+    let g = gql(
+        &d,
+        "mutation($id: String!) { decide(id: $id, decision: {behavior: ALLOW}, reason: \"checked\") { id status decidedBy } }",
+        json!({"id": id}),
+    );
+    assert_eq!(g["data"]["decide"]["status"], "allowed", "{g}");
+    assert_eq!(g["data"]["decide"]["decidedBy"], "graphql");
+    let out = held.wait_with_output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    assert_eq!(
+        v["hookSpecificOutput"]["decision"]["behavior"], "allow",
+        "{out:?}"
+    );
+    // Seen resolved through JSON-RPC and the CLI.
+    let a: Value = d
+        .client()
+        .call(method::APPROVALS_GET, json!({"id": id}))
+        .unwrap();
+    assert_eq!(a["status"], "allowed");
+    assert_eq!(a["reason"], "checked");
+    let out = run(&d.home, &["approvals", "--all", "--json"], None);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list[0]["status"], "allowed", "{list}");
+    // A second decision loses, with a stable code.
+    let g = gql(
+        &d,
+        "mutation($id: String!) { decide(id: $id, decision: {behavior: DENY, message: \"no\"}) { id } }",
+        json!({"id": id}),
+    );
+    assert_eq!(g["errors"][0]["extensions"]["code"], "CONFLICT", "{g}");
+}
+
+#[test]
+fn graphql_refuses_missing_tokens_and_bad_queries_clearly_and_keeps_serving() {
+    let d = TestDaemon::start();
+    let query = json!({"query": "{ health { status } }"}).to_string();
+    // No token, a wrong token: 401, nothing executed.
+    let (status, _) = http(&d, &[], &query);
+    assert_eq!(status, 401);
+    let (status, _) = http(&d, &[("Authorization", "Bearer nope")], &query);
+    assert_eq!(status, 401);
+    // A page of another origin, even with the token: 403.
+    let auth = format!("Bearer {}", token(&d));
+    let (status, _) = http(
+        &d,
+        &[("Authorization", &auth), ("Origin", "https://evil.example")],
+        &query,
+    );
+    assert_eq!(status, 403);
+    // Malformed GraphQL: an error naming the problem.
+    let g = gql(&d, "{ health { status ", json!({}));
+    assert!(
+        g["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expected"),
+        "{g}"
+    );
+    // A reasonable nested query passes; one nested too deep is refused
+    // before anything runs.
+    let nested = "query { sessions { nodes { history { models } subagents { agentId } } } }";
+    let g = gql(&d, nested, json!({}));
+    assert!(g["errors"].is_null(), "{g}");
+    let q = format!(
+        "{{ __schema {{ types {{ fields {{ type {} name {} }} }} }} }}",
+        "{ ofType ".repeat(8),
+        "} ".repeat(8)
+    );
+    let g = gql(&d, &q, json!({}));
+    assert!(
+        g["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("nested too deep"),
+        "{g}"
+    );
+    // Unknown things: stable codes.
+    let g = gql(&d, "{ approval(id: \"apr_nope\") { id } }", json!({}));
+    assert_eq!(g["errors"][0]["extensions"]["code"], "NOT_FOUND", "{g}");
+    let g = gql(&d, "{ nothing }", json!({}));
+    assert!(
+        g["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing")
+    );
+    // Over the body limit: refused, not read.
+    let big =
+        json!({"query": format!("{{ health {{ status }} }} #{}", "x".repeat(2 << 20))}).to_string();
+    let (status, _) = http(&d, &[("Authorization", &auth)], &big);
+    assert_eq!(status, 413);
+    // Still serving, both faces.
+    let g = gql(&d, "{ health { status headSeq } }", json!({}));
+    assert_eq!(g["data"]["health"]["status"], "ok", "{g}");
+    let h: Value = d.client().call(method::HEALTH, json!({})).unwrap();
+    assert_eq!(h["status"], "ok");
+}
