@@ -2,7 +2,8 @@
 # Runs every check: formatting, clippy, and all unit, integration and
 # end-to-end tests (the latter drive the real Claude Code CLI in tmux).
 # Installs what the end-to-end tests need when it is missing: tmux (Debian
-# package), the pinned Claude Code and ccusage (npm, cached between runs).
+# package), the pinned Claude Code and ccusage (npm, cached between runs),
+# and the pinned Python clients of the network faces (PyPI, in a venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,14 @@ export AGENTD_CLAUDE_BIN
 # The peer the usage reports are cross-checked against.
 AGENTD_CCUSAGE_BIN="$(scripts/install-ccusage.sh)"
 export AGENTD_CCUSAGE_BIN
+# Python clients of the network faces (GraphQL subscriptions).
+if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq >&2 && apt-get install -y -qq python3 python3-venv >&2
+  fi
+fi
+AGENTD_PYTHON="$(scripts/install-py-clients.sh)"
+export AGENTD_PYTHON
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings

@@ -66,6 +66,9 @@ pub fn router(shared: Arc<Shared>, token: String) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/health", get(health))
+        // The WebSocket checks the token itself: browsers cannot set
+        // headers on a WebSocket, so it may come in `connection_init`.
+        .route("/graphql", get(graphql_ws))
         .merge(authed)
         .layer(DefaultBodyLimit::max(agentd_proto::MAX_FRAME_BYTES))
         .layer(middleware::from_fn(loopback_only))
@@ -179,6 +182,82 @@ async fn graphql(State(state): State<Http>, body: Bytes) -> Response {
     };
     axum::Json(state.schema.execute(req).await).into_response()
 }
+
+/// `GET /graphql` upgraded to a WebSocket: GraphQL subscriptions over
+/// `graphql-transport-ws` or the legacy `graphql-ws`. The bearer token is
+/// taken from the `Authorization` header or, for browsers, from the
+/// `connection_init` payload (`{"authorization": "Bearer …"}`); without it
+/// the connection is refused before any subscription starts.
+async fn graphql_ws(
+    State(state): State<Http>,
+    protocol: async_graphql_axum::GraphQLProtocol,
+    headers: HeaderMap,
+    upgrade: axum::extract::ws::WebSocketUpgrade,
+) -> Response {
+    let bearer = |v: Option<&str>| {
+        v.and_then(|h| h.strip_prefix("Bearer "))
+            .is_some_and(|t| constant_time_eq(t.as_bytes(), state.token.as_bytes()))
+    };
+    let by_header = bearer(
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|h| h.to_str().ok()),
+    );
+    let token = Arc::clone(&state.token);
+    let schema = state.schema.clone();
+    upgrade
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| async move {
+            use futures_util::{SinkExt, StreamExt};
+            // A quiet subscription still moves bytes: a ping every
+            // WS_PING keeps the HTTP idle timeout (for slowloris) from
+            // closing it, and finds dead peers.
+            let (mut ws_tx, ws_rx) = socket.split();
+            let (out_tx, mut out_rx) = tokio::sync::mpsc::channel::<axum::extract::ws::Message>(64);
+            let pinger = tokio::spawn(async move {
+                let mut tick = tokio::time::interval(WS_PING);
+                tick.tick().await;
+                loop {
+                    tokio::select! {
+                        m = out_rx.recv() => match m {
+                            Some(m) => if ws_tx.send(m).await.is_err() { break },
+                            None => break,
+                        },
+                        _ = tick.tick() => {
+                            if ws_tx.send(axum::extract::ws::Message::Ping(Default::default())).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+                let _ = ws_tx.close().await;
+            });
+            let sink = tokio_util::sync::PollSender::new(out_tx);
+            async_graphql_axum::GraphQLWebSocket::new_with_pair(sink, ws_rx, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let given = payload
+                        .get("authorization")
+                        .or_else(|| payload.get("Authorization"))
+                        .and_then(Value::as_str)
+                        .and_then(|h| h.strip_prefix("Bearer "))
+                        .is_some_and(|t| constant_time_eq(t.as_bytes(), token.as_bytes()));
+                    if by_header || given {
+                        Ok(async_graphql::Data::default())
+                    } else {
+                        Err(async_graphql::Error::new(
+                            "missing or wrong bearer token: send it as the Authorization header or as {\"authorization\": \"Bearer …\"} in connection_init",
+                        ))
+                    }
+                })
+                .serve()
+                .await;
+            let _ = pinger.await;
+        })
+}
+
+/// How often a GraphQL WebSocket is pinged (under the 30 s HTTP idle
+/// timeout).
+const WS_PING: std::time::Duration = std::time::Duration::from_secs(15);
 
 async fn claude_hook(State(state): State<Http>, headers: HeaderMap, body: Bytes) -> Response {
     let payload: Value = match serde_json::from_slice(&body) {

@@ -133,12 +133,19 @@ fn faces_latency() {
         let body = http.post("/graphql", &query);
         gql.push(t.elapsed());
         let v: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(v["data"]["sessions"]["nodes"].as_array().unwrap().len(), 200);
+        assert_eq!(
+            v["data"]["sessions"]["nodes"].as_array().unwrap().len(),
+            200
+        );
         let t = Instant::now();
         let body = http.post("/graphql", &every);
         gql_all.push(t.elapsed());
         let v: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(v["data"]["sessions"]["nodes"].as_array().unwrap().len(), 200, "{v}");
+        assert_eq!(
+            v["data"]["sessions"]["nodes"].as_array().unwrap().len(),
+            200,
+            "{v}"
+        );
     }
     rpc.sort();
     gql.sort();

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use agentd_proto::method;
 use serde_json::{Value, json};
+use support::claude::{ClaudeUser, session_id_of};
 use support::{TestDaemon, run, wait_for};
 
 /// One HTTP/1.1 request to the daemon's port; the status and the body.
@@ -258,4 +259,138 @@ fn graphql_refuses_missing_tokens_and_bad_queries_clearly_and_keeps_serving() {
     assert_eq!(g["data"]["health"]["status"], "ok", "{g}");
     let h: Value = d.client().call(method::HEALTH, json!({})).unwrap();
     assert_eq!(h["status"], "ok");
+}
+
+/// The Python that has the pinned `websockets` client: `$AGENTD_PYTHON`,
+/// else installed (and cached) by `scripts/install-py-clients.sh`.
+fn python() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("AGENTD_PYTHON") {
+        return p.into();
+    }
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts/install-py-clients.sh");
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("run install script");
+    assert!(
+        out.status.success(),
+        "installing the Python clients failed: {out:?}"
+    );
+    String::from_utf8(out.stdout).unwrap().trim().into()
+}
+
+/// A graphql-transport-ws client (Python `websockets`, nobody here wrote
+/// it): `connection_init` with the token in its payload, one `events`
+/// subscription, prints the first `n` events as a JSON array (or the
+/// server's refusal, exit 2).
+const WS_CLIENT: &str = r#"
+import asyncio, json, sys, websockets
+url, token, after, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+async def main():
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": "Bearer " + token}}))
+        try:
+            ack = json.loads(await asyncio.wait_for(ws.recv(), 30))
+        except websockets.ConnectionClosed as e:
+            print(json.dumps({"closed": e.rcvd.code if e.rcvd else None, "reason": e.rcvd.reason if e.rcvd else ""}))
+            sys.exit(2)
+        if ack.get("type") != "connection_ack":
+            print(json.dumps(ack)); sys.exit(2)
+        q = "subscription($a: Int) { events(afterSeq: $a) { seq name sessionId } }"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": q, "variables": {"a": None if after == "null" else int(after)}}}))
+        got = []
+        while len(got) < n:
+            m = json.loads(await asyncio.wait_for(ws.recv(), 120))
+            if m["type"] == "next":
+                got.append(m["payload"]["data"]["events"])
+            elif m["type"] in ("error", "complete"):
+                print(json.dumps(m)); sys.exit(2)
+        print(json.dumps(got))
+asyncio.run(main())
+"#;
+
+fn ws_client(d: &TestDaemon, token: &str, after: Option<u64>, n: usize) -> std::process::Child {
+    let health: Value = d.client().call(method::HEALTH, json!({})).unwrap();
+    let url = format!("ws://{}/graphql", health["http_addr"].as_str().unwrap());
+    std::process::Command::new(python())
+        .args(["-c", WS_CLIENT, &url, token])
+        .arg(after.map_or("null".to_owned(), |a| a.to_string()))
+        .arg(n.to_string())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn seqs_of(out: &std::process::Output) -> Vec<Value> {
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"))
+}
+
+#[test]
+fn a_graphql_ws_client_follows_a_real_claude_session_in_seq_order_and_resumes_exactly() {
+    let d = TestDaemon::start();
+    let user = ClaudeUser::new(&d.home);
+    // Subscribed from the start of the log: whatever the timing, every
+    // hook event of the session arrives, in seq order, none twice.
+    let live = ws_client(&d, &token(&d), Some(0), 6);
+    let (out, stream) = user.headless("make a file");
+    assert!(out.status.success(), "claude failed: {out:?}");
+    let id = session_id_of(&stream);
+    let got = seqs_of(&live.wait_with_output().unwrap());
+    let names: Vec<&str> = got.iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "SessionStart",
+            "UserPromptSubmit",
+            "PreToolUse",
+            "PostToolUse",
+            "Stop",
+            "SessionEnd"
+        ],
+        "{got:?}"
+    );
+    assert!(got.iter().all(|e| e["sessionId"] == id.as_str()));
+    let seqs: Vec<u64> = got.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    // Reconnecting after the third: exactly the three it missed.
+    let again = ws_client(&d, &token(&d), Some(seqs[2]), 3);
+    let rest = seqs_of(&again.wait_with_output().unwrap());
+    let rest: Vec<u64> = rest.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert_eq!(rest, seqs[3..]);
+    // A wrong token: refused at connection_init, nothing subscribed.
+    let refused = ws_client(&d, "nope", Some(0), 1)
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    let text = String::from_utf8_lossy(&refused.stdout);
+    assert!(!text.contains("\"seq\""), "{text}");
+    // An evil Origin is refused before the upgrade.
+    let (status, _) = http_get_ws(&d, "https://evil.example");
+    assert_eq!(status, 403);
+}
+
+/// A WebSocket upgrade request with `origin`; the status.
+fn http_get_ws(d: &TestDaemon, origin: &str) -> (u16, String) {
+    let health: Value = d.client().call(method::HEALTH, json!({})).unwrap();
+    let addr = health["http_addr"].as_str().unwrap().to_owned();
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "GET /graphql HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = [0u8; 512];
+    let n = s.read(&mut buf).unwrap_or(0);
+    let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, head)
 }

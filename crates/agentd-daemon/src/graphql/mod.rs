@@ -15,13 +15,14 @@
 mod error;
 pub mod types;
 
-use async_graphql::{Context, EmptySubscription, Enum, InputObject, Json, Object, Schema};
+use async_graphql::{Context, Enum, InputObject, Json, Object, Schema, Subscription};
+use futures_util::{Stream, StreamExt};
 use serde_json::Value;
 
 use agentd_core::Decision;
 use agentd_proto::api::{
     ApprovalsListParams, DecideParams, EventsListParams, LaunchParams, SendParams,
-    SessionsListParams, TranscriptParams,
+    SessionsListParams, SubscribeParams, TranscriptParams,
 };
 use agentd_proto::history::{GroupBy, SearchQuery, UsageQuery};
 
@@ -36,11 +37,11 @@ pub const MAX_DEPTH: usize = 10;
 pub const MAX_COMPLEXITY: usize = 2_000;
 
 /// agentd's GraphQL schema.
-pub type AgentdSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AgentdSchema = Schema<Query, Mutation, SubscriptionRoot>;
 
 /// The schema over `service`.
 pub fn schema(service: Service) -> AgentdSchema {
-    Schema::build(Query, Mutation, EmptySubscription)
+    Schema::build(Query, Mutation, SubscriptionRoot)
         .data(service)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
@@ -392,6 +393,35 @@ impl Mutation {
     /// Scans every transcript folder now.
     async fn rescan_index(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         Ok(service(ctx)?.index_rescan().map_err(gql)?.rescan)
+    }
+}
+
+/// Subscriptions (over WebSocket: `graphql-transport-ws` or the legacy
+/// `graphql-ws`, on `GET /graphql`).
+pub struct SubscriptionRoot;
+
+#[Subscription(name = "Subscription")]
+impl SubscriptionRoot {
+    /// Events in seq order: from the log after `afterSeq` (absent: from
+    /// now on), then live; optionally one session's, or some kinds
+    /// (`approval.requested`, `tool.started`, …). No gap, no duplicate: a
+    /// reader that falls behind is caught up from the log. Reconnect with
+    /// `afterSeq` = the last seq received to get exactly what was missed.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        after_seq: Option<u64>,
+        session_id: Option<String>,
+        kinds: Option<Vec<String>>,
+    ) -> async_graphql::Result<impl Stream<Item = Event>> {
+        let stream = service(ctx)?
+            .event_stream(SubscribeParams {
+                after_seq,
+                session_id,
+                kinds,
+            })
+            .map_err(gql)?;
+        Ok(stream.map(Event::from))
     }
 }
 

@@ -4,7 +4,7 @@ use super::*;
 /// diff of `schema.graphql` in review.
 #[test]
 fn the_committed_sdl_is_the_schema() {
-    let sdl = Schema::build(Query, Mutation, EmptySubscription)
+    let sdl = Schema::build(Query, Mutation, SubscriptionRoot)
         .finish()
         .sdl();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");

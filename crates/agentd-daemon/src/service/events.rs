@@ -51,3 +51,130 @@ impl Service {
         })
     }
 }
+
+/// Events read from the log per catch-up step of an [`Service::event_stream`].
+const STREAM_CATCH_UP: usize = 1000;
+
+/// Events a stream may queue for a slow reader before it waits (and, once
+/// the broadcast ring has moved on, catches up from the log instead).
+const STREAM_QUEUE: usize = 1024;
+
+impl Service {
+    /// Every event after `p.after_seq` (absent: from now on), optionally
+    /// one session's or some kinds, as a stream in seq order: first from
+    /// the log, then live. A reader that falls behind the live ring is
+    /// caught up from the log, so the stream has no gap and no duplicate;
+    /// it ends when the daemon stops, and stops its work when dropped.
+    ///
+    /// The socket's `events.subscribe` keeps its own delivery
+    /// (`crate::subscribe`: each event serialized once for every
+    /// subscriber); this one serves the faces that need typed events.
+    ///
+    /// # Errors
+    /// [`ServiceError::Ambiguous`] for a session prefix of several
+    /// sessions.
+    pub fn event_stream(
+        &self,
+        mut p: agentd_proto::api::SubscribeParams,
+    ) -> Result<
+        impl futures_util::Stream<Item = agentd_proto::api::EventRecord> + Send + 'static,
+        ServiceError,
+    > {
+        p.session_id = self.session_filter(p.session_id)?;
+        let shared = std::sync::Arc::clone(&self.shared);
+        // Live first, then the head: nothing committed in between is lost.
+        let mut live = shared.live.subscribe();
+        let start = p.after_seq.unwrap_or_else(|| shared.head_seq());
+        let (tx, rx) = tokio::sync::mpsc::channel(STREAM_QUEUE);
+        let stop = shared.shutdown.clone();
+        shared.tasks.clone().spawn(async move {
+            let wants = |session: &str, kind: &str| {
+                p.session_id.as_deref().is_none_or(|s| s == session)
+                    && p.kinds.as_ref().is_none_or(|k| k.iter().any(|k| k == kind))
+            };
+            let mut last = start;
+            if !catch_up(&shared, &p, &mut last, u64::MAX, &tx).await {
+                return;
+            }
+            loop {
+                let next = tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tx.closed() => return,
+                    next = live.recv() => next,
+                };
+                match next {
+                    Ok(ev) if ev.seq > last => {
+                        if ev.seq > last + 1
+                            && !catch_up(&shared, &p, &mut last, ev.seq - 1, &tx).await
+                        {
+                            return;
+                        }
+                        last = ev.seq;
+                        if !wants(&ev.session_id, &ev.kind) {
+                            continue;
+                        }
+                        // The line tail is the notification's params after
+                        // `subscription`: an event record plus `session`.
+                        let params = ev.line_tail.trim_end().strip_suffix('}').unwrap_or("");
+                        match serde_json::from_str(&format!("{{{params}")) {
+                            Ok(record) => {
+                                if tx.send(record).await.is_err() {
+                                    return;
+                                }
+                            }
+                            Err(e) => tracing::warn!(error = %e, seq = ev.seq, "cannot decode a live event"),
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        if !catch_up(&shared, &p, &mut last, u64::MAX, &tx).await {
+                            return;
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        Ok(futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|e| (e, rx))
+        }))
+    }
+}
+
+/// Sends logged events after `*last` up to `until` (inclusive) that `p`
+/// wants; false when the reader is gone or the log cannot be read.
+async fn catch_up(
+    shared: &std::sync::Arc<crate::state::Shared>,
+    p: &agentd_proto::api::SubscribeParams,
+    last: &mut u64,
+    until: u64,
+    tx: &tokio::sync::mpsc::Sender<agentd_proto::api::EventRecord>,
+) -> bool {
+    loop {
+        let after = *last;
+        let head_before = shared.head_seq();
+        let (session, kinds) = (p.session_id.clone(), p.kinds.clone());
+        let page = match shared
+            .read(move |r| r.events(after, session.as_deref(), kinds.as_deref(), STREAM_CATCH_UP))
+            .await
+        {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::warn!(error = %e, "event stream: reading the log failed; ending it");
+                return false;
+            }
+        };
+        let full = page.len() == STREAM_CATCH_UP;
+        for row in page.iter().take_while(|r| r.seq <= until) {
+            *last = row.seq;
+            if tx.send(ingest::record_of(row)).await.is_err() {
+                return false;
+            }
+        }
+        if !full || *last >= until {
+            // A filtered read skips seqs: a short page covered them all.
+            *last = (*last).max(head_before.min(until));
+            return true;
+        }
+    }
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the pinned Python clients the end-to-end tests talk to agentd's
+# network faces with (nobody here wrote them): `websockets` for GraphQL
+# subscriptions over graphql-transport-ws. A virtualenv in the test cache;
+# prints its python. Idempotent.
+set -euo pipefail
+cache="${AGENTD_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agentd-tests}"
+venv="$cache/py-clients-1"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import websockets' 2>/dev/null; then
+  mkdir -p "$cache"
+  python3 -m venv "$venv" >&2
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "websockets==17.4" >&2
+fi
+echo "$venv/bin/python"
