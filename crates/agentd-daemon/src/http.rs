@@ -64,6 +64,9 @@ pub fn router(shared: Arc<Shared>, token: String) -> Router {
         .route("/hooks/claude", post(claude_hook))
         .route("/graphql", post(graphql))
         .layer(middleware::from_fn_with_state(state.clone(), require_token));
+    // gRPC (h2c) on the same port; its services check the token in the
+    // `authorization` metadata themselves, answering as gRPC does.
+    let grpc = crate::grpc::router(state.service.clone(), Arc::clone(&state.token));
     Router::new()
         .route("/health", get(health))
         // The WebSocket checks the token itself: browsers cannot set
@@ -71,8 +74,9 @@ pub fn router(shared: Arc<Shared>, token: String) -> Router {
         .route("/graphql", get(graphql_ws))
         .merge(authed)
         .layer(DefaultBodyLimit::max(agentd_proto::MAX_FRAME_BYTES))
-        .layer(middleware::from_fn(loopback_only))
         .with_state(state)
+        .merge(grpc)
+        .layer(middleware::from_fn(loopback_only))
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -108,9 +112,11 @@ pub fn names_only_loopback(req: &Request) -> Result<(), &'static str> {
     if hosts.next().is_some() {
         return Err("more than one Host header");
     }
-    let host_ok = host
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(is_loopback_host);
+    let host_ok = match host {
+        Some(h) => h.to_str().ok().is_some_and(is_loopback_host),
+        // HTTP/2 (gRPC) names the host in `:authority`, checked below.
+        None => req.version() == axum::http::Version::HTTP_2 && req.uri().authority().is_some(),
+    };
     if !host_ok {
         return Err("Host header must name a loopback address");
     }
@@ -158,7 +164,7 @@ async fn require_token(State(state): State<Http>, req: Request, next: Next) -> R
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -18,6 +18,7 @@ pub mod blocking;
 pub mod connection;
 pub mod error;
 pub mod graphql;
+pub mod grpc;
 pub mod hooks;
 pub mod http;
 pub mod index;

@@ -44,3 +44,23 @@ impl Service {
         crate::retention::pass(&self.shared, true).await
     }
 }
+
+impl Service {
+    /// Sessions in the registry, counted by status.
+    pub fn sessions_by_status(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut by = std::collections::BTreeMap::new();
+        if let Ok(r) = self.shared.registry.read() {
+            for s in r.list() {
+                *by.entry(s.status.as_str().to_owned()).or_insert(0) += 1;
+            }
+        }
+        by
+    }
+
+    /// Stops the daemon: the same graceful stop as SIGTERM (held calls are
+    /// answered, the socket is removed).
+    pub fn shutdown(&self) {
+        tracing::info!("shutdown asked for through the API");
+        self.shared.shutdown.cancel();
+    }
+}

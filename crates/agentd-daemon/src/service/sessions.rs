@@ -203,3 +203,29 @@ impl Service {
         }
     }
 }
+
+impl Service {
+    /// The live session whose `cwd` is `cwd`: the one with the latest event
+    /// when several run there.
+    ///
+    /// # Errors
+    /// [`ServiceError::NotFound`] when no live session runs there.
+    pub fn active_session(&self, cwd: &str) -> Result<SessionView, ServiceError> {
+        let registry = self
+            .shared
+            .registry
+            .read()
+            .map_err(|_| ServiceError::internal("registry lock poisoned"))?;
+        registry
+            .list()
+            .into_iter()
+            .filter(|s| s.status != agentd_core::Status::Ended && s.cwd.as_deref() == Some(cwd))
+            .max_by_key(|s| (s.last_event_ms, s.last_seq))
+            .map(SessionView::new)
+            .ok_or_else(|| {
+                ServiceError::not_found(format!(
+                    "no live session runs in {cwd}; `agentd ls` lists the live ones"
+                ))
+            })
+    }
+}

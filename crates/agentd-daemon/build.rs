@@ -1,0 +1,26 @@
+//! Compiles `proto/agentd/v1/*.proto` with protox (pure Rust: no system
+//! `protoc`) into tonic server code, and writes the descriptor set for
+//! server reflection.
+
+fn main() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    let file = root.join("agentd/v1/agentd.proto");
+    println!("cargo:rerun-if-changed={}", file.display());
+    let fds = match protox::compile([&file], [&root]) {
+        Ok(f) => f,
+        Err(e) => panic!("{}: {e}", file.display()),
+    };
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default());
+    if let Err(e) = std::fs::write(
+        out.join("agentd_descriptor.bin"),
+        prost::Message::encode_to_vec(&fds),
+    ) {
+        panic!("writing the descriptor set: {e}");
+    }
+    if let Err(e) = tonic_prost_build::configure()
+        .build_client(false)
+        .compile_fds(fds)
+    {
+        panic!("generating the gRPC code: {e}");
+    }
+}

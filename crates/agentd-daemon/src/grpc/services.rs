@@ -1,0 +1,355 @@
+//! The `agentd.v1` services: each method one [`Service`] call.
+
+use std::pin::Pin;
+
+use futures_util::{Stream, StreamExt};
+use tonic::{Request, Response, Status};
+
+use agentd_core::Decision;
+use agentd_proto::api::{
+    ApprovalView, ApprovalsListParams, DecideParams, SessionsListParams, SubscribeParams,
+};
+
+use super::convert::json_text;
+use super::{pb, status_of};
+use crate::service::{Service, ServiceError, SessionsListed};
+
+/// The services over one [`Service`] handle.
+#[derive(Clone)]
+pub struct Services {
+    pub service: Service,
+}
+
+/// A server stream of `T`.
+type Streamed<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+fn events(service: &Service, p: SubscribeParams) -> Result<Streamed<pb::Event>, Status> {
+    let stream = service.event_stream(p).map_err(status_of)?;
+    Ok(Box::pin(stream.map(|e| Ok(pb::Event::from(e)))))
+}
+
+#[tonic::async_trait]
+impl pb::coordinator_service_server::CoordinatorService for Services {
+    async fn health(
+        &self,
+        _: Request<pb::HealthRequest>,
+    ) -> Result<Response<pb::HealthResponse>, Status> {
+        Ok(Response::new(self.service.health().into()))
+    }
+
+    async fn status(
+        &self,
+        _: Request<pb::StatusRequest>,
+    ) -> Result<Response<pb::StatusResponse>, Status> {
+        let index = self.service.index_status(false).await;
+        Ok(Response::new(pb::StatusResponse {
+            sessions_by_status: self.service.sessions_by_status().into_iter().collect(),
+            index_state: index.state,
+            head_seq: self.service.health().head_seq,
+        }))
+    }
+
+    async fn shutdown(
+        &self,
+        _: Request<pb::ShutdownRequest>,
+    ) -> Result<Response<pb::ShutdownResponse>, Status> {
+        // Answer first, then stop.
+        let service = self.service.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            service.shutdown();
+        });
+        Ok(Response::new(pb::ShutdownResponse {}))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::session_service_server::SessionService for Services {
+    async fn get(
+        &self,
+        req: Request<pb::GetSessionRequest>,
+    ) -> Result<Response<pb::Session>, Status> {
+        let s = self
+            .service
+            .session(&req.into_inner().id)
+            .map_err(status_of)?;
+        Ok(Response::new(s.into()))
+    }
+
+    async fn get_active(
+        &self,
+        req: Request<pb::GetActiveRequest>,
+    ) -> Result<Response<pb::Session>, Status> {
+        let s = self
+            .service
+            .active_session(&req.into_inner().cwd)
+            .map_err(status_of)?;
+        Ok(Response::new(s.into()))
+    }
+
+    async fn list(
+        &self,
+        req: Request<pb::ListSessionsRequest>,
+    ) -> Result<Response<pb::ListSessionsResponse>, Status> {
+        let r = req.into_inner();
+        let p = SessionsListParams {
+            status: (!r.status.is_empty()).then_some(r.status),
+            project: r.project,
+            history: r.history,
+            offset: Some(r.offset as usize),
+            limit: r.limit.map(|l| l as usize),
+            paged: true,
+        };
+        let (sessions, next) = match self.service.sessions(p).await.map_err(status_of)? {
+            SessionsListed::Page(page) => (page.sessions, page.next_offset),
+            SessionsListed::All(all) => (all, None),
+        };
+        Ok(Response::new(pb::ListSessionsResponse {
+            sessions: sessions.into_iter().map(pb::Session::from).collect(),
+            next_offset: next.map(|n| n as u64),
+        }))
+    }
+
+    type WatchEventsStream = Streamed<pb::Event>;
+
+    async fn watch_events(
+        &self,
+        req: Request<pb::WatchEventsRequest>,
+    ) -> Result<Response<Self::WatchEventsStream>, Status> {
+        let r = req.into_inner();
+        let p = SubscribeParams {
+            after_seq: r.after_seq,
+            session_id: r.session_id,
+            kinds: (!r.kinds.is_empty()).then_some(r.kinds),
+        };
+        Ok(Response::new(events(&self.service, p)?))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::approval_service_server::ApprovalService for Services {
+    async fn list(
+        &self,
+        req: Request<pb::ListApprovalsRequest>,
+    ) -> Result<Response<pb::ListApprovalsResponse>, Status> {
+        let r = req.into_inner();
+        let list = self
+            .service
+            .approvals(ApprovalsListParams {
+                all: r.all,
+                session_id: r.session_id,
+                limit: r.limit.map(|l| l as usize),
+            })
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(pb::ListApprovalsResponse {
+            approvals: list.into_iter().map(pb::Approval::from).collect(),
+        }))
+    }
+
+    async fn get(
+        &self,
+        req: Request<pb::GetApprovalRequest>,
+    ) -> Result<Response<pb::Approval>, Status> {
+        let a = self
+            .service
+            .approval(&req.into_inner().id)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(ApprovalView::new(a).into()))
+    }
+
+    async fn decide(
+        &self,
+        req: Request<pb::DecideRequest>,
+    ) -> Result<Response<pb::Approval>, Status> {
+        use pb::decide_request::Behavior;
+        let r = req.into_inner();
+        let invalid = |m: &str| status_of(ServiceError::invalid(m));
+        let decision = match Behavior::try_from(r.behavior) {
+            Ok(Behavior::Allow) => Decision::Allow {
+                updated_input: match r.updated_input_json.as_deref() {
+                    None => None,
+                    Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
+                        Ok(v) if v.is_object() => Some(v),
+                        _ => return Err(invalid("updated_input_json must be a JSON object")),
+                    },
+                },
+                updated_permissions: None,
+            },
+            Ok(Behavior::Deny) => Decision::Deny { message: r.message },
+            Ok(Behavior::Answer) => Decision::Answer {
+                text: r
+                    .text
+                    .ok_or_else(|| invalid("an ANSWER decision needs `text`"))?,
+            },
+            _ => {
+                return Err(invalid(
+                    "behavior must be BEHAVIOR_ALLOW, BEHAVIOR_DENY or BEHAVIOR_ANSWER",
+                ));
+            }
+        };
+        let view = self
+            .service
+            .decide(
+                DecideParams {
+                    id: r.id,
+                    decision,
+                    apply_suggestions: r.always,
+                    by: r.by,
+                    reason: r.reason,
+                },
+                "grpc",
+            )
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(view.into()))
+    }
+
+    type WatchStream = Streamed<pb::Event>;
+
+    async fn watch(
+        &self,
+        req: Request<pb::WatchApprovalsRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
+        let p = SubscribeParams {
+            after_seq: req.into_inner().after_seq,
+            session_id: None,
+            kinds: Some(vec![
+                "approval.requested".to_owned(),
+                "approval.resolved".to_owned(),
+            ]),
+        };
+        Ok(Response::new(events(&self.service, p)?))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::indexer_service_server::IndexerService for Services {
+    async fn trigger_scan(
+        &self,
+        _: Request<pb::TriggerScanRequest>,
+    ) -> Result<Response<pb::TriggerScanResponse>, Status> {
+        self.service.index_rescan().map_err(status_of)?;
+        Ok(Response::new(pb::TriggerScanResponse {}))
+    }
+
+    async fn status(
+        &self,
+        _: Request<pb::IndexStatusRequest>,
+    ) -> Result<Response<pb::IndexStatusResponse>, Status> {
+        let s = self.service.index_status(true).await;
+        Ok(Response::new(pb::IndexStatusResponse {
+            state: s.state,
+            roots: s.roots,
+            files: s.counts.files,
+            sessions: s.counts.sessions,
+            messages: s.counts.messages,
+            usage_records: s.counts.usage_records,
+            errors: s.errors,
+            last_error: s.last_error,
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::hook_service_server::HookService for Services {
+    type ExecuteHooksStream = Streamed<pb::HookOutput>;
+
+    async fn execute_hooks(
+        &self,
+        req: Request<pb::ExecuteHooksRequest>,
+    ) -> Result<Response<Self::ExecuteHooksStream>, Status> {
+        use pb::hook_output::{Completed, Line, Output};
+        let r = req.into_inner();
+        let payload = match r.payload_json.as_deref() {
+            None => None,
+            Some(text) => Some(serde_json::from_str(text).map_err(|e| {
+                status_of(ServiceError::invalid(format!(
+                    "payload_json is not JSON: {e}"
+                )))
+            })?),
+        };
+        let hold = self
+            .service
+            .execute_hooks(agentd_proto::api::HooksExecuteParams {
+                event: r.event,
+                payload,
+                session_id: r.session_id,
+                cwd: Some(r.cwd),
+                dir: None,
+                hooks: r.hooks,
+                no_cache: r.no_cache,
+            })
+            .await
+            .map_err(status_of)?;
+        // Lines as they come, then the runs; a slow client holds the
+        // runner's lines in this channel, never the runner.
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::HookOutput, Status>>(1024);
+        tokio::spawn(async move {
+            let mut lines = hold.stream;
+            let mut reply = hold.reply;
+            let out = |o: Output| Ok(pb::HookOutput { output: Some(o) });
+            let result = loop {
+                tokio::select! {
+                    Some(l) = async {
+                        match lines.as_mut() {
+                            Some(rx) => rx.recv().await,
+                            None => std::future::pending().await,
+                        }
+                    } => {
+                        let line = Line {
+                            hook: l.hook,
+                            dir: l.dir,
+                            stream: json_text(&l.stream).trim_matches('"').to_owned(),
+                            text: l.line,
+                        };
+                        if tx.send(out(Output::Line(line))).await.is_err() {
+                            return;
+                        }
+                    }
+                    result = &mut reply => break result,
+                }
+            };
+            // Lines still queued belong before the result.
+            if let Some(rx) = lines.as_mut() {
+                while let Ok(l) = rx.try_recv() {
+                    let line = Line {
+                        hook: l.hook,
+                        dir: l.dir,
+                        stream: json_text(&l.stream).trim_matches('"').to_owned(),
+                        text: l.line,
+                    };
+                    if tx.send(out(Output::Line(line))).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            match result {
+                Ok(v) => {
+                    for run in v["runs"].as_array().into_iter().flatten() {
+                        let text = |k: &str| run[k].as_str().unwrap_or_default().to_owned();
+                        let done = Completed {
+                            hook: text("hook"),
+                            dir: text("dir"),
+                            exit_code: run["exit_code"].as_i64().map(|c| c as i32),
+                            outcome: text("outcome"),
+                        };
+                        if tx.send(out(Output::Completed(done))).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(out(Output::Error(e.message().to_owned()))).await;
+                }
+            }
+        });
+        let stream =
+            futures_util::stream::unfold(
+                rx,
+                |mut rx| async move { rx.recv().await.map(|m| (m, rx)) },
+            );
+        Ok(Response::new(Box::pin(stream)))
+    }
+}

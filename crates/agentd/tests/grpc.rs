@@ -1,0 +1,349 @@
+//! The gRPC face (`agentd.v1` on the daemon's HTTP port, h2c) with clients
+//! nobody here wrote: grpcurl 1.8 (reflection, `grpc.health.v1`) and
+//! Python `grpcio` with stubs generated from `proto/` by `grpcio-tools`.
+//! The same daemon answers the same questions through JSON-RPC, GraphQL and
+//! gRPC; bad calls get clear statuses and the daemon keeps serving.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use agentd_proto::method;
+use serde_json::{Value, json};
+use support::{TestDaemon, run, wait_for};
+
+/// The Python with grpcio (and grpcurl beside it): `$AGENTD_PYTHON`, else
+/// installed by `scripts/install-py-clients.sh`.
+fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("AGENTD_PYTHON") {
+        let p = PathBuf::from(p);
+        if p.with_file_name("grpcurl").exists() {
+            return p;
+        }
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-py-clients.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run install script");
+    assert!(
+        out.status.success(),
+        "installing the Python clients failed: {out:?}"
+    );
+    String::from_utf8(out.stdout).unwrap().trim().into()
+}
+
+fn addr(d: &TestDaemon) -> String {
+    let h: Value = d.client().call(method::HEALTH, json!({})).unwrap();
+    h["http_addr"].as_str().unwrap().to_owned()
+}
+
+fn token(d: &TestDaemon) -> String {
+    std::fs::read_to_string(d.paths().token)
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// grpcurl with `args`: flags, then the verb or method (last).
+fn grpcurl(d: &TestDaemon, args: &[&str]) -> Output {
+    let bin = python().with_file_name("grpcurl");
+    let (verb, flags) = args.split_last().unwrap();
+    Command::new(bin)
+        .arg("-plaintext")
+        .args(flags)
+        .arg(addr(d))
+        .arg(verb)
+        .output()
+        .unwrap()
+}
+
+/// Stubs for `agentd.v1`, generated once per test run from `proto/`.
+fn stubs(dir: &Path) {
+    let proto = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    let out = Command::new(python())
+        .args(["-m", "grpc_tools.protoc"])
+        .arg(format!("-I{}", proto.display()))
+        .arg(format!("--python_out={}", dir.display()))
+        .arg(format!("--grpc_python_out={}", dir.display()))
+        .arg(proto.join("agentd/v1/agentd.proto"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "protoc: {out:?}");
+}
+
+/// A grpcio client: one call per invocation, JSON in and out.
+const CLIENT: &str = r#"
+import json, sys, grpc
+from google.protobuf import json_format
+from agentd.v1 import agentd_pb2 as pb, agentd_pb2_grpc as rpc
+addr, token, what = sys.argv[1], sys.argv[2], sys.argv[3]
+args = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
+md = [("authorization", "Bearer " + token)] if token else []
+ch = grpc.insecure_channel(addr)
+def out(m):
+    return json_format.MessageToDict(m, preserving_proto_field_name=True)
+try:
+    if what == "list":
+        r = rpc.SessionServiceStub(ch).List(pb.ListSessionsRequest(history=False), metadata=md, timeout=30)
+        print(json.dumps(out(r)))
+    elif what == "get":
+        r = rpc.SessionServiceStub(ch).Get(pb.GetSessionRequest(id=args["id"]), metadata=md, timeout=30)
+        print(json.dumps(out(r)))
+    elif what == "active":
+        r = rpc.SessionServiceStub(ch).GetActive(pb.GetActiveRequest(cwd=args["cwd"]), metadata=md, timeout=30)
+        print(json.dumps(out(r)))
+    elif what == "watch":
+        got = []
+        for e in rpc.SessionServiceStub(ch).WatchEvents(pb.WatchEventsRequest(after_seq=args["after"]), metadata=md, timeout=60):
+            got.append(out(e))
+            if len(got) == args["n"]:
+                break
+        print(json.dumps(got))
+    elif what == "approvals":
+        r = rpc.ApprovalServiceStub(ch).List(pb.ListApprovalsRequest(), metadata=md, timeout=30)
+        print(json.dumps(out(r)))
+    elif what == "decide":
+        r = rpc.ApprovalServiceStub(ch).Decide(pb.DecideRequest(id=args["id"], behavior=pb.DecideRequest.BEHAVIOR_ALLOW, reason="via grpc"), metadata=md, timeout=30)
+        print(json.dumps(out(r)))
+    elif what == "hooks":
+        got = [out(m) for m in rpc.HookServiceStub(ch).ExecuteHooks(pb.ExecuteHooksRequest(event="Stop", cwd=args["cwd"], no_cache=True), metadata=md, timeout=60)]
+        print(json.dumps(got))
+    elif what == "status":
+        r = rpc.CoordinatorServiceStub(ch).Status(pb.StatusRequest(), metadata=md, timeout=30)
+        print(json.dumps(out(r)))
+except grpc.RpcError as e:
+    print(json.dumps({"code": e.code().name, "details": e.details()}))
+    sys.exit(3)
+"#;
+
+struct Py {
+    dir: tempfile::TempDir,
+}
+
+impl Py {
+    fn new() -> Py {
+        let dir = tempfile::tempdir().unwrap();
+        stubs(dir.path());
+        Py { dir }
+    }
+
+    /// Runs one call; (exit code, JSON answer).
+    fn call(&self, d: &TestDaemon, token: &str, what: &str, args: Value) -> (i32, Value) {
+        let out = Command::new(python())
+            .args(["-c", CLIENT, &addr(d), token, what, &args.to_string()])
+            .env("PYTHONPATH", self.dir.path())
+            .output()
+            .unwrap();
+        let v =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{what}: {e}: {out:?}"));
+        (out.status.code().unwrap_or(-1), v)
+    }
+}
+
+fn hook(d: &TestDaemon, payload: &Value) {
+    let out = run(&d.home, &["hook"], Some(payload.to_string().as_bytes()));
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn grpcurl_lists_every_service_by_reflection_and_health_is_open_but_nothing_else_is() {
+    let d = TestDaemon::start();
+    let out = grpcurl(&d, &["list"]);
+    assert!(out.status.success(), "{out:?}");
+    let list = String::from_utf8_lossy(&out.stdout);
+    for s in [
+        "agentd.v1.ApprovalService",
+        "agentd.v1.CoordinatorService",
+        "agentd.v1.HookService",
+        "agentd.v1.IndexerService",
+        "agentd.v1.SessionService",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(list.contains(s), "{s} missing from\n{list}");
+    }
+    let out = grpcurl(&d, &["grpc.health.v1.Health/Check"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("SERVING"),
+        "{out:?}"
+    );
+    // The API itself needs the token.
+    let out = grpcurl(&d, &["agentd.v1.CoordinatorService/Health"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Unauthenticated"),
+        "{out:?}"
+    );
+    let auth = format!("authorization: Bearer {}", token(&d));
+    let out = grpcurl(&d, &["-H", &auth, "agentd.v1.CoordinatorService/Health"]);
+    assert!(out.status.success(), "{out:?}");
+    let h: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(h["version"], env!("CARGO_PKG_VERSION"));
+    // Unknown methods and other authorities: refused; still serving.
+    let out = grpcurl(&d, &["-H", &auth, "agentd.v1.SessionService/Nope"]);
+    assert!(!out.status.success(), "{out:?}");
+    let out = grpcurl(
+        &d,
+        &["-authority", "evil.example", "grpc.health.v1.Health/Check"],
+    );
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("403"),
+        "{out:?}"
+    );
+    let out = grpcurl(&d, &["grpc.health.v1.Health/Check"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("SERVING"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn grpcio_sees_what_json_rpc_sees_decides_streams_and_runs_hooks() {
+    let d = TestDaemon::start();
+    let py = Py::new();
+    let t = token(&d);
+    let project = tempfile::tempdir().unwrap();
+    let cwd = project.path().canonicalize().unwrap();
+    let cwd_s = cwd.to_str().unwrap().to_owned();
+    for (sid, event) in [
+        ("dddd4444-0000-4000-8000-000000000004", "SessionStart"),
+        ("dddd4444-0000-4000-8000-000000000004", "UserPromptSubmit"),
+        ("eeee5555-0000-4000-8000-000000000005", "SessionStart"),
+    ] {
+        hook(
+            &d,
+            &json!({"session_id": sid, "hook_event_name": event, "cwd": cwd_s, "prompt": "go"}),
+        );
+    }
+    // Sessions: the same through gRPC and JSON-RPC.
+    let (code, g) = py.call(&d, &t, "list", json!({}));
+    assert_eq!(code, 0, "{g}");
+    let rpc: Value = d
+        .client()
+        .call(
+            method::SESSIONS_LIST,
+            json!({"paged": true, "history": false}),
+        )
+        .unwrap();
+    let ids = |list: &Value, key: &str| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["id"].as_str().unwrap().into(),
+                    s[key].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        ids(&g["sessions"], "status"),
+        ids(&rpc["sessions"], "status")
+    );
+    // By prefix, and the live one in a directory.
+    let (_, s) = py.call(&d, &t, "get", json!({"id": "dddd4444"}));
+    assert_eq!(s["id"], "dddd4444-0000-4000-8000-000000000004", "{s}");
+    assert_eq!(s["prompts"], "1", "uint64 is a string in proto3 JSON: {s}");
+    let (_, s) = py.call(&d, &t, "active", json!({"cwd": cwd_s}));
+    assert_eq!(
+        s["id"], "eeee5555-0000-4000-8000-000000000005",
+        "the latest: {s}"
+    );
+    let (code, e) = py.call(&d, &t, "get", json!({"id": "nope"}));
+    assert_eq!((code, e["code"].as_str()), (3, Some("NOT_FOUND")), "{e}");
+    // No token: UNAUTHENTICATED, nothing runs.
+    let (code, e) = py.call(&d, "", "list", json!({}));
+    assert_eq!(
+        (code, e["code"].as_str()),
+        (3, Some("UNAUTHENTICATED")),
+        "{e}"
+    );
+
+    // The log as a stream: every event in seq order.
+    let (_, events) = py.call(&d, &t, "watch", json!({"after": 0, "n": 3}));
+    let seqs: Vec<u64> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(seqs, [1, 2, 3], "{events}");
+
+    // An approval decided through gRPC, seen resolved through GraphQL too.
+    let request = json!({"session_id": "dddd4444-0000-4000-8000-000000000004",
+        "hook_event_name": "PermissionRequest", "cwd": cwd_s,
+        "tool_name": "Bash", "tool_input": {"command": "make release"}});
+    let held = support::spawn_hook(&d.home, request.to_string().as_bytes(), &[]);
+    let id = wait_for("the approval", Duration::from_secs(30), || {
+        let (_, a) = py.call(&d, &t, "approvals", json!({}));
+        a["approvals"][0]["id"].as_str().map(str::to_owned)
+    });
+    let (code, a) = py.call(&d, &t, "decide", json!({"id": id}));
+    assert_eq!(code, 0, "{a}");
+    assert_eq!(a["status"], "allowed");
+    assert_eq!(a["decided_by"], "grpc");
+    let out = held.wait_with_output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    assert_eq!(
+        v["hookSpecificOutput"]["decision"]["behavior"], "allow",
+        "{out:?}"
+    );
+    let (code, again) = py.call(&d, &t, "decide", json!({"id": id}));
+    assert_eq!(
+        (code, again["code"].as_str()),
+        (3, Some("ALREADY_EXISTS")),
+        "{again}"
+    );
+    let a: Value = d
+        .client()
+        .call(method::APPROVALS_GET, json!({"id": id}))
+        .unwrap();
+    assert_eq!(
+        (a["status"].as_str(), a["reason"].as_str()),
+        (Some("allowed"), Some("via grpc"))
+    );
+
+    // A project's hooks, streamed line by line, then their outcome.
+    std::fs::create_dir_all(cwd.join(".agentd")).unwrap();
+    std::fs::write(
+        cwd.join(".agentd/hooks.toml"),
+        "[[hooks]]\nname = \"count\"\nevents = [\"Stop\"]\ncommand = \"seq 1 3; echo oops >&2; exit 1\"\n",
+    )
+    .unwrap();
+    let (code, outs) = py.call(&d, &t, "hooks", json!({"cwd": cwd_s}));
+    assert_eq!(code, 0, "{outs}");
+    let outs = outs.as_array().unwrap();
+    let lines: Vec<(&str, &str)> = outs
+        .iter()
+        .filter_map(|o| o.get("line"))
+        .map(|l| (l["stream"].as_str().unwrap(), l["text"].as_str().unwrap()))
+        .collect();
+    for want in [
+        ("stdout", "1"),
+        ("stdout", "2"),
+        ("stdout", "3"),
+        ("stderr", "oops"),
+    ] {
+        assert!(lines.contains(&want), "{want:?} in {lines:?}");
+    }
+    let done = outs.last().unwrap();
+    assert_eq!(done["completed"]["hook"], "count", "{outs:?}");
+    assert_eq!(done["completed"]["exit_code"], 1);
+    // Still serving, with counts by status.
+    let (code, st) = py.call(&d, &t, "status", json!({}));
+    assert_eq!(code, 0, "{st}");
+    assert!(
+        st["sessions_by_status"]
+            .as_object()
+            .is_some_and(|m| !m.is_empty()),
+        "{st}"
+    );
+}
