@@ -36,6 +36,19 @@ pub struct Config {
     pub runner: RunnerConfig,
     /// How long the event log keeps whole payloads.
     pub retention: RetentionConfig,
+    /// How many agent sessions may run at once.
+    pub slots: SlotsConfig,
+}
+
+/// `[slots]`: how many agent sessions may run at once (runtime slots that
+/// `agentd launch` and any client acquire).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlotsConfig {
+    /// Slots in all; 0 (the default) is no limit.
+    pub max: usize,
+    /// Slots per project directory (`[slots.projects] "/home/me/api" = 2`).
+    pub projects: std::collections::BTreeMap<String, usize>,
 }
 
 /// `[retention]`: what the event log keeps, and for how long.
@@ -199,6 +212,7 @@ impl Default for Config {
             hooks: Vec::new(),
             runner: RunnerConfig::default(),
             retention: RetentionConfig::default(),
+            slots: SlotsConfig::default(),
         }
     }
 }

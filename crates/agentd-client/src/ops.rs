@@ -6,8 +6,8 @@ use agentd_proto::api::{
     ApprovalView, ApprovalsGetParams, ApprovalsListParams, DecideParams, EventsList,
     EventsListParams, Health, HooksHistoryParams, HooksListParams, HooksListed, IndexStatusParams,
     Interrupted, Killed, LaunchParams, Launched, Rescan, SendParams, SessionView,
-    SessionsGetParams, SessionsListParams, SessionsPage, SubscribeParams, SubscribeResult,
-    TranscriptParams,
+    SessionsGetParams, SessionsListParams, SessionsPage, Slot, SlotsAcquireParams,
+    SlotsReleaseParams, SubscribeParams, SubscribeResult, TranscriptParams,
 };
 use agentd_proto::history::{Hit, IndexStatus, SearchQuery, TranscriptPage, UsagePage, UsageQuery};
 use agentd_proto::method;
@@ -193,6 +193,33 @@ impl Client {
     /// As [`Client::call`].
     pub fn hook_runs(&mut self, p: &HooksHistoryParams) -> Result<Vec<Value>, ClientError> {
         self.call(method::HOOKS_HISTORY, p)
+    }
+
+    /// `slots.list`: the slots held now.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn slots(&mut self) -> Result<Vec<Slot>, ClientError> {
+        self.call(method::SLOTS_LIST, serde_json::json!({}))
+    }
+
+    /// `slots.acquire`: a slot, waiting up to `wait_ms` when all are taken.
+    ///
+    /// # Errors
+    /// As [`Client::call`]; overloaded when none frees in time.
+    pub fn acquire_slot(&mut self, p: &SlotsAcquireParams) -> Result<Slot, ClientError> {
+        self.call(method::SLOTS_ACQUIRE, p)
+    }
+
+    /// `slots.release`.
+    ///
+    /// # Errors
+    /// As [`Client::call`]; not found.
+    pub fn release_slot(&mut self, id: &str) -> Result<Slot, ClientError> {
+        self.call(
+            method::SLOTS_RELEASE,
+            SlotsReleaseParams { id: id.to_owned() },
+        )
     }
 
     /// `store.gc`: compaction now, and what it did.

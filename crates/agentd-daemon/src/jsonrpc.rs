@@ -10,7 +10,7 @@ use agentd_proto::api::{
     ApprovalView, ApprovalsGetParams, ApprovalsListParams, DecideParams, EventsListParams,
     HooksExecuteParams, HooksHistoryParams, HooksListParams, IndexStatusParams, IngestParams,
     InitializeParams, InitializeResult, LaunchParams, SendParams, SessionsGetParams,
-    SessionsListParams, TranscriptParams,
+    SessionsListParams, SlotsAcquireParams, SlotsReleaseParams, TranscriptParams,
 };
 use agentd_proto::{
     Notification, PROTOCOL_VERSION, RpcError, code, major_version, method, notification,
@@ -248,6 +248,16 @@ async fn call(
                 .await,
         ),
         method::STORE_GC => answer(service.gc().await),
+        method::SLOTS_LIST => encode(service.slots()),
+        method::SLOTS_ACQUIRE => {
+            let p: SlotsAcquireParams = params(method, p)?;
+            let wait = std::time::Duration::from_millis(p.wait_ms);
+            answer(service.acquire_slot(p.request, wait).await)
+        }
+        method::SLOTS_RELEASE => {
+            let p: SlotsReleaseParams = params(method, p)?;
+            answer(service.release_slot(&p.id))
+        }
         other => Err(RpcError::new(
             code::METHOD_NOT_FOUND,
             format!("unknown method `{other}`; see the method list in ARCHITECTURE.md"),

@@ -33,6 +33,7 @@ pub mod reaper;
 pub mod retention;
 pub mod server;
 pub mod service;
+pub mod slots;
 pub mod spool;
 pub mod state;
 pub mod subscribe;

@@ -82,6 +82,10 @@ pub struct Shared {
     pub subscribers_dropped: AtomicU64,
     /// The session list being paged through (`sessions.list` with an offset).
     pub session_pages: crate::paging::Continuation<agentd_proto::api::SessionView>,
+    /// Runtime slots (`[slots]`), and a wake-up for those waiting for one.
+    pub slots: Mutex<crate::slots::SlotTable>,
+    /// Notified whenever a slot is freed.
+    pub slot_freed: tokio::sync::Notify,
     /// The ranking of the search being paged through (`search` with an offset).
     pub search_pages: crate::paging::Continuation<agentd_index::query::Ranked>,
     readers: Mutex<Vec<Reader>>,
@@ -98,6 +102,7 @@ impl Shared {
         config: Config,
     ) -> Shared {
         let index_db = db_path.with_file_name("index.db");
+        let slots = crate::slots::SlotTable::new(config.slots.max, config.slots.projects.clone());
         Shared {
             registry: RwLock::new(registry),
             head_seq: AtomicU64::new(head_seq),
@@ -122,6 +127,8 @@ impl Shared {
             subscribers_dropped: AtomicU64::new(0),
             session_pages: Default::default(),
             search_pages: Default::default(),
+            slots: Mutex::new(slots),
+            slot_freed: tokio::sync::Notify::new(),
             readers: Mutex::new(Vec::new()),
             next_subscription: AtomicU64::new(1),
         }

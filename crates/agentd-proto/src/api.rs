@@ -496,6 +496,58 @@ pub struct HooksListed {
     pub errors: Vec<String>,
 }
 
+/// One held slot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Slot {
+    /// `slot_<n>`.
+    pub id: String,
+    /// Who holds it (`launch`, `ci:job-42`, a user@host).
+    pub holder: String,
+    /// The session it is for, if any: its end frees the slot.
+    pub session_id: Option<String>,
+    /// The project it counts against, if any.
+    pub project: Option<String>,
+    /// When it was acquired, ms since the Unix epoch.
+    pub acquired_ms: i64,
+    /// When it frees itself, ms since the Unix epoch (a TTL).
+    pub expires_ms: Option<i64>,
+}
+
+/// A request for a slot.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SlotRequest {
+    /// Who asks.
+    pub holder: String,
+    /// The session it is for.
+    #[serde(default)]
+    pub session_id: Option<String>,
+    /// The project it counts against (a directory).
+    #[serde(default)]
+    pub project: Option<String>,
+    /// Free it after this many seconds.
+    #[serde(default)]
+    pub ttl_s: Option<u64>,
+}
+
+/// `slots.acquire` params: the request, and how long to wait for a free
+/// slot (default 0: fail at once when all are taken; at most 600 000).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SlotsAcquireParams {
+    /// The request.
+    #[serde(flatten)]
+    pub request: SlotRequest,
+    /// Longest wait for a free slot, ms.
+    #[serde(default)]
+    pub wait_ms: u64,
+}
+
+/// `slots.release` params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlotsReleaseParams {
+    /// The slot.
+    pub id: String,
+}
+
 /// `sessions.interrupt` result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Interrupted {

@@ -33,6 +33,14 @@ pub mod method {
     pub const INITIALIZE: &str = "initialize";
     /// Daemon health. Result [`crate::api::Health`].
     pub const HEALTH: &str = "health";
+    /// Slots held now. Result `[`[`crate::api::Slot`]`]`.
+    pub const SLOTS_LIST: &str = "slots.list";
+    /// Take a slot. Params [`crate::api::SlotsAcquireParams`]; result
+    /// [`crate::api::Slot`].
+    pub const SLOTS_ACQUIRE: &str = "slots.acquire";
+    /// Give a slot back. Params [`crate::api::SlotsReleaseParams`]; result
+    /// [`crate::api::Slot`].
+    pub const SLOTS_RELEASE: &str = "slots.release";
     /// A Claude Code hook payload. Params [`crate::api::IngestParams`].
     pub const HOOK_INGEST: &str = "hook.ingest";
     /// A status-line snapshot. Params [`crate::api::IngestParams`].

@@ -384,6 +384,19 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<ConfigCommand>,
     },
+    /// Runtime slots: how many agent sessions may run at once ([slots] max
+    /// and [slots.projects] in agentd.toml). `agentd launch` takes one;
+    /// scripts and other clients can too.
+    #[command(
+        after_help = "Examples:\n  agentd slots\n  agentd slots acquire --holder ci:job-42 --project ~/src/api --ttl 3600 --wait 60\n  agentd slots release slot_3"
+    )]
+    Slots {
+        /// JSON array of slots (`id`, `holder`, `session_id`, `project`, `acquired_ms`, `expires_ms`).
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        command: Option<SlotsCommand>,
+    },
     /// Print a shell completion script.
     #[command(
         after_help = "Install it where your shell looks, for example:\n  agentd completions bash > ~/.local/share/bash-completion/completions/agentd\n  agentd completions zsh > \"${fpath[1]}/_agentd\"\n  agentd completions fish > ~/.config/fish/completions/agentd.fish\n  agentd completions powershell >> $PROFILE"
@@ -419,6 +432,10 @@ impl Command {
             | Command::Paths { json }
             | Command::Doctor { json }
             | Command::Config { json, .. } => *json,
+            Command::Slots { json, command } => match command {
+                Some(SlotsCommand::Acquire { json: j, .. }) => *json || *j,
+                _ => *json,
+            },
             Command::Hooks { command } => match command {
                 HooksCommand::Ls { json, .. } | HooksCommand::History { json, .. } => *json,
                 HooksCommand::Run(run) => run.json,
@@ -426,6 +443,42 @@ impl Command {
             _ => false,
         }
     }
+}
+
+/// `agentd slots …`
+#[derive(Debug, Subcommand)]
+pub enum SlotsCommand {
+    /// Take a slot; prints its id. Exit 1 when all are taken (after
+    /// `--wait`), naming who holds them.
+    #[command(
+        after_help = "Example:\n  id=$(agentd slots acquire --holder me --ttl 600) && run-agent && agentd slots release \"$id\""
+    )]
+    Acquire {
+        /// Who takes it (default: user@host).
+        #[arg(long)]
+        holder: Option<String>,
+        /// The session it is for (its end frees the slot).
+        #[arg(long)]
+        session: Option<String>,
+        /// The project directory it counts against.
+        #[arg(long, value_name = "DIR")]
+        project: Option<PathBuf>,
+        /// Free it by itself after this many seconds.
+        #[arg(long, value_name = "SECONDS")]
+        ttl: Option<u64>,
+        /// Wait up to this many seconds for a free slot (at most 600).
+        #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+        wait: u64,
+        /// The slot as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give a slot back.
+    #[command(after_help = "Example:\n  agentd slots release slot_3")]
+    Release {
+        /// Slot id.
+        id: String,
+    },
 }
 
 /// `agentd config …`

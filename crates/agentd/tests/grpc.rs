@@ -112,6 +112,12 @@ try:
     elif what == "hooks":
         got = [out(m) for m in rpc.HookServiceStub(ch).ExecuteHooks(pb.ExecuteHooksRequest(event="Stop", cwd=args["cwd"], no_cache=True), metadata=md, timeout=60)]
         print(json.dumps(got))
+    elif what == "slots":
+        st = rpc.SlotServiceStub(ch)
+        a = st.Acquire(pb.AcquireSlotRequest(holder="grpc-client", ttl_s=600), metadata=md, timeout=30)
+        listed = st.List(pb.ListSlotsRequest(), metadata=md, timeout=30)
+        released = st.Release(pb.ReleaseSlotRequest(id=a.id), metadata=md, timeout=30)
+        print(json.dumps({"acquired": out(a), "listed": out(listed), "released": out(released)}))
     elif what == "status":
         r = rpc.CoordinatorServiceStub(ch).Status(pb.StatusRequest(), metadata=md, timeout=30)
         print(json.dumps(out(r)))
@@ -161,6 +167,7 @@ fn grpcurl_lists_every_service_by_reflection_and_health_is_open_but_nothing_else
         "agentd.v1.HookService",
         "agentd.v1.IndexerService",
         "agentd.v1.SessionService",
+        "agentd.v1.SlotService",
         "grpc.health.v1.Health",
     ] {
         assert!(list.contains(s), "{s} missing from\n{list}");
@@ -337,6 +344,14 @@ fn grpcio_sees_what_json_rpc_sees_decides_streams_and_runs_hooks() {
     let done = outs.last().unwrap();
     assert_eq!(done["completed"]["hook"], "count", "{outs:?}");
     assert_eq!(done["completed"]["exit_code"], 1);
+    // Slots through gRPC, seen through JSON-RPC while held.
+    let (code, sl) = py.call(&d, &t, "slots", json!({}));
+    assert_eq!(code, 0, "{sl}");
+    assert_eq!(sl["acquired"]["holder"], "grpc-client", "{sl}");
+    assert_eq!(sl["listed"]["slots"][0]["id"], sl["acquired"]["id"], "{sl}");
+    assert_eq!(sl["released"]["id"], sl["acquired"]["id"], "{sl}");
+    let held: Vec<Value> = d.client().call(method::SLOTS_LIST, json!({})).unwrap();
+    assert!(held.is_empty(), "{held:?}");
     // Still serving, with counts by status.
     let (code, st) = py.call(&d, &t, "status", json!({}));
     assert_eq!(code, 0, "{st}");

@@ -234,6 +234,11 @@ impl Query {
         Ok(Json(serde_json::to_value(status)?))
     }
 
+    /// Runtime slots held now (`[slots]`).
+    async fn slots(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Slot>> {
+        Ok(service(ctx)?.slots().into_iter().map(Slot::from).collect())
+    }
+
     /// The hook runner's definitions for a project directory.
     async fn hooks(
         &self,
@@ -388,6 +393,36 @@ impl Mutation {
             session_id: k.session_id,
             ended_by: k.ended_by,
         })
+    }
+
+    /// Takes a runtime slot; when all are taken, waits up to `waitMs` (at
+    /// most 600 000) for one, then fails with `OVERLOADED` naming who holds
+    /// them.
+    async fn acquire_slot(
+        &self,
+        ctx: &Context<'_>,
+        holder: String,
+        session_id: Option<String>,
+        project: Option<String>,
+        ttl_s: Option<u64>,
+        #[graphql(default = 0)] wait_ms: u64,
+    ) -> async_graphql::Result<Slot> {
+        let req = agentd_proto::api::SlotRequest {
+            holder,
+            session_id,
+            project,
+            ttl_s,
+        };
+        Ok(service(ctx)?
+            .acquire_slot(req, std::time::Duration::from_millis(wait_ms))
+            .await
+            .map_err(gql)?
+            .into())
+    }
+
+    /// Gives a runtime slot back.
+    async fn release_slot(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<Slot> {
+        Ok(service(ctx)?.release_slot(&id).map_err(gql)?.into())
     }
 
     /// Scans every transcript folder now.

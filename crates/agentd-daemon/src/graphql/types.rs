@@ -500,3 +500,33 @@ pub struct Killed {
     /// The signal that ended the last process of its group.
     pub ended_by: String,
 }
+
+/// A held runtime slot (`[slots]`).
+#[derive(SimpleObject)]
+pub struct Slot {
+    /// `slot_<n>`.
+    pub id: String,
+    /// Who holds it.
+    pub holder: String,
+    /// The session it is for (its end frees it).
+    pub session_id: Option<String>,
+    /// The project it counts against.
+    pub project: Option<String>,
+    /// When acquired, ms since the Unix epoch.
+    pub acquired_ms: i64,
+    /// When it frees itself, ms since the Unix epoch.
+    pub expires_ms: Option<i64>,
+}
+
+impl From<agentd_proto::api::Slot> for Slot {
+    fn from(s: agentd_proto::api::Slot) -> Slot {
+        Slot {
+            id: s.id,
+            holder: s.holder,
+            session_id: s.session_id,
+            project: s.project,
+            acquired_ms: s.acquired_ms,
+            expires_ms: s.expires_ms,
+        }
+    }
+}

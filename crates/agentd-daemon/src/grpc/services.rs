@@ -353,3 +353,58 @@ impl pb::hook_service_server::HookService for Services {
         Ok(Response::new(Box::pin(stream)))
     }
 }
+
+fn slot(s: agentd_proto::api::Slot) -> pb::Slot {
+    pb::Slot {
+        id: s.id,
+        holder: s.holder,
+        session_id: s.session_id,
+        project: s.project,
+        acquired_ms: s.acquired_ms,
+        expires_ms: s.expires_ms,
+    }
+}
+
+#[tonic::async_trait]
+impl pb::slot_service_server::SlotService for Services {
+    async fn acquire(
+        &self,
+        req: Request<pb::AcquireSlotRequest>,
+    ) -> Result<Response<pb::Slot>, Status> {
+        let r = req.into_inner();
+        let s = self
+            .service
+            .acquire_slot(
+                agentd_proto::api::SlotRequest {
+                    holder: r.holder,
+                    session_id: r.session_id,
+                    project: r.project,
+                    ttl_s: r.ttl_s,
+                },
+                std::time::Duration::from_millis(r.wait_ms),
+            )
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(slot(s)))
+    }
+
+    async fn release(
+        &self,
+        req: Request<pb::ReleaseSlotRequest>,
+    ) -> Result<Response<pb::Slot>, Status> {
+        let s = self
+            .service
+            .release_slot(&req.into_inner().id)
+            .map_err(status_of)?;
+        Ok(Response::new(slot(s)))
+    }
+
+    async fn list(
+        &self,
+        _: Request<pb::ListSlotsRequest>,
+    ) -> Result<Response<pb::ListSlotsResponse>, Status> {
+        Ok(Response::new(pb::ListSlotsResponse {
+            slots: self.service.slots().into_iter().map(slot).collect(),
+        }))
+    }
+}

@@ -12,7 +12,29 @@ impl Service {
     /// [`ServiceError::Gone`] when `claude` is missing or exits before its
     /// session starts; [`ServiceError::Invalid`] for a bad `cwd`.
     pub async fn launch(&self, p: LaunchParams) -> Result<Launched, ServiceError> {
-        launch::launch(&self.shared, p, None).await
+        // A launch runs a session: it takes a slot ([slots]) for its
+        // project first, and the session's end gives it back.
+        let slot = self
+            .acquire_slot(
+                crate::slots::SlotRequest {
+                    holder: "launch".to_owned(),
+                    session_id: None,
+                    project: p.cwd.clone(),
+                    ttl_s: None,
+                },
+                std::time::Duration::ZERO,
+            )
+            .await?;
+        match launch::launch(&self.shared, p, None).await {
+            Ok(l) => {
+                self.bind_slot(&slot.id, &l.session_id);
+                Ok(l)
+            }
+            Err(e) => {
+                let _ = self.release_slot(&slot.id);
+                Err(e)
+            }
+        }
     }
 
     /// Sends a message to a launched session (id or unique prefix),

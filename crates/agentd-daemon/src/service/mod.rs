@@ -25,6 +25,7 @@ mod hooks;
 mod ingest;
 mod launch;
 mod sessions;
+mod slots;
 
 use std::sync::Arc;
 
@@ -32,6 +33,7 @@ pub use crate::error::ServiceError;
 pub use events::{MAX_EVENTS_PAGE, RESPONSE_BUDGET};
 pub use ingest::Ingested;
 pub use sessions::SessionsListed;
+pub use slots::MAX_SLOT_WAIT;
 
 use crate::state::Shared;
 

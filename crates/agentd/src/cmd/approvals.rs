@@ -11,7 +11,8 @@ use agentd_client::client::Message;
 use agentd_client::{Client, Config, Paths};
 use agentd_core::Decision;
 use agentd_proto::api::{
-    ApprovalView, ApprovalsListParams, DecideParams, LaunchParams, SendParams, SubscribeParams,
+    ApprovalView, ApprovalsListParams, DecideParams, LaunchParams, SendParams, SlotRequest,
+    SlotsAcquireParams, SubscribeParams,
 };
 use serde_json::Value;
 
@@ -340,6 +341,96 @@ pub fn steer(paths: &Paths, what: Steer, json: bool) -> ExitCode {
         Ok((v, _)) if json => super::print_json(&v.unwrap_or_default()),
         Ok((_, line)) => {
             println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => client_error(e),
+    }
+}
+
+/// `agentd slots [--json]`.
+pub fn slots(paths: &Paths, json: bool) -> ExitCode {
+    let mut client = match connect(paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let list = match client.slots() {
+        Ok(l) => l,
+        Err(e) => return client_error(e),
+    };
+    if json {
+        return super::print_json(&list);
+    }
+    if list.is_empty() {
+        println!("no slot is held");
+        return ExitCode::SUCCESS;
+    }
+    println!(
+        "{:<10} {:<24} {:<10} {:<8} PROJECT",
+        "ID", "HOLDER", "SESSION", "TTL"
+    );
+    let now = jiff::Timestamp::now().as_millisecond();
+    for s in list {
+        let ttl = s
+            .expires_ms
+            .map_or("-".to_owned(), |e| format!("{}s", (e - now).max(0) / 1000));
+        println!(
+            "{:<10} {:<24} {:<10} {:<8} {}",
+            agentd_core::text::one_line(&s.id),
+            agentd_core::text::truncate(&agentd_core::text::one_line(&s.holder), 24),
+            s.session_id
+                .as_deref()
+                .map(|id| id.chars().take(8).collect::<String>())
+                .unwrap_or_else(|| "-".to_owned()),
+            ttl,
+            agentd_core::text::one_line(s.project.as_deref().unwrap_or("-"))
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// `agentd slots acquire …`: prints the slot id.
+pub fn acquire_slot(
+    paths: &Paths,
+    holder: Option<String>,
+    session: Option<String>,
+    project: Option<std::path::PathBuf>,
+    ttl: Option<u64>,
+    wait: u64,
+    json: bool,
+) -> ExitCode {
+    let wait = wait.min(600);
+    let mut client = match Client::connect(&paths.socket, Duration::from_secs(wait + 30)) {
+        Ok(c) => c,
+        Err(e) => return client_error(e),
+    };
+    let p = SlotsAcquireParams {
+        request: SlotRequest {
+            holder: holder.unwrap_or_else(me),
+            session_id: session,
+            project: project.map(|p| std::path::absolute(&p).unwrap_or(p).display().to_string()),
+            ttl_s: ttl,
+        },
+        wait_ms: wait * 1000,
+    };
+    match client.acquire_slot(&p) {
+        Ok(s) if json => super::print_json(&s),
+        Ok(s) => {
+            println!("{}", agentd_core::text::one_line(&s.id));
+            ExitCode::SUCCESS
+        }
+        Err(e) => client_error(e),
+    }
+}
+
+/// `agentd slots release <id>`.
+pub fn release_slot(paths: &Paths, id: &str) -> ExitCode {
+    let mut client = match connect(paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match client.release_slot(id) {
+        Ok(s) => {
+            println!("{} released", agentd_core::text::one_line(&s.id));
             ExitCode::SUCCESS
         }
         Err(e) => client_error(e),

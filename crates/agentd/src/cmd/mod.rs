@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use agentd_client::{ClientError, Config, Paths};
 
-use crate::cli::{Cli, Command, ConfigCommand, HooksCommand, RulesCommand};
+use crate::cli::{Cli, Command, ConfigCommand, HooksCommand, RulesCommand, SlotsCommand};
 
 /// Set for commands run with `--json`: errors go to stderr as JSON too.
 static JSON_ERRORS: AtomicBool = AtomicBool::new(false);
@@ -56,6 +56,18 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Health { json } => query::health(&paths, json),
         Command::Gc { json } => query::gc(&paths, json),
         Command::Doctor { json } => doctor::doctor(&paths, json),
+        Command::Slots { json, command } => match command {
+            None => approvals::slots(&paths, json),
+            Some(SlotsCommand::Acquire {
+                holder,
+                session,
+                project,
+                ttl,
+                wait,
+                json: j,
+            }) => approvals::acquire_slot(&paths, holder, session, project, ttl, wait, json || j),
+            Some(SlotsCommand::Release { id }) => approvals::release_slot(&paths, &id),
+        },
         Command::Config { json, command } => match command {
             None => config::show(&paths, json),
             Some(ConfigCommand::Edit) => config::edit(&paths),
