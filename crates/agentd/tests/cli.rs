@@ -417,6 +417,9 @@ fn version_and_help_work() {
         &["man"],
         &["config"],
         &["config", "edit"],
+        &["slots"],
+        &["slots", "acquire"],
+        &["slots", "release"],
     ] {
         let out = Command::new(support::bin())
             .args(args)
