@@ -52,6 +52,46 @@ pub fn parse_listen(listen: &str) -> Result<SocketAddr, String> {
     Ok(addr)
 }
 
+/// How often the server pings an HTTP/2 connection: a quiet gRPC stream
+/// (a `WatchEvents` with nothing to say) still moves bytes, so the idle
+/// timeout (against slowloris) does not cut it, and a dead peer is found.
+pub const H2_PING: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Serves `app` on `listener` — HTTP/1.1 (with upgrades, for WebSockets)
+/// and HTTP/2 (h2c, for gRPC) — until `stop`, then lets the connections
+/// finish for up to 5 s.
+pub async fn serve(
+    mut listener: crate::limits::CappedListener,
+    app: Router,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    use axum::serve::Listener;
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(H2_PING))
+        .keep_alive_timeout(H2_PING + std::time::Duration::from_secs(5));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let (io, _) = tokio::select! {
+            _ = stop.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(io), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            // A client that goes away mid-request is not an error worth a line.
+            let _ = conn.await;
+        });
+    }
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), graceful.shutdown()).await;
+}
+
 /// The router.
 pub fn router(shared: Arc<Shared>, token: String) -> Router {
     let service = Service::new(shared);

@@ -135,14 +135,7 @@ impl Daemon {
                 crate::limits::MAX_HTTP_CONNECTIONS,
                 crate::limits::HTTP_IDLE_TIMEOUT,
             );
-            tracker.spawn(async move {
-                let served = axum::serve(capped, app)
-                    .with_graceful_shutdown(async move { stop.cancelled().await })
-                    .await;
-                if let Err(e) = served {
-                    tracing::error!(error = %e, "HTTP listener failed");
-                }
-            });
+            tracker.spawn(http::serve(capped, app, stop));
             tracing::info!(addr = %bound, "HTTP listening");
         }
 

@@ -362,3 +362,43 @@ fn grpcio_sees_what_json_rpc_sees_decides_streams_and_runs_hooks() {
         "{st}"
     );
 }
+
+#[test]
+fn a_quiet_watch_stream_outlives_the_http_idle_timeout() {
+    // The HTTP side closes connections that move no byte for 30 s (against
+    // slowloris); a WatchEvents stream with nothing to say for longer must
+    // survive it (the server pings HTTP/2 connections).
+    let d = TestDaemon::start();
+    let py = Py::new();
+    let t = token(&d);
+    let head = {
+        let h: Value = d.client().call(method::HEALTH, json!({})).unwrap();
+        h["head_seq"].as_u64().unwrap()
+    };
+    let watcher = Command::new(python())
+        .args([
+            "-c",
+            CLIENT,
+            &addr(&d),
+            &t,
+            "watch",
+            &json!({"after": head, "n": 1}).to_string(),
+        ])
+        .env("PYTHONPATH", py.dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let since = std::time::Instant::now();
+    wait_for("40 quiet seconds", Duration::from_secs(120), || {
+        (since.elapsed() > Duration::from_secs(40)).then_some(())
+    });
+    hook(
+        &d,
+        &json!({"session_id": "late", "hook_event_name": "SessionStart"}),
+    );
+    let out = watcher.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got[0]["session_id"], "late", "{got}");
+}
