@@ -797,7 +797,10 @@ fn leaky_claude(dir: &Path) -> std::path::PathBuf {
     std::fs::write(
         &script,
         r#"#!/bin/sh
-(trap '' INT TERM; while :; do sleep 1; done) &
+(trap '' INT TERM; : > "$0.ready"; while :; do sleep 1; done) &
+# The child ignores the signals before the session starts (else a fast
+# kill could end it with SIGINT and the test would prove nothing).
+while [ ! -e "$0.ready" ]; do sleep 0.05; done
 printf '%s\n' '{"type":"system","subtype":"init","session_id":"11111111-2222-4333-8444-666666666666","model":"claude-opus-5-5","cwd":"/tmp","tools":[]}'
 while IFS= read -r line; do :; done
 "#,

@@ -22,8 +22,9 @@ impl Service {
     /// the first built, kept for [`crate::paging::CONTINUATION_TTL`]).
     ///
     /// # Errors
-    /// [`ServiceError::TooLarge`] when an unpaged list would not fit one
-    /// response (it says how to page); [`ServiceError::Internal`].
+    /// [`ServiceError::Invalid`] when an unpaged list would not fit one
+    /// response (it says how to page: the request must change, and the
+    /// JSON-RPC code stays -32602 as before); [`ServiceError::Internal`].
     pub async fn sessions(&self, p: SessionsListParams) -> Result<SessionsListed, ServiceError> {
         let shared = &self.shared;
         // Pages after the first are slices of the list the first one built.
@@ -55,7 +56,7 @@ impl Service {
         if let Some(next) = next_offset
             && p.limit.is_none_or(|l| sessions.len() < l)
         {
-            return Err(ServiceError::too_large(format!(
+            return Err(ServiceError::invalid(format!(
                 "{next} sessions fit a frame and more follow; ask with `paged: true` and go on from `next_offset` (or give a smaller `limit`)"
             )));
         }
