@@ -864,6 +864,9 @@ while IFS= read -r line; do :; done
     std::fs::set_permissions(&claude, std::fs::Permissions::from_mode(0o755)).unwrap();
     let argv = tmp.path().join("argv.log");
     let home = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    // One slot: the launch takes it, its end frees it, a resume takes it
+    // again.
+    std::fs::write(home.path().join("agentd.toml"), "[slots]\nmax = 1\n").unwrap();
     let d = TestDaemon::start_with_env(
         home.path(),
         vec![
@@ -882,6 +885,30 @@ while IFS= read -r line; do :; done
         .unwrap();
     let id = launched["session_id"].as_str().unwrap().to_owned();
     let _: Value = c.call(method::SESSIONS_KILL, json!({"id": id})).unwrap();
+    // The killed session's slot is free again; someone else takes it, and
+    // the resume waits its turn (refused, naming the holder).
+    wait_for(
+        "the session's slot to be freed",
+        Duration::from_secs(30),
+        || {
+            let held: Vec<Value> = d.client().call(method::SLOTS_LIST, json!({})).ok()?;
+            held.is_empty().then_some(())
+        },
+    );
+    let out = run(&d.home, &["slots", "acquire", "--holder", "blocker"], None);
+    assert!(out.status.success(), "{out:?}");
+    let blocker = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let out = run(&d.home, &["send", &id, "and now the tests"], None);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("blocker"),
+        "{out:?}"
+    );
+    assert!(
+        run(&d.home, &["slots", "release", &blocker], None)
+            .status
+            .success()
+    );
     let out = run(&d.home, &["send", &id, "and now the tests"], None);
     assert!(out.status.success(), "{out:?}");
     let runs = std::fs::read_to_string(&argv).unwrap();

@@ -44,7 +44,32 @@ impl Service {
     /// As [`Service::launch`] when it has to resume.
     pub async fn send(&self, p: SendParams) -> Result<Launched, ServiceError> {
         let id = self.session(&p.id).map(|s| s.session.id).unwrap_or(p.id);
-        launch::send(&self.shared, &id, &p.message).await
+        if launch::asks_on_stdio(&self.shared, &id) {
+            return launch::send(&self.shared, &id, &p.message).await;
+        }
+        // Resuming runs the session again: a slot first, as a launch takes.
+        let cwd = self.session(&id).ok().and_then(|s| s.session.cwd);
+        let slot = self
+            .acquire_slot(
+                crate::slots::SlotRequest {
+                    holder: "launch".to_owned(),
+                    session_id: None,
+                    project: cwd,
+                    ttl_s: None,
+                },
+                std::time::Duration::ZERO,
+            )
+            .await?;
+        match launch::send(&self.shared, &id, &p.message).await {
+            Ok(l) => {
+                self.bind_slot(&slot.id, &l.session_id);
+                Ok(l)
+            }
+            Err(e) => {
+                let _ = self.release_slot(&slot.id);
+                Err(e)
+            }
+        }
     }
 
     /// Interrupts a launched session's turn.
