@@ -195,6 +195,17 @@ impl Client {
         self.call(method::HOOKS_HISTORY, p)
     }
 
+    /// `memory.index`: stores and indexes a document.
+    ///
+    /// # Errors
+    /// As [`Client::call`]; invalid for an empty or oversize document.
+    pub fn index_document(
+        &mut self,
+        d: &agentd_proto::history::IndexDocumentParams,
+    ) -> Result<agentd_proto::history::Document, ClientError> {
+        self.call(method::MEMORY_INDEX, d)
+    }
+
     /// `slots.list`: the slots held now.
     ///
     /// # Errors

@@ -249,6 +249,13 @@ async fn call(
         ),
         method::STORE_GC => answer(service.gc().await),
         method::SLOTS_LIST => encode(service.slots()),
+        method::MEMORY_INDEX => answer(
+            service
+                .index_document(params::<agentd_proto::history::IndexDocumentParams>(
+                    method, p,
+                )?)
+                .await,
+        ),
         method::SLOTS_ACQUIRE => {
             let p: SlotsAcquireParams = params(method, p)?;
             let wait = std::time::Duration::from_millis(p.wait_ms);

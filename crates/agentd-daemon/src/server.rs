@@ -80,7 +80,13 @@ impl Daemon {
         // The databases are private whatever the root's mode and the umask
         // (SQLite gives its -wal and -shm files the database's mode). Not
         // via umask: launched sessions and hook checks inherit that.
-        for db in [&paths.db, &paths.index, &paths.root.join("hooks.db")] {
+        let memory = paths.root.join("memory.db");
+        for db in [
+            &paths.db,
+            &paths.index,
+            &paths.root.join("hooks.db"),
+            &memory,
+        ] {
             create_private_file(db)?;
         }
         let _lock = lock::acquire(&paths.pid, &paths.root)?;

@@ -23,6 +23,7 @@
 
 pub mod indexer;
 pub mod layout;
+pub mod memory;
 pub mod query;
 pub mod schema;
 pub mod usage;

@@ -24,14 +24,17 @@ pub struct Reader {
     conn: Connection,
 }
 
-/// A ranked match: the message's row and its BM25 score (lower is better,
-/// as FTS5 gives it).
+/// A ranked match: a transcript message's row (or, with `document`, a
+/// memory document's) and its BM25 score (lower is better, as FTS5 gives
+/// it).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Ranked {
-    /// `messages.id`.
+    /// `messages.id`, or `documents.id` when `document`.
     pub message: i64,
-    /// `bm25(messages_fts)`.
+    /// `bm25(…)`.
     pub score: f64,
+    /// A memory document, not a transcript message.
+    pub document: bool,
 }
 
 /// A session as the index knows it.
@@ -189,6 +192,7 @@ impl Reader {
                 Ok(Ranked {
                     message: r.get(0)?,
                     score: r.get(1)?,
+                    document: false,
                 })
             },
         )?;
@@ -243,6 +247,9 @@ impl Reader {
                 project,
                 snippet: snippet(&text, &terms, SNIPPET_CHARS),
                 score: -r.score,
+                kind: "transcript".into(),
+                document_id: None,
+                title: None,
             });
         }
         Ok(hits)

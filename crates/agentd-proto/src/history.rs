@@ -59,6 +59,64 @@ pub struct Hit {
     pub snippet: String,
     /// Relevance: SQLite FTS5 BM25 negated, so higher is better.
     pub score: f64,
+    /// What was found: `transcript` (a message; the fields above) or
+    /// `document` (a memory document: `document_id`, `title`; `session_id`
+    /// is the session it was written for, if any).
+    #[serde(default = "transcript_kind")]
+    pub kind: String,
+    /// The memory document's id (`document` hits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_id: Option<String>,
+    /// The memory document's title (`document` hits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+fn transcript_kind() -> String {
+    "transcript".to_owned()
+}
+
+/// A memory document: a note, a decision, a summary an agent wrote — text
+/// that is not a transcript, searched together with the transcripts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Document {
+    /// `doc_<n>`.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// The text.
+    pub text: String,
+    /// Where it comes from (a URL, a file, an agent).
+    pub source: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// The project directory it belongs to.
+    pub project: Option<String>,
+    /// The session it was written for.
+    pub session_id: Option<String>,
+    /// When it was stored, ms since the Unix epoch.
+    pub created_ms: i64,
+}
+
+/// `memory.index` params: a document to store and index.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IndexDocumentParams {
+    /// Title (required, at most 1 KiB).
+    pub title: String,
+    /// The text (required, at most 1 MiB less the frame's envelope).
+    pub text: String,
+    /// Where it comes from.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The project directory it belongs to.
+    #[serde(default)]
+    pub project: Option<String>,
+    /// The session it was written for.
+    #[serde(default)]
+    pub session_id: Option<String>,
 }
 
 /// One message of a transcript.

@@ -33,6 +33,10 @@ pub mod method {
     pub const INITIALIZE: &str = "initialize";
     /// Daemon health. Result [`crate::api::Health`].
     pub const HEALTH: &str = "health";
+    /// Store and index a memory document. Params
+    /// [`crate::history::IndexDocumentParams`]; result
+    /// [`crate::history::Document`].
+    pub const MEMORY_INDEX: &str = "memory.index";
     /// Slots held now. Result `[`[`crate::api::Slot`]`]`.
     pub const SLOTS_LIST: &str = "slots.list";
     /// Take a slot. Params [`crate::api::SlotsAcquireParams`]; result

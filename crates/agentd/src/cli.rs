@@ -384,6 +384,16 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<ConfigCommand>,
     },
+    /// Memory: documents that are not transcripts (notes, decisions, a
+    /// summary an agent writes), found by `agentd search` beside the
+    /// transcripts.
+    #[command(
+        after_help = "Examples:\n  agentd memory add --title 'Why we pin tonic' 'protox needs no protoc; 0.14.9 builds on 1.95'\n  git log -1 --format=%B | agentd memory add --title 'Release notes' --tag release -"
+    )]
+    Memory {
+        #[command(subcommand)]
+        command: MemoryCommand,
+    },
     /// Runtime slots: how many agent sessions may run at once ([slots] max
     /// and [slots.projects] in agentd.toml). `agentd launch` takes one;
     /// scripts and other clients can too.
@@ -432,6 +442,9 @@ impl Command {
             | Command::Paths { json }
             | Command::Doctor { json }
             | Command::Config { json, .. } => *json,
+            Command::Memory {
+                command: MemoryCommand::Add { json, .. },
+            } => *json,
             Command::Slots { json, command } => match command {
                 Some(SlotsCommand::Acquire { json: j, .. }) => *json || *j,
                 _ => *json,
@@ -443,6 +456,37 @@ impl Command {
             _ => false,
         }
     }
+}
+
+/// `agentd memory …`
+#[derive(Debug, Subcommand)]
+pub enum MemoryCommand {
+    /// Store and index a document; prints its id.
+    #[command(
+        after_help = "Example:\n  agentd memory add --title 'Deploy checklist' --project ~/src/api --tag ops \"$(cat CHECKLIST.md)\""
+    )]
+    Add {
+        /// Title.
+        #[arg(long)]
+        title: String,
+        /// Where it comes from (a URL, a file, an agent).
+        #[arg(long)]
+        source: Option<String>,
+        /// A tag (repeatable).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// The project directory it belongs to.
+        #[arg(long, value_name = "DIR")]
+        project: Option<PathBuf>,
+        /// The session it was written for.
+        #[arg(long)]
+        session: Option<String>,
+        /// The text; `-` reads it from stdin.
+        text: String,
+        /// The stored document as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `agentd slots …`

@@ -23,17 +23,29 @@ pub fn hits(hits: &[Hit], color: bool) -> String {
     }
     let mut out = String::new();
     for h in hits {
-        let who = match &h.agent_id {
-            Some(a) => format!("{} (subagent {})", h.role, one_line(a)),
-            None => h.role.clone(),
-        };
-        out.push_str(&format!(
-            "{}  {}  {}  {}\n",
-            crate::render::short_id(&h.session_id),
-            local_time(h.ts_ms),
-            who,
-            truncate(&one_line(h.project.as_deref().unwrap_or("-")), 50),
-        ));
+        if h.kind == "document" {
+            // A memory document: its id and title where a message has its
+            // session and role.
+            out.push_str(&format!(
+                "{}  {}  document «{}»  {}\n",
+                one_line(h.document_id.as_deref().unwrap_or("-")),
+                local_time(h.ts_ms),
+                truncate(&one_line(h.title.as_deref().unwrap_or("")), 60),
+                truncate(&one_line(h.project.as_deref().unwrap_or("-")), 50),
+            ));
+        } else {
+            let who = match &h.agent_id {
+                Some(a) => format!("{} (subagent {})", h.role, one_line(a)),
+                None => h.role.clone(),
+            };
+            out.push_str(&format!(
+                "{}  {}  {}  {}\n",
+                crate::render::short_id(&h.session_id),
+                local_time(h.ts_ms),
+                who,
+                truncate(&one_line(h.project.as_deref().unwrap_or("-")), 50),
+            ));
+        }
         let snippet = one_line(&h.snippet);
         let snippet = if color {
             // Reset at the end too: a stray « in the text must not colour
@@ -239,6 +251,9 @@ mod tests {
             project: Some("/w/\x1b[31mevil".into()),
             snippet: "fix the «migration»\x1b]0;pwned\x07".into(),
             score: 1.0,
+            kind: "transcript".into(),
+            document_id: None,
+            title: None,
         };
         let out = hits(&[h], false);
         assert!(!out.contains('\x1b') && !out.contains('\x07'), "{out:?}");

@@ -417,6 +417,8 @@ fn version_and_help_work() {
         &["man"],
         &["config"],
         &["config", "edit"],
+        &["memory"],
+        &["memory", "add"],
         &["slots"],
         &["slots", "acquire"],
         &["slots", "release"],

@@ -185,6 +185,20 @@ fn graphql_answers_as_json_rpc_does_and_a_decision_made_here_is_seen_everywhere(
     let out = run(&d.home, &["approvals", "--all", "--json"], None);
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list[0]["status"], "allowed", "{list}");
+    // Memory: a document stored here is a search hit of its own kind.
+    let g = gql(
+        &d,
+        "mutation { indexDocument(title: \"Deploy rule\", text: \"never deploy on fridays\", tags: [\"ops\"]) { id tags } }",
+        json!({}),
+    );
+    assert_eq!(g["data"]["indexDocument"]["tags"][0], "ops", "{g}");
+    let g = gql(
+        &d,
+        "{ search(query: \"fridays\") { kind documentId title snippet } }",
+        json!({}),
+    );
+    assert_eq!(g["data"]["search"][0]["kind"], "document", "{g}");
+    assert_eq!(g["data"]["search"][0]["title"], "Deploy rule", "{g}");
     // A second decision loses, with a stable code.
     let g = gql(
         &d,

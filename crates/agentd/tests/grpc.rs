@@ -118,6 +118,11 @@ try:
         listed = st.List(pb.ListSlotsRequest(), metadata=md, timeout=30)
         released = st.Release(pb.ReleaseSlotRequest(id=a.id), metadata=md, timeout=30)
         print(json.dumps({"acquired": out(a), "listed": out(listed), "released": out(released)}))
+    elif what == "memory":
+        m = rpc.MemoryServiceStub(ch)
+        d = m.IndexDocument(pb.IndexDocumentRequest(title="Release runbook", text="tag, build, then publish the crate", tags=["ops"]), metadata=md, timeout=30)
+        r = m.Search(pb.SearchRequest(query="publish crate"), metadata=md, timeout=30)
+        print(json.dumps({"doc": out(d), "search": out(r)}))
     elif what == "status":
         r = rpc.CoordinatorServiceStub(ch).Status(pb.StatusRequest(), metadata=md, timeout=30)
         print(json.dumps(out(r)))
@@ -166,6 +171,7 @@ fn grpcurl_lists_every_service_by_reflection_and_health_is_open_but_nothing_else
         "agentd.v1.CoordinatorService",
         "agentd.v1.HookService",
         "agentd.v1.IndexerService",
+        "agentd.v1.MemoryService",
         "agentd.v1.SessionService",
         "agentd.v1.SlotService",
         "grpc.health.v1.Health",
@@ -352,6 +358,17 @@ fn grpcio_sees_what_json_rpc_sees_decides_streams_and_runs_hooks() {
     assert_eq!(sl["released"]["id"], sl["acquired"]["id"], "{sl}");
     let held: Vec<Value> = d.client().call(method::SLOTS_LIST, json!({})).unwrap();
     assert!(held.is_empty(), "{held:?}");
+    // Memory through gRPC: stored, then found as a document hit.
+    let (code, mem) = py.call(&d, &t, "memory", json!({}));
+    assert_eq!(code, 0, "{mem}");
+    assert_eq!(mem["doc"]["tags"][0], "ops", "{mem}");
+    let hit = &mem["search"]["hits"][0];
+    assert_eq!(hit["kind"], "document", "{mem}");
+    assert_eq!(hit["document_id"], mem["doc"]["id"], "{mem}");
+    assert!(
+        hit["snippet"].as_str().unwrap().contains("«publish»"),
+        "{mem}"
+    );
     // Still serving, with counts by status.
     let (code, st) = py.call(&d, &t, "status", json!({}));
     assert_eq!(code, 0, "{st}");

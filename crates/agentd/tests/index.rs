@@ -663,3 +663,95 @@ fn a_rewrite_that_keeps_size_ends_and_hashed_windows_is_caught_by_its_inode() {
     let status = json_of(&d.home, &["index", "--json"]);
     assert_eq!(status["counts"]["messages"], 4, "{status}");
 }
+
+#[test]
+fn memory_documents_are_found_beside_transcripts_and_outlive_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("projects");
+    let dir = root.join("-w-p");
+    std::fs::create_dir_all(&dir).unwrap();
+    let sid = "5e55a0b1-0000-4000-8000-00000000cccc";
+    std::fs::write(
+        dir.join(format!("{sid}.jsonl")),
+        user_line(sid, "u1", "feed the wombat at noon"),
+    )
+    .unwrap();
+    let (_h, mut d) = daemon_indexing(&root);
+    json_of(&d.home, &["index", "--wait", "--json"]);
+    let out = run(
+        &d.home,
+        &[
+            "memory",
+            "add",
+            "--title",
+            "Wombat care",
+            "--tag",
+            "zoo",
+            "wombats eat grass, not noodles",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "doc_1");
+    // Text from stdin.
+    let out = run(
+        &d.home,
+        &["memory", "add", "--title", "Platypus", "-"],
+        Some(b"the platypus lays eggs"),
+    );
+    assert!(out.status.success(), "{out:?}");
+    // An empty document is refused, saying what is missing.
+    let out = run(&d.home, &["memory", "add", "--title", "Empty", ""], None);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("`text`"),
+        "{out:?}"
+    );
+    let kinds = |hits: &Value| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = hits
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                (
+                    h["kind"].as_str().unwrap().to_owned(),
+                    h["title"]
+                        .as_str()
+                        .or(h["session_id"].as_str())
+                        .unwrap()
+                        .to_owned(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let want = vec![
+        ("document".to_owned(), "Wombat care".to_owned()),
+        ("transcript".to_owned(), sid.to_owned()),
+    ];
+    // Top hits, and the paged path (past 500), find both kinds.
+    assert_eq!(
+        kinds(&search_json(&d.home, &["search", "wombat", "--json"])),
+        want
+    );
+    assert_eq!(
+        kinds(&search_json(
+            &d.home,
+            &["search", "wombat", "--limit", "1000", "--json"]
+        )),
+        want
+    );
+    let text = run(&d.home, &["search", "platypus"], None);
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("document «Platypus»"),
+        "{text:?}"
+    );
+    // Memory is not derived data: a restart keeps it.
+    d.stop();
+    d.restart();
+    assert_eq!(
+        kinds(&search_json(&d.home, &["search", "wombat", "--json"])),
+        want
+    );
+}

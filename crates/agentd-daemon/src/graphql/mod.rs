@@ -420,6 +420,31 @@ impl Mutation {
             .into())
     }
 
+    /// Stores and indexes a memory document (a note, a decision, a summary):
+    /// `search` finds it beside the transcripts, as a `document` hit.
+    // Each argument is one GraphQL argument of the field.
+    #[allow(clippy::too_many_arguments)]
+    async fn index_document(
+        &self,
+        ctx: &Context<'_>,
+        title: String,
+        text: String,
+        source: Option<String>,
+        #[graphql(default)] tags: Vec<String>,
+        project: Option<String>,
+        session_id: Option<String>,
+    ) -> async_graphql::Result<Document> {
+        let d = agentd_proto::history::IndexDocumentParams {
+            title,
+            text,
+            source,
+            tags,
+            project,
+            session_id,
+        };
+        Ok(service(ctx)?.index_document(d).await.map_err(gql)?.into())
+    }
+
     /// Gives a runtime slot back.
     async fn release_slot(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<Slot> {
         Ok(service(ctx)?.release_slot(&id).map_err(gql)?.into())

@@ -336,6 +336,12 @@ pub struct Hit {
     pub snippet: String,
     /// BM25 score (higher is better).
     pub score: f64,
+    /// `transcript` (a message) or `document` (a memory document).
+    pub kind: String,
+    /// The memory document's id (`document` hits).
+    pub document_id: Option<String>,
+    /// The memory document's title (`document` hits).
+    pub title: Option<String>,
 }
 
 impl From<agentd_proto::history::Hit> for Hit {
@@ -349,6 +355,9 @@ impl From<agentd_proto::history::Hit> for Hit {
             project: h.project,
             snippet: h.snippet,
             score: h.score,
+            kind: h.kind,
+            document_id: h.document_id,
+            title: h.title,
         }
     }
 }
@@ -527,6 +536,42 @@ impl From<agentd_proto::api::Slot> for Slot {
             project: s.project,
             acquired_ms: s.acquired_ms,
             expires_ms: s.expires_ms,
+        }
+    }
+}
+
+/// A memory document.
+#[derive(SimpleObject)]
+pub struct Document {
+    /// `doc_<n>`.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// The text.
+    pub text: String,
+    /// Where it comes from.
+    pub source: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Its project directory.
+    pub project: Option<String>,
+    /// The session it was written for.
+    pub session_id: Option<String>,
+    /// When stored, ms since the Unix epoch.
+    pub created_ms: i64,
+}
+
+impl From<agentd_proto::history::Document> for Document {
+    fn from(d: agentd_proto::history::Document) -> Document {
+        Document {
+            id: d.id,
+            title: d.title,
+            text: d.text,
+            source: d.source,
+            tags: d.tags,
+            project: d.project,
+            session_id: d.session_id,
+            created_ms: d.created_ms,
         }
     }
 }

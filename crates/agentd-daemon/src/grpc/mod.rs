@@ -6,7 +6,7 @@
 //! bearer token in the `authorization` metadata; `grpc.health.v1.Health`
 //! and server reflection (`v1` and `v1alpha`, for grpcurl 1.8) stay open.
 //!
-//! Not yet (issue #10): `MemoryService`, and the hook
+//! Not yet (issue #10): the hook
 //! cache's `RecordExecution`, `CheckFileValidation`,
 //! `RecordFileValidation`, `GetPendingHooks`.
 
@@ -87,6 +87,7 @@ pub fn router(service: Service, token: Arc<str>) -> axum::Router {
             "agentd.v1.IndexerService",
             "agentd.v1.HookService",
             "agentd.v1.SlotService",
+            "agentd.v1.MemoryService",
         ] {
             health_reporter
                 .set_service_status(name, tonic_health::ServingStatus::Serving)
@@ -121,7 +122,10 @@ pub fn router(service: Service, token: Arc<str>) -> axum::Router {
         .add_service(
             pb::hook_service_server::HookServiceServer::with_interceptor(s.clone(), auth.clone()),
         )
-        .add_service(pb::slot_service_server::SlotServiceServer::with_interceptor(s, auth));
+        .add_service(
+            pb::slot_service_server::SlotServiceServer::with_interceptor(s.clone(), auth.clone()),
+        )
+        .add_service(pb::memory_service_server::MemoryServiceServer::with_interceptor(s, auth));
     match (reflection_v1, reflection_v1alpha) {
         (Ok(v1), Ok(v1alpha)) => routes = routes.add_service(v1).add_service(v1alpha),
         (Err(e), _) | (_, Err(e)) => {

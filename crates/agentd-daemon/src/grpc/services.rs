@@ -408,3 +408,76 @@ impl pb::slot_service_server::SlotService for Services {
         }))
     }
 }
+
+fn document(d: agentd_proto::history::Document) -> pb::Document {
+    pb::Document {
+        id: d.id,
+        title: d.title,
+        text: d.text,
+        source: d.source,
+        tags: d.tags,
+        project: d.project,
+        session_id: d.session_id,
+        created_ms: d.created_ms,
+    }
+}
+
+#[tonic::async_trait]
+impl pb::memory_service_server::MemoryService for Services {
+    async fn search(
+        &self,
+        req: Request<pb::SearchRequest>,
+    ) -> Result<Response<pb::SearchResponse>, Status> {
+        let r = req.into_inner();
+        let hits = self
+            .service
+            .search(agentd_proto::history::SearchQuery {
+                query: r.query,
+                project: r.project,
+                session_id: r.session_id,
+                since_ms: None,
+                until_ms: None,
+                limit: r.limit.map(|l| l as usize),
+                offset: r.offset.map(|o| o as usize),
+            })
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(pb::SearchResponse {
+            hits: hits
+                .into_iter()
+                .map(|h| pb::SearchHit {
+                    kind: h.kind,
+                    session_id: h.session_id,
+                    document_id: h.document_id,
+                    title: h.title,
+                    role: h.role,
+                    ts_ms: h.ts_ms,
+                    project: h.project,
+                    snippet: h.snippet,
+                    score: h.score,
+                    uuid: h.uuid,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn index_document(
+        &self,
+        req: Request<pb::IndexDocumentRequest>,
+    ) -> Result<Response<pb::Document>, Status> {
+        let r = req.into_inner();
+        let d = self
+            .service
+            .index_document(agentd_proto::history::IndexDocumentParams {
+                title: r.title,
+                text: r.text,
+                source: r.source,
+                tags: r.tags,
+                project: r.project,
+                session_id: r.session_id,
+            })
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(document(d)))
+    }
+}

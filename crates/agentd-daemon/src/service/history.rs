@@ -29,7 +29,24 @@ impl Service {
     pub async fn search(&self, q: SearchQuery) -> Result<Vec<Hit>, ServiceError> {
         let shared = &self.shared;
         let Some(offset) = q.offset else {
-            return read(shared, move |r| r.search(&q)).await;
+            // The best of both: transcripts and memory documents, by score.
+            let limit = q.limit.unwrap_or(20).clamp(1, SEARCH_PAGE_MAX);
+            let docs_q = q.clone();
+            let docs = self
+                .memory(move |m| {
+                    let ranked = m.ranked(&docs_q, limit)?;
+                    m.hits(&docs_q.query, &ranked)
+                })
+                .await?;
+            let mut hits = if shared.config.index.enabled {
+                read(shared, move |r| r.search(&q)).await?
+            } else {
+                Vec::new()
+            };
+            hits.extend(docs);
+            hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+            hits.truncate(limit);
+            return Ok(hits);
         };
         let limit = q.limit.unwrap_or(20).clamp(1, SEARCH_PAGE_MAX);
         let key = format!(
@@ -42,8 +59,24 @@ impl Service {
         let ranked = match kept {
             Some(r) => r,
             None => {
-                let q = q.clone();
-                let r = Arc::new(read(shared, move |r| r.ranked(&q, RANKED_KEEP, 0)).await?);
+                let tq = q.clone();
+                let mut r = if shared.config.index.enabled {
+                    read(shared, move |r| r.ranked(&tq, RANKED_KEEP, 0)).await?
+                } else {
+                    Vec::new()
+                };
+                let dq = q.clone();
+                r.extend(self.memory(move |m| m.ranked(&dq, RANKED_KEEP)).await?);
+                // One order over both (FTS5 scores: lower is better), with
+                // a total order for equal scores.
+                r.sort_by(|a, b| {
+                    a.score
+                        .total_cmp(&b.score)
+                        .then(a.document.cmp(&b.document))
+                        .then(a.message.cmp(&b.message))
+                });
+                r.truncate(RANKED_KEEP);
+                let r = Arc::new(r);
                 shared.search_pages.put(key, Arc::clone(&r));
                 r
             }
@@ -53,7 +86,63 @@ impl Service {
             return read(shared, move |r| r.search(&q)).await;
         }
         let page = ranked[offset.min(ranked.len())..end.min(ranked.len())].to_vec();
-        read(shared, move |r| r.hits(&q.query, &page)).await
+        // Each hit from its own store, then back in the ranking's order.
+        let (docs, msgs): (Vec<_>, Vec<_>) = page.iter().copied().partition(|r| r.document);
+        let query = q.query.clone();
+        let mut doc_hits = self
+            .memory(move |m| m.hits(&query, &docs))
+            .await?
+            .into_iter();
+        let mut msg_hits = if msgs.is_empty() {
+            Vec::new().into_iter()
+        } else {
+            read(shared, move |r| r.hits(&q.query, &msgs))
+                .await?
+                .into_iter()
+        };
+        Ok(page
+            .iter()
+            .filter_map(|r| {
+                if r.document {
+                    doc_hits.next()
+                } else {
+                    msg_hits.next()
+                }
+            })
+            .collect())
+    }
+
+    /// Stores and indexes a memory document (`memory.db`, kept apart from
+    /// the transcript index: a rebuilt index never loses it).
+    ///
+    /// # Errors
+    /// [`ServiceError::Invalid`] for an empty or oversize title or text;
+    /// [`ServiceError::Store`].
+    pub async fn index_document(
+        &self,
+        d: agentd_proto::history::IndexDocumentParams,
+    ) -> Result<agentd_proto::history::Document, ServiceError> {
+        self.memory(move |m| m.add(&d, crate::now_ms())).await
+    }
+
+    /// Runs `f` on the memory store, on the blocking pool.
+    async fn memory<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut agentd_index::memory::Memory) -> Result<T, agentd_index::IndexError>
+        + Send
+        + 'static,
+    ) -> Result<T, ServiceError> {
+        let path = self.shared.db_path.with_file_name("memory.db");
+        tokio::task::spawn_blocking(move || {
+            let mut m = agentd_index::memory::Memory::open(&path)?;
+            f(&mut m)
+        })
+        .await
+        .map_err(ServiceError::internal)?
+        .map_err(|e| match e {
+            agentd_index::IndexError::Invalid(m) => ServiceError::Invalid(m),
+            e => ServiceError::store(format!("the memory store failed: {e}")),
+        })
     }
 
     /// A page of a session's transcript (id or unique prefix).

@@ -155,6 +155,9 @@ fn search_types_and_opens() {
         project: None,
         snippet: "«mi»gration".into(),
         score: 1.0,
+        kind: "transcript".into(),
+        document_id: None,
+        title: None,
     };
     a.set_hits("mi", vec![hit]);
     assert_eq!(
@@ -360,6 +363,9 @@ fn esc_from_a_transcript_returns_to_where_it_was_opened() {
             project: None,
             snippet: "«x»".into(),
             score: 1.0,
+            kind: "transcript".into(),
+            document_id: None,
+            title: None,
         }],
     );
     a.key(Key::Esc, false);

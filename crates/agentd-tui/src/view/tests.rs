@@ -158,6 +158,9 @@ fn search_results_and_transcript() {
             project: Some("/home/me/api".into()),
             snippet: "check the latest «migration» for patterns".into(),
             score: 3.2,
+            kind: "transcript".into(),
+            document_id: None,
+            title: None,
         }],
     );
     insta::assert_snapshot!("search", screen(&a, 80, 12));

@@ -318,3 +318,48 @@ pub fn index(paths: &Paths, wait: bool, rescan: bool, as_json: bool) -> ExitCode
         return ExitCode::SUCCESS;
     }
 }
+
+/// `agentd memory add …`: prints the document's id.
+#[allow(clippy::too_many_arguments)] // one per command-line option
+pub fn memory_add(
+    paths: &Paths,
+    title: String,
+    source: Option<String>,
+    tags: Vec<String>,
+    project: Option<std::path::PathBuf>,
+    session: Option<String>,
+    text: &str,
+    as_json: bool,
+) -> ExitCode {
+    let text = if text == "-" {
+        use std::io::Read;
+        let mut buf = String::new();
+        let limit = agentd_proto::MAX_FRAME_BYTES as u64;
+        if let Err(e) = std::io::stdin().take(limit).read_to_string(&mut buf) {
+            return fail(&format!("cannot read the text from stdin: {e}"));
+        }
+        buf
+    } else {
+        text.to_owned()
+    };
+    let mut client = match connect(paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let d = agentd_proto::history::IndexDocumentParams {
+        title,
+        text,
+        source,
+        tags,
+        project: project.map(|p| std::path::absolute(&p).unwrap_or(p).display().to_string()),
+        session_id: session,
+    };
+    match client.index_document(&d) {
+        Ok(doc) if as_json => print_json(&doc),
+        Ok(doc) => {
+            out(&format!("{}\n", agentd_core::text::one_line(&doc.id)));
+            ExitCode::SUCCESS
+        }
+        Err(e) => client_error(e),
+    }
+}

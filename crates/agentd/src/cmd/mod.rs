@@ -17,7 +17,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use agentd_client::{ClientError, Config, Paths};
 
-use crate::cli::{Cli, Command, ConfigCommand, HooksCommand, RulesCommand, SlotsCommand};
+use crate::cli::{
+    Cli, Command, ConfigCommand, HooksCommand, MemoryCommand, RulesCommand, SlotsCommand,
+};
 
 /// Set for commands run with `--json`: errors go to stderr as JSON too.
 static JSON_ERRORS: AtomicBool = AtomicBool::new(false);
@@ -56,6 +58,18 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Health { json } => query::health(&paths, json),
         Command::Gc { json } => query::gc(&paths, json),
         Command::Doctor { json } => doctor::doctor(&paths, json),
+        Command::Memory {
+            command:
+                MemoryCommand::Add {
+                    title,
+                    source,
+                    tags,
+                    project,
+                    session,
+                    text,
+                    json,
+                },
+        } => history::memory_add(&paths, title, source, tags, project, session, &text, json),
         Command::Slots { json, command } => match command {
             None => approvals::slots(&paths, json),
             Some(SlotsCommand::Acquire {
