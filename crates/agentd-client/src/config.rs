@@ -157,6 +157,10 @@ pub struct HttpConfig {
     /// Loopback address to listen on, e.g. `127.0.0.1:41956`; port 0 picks a
     /// free port; `off` disables HTTP. Env: `AGENTD_HTTP_LISTEN`.
     pub listen: String,
+    /// Serve HTTPS, gRPC over TLS and WSS on the port, with a certificate
+    /// from agentd's local CA (`agentd tls ca`). A non-loopback `listen`
+    /// is allowed only with TLS on.
+    pub tls: bool,
 }
 
 /// `[hook]`
@@ -195,6 +199,7 @@ impl Default for Config {
         Config {
             http: HttpConfig {
                 listen: "127.0.0.1:41956".to_owned(),
+                tls: false,
             },
             hook: HookConfig { timeout_ms: 2000 },
             daemon: DaemonConfig {

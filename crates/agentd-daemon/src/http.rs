@@ -29,11 +29,11 @@ struct Http {
     token: Arc<str>,
 }
 
-/// Parses and checks a listen address: loopback only.
+/// Parses and checks a listen address: loopback only, unless `tls`.
 ///
 /// # Errors
 /// A message saying why the address is refused.
-pub fn parse_listen(listen: &str) -> Result<SocketAddr, String> {
+pub fn parse_listen(listen: &str, tls: bool) -> Result<SocketAddr, String> {
     let normalized = listen
         .strip_prefix("localhost:")
         .map(|port| format!("127.0.0.1:{port}"));
@@ -44,9 +44,9 @@ pub fn parse_listen(listen: &str) -> Result<SocketAddr, String> {
         .map_err(|e| {
             format!("invalid HTTP listen address {listen:?} ({e}); expected e.g. 127.0.0.1:41956")
         })?;
-    if !addr.ip().is_loopback() {
+    if !addr.ip().is_loopback() && !tls {
         return Err(format!(
-            "refusing to listen on non-loopback address {addr}: agentd's HTTP API is loopback-only; use 127.0.0.1"
+            "refusing to listen on non-loopback address {addr} without TLS: use 127.0.0.1, or set [http] tls = true"
         ));
     }
     Ok(addr)
@@ -64,7 +64,9 @@ pub async fn serve(
     mut listener: crate::limits::CappedListener,
     app: Router,
     stop: tokio_util::sync::CancellationToken,
+    tls: Option<Arc<rustls::ServerConfig>>,
 ) {
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     use axum::serve::Listener;
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
@@ -80,20 +82,44 @@ pub async fn serve(
             accepted = listener.accept() => accepted,
         };
         let service = hyper_util::service::TowerToHyperService::new(app.clone());
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(io), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            // A client that goes away mid-request is not an error worth a line.
-            let _ = conn.await;
-        });
+        match &acceptor {
+            None => {
+                let conn = builder
+                    .serve_connection_with_upgrades(TokioIo::new(io), service)
+                    .into_owned();
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    // A client that goes away mid-request is not an error worth a line.
+                    let _ = conn.await;
+                });
+            }
+            Some(acceptor) => {
+                // The handshake in the connection's own task (a slow one
+                // never holds the accept loop), within 10 s.
+                let acceptor = acceptor.clone();
+                let builder = builder.clone();
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    let handshake = tokio::time::timeout(
+                        std::time::Duration::from_secs(10),
+                        acceptor.accept(io),
+                    );
+                    let Ok(Ok(stream)) = handshake.await else {
+                        return;
+                    };
+                    let conn = builder
+                        .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                        .into_owned();
+                    let _ = watcher.watch(conn).await;
+                });
+            }
+        }
     }
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), graceful.shutdown()).await;
 }
 
 /// The router.
-pub fn router(shared: Arc<Shared>, token: String) -> Router {
+pub fn router(shared: Arc<Shared>, token: String, hosts: Vec<String>) -> Router {
     let service = Service::new(shared);
     let state = Http {
         schema: crate::graphql::schema(service.clone()),
@@ -116,7 +142,10 @@ pub fn router(shared: Arc<Shared>, token: String) -> Router {
         .layer(DefaultBodyLimit::max(agentd_proto::MAX_FRAME_BYTES))
         .with_state(state)
         .merge(grpc)
-        .layer(middleware::from_fn(loopback_only))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(hosts),
+            loopback_only,
+        ))
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -168,8 +197,33 @@ pub fn names_only_loopback(req: &Request) -> Result<(), &'static str> {
     Ok(())
 }
 
-async fn loopback_only(req: Request, next: Next) -> Response {
-    if let Err(why) = names_only_loopback(&req) {
+/// Refuses requests whose Host (`:authority`) or Origin names anything but
+/// loopback or one of `hosts` (the names a TLS listener on another address
+/// answers to).
+async fn loopback_only(
+    State(hosts): State<Arc<Vec<String>>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let named = |h: &str| {
+        let name = h.rsplit_once(':').map_or(h, |(n, port)| {
+            if port.chars().all(|c| c.is_ascii_digit()) {
+                n
+            } else {
+                h
+            }
+        });
+        hosts
+            .iter()
+            .any(|x| x.eq_ignore_ascii_case(name.trim_matches(['[', ']'])))
+    };
+    let host_named = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .is_some_and(named);
+    if !host_named && let Err(why) = names_only_loopback(&req) {
         return error(StatusCode::FORBIDDEN, why);
     }
     let headers = req.headers();
@@ -181,7 +235,7 @@ async fn loopback_only(req: Request, next: Next) -> Response {
                 o.strip_prefix("http://")
                     .or_else(|| o.strip_prefix("https://"))
             })
-            .is_some_and(is_loopback_host);
+            .is_some_and(|o| is_loopback_host(o) || named(o));
         if !ok {
             return error(StatusCode::FORBIDDEN, "cross-origin requests are refused");
         }
@@ -420,15 +474,16 @@ mod tests {
     #[test]
     fn listen_addresses() {
         assert_eq!(
-            parse_listen("localhost:0").unwrap().to_string(),
+            parse_listen("localhost:0", false).unwrap().to_string(),
             "127.0.0.1:0"
         );
-        assert!(parse_listen("[::1]:5").is_ok());
+        assert!(parse_listen("[::1]:5", false).is_ok());
         assert!(
-            parse_listen("0.0.0.0:41956")
+            parse_listen("0.0.0.0:41956", false)
                 .unwrap_err()
-                .contains("non-loopback")
+                .contains("without TLS")
         );
-        assert!(parse_listen("nope").unwrap_err().contains("invalid"));
+        assert!(parse_listen("0.0.0.0:41956", true).is_ok(), "with TLS");
+        assert!(parse_listen("nope", false).unwrap_err().contains("invalid"));
     }
 }

@@ -37,6 +37,7 @@ pub mod slots;
 pub mod spool;
 pub mod state;
 pub mod subscribe;
+pub mod tls;
 pub mod trim;
 pub mod writer;
 

@@ -124,7 +124,8 @@ impl Daemon {
         let tracker = TaskTracker::new();
 
         if !config.http.listen.eq_ignore_ascii_case("off") {
-            let addr = http::parse_listen(&config.http.listen).map_err(DaemonError::Http)?;
+            let addr = http::parse_listen(&config.http.listen, config.http.tls)
+                .map_err(DaemonError::Http)?;
             let tcp = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
                 DaemonError::Http(format!(
                     "cannot listen on {addr}: {e}; set AGENTD_HTTP_LISTEN (port 0 picks a free one)"
@@ -134,14 +135,30 @@ impl Daemon {
             if let Ok(mut a) = shared.http_addr.write() {
                 *a = Some(bound.to_string());
             }
-            let app = http::router(Arc::clone(&shared), token);
+            // Beside loopback, a TLS listener answers to its address and
+            // the machine's name (in its certificate and in Host checks).
+            let mut hosts = Vec::new();
+            if config.http.tls && !addr.ip().is_loopback() {
+                if !addr.ip().is_unspecified() {
+                    hosts.push(addr.ip().to_string());
+                }
+                if let Ok(h) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+                    hosts.push(h.trim().to_owned());
+                }
+            }
+            let tls = if config.http.tls {
+                Some(crate::tls::server_config(&paths.root, &hosts).map_err(DaemonError::Http)?)
+            } else {
+                None
+            };
+            let app = http::router(Arc::clone(&shared), token, hosts);
             let stop = shutdown.clone();
             let capped = crate::limits::CappedListener::new(
                 tcp,
                 crate::limits::MAX_HTTP_CONNECTIONS,
                 crate::limits::HTTP_IDLE_TIMEOUT,
             );
-            tracker.spawn(http::serve(capped, app, stop));
+            tracker.spawn(http::serve(capped, app, stop, tls));
             tracing::info!(addr = %bound, "HTTP listening");
         }
 

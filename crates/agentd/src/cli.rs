@@ -384,6 +384,12 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<ConfigCommand>,
     },
+    /// TLS for the HTTP port ([http] tls = true): agentd's local CA.
+    #[command(after_help = "Example:\n  agentd tls ca")]
+    Tls {
+        #[command(subcommand)]
+        command: TlsCommand,
+    },
     /// Memory: documents that are not transcripts (notes, decisions, a
     /// summary an agent writes), found by `agentd search` beside the
     /// transcripts.
@@ -456,6 +462,21 @@ impl Command {
             _ => false,
         }
     }
+}
+
+/// `agentd tls …`
+#[derive(Debug, Subcommand)]
+pub enum TlsCommand {
+    /// The local CA's certificate: its path, SHA-256 fingerprint, and how
+    /// to trust it (agentd never edits a system trust store).
+    #[command(
+        after_help = "Example:\n  curl --cacert \"$(agentd tls ca --path)\" https://127.0.0.1:41956/health"
+    )]
+    Ca {
+        /// Print only the path.
+        #[arg(long)]
+        path: bool,
+    },
 }
 
 /// `agentd memory …`

@@ -419,6 +419,8 @@ fn version_and_help_work() {
         &["config", "edit"],
         &["memory"],
         &["memory", "add"],
+        &["tls"],
+        &["tls", "ca"],
         &["slots"],
         &["slots", "acquire"],
         &["slots", "release"],

@@ -419,3 +419,108 @@ fn a_quiet_watch_stream_outlives_the_http_idle_timeout() {
     let got: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(got[0]["session_id"], "late", "{got}");
 }
+
+#[test]
+fn with_tls_on_https_grpc_and_the_ca_work_and_plain_http_does_not() {
+    let home = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    std::fs::write(home.path().join("agentd.toml"), "[http]\ntls = true\n").unwrap();
+    let d = TestDaemon::start_in(home.path());
+    let out = run(&d.home, &["tls", "ca"], None);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("SHA-256 fingerprint: ") && text.contains("never edits"),
+        "{text}"
+    );
+    let out = run(&d.home, &["tls", "ca", "--path"], None);
+    let ca = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(Path::new(&ca).exists(), "{ca}");
+    // HTTPS with the CA (Python's own ssl and http.client).
+    let https = r#"
+import http.client, ssl, sys
+host, port = sys.argv[1].rsplit(":", 1)
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+c = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=30)
+c.request("GET", "/health")
+r = c.getresponse()
+print(r.status, r.read().decode()[:40])
+"#;
+    let out = Command::new(python())
+        .args(["-c", https, &addr(&d), &ca])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("200"),
+        "{out:?}"
+    );
+    // Without the CA, the certificate is not trusted; plain HTTP gets no answer.
+    let out = Command::new(python())
+        .args([
+            "-c",
+            &https.replace("cafile=sys.argv[2]", ""),
+            &addr(&d),
+            &ca,
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("CERTIFICATE_VERIFY_FAILED"),
+        "{out:?}"
+    );
+    // gRPC over TLS: grpcurl with the CA lists the services.
+    let bin = python().with_file_name("grpcurl");
+    let out = Command::new(&bin)
+        .args(["-cacert", &ca, &addr(&d), "list"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("agentd.v1.SessionService"),
+        "{out:?}"
+    );
+    let auth = format!("authorization: Bearer {}", token(&d));
+    let out = Command::new(&bin)
+        .args([
+            "-cacert",
+            &ca,
+            "-H",
+            &auth,
+            &addr(&d),
+            "agentd.v1.CoordinatorService/Health",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let out = Command::new(&bin)
+        .args(["-plaintext", &addr(&d), "list"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "plaintext against TLS: {out:?}");
+}
+
+#[test]
+fn a_non_loopback_listener_needs_tls() {
+    let home = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    let out = support::agentd_cmd(home.path())
+        .env("AGENTD_HTTP_LISTEN", "0.0.0.0:0")
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("without TLS"),
+        "{out:?}"
+    );
+    std::fs::write(home.path().join("agentd.toml"), "[http]\ntls = true\n").unwrap();
+    let d = TestDaemon::start_with_env(
+        home.path(),
+        vec![("AGENTD_HTTP_LISTEN".into(), "0.0.0.0:0".into())],
+    );
+    let h: Value = d.client().call(method::HEALTH, json!({})).unwrap();
+    assert!(
+        h["http_addr"].as_str().unwrap().starts_with("0.0.0.0:"),
+        "{h}"
+    );
+}

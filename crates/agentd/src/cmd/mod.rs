@@ -19,6 +19,7 @@ use agentd_client::{ClientError, Config, Paths};
 
 use crate::cli::{
     Cli, Command, ConfigCommand, HooksCommand, MemoryCommand, RulesCommand, SlotsCommand,
+    TlsCommand,
 };
 
 /// Set for commands run with `--json`: errors go to stderr as JSON too.
@@ -58,6 +59,31 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Health { json } => query::health(&paths, json),
         Command::Gc { json } => query::gc(&paths, json),
         Command::Doctor { json } => doctor::doctor(&paths, json),
+        Command::Tls {
+            command: TlsCommand::Ca { path },
+        } => {
+            let (cert, _) = agentd_daemon::tls::ca_paths(&paths.root);
+            if !cert.exists() {
+                return fail(&format!(
+                    "no CA yet at {}: set [http] tls = true in agentd.toml and start the daemon",
+                    cert.display()
+                ));
+            }
+            if path {
+                out(&format!("{}\n", cert.display()));
+                return ExitCode::SUCCESS;
+            }
+            match agentd_daemon::tls::ca_fingerprint(&paths.root) {
+                Ok(fp) => {
+                    let c = cert.display();
+                    out(&format!(
+                        "CA certificate: {c}\nSHA-256 fingerprint: {fp}\n\nagentd never edits a system trust store. To trust it:\n  Debian/Ubuntu: sudo cp {c} /usr/local/share/ca-certificates/agentd.crt && sudo update-ca-certificates\n  macOS:         sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain {c}\n  one client:    curl --cacert {c} https://127.0.0.1:41956/health\n                 grpcurl -cacert {c} 127.0.0.1:41956 list\n"
+                    ));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
         Command::Memory {
             command:
                 MemoryCommand::Add {
