@@ -184,6 +184,12 @@ impl Daemon {
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
+                // Asked for through the API (gRPC `Shutdown`): the same
+                // graceful stop as a signal, for every component.
+                _ = shared.shutdown.cancelled() => {
+                    shutdown.cancel();
+                    break;
+                }
                 accepted = listener.accept() => match accepted {
                     Ok((stream, _)) => {
                         if shared.connections.all.load(std::sync::atomic::Ordering::Relaxed) >= shared.socket_cap {

@@ -524,3 +524,21 @@ fn a_non_loopback_listener_needs_tls() {
         "{h}"
     );
 }
+
+#[test]
+fn shutdown_through_grpc_stops_the_daemon_gracefully() {
+    let mut d = TestDaemon::start();
+    let auth = format!("authorization: Bearer {}", token(&d));
+    let out = grpcurl(&d, &["-H", &auth, "agentd.v1.CoordinatorService/Shutdown"]);
+    assert!(out.status.success(), "{out:?}");
+    let socket = d.paths().socket;
+    let since = std::time::Instant::now();
+    while !d.child_exited() {
+        assert!(
+            since.elapsed() < Duration::from_secs(30),
+            "the daemon did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!socket.exists(), "the socket is removed on the way out");
+}

@@ -209,6 +209,13 @@ impl TestDaemon {
         (status, start.elapsed())
     }
 
+    /// Whether the daemon process has exited by itself (reaped if so).
+    pub fn child_exited(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_some())
+    }
+
     /// Kills the daemon with SIGKILL (a crash).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
