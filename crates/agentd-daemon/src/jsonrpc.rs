@@ -36,19 +36,7 @@ impl From<ServiceError> for RpcError {
             ServiceError::Store(_) => code::STORE_ERROR,
             ServiceError::Internal(_) => code::INTERNAL_ERROR,
         };
-        let message = match e {
-            ServiceError::NotFound(m)
-            | ServiceError::Ambiguous(m)
-            | ServiceError::Invalid(m)
-            | ServiceError::Conflict(m)
-            | ServiceError::Gone(m)
-            | ServiceError::ShuttingDown(m)
-            | ServiceError::Overloaded(m)
-            | ServiceError::TooLarge(m)
-            | ServiceError::Store(m)
-            | ServiceError::Internal(m) => m,
-        };
-        RpcError::new(code, message)
+        RpcError::new(code, e.message())
     }
 }
 

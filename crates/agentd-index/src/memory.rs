@@ -126,15 +126,9 @@ impl Memory {
     /// # Errors
     /// SQLite errors.
     pub fn ranked(&self, q: &SearchQuery, limit: usize) -> Result<Vec<Ranked>, IndexError> {
-        let terms = query_terms(&q.query);
-        if terms.is_empty() {
+        let Some(expr) = crate::query::fts_expr(&q.query) else {
             return Ok(Vec::new());
-        }
-        let expr = terms
-            .iter()
-            .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-            .collect::<Vec<_>>()
-            .join(" ");
+        };
         let mut stmt = self.conn.prepare_cached(
             "SELECT d.id, bm25(documents_fts) AS score
              FROM documents_fts JOIN documents d ON d.id = documents_fts.rowid

@@ -19,6 +19,19 @@ pub const SNIPPET_CHARS: usize = 160;
 /// Bytes of a message's text in `transcript.get`.
 pub const MESSAGE_TEXT_BYTES: usize = 8 * 1024;
 
+/// The FTS5 expression for a free-text query: every word, quoted (no FTS5
+/// syntax reaches SQLite); `None` when it has no word.
+pub(crate) fn fts_expr(query: &str) -> Option<String> {
+    let terms = query_terms(query);
+    (!terms.is_empty()).then(|| {
+        terms
+            .iter()
+            .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+}
+
 /// A read-only connection to the index.
 pub struct Reader {
     conn: Connection,
@@ -146,15 +159,9 @@ impl Reader {
         limit: usize,
         offset: usize,
     ) -> Result<Vec<Ranked>, IndexError> {
-        let terms = query_terms(&q.query);
-        if terms.is_empty() {
+        let Some(expr) = fts_expr(&q.query) else {
             return Ok(Vec::new());
-        }
-        let expr = terms
-            .iter()
-            .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-            .collect::<Vec<_>>()
-            .join(" ");
+        };
         let filtered = q.project.is_some()
             || q.session_id.is_some()
             || q.since_ms.is_some()

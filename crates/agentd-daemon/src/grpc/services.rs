@@ -290,6 +290,14 @@ impl pb::hook_service_server::HookService for Services {
             let mut lines = hold.stream;
             let mut reply = hold.reply;
             let out = |o: Output| Ok(pb::HookOutput { output: Some(o) });
+            let line = |l: agentd_hooks::OutputLine| {
+                out(Output::Line(Line {
+                    hook: l.hook,
+                    dir: l.dir,
+                    stream: json_text(&l.stream).trim_matches('"').to_owned(),
+                    text: l.line,
+                }))
+            };
             let result = loop {
                 tokio::select! {
                     Some(l) = async {
@@ -298,13 +306,7 @@ impl pb::hook_service_server::HookService for Services {
                             None => std::future::pending().await,
                         }
                     } => {
-                        let line = Line {
-                            hook: l.hook,
-                            dir: l.dir,
-                            stream: json_text(&l.stream).trim_matches('"').to_owned(),
-                            text: l.line,
-                        };
-                        if tx.send(out(Output::Line(line))).await.is_err() {
+                        if tx.send(line(l)).await.is_err() {
                             return;
                         }
                     }
@@ -314,13 +316,7 @@ impl pb::hook_service_server::HookService for Services {
             // Lines still queued belong before the result.
             if let Some(rx) = lines.as_mut() {
                 while let Ok(l) = rx.try_recv() {
-                    let line = Line {
-                        hook: l.hook,
-                        dir: l.dir,
-                        stream: json_text(&l.stream).trim_matches('"').to_owned(),
-                        text: l.line,
-                    };
-                    if tx.send(out(Output::Line(line))).await.is_err() {
+                    if tx.send(line(l)).await.is_err() {
                         return;
                     }
                 }
