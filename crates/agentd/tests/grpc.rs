@@ -422,9 +422,7 @@ fn a_quiet_watch_stream_outlives_the_http_idle_timeout() {
 
 #[test]
 fn with_tls_on_https_grpc_and_the_ca_work_and_plain_http_does_not() {
-    let home = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
-    std::fs::write(home.path().join("agentd.toml"), "[http]\ntls = true\n").unwrap();
-    let d = TestDaemon::start_in(home.path());
+    let d = TestDaemon::with_config("[http]\ntls = true\n");
     let out = run(&d.home, &["tls", "ca"], None);
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);

@@ -139,14 +139,8 @@ fn health(d: &TestDaemon) -> Value {
 #[test]
 fn at_the_connection_cap_hooks_keep_a_reserve_and_what_is_refused_is_spooled_then_stored_once() {
     raise_nofile();
-    let home = tempfile::tempdir().unwrap();
     // 300 connections at most, 256 of them kept for hooks: 44 for others.
-    std::fs::write(
-        home.path().join("agentd.toml"),
-        "[daemon]\nmax_connections = 300\n",
-    )
-    .unwrap();
-    let d = TestDaemon::start_in(home.path());
+    let d = TestDaemon::with_config("[daemon]\nmax_connections = 300\n");
     let mut clients = Vec::new();
     for _ in 0..44 {
         let (s, _, v) = raw_client(&d, "agentd-cli/test");
@@ -1028,13 +1022,7 @@ fn every_pending_can_use_tool_is_answered_when_the_daemon_stops() {
 
 #[test]
 fn a_session_with_no_process_that_goes_silent_ends_as_stale_and_reopens_on_life() {
-    let home = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
-    std::fs::write(
-        home.path().join("agentd.toml"),
-        "[daemon]\nstale_after_s = 1\nprocess_check_ms = 200\n",
-    )
-    .unwrap();
-    let d = TestDaemon::start_in(home.path());
+    let d = TestDaemon::with_config("[daemon]\nstale_after_s = 1\nprocess_check_ms = 200\n");
     // A status line alone: no pid to watch, no SessionEnd will ever come.
     let _: Value = d
         .client()
@@ -1066,13 +1054,7 @@ fn a_session_with_no_process_that_goes_silent_ends_as_stale_and_reopens_on_life(
 
 #[test]
 fn a_silent_connection_is_closed_after_the_idle_timeout_but_waiting_ones_are_not() {
-    let home = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
-    std::fs::write(
-        home.path().join("agentd.toml"),
-        "[daemon]\nidle_timeout_s = 1\n",
-    )
-    .unwrap();
-    let d = TestDaemon::start_in(home.path());
+    let d = TestDaemon::with_config("[daemon]\nidle_timeout_s = 1\n");
     // A subscriber and a hook call held for a human wait, they are not idle.
     let (mut sub, mut sub_r, _) = raw_client(&d, "subscriber");
     sub.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"events.subscribe\",\"params\":{\"after_seq\":0}}\n")

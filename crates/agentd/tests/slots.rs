@@ -19,9 +19,7 @@ fn slots(d: &TestDaemon) -> Vec<Value> {
 
 #[test]
 fn one_slot_is_shared_in_turn_and_frees_itself_when_its_ttl_or_session_ends() {
-    let home = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
-    std::fs::write(home.path().join("agentd.toml"), "[slots]\nmax = 1\n").unwrap();
-    let d = TestDaemon::start_in(home.path());
+    let d = TestDaemon::with_config("[slots]\nmax = 1\n");
     let out = run(&d.home, &["slots", "acquire", "--holder", "a"], None);
     assert!(out.status.success(), "{out:?}");
     let first = String::from_utf8_lossy(&out.stdout).trim().to_owned();

@@ -12,29 +12,9 @@ impl Service {
     /// [`ServiceError::Gone`] when `claude` is missing or exits before its
     /// session starts; [`ServiceError::Invalid`] for a bad `cwd`.
     pub async fn launch(&self, p: LaunchParams) -> Result<Launched, ServiceError> {
-        // A launch runs a session: it takes a slot ([slots]) for its
-        // project first, and the session's end gives it back.
-        let slot = self
-            .acquire_slot(
-                crate::slots::SlotRequest {
-                    holder: "launch".to_owned(),
-                    session_id: None,
-                    project: p.cwd.clone(),
-                    ttl_s: None,
-                },
-                std::time::Duration::ZERO,
-            )
-            .await?;
-        match launch::launch(&self.shared, p, None).await {
-            Ok(l) => {
-                self.bind_slot(&slot.id, &l.session_id);
-                Ok(l)
-            }
-            Err(e) => {
-                let _ = self.release_slot(&slot.id);
-                Err(e)
-            }
-        }
+        let project = p.cwd.clone();
+        self.in_slot(project, launch::launch(&self.shared, p, None))
+            .await
     }
 
     /// Sends a message to a launched session (id or unique prefix),
@@ -43,24 +23,38 @@ impl Service {
     /// # Errors
     /// As [`Service::launch`] when it has to resume.
     pub async fn send(&self, p: SendParams) -> Result<Launched, ServiceError> {
-        let id = self.session(&p.id).map(|s| s.session.id).unwrap_or(p.id);
+        let seen = self.session(&p.id).ok();
+        let id = seen.as_ref().map_or(p.id, |s| s.session.id.clone());
         if launch::asks_on_stdio(&self.shared, &id) {
             return launch::send(&self.shared, &id, &p.message).await;
         }
-        // Resuming runs the session again: a slot first, as a launch takes.
-        let cwd = self.session(&id).ok().and_then(|s| s.session.cwd);
+        // Resuming runs the session again, so it takes a slot as a launch.
+        let project = seen.and_then(|s| s.session.cwd);
+        self.in_slot(project, launch::send(&self.shared, &id, &p.message))
+            .await
+    }
+
+    /// Runs `start` (a launch or a resume) holding a slot ([slots]) for
+    /// `project`: taken first (no wait: a full house is an error naming
+    /// who holds it), bound to the session it starts so that the
+    /// session's end gives it back, released at once if it fails.
+    async fn in_slot(
+        &self,
+        project: Option<String>,
+        start: impl std::future::Future<Output = Result<Launched, ServiceError>>,
+    ) -> Result<Launched, ServiceError> {
         let slot = self
             .acquire_slot(
                 crate::slots::SlotRequest {
                     holder: "launch".to_owned(),
                     session_id: None,
-                    project: cwd,
+                    project,
                     ttl_s: None,
                 },
                 std::time::Duration::ZERO,
             )
             .await?;
-        match launch::send(&self.shared, &id, &p.message).await {
+        match start.await {
             Ok(l) => {
                 self.bind_slot(&slot.id, &l.session_id);
                 Ok(l)

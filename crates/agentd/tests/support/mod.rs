@@ -142,6 +142,19 @@ impl TestDaemon {
         d
     }
 
+    /// Starts a daemon in a new temporary root holding `agentd.toml` =
+    /// `config`.
+    pub fn with_config(config: &str) -> TestDaemon {
+        let dir = tempfile::Builder::new()
+            .prefix("agd")
+            .tempdir()
+            .expect("tempdir");
+        std::fs::write(dir.path().join("agentd.toml"), config).expect("write agentd.toml");
+        let mut d = TestDaemon::start_in(dir.path());
+        d._dir = Some(dir);
+        d
+    }
+
     /// Starts a daemon serving `home` (kept after drop).
     pub fn start_in(home: &Path) -> TestDaemon {
         TestDaemon::start_with_env(home, Vec::new())
