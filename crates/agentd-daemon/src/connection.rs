@@ -81,6 +81,13 @@ pub const HOOK_CLIENT: &str = "agentd-hook";
 pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: CancellationToken) {
     let _counted = Counted::new(&shared.connections.all);
     let service = Service::new(Arc::clone(&shared));
+    // Who connected, as the kernel says: a hook client's agent is found
+    // from it (`agent_pid`).
+    let peer_pid = stream
+        .peer_cred()
+        .ok()
+        .and_then(|c| c.pid())
+        .and_then(|p| u32::try_from(p).ok());
     let mut general: Option<Counted<'_>> = None;
     let (read_half, write_half) = stream.into_split();
     // Every queued frame is one whole line, newline included.
@@ -218,7 +225,7 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
                 Err(e) => Err(e),
             }
         } else {
-            match jsonrpc::dispatch(&service, &req.method, req.params, &client).await {
+            match jsonrpc::dispatch(&service, &req.method, req.params, &client, peer_pid).await {
                 jsonrpc::Reply::Now(r) => r,
                 jsonrpc::Reply::Held(hold) => {
                     // The connection keeps reading while the call is held, so

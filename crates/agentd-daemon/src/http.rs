@@ -374,7 +374,7 @@ async fn claude_hook(State(state): State<Http>, headers: HeaderMap, body: Bytes)
         env,
         event_id: None,
     };
-    let output = match state.service.ingest(Source::Hook, params).await {
+    let output = match state.service.ingest(Source::Hook, params, None).await {
         Ok(Ingested::Now(r)) => r.output,
         // The HTTP request stays open while the call is held; if Claude Code
         // gives up, this future is dropped and the hold abandoned.

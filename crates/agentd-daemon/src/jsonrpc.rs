@@ -125,8 +125,15 @@ pub enum Reply {
 
 /// Dispatches every method except `initialize` and `events.subscribe`
 /// (which the connection handles). `client` names the caller (the
-/// default `decided_by`).
-pub async fn dispatch(service: &Service, method: &str, p: Option<Value>, client: &str) -> Reply {
+/// default `decided_by`); `peer_pid` is its process, as the kernel says
+/// (`SO_PEERCRED`), when known.
+pub async fn dispatch(
+    service: &Service,
+    method: &str,
+    p: Option<Value>,
+    client: &str,
+    peer_pid: Option<u32>,
+) -> Reply {
     match method {
         method::HOOKS_EXECUTE => match params::<HooksExecuteParams>(method, p) {
             Ok(p) => match service.execute_hooks(p).await {
@@ -136,13 +143,24 @@ pub async fn dispatch(service: &Service, method: &str, p: Option<Value>, client:
             Err(e) => Reply::Now(Err(e)),
         },
         method::HOOK_INGEST => match params::<IngestParams>(method, p) {
-            Ok(p) => match service.ingest(Source::Hook, p).await {
+            Ok(p) => match service.ingest(Source::Hook, p, peer_pid).await {
                 Ok(Ingested::Now(r)) => Reply::Now(encode(r)),
                 Ok(Ingested::Held(hold)) => Reply::Held(hold),
                 Err(e) => Reply::Now(Err(e.into())),
             },
             Err(e) => Reply::Now(Err(e)),
         },
+        method::STATUS_INGEST => Reply::Now(match params::<IngestParams>(method, p) {
+            Ok(p) => match service.ingest(Source::StatusLine, p, peer_pid).await {
+                Ok(Ingested::Now(r)) => encode(r),
+                Ok(Ingested::Held(_)) => Err(RpcError::new(
+                    code::INTERNAL_ERROR,
+                    "a status line is never held",
+                )),
+                Err(e) => Err(e.into()),
+            },
+            Err(e) => Err(e),
+        }),
         _ => Reply::Now(call(service, method, p, client).await),
     }
 }
@@ -155,16 +173,6 @@ async fn call(
 ) -> Result<Value, RpcError> {
     match method {
         method::HEALTH => encode(service.health()),
-        method::STATUS_INGEST => match service
-            .ingest(Source::StatusLine, params(method, p)?)
-            .await?
-        {
-            Ingested::Now(r) => encode(r),
-            Ingested::Held(_) => Err(RpcError::new(
-                code::INTERNAL_ERROR,
-                "a status line is never held",
-            )),
-        },
         method::SESSIONS_LIST => {
             match service
                 .sessions(params::<SessionsListParams>(method, p)?)

@@ -13,6 +13,7 @@
 
 #![warn(missing_docs)]
 
+pub mod agent_pid;
 pub mod approvals;
 pub mod blocking;
 pub mod connection;

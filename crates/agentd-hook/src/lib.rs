@@ -10,7 +10,7 @@
 
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{ExitCode, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use agentd_claude::hook::HookEnv;
@@ -77,42 +77,13 @@ fn hook_env() -> HookEnv {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     HookEnv {
         tmux_pane: var("TMUX_PANE"),
-        // Claude Code 2.1.x exports CLAUDE_PID to hooks; older ones do not.
-        claude_pid: var("CLAUDE_PID")
-            .and_then(|p| p.parse().ok())
-            .or_else(agent_pid),
+        // Claude Code 2.1.x exports CLAUDE_PID to hooks; for older ones
+        // the daemon finds the agent from the socket's peer (walking /proc
+        // here would cost every tool call ~65 µs; BENCHMARKS.md).
+        claude_pid: var("CLAUDE_PID").and_then(|p| p.parse().ok()),
         project_dir: var("CLAUDE_PROJECT_DIR"),
         git_branch: None,
     }
-}
-
-/// The pid of the agent that ran this hook: our parent, or — when Claude ran
-/// us through a shell (`sh -c`) — the first ancestor that is not a shell.
-fn agent_pid() -> Option<u32> {
-    let mut pid = rustix::process::getppid()?.as_raw_nonzero().get() as u32;
-    for _ in 0..4 {
-        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
-        if !matches!(
-            comm.trim(),
-            "sh" | "bash" | "dash" | "zsh" | "fish" | "ksh" | "env" | "timeout"
-        ) {
-            return Some(pid);
-        }
-        pid = parent_of(pid)?;
-    }
-    None
-}
-
-/// Parent pid from `/proc/<pid>/stat` (field 4, after the parenthesised comm).
-fn parent_of(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_comm = &stat[stat.rfind(')')? + 1..];
-    after_comm
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-        .filter(|p| *p > 1)
 }
 
 /// Milliseconds since the Unix epoch.
@@ -135,15 +106,15 @@ fn event_timeout(event: Option<&Value>, configured: Duration) -> Duration {
     }
 }
 
-/// `agentd hook`.
-pub fn hook(home: Option<&Path>) -> ExitCode {
+/// `agentd hook`: the process's exit status (0, or 2 to block).
+pub fn hook(home: Option<&Path>) -> u8 {
     let Some(raw) = read_stdin(MAX_STDIN_BYTES) else {
         eprintln!("agentd hook: stdin is over {MAX_STDIN_BYTES} bytes or unreadable; ignored");
-        return ExitCode::SUCCESS;
+        return 0;
     };
     let Ok(payload) = serde_json::from_slice::<Value>(&raw) else {
         eprintln!("agentd hook: stdin is not JSON; ignored");
-        return ExitCode::SUCCESS;
+        return 0;
     };
     // Compact JSON is never longer than the JSON it was parsed from, so
     // only input over the limit can need cutting: the common case skips
@@ -151,7 +122,7 @@ pub fn hook(home: Option<&Path>) -> ExitCode {
     let over_limit = raw.len() > agentd_proto::MAX_PAYLOAD_BYTES;
     drop(raw);
     let Some((paths, timeout)) = target(home) else {
-        return ExitCode::SUCCESS;
+        return 0;
     };
     let params = IngestParams {
         // The one size limit hook, spool and store agree on.
@@ -172,8 +143,8 @@ pub fn hook(home: Option<&Path>) -> ExitCode {
                 let _ = out.write_all(b"\n");
             }
             match result.exit_code {
-                0 => ExitCode::SUCCESS,
-                code => ExitCode::from(u8::try_from(code).unwrap_or(0)),
+                0 => 0,
+                code => u8::try_from(code).unwrap_or(0),
             }
         }
         Err(ClientError::Rpc(e)) if e.code == agentd_proto::code::INVALID_PARAMS => {
@@ -181,7 +152,7 @@ pub fn hook(home: Option<&Path>) -> ExitCode {
             // spooling would not change that. Stderr on exit 0 only reaches
             // Claude Code's debug log.
             eprintln!("agentd hook: {}", e.message);
-            ExitCode::SUCCESS
+            0
         }
         Err(e) => {
             // Fail open, but remember: whatever kept the event from being
@@ -202,13 +173,13 @@ pub fn hook(home: Option<&Path>) -> ExitCode {
             } else {
                 eprintln!("agentd hook: {e}");
             }
-            ExitCode::SUCCESS
+            0
         }
     }
 }
 
 /// `agentd statusline [--chain CMD]`.
-pub fn statusline(home: Option<&Path>, chain: Option<&str>) -> ExitCode {
+pub fn statusline(home: Option<&Path>, chain: Option<&str>) -> u8 {
     let raw = read_stdin(MAX_FRAME_BYTES as u64 - 4096).unwrap_or_default();
     let payload = serde_json::from_slice::<Value>(&raw).ok();
     if let (Some(payload), Some((paths, _))) = (payload.as_ref(), target(home)) {
@@ -233,14 +204,14 @@ pub fn statusline(home: Option<&Path>, chain: Option<&str>) -> ExitCode {
             }
             Err(e) => eprintln!("agentd statusline: chained command failed: {e}"),
         }
-        return ExitCode::SUCCESS;
+        return 0;
     }
     let line = payload
         .as_ref()
         .map(agentd_claude::statusline::render)
         .unwrap_or_else(|| "agentd".to_owned());
     let _ = writeln!(out, "{line}");
-    ExitCode::SUCCESS
+    0
 }
 
 /// Runs the user's status-line command with the same stdin; returns its stdout.

@@ -23,12 +23,12 @@ fn main() -> ExitCode {
         && home_flag == "--home"
         && verb == "hook"
     {
-        return agentd_hook::hook(Some(std::path::Path::new(home)));
+        return ExitCode::from(agentd_hook::hook(Some(std::path::Path::new(home))));
     }
     if let [verb] = argv.as_slice()
         && verb == "hook"
     {
-        return agentd_hook::hook(None);
+        return ExitCode::from(agentd_hook::hook(None));
     }
     let args = cli::Cli::parse();
     cmd::run(args)

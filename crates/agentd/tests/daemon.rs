@@ -285,3 +285,99 @@ fn a_non_loopback_http_address_is_refused() {
         "{out:?}"
     );
 }
+
+/// Runs the small `agentd-hook` the way Claude Code does (`sh -c`), as a
+/// child of this test process, with `env` added and no inherited
+/// `CLAUDE_PID`.
+fn small_hook(d: &TestDaemon, payload: serde_json::Value, env: &[(&str, &str)]) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{} --home {} hook",
+            env!("CARGO_BIN_EXE_agentd-hook"),
+            d.home.display()
+        ))
+        .env_remove("CLAUDE_PID")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(payload.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "agentd-hook failed: {out:?}");
+}
+
+#[test]
+fn the_daemon_finds_the_agent_behind_a_hook_from_the_socket_peer() {
+    let d = TestDaemon::start();
+    let mut c = d.client();
+    let pid_of = |c: &mut agentd_client::Client, id: &str| -> Option<u32> {
+        let s: SessionView = c.call(method::SESSIONS_GET, json!({"id": id})).unwrap();
+        s.session.pid
+    };
+    // Through `sh -c`, the agent is the first ancestor that is not a
+    // shell: this test process.
+    small_hook(
+        &d,
+        json!({"session_id": "peer", "hook_event_name": "SessionStart", "cwd": "/tmp"}),
+        &[],
+    );
+    assert_eq!(pid_of(&mut c, "peer"), Some(std::process::id()));
+
+    // A session whose recorded agent exited is looked up again.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    let _: serde_json::Value = c
+        .call(
+            method::HOOK_INGEST,
+            json!({"payload": {"session_id": "moved", "hook_event_name": "UserPromptSubmit"}, "env": {"claude_pid": dead}}),
+        )
+        .unwrap();
+    small_hook(
+        &d,
+        json!({"session_id": "moved", "hook_event_name": "PreToolUse", "tool_name": "Read", "tool_input": {}}),
+        &[],
+    );
+    assert_eq!(pid_of(&mut c, "moved"), Some(std::process::id()));
+
+    // What the agent says (`CLAUDE_PID`, Claude Code 2.1) wins.
+    small_hook(
+        &d,
+        json!({"session_id": "told", "hook_event_name": "SessionStart", "cwd": "/tmp"}),
+        &[("CLAUDE_PID", "4242")],
+    );
+    assert_eq!(pid_of(&mut c, "told"), Some(4242));
+}
+
+#[test]
+fn a_chained_status_line_that_ignores_its_stdin_does_not_kill_agentd_hook() {
+    use std::io::Write;
+    // No daemon needed: the status line renders whatever happens. A
+    // payload far over a pipe's buffer, to a command that never reads it:
+    // writing gets EPIPE (SIGPIPE is ignored), not a killed process.
+    let home = tempfile::tempdir().unwrap();
+    let payload = json!({"session_id": "s", "pad": "x".repeat(512 * 1024)}).to_string();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_agentd-hook"))
+        .args(["--home"])
+        .arg(home.path())
+        .args(["statusline", "--chain", "echo chained"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(payload.as_bytes()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "chained\n");
+}

@@ -25,18 +25,36 @@ impl Service {
     /// Ingests one payload from `source`. Hook events that need a human (a
     /// PermissionRequest, a PreToolUse a rule routes to `ask`, an MCP
     /// elicitation), and events whose project checks run, come back
-    /// [`Ingested::Held`].
+    /// [`Ingested::Held`]. `peer_pid` is the sending process as the kernel
+    /// names it (a hook client on the socket): when `env` does not name the
+    /// agent's pid and the session has no live one yet, it is found from
+    /// there ([`crate::agent_pid`]).
     ///
     /// # Errors
     /// [`ServiceError::Invalid`] for a bad payload or `env`;
     /// [`ServiceError::ShuttingDown`]; [`ServiceError::Store`].
-    pub async fn ingest(&self, source: Source, p: IngestParams) -> Result<Ingested, ServiceError> {
+    pub async fn ingest(
+        &self,
+        source: Source,
+        p: IngestParams,
+        peer_pid: Option<u32>,
+    ) -> Result<Ingested, ServiceError> {
         let shared = &self.shared;
         let mut env: HookEnv = match p.env {
             Value::Null => HookEnv::default(),
             v => serde_json::from_value(v)
                 .map_err(|e| ServiceError::invalid(format!("bad `env`: {e}")))?,
         };
+        if env.claude_pid.is_none()
+            && let Some(peer) = peer_pid
+            && self.agent_pid_unknown(&p.payload)
+        {
+            env.claude_pid = crate::blocking::bounded("finding the agent's pid", move || {
+                crate::agent_pid::resolve(peer)
+            })
+            .await
+            .flatten();
+        }
         let project_dir = env.project_dir.clone();
         if let Some(dir) = ingest::branch_lookup(source, &p.payload, &env) {
             env.git_branch = crate::blocking::bounded("looking up the git branch", move || {
@@ -157,5 +175,26 @@ impl Service {
         )
         .await?;
         Ok(Ingested::Held(hold))
+    }
+}
+
+impl Service {
+    /// Whether the agent behind this payload's session must be looked up:
+    /// on SessionStart (a resumed session runs in a new process), when the
+    /// session has no pid yet, or when its pid has exited.
+    fn agent_pid_unknown(&self, payload: &Value) -> bool {
+        if agentd_claude::hook::event_name(payload) == Some("SessionStart") {
+            return true;
+        }
+        let Some(id) = payload.get("session_id").and_then(Value::as_str) else {
+            return false;
+        };
+        let known = self
+            .shared
+            .registry
+            .read()
+            .ok()
+            .and_then(|r| r.get(id).and_then(|s| s.pid));
+        !known.is_some_and(crate::agent_pid::alive)
     }
 }
