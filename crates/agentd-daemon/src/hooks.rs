@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use agentd_hooks::def::{self, HookDef};
 use agentd_hooks::{Engine, Observer, Request, RunEvent};
+use agentd_proto::api::PendingHookRun;
 use serde_json::{Value, json};
 
 use crate::approvals::{Hold, HoldNotice};
@@ -23,6 +24,82 @@ pub struct Runner {
     config_error: Option<String>,
     /// Projects' definitions as last read, by the path a payload named.
     projects: std::sync::Mutex<std::collections::HashMap<PathBuf, Cached>>,
+    /// Runs started and not finished, by run id.
+    running: std::sync::Mutex<std::collections::HashMap<String, PendingHookRun>>,
+    /// Every run's progress as it happens, for live watchers.
+    live: tokio::sync::broadcast::Sender<Arc<RunUpdate>>,
+}
+
+/// One step of a hook run, with the session it runs for: what live
+/// watchers (GraphQL `hookOutput`) receive.
+#[derive(Debug)]
+pub struct RunUpdate {
+    /// The session whose event started the run.
+    pub session_id: Option<String>,
+    /// Started, a line, or finished.
+    pub event: RunEvent,
+}
+
+/// Capacity of the live run-update ring; a watcher further behind misses
+/// lines (the run's log file has them all) and is told so.
+pub const LIVE_RUN_CAPACITY: usize = 4096;
+
+impl Runner {
+    /// The runs in progress, oldest first; only `session_id`'s when given.
+    pub fn pending(&self, session_id: Option<&str>) -> Vec<PendingHookRun> {
+        let mut runs: Vec<PendingHookRun> = self
+            .running
+            .lock()
+            .map(|m| {
+                m.values()
+                    .filter(|r| session_id.is_none_or(|s| r.session_id.as_deref() == Some(s)))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        runs.sort_by(|a, b| {
+            a.started_ms
+                .cmp(&b.started_ms)
+                .then(a.run_id.cmp(&b.run_id))
+        });
+        runs
+    }
+
+    /// Every run's progress from now on.
+    pub fn watch(&self) -> tokio::sync::broadcast::Receiver<Arc<RunUpdate>> {
+        self.live.subscribe()
+    }
+
+    /// Notes a run's progress: the runs in progress, and live watchers.
+    fn note(&self, session_id: &Option<String>, event_name: &str, e: &RunEvent) {
+        if let Ok(mut m) = self.running.lock() {
+            match e {
+                RunEvent::Started { run_id, hook, dir } => {
+                    m.insert(
+                        run_id.clone(),
+                        PendingHookRun {
+                            run_id: run_id.clone(),
+                            hook: hook.clone(),
+                            dir: dir.clone(),
+                            session_id: session_id.clone(),
+                            event: event_name.to_owned(),
+                            started_ms: agentd_hooks::engine::now_ms(),
+                        },
+                    );
+                }
+                RunEvent::Finished(r) => {
+                    m.remove(&r.run_id);
+                }
+                RunEvent::Output(_) => {}
+            }
+        }
+        if self.live.receiver_count() > 0 {
+            let _ = self.live.send(Arc::new(RunUpdate {
+                session_id: session_id.clone(),
+                event: e.clone(),
+            }));
+        }
+    }
 }
 
 /// Definitions read from a project (and plugins), with what was wrong.
@@ -71,6 +148,8 @@ pub fn open(root: &Path, config: &agentd_client::Config, config_file: &Path) -> 
         config_defs,
         config_error,
         projects: std::sync::Mutex::new(std::collections::HashMap::new()),
+        running: std::sync::Mutex::new(std::collections::HashMap::new()),
+        live: tokio::sync::broadcast::channel(LIVE_RUN_CAPACITY).0,
     })
 }
 
@@ -146,6 +225,7 @@ pub const LOGGED_LINES: usize = 200;
 /// (the TUI) see checks live.
 pub(crate) fn observer(
     shared: &Arc<Shared>,
+    event: &str,
     session_id: Option<String>,
     caller: Option<tokio::sync::mpsc::UnboundedSender<agentd_hooks::OutputLine>>,
 ) -> Observer {
@@ -156,6 +236,7 @@ pub(crate) fn observer(
             .map(|r| r.get(s).is_some())
             .unwrap_or(false)
     });
+    let session_id_of_log = session_id.clone();
     let log = match (known, session_id) {
         (true, Some(sid)) => {
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
@@ -186,7 +267,15 @@ pub(crate) fn observer(
         _ => None,
     };
     let counts = std::sync::Mutex::new(std::collections::HashMap::<String, usize>::new());
+    let (shared, event, sid) = (
+        Arc::clone(shared),
+        event.to_owned(),
+        session_id_of_log.clone(),
+    );
     Arc::new(move |e: RunEvent| {
+        if let Some(r) = &shared.hooks {
+            r.note(&sid, &event, &e);
+        }
         if let (RunEvent::Output(l), Some(c)) = (&e, &caller) {
             let _ = c.send(l.clone());
         }
@@ -348,7 +437,7 @@ pub fn hold(shared: &Arc<Shared>, found: Applicable, payload: &Value, seq: u64) 
         only_dir: None,
         only_hooks: Vec::new(),
     };
-    let watch = observer(shared, req.session_id.clone(), None);
+    let watch = observer(shared, &req.event, req.session_id.clone(), None);
     let reply = async move {
         let out = engine.execute(&defs, &req, watch).await;
         Ok(json!({"seq": seq, "output": out.output, "exit_code": 0}))

@@ -8,9 +8,10 @@ use agentd_index::query::SearchQuery;
 use agentd_index::usage::UsageQuery;
 use agentd_proto::api::{
     ApprovalView, ApprovalsGetParams, ApprovalsListParams, DecideParams, EventsListParams,
-    HooksExecuteParams, HooksHistoryParams, HooksListParams, IndexStatusParams, IngestParams,
-    InitializeParams, InitializeResult, LaunchParams, SendParams, SessionsGetParams,
-    SessionsListParams, SlotsAcquireParams, SlotsReleaseParams, TranscriptParams,
+    FileValidationParams, HooksExecuteParams, HooksHistoryParams, HooksListParams,
+    HooksPendingParams, IndexStatusParams, IngestParams, InitializeParams, InitializeResult,
+    LaunchParams, RecordExecutionParams, SendParams, SessionsGetParams, SessionsListParams,
+    SlotsAcquireParams, SlotsReleaseParams, TranscriptParams,
 };
 use agentd_proto::{
     Notification, PROTOCOL_VERSION, RpcError, code, major_version, method, notification,
@@ -241,6 +242,24 @@ async fn call(
         method::HOOKS_HISTORY => answer(
             service
                 .hook_runs(params::<HooksHistoryParams>(method, p)?)
+                .await,
+        ),
+        method::HOOKS_PENDING => {
+            encode(service.pending_hooks(params::<HooksPendingParams>(method, p)?))
+        }
+        method::HOOKS_RECORD => answer(
+            service
+                .record_hook_execution(params::<RecordExecutionParams>(method, p)?)
+                .await,
+        ),
+        method::HOOKS_VALIDATION_CHECK => answer(
+            service
+                .check_file_validation(params::<FileValidationParams>(method, p)?)
+                .await,
+        ),
+        method::HOOKS_VALIDATION_RECORD => answer(
+            service
+                .record_file_validation(params::<FileValidationParams>(method, p)?)
                 .await,
         ),
         method::STORE_GC => answer(service.gc().await),

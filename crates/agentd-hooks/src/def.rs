@@ -155,6 +155,17 @@ impl HookDef {
         })
     }
 
+    /// The command as the change cache keys it: the shell form as written,
+    /// else the exec form as a JSON array. A changed command is never
+    /// skipped on an old pass.
+    pub fn cache_command(&self) -> String {
+        match (&self.spec.command, &self.spec.args) {
+            (Some(c), _) => c.clone(),
+            (None, Some(a)) => serde_json::to_string(a).unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+
     /// Whether it runs on `event` with matcher value `value`.
     pub fn applies(&self, event: &str, value: Option<&str>) -> bool {
         self.spec.events.iter().any(|e| e == event)

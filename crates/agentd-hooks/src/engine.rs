@@ -339,11 +339,7 @@ impl Engine {
     ) -> RunRecord {
         let t = &targets[i];
         let run_id = new_id();
-        let command = match (&t.def.spec.command, &t.def.spec.args) {
-            (Some(c), _) => c.clone(),
-            (None, Some(a)) => serde_json::to_string(a).unwrap_or_default(),
-            _ => String::new(),
-        };
+        let command = t.def.cache_command();
         let dir = t.dir.display().to_string();
         let started = now_ms();
         // Hashing reads files and the cache reads SQLite: off the async
@@ -526,13 +522,15 @@ pub fn output_for(event: &str, reason: &str) -> Option<Value> {
     }
 }
 
-fn now_ms() -> i64 {
+/// Now, ms since the Unix epoch.
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-fn new_id() -> String {
+/// A fresh run id (`h` + ms since the epoch in hex + a counter).
+pub fn new_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     format!(

@@ -9,6 +9,8 @@
 //! * [`exec`]: one run in its own process group, with a timeout that kills
 //!   the group.
 //! * [`store`]: run records and the change cache (`hooks.db`).
+//! * [`validation`]: the change cache for runners outside agentd — is
+//!   this hook's pass still good for these files, and record one.
 //! * [`engine`]: one event — select, cache, run in parallel with
 //!   `depends_on`, record, aggregate into Claude Code's output.
 //!
@@ -23,6 +25,7 @@ pub mod exec;
 pub mod fingerprint;
 pub mod matcher;
 pub mod store;
+pub mod validation;
 
 pub use def::{HookDef, HookSpec};
 pub use engine::{Engine, Observer, Outcome, OutputLine, Request, RunEvent};

@@ -479,6 +479,88 @@ pub struct HooksHistoryParams {
     pub session_id: Option<String>,
 }
 
+/// `hooks.pending` params.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HooksPendingParams {
+    /// Only this session's runs.
+    #[serde(default)]
+    pub session_id: Option<String>,
+}
+
+/// A hook run started and not finished yet (the seed's pending hooks).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingHookRun {
+    /// The run's id (as its record will have).
+    pub run_id: String,
+    /// Hook name.
+    pub hook: String,
+    /// The directory it runs in.
+    pub dir: String,
+    /// The session whose event started it.
+    pub session_id: Option<String>,
+    /// The hook event (`Stop`, …).
+    pub event: String,
+    /// When it started, ms since the Unix epoch.
+    pub started_ms: i64,
+}
+
+/// `hooks.record` params: a run done by a hook runner outside agentd, to
+/// keep in `hooks.history` beside agentd's own (the seed's
+/// `RecordExecution`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RecordExecutionParams {
+    /// Hook name.
+    pub hook: String,
+    /// The directory it ran in (absolute).
+    pub dir: String,
+    /// The hook event it ran for (`Stop`, …).
+    pub event: String,
+    /// The session, when one asked for it.
+    #[serde(default)]
+    pub session_id: Option<String>,
+    /// Its exit code; none when it was killed or timed out.
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    /// How long it ran, ms.
+    #[serde(default)]
+    pub duration_ms: u64,
+    /// `ran` (default), `timed_out`, `failed_to_start`, `cached` or `skipped`.
+    #[serde(default)]
+    pub outcome: Option<String>,
+    /// Whether it passed; default: exit code 0 and outcome `ran` or `cached`.
+    #[serde(default)]
+    pub passed: Option<bool>,
+    /// Its output (the first lines are kept with the record; at most
+    /// [`MAX_RECORDED_OUTPUT_BYTES`]).
+    #[serde(default)]
+    pub output: Option<String>,
+}
+
+/// Most bytes of output one `hooks.record` call may carry.
+pub const MAX_RECORDED_OUTPUT_BYTES: usize = 1 << 20;
+
+/// `hooks.validation.check` and `hooks.validation.record` params: a
+/// hook's files in a directory, against the change cache.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileValidationParams {
+    /// Hook name.
+    pub hook: String,
+    /// The directory it runs in (absolute, existing).
+    pub dir: String,
+    /// The files it checks, as globs relative to `dir` (`**/*.rs`). Empty:
+    /// the `if_changed` of the hook of that name defined for `dir`.
+    #[serde(default)]
+    pub globs: Vec<String>,
+    /// The command, as part of the cache key; default: the defined hook's,
+    /// else empty.
+    #[serde(default)]
+    pub command: Option<String>,
+    /// Record only: the hash a check returned before the hook ran (edits
+    /// made since are then not taken as checked); default: the files now.
+    #[serde(default)]
+    pub files_hash: Option<String>,
+}
+
 /// `index.rescan` result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rescan {

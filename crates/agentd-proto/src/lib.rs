@@ -96,6 +96,18 @@ pub mod method {
     pub const HOOKS_EXECUTE: &str = "hooks.execute";
     /// Recorded hook runs, newest first. Params `{limit?, session_id?}`.
     pub const HOOKS_HISTORY: &str = "hooks.history";
+    /// Hook runs started and not finished yet. Params `{session_id?}`;
+    /// result `[PendingHookRun]`.
+    pub const HOOKS_PENDING: &str = "hooks.pending";
+    /// Record a run done by a runner outside agentd. Params
+    /// [`crate::api::RecordExecutionParams`]; result the run record.
+    pub const HOOKS_RECORD: &str = "hooks.record";
+    /// Whether a hook's last pass still covers its files. Params
+    /// [`crate::api::FileValidationParams`]; result `FileValidation`.
+    pub const HOOKS_VALIDATION_CHECK: &str = "hooks.validation.check";
+    /// Record a pass over a hook's files. Params
+    /// [`crate::api::FileValidationParams`]; result `FileValidation`.
+    pub const HOOKS_VALIDATION_RECORD: &str = "hooks.validation.record";
     /// `{}` → `{examined, compacted, deleted, bytes_freed, file_bytes_before,
     /// file_bytes_after}`: a retention pass now, then a full vacuum.
     pub const STORE_GC: &str = "store.gc";

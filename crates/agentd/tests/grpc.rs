@@ -77,13 +77,14 @@ fn stubs(dir: &Path) {
 
 /// A grpcio client: one call per invocation, JSON in and out.
 const CLIENT: &str = r#"
-import json, sys, grpc
+import json, os, sys, threading, grpc
 from google.protobuf import json_format
 from agentd.v1 import agentd_pb2 as pb, agentd_pb2_grpc as rpc
 addr, token, what = sys.argv[1], sys.argv[2], sys.argv[3]
 args = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
 md = [("authorization", "Bearer " + token)] if token else []
-ch = grpc.insecure_channel(addr)
+ca = os.environ.get("AGENTD_TEST_CA")
+ch = grpc.secure_channel(addr, grpc.ssl_channel_credentials(open(ca, "rb").read())) if ca else grpc.insecure_channel(addr)
 def out(m):
     return json_format.MessageToDict(m, preserving_proto_field_name=True)
 try:
@@ -123,6 +124,32 @@ try:
         d = m.IndexDocument(pb.IndexDocumentRequest(title="Release runbook", text="tag, build, then publish the crate", tags=["ops"]), metadata=md, timeout=30)
         r = m.Search(pb.SearchRequest(query="publish crate"), metadata=md, timeout=30)
         print(json.dumps({"doc": out(d), "search": out(r)}))
+    elif what == "record":
+        r = rpc.HookServiceStub(ch).RecordExecution(pb.RecordExecutionRequest(hook="ci-lint", dir=args["dir"], event="Stop", session_id=args["sid"], exit_code=1, duration_ms=1500, output="lint: 2 problems\nsrc/a.rs:1 unused"), metadata=md, timeout=30)
+        print(json.dumps(out(r)))
+    elif what in ("check", "validate"):
+        req = pb.FileValidationRequest(hook=args["hook"], dir=args["dir"], globs=args.get("globs", []))
+        if "files_hash" in args:
+            req.files_hash = args["files_hash"]
+        h = rpc.HookServiceStub(ch)
+        r = (h.CheckFileValidation if what == "check" else h.RecordFileValidation)(req, metadata=md, timeout=30)
+        print(json.dumps(out(r)))
+    elif what == "pending":
+        h = rpc.HookServiceStub(ch)
+        lines = []
+        def run():
+            for m in h.ExecuteHooks(pb.ExecuteHooksRequest(event="Stop", cwd=args["cwd"], hooks=["slow"], no_cache=True), metadata=md, timeout=120):
+                lines.append(out(m))
+        t = threading.Thread(target=run); t.start()
+        seen = []
+        import time
+        deadline = time.time() + 60
+        while not seen and time.time() < deadline:
+            seen = out(h.GetPendingHooks(pb.GetPendingHooksRequest(), metadata=md, timeout=30)).get("runs", [])
+            time.sleep(0.05)
+        t.join()
+        after = out(h.GetPendingHooks(pb.GetPendingHooksRequest(), metadata=md, timeout=30)).get("runs", [])
+        print(json.dumps({"pending": seen, "after": after, "lines": lines}))
     elif what == "status":
         r = rpc.CoordinatorServiceStub(ch).Status(pb.StatusRequest(), metadata=md, timeout=30)
         print(json.dumps(out(r)))
@@ -144,11 +171,25 @@ impl Py {
 
     /// Runs one call; (exit code, JSON answer).
     fn call(&self, d: &TestDaemon, token: &str, what: &str, args: Value) -> (i32, Value) {
-        let out = Command::new(python())
-            .args(["-c", CLIENT, &addr(d), token, what, &args.to_string()])
-            .env("PYTHONPATH", self.dir.path())
-            .output()
-            .unwrap();
+        self.call_with(d, token, what, args, None)
+    }
+
+    /// [`Py::call`], over TLS trusting `ca` when given.
+    fn call_with(
+        &self,
+        d: &TestDaemon,
+        token: &str,
+        what: &str,
+        args: Value,
+        ca: Option<&str>,
+    ) -> (i32, Value) {
+        let mut cmd = Command::new(python());
+        cmd.args(["-c", CLIENT, &addr(d), token, what, &args.to_string()])
+            .env("PYTHONPATH", self.dir.path());
+        if let Some(ca) = ca {
+            cmd.env("AGENTD_TEST_CA", ca);
+        }
+        let out = cmd.output().unwrap();
         let v =
             serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{what}: {e}: {out:?}"));
         (out.status.code().unwrap_or(-1), v)
@@ -496,6 +537,154 @@ print(r.status, r.read().decode()[:40])
         .output()
         .unwrap();
     assert!(!out.status.success(), "plaintext against TLS: {out:?}");
+    // Python grpcio over TLS with the CA: a unary call and a stream.
+    hook(
+        &d,
+        &json!({"session_id": "tls-1", "hook_event_name": "SessionStart", "cwd": "/tmp"}),
+    );
+    let py = Py::new();
+    let (code, s) = py.call_with(&d, &token(&d), "get", json!({"id": "tls-1"}), Some(&ca));
+    assert_eq!((code, s["id"].as_str()), (0, Some("tls-1")), "{s}");
+    let (code, events) = py.call_with(
+        &d,
+        &token(&d),
+        "watch",
+        json!({"after": 0, "n": 1}),
+        Some(&ca),
+    );
+    assert_eq!(code, 0, "{events}");
+    assert_eq!(events[0]["session_id"], "tls-1", "{events}");
+    // Without trusting the CA, grpcio refuses the certificate.
+    let (code, e) = py.call_with(&d, &token(&d), "get", json!({"id": "tls-1"}), None);
+    assert_eq!((code, e["code"].as_str()), (3, Some("UNAVAILABLE")), "{e}");
+}
+
+#[test]
+fn grpcio_drives_the_hook_service_for_runners_outside_agentd() {
+    let d = TestDaemon::start();
+    let py = Py::new();
+    let t = token(&d);
+    let project = tempfile::tempdir().unwrap();
+    let dir = project.path().canonicalize().unwrap();
+    let dir_s = dir.to_str().unwrap().to_owned();
+    std::fs::create_dir_all(dir.join(".agentd")).unwrap();
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(dir.join("src/a.rs"), "fn a() {}").unwrap();
+    std::fs::write(
+        dir.join(".agentd/hooks.toml"),
+        r#"
+[[hooks]]
+name = "lint"
+events = ["Stop"]
+command = "echo linting"
+if_changed = ["src/**"]
+
+[[hooks]]
+name = "slow"
+events = ["Stop"]
+command = "echo started; sleep 2; echo done"
+"#,
+    )
+    .unwrap();
+    hook(
+        &d,
+        &json!({"session_id": "ext-1", "hook_event_name": "SessionStart", "cwd": dir_s}),
+    );
+
+    // RecordExecution: an outside run joins the history and the session's
+    // events, as JSON-RPC's `hooks.history` shows.
+    let (code, r) = py.call(&d, &t, "record", json!({"dir": dir_s, "sid": "ext-1"}));
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["outcome"], "ran");
+    assert_eq!(
+        r.get("passed"),
+        None,
+        "exit 1 did not pass (false is proto3's default): {r}"
+    );
+    assert_eq!(r["head"][1], "src/a.rs:1 unused", "{r}");
+    let history: Value = d
+        .client()
+        .call(method::HOOKS_HISTORY, json!({"session_id": "ext-1"}))
+        .unwrap();
+    assert_eq!(history[0]["run_id"], r["run_id"], "{history}");
+    let finished = wait_for("the HookFinished event", Duration::from_secs(30), || {
+        let page: Value = d
+            .client()
+            .call(
+                method::EVENTS_LIST,
+                json!({"session_id": "ext-1", "kinds": ["hook.finished"]}),
+            )
+            .ok()?;
+        page["events"].as_array().filter(|e| !e.is_empty()).cloned()
+    });
+    assert_eq!(finished[0]["payload"]["hook"], "ci-lint");
+
+    // The change cache: nothing recorded, record a pass, unchanged until
+    // a selected file changes. Globs come from the defined hook.
+    let (code, c) = py.call(&d, &t, "check", json!({"hook": "lint", "dir": dir_s}));
+    assert_eq!(code, 0, "{c}");
+    assert_eq!(
+        c.get("unchanged").and_then(Value::as_bool),
+        None,
+        "false is proto3's default: {c}"
+    );
+    assert_eq!(c["files"], "1", "{c}");
+    let (_, v) = py.call(
+        &d,
+        &t,
+        "validate",
+        json!({"hook": "lint", "dir": dir_s, "files_hash": c["files_hash"]}),
+    );
+    assert_eq!(v["unchanged"], true, "{v}");
+    // agentd's own runner skips it now: the same cache.
+    let ran: Value = d
+        .client()
+        .call(
+            method::HOOKS_EXECUTE,
+            json!({"event": "Stop", "cwd": dir_s, "hooks": ["lint"]}),
+        )
+        .unwrap();
+    assert_eq!(ran["runs"][0]["outcome"], "cached", "{ran}");
+    std::fs::write(dir.join("src/a.rs"), "fn a() { 1; }").unwrap();
+    let (_, c) = py.call(&d, &t, "check", json!({"hook": "lint", "dir": dir_s}));
+    assert_eq!(c.get("unchanged"), None, "changed: {c}");
+    // Bad input: a hook nobody defined, no globs; a relative dir.
+    let (code, e) = py.call(&d, &t, "check", json!({"hook": "nope", "dir": dir_s}));
+    assert_eq!(
+        (code, e["code"].as_str()),
+        (3, Some("INVALID_ARGUMENT")),
+        "{e}"
+    );
+    assert!(
+        e["details"].as_str().unwrap().contains("give `globs`"),
+        "{e}"
+    );
+    let (code, e) = py.call(
+        &d,
+        &t,
+        "check",
+        json!({"hook": "x", "dir": "rel/dir", "globs": ["*"]}),
+    );
+    assert_eq!(
+        (code, e["code"].as_str()),
+        (3, Some("INVALID_ARGUMENT")),
+        "{e}"
+    );
+
+    // GetPendingHooks: a run in progress is listed while it runs, and
+    // gone once it finished; ExecuteHooks streamed its lines meanwhile.
+    let (code, p) = py.call(&d, &t, "pending", json!({"cwd": dir_s}));
+    assert_eq!(code, 0, "{p}");
+    assert_eq!(p["pending"][0]["hook"], "slow", "{p}");
+    assert_eq!(p["pending"][0]["event"], "Stop", "{p}");
+    assert!(p["after"].as_array().unwrap().is_empty(), "{p}");
+    let lines: Vec<&str> = p["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["line"]["text"].as_str())
+        .collect();
+    assert_eq!(lines, ["started", "done"], "{p}");
 }
 
 #[test]

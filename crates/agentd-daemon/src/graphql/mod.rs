@@ -10,12 +10,14 @@
 //! Queries are limited in depth ([`MAX_DEPTH`]) and complexity
 //! ([`MAX_COMPLEXITY`]).
 //!
-//! Not yet (issue #10): subscriptions over WebSocket, slots and memory.
-
 mod error;
+pub mod hooks;
 pub mod types;
 
-use async_graphql::{Context, Enum, InputObject, Json, Object, Schema, Subscription};
+use async_graphql::{
+    Context, Enum, InputObject, Json, MergedObject, MergedSubscription, Object, Schema,
+    Subscription,
+};
 use futures_util::{Stream, StreamExt};
 use serde_json::Value;
 
@@ -39,24 +41,45 @@ pub const MAX_COMPLEXITY: usize = 2_000;
 /// agentd's GraphQL schema.
 pub type AgentdSchema = Schema<Query, Mutation, SubscriptionRoot>;
 
+/// Queries: the core's and the hook runner's.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct Query(CoreQuery, hooks::HookQuery);
+
+/// Mutations: the core's and the hook runner's.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct Mutation(CoreMutation, hooks::HookMutation);
+
+/// Subscriptions (over WebSocket: `graphql-transport-ws` or the legacy
+/// `graphql-ws`, on `GET /graphql`).
+#[derive(MergedSubscription, Default)]
+#[graphql(name = "Subscription")]
+pub struct SubscriptionRoot(CoreSubscription, hooks::HookSubscription);
+
 /// The schema over `service`.
 pub fn schema(service: Service) -> AgentdSchema {
-    Schema::build(Query, Mutation, SubscriptionRoot)
-        .data(service)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .finish()
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        SubscriptionRoot::default(),
+    )
+    .data(service)
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .finish()
 }
 
 fn service<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Service> {
     ctx.data::<Service>()
 }
 
-/// Queries.
-pub struct Query;
+/// The core's queries.
+#[derive(Default)]
+pub struct CoreQuery;
 
 #[Object]
-impl Query {
+impl CoreQuery {
     /// The daemon's health.
     async fn health(&self, ctx: &Context<'_>) -> async_graphql::Result<Health> {
         Ok(service(ctx)?.health().into())
@@ -304,11 +327,12 @@ pub struct DecisionInput {
     pub always: bool,
 }
 
-/// Mutations.
-pub struct Mutation;
+/// The core's mutations.
+#[derive(Default)]
+pub struct CoreMutation;
 
 #[Object]
-impl Mutation {
+impl CoreMutation {
     /// Decides a pending approval; the first decision wins (a later one
     /// fails with `CONFLICT` naming who decided).
     async fn decide(
@@ -456,12 +480,12 @@ impl Mutation {
     }
 }
 
-/// Subscriptions (over WebSocket: `graphql-transport-ws` or the legacy
-/// `graphql-ws`, on `GET /graphql`).
-pub struct SubscriptionRoot;
+/// The core's subscriptions.
+#[derive(Default)]
+pub struct CoreSubscription;
 
-#[Subscription(name = "Subscription")]
-impl SubscriptionRoot {
+#[Subscription]
+impl CoreSubscription {
     /// Events in seq order: from the log after `afterSeq` (absent: from
     /// now on), then live; optionally one session's, or some kinds
     /// (`approval.requested`, `tool.started`, …). No gap, no duplicate: a
@@ -482,6 +506,54 @@ impl SubscriptionRoot {
             })
             .map_err(gql)?;
         Ok(stream.map(Event::from))
+    }
+
+    /// Sessions as they change, from now on: after every event of a
+    /// session, the session as it is then (optionally only one session).
+    async fn sessions(
+        &self,
+        ctx: &Context<'_>,
+        session_id: Option<String>,
+    ) -> async_graphql::Result<impl Stream<Item = Session>> {
+        let svc = service(ctx)?.clone();
+        let events = service(ctx)?
+            .event_stream(SubscribeParams {
+                after_seq: None,
+                session_id,
+                kinds: None,
+            })
+            .map_err(gql)?;
+        Ok(events.filter_map(move |e| {
+            std::future::ready(svc.session(&e.session_id).ok().map(Session::from))
+        }))
+    }
+
+    /// Approvals as they are requested and resolved, from now on (from the
+    /// log after `afterSeq` when given); optionally one session's.
+    async fn approvals(
+        &self,
+        ctx: &Context<'_>,
+        after_seq: Option<u64>,
+        session_id: Option<String>,
+    ) -> async_graphql::Result<impl Stream<Item = Approval>> {
+        let events = service(ctx)?
+            .event_stream(SubscribeParams {
+                after_seq,
+                session_id,
+                kinds: Some(vec![
+                    "approval.requested".to_owned(),
+                    "approval.resolved".to_owned(),
+                ]),
+            })
+            .map_err(gql)?;
+        // Each approval event carries the approval as it was then.
+        Ok(events.filter_map(|e| {
+            std::future::ready(
+                serde_json::from_value::<agentd_core::Approval>(e.payload)
+                    .ok()
+                    .map(|a| agentd_proto::api::ApprovalView::new(a).into()),
+            )
+        }))
     }
 }
 

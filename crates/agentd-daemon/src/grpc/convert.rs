@@ -104,3 +104,35 @@ impl From<agentd_proto::api::Health> for pb::HealthResponse {
         }
     }
 }
+
+impl From<agentd_hooks::store::RunRecord> for pb::HookRun {
+    fn from(r: agentd_hooks::store::RunRecord) -> pb::HookRun {
+        pb::HookRun {
+            run_id: r.run_id,
+            hook: r.hook,
+            dir: r.dir,
+            session_id: r.session_id,
+            event: r.event,
+            started_ms: r.started_ms,
+            ended_ms: r.ended_ms,
+            exit_code: r.exit_code,
+            outcome: r.outcome,
+            passed: r.passed,
+            why: r.why,
+            head: r.head,
+            log: r.log,
+        }
+    }
+}
+
+impl From<agentd_hooks::validation::Validation> for pb::FileValidation {
+    fn from(v: agentd_hooks::validation::Validation) -> pb::FileValidation {
+        pb::FileValidation {
+            files_hash: v.files_hash,
+            files: v.files,
+            unchanged: v.unchanged,
+            passed_ms: v.passed_ms,
+            why: v.why,
+        }
+    }
+}

@@ -10,7 +10,6 @@ use agentd_proto::api::{
     ApprovalView, ApprovalsListParams, DecideParams, SessionsListParams, SubscribeParams,
 };
 
-use super::convert::json_text;
 use super::{pb, status_of};
 use crate::service::{Service, ServiceError, SessionsListed};
 
@@ -294,7 +293,7 @@ impl pb::hook_service_server::HookService for Services {
                 out(Output::Line(Line {
                     hook: l.hook,
                     dir: l.dir,
-                    stream: json_text(&l.stream).trim_matches('"').to_owned(),
+                    stream: l.stream.as_str().to_owned(),
                     text: l.line,
                 }))
             };
@@ -347,6 +346,85 @@ impl pb::hook_service_server::HookService for Services {
                 |mut rx| async move { rx.recv().await.map(|m| (m, rx)) },
             );
         Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn record_execution(
+        &self,
+        req: Request<pb::RecordExecutionRequest>,
+    ) -> Result<Response<pb::HookRun>, Status> {
+        let r = req.into_inner();
+        let rec = self
+            .service
+            .record_hook_execution(agentd_proto::api::RecordExecutionParams {
+                hook: r.hook,
+                dir: r.dir,
+                event: r.event,
+                session_id: r.session_id,
+                exit_code: r.exit_code,
+                duration_ms: r.duration_ms,
+                outcome: r.outcome,
+                passed: r.passed,
+                output: r.output,
+            })
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(rec.into()))
+    }
+
+    async fn check_file_validation(
+        &self,
+        req: Request<pb::FileValidationRequest>,
+    ) -> Result<Response<pb::FileValidation>, Status> {
+        let v = self
+            .service
+            .check_file_validation(validation_params(req.into_inner()))
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(v.into()))
+    }
+
+    async fn record_file_validation(
+        &self,
+        req: Request<pb::FileValidationRequest>,
+    ) -> Result<Response<pb::FileValidation>, Status> {
+        let v = self
+            .service
+            .record_file_validation(validation_params(req.into_inner()))
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(v.into()))
+    }
+
+    async fn get_pending_hooks(
+        &self,
+        req: Request<pb::GetPendingHooksRequest>,
+    ) -> Result<Response<pb::GetPendingHooksResponse>, Status> {
+        let runs = self
+            .service
+            .pending_hooks(agentd_proto::api::HooksPendingParams {
+                session_id: req.into_inner().session_id,
+            })
+            .into_iter()
+            .map(|r| pb::PendingHook {
+                run_id: r.run_id,
+                hook: r.hook,
+                dir: r.dir,
+                session_id: r.session_id,
+                event: r.event,
+                started_ms: r.started_ms,
+            })
+            .collect();
+        Ok(Response::new(pb::GetPendingHooksResponse { runs }))
+    }
+}
+
+fn validation_params(r: pb::FileValidationRequest) -> agentd_proto::api::FileValidationParams {
+    agentd_proto::api::FileValidationParams {
+        hook: r.hook,
+        dir: r.dir,
+        globs: r.globs,
+        command: r.command,
+        files_hash: r.files_hash,
     }
 }
 
