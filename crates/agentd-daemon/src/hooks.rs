@@ -65,6 +65,11 @@ impl Runner {
         runs
     }
 
+    /// How many watch runs live now.
+    pub fn watchers(&self) -> usize {
+        self.live.receiver_count()
+    }
+
     /// Every run's progress from now on.
     pub fn watch(&self) -> tokio::sync::broadcast::Receiver<Arc<RunUpdate>> {
         self.live.subscribe()

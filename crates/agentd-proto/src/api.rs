@@ -65,6 +65,13 @@ pub struct HealthLimits {
     /// Subscribers closed since start because they stopped reading (each
     /// was sent a final `lagged` notification first, with the reason).
     pub subscribers_dropped: u64,
+    /// Live event subscribers now, on every face (JSON-RPC
+    /// `events.subscribe`, GraphQL and gRPC streams).
+    #[serde(default)]
+    pub subscribers: usize,
+    /// Live watchers of hook runs now (GraphQL `hookOutput`).
+    #[serde(default)]
+    pub hook_watchers: usize,
 }
 
 /// `hook.ingest` and `status.ingest` params.

@@ -408,3 +408,167 @@ fn http_get_ws(d: &TestDaemon, origin: &str) -> (u16, String) {
         .unwrap_or(0);
     (status, head)
 }
+
+/// A graphql-transport-ws client for any subscription: prints the `data`
+/// of the first `n` results as a JSON array (exit 2 on an error).
+const WS_ANY: &str = r#"
+import asyncio, json, sys, websockets
+url, token, query, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+async def main():
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": "Bearer " + token}}))
+        ack = json.loads(await asyncio.wait_for(ws.recv(), 30))
+        if ack.get("type") != "connection_ack":
+            print(json.dumps(ack)); sys.exit(2)
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        got = []
+        while len(got) < n:
+            m = json.loads(await asyncio.wait_for(ws.recv(), 120))
+            if m["type"] == "next":
+                got.append(m["payload"]["data"])
+            else:
+                print(json.dumps(m)); sys.exit(2)
+        print(json.dumps(got))
+asyncio.run(main())
+"#;
+
+fn subscribe(d: &TestDaemon, query: &str, n: usize) -> std::process::Child {
+    let health: Value = d.client().call(method::HEALTH, json!({})).unwrap();
+    let url = format!("ws://{}/graphql", health["http_addr"].as_str().unwrap());
+    std::process::Command::new(python())
+        .args(["-c", WS_ANY, &url, &token(d), query, &n.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn results(child: std::process::Child) -> Vec<Value> {
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"))
+}
+
+#[test]
+fn graphql_runs_hooks_and_streams_sessions_approvals_and_hook_output_live() {
+    let d = TestDaemon::start();
+    let project = tempfile::tempdir().unwrap();
+    let dir = project.path().canonicalize().unwrap();
+    let cwd = dir.to_str().unwrap().to_owned();
+    std::fs::create_dir_all(dir.join(".agentd")).unwrap();
+    std::fs::write(
+        dir.join(".agentd/hooks.toml"),
+        "[[hooks]]\nname = \"talk\"\nevents = [\"Stop\"]\ncommand = \"echo one; echo two >&2\"\n",
+    )
+    .unwrap();
+    hook(
+        &d,
+        &json!({"session_id": "gq-1", "hook_event_name": "SessionStart", "cwd": cwd}),
+    );
+    // Three live subscriptions, each on its own WebSocket; all counted by
+    // `health` before anything happens (they see from now on).
+    let sessions = subscribe(
+        &d,
+        r#"subscription { sessions(sessionId: "gq-1") { id status prompts } }"#,
+        1,
+    );
+    let approvals = subscribe(
+        &d,
+        "subscription { approvals { id status toolName decidedBy } }",
+        2,
+    );
+    let output = subscribe(
+        &d,
+        r#"subscription { hookOutput(sessionId: "gq-1") { kind hook stream line run { outcome passed } } }"#,
+        4,
+    );
+    wait_for("three subscribers", Duration::from_secs(60), || {
+        let h: Value = d.client().call(method::HEALTH, json!({})).ok()?;
+        (h["limits"]["subscribers"].as_u64()? >= 2 && h["limits"]["hook_watchers"].as_u64()? >= 1)
+            .then_some(())
+    });
+
+    // A session change: the session as it is after the event.
+    hook(
+        &d,
+        &json!({"session_id": "gq-1", "hook_event_name": "UserPromptSubmit", "cwd": cwd, "prompt": "go"}),
+    );
+    let s = results(sessions);
+    assert_eq!(s[0]["sessions"]["id"], "gq-1", "{s:?}");
+    assert_eq!(s[0]["sessions"]["prompts"], 1, "{s:?}");
+
+    // An approval requested, then decided through GraphQL: both stream.
+    let request = json!({"session_id": "gq-1", "hook_event_name": "PermissionRequest", "cwd": cwd,
+        "tool_name": "Bash", "tool_input": {"command": "make deploy"}});
+    let held = support::spawn_hook(&d.home, request.to_string().as_bytes(), &[]);
+    let id = wait_for("the approval", Duration::from_secs(30), || {
+        let a = gql(&d, "{ approvals { id } }", json!({}));
+        a["data"]["approvals"][0]["id"].as_str().map(str::to_owned)
+    });
+    let decided = gql(
+        &d,
+        "mutation($id: String!) { decide(id: $id, decision: {behavior: ALLOW}, by: \"gq-test\") { status } }",
+        json!({"id": id}),
+    );
+    assert_eq!(decided["data"]["decide"]["status"], "allowed", "{decided}");
+    assert!(held.wait_with_output().unwrap().status.success());
+    let a = results(approvals);
+    let statuses: Vec<&str> = a
+        .iter()
+        .map(|x| x["approvals"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["pending", "allowed"], "{a:?}");
+    assert_eq!(a[1]["approvals"]["decidedBy"], "gq-test", "{a:?}");
+    assert!(a.iter().all(|x| x["approvals"]["id"] == id.as_str()));
+
+    // executeHooks answers with the runs; hookOutput saw them live.
+    let ran = gql(
+        &d,
+        "mutation($cwd: String!) { executeHooks(event: \"Stop\", cwd: $cwd, sessionId: \"gq-1\", noCache: true) { blocked runs { hook outcome passed head } } }",
+        json!({"cwd": cwd}),
+    );
+    let runs = &ran["data"]["executeHooks"]["runs"];
+    assert_eq!(runs[0]["hook"], "talk", "{ran}");
+    assert_eq!(runs[0]["passed"], true, "{ran}");
+    let live = results(output);
+    let kinds: Vec<&str> = live
+        .iter()
+        .map(|x| x["hookOutput"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds[0], "STARTED", "{live:?}");
+    assert_eq!(kinds[3], "FINISHED", "{live:?}");
+    let mut lines: Vec<(String, String)> = live[1..3]
+        .iter()
+        .map(|x| {
+            (
+                x["hookOutput"]["stream"].as_str().unwrap().to_owned(),
+                x["hookOutput"]["line"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            ("stderr".into(), "two".into()),
+            ("stdout".into(), "one".into())
+        ]
+    );
+    assert_eq!(live[3]["hookOutput"]["run"]["outcome"], "ran", "{live:?}");
+
+    // The record, and nothing left in progress.
+    let q = gql(
+        &d,
+        "{ hookRuns(sessionId: \"gq-1\") { hook outcome } pendingHooks { runId } }",
+        json!({}),
+    );
+    assert_eq!(q["data"]["hookRuns"][0]["hook"], "talk", "{q}");
+    assert_eq!(q["data"]["pendingHooks"], json!([]), "{q}");
+    // The change cache: a hook with no globs defined is a clear error.
+    let bad = gql(
+        &d,
+        "query($d: String!) { fileValidation(input: {hook: \"talk\", dir: $d}) { unchanged } }",
+        json!({"d": cwd}),
+    );
+    assert_eq!(bad["errors"][0]["extensions"]["code"], "INVALID", "{bad}");
+}

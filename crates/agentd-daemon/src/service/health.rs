@@ -32,6 +32,8 @@ impl Service {
                 connections_refused: shared.connections.refused.load(Ordering::Relaxed),
                 buffered_bytes: shared.budget.total(),
                 subscribers_dropped: shared.subscribers_dropped.load(Ordering::Relaxed),
+                subscribers: shared.live.receiver_count(),
+                hook_watchers: shared.hooks.as_ref().map_or(0, |r| r.watchers()),
             },
         }
     }
