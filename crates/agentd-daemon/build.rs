@@ -1,5 +1,5 @@
 //! Compiles `proto/agentd/v1/*.proto` with protox (pure Rust: no system
-//! `protoc`) into tonic server code, and writes the descriptor set for
+//! `protoc`) into tonic server and client code (the client serves benchmarks and, later, HQ links), and writes the descriptor set for
 //! server reflection.
 
 fn main() {
@@ -18,7 +18,7 @@ fn main() {
         panic!("writing the descriptor set: {e}");
     }
     if let Err(e) = tonic_prost_build::configure()
-        .build_client(false)
+        .build_client(true)
         .compile_fds(fds)
     {
         panic!("generating the gRPC code: {e}");

@@ -21,8 +21,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 /// Most HTTP connections served at once; further ones wait in the kernel's
-/// accept queue (they cost no descriptor of ours) until one closes.
-pub const MAX_HTTP_CONNECTIONS: usize = 256;
+/// accept queue (they cost no descriptor of ours) until one closes. Room
+/// for a thousand live subscribers (WebSocket, gRPC streams, browser tabs)
+/// beside requests (BENCHMARKS.md, fan-out).
+pub const MAX_HTTP_CONNECTIONS: usize = 2048;
 
 /// How long an HTTP connection may go without a byte in either direction
 /// (a request's headers or body arriving, a keep-alive connection idling)
@@ -127,7 +129,15 @@ impl axum::serve::Listener for CappedListener {
         };
         loop {
             match self.inner.accept().await {
-                Ok((io, addr)) => return (IdleTimeout::new(io, self.idle, permit), addr),
+                Ok((io, addr)) => {
+                    // HTTP/2 writes a response as several frames (headers,
+                    // data, trailers): with Nagle on, the last waits for the
+                    // peer's delayed ACK, 40 ms a gRPC call (BENCHMARKS.md).
+                    if let Err(e) = io.set_nodelay(true) {
+                        tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+                    }
+                    return (IdleTimeout::new(io, self.idle, permit), addr);
+                }
                 Err(e) => {
                     // EMFILE and friends: back off instead of spinning.
                     tracing::warn!(error = %e, "HTTP accept failed");
@@ -350,7 +360,7 @@ mod tests {
     fn socket_cap_leaves_room_for_http_and_files() {
         assert_eq!(socket_cap(1 << 20, 4096), 4096);
         assert_eq!(socket_cap(1 << 20, 300), 300);
-        assert_eq!(socket_cap(1024, 4096), 1024 - 256 - 256);
+        assert_eq!(socket_cap(8192, 8192), 8192 - 256 - 2048);
         // Never below the hook reserve plus a few.
         assert_eq!(socket_cap(100, 4096), HOOK_RESERVE + 16);
     }

@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! cargo bench -p agentd --bench daemon            # all
-//! cargo bench -p agentd --bench daemon -- hook    # one: hook | ingest | latency | rss | faces
+//! cargo bench -p agentd --bench daemon -- hook    # one: hook | ingest | latency | rss
 //! ```
 //!
 //! Every figure comes with a baseline measured in the same run, because the
@@ -34,137 +34,6 @@ fn main() {
     }
     if wants("rss") {
         daemon_rss();
-    }
-    if wants("faces") {
-        faces_latency();
-    }
-}
-
-/// One keep-alive HTTP/1.1 connection to the daemon's port.
-struct Http {
-    stream: std::net::TcpStream,
-    reader: std::io::BufReader<std::net::TcpStream>,
-    host: String,
-    token: String,
-}
-
-impl Http {
-    fn connect(addr: &str, token: String) -> Http {
-        let stream = std::net::TcpStream::connect(addr).unwrap();
-        stream.set_nodelay(true).unwrap();
-        let reader = std::io::BufReader::new(stream.try_clone().unwrap());
-        Http {
-            stream,
-            reader,
-            host: addr.to_owned(),
-            token,
-        }
-    }
-
-    /// POSTs `body` to `path`; the response body (Content-Length framed).
-    fn post(&mut self, path: &str, body: &str) -> Vec<u8> {
-        use std::io::{BufRead, Read};
-        write!(
-            self.stream,
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            self.host,
-            self.token,
-            body.len()
-        )
-        .unwrap();
-        let mut len = 0usize;
-        loop {
-            let mut line = String::new();
-            self.reader.read_line(&mut line).unwrap();
-            if line == "\r\n" || line.is_empty() {
-                break;
-            }
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                len = v.trim().parse().unwrap();
-            }
-        }
-        let mut buf = vec![0; len];
-        self.reader.read_exact(&mut buf).unwrap();
-        buf
-    }
-}
-
-/// The same question — the first page of 200 sessions — through JSON-RPC
-/// on the socket and GraphQL on the HTTP port, interleaved, each on a warm
-/// connection.
-fn faces_latency() {
-    let d = Daemon::start_with_env(&[("AGENTD_HTTP_LISTEN", std::ffi::OsStr::new("127.0.0.1:0"))]);
-    let mut c = d.client();
-    for i in 0..200 {
-        let _: Value = c
-            .call(
-                "hook.ingest",
-                json!({"payload": {"session_id": format!("bench-{i:03}"), "hook_event_name": "UserPromptSubmit",
-                    "cwd": format!("/w/p{}", i % 10), "prompt": "go"}}),
-            )
-            .unwrap();
-    }
-    let health: Value = c.call("health", json!({})).unwrap();
-    let addr = health["http_addr"].as_str().unwrap().to_owned();
-    let token = std::fs::read_to_string(d.dir.path().join("token"))
-        .unwrap()
-        .trim()
-        .to_owned();
-    let mut http = Http::connect(&addr, token);
-    let query = json!({"query": "{ sessions(history: false) { nodes { id status cwd model lastEventMs pendingApprovals } nextOffset } }"}).to_string();
-    // Every field JSON-RPC sends: the same bytes of answer, near enough.
-    let every = json!({"query": "{ sessions(history: false) { nodes { id agent status statusSinceMs cwd project gitBranch model permissionMode transcriptPath currentTool lastTool pendingApprovals prompts toolCalls subagents { agentId agentType active } contextPct costUsd tmuxPane pid endReason lastError firstEventMs lastEventMs lastSeq updatedAt startedAt live history { title firstPrompt models userMessages assistantMessages totalTokens subagents } } nextOffset } }"}).to_string();
-    // Warm both.
-    for _ in 0..50 {
-        let _: Value = c
-            .call("sessions.list", json!({"paged": true, "history": false}))
-            .unwrap();
-        http.post("/graphql", &query);
-    }
-    let (mut rpc, mut gql, mut gql_all) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..500 {
-        let t = Instant::now();
-        let page: Value = c
-            .call("sessions.list", json!({"paged": true, "history": false}))
-            .unwrap();
-        rpc.push(t.elapsed());
-        assert_eq!(page["sessions"].as_array().unwrap().len(), 200);
-        let t = Instant::now();
-        let body = http.post("/graphql", &query);
-        gql.push(t.elapsed());
-        let v: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(
-            v["data"]["sessions"]["nodes"].as_array().unwrap().len(),
-            200
-        );
-        let t = Instant::now();
-        let body = http.post("/graphql", &every);
-        gql_all.push(t.elapsed());
-        let v: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(
-            v["data"]["sessions"]["nodes"].as_array().unwrap().len(),
-            200,
-            "{v}"
-        );
-    }
-    rpc.sort();
-    gql.sort();
-    gql_all.sort();
-    println!("\n## Faces: `sessions` with 200 sessions, 500 calls each, interleaved");
-    println!("| face | p50 | p99 | ÷ JSON-RPC p50 |");
-    println!("|---|---:|---:|---:|");
-    let base = percentile(&rpc, 0.5).as_secs_f64();
-    for (name, lat) in [
-        ("JSON-RPC `sessions.list` (socket, baseline)", &rpc),
-        ("GraphQL `sessions`, 6 fields (HTTP/1.1 keep-alive)", &gql),
-        ("GraphQL `sessions`, every field", &gql_all),
-    ] {
-        println!(
-            "| {name} | {} | {} | {:.2}× |",
-            ms(percentile(lat, 0.5)),
-            ms(percentile(lat, 0.99)),
-            percentile(lat, 0.5).as_secs_f64() / base
-        );
     }
 }
 

@@ -463,7 +463,23 @@ fn graphql_runs_hooks_and_streams_sessions_approvals_and_hook_output_live() {
     .unwrap();
     hook(
         &d,
-        &json!({"session_id": "gq-1", "hook_event_name": "SessionStart", "cwd": cwd}),
+        &json!({"session_id": "gq-1", "hook_event_name": "SessionStart", "cwd": cwd,
+            "n": 7, "big": 123456789012345678901234567890u128, "f": 1.5}),
+    );
+    // Payload numbers come out as numbers, digits kept (serde_json's
+    // arbitrary precision is not async-graphql's).
+    let e = gql(
+        &d,
+        "{ events(sessionId: \"gq-1\") { events { payload } } }",
+        json!({}),
+    );
+    let payload = &e["data"]["events"]["events"][0]["payload"];
+    assert_eq!(payload["n"], 7, "{e}");
+    assert_eq!(payload["f"], 1.5, "{e}");
+    assert_eq!(
+        payload["big"].to_string(),
+        "123456789012345678901234567890",
+        "{e}"
     );
     // Three live subscriptions, each on its own WebSocket; all counted by
     // `health` before anything happens (they see from now on).

@@ -2,9 +2,10 @@
 //! running an event's hooks, the change cache for outside runners, and
 //! live output. Decode → one [`crate::service::Service`] call → encode.
 
-use async_graphql::{Context, Enum, InputObject, Json, Object, SimpleObject, Subscription};
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Subscription};
+
+use super::json::Json;
 use futures_util::{Stream, StreamExt};
-use serde_json::Value;
 use tokio::sync::broadcast::error::RecvError;
 
 use agentd_proto::api::{
@@ -92,7 +93,7 @@ pub struct HookOutcome {
     /// Whether a blocking hook failed.
     pub blocked: bool,
     /// Claude Code's hook output when it blocks (JSON).
-    pub output: Option<Json<Value>>,
+    pub output: Option<Json>,
 }
 
 /// The change cache's verdict on a hook's files.
@@ -284,7 +285,7 @@ impl HookMutation {
         #[graphql(desc = "Only these hooks, by name.", default)] hooks: Vec<String>,
         #[graphql(default = false)] no_cache: bool,
         #[graphql(desc = "The payload the hooks get on stdin (a JSON object).")] payload: Option<
-            Json<Value>,
+            Json,
         >,
     ) -> async_graphql::Result<HookOutcome> {
         let hold = service(ctx)?

@@ -12,14 +12,13 @@
 //!
 mod error;
 pub mod hooks;
+pub mod json;
 pub mod types;
 
 use async_graphql::{
-    Context, Enum, InputObject, Json, MergedObject, MergedSubscription, Object, Schema,
-    Subscription,
+    Context, Enum, InputObject, MergedObject, MergedSubscription, Object, Schema, Subscription,
 };
 use futures_util::{Stream, StreamExt};
-use serde_json::Value;
 
 use agentd_core::Decision;
 use agentd_proto::api::{
@@ -31,6 +30,7 @@ use agentd_proto::history::{GroupBy, SearchQuery, UsageQuery};
 use crate::service::{Service, ServiceError, SessionsListed};
 pub use error::code_of;
 use error::gql;
+use json::Json;
 use types::*;
 
 /// Deepest query accepted.
@@ -252,7 +252,7 @@ impl CoreQuery {
     }
 
     /// The transcript index: progress, counts, skipped files.
-    async fn index_status(&self, ctx: &Context<'_>) -> async_graphql::Result<Json<Value>> {
+    async fn index_status(&self, ctx: &Context<'_>) -> async_graphql::Result<Json> {
         let status = service(ctx)?.index_status(true).await;
         Ok(Json(serde_json::to_value(status)?))
     }
@@ -263,11 +263,7 @@ impl CoreQuery {
     }
 
     /// The hook runner's definitions for a project directory.
-    async fn hooks(
-        &self,
-        ctx: &Context<'_>,
-        cwd: Option<String>,
-    ) -> async_graphql::Result<Json<Value>> {
+    async fn hooks(&self, ctx: &Context<'_>, cwd: Option<String>) -> async_graphql::Result<Json> {
         let listed = service(ctx)?.hooks(cwd).await;
         Ok(Json(serde_json::to_value(listed)?))
     }
@@ -321,7 +317,7 @@ pub struct DecisionInput {
     /// Answer: the answer (for an MCP elicitation, a JSON object's text).
     pub text: Option<String>,
     /// Allow: run the tool with this input instead.
-    pub updated_input: Option<Json<Value>>,
+    pub updated_input: Option<Json>,
     /// Allow: also apply the request's permission suggestions ("always").
     #[graphql(default = false)]
     pub always: bool,

@@ -5,8 +5,9 @@
 //! async-graphql encodes `i64`/`u64`; opaque agent data (tool inputs,
 //! payloads, decisions) is the `JSON` scalar.
 
-use async_graphql::{Json, SimpleObject};
-use serde_json::Value;
+use async_graphql::SimpleObject;
+
+use super::json::Json;
 
 /// `health`.
 #[derive(SimpleObject)]
@@ -28,7 +29,7 @@ pub struct Health {
     /// What is wrong, with how to fix it.
     pub problems: Vec<String>,
     /// Connection counts, refusals, buffered bytes, dropped subscribers.
-    pub limits: Json<Value>,
+    pub limits: Json,
 }
 
 impl From<agentd_proto::api::Health> for Health {
@@ -222,7 +223,7 @@ pub struct Event {
     /// The lifecycle kind (`tool.started`, …).
     pub kind: String,
     /// The payload as the agent sent it.
-    pub payload: Json<Value>,
+    pub payload: Json,
 }
 
 impl From<agentd_proto::api::EventRecord> for Event {
@@ -263,11 +264,11 @@ pub struct Approval {
     /// Tool name (`Bash`, `mcp__server`).
     pub tool_name: String,
     /// The tool's input.
-    pub tool_input: Json<Value>,
+    pub tool_input: Json,
     /// Claude Code's tool_use_id, when known.
     pub tool_use_id: Option<String>,
     /// Claude Code's permission suggestions ("always allow").
-    pub permission_suggestions: Json<Value>,
+    pub permission_suggestions: Json,
     /// Working directory.
     pub cwd: Option<String>,
     /// Which path asked (`permission_request`, `can_use_tool`, …).
@@ -276,7 +277,7 @@ pub struct Approval {
     /// `expired`, `timed_out`.
     pub status: String,
     /// The decision, once made.
-    pub decision: Option<Json<Value>>,
+    pub decision: Option<Json>,
     /// Who decided.
     pub decided_by: Option<String>,
     /// Why.
@@ -380,7 +381,7 @@ pub struct Message {
     /// Text (bounded).
     pub text: String,
     /// Tool calls, as the index summarises them.
-    pub tools: Json<Value>,
+    pub tools: Json,
 }
 
 /// A page of a transcript.

@@ -1,0 +1,447 @@
+//! The network faces under load (a bench binary, not timed tests). Run:
+//!
+//! ```sh
+//! cargo bench -p agentd --bench faces             # all
+//! cargo bench -p agentd --bench faces -- unary    # one: unary | stream | fanout
+//! ```
+//!
+//! * `unary`: the first page of 200 sessions through JSON-RPC (socket, the
+//!   baseline), GraphQL (HTTP/1.1) and gRPC (tonic over h2c), interleaved,
+//!   each on a warm connection.
+//! * `stream`: `ExecuteHooks` streaming a hook's 1 000 000 lines to one
+//!   gRPC client, beside the in-process runner doing the same (baseline).
+//! * `fanout`: 1 000 GraphQL WebSocket subscribers (`events`), event →
+//!   every subscriber latency, and memory per subscriber.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use agentd_daemon::grpc::pb;
+use common::{Daemon, ms, percentile};
+use serde_json::{Value, json};
+
+mod common;
+
+fn main() {
+    let wants = common::selection("agentd faces benchmarks");
+    if wants("unary") {
+        unary();
+    }
+    if wants("stream") {
+        execute_hooks_stream();
+    }
+    if wants("fanout") {
+        ws_fanout();
+    }
+}
+
+/// A daemon with HTTP on a free loopback port; (daemon, address, token).
+fn daemon_with_http() -> (Daemon, String, String) {
+    let d = Daemon::start_with_env(&[("AGENTD_HTTP_LISTEN", std::ffi::OsStr::new("127.0.0.1:0"))]);
+    let health: Value = d.client().call("health", json!({})).unwrap();
+    let addr = health["http_addr"].as_str().unwrap().to_owned();
+    let token = std::fs::read_to_string(d.dir.path().join("token"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    (d, addr, token)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A tonic channel over h2c to `addr`.
+fn channel(rt: &tokio::runtime::Runtime, addr: &str) -> tonic::transport::Channel {
+    rt.block_on(
+        tonic::transport::Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect(),
+    )
+    .unwrap()
+}
+
+fn authorized<T>(msg: T, token: &str) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    r.metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    r
+}
+
+/// One keep-alive HTTP/1.1 connection to the daemon's port.
+struct Http {
+    stream: std::net::TcpStream,
+    reader: std::io::BufReader<std::net::TcpStream>,
+    host: String,
+    token: String,
+}
+
+impl Http {
+    fn connect(addr: &str, token: String) -> Http {
+        let stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.set_nodelay(true).unwrap();
+        let reader = std::io::BufReader::new(stream.try_clone().unwrap());
+        Http {
+            stream,
+            reader,
+            host: addr.to_owned(),
+            token,
+        }
+    }
+
+    /// POSTs `body` to `path`; the response body (Content-Length framed).
+    fn post(&mut self, path: &str, body: &str) -> Vec<u8> {
+        use std::io::{BufRead, Read};
+        write!(
+            self.stream,
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.host,
+            self.token,
+            body.len()
+        )
+        .unwrap();
+        let mut len = 0usize;
+        loop {
+            let mut line = String::new();
+            self.reader.read_line(&mut line).unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap();
+            }
+        }
+        let mut buf = vec![0; len];
+        self.reader.read_exact(&mut buf).unwrap();
+        buf
+    }
+}
+
+/// The same question — the first page of 200 sessions — through each face.
+fn unary() {
+    let (d, addr, token) = daemon_with_http();
+    let mut c = d.client();
+    for i in 0..200 {
+        let _: Value = c
+            .call(
+                "hook.ingest",
+                json!({"payload": {"session_id": format!("bench-{i:03}"), "hook_event_name": "UserPromptSubmit",
+                    "cwd": format!("/w/p{}", i % 10), "prompt": "go"}}),
+            )
+            .unwrap();
+    }
+    let mut http = Http::connect(&addr, token.clone());
+    let rt = runtime();
+    let mut grpc = pb::session_service_client::SessionServiceClient::new(channel(&rt, &addr));
+    let list = || {
+        authorized(
+            pb::ListSessionsRequest {
+                history: Some(false),
+                ..Default::default()
+            },
+            &token,
+        )
+    };
+    let query = json!({"query": "{ sessions(history: false) { nodes { id status cwd model lastEventMs pendingApprovals } nextOffset } }"}).to_string();
+    // Every field JSON-RPC sends: the same bytes of answer, near enough.
+    let every = json!({"query": "{ sessions(history: false) { nodes { id agent status statusSinceMs cwd project gitBranch model permissionMode transcriptPath currentTool lastTool pendingApprovals prompts toolCalls subagents { agentId agentType active } contextPct costUsd tmuxPane pid endReason lastError firstEventMs lastEventMs lastSeq updatedAt startedAt live history { title firstPrompt models userMessages assistantMessages totalTokens subagents } } nextOffset } }"}).to_string();
+    // Warm all.
+    for _ in 0..50 {
+        let _: Value = c
+            .call("sessions.list", json!({"paged": true, "history": false}))
+            .unwrap();
+        http.post("/graphql", &query);
+        rt.block_on(grpc.list(list())).unwrap();
+    }
+    let (mut rpc, mut gql, mut gql_all, mut grpc_lat) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..500 {
+        let t = Instant::now();
+        let page: Value = c
+            .call("sessions.list", json!({"paged": true, "history": false}))
+            .unwrap();
+        rpc.push(t.elapsed());
+        assert_eq!(page["sessions"].as_array().unwrap().len(), 200);
+        let t = Instant::now();
+        let body = http.post("/graphql", &query);
+        gql.push(t.elapsed());
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            v["data"]["sessions"]["nodes"].as_array().unwrap().len(),
+            200
+        );
+        let t = Instant::now();
+        let body = http.post("/graphql", &every);
+        gql_all.push(t.elapsed());
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            v["data"]["sessions"]["nodes"].as_array().unwrap().len(),
+            200,
+            "{v}"
+        );
+        let t = Instant::now();
+        let r = rt.block_on(grpc.list(list())).unwrap();
+        grpc_lat.push(t.elapsed());
+        assert_eq!(r.into_inner().sessions.len(), 200);
+    }
+    for v in [&mut rpc, &mut gql, &mut gql_all, &mut grpc_lat] {
+        v.sort();
+    }
+    println!("\n## Unary: `sessions` with 200 sessions, 500 calls each, interleaved");
+    println!("| face | p50 | p99 | ÷ JSON-RPC p50 |");
+    println!("|---|---:|---:|---:|");
+    let base = percentile(&rpc, 0.5).as_secs_f64();
+    for (name, lat) in [
+        ("JSON-RPC `sessions.list` (socket, baseline)", &rpc),
+        ("GraphQL `sessions`, 6 fields (HTTP/1.1 keep-alive)", &gql),
+        ("GraphQL `sessions`, every field", &gql_all),
+        ("gRPC `SessionService/List` (tonic, h2c)", &grpc_lat),
+    ] {
+        println!(
+            "| {name} | {} | {} | {:.2}× |",
+            ms(percentile(lat, 0.5)),
+            ms(percentile(lat, 0.99)),
+            percentile(lat, 0.5).as_secs_f64() / base
+        );
+    }
+}
+
+/// A project whose one Stop hook prints `lines` lines.
+fn chatty_project(lines: u64) -> tempfile::TempDir {
+    let p = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(p.path().join(".agentd")).unwrap();
+    std::fs::write(
+        p.path().join(".agentd/hooks.toml"),
+        format!("[[hooks]]\nname = \"chatty\"\nevents = [\"Stop\"]\nargs = [\"seq\", \"1\", \"{lines}\"]\ntimeout = 600\n"),
+    )
+    .unwrap();
+    p
+}
+
+/// `ExecuteHooks` to one gRPC client against the in-process runner.
+fn execute_hooks_stream() {
+    const LINES: u64 = 1_000_000;
+    let project = chatty_project(LINES);
+    let dir = project.path().canonicalize().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // Baseline: the runner in this process, counting lines as they come.
+    let in_process = |rt: &tokio::runtime::Runtime| {
+        let store_dir = tempfile::tempdir().unwrap();
+        let store = agentd_hooks::store::Store::open(&store_dir.path().join("hooks.db")).unwrap();
+        let engine = Arc::new(agentd_hooks::Engine::new(
+            store,
+            store_dir.path().join("logs"),
+            2,
+        ));
+        let defs = agentd_hooks::def::project(&dir).unwrap();
+        let req = agentd_hooks::Request {
+            event: "Stop".into(),
+            payload: json!({}),
+            project_dir: dir.clone(),
+            session_id: None,
+            no_cache: true,
+            only_dir: None,
+            only_hooks: Vec::new(),
+        };
+        let n = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&n);
+        let t = Instant::now();
+        let out = rt.block_on(engine.execute(
+            &defs,
+            &req,
+            Arc::new(move |e| {
+                if let agentd_hooks::RunEvent::Output(_) = e {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            }),
+        ));
+        let took = t.elapsed();
+        assert!(out.runs[0].passed);
+        (n.load(Ordering::Relaxed), took)
+    };
+    let (d, addr, token) = daemon_with_http();
+    let mut hooks = pb::hook_service_client::HookServiceClient::new(channel(&rt, &addr));
+    let mut over_grpc = || {
+        rt.block_on(async {
+            let t = Instant::now();
+            let mut stream = hooks
+                .execute_hooks(authorized(
+                    pb::ExecuteHooksRequest {
+                        event: "Stop".into(),
+                        cwd: dir.display().to_string(),
+                        no_cache: true,
+                        ..Default::default()
+                    },
+                    &token,
+                ))
+                .await
+                .unwrap()
+                .into_inner();
+            let (mut lines, mut completed) = (0u64, 0u64);
+            while let Some(m) = stream.message().await.unwrap() {
+                match m.output {
+                    Some(pb::hook_output::Output::Line(_)) => lines += 1,
+                    Some(pb::hook_output::Output::Completed(_)) => completed += 1,
+                    _ => {}
+                }
+            }
+            assert_eq!(completed, 1);
+            (lines, t.elapsed())
+        })
+    };
+    println!("\n## ExecuteHooks: one hook printing {LINES} lines, 3 runs each, alternating");
+    println!("| path | lines | time | lines/s | ÷ in-process |");
+    println!("|---|---:|---:|---:|---:|");
+    let (mut base, mut grpc) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        base.push(in_process(&rt));
+        grpc.push(over_grpc());
+    }
+    let rate = |(n, t): &(u64, Duration)| *n as f64 / t.as_secs_f64();
+    let median = |v: &mut Vec<(u64, Duration)>| {
+        v.sort_by(|a, b| rate(a).total_cmp(&rate(b)));
+        v[1]
+    };
+    let (b, g) = (median(&mut base), median(&mut grpc));
+    for (name, r) in [
+        ("in-process runner, observer counting (baseline)", b),
+        ("gRPC `ExecuteHooks` to one tonic client (h2c)", g),
+    ] {
+        assert_eq!(r.0, LINES, "{name} lost lines");
+        println!(
+            "| {name} | {} | {} | {:.0} | {:.2}× |",
+            r.0,
+            ms(r.1),
+            rate(&r),
+            rate(&r) / rate(&b)
+        );
+    }
+    drop(d);
+}
+
+/// One GraphQL WebSocket subscriber reading `events` on its own thread:
+/// the latency of each event (now − the `t_ns` the sender put in it).
+fn subscriber(
+    addr: &str,
+    token: &str,
+    origin: Instant,
+    events: usize,
+) -> std::thread::JoinHandle<Vec<Duration>> {
+    use tungstenite::client::IntoClientRequest;
+    let stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_nodelay(true).unwrap();
+    let mut req = format!("ws://{addr}/graphql")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut ws, _) = tungstenite::client(req, stream).unwrap();
+    ws.send(tungstenite::Message::text(
+        json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}})
+            .to_string(),
+    ))
+    .unwrap();
+    let ack = ws.read().unwrap();
+    assert!(ack.to_text().unwrap().contains("connection_ack"), "{ack:?}");
+    ws.send(tungstenite::Message::text(
+        json!({"id": "1", "type": "subscribe", "payload": {"query": "subscription { events { seq payload } }"}}).to_string(),
+    ))
+    .unwrap();
+    std::thread::Builder::new()
+        .stack_size(128 << 10)
+        .spawn(move || {
+            let mut got = Vec::with_capacity(events);
+            while got.len() < events {
+                let m = ws.read().unwrap();
+                let Ok(text) = m.to_text() else { continue };
+                let now = origin.elapsed().as_nanos() as u64;
+                let Some(at) = text.find("\"t_ns\":") else {
+                    continue;
+                };
+                let digits: String = text[at + 7..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                let sent: u64 = digits.parse().unwrap();
+                got.push(Duration::from_nanos(now.saturating_sub(sent)));
+            }
+            got
+        })
+        .unwrap()
+}
+
+/// 1 000 GraphQL WebSocket subscribers: event → every subscriber.
+fn ws_fanout() {
+    const SUBSCRIBERS: usize = 1000;
+    const EVENTS: usize = 200;
+    let (d, addr, token) = daemon_with_http();
+    let origin = Instant::now();
+    let rss_before = d.status_kb("VmRSS:");
+    let readers: Vec<_> = (0..SUBSCRIBERS)
+        .map(|_| subscriber(&addr, &token, origin, EVENTS))
+        .collect();
+    let mut c = d.client();
+    // Every subscription is live before the first event.
+    let t = Instant::now();
+    loop {
+        let h: Value = c.call("health", json!({})).unwrap();
+        if h["limits"]["subscribers"].as_u64().unwrap_or(0) >= SUBSCRIBERS as u64 {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(120), "subscribers: {h}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let rss_subscribed = d.status_kb("VmRSS:");
+    for i in 0..EVENTS {
+        let t_ns = origin.elapsed().as_nanos() as u64;
+        let _: Value = c
+            .call(
+                "hook.ingest",
+                json!({"payload": {"session_id": format!("s{}", i % 10),
+                "hook_event_name": "PostToolUse", "tool_name": "Bash", "t_ns": t_ns}}),
+            )
+            .unwrap();
+        // One event every 20 ms: latency, not throughput.
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut all: Vec<Duration> = readers
+        .into_iter()
+        .flat_map(|r| r.join().unwrap())
+        .collect();
+    all.sort();
+    let per_sub_kb = rss_subscribed.saturating_sub(rss_before) as f64 / SUBSCRIBERS as f64;
+    println!(
+        "\n## Fan-out: {SUBSCRIBERS} GraphQL WebSocket subscribers, {EVENTS} events (one per 20 ms)"
+    );
+    println!("| measure | value |");
+    println!("|---|---:|");
+    println!(
+        "| (event, subscriber) pairs delivered | {} of {} |",
+        all.len(),
+        SUBSCRIBERS * EVENTS
+    );
+    println!("| event → subscriber p50 | {} |", ms(percentile(&all, 0.5)));
+    println!(
+        "| event → subscriber p99 | {} |",
+        ms(percentile(&all, 0.99))
+    );
+    println!("| event → subscriber max | {} |", ms(*all.last().unwrap()));
+    println!(
+        "| daemon RSS before → with {SUBSCRIBERS} subscribers | {:.1} → {:.1} MB |",
+        rss_before as f64 / 1024.0,
+        rss_subscribed as f64 / 1024.0
+    );
+    println!("| memory per subscriber | {per_sub_kb:.1} KB |");
+    let _ = std::io::stdout().flush();
+}
