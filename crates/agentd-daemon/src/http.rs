@@ -307,6 +307,14 @@ async fn graphql_ws(
     let schema = state.schema.clone();
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        // A subscriber costs what it buffers: small buffers (each message
+        // written at once, not gathered to 128 KiB) keep a thousand of them
+        // cheap (BENCHMARKS.md, fan-out); a message past the frame limit
+        // closes the socket instead of growing a buffer.
+        .read_buffer_size(WS_READ_BUFFER)
+        .write_buffer_size(0)
+        .max_message_size(agentd_proto::MAX_FRAME_BYTES)
+        .max_frame_size(agentd_proto::MAX_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
             use futures_util::{SinkExt, StreamExt};
             // A quiet subscription still moves bytes: a ping every
@@ -354,6 +362,10 @@ async fn graphql_ws(
             let _ = pinger.await;
         })
 }
+
+/// A GraphQL WebSocket's read buffer, bytes (clients send little: init,
+/// subscribe, pongs).
+const WS_READ_BUFFER: usize = 4096;
 
 /// How often a GraphQL WebSocket is pinged (under the 30 s HTTP idle
 /// timeout).

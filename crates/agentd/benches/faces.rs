@@ -366,30 +366,85 @@ fn subscriber(
                 let m = ws.read().unwrap();
                 let Ok(text) = m.to_text() else { continue };
                 let now = origin.elapsed().as_nanos() as u64;
-                let Some(at) = text.find("\"t_ns\":") else {
-                    continue;
-                };
-                let digits: String = text[at + 7..]
-                    .chars()
-                    .take_while(char::is_ascii_digit)
-                    .collect();
-                let sent: u64 = digits.parse().unwrap();
-                got.push(Duration::from_nanos(now.saturating_sub(sent)));
+                if let Some(sent) = t_ns_of(text) {
+                    got.push(Duration::from_nanos(now.saturating_sub(sent)));
+                }
             }
             got
         })
         .unwrap()
 }
 
-/// 1 000 GraphQL WebSocket subscribers: event → every subscriber.
+/// One JSON-RPC subscriber (`events.subscribe` on the socket) read the
+/// same way: the baseline for what 1 000 reader threads cost here.
+fn socket_subscriber(
+    d: &Daemon,
+    origin: Instant,
+    events: usize,
+) -> std::thread::JoinHandle<Vec<Duration>> {
+    use std::io::BufRead;
+    let mut s = std::os::unix::net::UnixStream::connect(d.socket()).unwrap();
+    s.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocol_version\":\"1.0\"}}\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"events.subscribe\",\"params\":{}}\n").unwrap();
+    let mut r = std::io::BufReader::new(s);
+    std::thread::Builder::new()
+        .stack_size(128 << 10)
+        .spawn(move || {
+            let mut got = Vec::with_capacity(events);
+            let mut line = String::new();
+            while got.len() < events {
+                line.clear();
+                if r.read_line(&mut line).unwrap() == 0 {
+                    break;
+                }
+                let now = origin.elapsed().as_nanos() as u64;
+                if let Some(sent) = t_ns_of(&line) {
+                    got.push(Duration::from_nanos(now.saturating_sub(sent)));
+                }
+            }
+            got
+        })
+        .unwrap()
+}
+
+/// The `t_ns` a sender put in an event, found without parsing the line.
+fn t_ns_of(text: &str) -> Option<u64> {
+    let at = text.find("\"t_ns\":")?;
+    text[at + 7..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .ok()
+}
+
+/// 1 000 GraphQL WebSocket subscribers: event → every subscriber; and the
+/// same with 1 000 JSON-RPC subscribers on the socket (baseline).
 fn ws_fanout() {
+    println!(
+        "\n## Fan-out: 1000 subscribers, 200 events (one per 20 ms), each subscriber a thread of this process"
+    );
+    println!(
+        "| subscribers | pairs delivered | p50 | p99 | max | daemon RSS before → with | per subscriber |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    fanout_round("JSON-RPC `events.subscribe` (socket, baseline)", false);
+    fanout_round("GraphQL `events` over WebSocket", true);
+}
+
+fn fanout_round(name: &str, graphql: bool) {
     const SUBSCRIBERS: usize = 1000;
     const EVENTS: usize = 200;
     let (d, addr, token) = daemon_with_http();
     let origin = Instant::now();
     let rss_before = d.status_kb("VmRSS:");
     let readers: Vec<_> = (0..SUBSCRIBERS)
-        .map(|_| subscriber(&addr, &token, origin, EVENTS))
+        .map(|_| {
+            if graphql {
+                subscriber(&addr, &token, origin, EVENTS)
+            } else {
+                socket_subscriber(&d, origin, EVENTS)
+            }
+        })
         .collect();
     let mut c = d.client();
     // Every subscription is live before the first event.
@@ -422,26 +477,14 @@ fn ws_fanout() {
     all.sort();
     let per_sub_kb = rss_subscribed.saturating_sub(rss_before) as f64 / SUBSCRIBERS as f64;
     println!(
-        "\n## Fan-out: {SUBSCRIBERS} GraphQL WebSocket subscribers, {EVENTS} events (one per 20 ms)"
-    );
-    println!("| measure | value |");
-    println!("|---|---:|");
-    println!(
-        "| (event, subscriber) pairs delivered | {} of {} |",
+        "| {name} | {} of {} | {} | {} | {} | {:.1} → {:.1} MB | {per_sub_kb:.1} KB |",
         all.len(),
-        SUBSCRIBERS * EVENTS
-    );
-    println!("| event → subscriber p50 | {} |", ms(percentile(&all, 0.5)));
-    println!(
-        "| event → subscriber p99 | {} |",
-        ms(percentile(&all, 0.99))
-    );
-    println!("| event → subscriber max | {} |", ms(*all.last().unwrap()));
-    println!(
-        "| daemon RSS before → with {SUBSCRIBERS} subscribers | {:.1} → {:.1} MB |",
+        SUBSCRIBERS * EVENTS,
+        ms(percentile(&all, 0.5)),
+        ms(percentile(&all, 0.99)),
+        ms(*all.last().unwrap()),
         rss_before as f64 / 1024.0,
         rss_subscribed as f64 / 1024.0
     );
-    println!("| memory per subscriber | {per_sub_kb:.1} KB |");
     let _ = std::io::stdout().flush();
 }
