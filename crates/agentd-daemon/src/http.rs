@@ -118,8 +118,12 @@ pub async fn serve(
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), graceful.shutdown()).await;
 }
 
+/// The names beside loopback the listener answers to (Host and Origin
+/// checks); a TLS listener's follow its address set while it runs.
+pub type Hosts = Arc<std::sync::RwLock<Vec<String>>>;
+
 /// The router.
-pub fn router(shared: Arc<Shared>, token: String, hosts: Vec<String>) -> Router {
+pub fn router(shared: Arc<Shared>, token: String, hosts: Hosts) -> Router {
     let service = Service::new(shared);
     let state = Http {
         schema: crate::graphql::schema(service.clone()),
@@ -142,10 +146,7 @@ pub fn router(shared: Arc<Shared>, token: String, hosts: Vec<String>) -> Router 
         .layer(DefaultBodyLimit::max(agentd_proto::MAX_FRAME_BYTES))
         .with_state(state)
         .merge(grpc)
-        .layer(middleware::from_fn_with_state(
-            Arc::new(hosts),
-            loopback_only,
-        ))
+        .layer(middleware::from_fn_with_state(hosts, loopback_only))
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -200,11 +201,7 @@ pub fn names_only_loopback(req: &Request) -> Result<(), &'static str> {
 /// Refuses requests whose Host (`:authority`) or Origin names anything but
 /// loopback or one of `hosts` (the names a TLS listener on another address
 /// answers to).
-async fn loopback_only(
-    State(hosts): State<Arc<Vec<String>>>,
-    req: Request,
-    next: Next,
-) -> Response {
+async fn loopback_only(State(hosts): State<Hosts>, req: Request, next: Next) -> Response {
     let named = |h: &str| {
         let name = h.rsplit_once(':').map_or(h, |(n, port)| {
             if port.chars().all(|c| c.is_ascii_digit()) {
@@ -213,9 +210,10 @@ async fn loopback_only(
                 h
             }
         });
+        let name = name.trim_matches(['[', ']']);
         hosts
-            .iter()
-            .any(|x| x.eq_ignore_ascii_case(name.trim_matches(['[', ']'])))
+            .read()
+            .is_ok_and(|h| h.iter().any(|x| x.eq_ignore_ascii_case(name)))
     };
     let host_named = req
         .headers()

@@ -135,19 +135,29 @@ impl Daemon {
             if let Ok(mut a) = shared.http_addr.write() {
                 *a = Some(bound.to_string());
             }
-            // Beside loopback, a TLS listener answers to its address and
-            // the machine's name (in its certificate and in Host checks).
-            let mut hosts = Vec::new();
-            if config.http.tls && !addr.ip().is_loopback() {
-                if !addr.ip().is_unspecified() {
-                    hosts.push(addr.ip().to_string());
-                }
-                if let Ok(h) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
-                    hosts.push(h.trim().to_owned());
-                }
-            }
+            // Beside loopback, a TLS listener answers to its addresses and
+            // the machine's name (in its certificate and in Host checks);
+            // both follow the address set while the daemon runs.
+            let hosts: http::Hosts = Arc::new(std::sync::RwLock::new(Vec::new()));
             let tls = if config.http.tls {
-                Some(crate::tls::server_config(&paths.root, &hosts).map_err(DaemonError::Http)?)
+                let names = tokio::task::spawn_blocking(move || crate::tls::address_set(addr))
+                    .await
+                    .unwrap_or_default();
+                if let Ok(mut h) = hosts.write() {
+                    h.clone_from(&names);
+                }
+                let root = paths.root.clone();
+                let leaf = tokio::task::spawn_blocking(move || crate::tls::Leaf::new(&root, names))
+                    .await
+                    .map_err(|e| DaemonError::Http(format!("issuing the TLS leaf: {e}")))?
+                    .map_err(DaemonError::Http)?;
+                tracker.spawn(renew_leaf(
+                    Arc::clone(&leaf),
+                    addr,
+                    Arc::clone(&hosts),
+                    shutdown.clone(),
+                ));
+                Some(crate::tls::server_config(leaf))
             } else {
                 None
             };
@@ -368,4 +378,44 @@ fn ensure_token(path: &Path) -> Result<String, DaemonError> {
         .map_err(io(format!("cannot create {}", path.display())))?;
     writeln!(f, "{token}").map_err(io(format!("cannot write {}", path.display())))?;
     Ok(token)
+}
+
+/// Keeps the TLS leaf and the Host check in step with the listener's
+/// address set (checked every [`crate::tls::CHECK_EVERY`]), and renews
+/// the leaf before it ends: no restart, open connections untouched.
+async fn renew_leaf(
+    leaf: Arc<crate::tls::Leaf>,
+    listen: std::net::SocketAddr,
+    hosts: http::Hosts,
+    shutdown: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(crate::tls::CHECK_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let leaf = Arc::clone(&leaf);
+        let renewed = tokio::task::spawn_blocking(move || {
+            let names = crate::tls::address_set(listen);
+            let r = leaf.renew_if_needed(names.clone(), std::time::SystemTime::now());
+            (names, r)
+        })
+        .await;
+        match renewed {
+            Ok((names, Ok(Some(why)))) => {
+                tracing::info!(why, names = ?names, "renewed the TLS leaf certificate");
+                if let Ok(mut h) = hosts.write() {
+                    *h = names;
+                }
+            }
+            Ok((_, Ok(None))) => {}
+            Ok((_, Err(e))) => {
+                tracing::error!(error = %e, "cannot renew the TLS leaf certificate; the old one stays")
+            }
+            Err(e) => tracing::error!(error = %e, "the TLS renewal check failed"),
+        }
+    }
 }
