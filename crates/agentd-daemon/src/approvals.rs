@@ -49,6 +49,72 @@ pub struct Held {
     pub waiter: Option<oneshot::Sender<Outcome>>,
 }
 
+/// The hook calls this daemon holds for a decision, by approval id.
+#[derive(Default)]
+pub struct Holds {
+    map: std::sync::Mutex<std::collections::HashMap<String, Held>>,
+}
+
+impl Holds {
+    /// Holds a hook call for `held.approval`.
+    fn insert(&self, held: Held) {
+        if let Ok(mut m) = self.map.lock() {
+            m.insert(held.approval.id.clone(), held);
+        }
+    }
+
+    /// Forgets approval `id`'s hold.
+    fn remove(&self, id: &str) {
+        if let Ok(mut m) = self.map.lock() {
+            m.remove(id);
+        }
+    }
+
+    /// The hook call went away: approval `id` stays, with no one to tell.
+    fn abandon(&self, id: &str) {
+        if let Ok(mut m) = self.map.lock()
+            && let Some(h) = m.get_mut(id)
+        {
+            h.waiter = None;
+        }
+    }
+
+    /// Hands each outcome to its held hook call, forgetting the holds.
+    fn wake(&self, outcomes: Vec<(String, Outcome)>) {
+        let Ok(mut m) = self.map.lock() else {
+            return;
+        };
+        for (id, outcome) in outcomes {
+            if let Some(Held {
+                waiter: Some(w), ..
+            }) = m.remove(&id)
+            {
+                // The hook call may have just gone: fine.
+                let _ = w.send(outcome);
+            }
+        }
+    }
+
+    /// Whether a hook call still waits for approval `id`.
+    pub fn reachable(&self, id: &str) -> bool {
+        self.map
+            .lock()
+            .map(|m| m.get(id).is_some_and(|h| h.waiter.is_some()))
+            .unwrap_or(false)
+    }
+
+    /// `(id, tool, agent_id)` of the held approvals of `session_id`.
+    fn of_session(&self, session_id: &str) -> Option<Vec<(String, String, Option<String>)>> {
+        self.map.lock().ok().map(|m| {
+            m.values()
+                .map(|h| &h.approval)
+                .filter(|a| a.session_id == session_id)
+                .map(|a| (a.id.clone(), a.tool_name.clone(), a.agent_id.clone()))
+                .collect()
+        })
+    }
+}
+
 /// Why a call is held: what the caller is told right away, so that it
 /// waits as long as the hold may last instead of its short timeout.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,14 +308,8 @@ pub(crate) fn settle_moot(txn: &mut Txn<'_, '_, '_>, p: &Prepared) -> Result<(),
         (Source::Daemon, "ProcessExited") => (ApprovalStatus::Expired, "agentd"),
         _ => return Ok(()),
     };
-    let candidates: Vec<(String, String, Option<String>)> = match txn.shared.pending.lock() {
-        Ok(pending) => pending
-            .values()
-            .map(|h| &h.approval)
-            .filter(|a| a.session_id == e.session_id)
-            .map(|a| (a.id.clone(), a.tool_name.clone(), a.agent_id.clone()))
-            .collect(),
-        Err(_) => return Ok(()),
+    let Some(candidates) = txn.shared.holds.of_session(&e.session_id) else {
+        return Ok(());
     };
     if candidates.is_empty() {
         return Ok(());
@@ -290,18 +350,7 @@ pub(crate) fn settle_moot(txn: &mut Txn<'_, '_, '_>, p: &Prepared) -> Result<(),
 
 /// After a commit: hands each outcome to its held hook call.
 pub(crate) fn wake(shared: &Shared, outcomes: Vec<(String, Outcome)>) {
-    let Ok(mut pending) = shared.pending.lock() else {
-        return;
-    };
-    for (id, outcome) in outcomes {
-        if let Some(Held {
-            waiter: Some(w), ..
-        }) = pending.remove(&id)
-        {
-            // The hook call may have just gone: fine.
-            let _ = w.send(outcome);
-        }
-    }
+    shared.holds.wake(outcomes);
 }
 
 /// Resolves `id` through the writer (compare-and-set).
@@ -319,11 +368,7 @@ pub async fn settle(shared: &Shared, r: Resolution) -> Result<Approval, ServiceE
 
 /// Whether a hook call still waits for approval `id`.
 pub fn reachable(shared: &Shared, id: &str) -> bool {
-    shared
-        .pending
-        .lock()
-        .map(|p| p.get(id).is_some_and(|h| h.waiter.is_some()))
-        .unwrap_or(false)
+    shared.holds.reachable(id)
 }
 
 /// Creates `approval` and returns the hold of the hook call (`seq` is the
@@ -341,19 +386,12 @@ pub async fn hold(
 ) -> Result<Hold, ServiceError> {
     let id = approval.id.clone();
     let (tx, rx) = oneshot::channel();
-    if let Ok(mut pending) = shared.pending.lock() {
-        pending.insert(
-            id.clone(),
-            Held {
-                approval: approval.clone(),
-                waiter: Some(tx),
-            },
-        );
-    }
+    shared.holds.insert(Held {
+        approval: approval.clone(),
+        waiter: Some(tx),
+    });
     if let Err(e) = writer::run(&shared, Work::Create(Box::new(approval.clone()))).await {
-        if let Ok(mut pending) = shared.pending.lock() {
-            pending.remove(&id);
-        }
+        shared.holds.remove(&id);
         return Err(e);
     }
     let notice = HoldNotice::ApprovalHeld {
@@ -443,11 +481,7 @@ impl Drop for OrphanGuard {
         if !self.armed {
             return;
         }
-        if let Ok(mut pending) = self.shared.pending.lock()
-            && let Some(h) = pending.get_mut(&self.id)
-        {
-            h.waiter = None;
-        }
+        self.shared.holds.abandon(&self.id);
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };

@@ -333,11 +333,11 @@ async fn start_subscription(
 ) -> Result<(), RpcError> {
     let mut p: SubscribeParams = jsonrpc::params(method::EVENTS_SUBSCRIBE, params)?;
     p.session_id = Service::new(Arc::clone(shared)).session_filter(p.session_id)?;
-    let subscription = shared.subscription_id();
+    let subscription = shared.log.subscription_id();
     // Subscribe to live events before taking the snapshot, so nothing
     // committed after the snapshot can be missed.
-    let live = shared.live.subscribe();
-    let head_seq = shared.head_seq();
+    let live = shared.log.subscribe();
+    let head_seq = shared.log.head_seq();
     // Live sessions first, then ended ones newest first, as many as fit a
     // frame: a registry that has seen thousands of sessions still answers.
     let mut list: Vec<SessionView> = shared

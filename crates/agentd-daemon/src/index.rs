@@ -3,16 +3,16 @@
 //! `usage.report`, `index.status` and `index.rescan` methods.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::error::ServiceError;
 use agentd_client::Config;
-use agentd_index::query::SessionFilter;
-use agentd_index::{IndexError, IndexHandle, Reader};
+use agentd_index::query::{Ranked, SessionFilter};
+use agentd_index::{IndexError, IndexHandle, Progress, Reader};
 use serde_json::Value;
 
-use crate::state::Shared;
+use crate::paging::Continuation;
 
 /// The roots to index: Claude Code's projects folder plus `[index] roots`,
 /// or exactly `AGENTD_INDEX_ROOTS`.
@@ -28,56 +28,145 @@ pub fn roots(config: &Config) -> Vec<PathBuf> {
     roots
 }
 
-/// Starts the index thread (unless `[index] enabled = false`). Indexing runs
-/// in the background: the daemon serves meanwhile.
-pub fn start(shared: &Arc<Shared>) {
-    if !shared.config.index.enabled {
-        tracing::info!("transcript index off");
-        return;
-    }
-    let roots = roots(&shared.config);
-    let reconcile = Duration::from_secs(shared.config.index.reconcile_s.max(1));
-    match IndexHandle::spawn(&shared.index_db, roots.clone(), reconcile) {
-        Ok(h) => {
-            tracing::info!(roots = ?roots, "transcript index started");
-            if let Ok(mut p) = shared.index_progress.lock() {
-                *p = Some(Arc::clone(&h.progress));
-            }
-            if let Ok(mut slot) = shared.index.lock() {
-                *slot = Some(h);
-            }
-        }
-        Err(e) => tracing::error!(error = %e, "cannot start the transcript index"),
-    }
+/// The transcript index as the daemon holds it: its indexer thread while
+/// it runs, the thread's progress (kept after it stops), where the index
+/// is, and the ranking of the search being paged through.
+pub struct TranscriptIndex {
+    enabled: bool,
+    db: PathBuf,
+    thread: Mutex<Option<IndexHandle>>,
+    progress: Mutex<Option<Arc<Progress>>>,
+    search_pages: Continuation<Ranked>,
 }
 
-/// Stops the index thread (it commits as it goes; at most one batch is
-/// redone at the next start).
-pub async fn stop(shared: &Arc<Shared>) {
-    let handle = shared.index.lock().ok().and_then(|mut h| h.take());
-    if let Some(h) = handle {
-        let joined = tokio::task::spawn_blocking(move || h.stop());
-        if tokio::time::timeout(Duration::from_millis(500), joined)
-            .await
-            .is_err()
-        {
-            tracing::warn!("index thread did not stop in time");
+impl TranscriptIndex {
+    /// The index in `db`; `enabled` is `[index] enabled`.
+    pub fn new(db: PathBuf, enabled: bool) -> TranscriptIndex {
+        TranscriptIndex {
+            enabled,
+            db,
+            thread: Mutex::new(None),
+            progress: Mutex::new(None),
+            search_pages: Continuation::default(),
         }
     }
-}
 
-/// A hook named a transcript (`transcript_path`, `agent_transcript_path`):
-/// index it now rather than at the next file notification.
-pub fn nudge(shared: &Shared, payload: &Value) {
-    let Ok(slot) = shared.index.lock() else {
-        return;
-    };
-    let Some(h) = slot.as_ref() else { return };
-    // SubagentStop names the subagent's own transcript too.
-    for key in ["transcript_path", "agent_transcript_path"] {
-        if let Some(path) = payload.get(key).and_then(Value::as_str) {
-            h.nudge(PathBuf::from(path));
+    /// Starts the index thread (unless `[index] enabled = false`). Indexing
+    /// runs in the background: the daemon serves meanwhile.
+    pub fn start(&self, config: &Config) {
+        if !self.enabled {
+            tracing::info!("transcript index off");
+            return;
         }
+        let roots = roots(config);
+        let reconcile = Duration::from_secs(config.index.reconcile_s.max(1));
+        match IndexHandle::spawn(&self.db, roots.clone(), reconcile) {
+            Ok(h) => {
+                tracing::info!(roots = ?roots, "transcript index started");
+                if let Ok(mut p) = self.progress.lock() {
+                    *p = Some(Arc::clone(&h.progress));
+                }
+                if let Ok(mut slot) = self.thread.lock() {
+                    *slot = Some(h);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot start the transcript index"),
+        }
+    }
+
+    /// Stops the index thread (it commits as it goes; at most one batch is
+    /// redone at the next start).
+    pub async fn stop(&self) {
+        let handle = self.thread.lock().ok().and_then(|mut h| h.take());
+        if let Some(h) = handle {
+            let joined = tokio::task::spawn_blocking(move || h.stop());
+            if tokio::time::timeout(Duration::from_millis(500), joined)
+                .await
+                .is_err()
+            {
+                tracing::warn!("index thread did not stop in time");
+            }
+        }
+    }
+
+    /// A hook named a transcript (`transcript_path`, `agent_transcript_path`):
+    /// index it now rather than at the next file notification.
+    pub fn nudge(&self, payload: &Value) {
+        let Ok(slot) = self.thread.lock() else {
+            return;
+        };
+        let Some(h) = slot.as_ref() else { return };
+        // SubagentStop names the subagent's own transcript too.
+        for key in ["transcript_path", "agent_transcript_path"] {
+            if let Some(path) = payload.get(key).and_then(Value::as_str) {
+                h.nudge(PathBuf::from(path));
+            }
+        }
+    }
+
+    /// Scans every transcript folder now; false when the index is off.
+    pub fn rescan(&self) -> bool {
+        match self.thread.lock().ok().as_ref().and_then(|s| s.as_ref()) {
+            Some(h) => {
+                h.rescan();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The index thread's progress (kept after it stops); `None` when it
+    /// never started.
+    pub fn progress(&self) -> Option<Arc<Progress>> {
+        self.progress.lock().ok().and_then(|p| p.clone())
+    }
+
+    /// Whether `[index] enabled`.
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// The ranking of the search being paged through.
+    pub fn search_pages(&self) -> &Continuation<Ranked> {
+        &self.search_pages
+    }
+
+    /// Runs `f` with a read-only connection to the index, on a blocking thread.
+    ///
+    /// # Errors
+    /// [`ServiceError::NotFound`] when the index is off or not created yet; index
+    /// errors.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Reader) -> Result<T, IndexError> + Send + 'static,
+    ) -> Result<T, ServiceError> {
+        if !self.enabled {
+            return Err(ServiceError::not_found(
+                "the transcript index is off ([index] enabled = false or AGENTD_INDEX=off)",
+            ));
+        }
+        let db = self.db.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            if !db.exists() {
+                return Err(IndexError::Invalid(
+                    "the transcript index is not created yet; try again in a moment".to_owned(),
+                ));
+            }
+            let r = Reader::open(&db)?;
+            f(&r)
+        })
+        .await
+        .map_err(|e| ServiceError::internal(format!("index reader failed: {e}")))?;
+        joined.map_err(index_error)
+    }
+
+    /// Sessions the index knows and the registry does not (history), as
+    /// filtered by `f`, plus the index's summary of every session by id.
+    pub async fn history(&self, f: SessionFilter) -> Vec<agentd_index::query::IndexedSession> {
+        if !self.enabled {
+            return Vec::new();
+        }
+        self.read(move |r| r.sessions(&f)).await.unwrap_or_default()
     }
 }
 
@@ -86,47 +175,4 @@ fn index_error(e: IndexError) -> ServiceError {
         IndexError::Invalid(m) => ServiceError::invalid(m),
         e => ServiceError::store(format!("reading the transcript index failed: {e}")),
     }
-}
-
-/// Runs `f` with a read-only connection to the index, on a blocking thread.
-///
-/// # Errors
-/// [`ServiceError::NotFound`] when the index is off or not created yet; index
-/// errors.
-pub async fn read<T: Send + 'static>(
-    shared: &Arc<Shared>,
-    f: impl FnOnce(&Reader) -> Result<T, IndexError> + Send + 'static,
-) -> Result<T, ServiceError> {
-    if !shared.config.index.enabled {
-        return Err(ServiceError::not_found(
-            "the transcript index is off ([index] enabled = false or AGENTD_INDEX=off)",
-        ));
-    }
-    let db = shared.index_db.clone();
-    let joined = tokio::task::spawn_blocking(move || {
-        if !db.exists() {
-            return Err(IndexError::Invalid(
-                "the transcript index is not created yet; try again in a moment".to_owned(),
-            ));
-        }
-        let r = Reader::open(&db)?;
-        f(&r)
-    })
-    .await
-    .map_err(|e| ServiceError::internal(format!("index reader failed: {e}")))?;
-    joined.map_err(index_error)
-}
-
-/// Sessions the index knows and the registry does not (history), as
-/// filtered by `f`, plus the index's summary of every session by id.
-pub async fn history(
-    shared: &Arc<Shared>,
-    f: SessionFilter,
-) -> Vec<agentd_index::query::IndexedSession> {
-    if !shared.config.index.enabled {
-        return Vec::new();
-    }
-    read(shared, move |r| r.sessions(&f))
-        .await
-        .unwrap_or_default()
 }

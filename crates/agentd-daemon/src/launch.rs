@@ -53,8 +53,43 @@ pub struct Proc {
     next_request: AtomicU64,
 }
 
-/// Launched processes by session id.
-pub type Procs = std::sync::Mutex<HashMap<String, Arc<Proc>>>;
+/// The sessions this daemon launched: their processes by session id, and
+/// their open `can_use_tool` requests (request id → approval id).
+#[derive(Default)]
+pub struct Launches {
+    procs: std::sync::Mutex<HashMap<String, Arc<Proc>>>,
+    control_requests: std::sync::Mutex<HashMap<String, String>>,
+}
+
+impl Launches {
+    /// The process of `session_id`, when this daemon launched it.
+    pub fn get(&self, session_id: &str) -> Option<Arc<Proc>> {
+        self.procs
+            .lock()
+            .ok()
+            .and_then(|m| m.get(session_id).cloned())
+    }
+
+    fn insert(&self, session_id: &str, proc: Arc<Proc>) {
+        if let Ok(mut m) = self.procs.lock() {
+            m.insert(session_id.to_owned(), proc);
+        }
+    }
+
+    fn open_request(&self, request_id: &str, approval_id: &str) {
+        if let Ok(mut m) = self.control_requests.lock() {
+            m.insert(request_id.to_owned(), approval_id.to_owned());
+        }
+    }
+
+    /// Closes a `can_use_tool` request; the approval it was for.
+    fn close_request(&self, request_id: &str) -> Option<String> {
+        self.control_requests
+            .lock()
+            .ok()
+            .and_then(|mut m| m.remove(request_id))
+    }
+}
 
 /// The `claude` to run: `[launch] claude` / `AGENTD_CLAUDE`, else `PATH`.
 ///
@@ -108,7 +143,8 @@ pub async fn launch(
     }
     let run_id = approvals::new_id().replacen("apr_", "run_", 1);
     let log_dir = shared
-        .db_path
+        .log
+        .db_path()
         .parent()
         .unwrap_or(Path::new("."))
         .join("runs");
@@ -277,9 +313,7 @@ async fn read_stream(
                     (&session_id, msg.get("session_id").and_then(Value::as_str))
                 {
                     session_id = Some(id.to_owned());
-                    if let Ok(mut procs) = shared.launched.lock() {
-                        procs.insert(id.to_owned(), Arc::clone(&proc));
-                    }
+                    shared.launched.insert(id, Arc::clone(&proc));
                 }
                 record(&shared, &msg, &env).await;
                 if msg.get("subtype").and_then(Value::as_str) == Some("init")
@@ -369,9 +403,7 @@ async fn answer_control(
                 Judged::Ask(t) => t,
                 _ => Default::default(),
             };
-            if let Ok(mut map) = shared.control_requests.lock() {
-                map.insert(request_id.clone(), approval.id.clone());
-            }
+            shared.launched.open_request(&request_id, &approval.id);
             let timeout = Duration::from_secs(shared.config.approvals.timeout_s.max(1));
             let fallback = approval.clone();
             match approvals::hold(Arc::clone(&shared), approval, 0, timeout, on_timeout).await {
@@ -412,9 +444,7 @@ async fn answer_control(
             }
         }
     };
-    if let Ok(mut map) = shared.control_requests.lock() {
-        map.remove(&request_id);
-    }
+    shared.launched.close_request(&request_id);
     let _ = proc
         .stdin
         .send(control_response(&request_id, response))
@@ -422,11 +452,7 @@ async fn answer_control(
 }
 
 async fn cancel_request(shared: &Shared, request_id: &str) {
-    let approval = shared
-        .control_requests
-        .lock()
-        .ok()
-        .and_then(|mut m| m.remove(request_id));
+    let approval = shared.launched.close_request(request_id);
     if let Some(id) = approval {
         let r = Resolution {
             id,
@@ -444,16 +470,11 @@ async fn cancel_request(shared: &Shared, request_id: &str) {
 /// # Errors
 /// [`ServiceError::NotFound`] when agentd did not launch it.
 pub fn proc_of(shared: &Shared, session_id: &str) -> Result<Arc<Proc>, ServiceError> {
-    shared
-        .launched
-        .lock()
-        .ok()
-        .and_then(|m| m.get(session_id).cloned())
-        .ok_or_else(|| {
-            ServiceError::not_found(format!(
-                "session {session_id} was not launched by this agentd"
-            ))
-        })
+    shared.launched.get(session_id).ok_or_else(|| {
+        ServiceError::not_found(format!(
+            "session {session_id} was not launched by this agentd"
+        ))
+    })
 }
 
 /// Whether `session_id` runs as a process this daemon launched, which asks

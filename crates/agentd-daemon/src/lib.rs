@@ -28,6 +28,7 @@ pub mod jsonrpc;
 pub mod launch;
 pub mod limits;
 pub mod lock;
+pub mod log;
 pub mod output;
 pub mod paging;
 pub mod reaper;

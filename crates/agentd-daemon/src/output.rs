@@ -11,7 +11,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use agentd_proto::api::Lagged;
@@ -181,7 +180,7 @@ async fn close_lagging(
             tail.extend_from_slice(line.as_bytes());
             tail.push(b'\n');
         }
-        shared.subscribers_dropped.fetch_add(1, Ordering::Relaxed);
+        shared.log.dropped_subscriber();
     }
     tracing::warn!(
         client,

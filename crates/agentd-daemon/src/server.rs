@@ -186,7 +186,7 @@ impl Daemon {
             paths.legacy_spool.clone(),
             shutdown.clone(),
         ));
-        crate::index::start(&shared);
+        shared.index.start(&shared.config);
         tracing::info!(socket = %paths.socket.display(), pid = std::process::id(), "agentd serving");
         ready(&shared);
 
@@ -234,7 +234,7 @@ impl Daemon {
             shared.tasks.wait().await;
         })
         .await;
-        crate::index::stop(&shared).await;
+        shared.index.stop().await;
         let _ = tx.send(Job::Stop).await;
         drop(tx);
         let joined = tokio::task::spawn_blocking(move || writer_thread.join());
@@ -252,7 +252,11 @@ impl Daemon {
 /// Approvals left pending by an earlier daemon cannot be answered: the hook
 /// calls that held them are gone. They end `expired`, and the sessions follow.
 async fn expire_orphans(shared: &Arc<Shared>) {
-    let pending = match shared.read(|r| r.approvals(false, None, usize::MAX)).await {
+    let pending = match shared
+        .log
+        .read(|r| r.approvals(false, None, usize::MAX))
+        .await
+    {
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(error = %e, "cannot read pending approvals");

@@ -110,6 +110,67 @@ impl SlotTable {
     }
 }
 
+/// The slot table as the daemon's tasks share it, with a wake-up for
+/// those waiting for a slot.
+#[derive(Debug)]
+pub struct Slots {
+    table: std::sync::Mutex<SlotTable>,
+    freed: tokio::sync::Notify,
+}
+
+impl Slots {
+    /// Shared slots over `table`.
+    pub fn new(table: SlotTable) -> Slots {
+        Slots {
+            table: std::sync::Mutex::new(table),
+            freed: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// The slots held now.
+    pub fn list(&self) -> Vec<Slot> {
+        self.table.lock().map(|t| t.list()).unwrap_or_default()
+    }
+
+    /// Frees slots whose TTL passed by `now_ms` or whose session `ended`,
+    /// waking waiters when any was.
+    pub fn sweep(&self, now_ms: i64, ended: impl Fn(&str) -> bool) {
+        let freed = match self.table.lock() {
+            Ok(mut t) => t.sweep(now_ms, ended),
+            Err(_) => Vec::new(),
+        };
+        if !freed.is_empty() {
+            self.freed.notify_waiters();
+        }
+    }
+
+    /// [`SlotTable::acquire`]; `None` when the table's lock is poisoned.
+    pub fn acquire(&self, req: &SlotRequest, now_ms: i64) -> Option<Result<Slot, String>> {
+        self.table.lock().ok().map(|mut t| t.acquire(req, now_ms))
+    }
+
+    /// Gives a slot back, waking waiters; `None` when it is not held.
+    pub fn release(&self, id: &str) -> Option<Slot> {
+        let released = self.table.lock().ok().and_then(|mut t| t.release(id));
+        if released.is_some() {
+            self.freed.notify_waiters();
+        }
+        released
+    }
+
+    /// Records the session a slot is for: its end frees the slot.
+    pub fn bind(&self, id: &str, session_id: &str) {
+        if let Ok(mut t) = self.table.lock() {
+            t.bind(id, session_id);
+        }
+    }
+
+    /// Completes when a slot is freed after this call.
+    pub fn freed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.freed.notified()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -142,7 +142,8 @@ async fn drain_files(shared: &Arc<Shared>, dir: &Path, files: Vec<PathBuf>) -> D
             Ok(p) => {
                 let (tx, rx) = oneshot::channel();
                 if shared
-                    .ingest
+                    .log
+                    .queue()
                     .send(Job::Run(Work::Event(Box::new(p)), tx))
                     .await
                     .is_err()

@@ -16,8 +16,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::ingest;
+use crate::log::LiveEvent;
 use crate::output::Frame;
-use crate::state::{LiveEvent, Shared};
+use crate::state::Shared;
 
 /// Events read from the log per catch-up query.
 const CATCH_UP_PAGE: usize = 1000;
@@ -63,7 +64,7 @@ pub async fn run(
     cancel: CancellationToken,
 ) {
     let mut last = after_seq;
-    if last < shared.head_seq() && !catch_up(&shared, &filter, &mut last, &out).await {
+    if last < shared.log.head_seq() && !catch_up(&shared, &filter, &mut last, &out).await {
         return;
     }
     // The start of every event line of this subscription, made once.
@@ -88,7 +89,7 @@ pub async fn run(
         let mut pending = next.ok();
         while let Some(ev) = pending.take() {
             if ev.seq > last {
-                if ev.seq > last + 1 && last < shared.head_seq() {
+                if ev.seq > last + 1 && last < shared.log.head_seq() {
                     // Something between was committed before we subscribed
                     // (or skipped by a lag): fill the gap from the log.
                     if !flush(&filter, &prefix, &mut batch, last, &out).await
@@ -182,10 +183,11 @@ async fn catch_up_to(
     loop {
         let after = *last;
         // Everything committed up to here is covered by a short page.
-        let head_before = shared.head_seq();
+        let head_before = shared.log.head_seq();
         let session = filter.session_id.clone();
         let kinds = filter.kinds.clone();
         let page = match shared
+            .log
             .read(move |r| r.events(after, session.as_deref(), kinds.as_deref(), CATCH_UP_PAGE))
             .await
         {

@@ -42,15 +42,11 @@ pub async fn run(shared: Arc<Shared>, stop: CancellationToken) {
 fn activity(shared: &Shared) -> (u64, u64, u64) {
     use std::sync::atomic::Ordering::Relaxed;
     let (bytes, scans) = shared
-        .index_progress
-        .lock()
-        .ok()
-        .and_then(|p| {
-            p.as_ref()
-                .map(|p| (p.bytes_done.load(Relaxed), p.scans.load(Relaxed)))
-        })
+        .index
+        .progress()
+        .map(|p| (p.bytes_done.load(Relaxed), p.scans.load(Relaxed)))
         .unwrap_or((0, 0));
-    (shared.head_seq(), bytes, scans)
+    (shared.log.head_seq(), bytes, scans)
 }
 
 /// Returns the allocator's free memory to the OS where it can.

@@ -11,7 +11,6 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use crate::error::ServiceError;
 use agentd_core::{Approval, ApprovalStatus, Decision, Session};
@@ -21,7 +20,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::approvals::{self, Outcome};
 use crate::ingest::{Prepared, to_json};
-use crate::state::{LiveEvent, Shared};
+use crate::log::LiveEvent;
+use crate::state::Shared;
 
 /// Most work items committed in one transaction.
 pub const MAX_BATCH: usize = 1024;
@@ -130,7 +130,8 @@ pub async fn run(shared: &Shared, work: Work) -> Result<Done, ServiceError> {
     let gone =
         || ServiceError::shutting_down("agentd is shutting down; try again after it restarts");
     shared
-        .ingest
+        .log
+        .queue()
         .send(Job::Run(work, tx))
         .await
         .map_err(|_| gone())?;
@@ -189,7 +190,7 @@ pub fn run_writer(mut writer: Writer, mut rx: mpsc::Receiver<Job>, shared: Arc<S
             Ok(committed) => {
                 for live in committed.live {
                     // No receiver left means nobody listens: fine.
-                    let _ = shared.live.send(live);
+                    shared.log.publish(live);
                 }
                 approvals::wake(&shared, committed.wake);
                 for ((_, tx), result) in jobs.into_iter().zip(committed.results) {
@@ -267,7 +268,7 @@ impl<'w> Txn<'_, '_, 'w> {
 fn commit(writer: &mut Writer, shared: &Shared, work: &[&Work]) -> Result<Committed, StoreError> {
     // Serializing for subscribers costs as much as storing: skip it when
     // nobody listens.
-    let listening = shared.live.receiver_count() > 0;
+    let listening = shared.log.subscribers() > 0;
     let mut txn = Txn {
         shared,
         batch: writer.batch()?,
@@ -329,7 +330,7 @@ fn commit(writer: &mut Writer, shared: &Shared, work: &[&Work]) -> Result<Commit
     } = txn;
     batch.commit()?;
 
-    if !listening && shared.live.receiver_count() > 0 {
+    if !listening && shared.log.subscribers() > 0 {
         // Someone subscribed while this batch was written: they must get
         // it too. The session shown is its state after the whole batch.
         for (seq, p) in unsent {
@@ -344,7 +345,7 @@ fn commit(writer: &mut Writer, shared: &Shared, work: &[&Work]) -> Result<Commit
             registry.put(session);
         }
     }
-    shared.head_seq.fetch_max(last, Ordering::AcqRel);
+    shared.log.committed(last);
     Ok(Committed {
         results,
         live: live_events,

@@ -19,6 +19,7 @@ impl Service {
         let limit = p.limit.unwrap_or(1000).clamp(1, 100_000);
         let list = self
             .shared
+            .log
             .read(move |r| r.approvals(p.all, p.session_id.as_deref(), limit))
             .await?;
         Ok(list.into_iter().map(ApprovalView::new).collect())
@@ -31,7 +32,7 @@ impl Service {
     pub async fn approval(&self, id: &str) -> Result<Approval, ServiceError> {
         let shared = &self.shared;
         let key = id.to_owned();
-        let mut found = shared.read(move |r| r.approval(&key)).await?;
+        let mut found = shared.log.read(move |r| r.approval(&key)).await?;
         match found.len() {
             1 => Ok(found.remove(0)),
             0 => Err(ServiceError::not_found(format!(

@@ -22,8 +22,9 @@ impl Service {
         let shared = &self.shared;
         p.session_id = self.session_filter(p.session_id)?;
         let limit = p.limit.unwrap_or(1000).clamp(1, MAX_EVENTS_PAGE);
-        let head = shared.head_seq();
+        let head = shared.log.head_seq();
         let rows = shared
+            .log
             .read(move |r| {
                 r.events(
                     p.after_seq,
@@ -83,8 +84,8 @@ impl Service {
         p.session_id = self.session_filter(p.session_id)?;
         let shared = std::sync::Arc::clone(&self.shared);
         // Live first, then the head: nothing committed in between is lost.
-        let mut live = shared.live.subscribe();
-        let start = p.after_seq.unwrap_or_else(|| shared.head_seq());
+        let mut live = shared.log.subscribe();
+        let start = p.after_seq.unwrap_or_else(|| shared.log.head_seq());
         let (tx, rx) = tokio::sync::mpsc::channel(STREAM_QUEUE);
         let stop = shared.shutdown.clone();
         shared.tasks.clone().spawn(async move {
@@ -152,9 +153,10 @@ async fn catch_up(
 ) -> bool {
     loop {
         let after = *last;
-        let head_before = shared.head_seq();
+        let head_before = shared.log.head_seq();
         let (session, kinds) = (p.session_id.clone(), p.kinds.clone());
         let page = match shared
+            .log
             .read(move |r| r.events(after, session.as_deref(), kinds.as_deref(), STREAM_CATCH_UP))
             .await
         {

@@ -24,15 +24,15 @@ impl Service {
             http_addr: shared.http_addr.read().ok().and_then(|a| a.clone()),
             pid: std::process::id(),
             sessions: shared.registry.read().map(|r| r.len()).unwrap_or(0),
-            head_seq: shared.head_seq(),
+            head_seq: shared.log.head_seq(),
             problems,
             limits: agentd_proto::api::HealthLimits {
                 connections: shared.connections.all.load(Ordering::Relaxed),
                 connection_cap: shared.socket_cap,
                 connections_refused: shared.connections.refused.load(Ordering::Relaxed),
                 buffered_bytes: shared.budget.total(),
-                subscribers_dropped: shared.subscribers_dropped.load(Ordering::Relaxed),
-                subscribers: shared.live.receiver_count(),
+                subscribers_dropped: shared.log.subscribers_dropped(),
+                subscribers: shared.log.subscribers(),
                 hook_watchers: shared.hooks.as_ref().map_or(0, |r| r.watchers()),
             },
         }

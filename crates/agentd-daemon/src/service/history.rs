@@ -11,7 +11,7 @@ use agentd_proto::history::{
 };
 
 use super::{Service, ServiceError};
-use crate::index::{read, roots};
+use crate::index::roots;
 
 /// Most ranked matches kept for a search being paged (16 bytes each):
 /// pages past it are ranked afresh, by offset.
@@ -38,8 +38,8 @@ impl Service {
                     m.hits(&docs_q.query, &ranked)
                 })
                 .await?;
-            let mut hits = if shared.config.index.enabled {
-                read(shared, move |r| r.search(&q)).await?
+            let mut hits = if shared.index.enabled() {
+                shared.index.read(move |r| r.search(&q)).await?
             } else {
                 Vec::new()
             };
@@ -54,14 +54,17 @@ impl Service {
             (&q.query, &q.project, &q.session_id, q.since_ms, q.until_ms)
         );
         let kept = (offset > 0)
-            .then(|| shared.search_pages.get(&key))
+            .then(|| shared.index.search_pages().get(&key))
             .flatten();
         let ranked = match kept {
             Some(r) => r,
             None => {
                 let tq = q.clone();
-                let mut r = if shared.config.index.enabled {
-                    read(shared, move |r| r.ranked(&tq, RANKED_KEEP, 0)).await?
+                let mut r = if shared.index.enabled() {
+                    shared
+                        .index
+                        .read(move |r| r.ranked(&tq, RANKED_KEEP, 0))
+                        .await?
                 } else {
                     Vec::new()
                 };
@@ -77,13 +80,13 @@ impl Service {
                 });
                 r.truncate(RANKED_KEEP);
                 let r = Arc::new(r);
-                shared.search_pages.put(key, Arc::clone(&r));
+                shared.index.search_pages().put(key, Arc::clone(&r));
                 r
             }
         };
         let end = offset.saturating_add(limit);
         if end > ranked.len() && ranked.len() == RANKED_KEEP {
-            return read(shared, move |r| r.search(&q)).await;
+            return shared.index.read(move |r| r.search(&q)).await;
         }
         let page = ranked[offset.min(ranked.len())..end.min(ranked.len())].to_vec();
         // Each hit from its own store, then back in the ranking's order.
@@ -96,7 +99,9 @@ impl Service {
         let mut msg_hits = if msgs.is_empty() {
             Vec::new().into_iter()
         } else {
-            read(shared, move |r| r.hits(&q.query, &msgs))
+            shared
+                .index
+                .read(move |r| r.hits(&q.query, &msgs))
                 .await?
                 .into_iter()
         };
@@ -132,7 +137,7 @@ impl Service {
         + Send
         + 'static,
     ) -> Result<T, ServiceError> {
-        let path = self.shared.db_path.with_file_name("memory.db");
+        let path = self.shared.log.db_path().with_file_name("memory.db");
         tokio::task::spawn_blocking(move || {
             let mut m = agentd_index::memory::Memory::open(&path)?;
             f(&mut m)
@@ -154,11 +159,14 @@ impl Service {
     pub async fn transcript(&self, p: TranscriptParams) -> Result<TranscriptPage, ServiceError> {
         let limit = p.limit.unwrap_or(200).clamp(1, 2000);
         let id = p.id.clone();
-        let page = read(&self.shared, move |r| {
-            let full = r.session(&id)?.map_or(id, |s| s.id);
-            r.transcript(&full, p.offset, limit)
-        })
-        .await?;
+        let page = self
+            .shared
+            .index
+            .read(move |r| {
+                let full = r.session(&id)?.map_or(id, |s| s.id);
+                r.transcript(&full, p.offset, limit)
+            })
+            .await?;
         if page.total == 0 {
             return Err(ServiceError::not_found(format!(
                 "no transcript for session `{}` in the index; `agentd index` shows what is indexed",
@@ -182,10 +190,11 @@ impl Service {
             .iter()
             .map(|(k, v)| (k.clone(), *v))
             .collect();
-        let report = read(&self.shared, move |r| {
-            agentd_index::usage::report(r, &q, &overrides)
-        })
-        .await?;
+        let report = self
+            .shared
+            .index
+            .read(move |r| agentd_index::usage::report(r, &q, &overrides))
+            .await?;
         let (rows, next_offset) = crate::paging::page(
             &report.rows,
             offset,
@@ -203,7 +212,7 @@ impl Service {
     /// The index's progress and (with `with_counts`) what it holds.
     pub async fn index_status(&self, with_counts: bool) -> IndexStatus {
         let shared = &self.shared;
-        let progress = shared.index_progress.lock().ok().and_then(|p| p.clone());
+        let progress = shared.index.progress();
         let Some(p) = progress else {
             return IndexStatus {
                 state: "off".to_owned(),
@@ -221,7 +230,7 @@ impl Service {
             };
         };
         let counts = if with_counts {
-            read(shared, |r| r.counts()).await.unwrap_or_default()
+            shared.index.read(|r| r.counts()).await.unwrap_or_default()
         } else {
             Default::default()
         };
@@ -262,19 +271,10 @@ impl Service {
     /// # Errors
     /// [`ServiceError::NotFound`] when the index is off.
     pub fn index_rescan(&self) -> Result<Rescan, ServiceError> {
-        match self
-            .shared
-            .index
-            .lock()
-            .ok()
-            .as_ref()
-            .and_then(|s| s.as_ref())
-        {
-            Some(h) => {
-                h.rescan();
-                Ok(Rescan { rescan: true })
-            }
-            None => Err(ServiceError::not_found("the transcript index is off")),
+        if self.shared.index.rescan() {
+            Ok(Rescan { rescan: true })
+        } else {
+            Err(ServiceError::not_found("the transcript index is off"))
         }
     }
 }

@@ -77,7 +77,7 @@ impl Service {
         };
         let (seq, found) = tokio::join!(ingest::submit(shared, prepared), checks_for);
         let seq = seq?;
-        crate::index::nudge(shared, &p.payload);
+        shared.index.nudge(&p.payload);
         let now = |output: Option<Value>| IngestResult {
             seq,
             output,

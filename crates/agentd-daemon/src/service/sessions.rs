@@ -97,15 +97,14 @@ impl Service {
             .map(SessionView::new)
             .collect();
         if p.history.unwrap_or(true) {
-            let indexed = crate::index::history(
-                shared,
-                agentd_index::query::SessionFilter {
+            let indexed = shared
+                .index
+                .history(agentd_index::query::SessionFilter {
                     project: p.project.clone(),
                     limit: Some(100_000),
                     ..Default::default()
-                },
-            )
-            .await;
+                })
+                .await;
             let mut by_id: std::collections::HashMap<String, usize> = views
                 .iter()
                 .enumerate()

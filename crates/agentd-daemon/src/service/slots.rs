@@ -13,11 +13,7 @@ impl Service {
     /// slots held now.
     pub fn slots(&self) -> Vec<Slot> {
         self.sweep_slots();
-        self.shared
-            .slots
-            .lock()
-            .map(|t| t.list())
-            .unwrap_or_default()
+        self.shared.slots.list()
     }
 
     fn sweep_slots(&self) {
@@ -29,13 +25,7 @@ impl Service {
                 .and_then(|r| r.get(id).map(|s| s.status == agentd_core::Status::Ended))
                 .unwrap_or(false)
         };
-        let freed = match self.shared.slots.lock() {
-            Ok(mut t) => t.sweep(crate::now_ms(), ended),
-            Err(_) => Vec::new(),
-        };
-        if !freed.is_empty() {
-            self.shared.slot_freed.notify_waiters();
-        }
+        self.shared.slots.sweep(crate::now_ms(), ended);
     }
 
     /// Takes a slot; when all are taken, waits up to `wait` (at most
@@ -56,14 +46,13 @@ impl Service {
         }
         let deadline = Instant::now() + wait.min(MAX_SLOT_WAIT);
         loop {
-            let freed = self.shared.slot_freed.notified();
+            let freed = self.shared.slots.freed();
             self.sweep_slots();
             let tried = self
                 .shared
                 .slots
-                .lock()
-                .map_err(|_| ServiceError::internal("slot table lock poisoned"))?
-                .acquire(&req, crate::now_ms());
+                .acquire(&req, crate::now_ms())
+                .ok_or_else(|| ServiceError::internal("slot table lock poisoned"))?;
             let why = match tried {
                 Ok(slot) => return Ok(slot),
                 Err(why) => why,
@@ -85,17 +74,8 @@ impl Service {
     /// # Errors
     /// [`ServiceError::NotFound`] when it is not held.
     pub fn release_slot(&self, id: &str) -> Result<Slot, ServiceError> {
-        let released = self
-            .shared
-            .slots
-            .lock()
-            .map_err(|_| ServiceError::internal("slot table lock poisoned"))?
-            .release(id);
-        match released {
-            Some(s) => {
-                self.shared.slot_freed.notify_waiters();
-                Ok(s)
-            }
+        match self.shared.slots.release(id) {
+            Some(s) => Ok(s),
             None => Err(ServiceError::not_found(format!(
                 "no slot `{id}` is held; `agentd slots` lists them"
             ))),
@@ -105,8 +85,6 @@ impl Service {
     /// Records the session a slot is for (a launch learns it after
     /// starting): its end frees the slot.
     pub(crate) fn bind_slot(&self, id: &str, session_id: &str) {
-        if let Ok(mut t) = self.shared.slots.lock() {
-            t.bind(id, session_id);
-        }
+        self.shared.slots.bind(id, session_id);
     }
 }
