@@ -245,6 +245,18 @@ impl TestDaemon {
 
 impl Drop for TestDaemon {
     fn drop(&mut self) {
+        // Under `cargo llvm-cov` the daemon writes its coverage at a normal
+        // exit only: stop it gracefully (bounded), then kill what is left.
+        if std::env::var_os("LLVM_PROFILE_FILE").is_some()
+            && let Some(child) = self.child.as_mut()
+            && let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32)
+            && rustix::process::kill_process(pid, rustix::process::Signal::TERM).is_ok()
+        {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline && child.try_wait().ok().flatten().is_none() {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         self.kill();
     }
 }
