@@ -225,7 +225,11 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
                 Err(e) => Err(e),
             }
         } else {
-            match jsonrpc::dispatch(&service, &req.method, req.params, &client, peer_pid).await {
+            // Only a hook client runs as the agent's child: another
+            // client's ancestors (a script, a test, the TUI) are not the
+            // session's agent.
+            let agent_child = (client == HOOK_CLIENT).then_some(peer_pid).flatten();
+            match jsonrpc::dispatch(&service, &req.method, req.params, &client, agent_child).await {
                 jsonrpc::Reply::Now(r) => r,
                 jsonrpc::Reply::Held(hold) => {
                     // The connection keeps reading while the call is held, so

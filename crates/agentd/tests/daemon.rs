@@ -348,6 +348,16 @@ fn the_daemon_finds_the_agent_behind_a_hook_from_the_socket_peer() {
     );
     assert_eq!(pid_of(&mut c, "moved"), Some(std::process::id()));
 
+    // Another client's ancestors are not an agent: a script or the CLI
+    // ingesting for a session gives it no pid.
+    let _: serde_json::Value = c
+        .call(
+            method::STATUS_INGEST,
+            json!({"payload": {"session_id": "scripted", "model": {"id": "claude-opus-5-5"}}}),
+        )
+        .unwrap();
+    assert_eq!(pid_of(&mut c, "scripted"), None);
+
     // What the agent says (`CLAUDE_PID`, Claude Code 2.1) wins.
     small_hook(
         &d,
