@@ -6,15 +6,20 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
+use agentd_core::Session;
+use agentd_proto::api::{EventRecord, rfc3339};
 use agentd_store::{Reader, StoreError};
+use serde_json::Value;
 use tokio::sync::{broadcast, mpsc};
 
+use crate::ingest::{Prepared, to_json};
 use crate::writer::Job;
 
-/// An event as broadcast to subscribers: filter keys plus the serialized
-/// notification params, built once for all subscribers.
+/// An event as broadcast to subscribers: filter keys, and what each face
+/// sends, built once — lazily, by the first subscriber that needs it, not
+/// by the writer thread (whose every microsecond is ingest throughput).
 #[derive(Debug)]
 pub struct LiveEvent {
     /// Log position.
@@ -23,11 +28,119 @@ pub struct LiveEvent {
     pub session_id: String,
     /// Vendor-neutral kind.
     pub kind: String,
-    /// The end of every subscriber's `event` notification line: the params
-    /// object of [`agentd_proto::api::EventNotification`] after its
+    parts: Parts,
+    line_tail: OnceLock<Arc<str>>,
+    record: OnceLock<Arc<EventRecord>>,
+}
+
+/// What a live event is made of, as the writer had it.
+#[derive(Debug)]
+struct Parts {
+    ts_ms: i64,
+    source: &'static str,
+    name: String,
+    payload: String,
+    env: String,
+    /// The session after this event.
+    session: Session,
+}
+
+impl LiveEvent {
+    /// Event `seq` as stored from `p`, with its session after it.
+    pub(crate) fn new(seq: u64, p: &Prepared, session: Session) -> LiveEvent {
+        LiveEvent {
+            seq,
+            session_id: p.event.session_id.clone(),
+            kind: p.event.kind.name().to_owned(),
+            parts: Parts {
+                ts_ms: p.event.ts_ms,
+                source: p.source.as_str(),
+                name: p.name.clone(),
+                payload: p.payload.clone(),
+                env: p.env.clone(),
+                session,
+            },
+            line_tail: OnceLock::new(),
+            record: OnceLock::new(),
+        }
+    }
+
+    /// The end of every socket subscriber's `event` notification line: the
+    /// params object of [`agentd_proto::api::EventNotification`] after its
     /// `subscription` field (which each subscriber writes before it), the
-    /// closing braces and the newline. Serialized once, shared by all.
-    pub line_tail: Arc<str>,
+    /// closing braces and the newline. Spliced from the stored JSON, not
+    /// re-parsed.
+    pub fn line_tail(&self) -> &Arc<str> {
+        self.line_tail.get_or_init(|| {
+            #[derive(serde::Serialize)]
+            struct View<'a> {
+                #[serde(flatten)]
+                session: &'a Session,
+                updated_at: String,
+                started_at: String,
+            }
+            let p = &self.parts;
+            let head = self.head();
+            let view = to_json(&View {
+                session: &p.session,
+                updated_at: rfc3339(p.session.last_event_ms),
+                started_at: rfc3339(p.session.first_event_ms),
+            });
+            format!(
+                "{head},\"payload\":{},\"env\":{},\"session\":{view}}}}}\n",
+                p.payload, p.env
+            )
+            .into()
+        })
+    }
+
+    /// The event as a typed record (for GraphQL and gRPC streams), parsed
+    /// once for all of them.
+    pub fn record(&self) -> &Arc<EventRecord> {
+        self.record.get_or_init(|| {
+            let p = &self.parts;
+            Arc::new(EventRecord {
+                seq: self.seq,
+                ts: rfc3339(p.ts_ms),
+                ts_ms: p.ts_ms,
+                session_id: self.session_id.clone(),
+                agent: agentd_claude::AGENT.to_owned(),
+                source: p.source.to_owned(),
+                name: p.name.clone(),
+                kind: self.kind.clone(),
+                payload: serde_json::from_str(&p.payload).unwrap_or(Value::Null),
+                env: serde_json::from_str(&p.env).unwrap_or(Value::Null),
+            })
+        })
+    }
+
+    /// `"seq":…,"kind":"…"`: the record's leading fields, without braces.
+    fn head(&self) -> String {
+        #[derive(serde::Serialize)]
+        struct Head<'a> {
+            seq: u64,
+            ts: String,
+            ts_ms: i64,
+            session_id: &'a str,
+            agent: &'a str,
+            source: &'a str,
+            name: &'a str,
+            kind: &'a str,
+        }
+        let p = &self.parts;
+        let head = to_json(&Head {
+            seq: self.seq,
+            ts: rfc3339(p.ts_ms),
+            ts_ms: p.ts_ms,
+            session_id: &self.session_id,
+            agent: agentd_claude::AGENT,
+            source: p.source,
+            name: &p.name,
+            kind: &self.kind,
+        });
+        let fields = head.strip_prefix('{').unwrap_or(&head);
+        fields.strip_suffix('}').unwrap_or(fields).to_owned()
+    }
 }
 
 /// Capacity of the live-event broadcast ring; a subscriber further behind

@@ -100,7 +100,7 @@ pub async fn run(
                 }
                 last = ev.seq;
                 if filter.wants(&ev.session_id, &ev.kind) {
-                    batch.push(Arc::clone(&ev.line_tail));
+                    batch.push(Arc::clone(ev.line_tail()));
                 }
             }
             if batch.len() >= LIVE_BATCH {

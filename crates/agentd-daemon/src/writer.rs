@@ -19,7 +19,7 @@ use agentd_store::{Batch, NewEvent, StoreError, Writer};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::approvals::{self, Outcome};
-use crate::ingest::{Prepared, to_json};
+use crate::ingest::Prepared;
 use crate::log::LiveEvent;
 use crate::state::Shared;
 
@@ -257,7 +257,7 @@ impl<'w> Txn<'_, '_, 'w> {
         session.apply(seq, e);
         if self.listening {
             self.live_events
-                .push(Arc::new(live_event(seq, &p, session)));
+                .push(Arc::new(LiveEvent::new(seq, &p, session.clone())));
         } else {
             self.unsent.push((seq, p));
         }
@@ -335,7 +335,7 @@ fn commit(writer: &mut Writer, shared: &Shared, work: &[&Work]) -> Result<Commit
         // it too. The session shown is its state after the whole batch.
         for (seq, p) in unsent {
             if let Some(session) = staged.get(&p.event.session_id) {
-                live_events.push(Arc::new(live_event(seq, &p, session)));
+                live_events.push(Arc::new(LiveEvent::new(seq, &p, session.clone())));
             }
         }
     }
@@ -351,57 +351,4 @@ fn commit(writer: &mut Writer, shared: &Shared, work: &[&Work]) -> Result<Commit
         live: live_events,
         wake,
     })
-}
-
-/// The `event` notification params (without `subscription`), built by
-/// splicing the stored JSON strings instead of re-parsing them.
-fn live_event(seq: u64, p: &Prepared, session: &Session) -> LiveEvent {
-    #[derive(serde::Serialize)]
-    struct Head<'a> {
-        seq: u64,
-        ts: String,
-        ts_ms: i64,
-        session_id: &'a str,
-        agent: &'a str,
-        source: &'a str,
-        name: &'a str,
-        kind: &'a str,
-    }
-    #[derive(serde::Serialize)]
-    struct View<'a> {
-        #[serde(flatten)]
-        session: &'a Session,
-        updated_at: String,
-        started_at: String,
-    }
-    let e = &p.event;
-    let head = to_json(&Head {
-        seq,
-        ts: rfc3339(e.ts_ms),
-        ts_ms: e.ts_ms,
-        session_id: &e.session_id,
-        agent: agentd_claude::AGENT,
-        source: p.source.as_str(),
-        name: &p.name,
-        kind: e.kind.name(),
-    });
-    let view = to_json(&View {
-        session,
-        updated_at: rfc3339(session.last_event_ms),
-        started_at: rfc3339(session.first_event_ms),
-    });
-    // `{"seq":…,"kind":"…"}` → `"seq":…,"kind":"…"`: the fields after the
-    // `subscription` each subscriber writes first.
-    let fields = head.strip_prefix('{').unwrap_or(&head);
-    let fields = fields.strip_suffix('}').unwrap_or(fields);
-    LiveEvent {
-        seq,
-        session_id: e.session_id.clone(),
-        kind: e.kind.name().to_owned(),
-        line_tail: format!(
-            "{fields},\"payload\":{},\"env\":{},\"session\":{view}}}}}\n",
-            p.payload, p.env
-        )
-        .into(),
-    }
 }

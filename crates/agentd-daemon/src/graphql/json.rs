@@ -7,8 +7,13 @@
 //! number as `{"$serde_json::private::Number": "12"}`; this scalar maps
 //! values itself, numbers as numbers, digits untouched.
 
+use std::borrow::Cow;
+
+use async_graphql::parser::types::Field;
+use async_graphql::registry::Registry;
 use async_graphql::{
-    InputValueError, InputValueResult, Name, Scalar, ScalarType, Value as ConstValue,
+    ContextSelectionSet, InputValueError, InputValueResult, Name, OutputType, Positioned, Scalar,
+    ScalarType, ServerResult, Value as ConstValue,
 };
 use serde_json::Value;
 
@@ -28,6 +33,28 @@ impl ScalarType for Json {
 
     fn to_value(&self) -> ConstValue {
         const_value(&self.0)
+    }
+}
+
+/// A borrowed JSON value, output as the scalar `JSON` without copying it
+/// first (a live event's payload, shared by every subscriber).
+pub struct JsonRef<'a>(pub &'a Value);
+
+impl OutputType for JsonRef<'_> {
+    fn type_name() -> Cow<'static, str> {
+        <Json as OutputType>::type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        <Json as OutputType>::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        _ctx: &ContextSelectionSet<'_>,
+        _field: &Positioned<Field>,
+    ) -> ServerResult<ConstValue> {
+        Ok(const_value(self.0))
     }
 }
 

@@ -501,7 +501,7 @@ impl CoreSubscription {
                 kinds,
             })
             .map_err(gql)?;
-        Ok(stream.map(Event::from))
+        Ok(stream.map(Event))
     }
 
     /// Sessions as they change, from now on: after every event of a
@@ -545,7 +545,7 @@ impl CoreSubscription {
         // Each approval event carries the approval as it was then.
         Ok(events.filter_map(|e| {
             std::future::ready(
-                serde_json::from_value::<agentd_core::Approval>(e.payload)
+                serde_json::from_value::<agentd_core::Approval>(e.payload.clone())
                     .ok()
                     .map(|a| agentd_proto::api::ApprovalView::new(a).into()),
             )

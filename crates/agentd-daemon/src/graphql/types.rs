@@ -5,9 +5,11 @@
 //! async-graphql encodes `i64`/`u64`; opaque agent data (tool inputs,
 //! payloads, decisions) is the `JSON` scalar.
 
-use async_graphql::SimpleObject;
+use std::sync::Arc;
 
-use super::json::Json;
+use async_graphql::{Object, SimpleObject};
+
+use super::json::{Json, JsonRef};
 
 /// `health`.
 #[derive(SimpleObject)]
@@ -203,42 +205,55 @@ pub struct SessionPage {
     pub next_offset: Option<u64>,
 }
 
+/// An event of the log, shared, not copied: a live event reaches every
+/// subscriber as the same record, and only the fields asked for are
+/// serialized.
+pub struct Event(pub Arc<agentd_proto::api::EventRecord>);
+
 /// One event of the log.
-#[derive(SimpleObject)]
-pub struct Event {
+#[Object]
+impl Event {
     /// Position in the log.
-    pub seq: u64,
+    async fn seq(&self) -> u64 {
+        self.0.seq
+    }
     /// When, RFC 3339.
-    pub ts: String,
+    async fn ts(&self) -> &str {
+        &self.0.ts
+    }
     /// When, ms since the Unix epoch.
-    pub ts_ms: i64,
+    async fn ts_ms(&self) -> i64 {
+        self.0.ts_ms
+    }
     /// Session id.
-    pub session_id: String,
+    async fn session_id(&self) -> &str {
+        &self.0.session_id
+    }
     /// The agent.
-    pub agent: String,
+    async fn agent(&self) -> &str {
+        &self.0.agent
+    }
     /// `hook`, `statusline`, `stream` or `daemon`.
-    pub source: String,
+    async fn source(&self) -> &str {
+        &self.0.source
+    }
     /// The hook event's own name (`PreToolUse`, …).
-    pub name: String,
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
     /// The lifecycle kind (`tool.started`, …).
-    pub kind: String,
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
     /// The payload as the agent sent it.
-    pub payload: Json,
+    async fn payload(&self) -> JsonRef<'_> {
+        JsonRef(&self.0.payload)
+    }
 }
 
 impl From<agentd_proto::api::EventRecord> for Event {
     fn from(e: agentd_proto::api::EventRecord) -> Event {
-        Event {
-            seq: e.seq,
-            ts: e.ts,
-            ts_ms: e.ts_ms,
-            session_id: e.session_id,
-            agent: e.agent,
-            source: e.source,
-            name: e.name,
-            kind: e.kind,
-            payload: Json(e.payload),
-        }
+        Event(Arc::new(e))
     }
 }
 

@@ -24,7 +24,9 @@ type Streamed<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static
 
 fn events(service: &Service, p: SubscribeParams) -> Result<Streamed<pb::Event>, Status> {
     let stream = service.event_stream(p).map_err(status_of)?;
-    Ok(Box::pin(stream.map(|e| Ok(pb::Event::from(e)))))
+    Ok(Box::pin(stream.map(|e| {
+        Ok(pb::Event::from(std::sync::Arc::unwrap_or_clone(e)))
+    })))
 }
 
 #[tonic::async_trait]

@@ -78,7 +78,9 @@ impl Service {
         &self,
         mut p: agentd_proto::api::SubscribeParams,
     ) -> Result<
-        impl futures_util::Stream<Item = agentd_proto::api::EventRecord> + Send + 'static,
+        impl futures_util::Stream<Item = std::sync::Arc<agentd_proto::api::EventRecord>>
+        + Send
+        + 'static,
         ServiceError,
     > {
         p.session_id = self.session_filter(p.session_id)?;
@@ -114,16 +116,9 @@ impl Service {
                         if !wants(&ev.session_id, &ev.kind) {
                             continue;
                         }
-                        // The line tail is the notification's params after
-                        // `subscription`: an event record plus `session`.
-                        let params = ev.line_tail.trim_end().strip_suffix('}').unwrap_or("");
-                        match serde_json::from_str(&format!("{{{params}")) {
-                            Ok(record) => {
-                                if tx.send(record).await.is_err() {
-                                    return;
-                                }
-                            }
-                            Err(e) => tracing::warn!(error = %e, seq = ev.seq, "cannot decode a live event"),
+                        // Parsed once for every stream (`LiveEvent::record`).
+                        if tx.send(std::sync::Arc::clone(ev.record())).await.is_err() {
+                            return;
                         }
                     }
                     Ok(_) => {}
@@ -149,7 +144,7 @@ async fn catch_up(
     p: &agentd_proto::api::SubscribeParams,
     last: &mut u64,
     until: u64,
-    tx: &tokio::sync::mpsc::Sender<agentd_proto::api::EventRecord>,
+    tx: &tokio::sync::mpsc::Sender<std::sync::Arc<agentd_proto::api::EventRecord>>,
 ) -> bool {
     loop {
         let after = *last;
@@ -169,7 +164,11 @@ async fn catch_up(
         let full = page.len() == STREAM_CATCH_UP;
         for row in page.iter().take_while(|r| r.seq <= until) {
             *last = row.seq;
-            if tx.send(ingest::record_of(row)).await.is_err() {
+            if tx
+                .send(std::sync::Arc::new(ingest::record_of(row)))
+                .await
+                .is_err()
+            {
                 return false;
             }
         }
