@@ -73,6 +73,9 @@ impl Drop for Counted<'_> {
     }
 }
 
+/// Bytes a connection's read buffer starts with.
+const READ_BUFFER_INITIAL: usize = 2048;
+
 /// The `client` name the hook client gives in `initialize`.
 pub const HOOK_CLIENT: &str = "agentd-hook";
 
@@ -113,7 +116,9 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
         slot: None,
         shed: shed.clone(),
     };
-    let mut frames = FramedRead::new(read_half, codec);
+    // Most frames are a hook payload of a few KB: start small and grow,
+    // rather than 8 KiB for each of a thousand connections at once.
+    let mut frames = FramedRead::with_capacity(read_half, codec, READ_BUFFER_INITIAL);
     let mut initialized = false;
     let mut subscriptions = 0usize;
     let mut client = "unknown-client".to_owned();

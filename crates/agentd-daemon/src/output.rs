@@ -31,6 +31,10 @@ pub const CLOSE_GRACE: Duration = Duration::from_secs(60);
 /// Most bytes gathered from the queue into one write.
 pub const WRITE_BATCH_BYTES: usize = 64 << 10;
 
+/// A connection keeps a write buffer between writes only up to this size;
+/// a subscriber's big batches allocate theirs per write.
+const KEEP_BUFFER_BYTES: usize = 16 << 10;
+
 /// Whole lines (newline included): `line`, then for each of `events`
 /// the subscription's `prefix` and the event's `tail` — the part that is
 /// the same for every subscriber (serialized once, shared, not copied per
@@ -82,7 +86,10 @@ pub async fn write_frames(
     client: Arc<std::sync::Mutex<String>>,
 ) {
     let mut positions: BTreeMap<u64, u64> = BTreeMap::new();
-    let mut buf: Vec<u8> = Vec::with_capacity(16 << 10);
+    // Empty until needed: a hook connection writes two short lines, and a
+    // thousand of them at once must not hold a buffer each (BENCHMARKS.md,
+    // load).
+    let mut buf: Vec<u8> = Vec::new();
     // Where each gathered frame ends in `buf`, and its position.
     let mut ends: Vec<(usize, Option<(u64, u64)>)> = Vec::new();
     while let Some(first) = rx.recv().await {
@@ -90,6 +97,11 @@ pub async fn write_frames(
         // subscriber costs one syscall per batch, not one per event.
         buf.clear();
         ends.clear();
+        if first.events.is_some() {
+            // A subscriber's batch: one allocation, not a chain of
+            // doublings (it is freed after the write when big).
+            buf.reserve(WRITE_BATCH_BYTES + (8 << 10));
+        }
         let mut next = Some(first);
         while let Some(frame) = next.take() {
             buf.extend_from_slice(frame.line.as_bytes());
@@ -144,8 +156,8 @@ pub async fn write_frames(
             close_lagging(&mut w, &buf[done..finish], &positions, &shared, &client).await;
             return;
         }
-        if buf.capacity() > 4 * WRITE_BATCH_BYTES {
-            buf = Vec::with_capacity(16 << 10);
+        if buf.capacity() > KEEP_BUFFER_BYTES {
+            buf = Vec::new();
         }
     }
     conn.cancel();
