@@ -418,47 +418,85 @@ fn t_ns_of(text: &str) -> Option<u64> {
 }
 
 /// 1 000 GraphQL WebSocket subscribers: event → every subscriber; and the
-/// same with 1 000 JSON-RPC subscribers on the socket (baseline).
+/// same with 1 000 JSON-RPC subscribers on the socket (baseline). Twice:
+/// each subscriber a thread of this process, then all of them tasks of one
+/// reader thread (so 1 000 threads do not compete with the daemon for the
+/// two cores).
 fn ws_fanout() {
+    println!("\n## Fan-out: 1000 subscribers, 200 events (one per 20 ms)");
     println!(
-        "\n## Fan-out: 1000 subscribers, 200 events (one per 20 ms), each subscriber a thread of this process"
+        "| subscribers | readers | pairs delivered | p50 | p99 | max | daemon RSS before → with | per subscriber |"
     );
-    println!(
-        "| subscribers | pairs delivered | p50 | p99 | max | daemon RSS before → with | per subscriber |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
-    fanout_round("JSON-RPC `events.subscribe` (socket, baseline)", false);
-    fanout_round("GraphQL `events` over WebSocket", true);
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    for graphql in [false, true] {
+        fanout_round(graphql, false);
+    }
+    for graphql in [false, true] {
+        fanout_round(graphql, true);
+    }
 }
 
-fn fanout_round(name: &str, graphql: bool) {
-    const SUBSCRIBERS: usize = 1000;
-    const EVENTS: usize = 200;
+const FANOUT_SUBSCRIBERS: usize = 1000;
+const FANOUT_EVENTS: usize = 200;
+
+/// One fan-out round: subscribe everyone, send the events, report.
+fn fanout_round(graphql: bool, tasks: bool) {
     let (d, addr, token) = daemon_with_http();
     let origin = Instant::now();
     let rss_before = d.status_kb("VmRSS:");
-    let readers: Vec<_> = (0..SUBSCRIBERS)
-        .map(|_| {
-            if graphql {
-                subscriber(&addr, &token, origin, EVENTS)
-            } else {
-                socket_subscriber(&d, origin, EVENTS)
-            }
+    let readers: Box<dyn FnOnce() -> Vec<Duration>> = if tasks {
+        let socket = d.socket();
+        let handle = std::thread::spawn(move || {
+            runtime().block_on(async move {
+                let mut spawned = Vec::new();
+                for _ in 0..FANOUT_SUBSCRIBERS {
+                    let (addr, token, socket) = (addr.clone(), token.clone(), socket.clone());
+                    spawned.push(tokio::spawn(async move {
+                        if graphql {
+                            ws_task(&addr, &token, origin, FANOUT_EVENTS).await
+                        } else {
+                            socket_task(&socket, origin, FANOUT_EVENTS).await
+                        }
+                    }));
+                }
+                let mut all = Vec::new();
+                for t in spawned {
+                    all.extend(t.await.unwrap());
+                }
+                all
+            })
+        });
+        Box::new(move || handle.join().unwrap())
+    } else {
+        let threads: Vec<_> = (0..FANOUT_SUBSCRIBERS)
+            .map(|_| {
+                if graphql {
+                    subscriber(&addr, &token, origin, FANOUT_EVENTS)
+                } else {
+                    socket_subscriber(&d, origin, FANOUT_EVENTS)
+                }
+            })
+            .collect();
+        Box::new(move || {
+            threads
+                .into_iter()
+                .flat_map(|r| r.join().unwrap())
+                .collect()
         })
-        .collect();
+    };
     let mut c = d.client();
     // Every subscription is live before the first event.
     let t = Instant::now();
     loop {
         let h: Value = c.call("health", json!({})).unwrap();
-        if h["limits"]["subscribers"].as_u64().unwrap_or(0) >= SUBSCRIBERS as u64 {
+        if h["limits"]["subscribers"].as_u64().unwrap_or(0) >= FANOUT_SUBSCRIBERS as u64 {
             break;
         }
         assert!(t.elapsed() < Duration::from_secs(120), "subscribers: {h}");
         std::thread::sleep(Duration::from_millis(50));
     }
     let rss_subscribed = d.status_kb("VmRSS:");
-    for i in 0..EVENTS {
+    for i in 0..FANOUT_EVENTS {
         let t_ns = origin.elapsed().as_nanos() as u64;
         let _: Value = c
             .call(
@@ -470,16 +508,23 @@ fn fanout_round(name: &str, graphql: bool) {
         // One event every 20 ms: latency, not throughput.
         std::thread::sleep(Duration::from_millis(20));
     }
-    let mut all: Vec<Duration> = readers
-        .into_iter()
-        .flat_map(|r| r.join().unwrap())
-        .collect();
+    let mut all = readers();
     all.sort();
-    let per_sub_kb = rss_subscribed.saturating_sub(rss_before) as f64 / SUBSCRIBERS as f64;
+    let per_sub_kb = rss_subscribed.saturating_sub(rss_before) as f64 / FANOUT_SUBSCRIBERS as f64;
+    let name = if graphql {
+        "GraphQL `events` over WebSocket"
+    } else {
+        "JSON-RPC `events.subscribe` (socket, baseline)"
+    };
+    let readers = if tasks {
+        "one thread, 1000 tasks"
+    } else {
+        "1000 threads"
+    };
     println!(
-        "| {name} | {} of {} | {} | {} | {} | {:.1} → {:.1} MB | {per_sub_kb:.1} KB |",
+        "| {name} | {readers} | {} of {} | {} | {} | {} | {:.1} → {:.1} MB | {per_sub_kb:.1} KB |",
         all.len(),
-        SUBSCRIBERS * EVENTS,
+        FANOUT_SUBSCRIBERS * FANOUT_EVENTS,
         ms(percentile(&all, 0.5)),
         ms(percentile(&all, 0.99)),
         ms(*all.last().unwrap()),
@@ -487,4 +532,66 @@ fn fanout_round(name: &str, graphql: bool) {
         rss_subscribed as f64 / 1024.0
     );
     let _ = std::io::stdout().flush();
+}
+
+/// A GraphQL WebSocket subscriber as a task: each event's latency.
+async fn ws_task(addr: &str, token: &str, origin: Instant, events: usize) -> Vec<Duration> {
+    use futures_util::{SinkExt, StreamExt};
+    use tungstenite::client::IntoClientRequest;
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let mut req = format!("ws://{addr}/graphql")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::client_async(req, stream).await.unwrap();
+    ws.send(tungstenite::Message::text(
+        json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}})
+            .to_string(),
+    ))
+    .await
+    .unwrap();
+    let ack = ws.next().await.unwrap().unwrap();
+    assert!(ack.to_text().unwrap().contains("connection_ack"), "{ack:?}");
+    ws.send(tungstenite::Message::text(
+        json!({"id": "1", "type": "subscribe", "payload": {"query": "subscription { events { seq payload } }"}})
+            .to_string(),
+    ))
+    .await
+    .unwrap();
+    let mut got = Vec::with_capacity(events);
+    while got.len() < events {
+        let Some(Ok(m)) = ws.next().await else { break };
+        let now = origin.elapsed().as_nanos() as u64;
+        if let Ok(text) = m.to_text()
+            && let Some(sent) = t_ns_of(text)
+        {
+            got.push(Duration::from_nanos(now.saturating_sub(sent)));
+        }
+    }
+    got
+}
+
+/// A JSON-RPC subscriber as a task: each event's latency.
+async fn socket_task(socket: &std::path::Path, origin: Instant, events: usize) -> Vec<Duration> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let mut s = tokio::net::UnixStream::connect(socket).await.unwrap();
+    s.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocol_version\":\"1.0\"}}\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"events.subscribe\",\"params\":{}}\n")
+        .await
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(s).lines();
+    let mut got = Vec::with_capacity(events);
+    while got.len() < events {
+        let Ok(Some(line)) = lines.next_line().await else {
+            break;
+        };
+        let now = origin.elapsed().as_nanos() as u64;
+        if let Some(sent) = t_ns_of(&line) {
+            got.push(Duration::from_nanos(now.saturating_sub(sent)));
+        }
+    }
+    got
 }
