@@ -3,7 +3,10 @@
 //! server reflection.
 
 fn main() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    // Read at run time, not compiled in: a build script binary reused from
+    // another checkout must still find this one's protos.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".to_owned());
+    let root = std::path::Path::new(&manifest).join("../../proto");
     let file = root.join("agentd/v1/agentd.proto");
     println!("cargo:rerun-if-changed={}", file.display());
     let fds = match protox::compile([&file], [&root]) {
