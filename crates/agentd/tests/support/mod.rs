@@ -258,5 +258,10 @@ impl Drop for TestDaemon {
             }
         }
         self.kill();
+        // Its log is kept only when the test failed (it is in the panic
+        // message's neighbourhood then); thousands of runs left thousands.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_file(self.home.with_extension("log"));
+        }
     }
 }
