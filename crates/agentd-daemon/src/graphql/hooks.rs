@@ -362,11 +362,7 @@ impl HookSubscription {
         session_id: Option<String>,
         run_id: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = HookUpdate>> {
-        let rx = service(ctx)?.watch_hook_runs().ok_or_else(|| {
-            gql(ServiceError::internal(
-                "the hook runner is off (hooks.db cannot be opened; see the daemon log)",
-            ))
-        })?;
+        let rx = service(ctx)?.watch_hook_runs().map_err(gql)?;
         let updates = futures_util::stream::unfold(rx, |mut rx| async move {
             match rx.recv().await {
                 Ok(u) => Some((Some(u), rx)),
@@ -377,16 +373,7 @@ impl HookSubscription {
         Ok(updates.filter_map(move |u| {
             let update = match u {
                 Some(u) => update_of(&u),
-                None => Some(HookUpdate {
-                    kind: HookUpdateKind::Lagged,
-                    run_id: String::new(),
-                    hook: String::new(),
-                    dir: String::new(),
-                    session_id: None,
-                    stream: None,
-                    line: None,
-                    run: None,
-                }),
+                None => Some(HookUpdate::bare(HookUpdateKind::Lagged, "", "", "", None)),
             };
             let wanted = update.filter(|u| {
                 u.kind == HookUpdateKind::Lagged
@@ -400,17 +387,32 @@ impl HookSubscription {
     }
 }
 
+impl HookUpdate {
+    /// An update with no line and no record.
+    fn bare(
+        kind: HookUpdateKind,
+        run_id: &str,
+        hook: &str,
+        dir: &str,
+        session_id: Option<String>,
+    ) -> HookUpdate {
+        HookUpdate {
+            kind,
+            run_id: run_id.to_owned(),
+            hook: hook.to_owned(),
+            dir: dir.to_owned(),
+            session_id,
+            stream: None,
+            line: None,
+            run: None,
+        }
+    }
+}
+
 fn update_of(u: &crate::hooks::RunUpdate) -> Option<HookUpdate> {
     use agentd_hooks::RunEvent;
-    let base = |kind, run_id: &str, hook: &str, dir: &str| HookUpdate {
-        kind,
-        run_id: run_id.to_owned(),
-        hook: hook.to_owned(),
-        dir: dir.to_owned(),
-        session_id: u.session_id.clone(),
-        stream: None,
-        line: None,
-        run: None,
+    let base = |kind, run_id: &str, hook: &str, dir: &str| {
+        HookUpdate::bare(kind, run_id, hook, dir, u.session_id.clone())
     };
     Some(match &u.event {
         RunEvent::Started { run_id, hook, dir } => base(HookUpdateKind::Started, run_id, hook, dir),

@@ -62,15 +62,7 @@ impl Service {
     /// definition.
     pub async fn execute_hooks(&self, p: HooksExecuteParams) -> Result<Hold, ServiceError> {
         let shared = &self.shared;
-        let engine = shared
-            .hooks
-            .as_ref()
-            .map(|r| Arc::clone(&r.engine))
-            .ok_or_else(|| {
-                ServiceError::internal(
-                    "the hook runner is off (hooks.db cannot be opened; see the daemon log)",
-                )
-            })?;
+        let engine = self.engine()?;
         let mut payload = p.payload.unwrap_or_else(|| json!({}));
         if let Value::Object(m) = &mut payload {
             m.entry("hook_event_name").or_insert_with(|| json!(p.event));
@@ -148,11 +140,14 @@ impl Service {
     }
 
     /// Every hook run's progress from now on (started, each output line,
-    /// finished); `None` when the runner is off.
+    /// finished).
+    ///
+    /// # Errors
+    /// [`ServiceError::Internal`] when the runner is off.
     pub fn watch_hook_runs(
         &self,
-    ) -> Option<tokio::sync::broadcast::Receiver<Arc<crate::hooks::RunUpdate>>> {
-        self.shared.hooks.as_ref().map(|r| r.watch())
+    ) -> Result<tokio::sync::broadcast::Receiver<Arc<crate::hooks::RunUpdate>>, ServiceError> {
+        self.runner().map(|r| r.watch())
     }
 
     /// Records a run done by a hook runner outside agentd: it shows in the
@@ -328,15 +323,15 @@ impl Service {
     }
 
     fn engine(&self) -> Result<Arc<agentd_hooks::Engine>, ServiceError> {
-        self.shared
-            .hooks
-            .as_ref()
-            .map(|r| Arc::clone(&r.engine))
-            .ok_or_else(|| {
-                ServiceError::internal(
-                    "the hook runner is off (hooks.db cannot be opened; see the daemon log)",
-                )
-            })
+        self.runner().map(|r| Arc::clone(&r.engine))
+    }
+
+    fn runner(&self) -> Result<&crate::hooks::Runner, ServiceError> {
+        self.shared.hooks.as_ref().ok_or_else(|| {
+            ServiceError::internal(
+                "the hook runner is off (hooks.db cannot be opened; see the daemon log)",
+            )
+        })
     }
 }
 
