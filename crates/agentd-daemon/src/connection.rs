@@ -388,6 +388,7 @@ async fn start_subscription(
         Arc::clone(shared),
         subscribe::Filter::new(subscription, p.session_id, p.kinds),
         start_after,
+        head_seq,
         live,
         out.clone(),
         cancel.clone(),

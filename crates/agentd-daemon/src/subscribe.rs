@@ -54,17 +54,21 @@ impl Filter {
     }
 }
 
-/// Runs a subscription: catch up from `after_seq`, then follow live events.
+/// Runs a subscription: catch up from `after_seq` to `head_seq` (the head
+/// when `live` was taken), then follow live events. What was committed
+/// after `head_seq` is in `live`, so it arrives as live events (with the
+/// session) however late this task starts; a gap is filled from the log.
 pub async fn run(
     shared: Arc<Shared>,
     filter: Filter,
     after_seq: u64,
+    head_seq: u64,
     mut live: broadcast::Receiver<Arc<LiveEvent>>,
     out: mpsc::Sender<Frame>,
     cancel: CancellationToken,
 ) {
     let mut last = after_seq;
-    if last < shared.log.head_seq() && !catch_up(&shared, &filter, &mut last, &out).await {
+    if last < head_seq && !catch_up_to(&shared, &filter, &mut last, head_seq, &out).await {
         return;
     }
     // The start of every event line of this subscription, made once.

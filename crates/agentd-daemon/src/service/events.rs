@@ -87,7 +87,8 @@ impl Service {
         let shared = std::sync::Arc::clone(&self.shared);
         // Live first, then the head: nothing committed in between is lost.
         let mut live = shared.log.subscribe();
-        let start = p.after_seq.unwrap_or_else(|| shared.log.head_seq());
+        let head = shared.log.head_seq();
+        let start = p.after_seq.unwrap_or(head);
         let (tx, rx) = tokio::sync::mpsc::channel(STREAM_QUEUE);
         let stop = shared.shutdown.clone();
         shared.tasks.clone().spawn(async move {
@@ -96,7 +97,9 @@ impl Service {
                     && p.kinds.as_ref().is_none_or(|k| k.iter().any(|k| k == kind))
             };
             let mut last = start;
-            if !catch_up(&shared, &p, &mut last, u64::MAX, &tx).await {
+            // Up to the head when `live` was taken: later commits are in
+            // `live`, whenever this task starts.
+            if last < head && !catch_up(&shared, &p, &mut last, head, &tx).await {
                 return;
             }
             loop {
