@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every check: formatting, clippy, and all unit, integration and
 # end-to-end tests (the latter drive the real Claude Code CLI in tmux).
-# Installs what the end-to-end tests need when it is missing: tmux (Debian
-# package), the pinned Claude Code and ccusage (npm, cached between runs),
-# and the pinned Python clients of the network faces (PyPI, in a venv).
+# Installs what the end-to-end tests need when it is missing: tmux and
+# chromium (Debian packages), the pinned Claude Code and ccusage (npm, cached
+# between runs), and the pinned Python clients of the network faces and
+# Playwright (PyPI, in a venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,16 @@ if ! command -v tmux >/dev/null 2>&1; then
     apt-get update -qq >&2 && apt-get install -y -qq tmux >&2
   else
     echo "tmux is needed by the end-to-end tests: install it (apt-get install tmux)" >&2
+    exit 1
+  fi
+fi
+# The web UI's browser tests drive Debian's Chromium (Playwright never
+# downloads a browser here).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq >&2 && apt-get install -y -qq chromium >&2
+  else
+    echo "chromium is needed by the web UI's browser tests: install it (apt-get install chromium)" >&2
     exit 1
   fi
 fi

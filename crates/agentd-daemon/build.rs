@@ -1,6 +1,6 @@
 //! Compiles `proto/agentd/v1/*.proto` with protox (pure Rust: no system
 //! `protoc`) into tonic server and client code (the client serves benchmarks and, later, HQ links), and writes the descriptor set for
-//! server reflection.
+//! server reflection; embeds the web UI (`web/`).
 
 fn main() {
     // Read at run time, not compiled in: a build script binary reused from
@@ -13,6 +13,9 @@ fn main() {
         Ok(f) => f,
         Err(e) => panic!("{}: {e}", file.display()),
     };
+    // The web UI, embedded (and compressed) in every build, debug too: the
+    // tests drive the same bytes users get.
+    memory_serve::load_directory_with_embed(std::path::Path::new(&manifest).join("web"), true);
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default());
     if let Err(e) = std::fs::write(
         out.join("agentd_descriptor.bin"),

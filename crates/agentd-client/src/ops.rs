@@ -233,6 +233,33 @@ impl Client {
         )
     }
 
+    /// `web.login`: a one-time sign-in link for the web UI.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn web_login(&mut self) -> Result<agentd_proto::api::WebLogin, ClientError> {
+        self.call(method::WEB_LOGIN, serde_json::json!({}))
+    }
+
+    /// `web.sessions`: the browsers signed in.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn web_sessions(&mut self) -> Result<Vec<agentd_proto::api::WebSessionView>, ClientError> {
+        self.call(method::WEB_SESSIONS, serde_json::json!({}))
+    }
+
+    /// `web.revoke`: signs browsers out (an id, a unique prefix, or `all`).
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn web_revoke(&mut self, id: &str) -> Result<agentd_proto::api::WebRevoked, ClientError> {
+        self.call(
+            method::WEB_REVOKE,
+            agentd_proto::api::WebRevokeParams { id: id.to_owned() },
+        )
+    }
+
     /// `store.gc`: compaction now, and what it did.
     ///
     /// # Errors

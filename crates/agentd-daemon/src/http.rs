@@ -1,8 +1,11 @@
-//! The HTTP listener: `GET /health` and `POST /hooks/claude` (Claude Code
-//! `http` hooks, reference §2.4 "HTTP hooks").
+//! The HTTP listener: `GET /health`, `POST /hooks/claude` (Claude Code
+//! `http` hooks, reference §2.4 "HTTP hooks"), GraphQL, gRPC, and the web
+//! UI ([`crate::web`]).
 //!
-//! Loopback only. Every route but `/health` needs `Authorization: Bearer
-//! <token>`. Requests whose `Host` is not a loopback name, or that carry a
+//! Loopback only (beyond it only with TLS). Every route but `/health`, the
+//! web UI's static assets and its sign-in needs `Authorization: Bearer
+//! <token>`; GraphQL also takes a signed-in browser's cookie (with its
+//! CSRF token on every POST). Requests whose `Host` is not a loopback name, or that carry a
 //! non-loopback `Origin`, are refused (DNS-rebinding and cross-site defence).
 
 use std::net::SocketAddr;
@@ -27,6 +30,7 @@ struct Http {
     service: Service,
     schema: crate::graphql::AgentdSchema,
     token: Arc<str>,
+    browsers: crate::web::BrowserAuth,
 }
 
 /// Parses and checks a listen address: loopback only, unless `tls`.
@@ -77,11 +81,14 @@ pub async fn serve(
         .keep_alive_timeout(H2_PING + std::time::Duration::from_secs(5));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     loop {
-        let (io, _) = tokio::select! {
+        let (io, peer) = tokio::select! {
             _ = stop.cancelled() => break,
             accepted = listener.accept() => accepted,
         };
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        // The peer's address, for handlers that record it (a browser's
+        // sign-in).
+        let app = tower::ServiceExt::map_request(app.clone(), with_peer(peer));
+        let service = hyper_util::service::TowerToHyperService::new(app);
         match &acceptor {
             None => {
                 let conn = builder
@@ -118,22 +125,49 @@ pub async fn serve(
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), graceful.shutdown()).await;
 }
 
+/// Adds the peer's address to a request's extensions (as axum's
+/// `ConnectInfo`).
+fn with_peer<B>(
+    peer: SocketAddr,
+) -> impl FnMut(axum::http::Request<B>) -> axum::http::Request<B> + Clone {
+    move |mut req| {
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        req
+    }
+}
+
 /// The names beside loopback the listener answers to (Host and Origin
 /// checks); a TLS listener's follow its address set while it runs.
 pub type Hosts = Arc<std::sync::RwLock<Vec<String>>>;
 
 /// The router.
 pub fn router(shared: Arc<Shared>, token: String, hosts: Hosts) -> Router {
+    let port = shared
+        .http_addr
+        .read()
+        .ok()
+        .and_then(|a| a.as_deref().and_then(|a| a.parse::<SocketAddr>().ok()))
+        .map_or(0, |a| a.port());
+    let secure = shared.config.http.tls;
     let service = Service::new(shared);
+    let browsers = crate::web::BrowserAuth::new(service.clone(), port, secure);
     let state = Http {
         schema: crate::graphql::schema(service.clone()),
         service,
         token: token.into(),
+        browsers: browsers.clone(),
     };
     let authed = Router::new()
         .route("/hooks/claude", post(claude_hook))
-        .route("/graphql", post(graphql))
         .layer(middleware::from_fn_with_state(state.clone(), require_token));
+    let graphql_post =
+        Router::new()
+            .route("/graphql", post(graphql))
+            .layer(middleware::from_fn_with_state(
+                state.clone(),
+                require_token_or_browser,
+            ));
     // gRPC (h2c) on the same port; its services check the token in the
     // `authorization` metadata themselves, answering as gRPC does.
     let grpc = crate::grpc::router(state.service.clone(), Arc::clone(&state.token));
@@ -143,8 +177,10 @@ pub fn router(shared: Arc<Shared>, token: String, hosts: Hosts) -> Router {
         // headers on a WebSocket, so it may come in `connection_init`.
         .route("/graphql", get(graphql_ws))
         .merge(authed)
+        .merge(graphql_post)
         .layer(DefaultBodyLimit::max(agentd_proto::MAX_FRAME_BYTES))
         .with_state(state)
+        .merge(crate::web::router(browsers))
         .merge(grpc)
         .layer(middleware::from_fn_with_state(hosts, loopback_only))
 }
@@ -256,6 +292,20 @@ async fn require_token(State(state): State<Http>, req: Request, next: Next) -> R
     }
 }
 
+/// `POST /graphql`: the bearer token, or a signed-in browser's cookie with
+/// its CSRF token (`X-Agentd-Csrf`).
+async fn require_token_or_browser(State(state): State<Http>, req: Request, next: Next) -> Response {
+    if req.headers().get(header::AUTHORIZATION).is_none()
+        && state
+            .browsers
+            .signed_in_for_mutation(req.headers())
+            .is_some()
+    {
+        return next.run(req).await;
+    }
+    require_token(State(state), req, next).await
+}
+
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -301,6 +351,15 @@ async fn graphql_ws(
             .get(header::AUTHORIZATION)
             .and_then(|h| h.to_str().ok()),
     );
+    // A browser signs in by its cookie, from this origin only (a browser
+    // always sends Origin on a WebSocket). Revoking its web session
+    // closes the socket.
+    let browser = state
+        .browsers
+        .signed_in_same_origin(&headers)
+        .map(|(s, _)| s.revoked);
+    let by_header = by_header || browser.is_some();
+    let revoked = browser.unwrap_or_default();
     let token = Arc::clone(&state.token);
     let schema = state.schema.clone();
     upgrade
@@ -339,7 +398,7 @@ async fn graphql_ws(
                 let _ = ws_tx.close().await;
             });
             let sink = tokio_util::sync::PollSender::new(out_tx);
-            async_graphql_axum::GraphQLWebSocket::new_with_pair(sink, ws_rx, schema, protocol)
+            let served = async_graphql_axum::GraphQLWebSocket::new_with_pair(sink, ws_rx, schema, protocol)
                 .on_connection_init(move |payload| async move {
                     let given = payload
                         .get("authorization")
@@ -355,8 +414,11 @@ async fn graphql_ws(
                         ))
                     }
                 })
-                .serve()
-                .await;
+                .serve();
+            tokio::select! {
+                () = served => {}
+                () = revoked.cancelled() => pinger.abort(),
+            }
             let _ = pinger.await;
         })
 }

@@ -276,6 +276,12 @@ async fn call(
             let wait = std::time::Duration::from_millis(p.wait_ms);
             answer(service.acquire_slot(p.request, wait).await)
         }
+        method::WEB_LOGIN => answer(service.web_login()),
+        method::WEB_SESSIONS => encode(service.web_sessions()),
+        method::WEB_REVOKE => {
+            let p: agentd_proto::api::WebRevokeParams = params(method, p)?;
+            answer(service.web_revoke(&p.id).await)
+        }
         method::SLOTS_RELEASE => {
             let p: SlotsReleaseParams = params(method, p)?;
             answer(service.release_slot(&p.id))

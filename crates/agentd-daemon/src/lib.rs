@@ -41,6 +41,7 @@ pub mod state;
 pub mod subscribe;
 pub mod tls;
 pub mod trim;
+pub mod web;
 pub mod writer;
 
 pub use server::{Daemon, DaemonError};

@@ -138,7 +138,7 @@ impl Daemon {
             // Beside loopback, a TLS listener answers to its addresses and
             // the machine's name (in its certificate and in Host checks);
             // both follow the address set while the daemon runs.
-            let hosts: http::Hosts = Arc::new(std::sync::RwLock::new(Vec::new()));
+            let hosts: http::Hosts = Arc::clone(&shared.http_hosts);
             let tls = if config.http.tls {
                 let names = tokio::task::spawn_blocking(move || crate::tls::address_set(addr))
                     .await

@@ -47,6 +47,11 @@ pub struct Shared {
     pub session_pages: crate::paging::Continuation<agentd_proto::api::SessionView>,
     /// Runtime slots (`[slots]`), and a wake-up for those waiting for one.
     pub slots: crate::slots::Slots,
+    /// Browsers signed in to the web UI (`web-sessions.json`).
+    pub web: crate::web::auth::WebSessions,
+    /// The names beside loopback the HTTP listener answers to (a TLS
+    /// listener's addresses; its Host check and sign-in links use them).
+    pub http_hosts: crate::http::Hosts,
 }
 
 impl Shared {
@@ -62,6 +67,7 @@ impl Shared {
             db_path.with_file_name("index.db"),
             config.index.enabled,
         );
+        let web = crate::web::auth::WebSessions::load(db_path.with_file_name("web-sessions.json"));
         let slots = crate::slots::SlotTable::new(config.slots.max, config.slots.projects.clone());
         Shared {
             registry: RwLock::new(registry),
@@ -80,6 +86,8 @@ impl Shared {
             socket_cap: 4096,
             session_pages: Default::default(),
             slots: crate::slots::Slots::new(slots),
+            web,
+            http_hosts: Default::default(),
         }
     }
 }

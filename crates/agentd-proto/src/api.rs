@@ -656,6 +656,53 @@ pub struct Killed {
     pub ended_by: String,
 }
 
+/// `web.login` result: a one-time sign-in link for the web UI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebLogin {
+    /// The link for a browser on this machine (loopback).
+    pub url: String,
+    /// The same link on the listener's other addresses (a phone on the
+    /// same network); empty unless the daemon listens beyond loopback
+    /// with TLS.
+    #[serde(default)]
+    pub lan_urls: Vec<String>,
+    /// The link works once, until then: ms since the Unix epoch.
+    pub expires_ms: i64,
+}
+
+/// A browser signed in to the web UI (`web.sessions`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebSessionView {
+    /// `web_<hex>`: what `web.revoke` takes.
+    pub id: String,
+    /// Signed in at, ms since the Unix epoch.
+    pub created_ms: i64,
+    /// Last request, ms since the Unix epoch.
+    pub last_seen_ms: i64,
+    /// Signed out by itself at, ms since the Unix epoch.
+    pub expires_ms: i64,
+    /// The browser's `User-Agent` at sign-in (at most 200 characters).
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    /// The address it signed in from.
+    #[serde(default)]
+    pub address: Option<String>,
+}
+
+/// `web.revoke` params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebRevokeParams {
+    /// A web session id or unique prefix, or `all`.
+    pub id: String,
+}
+
+/// `web.revoke` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebRevoked {
+    /// The web sessions signed out (their open WebSockets are closed).
+    pub revoked: Vec<String>,
+}
+
 /// Formats ms since the Unix epoch as RFC 3339 UTC with ms precision.
 pub fn rfc3339(ms: i64) -> String {
     match jiff::Timestamp::from_millisecond(ms) {

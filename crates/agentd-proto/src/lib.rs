@@ -45,6 +45,15 @@ pub mod method {
     /// Give a slot back. Params [`crate::api::SlotsReleaseParams`]; result
     /// [`crate::api::Slot`].
     pub const SLOTS_RELEASE: &str = "slots.release";
+    /// A one-time sign-in link for the web UI. Result
+    /// [`crate::api::WebLogin`].
+    pub const WEB_LOGIN: &str = "web.login";
+    /// Browsers signed in to the web UI. Result
+    /// `[`[`crate::api::WebSessionView`]`]`.
+    pub const WEB_SESSIONS: &str = "web.sessions";
+    /// Signs browsers out. Params [`crate::api::WebRevokeParams`]; result
+    /// [`crate::api::WebRevoked`].
+    pub const WEB_REVOKE: &str = "web.revoke";
     /// A Claude Code hook payload. Params [`crate::api::IngestParams`].
     pub const HOOK_INGEST: &str = "hook.ingest";
     /// A status-line snapshot. Params [`crate::api::IngestParams`].

@@ -413,6 +413,24 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<SlotsCommand>,
     },
+    /// The web UI: prints a one-time sign-in link for a browser (and, with
+    /// --qr, a QR code for a phone); lists and revokes signed-in browsers.
+    #[command(
+        after_help = "Examples:\n  agentd web --open\n  agentd web --qr        (needs [http] listen beyond loopback and tls = true)\n  agentd web sessions\n  agentd web revoke web_3fa1"
+    )]
+    Web {
+        /// Open the link in the default browser (xdg-open / open).
+        #[arg(long)]
+        open: bool,
+        /// Print the link for a phone on the same network as a QR code.
+        #[arg(long)]
+        qr: bool,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        command: Option<WebCommand>,
+    },
     /// Print a shell completion script.
     #[command(
         after_help = "Install it where your shell looks, for example:\n  agentd completions bash > ~/.local/share/bash-completion/completions/agentd\n  agentd completions zsh > \"${fpath[1]}/_agentd\"\n  agentd completions fish > ~/.config/fish/completions/agentd.fish\n  agentd completions powershell >> $PROFILE"
@@ -451,6 +469,10 @@ impl Command {
             Command::Memory {
                 command: MemoryCommand::Add { json, .. },
             } => *json,
+            Command::Web { json, command, .. } => match command {
+                Some(WebCommand::Sessions { json: j }) => *json || *j,
+                _ => *json,
+            },
             Command::Slots { json, command } => match command {
                 Some(SlotsCommand::Acquire { json: j, .. }) => *json || *j,
                 _ => *json,
@@ -462,6 +484,22 @@ impl Command {
             _ => false,
         }
     }
+}
+
+/// `agentd web …`
+#[derive(Debug, Subcommand)]
+pub enum WebCommand {
+    /// The browsers signed in: id, since when, last seen, from where.
+    Sessions {
+        /// JSON array (`id`, `created_ms`, `last_seen_ms`, `expires_ms`, `user_agent`, `address`).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign browsers out (their open pages lose access at once).
+    Revoke {
+        /// A web session id or unique prefix (from `agentd web sessions`), or `all`.
+        id: String,
+    },
 }
 
 /// `agentd tls …`

@@ -11,7 +11,7 @@ use std::time::Duration;
 use agentd_proto::method;
 use serde_json::{Value, json};
 use support::claude::{ClaudeUser, session_id_of};
-use support::{TestDaemon, run, wait_for};
+use support::{TestDaemon, python, run, wait_for};
 
 /// One HTTP/1.1 request to the daemon's port; the status and the body.
 fn http(d: &TestDaemon, headers: &[(&str, &str)], body: &str) -> (u16, String) {
@@ -273,26 +273,6 @@ fn graphql_refuses_missing_tokens_and_bad_queries_clearly_and_keeps_serving() {
     assert_eq!(g["data"]["health"]["status"], "ok", "{g}");
     let h: Value = d.client().call(method::HEALTH, json!({})).unwrap();
     assert_eq!(h["status"], "ok");
-}
-
-/// The Python that has the pinned `websockets` client: `$AGENTD_PYTHON`,
-/// else installed (and cached) by `scripts/install-py-clients.sh`.
-fn python() -> std::path::PathBuf {
-    if let Some(p) = std::env::var_os("AGENTD_PYTHON") {
-        return p.into();
-    }
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../scripts/install-py-clients.sh");
-    let out = std::process::Command::new("bash")
-        .arg(&script)
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .expect("run install script");
-    assert!(
-        out.status.success(),
-        "installing the Python clients failed: {out:?}"
-    );
-    String::from_utf8(out.stdout).unwrap().trim().into()
 }
 
 /// A graphql-transport-ws client (Python `websockets`, nobody here wrote

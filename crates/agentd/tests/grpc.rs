@@ -6,35 +6,13 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use agentd_proto::method;
 use serde_json::{Value, json};
-use support::{TestDaemon, run, wait_for};
-
-/// The Python with grpcio (and grpcurl beside it): `$AGENTD_PYTHON`, else
-/// installed by `scripts/install-py-clients.sh`.
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("AGENTD_PYTHON") {
-        let p = PathBuf::from(p);
-        if p.with_file_name("grpcurl").exists() {
-            return p;
-        }
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-py-clients.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run install script");
-    assert!(
-        out.status.success(),
-        "installing the Python clients failed: {out:?}"
-    );
-    String::from_utf8(out.stdout).unwrap().trim().into()
-}
+use support::{TestDaemon, python, run, wait_for};
 
 fn addr(d: &TestDaemon) -> String {
     let h: Value = d.client().call(method::HEALTH, json!({})).unwrap();

@@ -11,6 +11,7 @@ mod hook;
 mod hooks;
 mod install;
 mod query;
+mod web;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,7 +20,7 @@ use agentd_client::{ClientError, Config, Paths};
 
 use crate::cli::{
     Cli, Command, ConfigCommand, HooksCommand, MemoryCommand, RulesCommand, SlotsCommand,
-    TlsCommand,
+    TlsCommand, WebCommand,
 };
 
 /// Set for commands run with `--json`: errors go to stderr as JSON too.
@@ -130,6 +131,16 @@ pub fn run(cli: Cli) -> ExitCode {
             out(&String::from_utf8_lossy(&page));
             ExitCode::SUCCESS
         }
+        Command::Web {
+            open,
+            qr,
+            json,
+            command,
+        } => match command {
+            None => web::login(&paths, open, qr, json),
+            Some(WebCommand::Sessions { json: j }) => web::sessions(&paths, json || j),
+            Some(WebCommand::Revoke { id }) => web::revoke(&paths, &id),
+        },
         Command::Paths { json } => query::paths(&paths, json),
         Command::Approvals { json, all, watch } => approvals::list(&paths, json, all, watch),
         Command::Approve {

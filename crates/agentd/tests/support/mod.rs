@@ -265,3 +265,32 @@ impl Drop for TestDaemon {
         }
     }
 }
+
+/// The Python with the pinned clients of the network faces (websockets,
+/// grpcio, grpcurl beside it, Playwright): `$AGENTD_PYTHON` when it is
+/// that one, else installed (and cached) by `scripts/install-py-clients.sh`.
+pub fn python() -> PathBuf {
+    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            if let Some(p) = std::env::var_os("AGENTD_PYTHON") {
+                let p = PathBuf::from(p);
+                if p.with_file_name("grpcurl").exists() {
+                    return p;
+                }
+            }
+            let script =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-py-clients.sh");
+            let out = Command::new("bash")
+                .arg(&script)
+                .stderr(Stdio::inherit())
+                .output()
+                .expect("run install script");
+            assert!(
+                out.status.success(),
+                "installing the Python clients failed: {out:?}"
+            );
+            String::from_utf8(out.stdout).unwrap().trim().into()
+        })
+        .clone()
+}

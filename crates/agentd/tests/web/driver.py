@@ -1,0 +1,253 @@
+"""Drives agentd's web UI in Debian's headless Chromium with Playwright.
+
+Run by the Rust tests in crates/agentd/tests/web_e2e.rs, one scenario per
+run:
+
+  driver.py auth     --login URL --login2 URL --out DIR
+  driver.py approve  --login URL --out DIR --command TEXT
+  driver.py deny     --login URL --out DIR --command TEXT --message TEXT
+  driver.py board    --login URL --out DIR --expect N
+
+Prints one JSON object (what it measured) on success; exits 1 with the
+reason on failure. Screenshots go to DIR. Never downloads a browser.
+"""
+
+import argparse
+import http.server
+import json
+import sys
+import threading
+import time
+from urllib.parse import urlsplit
+
+from playwright.sync_api import expect, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+WAIT_MS = 30_000
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+def fail(msg):
+    print(msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def watch_console(page, errors):
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+
+def sign_in(context, login, errors):
+    page = context.new_page()
+    watch_console(page, errors)
+    page.goto(login)
+    # The code leaves the address bar: the sign-in redirects to /.
+    expect(page).to_have_url(base_of(login) + "/", timeout=WAIT_MS)
+    expect(page.get_by_role("status").filter(has_text="live")).to_be_visible(timeout=WAIT_MS)
+    return page
+
+
+def base_of(url):
+    u = urlsplit(url)
+    return f"{u.scheme}://{u.netloc}"
+
+
+def shots(page, out, name):
+    for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(size)
+        page.screenshot(path=f"{out}/{name}-{label}.png", full_page=False)
+    page.set_viewport_size(DESKTOP)
+
+
+def auth(p, a):
+    base = base_of(a.login)
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    result = {}
+    # 1. Not signed in: the page says how to sign in; the API and the
+    #    WebSocket refuse.
+    anon = browser.new_context()
+    page = anon.new_page()
+    page.goto(base + "/")
+    expect(page.get_by_text("agentd web", exact=False).first).to_be_visible(timeout=WAIT_MS)
+    status = page.evaluate(
+        """async () => {
+        const s = await (await fetch('/api/session')).json();
+        const g = await fetch('/graphql', {method: 'POST', headers: {'content-type': 'application/json'},
+          body: JSON.stringify({query: '{ health { status } }'})});
+        return [s.signed_in, g.status];
+    }"""
+    )
+    if status != [False, 401]:
+        fail(f"without the cookie /api/session and /graphql answered {status}, not [False, 401]")
+    ws = page.evaluate(WS_PROBE)
+    if ws.get("acked"):
+        fail(f"a WebSocket without the cookie was accepted: {ws}")
+    result["anonymous_ws"] = ws
+    anon.close()
+
+    # 2. The one-time link signs in once; a second use is refused.
+    errors = []
+    ctx = browser.new_context()
+    page = sign_in(ctx, a.login, errors)
+    cookies = ctx.cookies()
+    session = [c for c in cookies if c["name"].startswith("agentd_session_")]
+    if not session or not session[0]["httpOnly"] or session[0]["sameSite"] != "Strict":
+        fail(f"the session cookie is not HttpOnly and SameSite=Strict: {cookies}")
+    if page.evaluate("document.cookie").find("agentd_session") >= 0:
+        fail("the page's script can read the session cookie")
+    ws = page.evaluate(WS_PROBE)
+    if not ws.get("acked"):
+        fail(f"the signed-in page's WebSocket was refused: {ws}")
+    other = browser.new_context()
+    again = other.new_page()
+    resp = again.goto(a.login)
+    if resp.status != 401:
+        fail(f"a used sign-in link answered {resp.status}, not 401")
+    other.close()
+
+    # 3. Another local origin cannot use the cookie: a cross-origin POST
+    #    (fetch with credentials, and a form) and a WebSocket are refused.
+    evil_port = serve_evil(base)
+    evil = ctx.new_page()
+    evil.goto(f"http://localhost:{evil_port}/evil.html")
+    outcome = evil.evaluate(
+        """async (base) => {
+        const r = {};
+        try {
+          const g = await fetch(base + '/graphql', {method: 'POST', credentials: 'include',
+            headers: {'content-type': 'application/json'},
+            body: JSON.stringify({query: 'mutation { indexDocument(title: "csrf-marker", text: "csrf-marker") { id } }'})});
+          r.fetch = g.status;
+        } catch (e) { r.fetch = 'blocked: ' + e.message; }
+        r.ws = await new Promise((done) => {
+          const ws = new WebSocket(base.replace('http', 'ws') + '/graphql', 'graphql-transport-ws');
+          ws.onopen = () => ws.send(JSON.stringify({type: 'connection_init', payload: {}}));
+          ws.onmessage = (m) => done('message: ' + m.data);
+          ws.onclose = (e) => done('closed ' + e.code);
+          ws.onerror = () => done('error');
+          setTimeout(() => done('timeout'), 10000);
+        });
+        return r;
+    }""",
+        base,
+    )
+    if str(outcome.get("ws", "")).find("connection_ack") >= 0:
+        fail(f"a WebSocket from another origin was accepted: {outcome}")
+    # The form POST: a top-level cross-site navigation.
+    evil.set_content(
+        f"""<form id=f method=POST action="{base}/graphql" enctype="text/plain">
+        <input name='{{"query":"mutation {{ indexDocument(title: \\"csrf-marker\\", text: \\"x\\") {{ id }} }}","x":"' value='"}}'>
+        </form>"""
+    )
+    with evil.expect_navigation():
+        evil.evaluate("document.getElementById('f').submit()")
+    form_status = evil.evaluate("document.body.innerText")
+    result["cross_origin"] = {**outcome, "form": form_status[:200]}
+
+    # 4. Signing out ends access.
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_text("not signed in", exact=False)).to_be_visible(timeout=WAIT_MS)
+    if errors:
+        fail(f"console errors: {errors}")
+    # A second browser signed in, for the Rust side to revoke.
+    page2 = sign_in(browser.new_context(), a.login2, errors)
+    result["revoke_probe"] = page2.evaluate(WS_PROBE)
+    print(json.dumps(result))
+    sys.stdout.flush()
+    # Wait to be revoked: the Rust side revokes, the open WebSocket closes
+    # and the API refuses.
+    sys.stdin.readline()
+    refused = page2.evaluate("fetch('/api/session').then(r => r.json()).then(j => j.signed_in)")
+    if refused is not False:
+        fail(f"a revoked browser still gets /api/session: {refused}")
+    expect(page2.get_by_role("status").filter(has_text="reconnecting")).to_be_visible(timeout=WAIT_MS)
+    print(json.dumps({"revoked": True}))
+    browser.close()
+
+
+# Opens a graphql-transport-ws WebSocket from the page and reports whether
+# the daemon acknowledged it.
+WS_PROBE = """() => new Promise((done) => {
+  const ws = new WebSocket(location.origin.replace('http', 'ws') + '/graphql', 'graphql-transport-ws');
+  ws.onopen = () => ws.send(JSON.stringify({type: 'connection_init', payload: {}}));
+  ws.onmessage = (m) => { const t = JSON.parse(m.data).type; ws.close(); done({acked: t === 'connection_ack', type: t}); };
+  ws.onclose = (e) => done({acked: false, code: e.code});
+  ws.onerror = () => done({acked: false, error: true});
+  setTimeout(() => done({acked: false, timeout: true}), 10000);
+})"""
+
+
+def serve_evil(base):
+    class Evil(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"<!doctype html><title>evil</title><p>another local site</p>"
+            self.send_response(200)
+            self.send_header("content-type", "text/html")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Evil)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv.server_address[1]
+
+
+def decide(p, a, deny):
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    errors = []
+    ctx = browser.new_context(viewport=DESKTOP)
+    page = sign_in(ctx, a.login, errors)
+    row = page.locator("tr[data-status=needs_approval]")
+    expect(row.first).to_be_visible(timeout=WAIT_MS)
+    card = page.locator("article.approval").filter(has_text=a.command)
+    expect(card).to_be_visible(timeout=WAIT_MS)
+    shots(page, a.out, "deny-approval" if deny else "approval")
+    t0 = time.monotonic()
+    if deny:
+        card.get_by_label("Deny message").fill(a.message)
+        card.get_by_role("button", name="Deny").click()
+        expect(card.get_by_role("status")).to_contain_text("denied", timeout=WAIT_MS)
+    else:
+        card.get_by_role("button", name="Approve").click()
+        expect(card.get_by_role("status")).to_contain_text("allowed", timeout=WAIT_MS)
+    decided_ms = (time.monotonic() - t0) * 1000
+    # The board leaves needs-approval once Claude Code goes on.
+    expect(page.locator("tr[data-status=needs_approval]")).to_have_count(0, timeout=WAIT_MS)
+    shots(page, a.out, "board-after-deny" if deny else "board")
+    if errors:
+        fail(f"console errors: {errors}")
+    print(json.dumps({"decided_ms": round(decided_ms, 1)}))
+    browser.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("scenario", choices=["auth", "approve", "deny"])
+    ap.add_argument("--login", required=True)
+    ap.add_argument("--login2")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--command")
+    ap.add_argument("--message")
+    a = ap.parse_args()
+    with sync_playwright() as p:
+        if a.scenario == "auth":
+            auth(p, a)
+        else:
+            decide(p, a, deny=a.scenario == "deny")
+
+
+if __name__ == "__main__":
+    main()

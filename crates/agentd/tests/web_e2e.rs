@@ -1,0 +1,230 @@
+//! The web UI end to end, in a real browser: Debian's headless Chromium
+//! driven by Playwright (`tests/web/driver.py`), against a real daemon and
+//! the real Claude Code CLI in tmux. Screenshots land in
+//! `target/web-artifacts/`.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use agentd_proto::api::{ApprovalView, WebLogin, WebSessionView};
+use agentd_proto::method;
+use serde_json::{Value, json};
+use support::claude::{ClaudeUser, Tmux, WAIT, wait_session};
+use support::{TestDaemon, python, run, wait_for};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn driver() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/web/driver.py")
+}
+
+/// Where screenshots go (kept: they are the test's artifacts).
+fn artifacts() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/web-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn need_chromium() {
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), or run scripts/test.sh, which does"
+    );
+}
+
+/// A fresh one-time sign-in link, from the CLI.
+fn login_link(d: &TestDaemon) -> String {
+    let out = run(&d.home, &["web", "--json"], None);
+    assert!(out.status.success(), "{out:?}");
+    let link: WebLogin = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(link.lan_urls.is_empty(), "loopback only: {link:?}");
+    link.url
+}
+
+fn web_sessions(d: &TestDaemon) -> Vec<WebSessionView> {
+    let out = run(&d.home, &["web", "sessions", "--json"], None);
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Runs a driver scenario to the end; its JSON result.
+fn drive(args: &[&str]) -> Value {
+    need_chromium();
+    let out = Command::new(python())
+        .arg(driver())
+        .args(args)
+        .arg("--out")
+        .arg(artifacts())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the Playwright driver");
+    assert!(
+        out.status.success(),
+        "the browser scenario {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or("null")).unwrap()
+}
+
+#[test]
+fn sign_in_works_once_refuses_other_origins_and_revoking_cuts_a_browser_off() {
+    need_chromium();
+    let d = TestDaemon::start();
+    assert!(web_sessions(&d).is_empty());
+    let (first, second) = (login_link(&d), login_link(&d));
+    let mut browser = Command::new(python())
+        .arg(driver())
+        .args(["auth", "--login", &first, "--login2", &second, "--out"])
+        .arg(artifacts())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the Playwright driver");
+    let mut lines = BufReader::new(browser.stdout.take().unwrap()).lines();
+    let report: Value = match lines.next() {
+        Some(Ok(line)) => serde_json::from_str(&line).unwrap(),
+        _ => {
+            let out = browser.wait_with_output().unwrap();
+            panic!(
+                "the auth scenario failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    };
+    // The first browser signed out; the second one is signed in.
+    let signed = web_sessions(&d);
+    assert_eq!(signed.len(), 1, "{signed:?}");
+    assert!(
+        signed[0]
+            .user_agent
+            .as_deref()
+            .is_some_and(|u| u.contains("Chrome")),
+        "{signed:?}"
+    );
+    assert_eq!(signed[0].address.as_deref(), Some("127.0.0.1"));
+    // The cross-origin POSTs changed nothing.
+    // (`search` exits 1 when nothing matches, as grep does.)
+    let hits = run(&d.home, &["search", "csrf-marker", "--json"], None);
+    let hits: Value = serde_json::from_slice(&hits.stdout).unwrap();
+    assert_eq!(hits.as_array().map(Vec::len), Some(0), "{report}\n{hits}");
+    // Revoking it cuts it off: its WebSocket closes, its API calls are refused.
+    let out = run(&d.home, &["web", "revoke", &signed[0].id], None);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("signed out"));
+    writeln!(browser.stdin.as_mut().unwrap()).unwrap();
+    let done = lines.next();
+    let status = browser.wait().unwrap();
+    let mut stderr = String::new();
+    let _ = std::io::Read::read_to_string(&mut browser.stderr.take().unwrap(), &mut stderr);
+    assert!(status.success(), "after the revoke: {stderr}");
+    assert!(
+        done.is_some_and(|l| l.is_ok_and(|l| l.contains("\"revoked\": true"))),
+        "{stderr}"
+    );
+    assert!(web_sessions(&d).is_empty());
+    // A revoked session stays revoked across a restart; the file is 0600.
+    let file = d.home.join("web-sessions.json");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    let out = run(&d.home, &["web", "revoke", "web_"], None);
+    assert!(!out.status.success(), "nothing left to revoke");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("agentd web sessions"));
+}
+
+/// Types a prompt and waits for the pending approval it causes.
+fn prompt_until_pending(d: &TestDaemon, tmux: &Tmux, prompt: &str) -> ApprovalView {
+    tmux.type_text(prompt);
+    tmux.keys(&["Enter"]);
+    tmux.wait_screen("the permission dialog", |s| {
+        s.contains("Do you want to proceed?")
+    });
+    wait_for("a pending approval", WAIT, || {
+        let out = run(&d.home, &["approvals", "--json"], None);
+        let list: Vec<ApprovalView> = serde_json::from_slice(&out.stdout).ok()?;
+        list.into_iter().next()
+    })
+}
+
+fn approval_status(d: &TestDaemon, id: &str) -> String {
+    let v: ApprovalView = d
+        .client()
+        .call(method::APPROVALS_GET, json!({"id": id}))
+        .unwrap();
+    v.approval.status.as_str().to_owned()
+}
+
+#[test]
+fn approving_in_the_browser_lets_real_claude_code_run_the_command() {
+    need_chromium();
+    let d = TestDaemon::start();
+    let user = ClaudeUser::new(&d.home);
+    let tmux = user.start_tmux();
+    let pending = prompt_until_pending(&d, &tmux, "make a file");
+    let command = pending.approval.tool_input["command"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(command, "echo hello > out.txt");
+    let result = drive(&["approve", "--login", &login_link(&d), "--command", &command]);
+    assert!(result["decided_ms"].as_f64().is_some(), "{result}");
+    tmux.wait_screen("the dialog to close", |s| {
+        !s.contains("Do you want to proceed?")
+    });
+    wait_for("the command to run", WAIT, || {
+        user.project.join("out.txt").exists().then_some(())
+    });
+    wait_session(&d, &pending.approval.session_id, "idle", |s| {
+        s.session.status.as_str() == "idle"
+    });
+    assert_eq!(approval_status(&d, &pending.approval.id), "allowed");
+    let v: ApprovalView = d
+        .client()
+        .call(method::APPROVALS_GET, json!({"id": pending.approval.id}))
+        .unwrap();
+    assert_eq!(v.approval.decided_by.as_deref(), Some("web"));
+}
+
+#[test]
+fn denying_in_the_browser_blocks_the_command_and_claude_code_reads_the_message() {
+    need_chromium();
+    let d = TestDaemon::start();
+    let user = ClaudeUser::new(&d.home);
+    let tmux = user.start_tmux();
+    let pending = prompt_until_pending(&d, &tmux, "make a file");
+    let command = pending.approval.tool_input["command"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let message = "web-says-no: write it under /tmp instead";
+    drive(&[
+        "deny",
+        "--login",
+        &login_link(&d),
+        "--command",
+        &command,
+        "--message",
+        message,
+    ]);
+    tmux.wait_screen("the dialog to close", |s| {
+        !s.contains("Do you want to proceed?")
+    });
+    wait_for("the message to reach the model", WAIT, || {
+        user.fake
+            .bodies()
+            .iter()
+            .any(|b| b.to_string().contains("web-says-no"))
+            .then_some(())
+    });
+    assert!(
+        !user.project.join("out.txt").exists(),
+        "the command did not run"
+    );
+    assert_eq!(approval_status(&d, &pending.approval.id), "denied");
+}
