@@ -45,6 +45,8 @@ fi
 AGENTD_PYTHON="$(scripts/install-py-clients.sh)"
 export AGENTD_PYTHON
 
+# The web UI's vendored front-end files are the pinned packages' own.
+scripts/vendor-web.sh --check >&2
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 # One summary line at the end: the last lines cargo prints are the (empty)

@@ -14,8 +14,9 @@ const APPROVAL_FIELDS = `id sessionId agentId toolName toolInput toolUseId permi
 
 /** How long a decided approval stays on screen, ms (to show who decided). */
 const DECIDED_LINGER_MS = 8000;
-/** Sessions loaded at (re)connection. */
-const SESSIONS_LIMIT = 500;
+/** Sessions per page loaded at (re)connection, and most pages. */
+const SESSIONS_PAGE = 500;
+const MAX_PAGES = 20;
 
 const state = {
   connected: false,
@@ -75,10 +76,18 @@ function putApproval(a) {
 async function load() {
   try {
     const data = await gql(`query Board($limit: Int) {
-      sessions(history: false, limit: $limit) { nodes { ${SESSION_FIELDS} } }
+      sessions(history: false, limit: $limit) { nodes { ${SESSION_FIELDS} } nextOffset }
       approvals { ${APPROVAL_FIELDS} }
-    }`, { limit: SESSIONS_LIMIT });
+    }`, { limit: SESSIONS_PAGE });
     for (const s of data.sessions.nodes) putSession(s);
+    let next = data.sessions.nextOffset;
+    for (let pages = 1; next != null && pages < MAX_PAGES; pages++) {
+      const more = await gql(`query More($offset: Int, $limit: Int) {
+        sessions(history: false, offset: $offset, limit: $limit) { nodes { ${SESSION_FIELDS} } nextOffset }
+      }`, { offset: next, limit: SESSIONS_PAGE });
+      for (const s of more.sessions.nodes) putSession(s);
+      next = more.sessions.nextOffset;
+    }
     const pending = new Set(data.approvals.map((a) => a.id));
     for (const [id, a] of state.approvals) {
       if (a.status === 'pending' && !pending.has(id)) state.approvals.delete(id);

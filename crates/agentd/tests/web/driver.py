@@ -6,7 +6,7 @@ run:
   driver.py auth     --login URL --login2 URL --out DIR
   driver.py approve  --login URL --out DIR --command TEXT
   driver.py deny     --login URL --out DIR --command TEXT --message TEXT
-  driver.py board    --login URL --out DIR --expect N
+  driver.py bench    --login URL --out DIR --socket PATH [--sessions N] [--events N]
 
 Prints one JSON object (what it measured) on success; exits 1 with the
 reason on failure. Screenshots go to DIR. Never downloads a browser.
@@ -233,9 +233,145 @@ def decide(p, a, deny):
     browser.close()
 
 
+class Socket:
+    """agentd's JSON-RPC over its Unix socket (newline-delimited)."""
+
+    def __init__(self, path, name):
+        import socket
+
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.connect(path)
+        self.f = self.s.makefile("rwb")
+        self.n = 0
+        self.call("initialize", {"protocol_version": "1.0", "client": name})
+
+    def send(self, method, params):
+        self.n += 1
+        self.f.write(json.dumps({"jsonrpc": "2.0", "id": self.n, "method": method, "params": params}).encode() + b"\n")
+        self.f.flush()
+        return self.n
+
+    def read(self):
+        return json.loads(self.f.readline())
+
+    def call(self, method, params):
+        i = self.send(method, params)
+        while True:
+            m = self.read()
+            if m.get("id") == i:
+                if "error" in m:
+                    fail(f"{method}: {m['error']}")
+                return m["result"]
+
+
+def hook(sock, session, event, cwd, **fields):
+    payload = {"session_id": session, "hook_event_name": event, "cwd": cwd,
+               "transcript_path": f"/nonexistent/{session}.jsonl", **fields}
+    sock.call("hook.ingest", {"payload": payload, "env": None})
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, round((len(xs) - 1) * p))]
+
+
+# Records, in the page, when each marker first shows in the bench row.
+OBSERVE = """() => {
+  window.__seen = {};
+  new MutationObserver(() => {
+    const t = document.querySelector('tr[data-session="bench-live"] td.tool')?.textContent;
+    if (t && !(t in window.__seen)) window.__seen[t] = Date.now();
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def bench(p, a):
+    """Hook event → board latency beside an events.subscribe client; first
+    render of a 500-session board; bytes of a cold load."""
+    import threading as th
+
+    sock = Socket(a.socket, "web-bench")
+    # 500 sessions in 40 projects, for the first render.
+    for i in range(a.sessions):
+        hook(sock, f"bench-{i:04}", "SessionStart", f"/tmp/bench/project-{i % 40}", source="startup",
+             model="claude-opus-5-5")
+    hook(sock, "bench-live", "SessionStart", "/tmp/bench/live", source="startup")
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    ctx = browser.new_context(viewport=DESKTOP)
+    errors = []
+    login = ctx.new_page()
+    login.goto(a.login)
+    expect(login).to_have_url(base_of(a.login) + "/", timeout=WAIT_MS)
+    login.close()
+
+    # Cold load: a fresh context (no cache) with the cookie.
+    cold = browser.new_context(viewport=DESKTOP)
+    cold.add_cookies(ctx.cookies())
+    page = cold.new_page()
+    watch_console(page, errors)
+    sizes = []
+    page.on("requestfinished", lambda r: sizes.append((r.url, r.sizes())))
+    t0 = time.monotonic()
+    page.goto(base_of(a.login) + "/")
+    page.wait_for_function(f"() => document.querySelectorAll('tr[data-session]').length >= {a.sessions + 1}",
+                           timeout=WAIT_MS * 4)
+    first_render_ms = (time.monotonic() - t0) * 1000
+    def total(pick):
+        return sum(z["responseBodySize"] + z["responseHeadersSize"] for u, z in sizes if pick(u))
+
+    assets = total(lambda u: "/graphql" not in u and "/api/" not in u)
+    shots(page, a.out, "board-500")
+
+    # Hook event → board, beside a socket subscriber.
+    page.evaluate(OBSERVE)
+    sub = Socket(a.socket, "web-bench-subscriber")
+    sub.send("events.subscribe", {"session_id": "bench-live"})
+    seen_sub = {}
+
+    def listen():
+        while True:
+            m = sub.read()
+            ev = m.get("params") or {} if m.get("method") == "event" else {}
+            tool = (ev.get("payload") or {}).get("tool_name")
+            if tool and tool not in seen_sub:
+                seen_sub[tool] = time.time() * 1000
+
+    th.Thread(target=listen, daemon=True).start()
+    board, socket_ms = [], []
+    run = int(time.time())
+    for i in range(a.events):
+        marker = f"T{run}-{i}"
+        sent = time.time() * 1000
+        hook(sock, "bench-live", "PreToolUse", "/tmp/bench/live", tool_name=marker, tool_input={},
+             tool_use_id=f"toolu_{i}")
+        page.wait_for_function(f"() => window.__seen['{marker}'] !== undefined", timeout=WAIT_MS)
+        board.append(page.evaluate(f"() => window.__seen['{marker}']") - sent)
+        deadline = time.time() + 30
+        while marker not in seen_sub and time.time() < deadline:
+            time.sleep(0.001)
+        socket_ms.append(seen_sub[marker] - sent)
+    if errors:
+        fail(f"console errors: {errors}")
+    print(json.dumps({
+        "sessions": a.sessions,
+        "first_render_ms": round(first_render_ms, 1),
+        "cold_load_asset_bytes": assets,
+        "cold_load_requests": len(sizes),
+        "events": a.events,
+        "board_p50_ms": round(pct(board, 0.5), 1),
+        "board_p99_ms": round(pct(board, 0.99), 1),
+        "socket_p50_ms": round(pct(socket_ms, 0.5), 1),
+        "socket_p99_ms": round(pct(socket_ms, 0.99), 1),
+    }))
+    browser.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("scenario", choices=["auth", "approve", "deny"])
+    ap.add_argument("scenario", choices=["auth", "approve", "deny", "bench"])
+    ap.add_argument("--socket")
+    ap.add_argument("--sessions", type=int, default=500)
+    ap.add_argument("--events", type=int, default=200)
     ap.add_argument("--login", required=True)
     ap.add_argument("--login2")
     ap.add_argument("--out", required=True)
@@ -245,6 +381,8 @@ def main():
     with sync_playwright() as p:
         if a.scenario == "auth":
             auth(p, a)
+        elif a.scenario == "bench":
+            bench(p, a)
         else:
             decide(p, a, deny=a.scenario == "deny")
 
