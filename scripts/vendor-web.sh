@@ -4,11 +4,13 @@
 # crates/agentd-daemon/web/vendor/ (committed; `cargo build` needs neither
 # npm nor the network). Run it after changing a version below, then commit
 # the result. `--check` verifies the committed files match instead.
+# (preact + htm: components; graphql-ws: subscriptions; uplot: charts.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PREACT=11.2.0
 HTM=3.1.1
 GRAPHQL_WS=6.0.6
+UPLOT=1.6.32
 out=crates/agentd-daemon/web/vendor
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -16,7 +18,7 @@ trap 'rm -rf "$work"' EXIT
   cd "$work"
   npm init -y >/dev/null
   npm install --silent --no-audit --no-fund --ignore-scripts \
-    "preact@$PREACT" "htm@$HTM" "graphql-ws@$GRAPHQL_WS" >&2
+    "preact@$PREACT" "htm@$HTM" "graphql-ws@$GRAPHQL_WS" "uplot@$UPLOT" >&2
 )
 m="$work/node_modules"
 new="$work/vendor"
@@ -33,12 +35,16 @@ common="$(cd "$m/graphql-ws/dist" && ls common-*.js)"
 sed "s#'./$common'#'./graphql-ws-common.js'#g" "$m/graphql-ws/dist/client.js" > "$new/graphql-ws.js"
 cp "$m/graphql-ws/dist/$common" "$new/graphql-ws-common.js"
 cp "$m/graphql-ws/LICENSE.md" "$new/graphql-ws.LICENSE.txt"
+cp "$m/uplot/dist/uPlot.esm.js" "$new/uplot.js"
+cp "$m/uplot/dist/uPlot.min.css" "$new/uplot.css"
+cp "$m/uplot/LICENSE" "$new/uplot.LICENSE.txt"
 # Strip source-map comments: the maps are not vendored.
 sed -i '/^\/\/# sourceMappingURL=/d' "$new"/*.js
 cat > "$new/VERSIONS.txt" <<V
 preact $PREACT (MIT)
 htm $HTM (Apache-2.0)
 graphql-ws $GRAPHQL_WS (MIT)
+uplot $UPLOT (MIT)
 V
 if [ "${1:-}" = "--check" ]; then
   diff -r "$new" "$out" && echo "vendored web dependencies are current"

@@ -7,14 +7,17 @@ import { logout, signedIn } from './api.js';
 import { reload, start, useStore } from './store.js';
 import { Board, boardOrder } from './board.js';
 import { ApprovalCard } from './approvals.js';
+import { Search, SessionPage } from './history.js';
+import { Usage } from './usage.js';
 
 const KEYS = [
   ['j / k', 'next / previous session'],
   ['a', "approve the selected session's oldest pending tool call (else the oldest of all)"],
   ['d', 'deny it: type the message, Enter'],
   ['r', 'reload'],
+  ['Enter', "open the selected session's page"],
   ['/', 'filter sessions'],
-  ['g', 'board;  q: approvals'],
+  ['g', 'board;  q: approvals;  s: search;  u: usage'],
   ['?', 'this help;  Esc closes it'],
 ];
 
@@ -55,8 +58,18 @@ function Approvals({ store }) {
   </main>`;
 }
 
+/** The view the address names: `{name, id?, params}`. */
 function route() {
-  return location.hash.startsWith('#/approvals') ? 'approvals' : 'board';
+  const [path, query = ''] = location.hash.replace(/^#/, '').split('?');
+  const params = new URLSearchParams(query);
+  const parts = path.split('/').filter(Boolean);
+  switch (parts[0]) {
+    case 'approvals': return { name: 'approvals', params };
+    case 'search': return { name: 'search', params };
+    case 'usage': return { name: 'usage', params };
+    case 'session': return { name: 'session', id: decodeURIComponent(parts[1] ?? ''), params };
+    default: return { name: 'board', params };
+  }
 }
 
 /** The oldest pending approval of `sessionId`, else the oldest of all. */
@@ -105,6 +118,9 @@ function App() {
         case '/': setUi({ ...ui, focusFilter: true }); location.hash = '#/'; break;
         case 'g': location.hash = '#/'; break;
         case 'q': location.hash = '#/approvals'; break;
+        case 's': location.hash = '#/search'; break;
+        case 'u': location.hash = '#/usage'; break;
+        case 'Enter': if (ui.selected) location.hash = `#/session/${encodeURIComponent(ui.selected)}`; break;
         case '?': setHelp(!help); break;
         default: return;
       }
@@ -123,9 +139,11 @@ function App() {
     <header class="top">
       <h1>agentd</h1>
       <nav aria-label="Views">
-        <a href="#/" aria-current=${view === 'board' ? 'page' : undefined}>Board</a>
-        <a href="#/approvals" aria-current=${view === 'approvals' ? 'page' : undefined}>
+        <a href="#/" aria-current=${view.name === 'board' ? 'page' : undefined}>Board</a>
+        <a href="#/approvals" aria-current=${view.name === 'approvals' ? 'page' : undefined}>
           Approvals${waiting ? html` <span class="count">${waiting}</span>` : ''}</a>
+        <a href="#/search" aria-current=${view.name === 'search' ? 'page' : undefined}>Search</a>
+        <a href="#/usage" aria-current=${view.name === 'usage' ? 'page' : undefined}>Usage</a>
       </nav>
       <span class=${store.connected ? 'live on' : 'live off'} role="status">
         ${store.connected ? 'live' : 'reconnecting…'}</span>
@@ -134,9 +152,12 @@ function App() {
       <button class="link" onClick=${async () => { await logout(); location.reload(); }}>Sign out</button>
     </header>
     ${store.error && html`<p class="error" role="alert">${store.error}</p>`}
-    ${view === 'board'
-      ? html`<${Board} store=${store} ui=${ui} setUi=${setUi} />`
-      : html`<${Approvals} store=${store} />`}
+    ${view.name === 'board' && html`<${Board} store=${store} ui=${ui} setUi=${setUi} />`}
+    ${view.name === 'approvals' && html`<${Approvals} store=${store} />`}
+    ${view.name === 'search' && html`<${Search} initial=${view.params.get('q')} />`}
+    ${view.name === 'usage' && html`<${Usage} />`}
+    ${view.name === 'session' && html`<${SessionPage} key=${view.id + (view.params.get('uuid') ?? '')}
+      id=${view.id} uuid=${view.params.get('uuid')} store=${store} />`}
     ${help && html`<${Help} close=${() => setHelp(false)} />`}
   </div>`;
 }

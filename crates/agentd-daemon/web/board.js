@@ -12,7 +12,7 @@ function Row({ s, selected, onSelect }) {
   return html`<tr class=${selected ? 'selected' : ''} data-session=${s.id} data-status=${status}
       aria-selected=${selected} onClick=${onSelect}>
     <td><${Status} status=${status} /></td>
-    <td class="title" title=${s.id}>${titleOf(s)}</td>
+    <td class="title" title=${s.id}><a href=${`#/session/${encodeURIComponent(s.id)}`}>${titleOf(s)}</a></td>
     <td class="model">${s.model ?? ''}</td>
     <td class="num">${s.contextPct != null ? `${Math.round(s.contextPct)}%` : ''}</td>
     <td class="num">${usd(s.costUsd)}</td>

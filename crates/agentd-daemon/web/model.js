@@ -158,3 +158,21 @@ export function newer(old, fresh) {
   if (!old) return fresh;
   return (fresh.lastSeq ?? 0) >= (old.lastSeq ?? 0) ? { ...old, ...fresh } : old;
 }
+
+/** A search snippet's text split at its `«…»` hit marks: `[{text, hit}]`. */
+export function splitSnippet(text = '') {
+  const out = [];
+  let rest = text;
+  while (rest) {
+    const open = rest.indexOf('«');
+    const close = open < 0 ? -1 : rest.indexOf('»', open + 1);
+    if (open < 0 || close < 0) {
+      out.push({ text: rest, hit: false });
+      break;
+    }
+    if (open > 0) out.push({ text: rest.slice(0, open), hit: false });
+    out.push({ text: rest.slice(open + 1, close), hit: true });
+    rest = rest.slice(close + 1);
+  }
+  return out;
+}

@@ -228,3 +228,76 @@ fn denying_in_the_browser_blocks_the_command_and_claude_code_reads_the_message()
     );
     assert_eq!(approval_status(&d, &pending.approval.id), "denied");
 }
+
+#[test]
+fn search_opens_a_real_transcript_at_the_hit_and_the_usage_table_equals_the_cli() {
+    need_chromium();
+    let root = tempfile::tempdir().unwrap();
+    let user = ClaudeUser::new(root.path());
+    let d = TestDaemon::start_with_env(root.path(), user.daemon_env());
+    let (out, _) = user.headless("please find the pangolin-lighthouse notes");
+    assert!(out.status.success(), "claude failed: {out:?}");
+    wait_for("the prompt to be searchable", WAIT, || {
+        let out = run(&d.home, &["search", "pangolin", "--json"], None);
+        let hits: Vec<Value> = serde_json::from_slice(&out.stdout).ok()?;
+        (!hits.is_empty()).then_some(())
+    });
+    let result = drive(&[
+        "history",
+        "--login",
+        &login_link(&d),
+        "--phrase",
+        "pangolin",
+        "--timezone",
+        "UTC",
+    ]);
+    assert!(
+        result["opened"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("#/session/") && h.contains("uuid=")),
+        "{result}"
+    );
+    let cli = run(
+        &d.home,
+        &["usage", "daily", "--timezone", "UTC", "--json"],
+        None,
+    );
+    assert!(cli.status.success(), "{cli:?}");
+    let cli: Value = serde_json::from_slice(&cli.stdout).unwrap();
+    let want: Vec<Value> = cli["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            json!({
+                "period": r["period"],
+                "input_tokens": r["input_tokens"],
+                "output_tokens": r["output_tokens"],
+                "cache_creation_tokens": r["cache_creation_tokens"],
+                "cache_read_tokens": r["cache_read_tokens"],
+                "total_tokens": r["total_tokens"],
+                "cost_usd": r["cost_usd"],
+            })
+        })
+        .collect();
+    assert!(!want.is_empty(), "the session has usage: {cli}");
+    let got = result["usage"].as_array().unwrap();
+    assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");
+    for (g, w) in got.iter().zip(&want) {
+        for k in [
+            "period",
+            "input_tokens",
+            "output_tokens",
+            "cache_creation_tokens",
+            "cache_read_tokens",
+            "total_tokens",
+        ] {
+            assert_eq!(g[k], w[k], "{k}: page {g} vs cli {w}");
+        }
+        let (gc, wc) = (g["cost_usd"].as_f64(), w["cost_usd"].as_f64());
+        match (gc, wc) {
+            (Some(a), Some(b)) => assert!((a - b).abs() < 1e-9, "cost: page {g} vs cli {w}"),
+            (a, b) => assert_eq!(a, b, "cost: page {g} vs cli {w}"),
+        }
+    }
+}

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  age, describeApproval, groupSessions, lineDiff, matches, needsYou, shownStatus, titleOf, usd,
+  age, describeApproval, groupSessions, lineDiff, matches, needsYou, shownStatus, splitSnippet, titleOf, usd,
 } from '../../web/model.js';
 
 const s = (id, status, project, lastEventMs, extra = {}) => ({ id, status, project, lastEventMs, ...extra });
@@ -79,4 +79,13 @@ test('ages and costs read at a glance', () => {
   assert.equal(usd(null), '');
   assert.equal(usd(0.004), '<$0.01');
   assert.equal(usd(1.234), '$1.23');
+});
+
+test('snippets split at their hit marks, unbalanced marks stay text', () => {
+  assert.deepEqual(splitSnippet('a «b» c «d»'), [
+    { text: 'a ', hit: false }, { text: 'b', hit: true }, { text: ' c ', hit: false }, { text: 'd', hit: true },
+  ]);
+  assert.deepEqual(splitSnippet('«x'), [{ text: '«x', hit: false }]);
+  assert.deepEqual(splitSnippet(''), []);
+  assert.deepEqual(splitSnippet('<b>'), [{ text: '<b>', hit: false }]);
 });

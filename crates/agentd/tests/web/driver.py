@@ -6,6 +6,7 @@ run:
   driver.py auth     --login URL --login2 URL --out DIR
   driver.py approve  --login URL --out DIR --command TEXT
   driver.py deny     --login URL --out DIR --command TEXT --message TEXT
+  driver.py history  --login URL --out DIR --phrase TEXT [--timezone TZ]
   driver.py bench    --login URL --out DIR --socket PATH [--sessions N] [--events N]
 
 Prints one JSON object (what it measured) on success; exits 1 with the
@@ -233,6 +234,45 @@ def decide(p, a, deny):
     browser.close()
 
 
+def history(p, a):
+    """Search finds a phrase and opens the transcript at the hit; the usage
+    table's rows (as the page shows them) are printed for the Rust side to
+    compare with `agentd usage daily --json`."""
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    errors = []
+    ctx = browser.new_context(viewport=DESKTOP, timezone_id=a.timezone)
+    page = sign_in(ctx, a.login, errors)
+    page.goto(base_of(a.login) + "/#/search")
+    page.get_by_label("Search all history").fill(a.phrase)
+    page.get_by_role("button", name="Search").click()
+    hit = page.locator("ol.hits a.hit").filter(has=page.locator("mark", has_text=a.phrase)).first
+    expect(hit).to_be_visible(timeout=WAIT_MS)
+    shots(page, a.out, "search")
+    hit.click()
+    target = page.locator("article.msg.target")
+    expect(target).to_contain_text(a.phrase, timeout=WAIT_MS)
+    expect(target).to_be_in_viewport(timeout=WAIT_MS)
+    shots(page, a.out, "transcript")
+    opened = page.evaluate("() => location.hash")
+    page.goto(base_of(a.login) + "/#/usage")
+    page.get_by_label("Time zone").fill(a.timezone)
+    page.get_by_label("Time zone").press("Enter")
+    expect(page.locator(f"table.usage-table[data-timezone='{a.timezone}'] tbody tr").first).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("figure.chart canvas").first).to_be_visible(timeout=WAIT_MS)
+    rows = page.evaluate("""() => [...document.querySelectorAll('table.usage-table tbody tr')].map((tr) => {
+      const c = [...tr.querySelectorAll('td')];
+      const num = (td) => Number(td.textContent.replaceAll(',', ''));
+      return {period: c[0].textContent, input_tokens: num(c[1]), output_tokens: num(c[2]),
+        cache_creation_tokens: num(c[3]), cache_read_tokens: num(c[4]), total_tokens: num(c[5]),
+        cost_usd: c[6].dataset.cost === '' ? null : Number(c[6].dataset.cost)};
+    })""")
+    shots(page, a.out, "usage")
+    if errors:
+        fail(f"console errors: {errors}")
+    print(json.dumps({"opened": opened, "usage": rows}))
+    browser.close()
+
+
 class Socket:
     """agentd's JSON-RPC over its Unix socket (newline-delimited)."""
 
@@ -368,7 +408,9 @@ def bench(p, a):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("scenario", choices=["auth", "approve", "deny", "bench"])
+    ap.add_argument("scenario", choices=["auth", "approve", "deny", "bench", "history"])
+    ap.add_argument("--phrase")
+    ap.add_argument("--timezone", default="UTC")
     ap.add_argument("--socket")
     ap.add_argument("--sessions", type=int, default=500)
     ap.add_argument("--events", type=int, default=200)
@@ -381,6 +423,8 @@ def main():
     with sync_playwright() as p:
         if a.scenario == "auth":
             auth(p, a)
+        elif a.scenario == "history":
+            history(p, a)
         elif a.scenario == "bench":
             bench(p, a)
         else:
