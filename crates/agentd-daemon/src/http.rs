@@ -151,11 +151,12 @@ pub fn router(shared: Arc<Shared>, token: String, hosts: Hosts) -> Router {
         .map_or(0, |a| a.port());
     let secure = shared.config.http.tls;
     let service = Service::new(shared);
-    let browsers = crate::web::BrowserAuth::new(service.clone(), port, secure);
+    let token: Arc<str> = token.into();
+    let browsers = crate::web::BrowserAuth::new(service.clone(), port, secure, Arc::clone(&token));
     let state = Http {
         schema: crate::graphql::schema(service.clone()),
         service,
-        token: token.into(),
+        token,
         browsers: browsers.clone(),
     };
     let authed = Router::new()

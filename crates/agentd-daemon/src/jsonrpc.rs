@@ -276,6 +276,16 @@ async fn call(
             let wait = std::time::Duration::from_millis(p.wait_ms);
             answer(service.acquire_slot(p.request, wait).await)
         }
+        method::TERMINALS_START => answer(
+            service
+                .start_terminal(params::<agentd_proto::api::TerminalStartParams>(method, p)?)
+                .await,
+        ),
+        method::TERMINALS_LIST => encode(service.terminals()),
+        method::TERMINALS_CLOSE => {
+            let p: agentd_proto::api::TerminalCloseParams = params(method, p)?;
+            answer(service.close_terminal(&p.id).await)
+        }
         method::WEB_LOGIN => answer(service.web_login()),
         method::WEB_SESSIONS => encode(service.web_sessions()),
         method::WEB_REVOKE => {

@@ -39,6 +39,7 @@ pub mod slots;
 pub mod spool;
 pub mod state;
 pub mod subscribe;
+pub mod terminals;
 pub mod tls;
 pub mod trim;
 pub mod web;

@@ -224,6 +224,8 @@ impl Daemon {
         // Launched sessions' pending permission requests get their answer now.
         shared.shutdown.cancel();
         shared.tasks.close();
+        // Terminals' programs end with the daemon that holds their PTYs.
+        shared.terminals.close_all().await;
         drop(listener);
         drop(_socket_file);
         connections.close();

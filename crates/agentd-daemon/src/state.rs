@@ -47,6 +47,8 @@ pub struct Shared {
     pub session_pages: crate::paging::Continuation<agentd_proto::api::SessionView>,
     /// Runtime slots (`[slots]`), and a wake-up for those waiting for one.
     pub slots: crate::slots::Slots,
+    /// Terminals started here (PTYs, the web UI's).
+    pub terminals: crate::terminals::Terminals,
     /// Browsers signed in to the web UI (`web-sessions.json`).
     pub web: crate::web::auth::WebSessions,
     /// The names beside loopback the HTTP listener answers to (a TLS
@@ -88,6 +90,7 @@ impl Shared {
             slots: crate::slots::Slots::new(slots),
             web,
             http_hosts: Default::default(),
+            terminals: Default::default(),
         }
     }
 }

@@ -9,6 +9,7 @@ import { Board, boardOrder } from './board.js';
 import { ApprovalCard } from './approvals.js';
 import { Search, SessionPage } from './history.js';
 import { Usage } from './usage.js';
+import { Terminals } from './terminals.js';
 
 const KEYS = [
   ['j / k', 'next / previous session'],
@@ -67,6 +68,7 @@ function route() {
     case 'approvals': return { name: 'approvals', params };
     case 'search': return { name: 'search', params };
     case 'usage': return { name: 'usage', params };
+    case 'terminals': return { name: 'terminals', id: parts[1] ? decodeURIComponent(parts[1]) : null, params };
     case 'session': return { name: 'session', id: decodeURIComponent(parts[1] ?? ''), params };
     default: return { name: 'board', params };
   }
@@ -144,6 +146,7 @@ function App() {
           Approvals${waiting ? html` <span class="count">${waiting}</span>` : ''}</a>
         <a href="#/search" aria-current=${view.name === 'search' ? 'page' : undefined}>Search</a>
         <a href="#/usage" aria-current=${view.name === 'usage' ? 'page' : undefined}>Usage</a>
+        <a href="#/terminals" aria-current=${view.name === 'terminals' ? 'page' : undefined}>Terminals</a>
       </nav>
       <span class=${store.connected ? 'live on' : 'live off'} role="status">
         ${store.connected ? 'live' : 'reconnecting…'}</span>
@@ -156,6 +159,7 @@ function App() {
     ${view.name === 'approvals' && html`<${Approvals} store=${store} />`}
     ${view.name === 'search' && html`<${Search} initial=${view.params.get('q')} />`}
     ${view.name === 'usage' && html`<${Usage} />`}
+    ${view.name === 'terminals' && html`<${Terminals} open=${view.id} />`}
     ${view.name === 'session' && html`<${SessionPage} key=${view.id + (view.params.get('uuid') ?? '')}
       id=${view.id} uuid=${view.params.get('uuid')} store=${store} />`}
     ${help && html`<${Help} close=${() => setHelp(false)} />`}

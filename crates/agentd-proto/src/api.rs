@@ -656,6 +656,58 @@ pub struct Killed {
     pub ended_by: String,
 }
 
+/// `terminals.start` params.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TerminalStartParams {
+    /// `claude` (default: Claude Code, reporting to this daemon like any
+    /// session) or `shell` (`$SHELL`, else `/bin/sh`).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Working directory (absolute, existing; default: the daemon's home
+    /// directory).
+    #[serde(default)]
+    pub cwd: Option<String>,
+    /// Columns (default 80; 1..=1000).
+    #[serde(default)]
+    pub cols: Option<u16>,
+    /// Rows (default 24; 1..=1000).
+    #[serde(default)]
+    pub rows: Option<u16>,
+}
+
+/// A terminal: a command in a PTY on the daemon's machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TerminalView {
+    /// `term_<hex>`.
+    pub id: String,
+    /// `claude` or `shell`.
+    pub kind: String,
+    /// The program run.
+    pub program: String,
+    /// Its working directory.
+    pub cwd: String,
+    /// Its pid (also its process group).
+    pub pid: u32,
+    /// Columns.
+    pub cols: u16,
+    /// Rows.
+    pub rows: u16,
+    /// Started at, ms since the Unix epoch.
+    pub started_ms: i64,
+    /// Output written so far, bytes.
+    pub output_bytes: u64,
+    /// Its exit code, once it exited (128 + the signal when one ended it).
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+}
+
+/// `terminals.close` params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TerminalCloseParams {
+    /// The terminal's id or a unique prefix.
+    pub id: String,
+}
+
 /// `web.login` result: a one-time sign-in link for the web UI.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebLogin {

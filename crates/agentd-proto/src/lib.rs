@@ -45,6 +45,16 @@ pub mod method {
     /// Give a slot back. Params [`crate::api::SlotsReleaseParams`]; result
     /// [`crate::api::Slot`].
     pub const SLOTS_RELEASE: &str = "slots.release";
+    /// Start a terminal (a command in a PTY on the daemon's machine).
+    /// Params [`crate::api::TerminalStartParams`]; result
+    /// [`crate::api::TerminalView`].
+    pub const TERMINALS_START: &str = "terminals.start";
+    /// Terminals. Result `[`[`crate::api::TerminalView`]`]`.
+    pub const TERMINALS_LIST: &str = "terminals.list";
+    /// End a terminal's process group and forget it. Params
+    /// [`crate::api::TerminalCloseParams`]; result
+    /// [`crate::api::TerminalView`].
+    pub const TERMINALS_CLOSE: &str = "terminals.close";
     /// A one-time sign-in link for the web UI. Result
     /// [`crate::api::WebLogin`].
     pub const WEB_LOGIN: &str = "web.login";

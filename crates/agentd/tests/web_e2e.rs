@@ -301,3 +301,51 @@ fn search_opens_a_real_transcript_at_the_hit_and_the_usage_table_equals_the_cli(
         }
     }
 }
+
+#[test]
+fn a_terminal_in_the_browser_types_resizes_replays_after_a_reload_and_closes_its_group() {
+    need_chromium();
+    let d = TestDaemon::start();
+    let dir = tempfile::tempdir().unwrap();
+    let result = drive(&[
+        "terminal",
+        "--login",
+        &login_link(&d),
+        "--cwd",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(
+        result["echoed"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("web-")),
+        "{result}"
+    );
+    assert_ne!(
+        result["before"], result["after"],
+        "the PTY follows the viewport: {result}"
+    );
+    // Listed, then closed: its whole process group ends.
+    let id = result["id"].as_str().unwrap();
+    let list: Vec<agentd_proto::api::TerminalView> =
+        d.client().call(method::TERMINALS_LIST, json!({})).unwrap();
+    let t = list
+        .iter()
+        .find(|t| t.id == id)
+        .expect("the terminal is listed");
+    assert_eq!(t.kind, "shell");
+    assert_eq!(t.cwd, dir.path().to_str().unwrap());
+    assert!(t.output_bytes > 0);
+    let pid = rustix::process::Pid::from_raw(t.pid as i32).unwrap();
+    let closed: agentd_proto::api::TerminalView = d
+        .client()
+        .call(method::TERMINALS_CLOSE, json!({"id": id}))
+        .unwrap();
+    assert!(closed.exit_code.is_some(), "{closed:?}");
+    assert!(
+        rustix::process::test_kill_process_group(pid).is_err(),
+        "the terminal's process group outlived its close"
+    );
+    let list: Vec<agentd_proto::api::TerminalView> =
+        d.client().call(method::TERMINALS_LIST, json!({})).unwrap();
+    assert!(list.is_empty(), "{list:?}");
+}

@@ -13,6 +13,7 @@
 mod error;
 pub mod hooks;
 pub mod json;
+pub mod terminals;
 pub mod types;
 
 use async_graphql::{
@@ -41,15 +42,19 @@ pub const MAX_COMPLEXITY: usize = 2_000;
 /// agentd's GraphQL schema.
 pub type AgentdSchema = Schema<Query, Mutation, SubscriptionRoot>;
 
-/// Queries: the core's and the hook runner's.
+/// Queries: the core's, the hook runner's and the terminals'.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(CoreQuery, hooks::HookQuery);
+pub struct Query(CoreQuery, hooks::HookQuery, terminals::TerminalQuery);
 
-/// Mutations: the core's and the hook runner's.
+/// Mutations: the core's, the hook runner's and the terminals'.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(CoreMutation, hooks::HookMutation);
+pub struct Mutation(
+    CoreMutation,
+    hooks::HookMutation,
+    terminals::TerminalMutation,
+);
 
 /// Subscriptions (over WebSocket: `graphql-transport-ws` or the legacy
 /// `graphql-ws`, on `GET /graphql`).

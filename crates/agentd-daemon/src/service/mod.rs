@@ -15,7 +15,7 @@
 //!
 //! One file per group of operations: `sessions`, `events`, `approvals`,
 //! `ingest`, `history` (search, transcripts, usage, the index), `hooks`,
-//! `launch`, `health`, `web` (browsers signed in to the web UI).
+//! `launch`, `health`, `terminals` (PTYs), `web` (browsers signed in to the web UI).
 
 mod approvals;
 mod events;
@@ -26,6 +26,7 @@ mod ingest;
 mod launch;
 mod sessions;
 mod slots;
+mod terminals;
 mod web;
 
 use std::sync::Arc;

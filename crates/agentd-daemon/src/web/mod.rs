@@ -14,12 +14,15 @@
 //!   bar);
 //! - `GET /api/session`: whether this browser is signed in, as whom, and
 //!   the CSRF token the page sends as `X-Agentd-Csrf` on every POST;
-//! - `POST /logout`: signs this browser out.
+//! - `POST /logout`: signs this browser out;
+//! - `GET /terminals/{id}`: a terminal's bytes over a WebSocket
+//!   ([`terminal`]).
 //!
 //! Every response here carries a strict Content-Security-Policy (no inline
 //! script or style, connections to this origin only).
 
 pub mod auth;
+mod terminal;
 
 use std::sync::{Arc, OnceLock};
 
@@ -38,9 +41,12 @@ use auth::Signed;
 /// The header a signed-in page sends its CSRF token in.
 pub const CSRF_HEADER: &str = "x-agentd-csrf";
 
-/// The Content-Security-Policy of every web response: scripts, styles and
-/// connections from this origin only; no frames, plugins or inline code.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// The Content-Security-Policy of every web response: scripts and
+/// connections from this origin only, no inline or evaluated script, no
+/// frames or plugins. Styles also allow inline `<style>` elements: xterm.js
+/// writes its terminal theme into one at run time (styles run no code;
+/// and no untrusted text is ever parsed as markup, so none can add one).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// How browsers are signed in to this daemon.
 #[derive(Clone)]
@@ -51,15 +57,18 @@ pub struct BrowserAuth {
     cookie: Arc<str>,
     /// Whether the listener is TLS (the cookie is then `Secure`).
     secure: bool,
+    /// The bearer token (non-browser clients of `/terminals/{id}`).
+    token: Arc<str>,
 }
 
 impl BrowserAuth {
     /// Browser sign-in for the daemon listening on `port`.
-    pub fn new(service: Service, port: u16, secure: bool) -> BrowserAuth {
+    pub fn new(service: Service, port: u16, secure: bool, token: Arc<str>) -> BrowserAuth {
         BrowserAuth {
             service,
             cookie: format!("agentd_session_{port}").into(),
             secure,
+            token,
         }
     }
 
@@ -143,6 +152,7 @@ pub fn router(auth: BrowserAuth) -> Router {
         .route("/login", get(login))
         .route("/logout", post(logout))
         .route("/api/session", get(session))
+        .route("/terminals/{id}", get(terminal::attach))
         .with_state(auth);
     assets()
         .merge(api)

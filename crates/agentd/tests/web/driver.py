@@ -7,6 +7,7 @@ run:
   driver.py approve  --login URL --out DIR --command TEXT
   driver.py deny     --login URL --out DIR --command TEXT --message TEXT
   driver.py history  --login URL --out DIR --phrase TEXT [--timezone TZ]
+  driver.py terminal --login URL --out DIR --cwd DIR
   driver.py bench    --login URL --out DIR --socket PATH [--sessions N] [--events N]
 
 Prints one JSON object (what it measured) on success; exits 1 with the
@@ -273,6 +274,60 @@ def history(p, a):
     browser.close()
 
 
+def terminal(p, a):
+    """A shell in a PTY from the browser: typing reaches it, resizing the
+    viewport resizes the PTY, a reload replays what was there."""
+    import re
+
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    errors = []
+    ctx = browser.new_context(viewport=DESKTOP)
+    page = sign_in(ctx, a.login, errors)
+    page.goto(base_of(a.login) + "/#/terminals")
+    page.get_by_label("Run").select_option("shell")
+    page.get_by_label("Directory").fill(a.cwd)
+    page.get_by_role("button", name="Start terminal").click()
+    screen = page.locator(".term-screen .xterm-rows")
+    expect(screen).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator(".term-bar [role=status]")).to_have_text("live", timeout=WAIT_MS)
+    term_id = page.locator(".term-screen").get_attribute("data-terminal")
+
+    def text():
+        return screen.inner_text()
+
+    def wait_line(pattern, avoid=()):
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            for line in text().splitlines():
+                line = line.strip()
+                if re.fullmatch(pattern, line) and line not in avoid:
+                    return line
+            time.sleep(0.05)
+        fail(f"no line matching {pattern!r} in the terminal: {text()!r}")
+
+    def run(cmd):
+        page.locator(".term-screen").click()
+        page.keyboard.type(cmd)
+        page.keyboard.press("Enter")
+
+    run("echo web-$RANDOM")
+    echoed = wait_line(r"web-\d+")
+    run("stty size")
+    before = wait_line(r"\d+ \d+")
+    page.set_viewport_size({"width": 900, "height": 560})
+    time.sleep(0.3)
+    run("stty size")
+    after = wait_line(r"\d+ \d+", avoid=(before,))
+    shots(page, a.out, "terminal")
+    page.reload()
+    expect(page.locator(".term-bar [role=status]")).to_have_text("live", timeout=WAIT_MS)
+    expect(page.locator(".term-screen .xterm-rows")).to_contain_text(echoed, timeout=WAIT_MS)
+    if errors:
+        fail(f"console errors: {errors}")
+    print(json.dumps({"id": term_id, "echoed": echoed, "before": before, "after": after}))
+    browser.close()
+
+
 class Socket:
     """agentd's JSON-RPC over its Unix socket (newline-delimited)."""
 
@@ -408,7 +463,8 @@ def bench(p, a):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("scenario", choices=["auth", "approve", "deny", "bench", "history"])
+    ap.add_argument("scenario", choices=["auth", "approve", "deny", "bench", "history", "terminal"])
+    ap.add_argument("--cwd")
     ap.add_argument("--phrase")
     ap.add_argument("--timezone", default="UTC")
     ap.add_argument("--socket")
@@ -423,6 +479,8 @@ def main():
     with sync_playwright() as p:
         if a.scenario == "auth":
             auth(p, a)
+        elif a.scenario == "terminal":
+            terminal(p, a)
         elif a.scenario == "history":
             history(p, a)
         elif a.scenario == "bench":

@@ -1,0 +1,472 @@
+//! Terminals: a command running in a PTY, watched and driven from afar.
+//!
+//! A [`Terminal`] is a command (Claude Code, a shell) started in a new
+//! pseudo-terminal as the leader of its own session and process group.
+//! Its output goes to a bounded buffer numbered by byte offset ([`Ring`])
+//! and to live watchers; a watcher that connects late, reconnects, or falls
+//! behind asks for the bytes from the offset it has and gets exactly what
+//! it missed, as long as the buffer still holds it ([`Terminal::attach`]).
+//! Any number may watch; one at a time may type ([`Terminal::write`] with
+//! the writer lease). Closing it, or dropping the last handle, ends the
+//! whole process group: SIGHUP, then SIGTERM, then SIGKILL.
+//!
+//! Nothing here knows HTTP or agentd's daemon: the web face streams a
+//! terminal over a WebSocket, and a remote runner can stream the same one
+//! to HQ.
+
+#![warn(missing_docs)]
+
+mod ring;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{broadcast, watch};
+
+pub use ring::Ring;
+
+/// How a terminal is started.
+#[derive(Debug, Clone)]
+pub struct Spawn {
+    /// The program (a path, or a name looked up on `PATH`).
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Its working directory.
+    pub cwd: PathBuf,
+    /// Environment set on top of the caller's (`TERM` is always
+    /// `xterm-256color`).
+    pub env: Vec<(String, String)>,
+    /// Columns and rows.
+    pub size: (u16, u16),
+    /// Output kept for replay, bytes.
+    pub buffer_bytes: usize,
+}
+
+/// Why a terminal could not be started or used.
+#[derive(Debug, thiserror::Error)]
+pub enum PtyError {
+    /// Opening the PTY or starting the program failed.
+    #[error("cannot start {program}: {source}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Another watcher holds the writer lease.
+    #[error("another watcher is typing in this terminal; take over to type here")]
+    NotWriter,
+    /// The program has exited: nothing reads input any more.
+    #[error("the terminal's program has exited")]
+    Exited,
+    /// Writing to or resizing the PTY failed.
+    #[error("terminal I/O failed: {0}")]
+    Io(std::io::Error),
+}
+
+/// A piece of output: its first byte's offset, and the bytes.
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    /// Offset of `bytes[0]` in everything the program wrote.
+    pub offset: u64,
+    /// The bytes.
+    pub bytes: Bytes,
+}
+
+/// What a watcher gets when it attaches: the buffered output from the
+/// offset it asked for (or from the oldest byte kept, when that is later),
+/// then live chunks. `live` starts exactly where `replay` ends.
+#[derive(Debug)]
+pub struct Attached {
+    /// The watcher's id (for the writer lease).
+    pub watcher: u64,
+    /// Offset of `replay[0]`.
+    pub from: u64,
+    /// Bytes the watcher asked for and is missed but that the buffer no
+    /// longer holds (0 when nothing was lost).
+    pub lost: u64,
+    /// Buffered output from `from`.
+    pub replay: Vec<u8>,
+    /// Output from the end of `replay` on; `Lagged` means attach again
+    /// from the last offset received.
+    pub live: broadcast::Receiver<Chunk>,
+}
+
+struct Inner {
+    pid: u32,
+    ring: Mutex<Ring>,
+    live: broadcast::Sender<Chunk>,
+    input: tokio::sync::Mutex<pty_process::OwnedWritePty>,
+    size: Mutex<(u16, u16)>,
+    writer: Mutex<Option<u64>>,
+    watchers: Mutex<HashSet<u64>>,
+    exit: watch::Receiver<Option<i32>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The last handle is gone: nothing can reach the program any more.
+        kill_group(self.pid, rustix::process::Signal::KILL);
+    }
+}
+
+/// A running (or exited) terminal; a cheap clonable handle.
+#[derive(Clone)]
+pub struct Terminal {
+    inner: Arc<Inner>,
+}
+
+static WATCHERS: AtomicU64 = AtomicU64::new(1);
+
+impl Terminal {
+    /// Starts `spec.program` in a new PTY, in its own session and process
+    /// group. Must be called within a tokio runtime.
+    ///
+    /// # Errors
+    /// [`PtyError::Spawn`] when the PTY cannot be opened or the program
+    /// cannot start.
+    pub fn spawn(spec: Spawn) -> Result<Terminal, PtyError> {
+        let program = spec.program.display().to_string();
+        let spawn_err = |source: std::io::Error| PtyError::Spawn {
+            program: program.clone(),
+            source,
+        };
+        let pty_err = |e: pty_process::Error| spawn_err(std::io::Error::other(e.to_string()));
+        let (pty, pts) = pty_process::open().map_err(pty_err)?;
+        let (cols, rows) = clamp_size(spec.size);
+        pty.resize(pty_process::Size::new(rows, cols))
+            .map_err(pty_err)?;
+        let mut child = pty_process::Command::new(&spec.program)
+            .args(&spec.args)
+            .current_dir(&spec.cwd)
+            .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("TERM", "xterm-256color")
+            .spawn(pts)
+            .map_err(pty_err)?;
+        let pid = child.id().ok_or_else(|| {
+            spawn_err(std::io::Error::other(
+                "the program exited before it started",
+            ))
+        })?;
+        let (mut output, input) = pty.into_split();
+        let (live, _) = broadcast::channel(256);
+        let (exit_tx, exit) = watch::channel(None);
+        let inner = Arc::new(Inner {
+            pid,
+            ring: Mutex::new(Ring::new(spec.buffer_bytes.max(1024))),
+            live: live.clone(),
+            input: tokio::sync::Mutex::new(input),
+            size: Mutex::new((cols, rows)),
+            writer: Mutex::new(None),
+            watchers: Mutex::new(HashSet::new()),
+            exit,
+        });
+        let weak = Arc::downgrade(&inner);
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 16 * 1024];
+            loop {
+                // EOF or EIO: every process of the PTY closed it.
+                let n = match output.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                let Some(inner) = weak.upgrade() else { break };
+                let bytes = Bytes::copy_from_slice(&buf[..n]);
+                // Appended and sent under one lock: an attach sees each
+                // byte either in its replay or in its receiver, never both,
+                // never neither.
+                let mut ring = lock(&inner.ring);
+                let offset = ring.end();
+                ring.push(&bytes);
+                let _ = live.send(Chunk { offset, bytes });
+            }
+            let code = child
+                .wait()
+                .await
+                .ok()
+                .map(|s| s.code().unwrap_or_else(|| 128 + signal_of(&s)));
+            let _ = exit_tx.send(Some(code.unwrap_or(-1)));
+        });
+        Ok(Terminal { inner })
+    }
+
+    /// The program's pid (also its process group and session id).
+    pub fn pid(&self) -> u32 {
+        self.inner.pid
+    }
+
+    /// Columns and rows now.
+    pub fn size(&self) -> (u16, u16) {
+        *lock(&self.inner.size)
+    }
+
+    /// The exit code once the program has exited (128 + the signal when a
+    /// signal ended it).
+    pub fn exit_code(&self) -> Option<i32> {
+        *self.inner.exit.borrow()
+    }
+
+    /// Waits until the program has exited; its exit code.
+    pub async fn exited(&self) -> i32 {
+        let mut rx = self.inner.exit.clone();
+        loop {
+            if let Some(code) = *rx.borrow_and_update() {
+                return code;
+            }
+            if rx.changed().await.is_err() {
+                return -1;
+            }
+        }
+    }
+
+    /// Offset one past the last byte written so far.
+    pub fn end(&self) -> u64 {
+        lock(&self.inner.ring).end()
+    }
+
+    /// Attaches a watcher from `from` (its last offset; `None`: all that is
+    /// kept). The first watcher to attach while nobody holds the writer
+    /// lease gets it.
+    pub fn attach(&self, from: Option<u64>) -> Attached {
+        let watcher = WATCHERS.fetch_add(1, Ordering::Relaxed);
+        lock(&self.inner.watchers).insert(watcher);
+        self.reattach(watcher, from)
+    }
+
+    /// Attaches `watcher` again from `from`, keeping its id and lease: for
+    /// a watcher whose live receiver lagged (`RecvError::Lagged`).
+    pub fn reattach(&self, watcher: u64, from: Option<u64>) -> Attached {
+        let ring = lock(&self.inner.ring);
+        let live = self.inner.live.subscribe();
+        let asked = from.unwrap_or(0);
+        let (from, replay) = ring.since(asked);
+        drop(ring);
+        let mut writer = lock(&self.inner.writer);
+        if writer.is_none() {
+            *writer = Some(watcher);
+        }
+        Attached {
+            watcher,
+            from,
+            lost: from.saturating_sub(asked),
+            replay,
+            live,
+        }
+    }
+
+    /// Forgets a watcher; if it held the writer lease, the lease is free.
+    pub fn detach(&self, watcher: u64) {
+        lock(&self.inner.watchers).remove(&watcher);
+        let mut writer = lock(&self.inner.writer);
+        if *writer == Some(watcher) {
+            *writer = None;
+        }
+    }
+
+    /// Whether `watcher` holds the writer lease.
+    pub fn is_writer(&self, watcher: u64) -> bool {
+        *lock(&self.inner.writer) == Some(watcher)
+    }
+
+    /// Gives `watcher` the writer lease (taking it from whoever had it).
+    pub fn take_writer(&self, watcher: u64) {
+        if lock(&self.inner.watchers).contains(&watcher) {
+            *lock(&self.inner.writer) = Some(watcher);
+        }
+    }
+
+    /// Types `bytes` into the terminal, as `watcher`. A watcher may type
+    /// when it holds the lease, or when nobody does (it then takes it).
+    ///
+    /// # Errors
+    /// [`PtyError::NotWriter`], [`PtyError::Exited`], [`PtyError::Io`].
+    pub async fn write(&self, watcher: u64, bytes: &[u8]) -> Result<(), PtyError> {
+        {
+            let mut writer = lock(&self.inner.writer);
+            match *writer {
+                Some(w) if w != watcher => return Err(PtyError::NotWriter),
+                None => *writer = Some(watcher),
+                _ => {}
+            }
+        }
+        if self.exit_code().is_some() {
+            return Err(PtyError::Exited);
+        }
+        let mut input = self.inner.input.lock().await;
+        input.write_all(bytes).await.map_err(PtyError::Io)?;
+        input.flush().await.map_err(PtyError::Io)
+    }
+
+    /// Resizes the terminal (the program gets SIGWINCH); sizes are
+    /// clamped to 1..=1000.
+    ///
+    /// # Errors
+    /// [`PtyError::Io`].
+    pub async fn resize(&self, cols: u16, rows: u16) -> Result<(), PtyError> {
+        let (cols, rows) = clamp_size((cols, rows));
+        let input = self.inner.input.lock().await;
+        input
+            .resize(pty_process::Size::new(rows, cols))
+            .map_err(|e| PtyError::Io(std::io::Error::other(e.to_string())))?;
+        *lock(&self.inner.size) = (cols, rows);
+        Ok(())
+    }
+
+    /// Ends the process group: SIGHUP (what closing a terminal sends),
+    /// then SIGTERM after `grace`, then SIGKILL after `grace` more. Returns
+    /// the exit code.
+    pub async fn close(&self, grace: Duration) -> i32 {
+        use rustix::process::Signal;
+        for signal in [Signal::HUP, Signal::TERM, Signal::KILL] {
+            if let Some(code) = self.exit_code() {
+                return code;
+            }
+            kill_group(self.inner.pid, signal);
+            if let Ok(code) = tokio::time::timeout(grace, self.exited()).await {
+                return code;
+            }
+        }
+        self.exited().await
+    }
+}
+
+fn clamp_size((cols, rows): (u16, u16)) -> (u16, u16) {
+    (cols.clamp(1, 1000), rows.clamp(1, 1000))
+}
+
+fn kill_group(pid: u32, signal: rustix::process::Signal) {
+    if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+        let _ = rustix::process::kill_process_group(pid, signal);
+    }
+}
+
+fn signal_of(status: &std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status.signal().unwrap_or(0)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> Spawn {
+        Spawn {
+            program: "/bin/sh".into(),
+            args: vec!["-c".into(), script.into()],
+            cwd: std::env::temp_dir(),
+            env: Vec::new(),
+            size: (80, 24),
+            buffer_bytes: 64 * 1024,
+        }
+    }
+
+    /// Everything from offset 0 until `done` says so.
+    async fn read_until(t: &Terminal, done: impl Fn(&str) -> bool) -> String {
+        let mut a = t.attach(Some(0));
+        let mut text = String::from_utf8_lossy(&a.replay).into_owned();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while !done(&text) {
+            match tokio::time::timeout_at(deadline, a.live.recv()).await {
+                Ok(Ok(c)) => text.push_str(&String::from_utf8_lossy(&c.bytes)),
+                other => panic!("{other:?} before the output came: {text:?}"),
+            }
+        }
+        text
+    }
+
+    #[tokio::test]
+    async fn output_input_and_resize() {
+        let t = Terminal::spawn(sh(
+            "read line; echo \"got $line\"; stty size; exec sleep 30",
+        ))
+        .unwrap();
+        let a = t.attach(None);
+        t.resize(100, 40).await.unwrap();
+        t.write(a.watcher, b"hello\n").await.unwrap();
+        let text = read_until(&t, |s| s.contains("40 100")).await;
+        assert!(text.contains("got hello"), "{text:?}");
+        assert_eq!(t.size(), (100, 40));
+        assert_eq!(
+            t.close(Duration::from_secs(2)).await,
+            128 + 1,
+            "SIGHUP ended it"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_late_watcher_replays_exactly_what_it_missed() {
+        let t = Terminal::spawn(sh("printf 'one\\ntwo\\n'; exec sleep 30")).unwrap();
+        read_until(&t, |s| s.contains("two")).await;
+        let end = t.end();
+        let a = t.attach(Some(3));
+        assert_eq!(a.from, 3);
+        assert_eq!(a.lost, 0);
+        assert_eq!(a.from + a.replay.len() as u64, end);
+        assert!(String::from_utf8_lossy(&a.replay).contains("two"));
+        t.close(Duration::from_secs(2)).await;
+    }
+
+    #[tokio::test]
+    async fn one_writer_at_a_time() {
+        let t = Terminal::spawn(sh("exec cat")).unwrap();
+        let a = t.attach(None);
+        let b = t.attach(None);
+        assert!(t.is_writer(a.watcher));
+        assert!(matches!(
+            t.write(b.watcher, b"x").await,
+            Err(PtyError::NotWriter)
+        ));
+        t.take_writer(b.watcher);
+        assert!(matches!(
+            t.write(a.watcher, b"x").await,
+            Err(PtyError::NotWriter)
+        ));
+        t.write(b.watcher, b"from-b\n").await.unwrap();
+        t.detach(b.watcher);
+        t.write(a.watcher, b"from-a\n").await.unwrap();
+        let text = read_until(&t, |s| s.contains("from-a")).await;
+        assert!(text.contains("from-b"));
+        t.close(Duration::from_secs(2)).await;
+    }
+
+    #[tokio::test]
+    async fn closing_ends_the_whole_group_even_what_ignores_sighup() {
+        let t = Terminal::spawn(sh("trap '' HUP; sleep 300 & echo child=$!; wait")).unwrap();
+        let text = read_until(&t, |s| s.contains("child=") && s.contains('\n')).await;
+        let child: i32 = text
+            .split("child=")
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .and_then(|s| s.parse().ok())
+            .unwrap();
+        let code = t.close(Duration::from_millis(500)).await;
+        assert!(code > 128, "ended by a signal: {code}");
+        let pid = rustix::process::Pid::from_raw(child).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while rustix::process::test_kill_process(pid).is_ok() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the background child outlived close"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_missing_program_is_a_clear_error() {
+        let mut s = sh("");
+        s.program = "/nonexistent/agentd-test".into();
+        let e = Terminal::spawn(s).err().unwrap();
+        assert!(e.to_string().contains("/nonexistent/agentd-test"), "{e}");
+    }
+}
