@@ -6,7 +6,7 @@
 import { useState } from './vendor/preact-hooks.js';
 import { html } from './ui.js';
 import { gql } from './api.js';
-import { age, describeApproval, projectOf, titleOf } from './model.js';
+import { age, describeApproval, formContent, projectOf, titleOf } from './model.js';
 
 const DECIDE = `mutation Decide($id: String!, $decision: DecisionInput!) {
   decide(id: $id, decision: $decision, by: "web") { id status decidedBy }
@@ -43,12 +43,31 @@ function Questions({ questions, answers, setAnswer }) {
   </div>`;
 }
 
+function Form({ message, fields, values, setValue }) {
+  return html`<div class="form">
+    <p class="why">${message}</p>
+    ${fields.map((f) => html`<label key=${f.name} class="field">
+      <span>${f.title}${f.required ? ' *' : ''}</span>
+      ${f.type === 'boolean'
+        ? html`<input type="checkbox" checked=${values[f.name] === true}
+            onChange=${(e) => setValue(f.name, e.currentTarget.checked)} />`
+        : f.options
+        ? html`<select value=${values[f.name] ?? ''} onChange=${(e) => setValue(f.name, e.currentTarget.value)}>
+            <option value="">—</option>${f.options.map((o) => html`<option value=${o}>${o}</option>`)}</select>`
+        : html`<input type=${f.type === 'string' ? 'text' : 'number'} value=${values[f.name] ?? ''}
+            onInput=${(e) => setValue(f.name, e.currentTarget.value)} />`}
+      ${f.description && html`<small class="muted">${f.description}</small>`}
+    </label>`)}
+  </div>`;
+}
+
 /** A pending approval; `session` is its session when known. */
 export function ApprovalCard({ approval: a, session, onDecided }) {
   const [message, setMessage] = useState('');
   const [editing, setEditing] = useState(false);
   const [edited, setEdited] = useState(() => JSON.stringify(a.toolInput, null, 2));
   const [answers, setAnswers] = useState({});
+  const [values, setValues] = useState({});
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState(null);
   const what = describeApproval(a);
@@ -101,6 +120,8 @@ export function ApprovalCard({ approval: a, session, onDecided }) {
     ${what.kind === 'diff' && html`<${Diff} path=${what.path} hunks=${what.hunks} />`}
     ${what.kind === 'questions' && html`<${Questions} questions=${what.questions} answers=${answers}
       setAnswer=${(q, v) => setAnswers({ ...answers, [q]: v })} />`}
+    ${what.kind === 'form' && html`<${Form} message=${what.message} fields=${what.fields} values=${values}
+      setValue=${(k, v) => setValues({ ...values, [k]: v })} />`}
     ${what.kind === 'json' && html`<pre class="json">${what.text}</pre>`}
     ${editing && html`<textarea class="edit" aria-label="Edited tool input (JSON)" rows="6"
       value=${edited} onInput=${(e) => setEdited(e.currentTarget.value)} />`}
@@ -109,7 +130,10 @@ export function ApprovalCard({ approval: a, session, onDecided }) {
       : outcome
       ? html`<p class=${outcome.ok ? 'outcome ok' : 'outcome lost'} role="status">${outcome.text}</p>`
       : html`<div class="actions">
-      ${what.kind === 'questions'
+      ${what.kind === 'form'
+        ? html`<button class="primary" disabled=${busy}
+            onClick=${() => decide({ behavior: 'ANSWER', text: JSON.stringify(formContent(what.fields, values)) })}>Submit</button>`
+        : what.kind === 'questions'
         ? html`<button class="primary" disabled=${busy} onClick=${answer}>Answer</button>`
         : html`<button class="primary" disabled=${busy} onClick=${() => approve(false)}>Approve</button>
           ${suggestions.length > 0 && html`<button disabled=${busy} onClick=${() => approve(true)}

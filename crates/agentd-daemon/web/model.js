@@ -125,10 +125,12 @@ export function lineDiff(before = '', after = '') {
 /**
  * What an approval asks to do, for display: `{kind, ...}` where kind is
  * `command` (Bash), `diff` (Edit, MultiEdit, Write: `{path, hunks}`),
- * `questions` (AskUserQuestion) or `json` (anything else).
+ * `questions` (AskUserQuestion), `form` (an MCP server's elicitation) or
+ * `json` (anything else).
  */
 export function describeApproval(a) {
   const input = a.toolInput ?? {};
+  if (a.origin === 'elicitation') return elicitationForm(input);
   switch (a.toolName) {
     case 'Bash':
       return { kind: 'command', command: String(input.command ?? ''), description: input.description };
@@ -173,6 +175,39 @@ export function splitSnippet(text = '') {
     if (open > 0) out.push({ text: rest.slice(0, open), hit: false });
     out.push({ text: rest.slice(open + 1, close), hit: true });
     rest = rest.slice(close + 1);
+  }
+  return out;
+}
+
+/**
+ * An MCP elicitation's form: its message and one field per property of
+ * its `requested_schema` (`{name, type: string|number|integer|boolean,
+ * options?, title, description, required}`).
+ */
+export function elicitationForm(input) {
+  const schema = input?.requested_schema ?? {};
+  const required = new Set(Array.isArray(schema.required) ? schema.required : []);
+  const props = schema.properties && typeof schema.properties === 'object' ? schema.properties : {};
+  const fields = Object.entries(props).map(([name, p]) => ({
+    name,
+    type: ['number', 'integer', 'boolean'].includes(p?.type) ? p.type : 'string',
+    options: Array.isArray(p?.enum) ? p.enum.map(String) : null,
+    title: typeof p?.title === 'string' ? p.title : name,
+    description: typeof p?.description === 'string' ? p.description : '',
+    required: required.has(name),
+  }));
+  return { kind: 'form', message: String(input?.message ?? ''), fields };
+}
+
+/** A form's values as the elicitation's content (numbers as numbers). */
+export function formContent(fields, values) {
+  const out = {};
+  for (const f of fields) {
+    const v = values[f.name];
+    if (v === undefined || v === '') continue;
+    if (f.type === 'boolean') out[f.name] = v === true || v === 'true';
+    else if (f.type === 'number' || f.type === 'integer') out[f.name] = Number(v);
+    else out[f.name] = String(v);
   }
   return out;
 }

@@ -349,3 +349,29 @@ fn a_terminal_in_the_browser_types_resizes_replays_after_a_reload_and_closes_its
         d.client().call(method::TERMINALS_LIST, json!({})).unwrap();
     assert!(list.is_empty(), "{list:?}");
 }
+
+#[test]
+fn an_mcp_elicitation_is_answered_through_its_form_on_a_phone() {
+    need_chromium();
+    let d = TestDaemon::start();
+    let ask = json!({"session_id": "e1", "hook_event_name": "Elicitation", "cwd": "/tmp",
+        "mcp_server_name": "github", "message": "Which repository?",
+        "requested_schema": {"type": "object", "required": ["repo"], "properties": {
+            "repo": {"type": "string", "title": "Repository"},
+            "private": {"type": "boolean", "title": "Private"}}}});
+    let hook = support::spawn_hook(&d.home, ask.to_string().as_bytes(), &[]);
+    wait_for("the elicitation to be pending", WAIT, || {
+        let out = run(&d.home, &["approvals", "--json"], None);
+        let list: Vec<ApprovalView> = serde_json::from_slice(&out.stdout).ok()?;
+        (!list.is_empty()).then_some(())
+    });
+    drive(&["elicit", "--login", &login_link(&d), "--phrase", "Which repository?"]);
+    let out = hook.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        answer,
+        json!({"hookSpecificOutput": {"hookEventName": "Elicitation", "action": "accept",
+            "content": {"repo": "agentd", "private": true}}})
+    );
+}

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  age, describeApproval, groupSessions, lineDiff, matches, needsYou, shownStatus, splitSnippet, titleOf, usd,
+  age, describeApproval, elicitationForm, formContent, groupSessions, lineDiff, matches, needsYou, shownStatus, splitSnippet, titleOf, usd,
 } from '../../web/model.js';
 
 const s = (id, status, project, lastEventMs, extra = {}) => ({ id, status, project, lastEventMs, ...extra });
@@ -88,4 +88,23 @@ test('snippets split at their hit marks, unbalanced marks stay text', () => {
   assert.deepEqual(splitSnippet('«x'), [{ text: '«x', hit: false }]);
   assert.deepEqual(splitSnippet(''), []);
   assert.deepEqual(splitSnippet('<b>'), [{ text: '<b>', hit: false }]);
+});
+
+test('MCP elicitations become forms, and their values typed content', () => {
+  const a = {
+    toolName: 'mcp__github', origin: 'elicitation',
+    toolInput: { message: 'Which repository?', requested_schema: { type: 'object', required: ['repo'], properties: {
+      repo: { type: 'string', title: 'Repository' }, stars: { type: 'integer' }, private: { type: 'boolean' },
+      lang: { type: 'string', enum: ['rust', 'go'] } } } },
+  };
+  const f = describeApproval(a);
+  assert.equal(f.kind, 'form');
+  assert.equal(f.message, 'Which repository?');
+  assert.deepEqual(f.fields.map((x) => [x.name, x.type, x.required]),
+    [['repo', 'string', true], ['stars', 'integer', false], ['private', 'boolean', false], ['lang', 'string', false]]);
+  assert.deepEqual(f.fields[3].options, ['rust', 'go']);
+  assert.deepEqual(formContent(f.fields, { repo: 'agentd', stars: '12', private: true, lang: '' }),
+    { repo: 'agentd', stars: 12, private: true });
+  assert.deepEqual(elicitationForm({ requested_schema: { properties: 'junk' } }).fields, []);
+  assert.deepEqual(elicitationForm(null).fields, []);
 });

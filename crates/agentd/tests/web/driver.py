@@ -7,6 +7,7 @@ run:
   driver.py approve  --login URL --out DIR --command TEXT
   driver.py deny     --login URL --out DIR --command TEXT --message TEXT
   driver.py history  --login URL --out DIR --phrase TEXT [--timezone TZ]
+  driver.py elicit   --login URL --out DIR --phrase TEXT
   driver.py terminal --login URL --out DIR --cwd DIR
   driver.py bench    --login URL --out DIR --socket PATH [--sessions N] [--events N]
 
@@ -274,6 +275,26 @@ def history(p, a):
     browser.close()
 
 
+def elicit(p, a):
+    """An MCP server's elicitation answered through its form."""
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    errors = []
+    ctx = browser.new_context(viewport=PHONE, color_scheme="dark")
+    page = sign_in(ctx, a.login, errors)
+    page.goto(base_of(a.login) + "/#/approvals")
+    card = page.locator("article.approval").filter(has_text=a.phrase)
+    expect(card).to_be_visible(timeout=WAIT_MS)
+    card.get_by_label("Repository").fill("agentd")
+    card.get_by_label("Private").check()
+    page.screenshot(path=f"{a.out}/elicitation-phone-dark.png")
+    card.get_by_role("button", name="Submit").click()
+    expect(card.get_by_role("status")).to_contain_text("answered", timeout=WAIT_MS)
+    if errors:
+        fail(f"console errors: {errors}")
+    print(json.dumps({"ok": True}))
+    browser.close()
+
+
 def terminal(p, a):
     """A shell in a PTY from the browser: typing reaches it, resizing the
     viewport resizes the PTY, a reload replays what was there."""
@@ -463,7 +484,7 @@ def bench(p, a):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("scenario", choices=["auth", "approve", "deny", "bench", "history", "terminal"])
+    ap.add_argument("scenario", choices=["auth", "approve", "deny", "bench", "history", "terminal", "elicit"])
     ap.add_argument("--cwd")
     ap.add_argument("--phrase")
     ap.add_argument("--timezone", default="UTC")
@@ -479,6 +500,8 @@ def main():
     with sync_playwright() as p:
         if a.scenario == "auth":
             auth(p, a)
+        elif a.scenario == "elicit":
+            elicit(p, a)
         elif a.scenario == "terminal":
             terminal(p, a)
         elif a.scenario == "history":
