@@ -8,6 +8,8 @@ import { useEffect, useRef, useState } from './vendor/preact-hooks.js';
 import { html } from './ui.js';
 import { gql } from './api.js';
 
+/** How often the screen acknowledges what it processed, bytes. */
+const ACK_EVERY = 64 * 1024;
 const FIELDS = 'id kind program cwd pid cols rows startedMs outputBytes exitCode';
 
 /** The list, and the form that starts one. */
@@ -70,6 +72,7 @@ function TerminalView({ id }) {
     let term;
     let ws;
     let offset = 0;
+    let acked = 0;
     let stopped = false;
     let retry;
     let fit;
@@ -86,12 +89,24 @@ function TerminalView({ id }) {
         if (typeof m.data !== 'string') {
           const bytes = new Uint8Array(m.data);
           offset += bytes.length;
-          term.write(bytes);
+          const upTo = offset;
+          // Flow control: tell the daemon what the screen has processed,
+          // every ACK_EVERY bytes; a writer far behind holds the program.
+          term.write(bytes, () => {
+            if (upTo - acked >= ACK_EVERY) {
+              acked = upTo;
+              send(JSON.stringify({ type: 'ack', offset: upTo }));
+            }
+          });
+          // How far this page has read (benchmarks and tests read it).
+          box.current.dataset.offset = offset;
           return;
         }
         const msg = JSON.parse(m.data);
         if (msg.type === 'hello') {
           offset = msg.from;
+          acked = msg.from;
+          send(JSON.stringify({ type: 'ack', offset: msg.from }));
           setState((s) => ({ ...s, status: 'live', writer: msg.writer, exit: msg.exit_code, lost: msg.lost }));
           if (msg.writer) send(JSON.stringify({ type: 'resize', cols: term.cols, rows: term.rows }));
         } else if (msg.type === 'writer') {

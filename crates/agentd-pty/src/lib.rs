@@ -10,6 +10,14 @@
 //! the writer lease). Closing it, or dropping the last handle, ends the
 //! whole process group: SIGHUP, then SIGTERM, then SIGKILL.
 //!
+//! Flow control: a writer that acknowledges what its screen has processed
+//! ([`Terminal::ack`]) holds the program back when it falls more than
+//! [`HIGH_WATER`] bytes behind — reading the PTY pauses, the program
+//! blocks on its writes, and no byte is lost to the screen the user types
+//! in (raw terminal output cut in the middle would garble it). Watchers
+//! that do not acknowledge never hold anything back: if they fall behind
+//! the buffer, they are told how much they lost.
+//!
 //! Nothing here knows HTTP or agentd's daemon: the web face streams a
 //! terminal over a WebSocket, and a remote runner can stream the same one
 //! to HQ.
@@ -29,6 +37,15 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{broadcast, watch};
 
 pub use ring::Ring;
+
+/// How far (bytes) an acknowledging writer may fall behind before the
+/// program is held back. Below the buffer's size, so the writer never
+/// loses a byte.
+pub const HIGH_WATER: u64 = 1 << 20;
+
+/// Chunks the live channel holds for a watcher: HIGH_WATER in chunks of
+/// 512 bytes and more.
+const LIVE_CHUNKS: usize = (HIGH_WATER / 512) as usize;
 
 /// How a terminal is started.
 #[derive(Debug, Clone)]
@@ -105,8 +122,26 @@ struct Inner {
     input: tokio::sync::Mutex<pty_process::OwnedWritePty>,
     size: Mutex<(u16, u16)>,
     writer: Mutex<Option<u64>>,
+    /// The acknowledging writer and the offset its screen has processed.
+    acked: Mutex<Option<(u64, u64)>>,
+    /// Wakes the reader when `acked` or the writer changes.
+    flow: Arc<tokio::sync::Notify>,
     watchers: Mutex<HashSet<u64>>,
     exit: watch::Receiver<Option<i32>>,
+}
+
+impl Inner {
+    /// How far the acknowledging writer is behind the output, bytes (0
+    /// when there is none, or it no longer holds the lease).
+    fn behind(&self) -> u64 {
+        let acked = *lock(&self.acked);
+        match acked {
+            Some((w, offset)) if *lock(&self.writer) == Some(w) => {
+                lock(&self.ring).end().saturating_sub(offset)
+            }
+            _ => 0,
+        }
+    }
 }
 
 impl Drop for Inner {
@@ -155,8 +190,11 @@ impl Terminal {
             ))
         })?;
         let (mut output, input) = pty.into_split();
-        let (live, _) = broadcast::channel(256);
+        // Room for HIGH_WATER in the PTY's small reads (often under 4 KiB):
+        // the acknowledging writer never lags.
+        let (live, _) = broadcast::channel(LIVE_CHUNKS);
         let (exit_tx, exit) = watch::channel(None);
+        let flow = Arc::new(tokio::sync::Notify::new());
         let inner = Arc::new(Inner {
             pid,
             ring: Mutex::new(Ring::new(spec.buffer_bytes.max(1024))),
@@ -164,6 +202,8 @@ impl Terminal {
             input: tokio::sync::Mutex::new(input),
             size: Mutex::new((cols, rows)),
             writer: Mutex::new(None),
+            acked: Mutex::new(None),
+            flow: Arc::clone(&flow),
             watchers: Mutex::new(HashSet::new()),
             exit,
         });
@@ -171,6 +211,17 @@ impl Terminal {
         tokio::spawn(async move {
             let mut buf = vec![0u8; 16 * 1024];
             loop {
+                // Held back while the acknowledging writer is too far behind
+                // (re-checked every second, and whenever it acknowledges).
+                loop {
+                    let Some(inner) = weak.upgrade() else { return };
+                    let behind = inner.behind();
+                    drop(inner);
+                    if behind <= HIGH_WATER {
+                        break;
+                    }
+                    let _ = tokio::time::timeout(Duration::from_secs(1), flow.notified()).await;
+                }
                 // EOF or EIO: every process of the PTY closed it.
                 let n = match output.read(&mut buf).await {
                     Ok(0) | Err(_) => break,
@@ -267,6 +318,26 @@ impl Terminal {
         if *writer == Some(watcher) {
             *writer = None;
         }
+        drop(writer);
+        self.inner.flow.notify_waiters();
+    }
+
+    /// `watcher`'s screen has processed the output up to `offset`. From
+    /// its first acknowledgement on, the writer holds the program back when
+    /// it falls more than [`HIGH_WATER`] behind; other watchers' are
+    /// ignored.
+    pub fn ack(&self, watcher: u64, offset: u64) {
+        if !self.is_writer(watcher) {
+            return;
+        }
+        let mut acked = lock(&self.inner.acked);
+        let offset = match *acked {
+            Some((w, old)) if w == watcher => old.max(offset),
+            _ => offset,
+        };
+        *acked = Some((watcher, offset));
+        drop(acked);
+        self.inner.flow.notify_waiters();
     }
 
     /// Whether `watcher` holds the writer lease.
@@ -278,6 +349,7 @@ impl Terminal {
     pub fn take_writer(&self, watcher: u64) {
         if lock(&self.inner.watchers).contains(&watcher) {
             *lock(&self.inner.writer) = Some(watcher);
+            self.inner.flow.notify_waiters();
         }
     }
 
@@ -460,6 +532,40 @@ mod tests {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    #[tokio::test]
+    async fn an_acknowledging_writer_holds_the_program_back_and_loses_nothing() {
+        // 8 MiB of output, 4 × the buffer: a writer that acknowledges slowly
+        // still gets every byte, in order.
+        let mut spec = sh("head -c 8388608 /dev/zero | tr '\\0' x; echo; echo END");
+        spec.buffer_bytes = 2 << 20;
+        let t = Terminal::spawn(spec).unwrap();
+        let mut a = t.attach(Some(0));
+        t.ack(a.watcher, 0);
+        let mut got = a.replay.len() as u64;
+        let mut text_tail = String::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let c = tokio::time::timeout_at(deadline, a.live.recv())
+                .await
+                .expect("the output keeps coming")
+                .expect("never lagged: the program was held back");
+            assert_eq!(c.offset, got, "no gap");
+            got += c.bytes.len() as u64;
+            text_tail.push_str(&String::from_utf8_lossy(&c.bytes));
+            if text_tail.len() > 64 {
+                text_tail.drain(..text_tail.len() - 64);
+            }
+            // A slow screen: acknowledges what it processed, a little late.
+            tokio::time::sleep(Duration::from_micros(200)).await;
+            t.ack(a.watcher, got);
+            if text_tail.contains("END") {
+                break;
+            }
+        }
+        assert!(got >= 8 << 20, "{got}");
+        t.close(Duration::from_secs(2)).await;
     }
 
     #[tokio::test]

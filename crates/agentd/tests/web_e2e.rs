@@ -365,7 +365,13 @@ fn an_mcp_elicitation_is_answered_through_its_form_on_a_phone() {
         let list: Vec<ApprovalView> = serde_json::from_slice(&out.stdout).ok()?;
         (!list.is_empty()).then_some(())
     });
-    drive(&["elicit", "--login", &login_link(&d), "--phrase", "Which repository?"]);
+    drive(&[
+        "elicit",
+        "--login",
+        &login_link(&d),
+        "--phrase",
+        "Which repository?",
+    ]);
     let out = hook.wait_with_output().unwrap();
     assert!(out.status.success(), "{out:?}");
     let answer: Value = serde_json::from_slice(&out.stdout).unwrap();

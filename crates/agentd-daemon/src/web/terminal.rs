@@ -12,7 +12,11 @@
 //! - client → server, binary: keystrokes (the writer's only; a watcher
 //!   nobody writes for takes the lease by typing).
 //! - client → server, text: `{"type":"resize","cols","rows"}` (the
-//!   writer's only), `{"type":"take"}` (take the writer lease).
+//!   writer's only), `{"type":"take"}` (take the writer lease),
+//!   `{"type":"ack","offset"}` (the screen has processed the output up to
+//!   `offset`: from its first ack on, a writer that falls more than
+//!   `agentd_pty::HIGH_WATER` behind holds the program back, so its screen
+//!   never loses a byte).
 //!
 //! A client that reconnects with `from` = the last offset it has gets
 //! exactly what it missed.
@@ -176,6 +180,11 @@ async fn stream(mut ws: WebSocket, id: &str, t: agentd_pty::Terminal, from: Opti
                             }
                         }
                         Some("take") => t.take_writer(watcher),
+                        Some("ack") => {
+                            if let Some(o) = v["offset"].as_u64() {
+                                t.ack(watcher, o);
+                            }
+                        }
                         _ => {}
                     }
                 }

@@ -482,9 +482,110 @@ def bench(p, a):
     browser.close()
 
 
+def transcript_bench(p, a):
+    """First render of a long transcript's page."""
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    ctx = browser.new_context(viewport=DESKTOP)
+    errors = []
+    sign_in(ctx, a.login, errors).close()
+    page = ctx.new_page()
+    watch_console(page, errors)
+    t0 = time.monotonic()
+    page.goto(base_of(a.login) + f"/#/session/{a.session}")
+    expect(page.locator("article.msg").first).to_be_visible(timeout=WAIT_MS * 4)
+    first_ms = (time.monotonic() - t0) * 1000
+    total = page.locator("section[aria-label=Transcript] p.muted").inner_text()
+    shots(page, a.out, "transcript-long")
+    # Scrolling to the end of the first page stays responsive.
+    t1 = time.monotonic()
+    page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+    page.evaluate("() => new Promise(requestAnimationFrame)")
+    scroll_ms = (time.monotonic() - t1) * 1000
+    if errors:
+        fail(f"console errors: {errors}")
+    print(json.dumps({"first_render_ms": round(first_ms, 1), "shown": total, "scroll_ms": round(scroll_ms, 1)}))
+    browser.close()
+
+
+def terminal_bench(p, a):
+    """Keystroke → echo through the daemon's PTY, and `cat` of a big file
+    into the browser's terminal."""
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    ctx = browser.new_context(viewport=DESKTOP)
+    errors = []
+    page = sign_in(ctx, a.login, errors)
+    # Through the daemon: a WebSocket from the page, a byte in, its echo
+    # back (no screen in between).
+    raw = page.evaluate("""([id, n]) => new Promise((done) => {
+      const ws = new WebSocket(location.origin.replace('http', 'ws') + '/terminals/' + id);
+      ws.binaryType = 'arraybuffer';
+      const xs = []; let t0 = null; let phase = 0;
+      const key = () => { t0 = performance.now(); ws.send(new Uint8Array([97])); };
+      ws.onmessage = (m) => {
+        if (typeof m.data === 'string') {
+          if (phase === 0) {
+            phase = 1;
+            ws.send(new TextEncoder().encode('stty -icanon; exec cat\\n'));
+            setTimeout(() => { phase = 2; key(); }, 700);
+          }
+          return;
+        }
+        if (phase !== 2 || t0 === null) return;
+        xs.push(performance.now() - t0); t0 = null;
+        if (xs.length >= n) { ws.close(); done(xs); return; }
+        setTimeout(key, 2);
+      };
+    })""", [a.session, a.events])
+    page.goto(base_of(a.login) + f"/#/terminals/{a.session}")
+    expect(page.locator(".term-bar [role=status]")).to_have_text("live", timeout=WAIT_MS)
+    screen = page.locator(".term-screen")
+    screen.click()
+    time.sleep(0.5)
+    page.evaluate("""() => {
+      window.__t = [];
+      const box = document.querySelector('.term-screen');
+      let last = Number(box.dataset.offset || 0);
+      document.addEventListener('keydown', () => window.__t.push({down: performance.now()}), true);
+      new MutationObserver(() => {
+        const now = Number(box.dataset.offset || 0);
+        if (now > last) {
+          last = now;
+          const e = window.__t.find((x) => x.echo === undefined);
+          if (e) e.echo = performance.now();
+        }
+      }).observe(box, {attributes: true, attributeFilter: ['data-offset']});
+    }""")
+    rtt = []
+    for i in range(a.events):
+        page.keyboard.press("a")
+        page.wait_for_function(f"() => window.__t.length > {i} && window.__t[{i}].echo !== undefined", timeout=WAIT_MS)
+        t = page.evaluate(f"() => window.__t[{i}]")
+        rtt.append(t["echo"] - t["down"])
+    # Throughput: a fresh shell would be cleaner, but cat is running: end it
+    # and start the big cat from a shell the daemon started (the Rust side
+    # passes a second terminal).
+    page.goto(base_of(a.login) + f"/#/terminals/{a.session2}")
+    expect(page.locator(".term-bar [role=status]")).to_have_text("live", timeout=WAIT_MS)
+    page.locator(".term-screen").click()
+    start_offset = int(page.locator(".term-screen").get_attribute("data-offset") or 0)
+    t0 = time.monotonic()
+    page.keyboard.type(f"cat {a.cwd}; echo CAT-DONE-$((40+2))\n")
+    expect(page.locator(".term-screen .xterm-rows")).to_contain_text("CAT-DONE-42", timeout=600_000)
+    secs = time.monotonic() - t0
+    got = int(page.locator(".term-screen").get_attribute("data-offset") or 0) - start_offset
+    if errors:
+        fail(f"console errors: {errors}")
+    print(json.dumps({"keys": len(rtt), "rtt_p50_ms": round(pct(rtt, 0.5), 2), "rtt_p99_ms": round(pct(rtt, 0.99), 2),
+                      "raw_p50_ms": round(pct(raw, 0.5), 2), "raw_p99_ms": round(pct(raw, 0.99), 2),
+                      "cat_bytes": got, "cat_s": round(secs, 2)}))
+    browser.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("scenario", choices=["auth", "approve", "deny", "bench", "history", "terminal", "elicit"])
+    ap.add_argument("scenario", choices=["auth", "approve", "deny", "bench", "history", "terminal", "elicit", "transcript-bench", "terminal-bench"])
+    ap.add_argument("--session")
+    ap.add_argument("--session2")
     ap.add_argument("--cwd")
     ap.add_argument("--phrase")
     ap.add_argument("--timezone", default="UTC")
@@ -500,6 +601,10 @@ def main():
     with sync_playwright() as p:
         if a.scenario == "auth":
             auth(p, a)
+        elif a.scenario == "transcript-bench":
+            transcript_bench(p, a)
+        elif a.scenario == "terminal-bench":
+            terminal_bench(p, a)
         elif a.scenario == "elicit":
             elicit(p, a)
         elif a.scenario == "terminal":
