@@ -14,6 +14,10 @@ use serde_json::Value;
 
 use crate::paging::Continuation;
 
+/// Longest a query waits for the index thread to open (and migrate) the
+/// index right after start.
+const INDEX_OPEN_WAIT: Duration = Duration::from_secs(10);
+
 /// The roots to index: Claude Code's projects folder plus `[index] roots`,
 /// or exactly `AGENTD_INDEX_ROOTS`.
 pub fn roots(config: &Config) -> Vec<PathBuf> {
@@ -144,6 +148,19 @@ impl TranscriptIndex {
             return Err(ServiceError::not_found(
                 "the transcript index is off ([index] enabled = false or AGENTD_INDEX=off)",
             ));
+        }
+        // Right after start the index thread may still be creating the
+        // tables: wait for it (briefly) rather than fail on a missing one.
+        if let Some(p) = self.progress() {
+            let deadline = tokio::time::Instant::now() + INDEX_OPEN_WAIT;
+            while !p.opened.load(std::sync::atomic::Ordering::Acquire) {
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(ServiceError::store(
+                        "the transcript index is still opening; try again in a moment",
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
         }
         let db = self.db.clone();
         let joined = tokio::task::spawn_blocking(move || {

@@ -317,7 +317,7 @@ fn create_private_file(path: &Path) -> Result<(), DaemonError> {
 
 /// Checks every file in the root that agentd reads and acts on: the
 /// config (its hooks run), the token (it authorises HTTP), the databases,
-/// and the spool folder.
+/// the web sessions, and the spool folder.
 fn check_root_files(paths: &Paths) -> Result<(), DaemonError> {
     use agentd_client::trust::{check_dir, check_file};
     for f in [&paths.config, &paths.token, &paths.db, &paths.index] {
@@ -328,6 +328,8 @@ fn check_root_files(paths: &Paths) -> Result<(), DaemonError> {
         paths.db.with_extension("db-wal"),
         paths.db.with_extension("db-shm"),
         paths.legacy_spool.clone(),
+        // Its hashes sign browsers in.
+        paths.root.join("web-sessions.json"),
     ] {
         check_file(&f)?;
     }

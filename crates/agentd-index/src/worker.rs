@@ -43,6 +43,9 @@ pub struct Progress {
     pub scanning: AtomicBool,
     /// The initial scan has finished (the index is complete up to it).
     pub ready: AtomicBool,
+    /// The index is open and its schema migrated: readers may query it
+    /// (before, its tables may not exist yet).
+    pub opened: AtomicBool,
     /// Scans finished since start.
     pub scans: AtomicU64,
     /// Milliseconds the current/last scan took so far.
@@ -135,6 +138,7 @@ impl IndexHandle {
                         return;
                     }
                 };
+                worker_progress.opened.store(true, Ordering::Release);
                 let worker = Worker {
                     indexer,
                     roots: worker_roots,

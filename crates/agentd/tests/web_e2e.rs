@@ -381,3 +381,51 @@ fn an_mcp_elicitation_is_answered_through_its_form_on_a_phone() {
             "content": {"repo": "agentd", "private": true}}})
     );
 }
+
+#[test]
+fn the_qr_code_is_for_a_tls_listener_beyond_loopback_only() {
+    // Loopback: a phone cannot reach it, and the error says what to set.
+    let d = TestDaemon::start();
+    let out = run(&d.home, &["web", "--qr"], None);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("tls = true") && err.contains("0.0.0.0"),
+        "{err}"
+    );
+
+    // TLS on every interface: links for the machine's other addresses.
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("agentd.toml"), "[http]\ntls = true\n").unwrap();
+    let d = TestDaemon::start_with_env(
+        home.path(),
+        vec![("AGENTD_HTTP_LISTEN".into(), "0.0.0.0:0".into())],
+    );
+    let out = run(&d.home, &["web", "--json"], None);
+    assert!(out.status.success(), "{out:?}");
+    let link: WebLogin = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(link.url.starts_with("https://127.0.0.1:"), "{link:?}");
+    for url in &link.lan_urls {
+        assert!(
+            url.starts_with("https://") && url.contains("/login?code="),
+            "{url}"
+        );
+        assert!(
+            !url.contains("127.0.0.1") && !url.contains("[::1]"),
+            "{url}"
+        );
+    }
+    let out = run(&d.home, &["web", "--qr"], None);
+    if link.lan_urls.is_empty() {
+        // A machine with no address but loopback (a bare sandbox).
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+    } else {
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("On another device"), "{text}");
+        assert!(
+            text.contains('█') || text.contains('▀') || text.contains('▄'),
+            "a QR code: {text}"
+        );
+    }
+}

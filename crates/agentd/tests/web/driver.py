@@ -224,7 +224,11 @@ def decide(p, a, deny):
         card.get_by_role("button", name="Deny").click()
         expect(card.get_by_role("status")).to_contain_text("denied", timeout=WAIT_MS)
     else:
-        card.get_by_role("button", name="Approve").click()
+        # The keyboard, as in the TUI: `j` selects the session, `a` approves
+        # its oldest pending tool call.
+        page.locator("body").press("j")
+        expect(page.locator("tr.selected[data-status=needs_approval]")).to_have_count(1, timeout=WAIT_MS)
+        page.locator("body").press("a")
         expect(card.get_by_role("status")).to_contain_text("allowed", timeout=WAIT_MS)
     decided_ms = (time.monotonic() - t0) * 1000
     # The board leaves needs-approval once Claude Code goes on.
