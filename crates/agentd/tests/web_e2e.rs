@@ -429,3 +429,47 @@ fn the_qr_code_is_for_a_tls_listener_beyond_loopback_only() {
         );
     }
 }
+
+#[test]
+fn claude_code_started_in_a_browser_terminal_is_an_ordinary_session_approved_from_the_board() {
+    need_chromium();
+    let root = tempfile::tempdir().unwrap();
+    let user = ClaudeUser::new(root.path());
+    // The daemon runs with this user's environment, so the `claude` its
+    // terminal starts is this user's (settings, hooks, the fake API).
+    let d = TestDaemon::start_with_env(root.path(), user.daemon_env());
+    let result = drive(&[
+        "claude-terminal",
+        "--login",
+        &login_link(&d),
+        "--cwd",
+        user.project.to_str().unwrap(),
+        "--phrase",
+        "make a file",
+        "--command",
+        "echo hello > out.txt",
+    ]);
+    wait_for("the command to run", WAIT, || {
+        user.project.join("out.txt").exists().then_some(())
+    });
+    let terminals: Vec<agentd_proto::api::TerminalView> =
+        d.client().call(method::TERMINALS_LIST, json!({})).unwrap();
+    let t = terminals
+        .iter()
+        .find(|t| Some(t.id.as_str()) == result["id"].as_str())
+        .expect("the terminal is listed");
+    assert_eq!(t.kind, "claude");
+    // The session Claude Code's hooks reported is the terminal's process.
+    let sessions = support::claude::ls_json(&d.home);
+    let s = sessions
+        .iter()
+        .find(|s| s["pid"].as_u64() == Some(u64::from(t.pid)))
+        .unwrap_or_else(|| panic!("no session with the terminal's pid {}: {sessions:?}", t.pid));
+    let id = s["id"].as_str().unwrap().to_owned();
+    wait_session(&d, &id, "idle", |s| s.session.status.as_str() == "idle");
+    let closed: agentd_proto::api::TerminalView = d
+        .client()
+        .call(method::TERMINALS_CLOSE, json!({"id": t.id}))
+        .unwrap();
+    assert!(closed.exit_code.is_some());
+}

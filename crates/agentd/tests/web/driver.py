@@ -8,6 +8,7 @@ run:
   driver.py deny     --login URL --out DIR --command TEXT --message TEXT
   driver.py history  --login URL --out DIR --phrase TEXT [--timezone TZ]
   driver.py elicit   --login URL --out DIR --phrase TEXT
+  driver.py claude-terminal --login URL --out DIR --cwd DIR --phrase TEXT --command TEXT
   driver.py terminal --login URL --out DIR --cwd DIR
   driver.py bench    --login URL --out DIR --socket PATH [--sessions N] [--events N]
 
@@ -299,6 +300,40 @@ def elicit(p, a):
     browser.close()
 
 
+def claude_terminal(p, a):
+    """Claude Code started in a terminal from the browser: its permission
+    prompt reaches the board, approving there lets the tool run."""
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    errors = []
+    ctx = browser.new_context(viewport=DESKTOP)
+    page = sign_in(ctx, a.login, errors)
+    page.goto(base_of(a.login) + "/#/terminals")
+    page.get_by_label("Run").select_option("claude")
+    page.get_by_label("Directory").fill(a.cwd)
+    page.get_by_role("button", name="Start terminal").click()
+    rows = page.locator(".term-screen .xterm-rows")
+    expect(rows).to_contain_text("\u276f", timeout=WAIT_MS * 2)
+    term_url = page.url
+    term_id = page.locator(".term-screen").get_attribute("data-terminal")
+    page.locator(".term-screen").click()
+    page.keyboard.type(a.phrase)
+    page.keyboard.press("Enter")
+    expect(rows).to_contain_text("Do you want to proceed?", timeout=WAIT_MS * 2)
+    shots(page, a.out, "claude-terminal")
+    page.goto(base_of(a.login) + "/#/")
+    card = page.locator("article.approval").filter(has_text=a.command)
+    expect(card).to_be_visible(timeout=WAIT_MS)
+    card.get_by_role("button", name="Approve").click()
+    expect(card.get_by_role("status")).to_contain_text("allowed", timeout=WAIT_MS)
+    page.goto(term_url)
+    rows = page.locator(".term-screen .xterm-rows")
+    expect(rows).not_to_contain_text("Do you want to proceed?", timeout=WAIT_MS * 2)
+    if errors:
+        fail(f"console errors: {errors}")
+    print(json.dumps({"id": term_id}))
+    browser.close()
+
+
 def terminal(p, a):
     """A shell in a PTY from the browser: typing reaches it, resizing the
     viewport resizes the PTY, a reload replays what was there."""
@@ -587,7 +622,7 @@ def terminal_bench(p, a):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("scenario", choices=["auth", "approve", "deny", "bench", "history", "terminal", "elicit", "transcript-bench", "terminal-bench"])
+    ap.add_argument("scenario", choices=["auth", "approve", "deny", "bench", "history", "terminal", "elicit", "transcript-bench", "terminal-bench", "claude-terminal"])
     ap.add_argument("--session")
     ap.add_argument("--session2")
     ap.add_argument("--cwd")
@@ -611,6 +646,8 @@ def main():
             terminal_bench(p, a)
         elif a.scenario == "elicit":
             elicit(p, a)
+        elif a.scenario == "claude-terminal":
+            claude_terminal(p, a)
         elif a.scenario == "terminal":
             terminal(p, a)
         elif a.scenario == "history":
