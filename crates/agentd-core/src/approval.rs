@@ -143,6 +143,11 @@ pub struct Approval {
     pub decided_ms: Option<i64>,
     /// Why (free text from the decider, or agentd's explanation).
     pub reason: Option<String>,
+    /// Why a human is asked: which rule routed it here, or that no rule of
+    /// agentd.toml decides it (absent in approvals stored before it was
+    /// recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked_because: Option<String>,
 }
 
 impl Approval {
@@ -172,6 +177,7 @@ impl Approval {
             decided_by: None,
             decided_ms: None,
             reason: None,
+            asked_because: None,
         }
     }
 }

@@ -152,10 +152,10 @@ pub struct Hold {
 pub enum Judged {
     /// A rule decided: the decision and why.
     Decided(Decision, String),
-    /// A rule routes it to a human, with its timeout policy.
-    Ask(OnTimeout),
-    /// No rule matches.
-    NoRule,
+    /// A rule routes it to a human, with its timeout policy and which rule.
+    Ask(OnTimeout, String),
+    /// No rule matches: how many were checked.
+    NoRule(usize),
 }
 
 /// Applies the configured rules to a tool call (`cwd` scopes project rules).
@@ -168,12 +168,20 @@ pub fn judge(shared: &Shared, tool: &str, input: &Value, cwd: Option<&str>) -> J
         home: home.as_deref(),
     };
     let Some(v) = rules::evaluate(&shared.config.rules, &call) else {
-        return Judged::NoRule;
+        return Judged::NoRule(shared.config.rules.len());
     };
     let action = match v.rule.action {
         Action::Allow => "allow",
         Action::Deny => "deny",
-        Action::Ask => return Judged::Ask(v.rule.on_timeout),
+        Action::Ask => {
+            let why = format!(
+                "agentd rule #{} `{}` asks a human: {}",
+                v.index + 1,
+                v.rule.rule,
+                v.why
+            );
+            return Judged::Ask(v.rule.on_timeout, why);
+        }
     };
     let why = format!(
         "agentd rule #{} `{}` ({action}): {}",

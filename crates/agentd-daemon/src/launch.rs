@@ -400,7 +400,7 @@ async fn answer_control(
         Judged::Decided(decision, _) => agentd_claude::output::can_use_tool(&decision, &approval),
         judged => {
             let on_timeout = match judged {
-                Judged::Ask(t) => t,
+                Judged::Ask(t, _) => t,
                 _ => Default::default(),
             };
             shared.launched.open_request(&request_id, &approval.id);

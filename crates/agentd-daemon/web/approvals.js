@@ -115,6 +115,7 @@ export function ApprovalCard({ approval: a, session, onDecided }) {
       ${a.agentId ? html`<span class="badge">subagent</span>` : ''}
       <span class="age">${age(Date.parse(a.createdAt))}</span>
     </header>
+    ${a.askedBecause && html`<p class="asked muted" title="Why agentd asks you">${a.askedBecause}</p>`}
     ${what.kind === 'command' && html`<pre class="command">${what.command}</pre>
       ${what.description ? html`<p class="why">${what.description}</p>` : ''}`}
     ${what.kind === 'diff' && html`<${Diff} path=${what.path} hunks=${what.hunks} />`}

@@ -10,7 +10,7 @@ const SESSION_FIELDS = `id agent status statusSinceMs cwd project gitBranch mode
   pendingApprovals contextPct costUsd tmuxPane lastError firstEventMs lastEventMs lastSeq live
   history { title firstPrompt }`;
 const APPROVAL_FIELDS = `id sessionId agentId toolName toolInput toolUseId permissionSuggestions cwd
-  origin status decidedBy reason createdAt decidedAt`;
+  origin status decidedBy reason askedBecause createdAt decidedAt`;
 
 /** How long a decided approval stays on screen, ms (to show who decided). */
 const DECIDED_LINGER_MS = 8000;

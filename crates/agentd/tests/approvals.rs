@@ -64,6 +64,10 @@ fn approve_from_the_cli_releases_the_held_hook_with_claudes_output_shape() {
     let a = &list[0].approval;
     assert_eq!(a.tool_name, "Bash");
     assert_eq!(a.tool_input["command"], "rm -rf build");
+    assert_eq!(
+        a.asked_because.as_deref(),
+        Some("agentd.toml has no [[rules]]; every tool call it is asked about goes to a human")
+    );
     assert_eq!(a.session_id, "s1");
     assert_eq!(status_of(&d, "s1"), "needs_approval");
 
@@ -288,6 +292,12 @@ on_timeout = "deny"
         .unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].approval.status.as_str(), "timed_out");
+    // It says which rule sent it to a human.
+    let why = all[0].approval.asked_because.as_deref().unwrap_or_default();
+    assert!(
+        why.contains("asks a human") && why.contains("git push"),
+        "{why}"
+    );
     assert_eq!(
         status_of(&d, "r"),
         "working",

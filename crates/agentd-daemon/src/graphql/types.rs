@@ -297,6 +297,9 @@ pub struct Approval {
     pub decided_by: Option<String>,
     /// Why.
     pub reason: Option<String>,
+    /// Why a human is asked: the rule that routed it here, or that no rule
+    /// decides it.
+    pub asked_because: Option<String>,
     /// When asked, RFC 3339.
     pub created_at: String,
     /// When decided, RFC 3339.
@@ -327,6 +330,7 @@ impl From<agentd_proto::api::ApprovalView> for Approval {
                 .map(Json),
             decided_by: a.decided_by,
             reason: a.reason,
+            asked_because: a.asked_because,
             created_at: v.created_at,
             decided_at: v.decided_at,
         }

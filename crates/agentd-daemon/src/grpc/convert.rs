@@ -87,6 +87,7 @@ impl From<agentd_proto::api::ApprovalView> for pb::Approval {
             reason: a.reason,
             created_ms: a.created_ms,
             decided_ms: a.decided_ms,
+            asked_because: a.asked_because,
         }
     }
 }

@@ -122,8 +122,9 @@ impl Service {
         };
         let cwd = str_of("cwd");
         // Permission rules speak of tool calls, not of MCP servers' questions.
+        let mut asked_because = None;
         let judged = if origin == Origin::Elicitation {
-            Judged::NoRule
+            Judged::NoRule(0)
         } else {
             approvals::judge(shared, &tool, &input, cwd.as_deref())
         };
@@ -138,9 +139,22 @@ impl Service {
                 };
                 return Ok(Ingested::Now(now(Some(output))));
             }
-            Judged::Ask(on_timeout) => Some(on_timeout),
-            Judged::NoRule => None,
+            Judged::Ask(on_timeout, why) => Some((on_timeout, why)),
+            Judged::NoRule(n) => {
+                asked_because = Some(match (origin, n) {
+                    (Origin::Elicitation, _) => {
+                        "an MCP server's question: only a human answers it".to_owned()
+                    }
+                    (_, 0) => "agentd.toml has no [[rules]]; every tool call it is asked about goes to a human".to_owned(),
+                    (_, n) => format!("none of the {n} rules of agentd.toml matches this call"),
+                });
+                None
+            }
         };
+        let ask = ask.map(|(on_timeout, why)| {
+            asked_because = Some(why);
+            on_timeout
+        });
         // PreToolUse without an `ask` rule: Claude Code's own flow decides.
         if origin == Origin::PreToolUse && ask.is_none() {
             return Ok(checks(now(None)));
@@ -163,6 +177,7 @@ impl Service {
                 .cloned()
                 .unwrap_or(Value::Null),
             cwd,
+            asked_because,
             ..approvals::draft(&tool, &input, origin)
         };
         let timeout = Duration::from_secs(shared.config.approvals.timeout_s.max(1));

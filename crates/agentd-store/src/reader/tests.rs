@@ -109,6 +109,7 @@ fn approval(id: &str) -> agentd_core::Approval {
         decided_by: None,
         decided_ms: None,
         reason: None,
+        asked_because: None,
     }
 }
 

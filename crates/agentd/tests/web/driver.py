@@ -218,6 +218,8 @@ def decide(p, a, deny):
     expect(row.first).to_be_visible(timeout=WAIT_MS)
     card = page.locator("article.approval").filter(has_text=a.command)
     expect(card).to_be_visible(timeout=WAIT_MS)
+    # Why agentd asks: no rule decided it.
+    expect(card.locator("p.asked")).to_contain_text("rules", timeout=WAIT_MS)
     shots(page, a.out, "deny-approval" if deny else "approval")
     t0 = time.monotonic()
     if deny:
