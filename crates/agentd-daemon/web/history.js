@@ -185,6 +185,7 @@ export function SessionPage({ id, uuid, store }) {
         aria-selected=${tab === t} onClick=${() => setTab(t)}>${t}</button>`)}
     </nav>
     ${error && html`<p class="error" role="alert">${error}</p>`}
+    <${SessionUsage} id=${id} />
     ${tab === 'transcript' && html`<section aria-label="Transcript">
       <label class="muted"><input type="checkbox" checked=${showSub} onChange=${(e) => setShowSub(e.currentTarget.checked)} />
         show subagents' messages (${messages.filter((m) => m.agentId).length})</label>
@@ -195,6 +196,28 @@ export function SessionPage({ id, uuid, store }) {
     ${tab === 'events' && html`<${Events} id=${id} />`}
     ${tab === 'hooks' && html`<${HookRuns} id=${id} />`}
   </main>`;
+}
+
+/** The session's tokens and cost by model, from its transcript. */
+function SessionUsage({ id }) {
+  const [u, setU] = useState(null);
+  useEffect(() => {
+    gql(`query($id: String) { usage(groupBy: MODEL, sessionId: $id) {
+      rows { period inputTokens outputTokens cacheCreationTokens cacheReadTokens totalTokens costUsd }
+      totals { totalTokens costUsd } } }`, { id })
+      .then((d) => setU(d.usage), () => setU(null));
+  }, [id]);
+  if (!u || u.rows.length === 0) return null;
+  const n = (x) => x.toLocaleString('en-US');
+  return html`<table class="usage-table session-usage" aria-label="Usage of this session">
+    <thead><tr><th scope="col">Model</th><th scope="col">Input</th><th scope="col">Output</th>
+      <th scope="col">Cache write</th><th scope="col">Cache read</th><th scope="col">Cost</th></tr></thead>
+    <tbody>${u.rows.map((r) => html`<tr key=${r.period}><td>${r.period}</td><td class="num">${n(r.inputTokens)}</td>
+      <td class="num">${n(r.outputTokens)}</td><td class="num">${n(r.cacheCreationTokens)}</td>
+      <td class="num">${n(r.cacheReadTokens)}</td><td class="num">${r.costUsd == null ? '?' : usd(r.costUsd)}</td></tr>`)}</tbody>
+    <tfoot><tr><th scope="row">Total</th><td colspan="4" class="num">${n(u.totals.totalTokens)} tokens</td>
+      <td class="num">${u.totals.costUsd == null ? '?' : usd(u.totals.costUsd)}</td></tr></tfoot>
+  </table>`;
 }
 
 function Events({ id }) {

@@ -91,12 +91,13 @@ pub fn report(
                 SUM(u.input), SUM(u.output), SUM(u.cache_write), SUM(u.cache_write_1h), SUM(u.cache_read)
          FROM usage u LEFT JOIN sessions s ON s.id = u.session_id
          WHERE (?1 IS NULL OR u.ts_ms >= ?1) AND (?2 IS NULL OR u.ts_ms < ?2)
+           AND (?3 IS NULL OR u.session_id = ?3)
          GROUP BY k, u.model, class",
         short = pricing::SHORT_LONG_CONTEXT_TOKENS,
         long = pricing::LONG_CONTEXT_TOKENS
     );
     let mut stmt = reader.conn().prepare(&sql)?;
-    let rows = stmt.query_map(rusqlite::params![since, until], |r| {
+    let rows = stmt.query_map(rusqlite::params![since, until, q.session_id], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,

@@ -235,6 +235,7 @@ fn usage_q(group_by: GroupBy) -> UsageQuery {
         since: None,
         until: None,
         timezone: Some("UTC".into()),
+        session_id: None,
     }
 }
 

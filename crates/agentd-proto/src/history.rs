@@ -217,6 +217,9 @@ pub struct UsageQuery {
     /// IANA time zone (`Europe/Berlin`, `UTC`); default: the system's.
     #[serde(default)]
     pub timezone: Option<String>,
+    /// Only this session's usage (its full id; subagents included).
+    #[serde(default)]
+    pub session_id: Option<String>,
 }
 
 /// One row of a report. Tokens are counts; cost is USD.

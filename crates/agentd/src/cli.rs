@@ -316,6 +316,9 @@ pub enum Command {
         /// IANA time zone days are cut in (default: local).
         #[arg(long)]
         timezone: Option<String>,
+        /// Only this session's usage (its full id).
+        #[arg(long, value_name = "ID")]
+        session: Option<String>,
         /// JSON: `{rows: [{period, input_tokens, …, cost_usd, models}], totals}`.
         #[arg(long)]
         json: bool,

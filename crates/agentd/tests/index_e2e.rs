@@ -159,4 +159,15 @@ fn a_real_session_and_its_subagent_are_searchable_and_usage_matches_ccusage() {
         (ours - claudes).abs() <= 1e-6 + claudes * 1e-6,
         "agentd ${ours} vs Claude Code ${claudes}: {row}"
     );
+    // One session's usage alone (by model) adds up to its row.
+    let alone = json_of(&d.home, &["usage", "model", "--session", &id, "--json"]);
+    assert_eq!(
+        alone["totals"]["total_tokens"], row["total_tokens"],
+        "{alone} vs {row}"
+    );
+    let none = json_of(
+        &d.home,
+        &["usage", "model", "--session", "no-such-session", "--json"],
+    );
+    assert_eq!(none["rows"].as_array().map(Vec::len), Some(0), "{none}");
 }

@@ -236,6 +236,8 @@ impl CoreQuery {
     }
 
     /// Tokens and cost, grouped, a page of rows from `offset`.
+    // One argument per GraphQL argument.
+    #[allow(clippy::too_many_arguments)]
     async fn usage(
         &self,
         ctx: &Context<'_>,
@@ -244,6 +246,7 @@ impl CoreQuery {
         #[graphql(desc = "Last local day included, YYYY-MM-DD.")] until: Option<String>,
         #[graphql(desc = "IANA time zone days are cut in (default: the daemon's).")]
         timezone: Option<String>,
+        #[graphql(desc = "Only this session's usage (its full id).")] session_id: Option<String>,
         #[graphql(default = 0)] offset: u64,
     ) -> async_graphql::Result<UsagePage> {
         let q = UsageQuery {
@@ -251,6 +254,7 @@ impl CoreQuery {
             since,
             until,
             timezone,
+            session_id,
         };
         let page = service(ctx)?.usage(q, offset as usize).await.map_err(gql)?;
         Ok(page.into())

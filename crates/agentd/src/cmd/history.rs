@@ -144,6 +144,7 @@ pub fn usage(
     since: Option<String>,
     until: Option<String>,
     timezone: Option<String>,
+    session: Option<String>,
     as_json: bool,
 ) -> ExitCode {
     // The report cuts days in its time zone: the given times become days
@@ -182,6 +183,7 @@ pub fn usage(
         since,
         until,
         timezone,
+        session_id: session,
     };
     let mut report: Option<UsageReport> = None;
     let mut offset = Some(0usize);

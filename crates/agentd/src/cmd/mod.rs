@@ -197,8 +197,9 @@ pub fn run(cli: Cli) -> ExitCode {
             since,
             until,
             timezone,
+            session,
             json,
-        } => history::usage(&paths, &by, since, until, timezone, json),
+        } => history::usage(&paths, &by, since, until, timezone, session, json),
         Command::Index { wait, rescan, json } => history::index(&paths, wait, rescan, json),
         Command::Hooks { command } => match command {
             HooksCommand::Ls { cwd, json } => hooks::ls(&paths, cwd, json),

@@ -261,6 +261,8 @@ def history(p, a):
     target = page.locator("article.msg.target")
     expect(target).to_contain_text(a.phrase, timeout=WAIT_MS)
     expect(target).to_be_in_viewport(timeout=WAIT_MS)
+    # The session's own usage, by model.
+    expect(page.get_by_label("Usage of this session")).to_contain_text("claude-opus-5-5", timeout=WAIT_MS)
     shots(page, a.out, "transcript")
     opened = page.evaluate("() => location.hash")
     page.goto(base_of(a.login) + "/#/usage")
