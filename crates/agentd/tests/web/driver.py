@@ -304,13 +304,36 @@ def elicit(p, a):
     browser.close()
 
 
+# Records every notification the page shows (as window.__notes).
+NOTIFICATION_RECORDER = """
+window.__notes = [];
+const Real = window.Notification;
+if (Real) {
+  class Recorded extends Real {
+    constructor(title, options) {
+      super(title, options);
+      window.__notes.push(title + ' | ' + ((options && options.body) || ''));
+    }
+  }
+  Object.defineProperty(Recorded, 'permission', { get: () => Real.permission });
+  Recorded.requestPermission = (...args) => Real.requestPermission(...args);
+  window.Notification = Recorded;
+}
+"""
+
+
 def claude_terminal(p, a):
     """Claude Code started in a terminal from the browser: its permission
     prompt reaches the board, approving there lets the tool run."""
     browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
     errors = []
     ctx = browser.new_context(viewport=DESKTOP)
+    # Browser notifications, opted into; each one the page shows is recorded.
+    ctx.grant_permissions(["notifications"], origin=base_of(a.login))
+    ctx.add_init_script(NOTIFICATION_RECORDER)
     page = sign_in(ctx, a.login, errors)
+    page.get_by_role("button", name="Notify me").click()
+    expect(page.get_by_role("button", name="Notifications on")).to_be_visible(timeout=WAIT_MS)
     page.goto(base_of(a.login) + "/#/terminals")
     page.get_by_label("Run").select_option("claude")
     page.get_by_label("Directory").fill(a.cwd)
@@ -324,6 +347,8 @@ def claude_terminal(p, a):
     page.keyboard.press("Enter")
     expect(rows).to_contain_text("Do you want to proceed?", timeout=WAIT_MS * 2)
     shots(page, a.out, "claude-terminal")
+    # The session started needing the user: one notification says so.
+    page.wait_for_function("() => window.__notes.some((n) => n.includes('needs approval'))", timeout=WAIT_MS)
     page.goto(base_of(a.login) + "/#/")
     card = page.locator("article.approval").filter(has_text=a.command)
     expect(card).to_be_visible(timeout=WAIT_MS)
