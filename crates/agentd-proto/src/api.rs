@@ -72,6 +72,12 @@ pub struct HealthLimits {
     /// Live watchers of hook runs now (GraphQL `hookOutput`).
     #[serde(default)]
     pub hook_watchers: usize,
+    /// Terminals kept (running or exited, until closed).
+    #[serde(default)]
+    pub terminals: usize,
+    /// Browsers signed in to the web UI.
+    #[serde(default)]
+    pub web_sessions: usize,
 }
 
 /// `hook.ingest` and `status.ingest` params.

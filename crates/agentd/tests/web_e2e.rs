@@ -335,6 +335,9 @@ fn a_terminal_in_the_browser_types_resizes_replays_after_a_reload_and_closes_its
     assert_eq!(t.kind, "shell");
     assert_eq!(t.cwd, dir.path().to_str().unwrap());
     assert!(t.output_bytes > 0);
+    let health: Value = d.client().call(method::HEALTH, json!({})).unwrap();
+    assert_eq!(health["limits"]["terminals"], 1, "{health}");
+    assert_eq!(health["limits"]["web_sessions"], 1, "{health}");
     let pid = rustix::process::Pid::from_raw(t.pid as i32).unwrap();
     let closed: agentd_proto::api::TerminalView = d
         .client()
@@ -348,6 +351,8 @@ fn a_terminal_in_the_browser_types_resizes_replays_after_a_reload_and_closes_its
     let list: Vec<agentd_proto::api::TerminalView> =
         d.client().call(method::TERMINALS_LIST, json!({})).unwrap();
     assert!(list.is_empty(), "{list:?}");
+    let health: Value = d.client().call(method::HEALTH, json!({})).unwrap();
+    assert_eq!(health["limits"]["terminals"], 0, "{health}");
 }
 
 #[test]

@@ -34,6 +34,8 @@ impl Service {
                 subscribers_dropped: shared.log.subscribers_dropped(),
                 subscribers: shared.log.subscribers(),
                 hook_watchers: shared.hooks.as_ref().map_or(0, |r| r.watchers()),
+                terminals: shared.terminals.len(),
+                web_sessions: shared.web.list().len(),
             },
         }
     }
