@@ -352,15 +352,13 @@ async fn graphql_ws(
             .get(header::AUTHORIZATION)
             .and_then(|h| h.to_str().ok()),
     );
-    // A browser signs in by its cookie, from this origin only (a browser
-    // always sends Origin on a WebSocket). Revoking its web session
-    // closes the socket.
-    let browser = state
-        .browsers
-        .signed_in_same_origin(&headers)
-        .map(|(s, _)| s.revoked);
-    let by_header = by_header || browser.is_some();
-    let revoked = browser.unwrap_or_default();
+    // A browser signs in by its cookie and its CSRF key (`{"csrf": …}` in
+    // connection_init), from this origin only (a browser always sends
+    // Origin on a WebSocket). Revoking its web session closes the socket.
+    let cookies = state.browsers.same_origin_tokens(&headers);
+    let browsers = state.browsers.clone();
+    let revoked = tokio_util::sync::CancellationToken::new();
+    let on_revoke = revoked.clone();
     let token = Arc::clone(&state.token);
     let schema = state.schema.clone();
     upgrade
@@ -407,11 +405,25 @@ async fn graphql_ws(
                         .and_then(Value::as_str)
                         .and_then(|h| h.strip_prefix("Bearer "))
                         .is_some_and(|t| constant_time_eq(t.as_bytes(), token.as_bytes()));
+                    let browser = payload.get("csrf").and_then(Value::as_str).and_then(|k| {
+                        cookies.iter().find_map(|c| browsers.check_key(c, k))
+                    });
+                    if let Some(signed) = browser {
+                        // Cut when the web session is revoked (the watch
+                        // ends with the connection).
+                        tokio::spawn(async move {
+                            tokio::select! {
+                                () = signed.revoked.cancelled() => on_revoke.cancel(),
+                                () = on_revoke.cancelled() => {}
+                            }
+                        });
+                        return Ok(async_graphql::Data::default());
+                    }
                     if by_header || given {
                         Ok(async_graphql::Data::default())
                     } else {
                         Err(async_graphql::Error::new(
-                            "missing or wrong bearer token: send it as the Authorization header or as {\"authorization\": \"Bearer …\"} in connection_init",
+                            "missing or wrong bearer token: send it as the Authorization header or as {\"authorization\": \"Bearer …\"} in connection_init (a browser signed in to the web UI sends {\"csrf\": …})",
                         ))
                     }
                 })
@@ -420,6 +432,8 @@ async fn graphql_ws(
                 () = served => {}
                 () = revoked.cancelled() => pinger.abort(),
             }
+            // Ends the revocation watch, if any.
+            revoked.cancel();
             let _ = pinger.await;
         })
 }

@@ -154,6 +154,12 @@ impl TranscriptIndex {
         if let Some(p) = self.progress() {
             let deadline = tokio::time::Instant::now() + INDEX_OPEN_WAIT;
             while !p.opened.load(std::sync::atomic::Ordering::Acquire) {
+                // Opening failed: say why rather than wait.
+                if let Some(e) = p.last_error.lock().ok().and_then(|e| e.clone()) {
+                    return Err(ServiceError::store(format!(
+                        "the transcript index could not be opened: {e}"
+                    )));
+                }
                 if tokio::time::Instant::now() >= deadline {
                     return Err(ServiceError::store(
                         "the transcript index is still opening; try again in a moment",

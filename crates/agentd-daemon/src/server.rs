@@ -224,8 +224,9 @@ impl Daemon {
         // Launched sessions' pending permission requests get their answer now.
         shared.shutdown.cancel();
         shared.tasks.close();
-        // Terminals' programs end with the daemon that holds their PTYs.
-        shared.terminals.close_all().await;
+        // Terminals' programs end with the daemon that holds their PTYs
+        // (bounded: a process stuck in the kernel does not hold shutdown).
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, shared.terminals.close_all()).await;
         drop(listener);
         drop(_socket_file);
         connections.close();

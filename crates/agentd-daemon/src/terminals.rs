@@ -73,9 +73,18 @@ impl Terminals {
         self.lock().is_empty()
     }
 
-    /// Keeps `entry` under `id`.
-    pub fn insert(&self, id: String, entry: Entry) {
-        self.lock().insert(id, entry);
+    /// Keeps `entry` under `id`, unless [`MAX_TERMINALS`] are kept
+    /// already (then it is handed back).
+    ///
+    /// # Errors
+    /// The entry, when there is no room.
+    pub fn insert(&self, id: String, entry: Entry) -> Result<(), Entry> {
+        let mut map = self.lock();
+        if map.len() >= MAX_TERMINALS {
+            return Err(entry);
+        }
+        map.insert(id, entry);
+        Ok(())
     }
 
     /// Every terminal, oldest first.

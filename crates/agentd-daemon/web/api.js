@@ -1,20 +1,38 @@
 // The daemon's API as the page uses it: who is signed in, GraphQL queries
 // and mutations over POST /graphql (with the CSRF token), and
 // subscriptions over one graphql-transport-ws WebSocket (graphql-ws).
-// The browser's session cookie authenticates both; the page never holds
-// the daemon's bearer token.
+// The browser's session cookie and the CSRF key authenticate all of them;
+// the page never holds the daemon's bearer token.
+//
+// The key arrives once, in the fragment of the sign-in redirect
+// (`/#csrf=…`), and is kept in this origin's localStorage: other local
+// servers may see the cookie (cookies ignore ports), never the key.
 
 import { createClient } from './vendor/graphql-ws.js';
 
-let csrf = null;
+const KEY = 'agentd.csrf';
 
-/** Who is signed in: `{signed_in, id, csrf}`, or null when this browser is not. */
+// Take the key out of the address bar before anything else runs.
+if (location.hash.startsWith('#csrf=')) {
+  localStorage.setItem(KEY, decodeURIComponent(location.hash.slice('#csrf='.length)));
+  history.replaceState(null, '', location.pathname);
+}
+
+/** The CSRF key of this browser's sign-in, if it has one. */
+export function csrfKey() {
+  return localStorage.getItem(KEY) ?? '';
+}
+
+/**
+ * Who is signed in: `{signed_in, id}`, `{keyless: true}` when the cookie is
+ * there but the key is not (storage cleared), or null when not signed in.
+ */
 export async function signedIn() {
   const res = await fetch('/api/session', { credentials: 'same-origin' });
   if (!res.ok) throw new Error(`GET /api/session: HTTP ${res.status}`);
   const me = await res.json();
   if (!me.signed_in) return null;
-  csrf = me.csrf;
+  if (!csrfKey()) return { keyless: true };
   return me;
 }
 
@@ -31,7 +49,7 @@ export async function gql(query, variables = {}) {
   const res = await fetch('/graphql', {
     method: 'POST',
     credentials: 'same-origin',
-    headers: { 'content-type': 'application/json', 'x-agentd-csrf': csrf ?? '' },
+    headers: { 'content-type': 'application/json', 'x-agentd-csrf': csrfKey() },
     body: JSON.stringify({ query, variables }),
   });
   let body;
@@ -53,8 +71,9 @@ export async function logout() {
   await fetch('/logout', {
     method: 'POST',
     credentials: 'same-origin',
-    headers: { 'x-agentd-csrf': csrf ?? '' },
+    headers: { 'x-agentd-csrf': csrfKey() },
   });
+  localStorage.removeItem(KEY);
 }
 
 let client = null;
@@ -67,6 +86,7 @@ export function connect(onState) {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
   client = createClient({
     url: `${scheme}://${location.host}/graphql`,
+    connectionParams: () => ({ csrf: csrfKey() }),
     lazy: false,
     keepAlive: 10_000,
     retryAttempts: Infinity,

@@ -166,10 +166,12 @@ function App() {
   </div>`;
 }
 
-function SignIn() {
+function SignIn({ keyless }) {
   return html`<main class="signin">
     <h1>agentd</h1>
-    <p>This browser is not signed in to the daemon.</p>
+    <p>${keyless
+      ? "This browser's sign-in lost its key (site data was cleared): sign in again."
+      : 'This browser is not signed in to the daemon.'}</p>
     <p>Run <code>agentd web</code> in a terminal and open the link it prints
       (<code>agentd web --open</code> opens it; <code>agentd web --qr</code> shows one for a phone).</p>
   </main>`;
@@ -186,8 +188,8 @@ async function main() {
   }
   // Preact renders beside what is there: the boot message goes first.
   root.replaceChildren();
-  if (!me) {
-    render(html`<${SignIn} />`, root);
+  if (!me || me.keyless) {
+    render(html`<${SignIn} keyless=${!!me?.keyless} />`, root);
     return;
   }
   start();

@@ -6,7 +6,7 @@
 
 import { useEffect, useRef, useState } from './vendor/preact-hooks.js';
 import { html } from './ui.js';
-import { gql } from './api.js';
+import { csrfKey, gql } from './api.js';
 
 /** How often the screen acknowledges what it processed, bytes. */
 const ACK_EVERY = 64 * 1024;
@@ -73,6 +73,8 @@ function TerminalView({ id }) {
     let ws;
     let offset = 0;
     let acked = 0;
+    let delay = 500;
+    let exited = false;
     let stopped = false;
     let retry;
     let fit;
@@ -82,10 +84,13 @@ function TerminalView({ id }) {
     actions.current.take = () => send(JSON.stringify({ type: 'take' }));
 
     function connect() {
-      ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/terminals/${encodeURIComponent(id)}?from=${offset}`);
+      const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+      ws = new WebSocket(`${scheme}://${location.host}/terminals/${encodeURIComponent(id)}`
+        + `?from=${offset}&csrf=${encodeURIComponent(csrfKey())}`);
       sock = ws;
       ws.binaryType = 'arraybuffer';
       ws.onmessage = (m) => {
+        if (stopped) return;
         if (typeof m.data !== 'string') {
           const bytes = new Uint8Array(m.data);
           offset += bytes.length;
@@ -99,11 +104,13 @@ function TerminalView({ id }) {
             }
           });
           // How far this page has read (benchmarks and tests read it).
-          box.current.dataset.offset = offset;
+          if (box.current) box.current.dataset.offset = offset;
           return;
         }
         const msg = JSON.parse(m.data);
         if (msg.type === 'hello') {
+          delay = 500;
+          exited = msg.exit_code != null;
           offset = msg.from;
           acked = msg.from;
           send(JSON.stringify({ type: 'ack', offset: msg.from }));
@@ -113,6 +120,7 @@ function TerminalView({ id }) {
           setState((s) => ({ ...s, writer: msg.you }));
           if (msg.you) send(JSON.stringify({ type: 'resize', cols: term.cols, rows: term.rows }));
         } else if (msg.type === 'exit') {
+          exited = true;
           setState((s) => ({ ...s, exit: msg.code }));
         } else if (msg.type === 'error') {
           setState((s) => ({ ...s, note: msg.message }));
@@ -120,8 +128,15 @@ function TerminalView({ id }) {
       };
       ws.onclose = () => {
         if (stopped) return;
+        // An exited program says nothing more; otherwise try again, backing
+        // off to 10 s (closed elsewhere, revoked: the page stays quiet).
+        if (exited) {
+          setState((s) => ({ ...s, status: 'ended' }));
+          return;
+        }
         setState((s) => ({ ...s, status: 'reconnecting' }));
-        retry = setTimeout(connect, 1000);
+        retry = setTimeout(connect, delay);
+        delay = Math.min(delay * 2, 10_000);
       };
     }
 

@@ -43,9 +43,18 @@ pub use ring::Ring;
 /// loses a byte.
 pub const HIGH_WATER: u64 = 1 << 20;
 
-/// Chunks the live channel holds for a watcher: HIGH_WATER in chunks of
-/// 512 bytes and more.
-const LIVE_CHUNKS: usize = (HIGH_WATER / 512) as usize;
+/// Chunks (of at most 16 KiB) the live channel holds for a watcher: a
+/// watcher further behind lags and attaches again from its offset (the
+/// buffer, larger than HIGH_WATER, still holds what a writer has not
+/// acknowledged). Bounds what one slow watcher pins to 1 MiB.
+const LIVE_CHUNKS: usize = 64;
+
+/// Keystrokes queued for the program, in frames; past it, input is refused
+/// (the program is not reading).
+const INPUT_QUEUE: usize = 64;
+
+/// Longest one queued write to the PTY may wait for the program to read.
+const INPUT_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How a terminal is started.
 #[derive(Debug, Clone)]
@@ -79,6 +88,9 @@ pub enum PtyError {
     /// Another watcher holds the writer lease.
     #[error("another watcher is typing in this terminal; take over to type here")]
     NotWriter,
+    /// The program has not read what was typed before.
+    #[error("the program is not reading its input; these keystrokes were dropped")]
+    InputFull,
     /// The program has exited: nothing reads input any more.
     #[error("the terminal's program has exited")]
     Exited,
@@ -87,7 +99,8 @@ pub enum PtyError {
     Io(std::io::Error),
 }
 
-/// A piece of output: its first byte's offset, and the bytes.
+/// A piece of output: its first byte's offset, and the bytes. An empty
+/// chunk is the last one: every process closed the terminal.
 #[derive(Debug, Clone)]
 pub struct Chunk {
     /// Offset of `bytes[0]` in everything the program wrote.
@@ -119,7 +132,11 @@ struct Inner {
     pid: u32,
     ring: Mutex<Ring>,
     live: broadcast::Sender<Chunk>,
-    input: tokio::sync::Mutex<pty_process::OwnedWritePty>,
+    /// Keystrokes for the writer task.
+    input: tokio::sync::mpsc::Sender<Bytes>,
+    /// The PTY's write half: the writer task writes through it, resizes go
+    /// through it (a write never holds it longer than INPUT_WRITE_TIMEOUT).
+    pty: Arc<tokio::sync::Mutex<pty_process::OwnedWritePty>>,
     size: Mutex<(u16, u16)>,
     writer: Mutex<Option<u64>>,
     /// The acknowledging writer and the offset its screen has processed.
@@ -134,6 +151,10 @@ impl Inner {
     /// How far the acknowledging writer is behind the output, bytes (0
     /// when there is none, or it no longer holds the lease).
     fn behind(&self) -> u64 {
+        // An exited program's last bytes are read regardless.
+        if self.exit.borrow().is_some() {
+            return 0;
+        }
         let acked = *lock(&self.acked);
         match acked {
             Some((w, offset)) if *lock(&self.writer) == Some(w) => {
@@ -147,7 +168,10 @@ impl Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         // The last handle is gone: nothing can reach the program any more.
-        kill_group(self.pid, rustix::process::Signal::KILL);
+        // Once the leader is reaped its group id may be reused: leave it.
+        if self.exit.borrow().is_none() {
+            kill_group(self.pid, rustix::process::Signal::KILL);
+        }
     }
 }
 
@@ -189,23 +213,55 @@ impl Terminal {
                 "the program exited before it started",
             ))
         })?;
-        let (mut output, input) = pty.into_split();
-        // Room for HIGH_WATER in the PTY's small reads (often under 4 KiB):
-        // the acknowledging writer never lags.
+        let (mut output, pty_input) = pty.into_split();
         let (live, _) = broadcast::channel(LIVE_CHUNKS);
         let (exit_tx, exit) = watch::channel(None);
         let flow = Arc::new(tokio::sync::Notify::new());
+        let pty_input = Arc::new(tokio::sync::Mutex::new(pty_input));
+        let (input, mut keys) = tokio::sync::mpsc::channel::<Bytes>(INPUT_QUEUE);
         let inner = Arc::new(Inner {
             pid,
-            ring: Mutex::new(Ring::new(spec.buffer_bytes.max(1024))),
+            ring: Mutex::new(Ring::new(spec.buffer_bytes.max(2 * HIGH_WATER as usize))),
             live: live.clone(),
-            input: tokio::sync::Mutex::new(input),
+            input,
+            pty: Arc::clone(&pty_input),
             size: Mutex::new((cols, rows)),
             writer: Mutex::new(None),
             acked: Mutex::new(None),
             flow: Arc::clone(&flow),
             watchers: Mutex::new(HashSet::new()),
             exit,
+        });
+        // The leader's exit, as soon as it happens (not when the PTY closes:
+        // a background child may keep it open, or the reader be held back).
+        let exited = Arc::clone(&flow);
+        tokio::spawn(async move {
+            let code = child
+                .wait()
+                .await
+                .ok()
+                .map(|s| s.code().unwrap_or_else(|| 128 + signal_of(&s)));
+            let _ = exit_tx.send(Some(code.unwrap_or(-1)));
+            exited.notify_waiters();
+        });
+        // Keystrokes, written in their own task: a program that does not
+        // read its input never holds up whoever typed.
+        let mut exit_seen = inner.exit.clone();
+        tokio::spawn(async move {
+            while let Some(bytes) = keys.recv().await {
+                if exit_seen.borrow_and_update().is_some() {
+                    break;
+                }
+                let mut pty = pty_input.lock().await;
+                let wrote = tokio::time::timeout(INPUT_WRITE_TIMEOUT, async {
+                    pty.write_all(&bytes).await?;
+                    pty.flush().await
+                })
+                .await;
+                if !matches!(wrote, Ok(Ok(()))) {
+                    tracing::debug!("a terminal's program did not take its input");
+                }
+            }
         });
         let weak = Arc::downgrade(&inner);
         tokio::spawn(async move {
@@ -237,12 +293,14 @@ impl Terminal {
                 ring.push(&bytes);
                 let _ = live.send(Chunk { offset, bytes });
             }
-            let code = child
-                .wait()
-                .await
-                .ok()
-                .map(|s| s.code().unwrap_or_else(|| 128 + signal_of(&s)));
-            let _ = exit_tx.send(Some(code.unwrap_or(-1)));
+            // The end of the output, for watchers.
+            if let Some(inner) = weak.upgrade() {
+                let ring = lock(&inner.ring);
+                let _ = live.send(Chunk {
+                    offset: ring.end(),
+                    bytes: Bytes::new(),
+                });
+            }
         });
         Ok(Terminal { inner })
     }
@@ -353,11 +411,13 @@ impl Terminal {
         }
     }
 
-    /// Types `bytes` into the terminal, as `watcher`. A watcher may type
-    /// when it holds the lease, or when nobody does (it then takes it).
+    /// Types `bytes` into the terminal, as `watcher`: queued for the
+    /// program, never waiting for it to read. A watcher may type when it
+    /// holds the lease, or when nobody does (it then takes it).
     ///
     /// # Errors
-    /// [`PtyError::NotWriter`], [`PtyError::Exited`], [`PtyError::Io`].
+    /// [`PtyError::NotWriter`], [`PtyError::Exited`], [`PtyError::InputFull`]
+    /// (the program has not read the last [`INPUT_QUEUE`] frames).
     pub async fn write(&self, watcher: u64, bytes: &[u8]) -> Result<(), PtyError> {
         {
             let mut writer = lock(&self.inner.writer);
@@ -370,9 +430,13 @@ impl Terminal {
         if self.exit_code().is_some() {
             return Err(PtyError::Exited);
         }
-        let mut input = self.inner.input.lock().await;
-        input.write_all(bytes).await.map_err(PtyError::Io)?;
-        input.flush().await.map_err(PtyError::Io)
+        self.inner
+            .input
+            .try_send(Bytes::copy_from_slice(bytes))
+            .map_err(|e| match e {
+                tokio::sync::mpsc::error::TrySendError::Full(_) => PtyError::InputFull,
+                tokio::sync::mpsc::error::TrySendError::Closed(_) => PtyError::Exited,
+            })
     }
 
     /// Resizes the terminal (the program gets SIGWINCH); sizes are
@@ -382,7 +446,7 @@ impl Terminal {
     /// [`PtyError::Io`].
     pub async fn resize(&self, cols: u16, rows: u16) -> Result<(), PtyError> {
         let (cols, rows) = clamp_size((cols, rows));
-        let input = self.inner.input.lock().await;
+        let input = self.inner.pty.lock().await;
         input
             .resize(pty_process::Size::new(rows, cols))
             .map_err(|e| PtyError::Io(std::io::Error::other(e.to_string())))?;
@@ -395,6 +459,10 @@ impl Terminal {
     /// the exit code.
     pub async fn close(&self, grace: Duration) -> i32 {
         use rustix::process::Signal;
+        // Nothing holds the program back any more: a program blocked on
+        // its output gets to its signal handlers.
+        *lock(&self.inner.acked) = None;
+        self.inner.flow.notify_waiters();
         for signal in [Signal::HUP, Signal::TERM, Signal::KILL] {
             if let Some(code) = self.exit_code() {
                 return code;
@@ -404,7 +472,10 @@ impl Terminal {
                 return code;
             }
         }
-        self.exited().await
+        // Past SIGKILL only a process stuck in the kernel stays: give up.
+        tokio::time::timeout(grace, self.exited())
+            .await
+            .unwrap_or(-1)
     }
 }
 
@@ -542,15 +613,33 @@ mod tests {
         spec.buffer_bytes = 2 << 20;
         let t = Terminal::spawn(spec).unwrap();
         let mut a = t.attach(Some(0));
-        t.ack(a.watcher, 0);
+        let watcher = a.watcher;
+        t.ack(watcher, 0);
         let mut got = a.replay.len() as u64;
         let mut text_tail = String::new();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
-            let c = tokio::time::timeout_at(deadline, a.live.recv())
+            let c = match tokio::time::timeout_at(deadline, a.live.recv())
                 .await
                 .expect("the output keeps coming")
-                .expect("never lagged: the program was held back");
+            {
+                Ok(c) => c,
+                // Behind the live channel: the buffer still holds the rest.
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    a = t.reattach(watcher, Some(got));
+                    assert_eq!(a.lost, 0, "the writer never loses a byte");
+                    assert_eq!(a.from, got);
+                    let bytes = std::mem::take(&mut a.replay);
+                    Chunk {
+                        offset: got,
+                        bytes: Bytes::from(bytes),
+                    }
+                }
+                Err(e) => panic!("{e}"),
+            };
+            if c.bytes.is_empty() {
+                break;
+            }
             assert_eq!(c.offset, got, "no gap");
             got += c.bytes.len() as u64;
             text_tail.push_str(&String::from_utf8_lossy(&c.bytes));
@@ -566,6 +655,30 @@ mod tests {
         }
         assert!(got >= 8 << 20, "{got}");
         t.close(Duration::from_secs(2)).await;
+    }
+
+    #[tokio::test]
+    async fn a_program_that_never_reads_holds_up_no_one_and_still_closes() {
+        let t = Terminal::spawn(sh("stty raw -echo; exec sleep 300")).unwrap();
+        let a = t.attach(None);
+        t.ack(a.watcher, 0);
+        let frame = vec![b'x'; 64 * 1024];
+        // Were a write to wait for the program, this would never end.
+        let refused = tokio::time::timeout(Duration::from_secs(60), async {
+            for _ in 0..INPUT_QUEUE * 4 {
+                match t.write(a.watcher, &frame).await {
+                    Ok(()) => {}
+                    Err(PtyError::InputFull) => return true,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            false
+        })
+        .await
+        .expect("writes never wait for the program");
+        assert!(refused, "the queue is bounded");
+        let code = t.close(Duration::from_millis(500)).await;
+        assert!(code > 128, "ended by a signal: {code}");
     }
 
     #[tokio::test]

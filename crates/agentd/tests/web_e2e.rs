@@ -478,3 +478,50 @@ fn claude_code_started_in_a_browser_terminal_is_an_ordinary_session_approved_fro
         .unwrap();
     assert!(closed.exit_code.is_some());
 }
+
+#[test]
+fn web_open_hands_the_opener_a_private_page_never_the_code() {
+    let d = TestDaemon::start();
+    // A fake `xdg-open` that records what it was given.
+    let bin = tempfile::tempdir().unwrap();
+    let record = bin.path().join("args");
+    std::fs::write(
+        bin.path().join("xdg-open"),
+        format!("#!/bin/sh\nprintf '%s' \"$*\" > {}\n", record.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        bin.path().join("xdg-open"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = support::agentd_cmd(&d.home)
+        .env("PATH", path)
+        .args(["web", "--open"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let given = wait_for("the opener to run", WAIT, || {
+        std::fs::read_to_string(&record).ok()
+    });
+    assert!(
+        given.starts_with("file://") && !given.contains("code="),
+        "{given}"
+    );
+    let page = std::path::PathBuf::from(given.trim_start_matches("file://"));
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&page).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    let html = std::fs::read_to_string(&page).unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let url = printed
+        .split_whitespace()
+        .find(|w| w.contains("/login?code="))
+        .expect("the link is printed");
+    assert!(html.contains(url), "{html}");
+}

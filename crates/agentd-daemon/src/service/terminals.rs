@@ -31,7 +31,16 @@ impl Service {
         }
         let kind = p.kind.as_deref().unwrap_or("claude");
         let program: PathBuf = match kind {
-            "claude" => crate::launch::claude_path(&self.shared).map_err(ServiceError::Gone)?,
+            // Looks along PATH: off the async workers.
+            "claude" => {
+                let shared = std::sync::Arc::clone(&self.shared);
+                crate::blocking::bounded("finding claude", move || {
+                    crate::launch::claude_path(&shared)
+                })
+                .await
+                .unwrap_or_else(|| Err("looking for claude took too long".to_owned()))
+                .map_err(ServiceError::Gone)?
+            }
             "shell" => std::env::var_os("SHELL")
                 .filter(|s| !s.is_empty())
                 .map_or_else(|| PathBuf::from("/bin/sh"), PathBuf::from),
@@ -55,15 +64,19 @@ impl Service {
                 cwd.display()
             )));
         }
-        let terminal = Terminal::spawn(Spawn {
+        let spec = Spawn {
             program: program.clone(),
             args: Vec::new(),
             cwd: cwd.clone(),
             env: vec![("COLORTERM".into(), "truecolor".into())],
             size: (p.cols.unwrap_or(80), p.rows.unwrap_or(24)),
             buffer_bytes: BUFFER_BYTES,
-        })
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        };
+        // Opening a PTY and forking: off the async workers.
+        let terminal = tokio::task::spawn_blocking(move || Terminal::spawn(spec))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("starting the terminal: {e}")))?
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let id = format!("term_{}", &crate::approvals::new_id()["apr_".len()..]);
         let entry = Entry {
             terminal,
@@ -73,7 +86,13 @@ impl Service {
             started_ms: crate::now_ms(),
         };
         let view = entry.view(&id);
-        self.shared.terminals.insert(id, entry);
+        if let Err(entry) = self.shared.terminals.insert(id, entry) {
+            // Others started meanwhile took the last places.
+            entry.terminal.close(CLOSE_GRACE).await;
+            return Err(ServiceError::Overloaded(format!(
+                "{MAX_TERMINALS} terminals are open; close one first"
+            )));
+        }
         tracing::info!(terminal = %view.id, pid = view.pid, kind, "terminal started");
         Ok(view)
     }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use agentd_proto::api::{WebLogin, WebRevoked, WebSessionView};
 
 use super::{Service, ServiceError};
-use crate::web::auth::{RevokeError, Signed};
+use crate::web::auth::{Redeemed, RevokeError, Signed};
 
 impl Service {
     /// A one-time sign-in link: for this machine (loopback) and, when the
@@ -71,23 +71,29 @@ impl Service {
         })
     }
 
-    /// Trades a sign-in code for a session token (and stores the new web
-    /// session); `None` when the code is unknown, spent or lapsed.
+    /// Trades a sign-in code for a session token and CSRF key (and stores
+    /// the new web session); `None` when the code is unknown, spent or
+    /// lapsed.
     pub async fn web_redeem(
         &self,
         code: &str,
         user_agent: Option<&str>,
         address: Option<String>,
-    ) -> Option<String> {
-        let (token, id) = self.shared.web.redeem(code, user_agent, address).ok()?;
-        tracing::info!(web_session = %id, "browser signed in");
+    ) -> Option<Redeemed> {
+        let redeemed = self.shared.web.redeem(code, user_agent, address).ok()?;
+        tracing::info!(web_session = %redeemed.id, "browser signed in");
         self.save_web_sessions().await;
-        Some(token)
+        Some(redeemed)
     }
 
     /// The live web session a cookie's token belongs to.
     pub fn web_check(&self, token: &str) -> Option<Signed> {
         self.shared.web.check(token)
+    }
+
+    /// The live web session a cookie's token and a CSRF key sign in.
+    pub fn web_check_csrf(&self, token: &str, csrf: &str) -> Option<Signed> {
+        self.shared.web.check_csrf(token, csrf)
     }
 
     /// Browsers signed in, most recently seen first.

@@ -4,16 +4,23 @@
 //! How a browser signs in: `agentd web` asks the daemon (`web.login`) for a
 //! one-time code and prints `http://127.0.0.1:<port>/login?code=<code>`.
 //! Opening it once trades the code for a session token, set as an
-//! HttpOnly, SameSite=Strict cookie; the page is then redirected to `/`, so
-//! the code leaves the address bar. A code is 32 random bytes, lives
-//! [`CODE_TTL`] and works once.
+//! HttpOnly, SameSite=Strict cookie, and a CSRF key, handed to the page
+//! once in the fragment of the redirect to `/` (`/#csrf=…`; the page keeps
+//! it in its origin's localStorage and drops it from the address bar). A
+//! code is 32 random bytes, lives [`CODE_TTL`] and works once.
+//!
+//! Why two secrets: cookies do not keep ports apart, so another server on
+//! 127.0.0.1 (another user's, a dev server) can receive this cookie from
+//! the browser. The CSRF key never leaves this origin's script, so the
+//! cookie alone does nothing: every POST, GraphQL WebSocket and terminal
+//! needs the key too.
 //!
 //! Invariants:
 //! - Neither codes nor tokens are stored: only their BLAKE3 hashes, in
 //!   memory and (tokens) in `web-sessions.json` (mode 0600), so the file
 //!   signs nobody in.
-//! - The CSRF token is derived from the session token
-//!   ([`csrf_token`]): nothing to store, and it changes with the session.
+//! - The CSRF key is a second random secret per web session, stored as a
+//!   hash like the token, and never sent by the daemon but once.
 //! - Revoking a web session cancels its [`CancellationToken`]: the
 //!   WebSockets it opened close at once.
 
@@ -44,6 +51,9 @@ struct Record {
     id: String,
     /// BLAKE3 of the token, hex.
     token_hash: String,
+    /// BLAKE3 of the CSRF key, hex.
+    #[serde(default)]
+    csrf_hash: String,
     created_ms: i64,
     last_seen_ms: i64,
     expires_ms: i64,
@@ -152,7 +162,8 @@ impl WebSessions {
     }
 
     /// Trades a sign-in code for a new web session: its token (for the
-    /// cookie) and its id. The code is spent either way it matched.
+    /// cookie), its CSRF key and its id. The code is spent either way it
+    /// matched.
     ///
     /// # Errors
     /// [`CodeRefused`] when the code is unknown, spent or lapsed.
@@ -161,9 +172,10 @@ impl WebSessions {
         code: &str,
         user_agent: Option<&str>,
         address: Option<String>,
-    ) -> Result<(String, String), CodeRefused> {
+    ) -> Result<Redeemed, CodeRefused> {
         let h = hash(code);
         let token = random_hex().map_err(|_| CodeRefused)?;
+        let csrf = random_hex().map_err(|_| CodeRefused)?;
         let id = format!("web_{}", &random_hex().map_err(|_| CodeRefused)?[..12]);
         let now_ms = crate::now_ms();
         let mut inner = self.lock();
@@ -190,6 +202,7 @@ impl WebSessions {
             record: Record {
                 id: id.clone(),
                 token_hash: hex(&hash(&token)),
+                csrf_hash: hex(&hash(&csrf)),
                 created_ms: now_ms,
                 last_seen_ms: now_ms,
                 expires_ms: now_ms + SESSION_TTL_MS,
@@ -198,7 +211,7 @@ impl WebSessions {
             },
             revoked: CancellationToken::new(),
         });
-        Ok((token, id))
+        Ok(Redeemed { token, csrf, id })
     }
 
     /// The web session a cookie's token belongs to, if it is live; notes
@@ -218,6 +231,26 @@ impl WebSessions {
             id: e.record.id.clone(),
             revoked: e.revoked.clone(),
         })
+    }
+
+    /// [`Self::check`], and `csrf` is that session's CSRF key.
+    pub fn check_csrf(&self, token: &str, csrf: &str) -> Option<Signed> {
+        let want = {
+            let h = hex(&hash(token));
+            let inner = self.lock();
+            inner
+                .sessions
+                .iter()
+                .find(|e| {
+                    crate::http::constant_time_eq(e.record.token_hash.as_bytes(), h.as_bytes())
+                })
+                .map(|e| e.record.csrf_hash.clone())?
+        };
+        let given = hex(&hash(csrf));
+        if want.is_empty() || !crate::http::constant_time_eq(want.as_bytes(), given.as_bytes()) {
+            return None;
+        }
+        self.check(token)
     }
 
     /// The live web sessions, most recently seen first.
@@ -297,13 +330,15 @@ pub enum RevokeError {
     Ambiguous,
 }
 
-/// The CSRF token of the web session whose token is `token` (64 hex
-/// digits): what the page sends as `X-Agentd-Csrf` on every mutation.
-pub fn csrf_token(token: &str) -> String {
-    hex(&blake3::derive_key(
-        "agentd web csrf 2026-11-29",
-        token.as_bytes(),
-    ))
+/// What a redeemed sign-in code gives.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Redeemed {
+    /// The session token (the cookie's value).
+    pub token: String,
+    /// The CSRF key (for the page's script only).
+    pub csrf: String,
+    /// The web session's id.
+    pub id: String,
 }
 
 fn hash(secret: &str) -> [u8; 32] {
@@ -335,10 +370,20 @@ mod tests {
         let (_d, w) = sessions();
         let (code, _) = w.issue_code().unwrap();
         assert_eq!(w.redeem("nope", None, None), Err(CodeRefused));
-        let (token, id) = w.redeem(&code, Some("Firefox"), None).unwrap();
+        let Redeemed { token, csrf, id } = w.redeem(&code, Some("Firefox"), None).unwrap();
         assert_eq!(w.redeem(&code, None, None), Err(CodeRefused), "spent");
         let signed = w.check(&token).unwrap();
         assert_eq!(signed.id, id);
+        assert_eq!(w.check_csrf(&token, &csrf).unwrap().id, id);
+        assert!(
+            w.check_csrf(&token, &token).is_none(),
+            "the token is not the key"
+        );
+        assert!(w.check_csrf(&token, "").is_none());
+        assert!(
+            w.check_csrf(&csrf, &csrf).is_none(),
+            "the key is not a token"
+        );
         assert!(w.check(&code).is_none(), "the code is not a token");
         assert!(w.check("").is_none());
         assert_eq!(w.list()[0].user_agent.as_deref(), Some("Firefox"));
@@ -351,9 +396,9 @@ mod tests {
         let mut tokens = Vec::new();
         for _ in 0..3 {
             let (code, _) = w.issue_code().unwrap();
-            let (t, id) = w.redeem(&code, None, None).unwrap();
-            tokens.push(t);
-            ids.push(id);
+            let r = w.redeem(&code, None, None).unwrap();
+            tokens.push(r.token);
+            ids.push(r.id);
         }
         let watch = w.check(&tokens[0]).unwrap().revoked;
         assert_eq!(w.revoke("web_"), Err(RevokeError::Ambiguous));
@@ -371,12 +416,12 @@ mod tests {
         let file = dir.path().join("web-sessions.json");
         let w = WebSessions::load(file.clone());
         let (code, _) = w.issue_code().unwrap();
-        let (token, id) = w.redeem(&code, None, Some("127.0.0.1".into())).unwrap();
+        let Redeemed { token, csrf, id } = w.redeem(&code, None, Some("127.0.0.1".into())).unwrap();
         w.save().unwrap();
         let text = std::fs::read_to_string(&file).unwrap();
-        assert!(!text.contains(&token) && !text.contains(&code));
+        assert!(!text.contains(&token) && !text.contains(&code) && !text.contains(&csrf));
         let again = WebSessions::load(file.clone());
-        assert_eq!(again.check(&token).unwrap().id, id);
+        assert_eq!(again.check_csrf(&token, &csrf).unwrap().id, id);
         std::fs::write(&file, b"{not json").unwrap();
         assert!(
             WebSessions::load(file).list().is_empty(),
@@ -397,11 +442,5 @@ mod tests {
             w.redeem(&c, None, None).unwrap();
         }
         assert_eq!(w.list().len(), MAX_SESSIONS);
-    }
-
-    #[test]
-    fn csrf_tokens_differ_per_session() {
-        assert_ne!(csrf_token("a"), csrf_token("b"));
-        assert_eq!(csrf_token("a").len(), 64);
     }
 }

@@ -72,39 +72,64 @@ impl BrowserAuth {
         }
     }
 
-    /// The session token the request's cookie carries, if any.
-    fn token<'h>(&self, headers: &'h HeaderMap) -> Option<&'h str> {
+    /// Every value the request's cookies give this daemon's cookie name
+    /// (another local page may set a same-named cookie to shadow ours: each
+    /// is tried).
+    fn tokens<'h>(&self, headers: &'h HeaderMap) -> Vec<&'h str> {
         headers
             .get_all(header::COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .find_map(|v| cookie_value(v, &self.cookie))
+            .flat_map(|v| cookie_values(v, &self.cookie))
+            .take(8)
+            .collect()
     }
 
     /// The signed-in browser a request comes from (its cookie names a live
-    /// web session), with the session's token.
+    /// web session), with the session's token. The cookie alone proves
+    /// little (another local server may have seen it): only for reads of
+    /// nothing secret (`/api/session`).
     pub fn signed_in<'h>(&self, headers: &'h HeaderMap) -> Option<(Signed, &'h str)> {
-        let token = self.token(headers)?;
-        Some((self.service.web_check(token)?, token))
+        self.tokens(headers)
+            .into_iter()
+            .find_map(|t| Some((self.service.web_check(t)?, t)))
     }
 
-    /// [`Self::signed_in`], for a request the page itself made: its
-    /// `Origin` is this very origin (a browser sends one with every
-    /// WebSocket and POST). Another local origin (`localhost:3000`) is
-    /// loopback too, but it is not this UI.
-    pub fn signed_in_same_origin<'h>(&self, headers: &'h HeaderMap) -> Option<(Signed, &'h str)> {
-        same_origin(headers)
-            .then(|| self.signed_in(headers))
-            .flatten()
+    /// A request the page itself made: from this very origin (a browser
+    /// sends `Origin` with every WebSocket and POST; another local origin
+    /// such as `localhost:3000` is loopback too, but it is not this UI),
+    /// with the cookie and the session's CSRF key (`csrf`).
+    pub fn signed_in_with_key(&self, headers: &HeaderMap, csrf: &str) -> Option<Signed> {
+        if !same_origin(headers) {
+            return None;
+        }
+        self.tokens(headers)
+            .into_iter()
+            .find_map(|t| self.service.web_check_csrf(t, csrf))
     }
 
-    /// The signed-in browser a mutation comes from: its cookie names a live
-    /// web session, and it carries that session's CSRF token.
+    /// The cookie values of a WebSocket upgrade from this origin, to check
+    /// with the key its first message brings.
+    pub fn same_origin_tokens(&self, headers: &HeaderMap) -> Vec<String> {
+        if !same_origin(headers) {
+            return Vec::new();
+        }
+        self.tokens(headers)
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The web session a cookie value and a CSRF key sign in.
+    pub fn check_key(&self, token: &str, csrf: &str) -> Option<Signed> {
+        self.service.web_check_csrf(token, csrf)
+    }
+
+    /// The signed-in browser a mutation comes from: this origin, its
+    /// cookie, and the session's CSRF key in `X-Agentd-Csrf`.
     pub fn signed_in_for_mutation(&self, headers: &HeaderMap) -> Option<Signed> {
-        let (signed, token) = self.signed_in_same_origin(headers)?;
         let given = headers.get(CSRF_HEADER)?.to_str().ok()?;
-        crate::http::constant_time_eq(given.as_bytes(), auth::csrf_token(token).as_bytes())
-            .then_some(signed)
+        self.signed_in_with_key(headers, given)
     }
 
     fn set_cookie(&self, token: &str) -> String {
@@ -138,12 +163,15 @@ fn same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
-/// The value of cookie `name` in a `Cookie` header (`a=1; b=2`).
-fn cookie_value<'h>(header: &'h str, name: &str) -> Option<&'h str> {
-    header.split(';').find_map(|pair| {
-        let (k, v) = pair.trim().split_once('=')?;
-        (k == name).then(|| v.trim_matches('"'))
-    })
+/// The values of cookie `name` in a `Cookie` header (`a=1; b=2`).
+fn cookie_values<'h>(header: &'h str, name: &str) -> Vec<&'h str> {
+    header
+        .split(';')
+        .filter_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == name).then(|| v.trim_matches('"'))
+        })
+        .collect()
 }
 
 /// The web routes: assets, sign-in, sign-out, `/api/session`.
@@ -214,7 +242,7 @@ async fn login(
         Some(code) => auth.service.web_redeem(code, user_agent, address).await,
         None => None,
     };
-    let Some(token) = redeemed else {
+    let Some(redeemed) = redeemed else {
         return (
             StatusCode::UNAUTHORIZED,
             [
@@ -229,8 +257,10 @@ async fn login(
     (
         StatusCode::SEE_OTHER,
         [
-            (header::LOCATION, "/".to_owned()),
-            (header::SET_COOKIE, auth.set_cookie(&token)),
+            // The CSRF key rides in the fragment: never sent to a server,
+            // read once by the page's script (which then drops it).
+            (header::LOCATION, format!("/#csrf={}", redeemed.csrf)),
+            (header::SET_COOKIE, auth.set_cookie(&redeemed.token)),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
     )
@@ -249,14 +279,13 @@ fn not_signed_in() -> Response {
         .into_response()
 }
 
-/// `GET /api/session`: `{signed_in: true, id, csrf}`, or `{signed_in:
-/// false, error}` (a 200 either way: being signed out is an answer, not a
-/// failure, and a browser logs every 4xx as a console error).
+/// `GET /api/session`: `{signed_in: true, id}`, or `{signed_in: false,
+/// error}` (a 200 either way: being signed out is an answer, not a
+/// failure, and a browser logs every 4xx as a console error). Never the
+/// CSRF key: the cookie alone must not yield it.
 async fn session(State(auth): State<BrowserAuth>, headers: HeaderMap) -> Response {
     let body = match auth.signed_in(&headers) {
-        Some((signed, token)) => {
-            json!({"signed_in": true, "id": signed.id, "csrf": auth::csrf_token(token)})
-        }
+        Some((signed, _)) => json!({"signed_in": true, "id": signed.id}),
         None => json!({"signed_in": false, "error": NOT_SIGNED_IN}),
     };
     ([(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
@@ -300,11 +329,17 @@ mod tests {
 
     #[test]
     fn cookies_are_found_by_exact_name() {
-        let h = "a=1; agentd_session_4=tok; agentd_session_41=other";
-        assert_eq!(cookie_value(h, "agentd_session_4"), Some("tok"));
-        assert_eq!(cookie_value(h, "agentd_session_41"), Some("other"));
-        assert_eq!(cookie_value(h, "agentd_session"), None);
-        assert_eq!(cookie_value("", "a"), None);
-        assert_eq!(cookie_value("a", "a"), None);
+        let h = "a=1; agentd_session_4=tok; agentd_session_41=other; agentd_session_4=shadow";
+        let all = |h: &str, n: &str| {
+            cookie_values(h, n)
+                .into_iter()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(all(h, "agentd_session_4"), ["tok", "shadow"]);
+        assert_eq!(all(h, "agentd_session_41"), ["other"]);
+        assert!(all(h, "agentd_session").is_empty());
+        assert!(all("", "a").is_empty());
+        assert!(all("a", "a").is_empty());
     }
 }

@@ -1,7 +1,7 @@
 //! `GET /terminals/{id}?from=<offset>`: a terminal over a WebSocket.
 //!
-//! Signed in by the browser's cookie (same origin only) or the bearer
-//! token. The wire protocol:
+//! Signed in by the browser's cookie with its CSRF key (`?csrf=`, same
+//! origin only) or the bearer token. The wire protocol:
 //! - server → client, text: `{"type":"hello","id","from","lost","cols",
 //!   "rows","writer","exit_code"}` first (`from`: the offset the bytes
 //!   that follow start at; `lost`: bytes asked for that the buffer no
@@ -42,6 +42,8 @@ const MAX_OUTPUT_FRAME: usize = 64 * 1024;
 #[derive(Deserialize)]
 pub(super) struct Attach {
     from: Option<u64>,
+    /// A browser's CSRF key (its cookie alone does not sign it in).
+    csrf: Option<String>,
 }
 
 /// The upgrade: checks who asks, finds the terminal, then streams it.
@@ -57,7 +59,11 @@ pub(super) async fn attach(
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Bearer "))
         .is_some_and(|t| constant_time_eq(t.as_bytes(), auth.token.as_bytes()));
-    let browser = auth.signed_in_same_origin(&headers).map(|(s, _)| s.revoked);
+    let browser = q
+        .csrf
+        .as_deref()
+        .and_then(|k| auth.signed_in_with_key(&headers, k))
+        .map(|s| s.revoked);
     if !bearer && browser.is_none() {
         return (
             StatusCode::UNAUTHORIZED,
@@ -105,18 +111,35 @@ async fn send_bytes(ws: &mut WebSocket, bytes: &[u8]) -> bool {
     true
 }
 
+/// Detaches its watcher however the stream ends (a revoked session drops
+/// the stream mid-await).
+struct Watching(agentd_pty::Terminal, u64);
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        self.0.detach(self.1);
+    }
+}
+
+/// How often a quiet terminal's socket is pinged (under the 30 s HTTP idle
+/// timeout).
+const PING_EVERY_TICKS: u32 = 15;
+
 async fn stream(mut ws: WebSocket, id: &str, t: agentd_pty::Terminal, from: Option<u64>) {
     let mut a = t.attach(from);
     let watcher = a.watcher;
+    let _watching = Watching(t.clone(), watcher);
     let (cols, rows) = t.size();
     let mut writer = t.is_writer(watcher);
     let hello = json!({"type": "hello", "id": id, "from": a.from, "lost": a.lost,
         "cols": cols, "rows": rows, "writer": writer, "exit_code": t.exit_code()});
     let mut offset = a.from + a.replay.len() as u64;
-    if !send_json(&mut ws, hello).await || !send_bytes(&mut ws, &a.replay).await {
-        t.detach(watcher);
+    let replay = std::mem::take(&mut a.replay);
+    if !send_json(&mut ws, hello).await || !send_bytes(&mut ws, &replay).await {
         return;
     }
+    drop(replay);
+    let mut ticks = 0u32;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut exited = t.exit_code().is_some();
     let exit = t.clone();
@@ -124,6 +147,14 @@ async fn stream(mut ws: WebSocket, id: &str, t: agentd_pty::Terminal, from: Opti
     loop {
         tokio::select! {
             chunk = a.live.recv() => match chunk {
+                // The end of the output: every process closed the terminal.
+                Ok(c) if c.bytes.is_empty() => {
+                    if !exited {
+                        let code = t.exited().await;
+                        let _ = send_json(&mut ws, json!({"type": "exit", "code": code})).await;
+                    }
+                    break;
+                }
                 Ok(c) => {
                     // Skip what a re-attach already sent.
                     let skip = offset.saturating_sub(c.offset) as usize;
@@ -140,10 +171,11 @@ async fn stream(mut ws: WebSocket, id: &str, t: agentd_pty::Terminal, from: Opti
                         "message": format!("{} bytes of output were lost (this watcher fell behind)", a.lost)})).await {
                         break;
                     }
-                    if !send_bytes(&mut ws, &a.replay).await {
+                    let replay = std::mem::take(&mut a.replay);
+                    if !send_bytes(&mut ws, &replay).await {
                         break;
                     }
-                    offset = a.from + a.replay.len() as u64;
+                    offset = a.from + replay.len() as u64;
                 }
                 // The program closed the PTY: the exit follows.
                 Err(RecvError::Closed) => {
@@ -191,7 +223,14 @@ async fn stream(mut ws: WebSocket, id: &str, t: agentd_pty::Terminal, from: Opti
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => {}
             },
-            _ = tick.tick() => {}
+            _ = tick.tick() => {
+                ticks += 1;
+                if ticks.is_multiple_of(PING_EVERY_TICKS)
+                    && ws.send(Message::Ping(bytes::Bytes::new())).await.is_err()
+                {
+                    break;
+                }
+            }
         }
         let now = t.is_writer(watcher);
         if now != writer {
@@ -201,5 +240,4 @@ async fn stream(mut ws: WebSocket, id: &str, t: agentd_pty::Terminal, from: Opti
             }
         }
     }
-    t.detach(watcher);
 }

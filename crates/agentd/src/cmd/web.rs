@@ -49,7 +49,7 @@ pub fn login(paths: &Paths, open: bool, qr: bool, json: bool) -> ExitCode {
             Err(e) => return fail(&format!("cannot draw the QR code: {e}")),
         }
     }
-    if open && let Err(e) = open_browser(&link.url) {
+    if open && let Err(e) = open_browser(&paths.root, &link.url) {
         return fail(&format!(
             "cannot open a browser ({e}); open the link above by hand"
         ));
@@ -58,15 +58,36 @@ pub fn login(paths: &Paths, open: bool, qr: bool, json: bool) -> ExitCode {
 }
 
 /// Opens `url` with the desktop's opener, detached: `xdg-open` (Linux) or
-/// `open` (macOS). The URL is one argument, never through a shell.
-fn open_browser(url: &str) -> Result<(), String> {
+/// `open` (macOS). Not the URL itself: a command line is readable by every
+/// local user (`/proc/*/cmdline`), and the link's code signs a browser in.
+/// The opener gets a 0600 page in the private root that redirects to it.
+fn open_browser(root: &std::path::Path, url: &str) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let page = root.join("web-login.html");
+    let _ = std::fs::remove_file(&page);
+    let url = url
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;");
+    let html = format!(
+        "<!doctype html><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0;url={url}\"><title>agentd</title><a href=\"{url}\">Sign in to agentd</a>\n"
+    );
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&page)
+        .and_then(|mut f| f.write_all(html.as_bytes()))
+        .map_err(|e| format!("cannot write {}: {e}", page.display()))?;
+    let target = format!("file://{}", page.display());
     let opener = if cfg!(target_os = "macos") {
         "open"
     } else {
         "xdg-open"
     };
     std::process::Command::new(opener)
-        .arg(url)
+        .arg(target)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

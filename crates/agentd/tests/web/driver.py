@@ -109,6 +109,14 @@ def auth(p, a):
         fail(f"the session cookie is not HttpOnly and SameSite=Strict: {cookies}")
     if page.evaluate("document.cookie").find("agentd_session") >= 0:
         fail("the page's script can read the session cookie")
+    if "csrf" in page.url:
+        fail(f"the CSRF key stayed in the address bar: {page.url}")
+    me = page.evaluate("() => fetch('/api/session').then((r) => r.json())")
+    if "csrf" in me or not me.get("signed_in"):
+        fail(f"/api/session must say who is signed in and never give the key: {me}")
+    # The cookie alone, as another local server that saw it could send it
+    # (with any Origin it likes): refused everywhere.
+    result["cookie_only"] = cookie_only(base, session[0])
     ws = page.evaluate(WS_PROBE)
     if not ws.get("acked"):
         fail(f"the signed-in page's WebSocket was refused: {ws}")
@@ -183,12 +191,44 @@ def auth(p, a):
 # the daemon acknowledged it.
 WS_PROBE = """() => new Promise((done) => {
   const ws = new WebSocket(location.origin.replace('http', 'ws') + '/graphql', 'graphql-transport-ws');
-  ws.onopen = () => ws.send(JSON.stringify({type: 'connection_init', payload: {}}));
+  ws.onopen = () => ws.send(JSON.stringify({type: 'connection_init', payload: {csrf: localStorage.getItem('agentd.csrf') || undefined}}));
   ws.onmessage = (m) => { const t = JSON.parse(m.data).type; ws.close(); done({acked: t === 'connection_ack', type: t}); };
   ws.onclose = (e) => done({acked: false, code: e.code});
   ws.onerror = () => done({acked: false, error: true});
   setTimeout(() => done({acked: false, timeout: true}), 10000);
 })"""
+
+
+def cookie_only(base, cookie):
+    """POST /graphql and a terminal's WebSocket with the cookie and a forged
+    Origin but no CSRF key, from outside the browser: both refused."""
+    import urllib.error
+    import urllib.request
+
+    host = urlsplit(base).netloc
+    headers = {"Cookie": f"{cookie['name']}={cookie['value']}", "Origin": base, "Host": host,
+               "Content-Type": "application/json", "X-Agentd-Csrf": "guess"}
+    req = urllib.request.Request(base + "/graphql", method="POST", headers=headers,
+                                 data=json.dumps({"query": "{ health { status } }"}).encode())
+    try:
+        with urllib.request.urlopen(req) as r:
+            fail(f"the cookie alone was accepted on POST /graphql: {r.status}")
+    except urllib.error.HTTPError as e:
+        post = e.code
+    if post != 401:
+        fail(f"the cookie alone on POST /graphql answered {post}, not 401")
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    try:
+        with connect(base.replace("http", "ws") + "/terminals/term_x?csrf=guess", origin=base,
+                     additional_headers={"Cookie": headers["Cookie"]}):
+            fail("the cookie alone opened a terminal socket")
+    except InvalidStatus as e:
+        term = e.response.status_code
+    if term != 401:
+        fail(f"the cookie alone on /terminals answered {term}, not 401")
+    return {"post": post, "terminal": term}
 
 
 def serve_evil(base):
@@ -585,7 +625,8 @@ def terminal_bench(p, a):
     # Through the daemon: a WebSocket from the page, a byte in, its echo
     # back (no screen in between).
     raw = page.evaluate("""([id, n]) => new Promise((done) => {
-      const ws = new WebSocket(location.origin.replace('http', 'ws') + '/terminals/' + id);
+      const ws = new WebSocket(location.origin.replace('http', 'ws') + '/terminals/' + id
+        + '?csrf=' + encodeURIComponent(localStorage.getItem('agentd.csrf')));
       ws.binaryType = 'arraybuffer';
       const xs = []; let t0 = null; let phase = 0;
       const key = () => { t0 = performance.now(); ws.send(new Uint8Array([97])); };
