@@ -49,6 +49,11 @@ pub const HIGH_WATER: u64 = 1 << 20;
 /// acknowledged). Bounds what one slow watcher pins to 1 MiB.
 const LIVE_CHUNKS: usize = 64;
 
+/// How long a writer's screen may go without acknowledging while it holds
+/// the program back; past it, the program runs on (and that screen loses
+/// what the buffer cannot keep).
+const ACK_STALL: Duration = Duration::from_secs(10);
+
 /// Keystrokes queued for the program, in frames; past it, input is refused
 /// (the program is not reading).
 const INPUT_QUEUE: usize = 64;
@@ -140,7 +145,7 @@ struct Inner {
     size: Mutex<(u16, u16)>,
     writer: Mutex<Option<u64>>,
     /// The acknowledging writer and the offset its screen has processed.
-    acked: Mutex<Option<(u64, u64)>>,
+    acked: Mutex<Option<(u64, u64, std::time::Instant)>>,
     /// Wakes the reader when `acked` or the writer changes.
     flow: Arc<tokio::sync::Notify>,
     watchers: Mutex<HashSet<u64>>,
@@ -157,7 +162,11 @@ impl Inner {
         }
         let acked = *lock(&self.acked);
         match acked {
-            Some((w, offset)) if *lock(&self.writer) == Some(w) => {
+            // A screen that stopped acknowledging (a phone's tab put to
+            // sleep) holds nothing back for long: it will be told what it
+            // lost when it wakes.
+            Some((_, _, at)) if at.elapsed() > ACK_STALL => 0,
+            Some((w, offset, _)) if *lock(&self.writer) == Some(w) => {
                 lock(&self.ring).end().saturating_sub(offset)
             }
             _ => 0,
@@ -382,18 +391,19 @@ impl Terminal {
 
     /// `watcher`'s screen has processed the output up to `offset`. From
     /// its first acknowledgement on, the writer holds the program back when
-    /// it falls more than [`HIGH_WATER`] behind; other watchers' are
-    /// ignored.
+    /// it falls more than [`HIGH_WATER`] behind, for as long as it keeps
+    /// acknowledging (at most [`ACK_STALL`] between acks); other watchers'
+    /// are ignored.
     pub fn ack(&self, watcher: u64, offset: u64) {
         if !self.is_writer(watcher) {
             return;
         }
         let mut acked = lock(&self.inner.acked);
         let offset = match *acked {
-            Some((w, old)) if w == watcher => old.max(offset),
+            Some((w, old, _)) if w == watcher => old.max(offset),
             _ => offset,
         };
-        *acked = Some((watcher, offset));
+        *acked = Some((watcher, offset, std::time::Instant::now()));
         drop(acked);
         self.inner.flow.notify_waiters();
     }
@@ -679,6 +689,26 @@ mod tests {
         assert!(refused, "the queue is bounded");
         let code = t.close(Duration::from_millis(500)).await;
         assert!(code > 128, "ended by a signal: {code}");
+    }
+
+    #[tokio::test]
+    async fn a_screen_that_stops_acknowledging_holds_the_program_back_only_briefly() {
+        let t =
+            Terminal::spawn(sh("head -c 4194304 /dev/zero | tr '\\0' y; echo; echo END")).unwrap();
+        let a = t.attach(None);
+        t.ack(a.watcher, 0);
+        // Never acknowledged again: after ACK_STALL the output runs on to
+        // its end.
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while t.exit_code().is_none() || t.end() < 4 << 20 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "held back for good at {}",
+                t.end()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        t.close(Duration::from_secs(2)).await;
     }
 
     #[tokio::test]
