@@ -6,7 +6,8 @@ import { html, Status } from './ui.js';
 import { gql, subscribe } from './api.js';
 import { age, shownStatus, splitSnippet, titleOf, usd } from './model.js';
 
-const PAGE = 500;
+// Messages per page: the first paints fast, more come on demand.
+const PAGE = 200;
 
 /** `«hit»` marks as <mark>, as text nodes (never markup). */
 function Snippet({ text }) {

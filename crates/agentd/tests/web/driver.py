@@ -528,9 +528,8 @@ def bench(p, a):
     expect(login).to_have_url(base_of(a.login) + "/", timeout=WAIT_MS)
     login.close()
 
-    # Cold load: a fresh context (no cache) with the cookie.
-    cold = browser.new_context(viewport=DESKTOP)
-    cold.add_cookies(ctx.cookies())
+    # Cold load: a fresh context (no cache) with the cookie and the key.
+    cold = browser.new_context(viewport=DESKTOP, storage_state=ctx.storage_state())
     page = cold.new_page()
     watch_console(page, errors)
     sizes = []
