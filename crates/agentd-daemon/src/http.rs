@@ -4,9 +4,10 @@
 //!
 //! Loopback only (beyond it only with TLS). Every route but `/health`, the
 //! web UI's static assets and its sign-in needs `Authorization: Bearer
-//! <token>`; GraphQL also takes a signed-in browser's cookie (with its
-//! CSRF token on every POST). Requests whose `Host` is not a loopback name, or that carry a
-//! non-loopback `Origin`, are refused (DNS-rebinding and cross-site defence).
+//! <token>`; GraphQL also takes a signed-in browser's cookie with its
+//! CSRF key (on every POST and in `connection_init`). Requests whose `Host`
+//! is not a loopback name, or that carry a non-loopback `Origin`, are
+//! refused (DNS-rebinding and cross-site defence).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -294,7 +295,7 @@ async fn require_token(State(state): State<Http>, req: Request, next: Next) -> R
 }
 
 /// `POST /graphql`: the bearer token, or a signed-in browser's cookie with
-/// its CSRF token (`X-Agentd-Csrf`).
+/// its CSRF key (`X-Agentd-Csrf`), from this origin.
 async fn require_token_or_browser(State(state): State<Http>, req: Request, next: Next) -> Response {
     if req.headers().get(header::AUTHORIZATION).is_none()
         && state

@@ -94,7 +94,11 @@ pub async fn watch(shared: Arc<Shared>, dir: PathBuf, legacy: PathBuf, stop: Can
             .ok()
             .flatten()
     };
-    let mut seen = mtime(dir.clone()).await;
+    // Not read now: this task may first run after a hook already spooled
+    // (the daemon busy, or stopped, right after start), and a file seen
+    // here as "already there" would wait for the next change. The first
+    // poll drains whatever the folder holds (a drain is idempotent).
+    let mut seen = None;
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
