@@ -8,26 +8,8 @@ use agentd_proto::api::ApprovalView;
 use agentd_proto::method;
 use fake_anthropic::Script;
 use serde_json::{Value, json};
-use support::claude::{ClaudeUser, WAIT, wait_session};
+use support::claude::{ClaudeUser, WAIT, prompt_until_pending, wait_session};
 use support::{TestDaemon, run, wait_for};
-
-/// Types a prompt and waits for the pending approval it causes.
-fn prompt_until_pending(
-    d: &TestDaemon,
-    tmux: &support::claude::Tmux,
-    prompt: &str,
-) -> ApprovalView {
-    tmux.type_text(prompt);
-    tmux.keys(&["Enter"]);
-    tmux.wait_screen("the permission dialog", |s| {
-        s.contains("Do you want to proceed?")
-    });
-    wait_for("a pending approval", WAIT, || {
-        let out = run(&d.home, &["approvals", "--json"], None);
-        let list: Vec<ApprovalView> = serde_json::from_slice(&out.stdout).ok()?;
-        list.into_iter().next()
-    })
-}
 
 fn approval(d: &TestDaemon, id: &str) -> ApprovalView {
     d.client()

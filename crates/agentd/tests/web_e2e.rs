@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use agentd_proto::api::{ApprovalView, WebLogin, WebSessionView};
 use agentd_proto::method;
 use serde_json::{Value, json};
-use support::claude::{ClaudeUser, Tmux, WAIT, wait_session};
+use support::claude::{ClaudeUser, Tmux, WAIT, prompt_until_pending, wait_session};
 use support::{TestDaemon, python, run, wait_for};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -138,20 +138,6 @@ fn sign_in_works_once_refuses_other_origins_and_revoking_cuts_a_browser_off() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("agentd web sessions"));
 }
 
-/// Types a prompt and waits for the pending approval it causes.
-fn prompt_until_pending(d: &TestDaemon, tmux: &Tmux, prompt: &str) -> ApprovalView {
-    tmux.type_text(prompt);
-    tmux.keys(&["Enter"]);
-    tmux.wait_screen("the permission dialog", |s| {
-        s.contains("Do you want to proceed?")
-    });
-    wait_for("a pending approval", WAIT, || {
-        let out = run(&d.home, &["approvals", "--json"], None);
-        let list: Vec<ApprovalView> = serde_json::from_slice(&out.stdout).ok()?;
-        list.into_iter().next()
-    })
-}
-
 fn approval_status(d: &TestDaemon, id: &str) -> String {
     let v: ApprovalView = d
         .client()
@@ -160,8 +146,9 @@ fn approval_status(d: &TestDaemon, id: &str) -> String {
     v.approval.status.as_str().to_owned()
 }
 
-#[test]
-fn approving_in_the_browser_lets_real_claude_code_run_the_command() {
+/// A daemon, Claude Code in tmux, and the permission prompt for its Bash
+/// call: (daemon, user, tmux, the approval, its command).
+fn claude_asking() -> (TestDaemon, ClaudeUser, Tmux, ApprovalView, String) {
     need_chromium();
     let d = TestDaemon::start();
     let user = ClaudeUser::new(&d.home);
@@ -171,6 +158,12 @@ fn approving_in_the_browser_lets_real_claude_code_run_the_command() {
         .as_str()
         .unwrap()
         .to_owned();
+    (d, user, tmux, pending, command)
+}
+
+#[test]
+fn approving_in_the_browser_lets_real_claude_code_run_the_command() {
+    let (d, user, tmux, pending, command) = claude_asking();
     assert_eq!(command, "echo hello > out.txt");
     let result = drive(&["approve", "--login", &login_link(&d), "--command", &command]);
     assert!(result["decided_ms"].as_f64().is_some(), "{result}");
@@ -193,15 +186,7 @@ fn approving_in_the_browser_lets_real_claude_code_run_the_command() {
 
 #[test]
 fn denying_in_the_browser_blocks_the_command_and_claude_code_reads_the_message() {
-    need_chromium();
-    let d = TestDaemon::start();
-    let user = ClaudeUser::new(&d.home);
-    let tmux = user.start_tmux();
-    let pending = prompt_until_pending(&d, &tmux, "make a file");
-    let command = pending.approval.tool_input["command"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (d, user, tmux, pending, command) = claude_asking();
     let message = "web-says-no: write it under /tmp instead";
     drive(&[
         "deny",

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use agentd_client::client::Message;
-use agentd_proto::api::{EventsList, SessionView, SubscribeResult};
+use agentd_proto::api::{ApprovalView, EventsList, SessionView, SubscribeResult};
 use agentd_proto::method;
 use fake_anthropic::{FakeApi, Script};
 use serde_json::{Value, json};
@@ -395,4 +395,19 @@ impl ClaudeUser {
         tmux.wait_screen("the prompt", |s| s.contains('\u{276f}'));
         tmux
     }
+}
+
+/// Types a prompt into Claude Code in `tmux` and waits for the permission
+/// dialog and the pending approval it causes.
+pub fn prompt_until_pending(d: &TestDaemon, tmux: &Tmux, prompt: &str) -> ApprovalView {
+    tmux.type_text(prompt);
+    tmux.keys(&["Enter"]);
+    tmux.wait_screen("the permission dialog", |s| {
+        s.contains("Do you want to proceed?")
+    });
+    wait_for("a pending approval", WAIT, || {
+        let out = run(&d.home, &["approvals", "--json"], None);
+        let list: Vec<ApprovalView> = serde_json::from_slice(&out.stdout).ok()?;
+        list.into_iter().next()
+    })
 }
