@@ -44,7 +44,9 @@ export function useStore() {
 }
 
 function notify(s) {
-  if (localStorage.getItem('agentd.notify') !== 'on' || Notification.permission !== 'granted') return;
+  // Not every browser has notifications (iOS Safari outside a home-screen app).
+  if (!window.Notification || localStorage.getItem('agentd.notify') !== 'on'
+    || Notification.permission !== 'granted') return;
   const n = new Notification(`agentd: ${shownStatus(s).replace('_', ' ')}`, {
     body: `${titleOf(s)} — ${s.project ?? s.cwd ?? ''}`,
     tag: s.id,
