@@ -627,6 +627,7 @@ mod tests {
         t.ack(watcher, 0);
         let mut got = a.replay.len() as u64;
         let mut text_tail = String::new();
+        let mut stalled = false;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
             let c = match tokio::time::timeout_at(deadline, a.live.recv())
@@ -656,8 +657,13 @@ mod tests {
             if text_tail.len() > 64 {
                 text_tail.drain(..text_tail.len() - 64);
             }
-            // A slow screen: acknowledges what it processed, a little late.
-            tokio::time::sleep(Duration::from_micros(200)).await;
+            // A screen that stalls once (a long render): the program, far
+            // faster, would write all 8 MiB meanwhile — 4 × the buffer —
+            // were it not held back. Then it acknowledges as it goes.
+            if !stalled {
+                stalled = true;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
             t.ack(a.watcher, got);
             if text_tail.contains("END") {
                 break;
