@@ -8,7 +8,9 @@ use agentd_proto::api::ApprovalView;
 use agentd_proto::method;
 use fake_anthropic::Script;
 use serde_json::{Value, json};
-use support::claude::{ClaudeUser, WAIT, prompt_until_pending, wait_session};
+use support::claude::{
+    ClaudeUser, WAIT, denial_reaches_the_model, prompt_until_pending, wait_session,
+};
 use support::{TestDaemon, run, wait_for};
 
 fn approval(d: &TestDaemon, id: &str) -> ApprovalView {
@@ -71,17 +73,7 @@ fn deny_from_the_cli_blocks_the_command_and_the_model_reads_the_message() {
         !s.contains("Do you want to proceed?")
     });
     // The next request to the model carries the denial as the tool result.
-    wait_for("the message to reach the model", WAIT, || {
-        user.fake
-            .bodies()
-            .iter()
-            .any(|b| b.to_string().contains("agentd-says-no"))
-            .then_some(())
-    });
-    assert!(
-        !user.project.join("out.txt").exists(),
-        "the command did not run"
-    );
+    denial_reaches_the_model(&user, "agentd-says-no");
     assert_eq!(
         approval(&d, &pending.approval.id).approval.status.as_str(),
         "denied"

@@ -12,7 +12,9 @@ use std::process::{Command, Stdio};
 use agentd_proto::api::{ApprovalView, WebLogin, WebSessionView};
 use agentd_proto::method;
 use serde_json::{Value, json};
-use support::claude::{ClaudeUser, Tmux, WAIT, prompt_until_pending, wait_session};
+use support::claude::{
+    ClaudeUser, Tmux, WAIT, denial_reaches_the_model, prompt_until_pending, wait_session,
+};
 use support::{TestDaemon, python, run, wait_for};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -200,17 +202,8 @@ fn denying_in_the_browser_blocks_the_command_and_claude_code_reads_the_message()
     tmux.wait_screen("the dialog to close", |s| {
         !s.contains("Do you want to proceed?")
     });
-    wait_for("the message to reach the model", WAIT, || {
-        user.fake
-            .bodies()
-            .iter()
-            .any(|b| b.to_string().contains("web-says-no"))
-            .then_some(())
-    });
-    assert!(
-        !user.project.join("out.txt").exists(),
-        "the command did not run"
-    );
+    // The next request to the model carries the denial as the tool result.
+    denial_reaches_the_model(&user, "web-says-no");
     assert_eq!(approval_status(&d, &pending.approval.id), "denied");
 }
 

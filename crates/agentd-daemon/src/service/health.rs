@@ -35,7 +35,7 @@ impl Service {
                 subscribers: shared.log.subscribers(),
                 hook_watchers: shared.hooks.as_ref().map_or(0, |r| r.watchers()),
                 terminals: shared.terminals.len(),
-                web_sessions: shared.web.list().len(),
+                web_sessions: shared.web.count(),
             },
         }
     }

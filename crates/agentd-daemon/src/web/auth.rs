@@ -253,6 +253,16 @@ impl WebSessions {
         self.check(token)
     }
 
+    /// How many web sessions are live (for `health`).
+    pub fn count(&self) -> usize {
+        let now = crate::now_ms();
+        self.lock()
+            .sessions
+            .iter()
+            .filter(|e| e.record.expires_ms > now)
+            .count()
+    }
+
     /// The live web sessions, most recently seen first.
     pub fn list(&self) -> Vec<WebSessionView> {
         let now = crate::now_ms();

@@ -26,25 +26,7 @@ pub fn claude_bin() -> PathBuf {
         if let Some(p) = std::env::var_os("AGENTD_CLAUDE_BIN") {
             return PathBuf::from(p);
         }
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-claude-code.sh");
-        let out = Command::new("bash")
-            .arg(&script)
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run install script");
-        assert!(
-            out.status.success(),
-            "installing Claude Code failed: {out:?}"
-        );
-        let stdout = String::from_utf8(out.stdout).expect("utf-8 path");
-        PathBuf::from(
-            stdout
-                .lines()
-                .last()
-                .expect("script prints the path")
-                .trim(),
-        )
+        super::install("install-claude-code.sh", "Claude Code")
     })
     .clone()
 }
@@ -410,4 +392,21 @@ pub fn prompt_until_pending(d: &TestDaemon, tmux: &Tmux, prompt: &str) -> Approv
         let list: Vec<ApprovalView> = serde_json::from_slice(&out.stdout).ok()?;
         list.into_iter().next()
     })
+}
+
+/// Waits until the model's next request carries `marker` (a denial message
+/// Claude Code passes on as the tool result), and checks the command did
+/// not run.
+pub fn denial_reaches_the_model(user: &ClaudeUser, marker: &str) {
+    wait_for("the message to reach the model", WAIT, || {
+        user.fake
+            .bodies()
+            .iter()
+            .any(|b| b.to_string().contains(marker))
+            .then_some(())
+    });
+    assert!(
+        !user.project.join("out.txt").exists(),
+        "the command did not run"
+    );
 }

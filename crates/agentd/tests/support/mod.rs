@@ -279,18 +279,29 @@ pub fn python() -> PathBuf {
                     return p;
                 }
             }
-            let script =
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-py-clients.sh");
-            let out = Command::new("bash")
-                .arg(&script)
-                .stderr(Stdio::inherit())
-                .output()
-                .expect("run install script");
-            assert!(
-                out.status.success(),
-                "installing the Python clients failed: {out:?}"
-            );
-            String::from_utf8(out.stdout).unwrap().trim().into()
+            install("install-py-clients.sh", "the Python clients")
         })
         .clone()
+}
+
+/// Runs `scripts/<script>` (an idempotent, cached installer) and returns
+/// the path it prints last.
+pub fn install(script: &str, what: &str) -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts")
+        .join(script);
+    let out = Command::new("bash")
+        .arg(&script)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run install script");
+    assert!(out.status.success(), "installing {what} failed: {out:?}");
+    let stdout = String::from_utf8(out.stdout).expect("utf-8 path");
+    PathBuf::from(
+        stdout
+            .lines()
+            .last()
+            .expect("the script prints the path")
+            .trim(),
+    )
 }

@@ -689,9 +689,23 @@ def terminal_bench(p, a):
     browser.close()
 
 
+SCENARIOS = {
+    "auth": auth,
+    "approve": lambda p, a: decide(p, a, deny=False),
+    "deny": lambda p, a: decide(p, a, deny=True),
+    "elicit": elicit,
+    "history": history,
+    "terminal": terminal,
+    "claude-terminal": claude_terminal,
+    "bench": bench,
+    "transcript-bench": transcript_bench,
+    "terminal-bench": terminal_bench,
+}
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("scenario", choices=["auth", "approve", "deny", "bench", "history", "terminal", "elicit", "transcript-bench", "terminal-bench", "claude-terminal"])
+    ap.add_argument("scenario", choices=sorted(SCENARIOS))
     ap.add_argument("--session")
     ap.add_argument("--session2")
     ap.add_argument("--cwd")
@@ -707,24 +721,7 @@ def main():
     ap.add_argument("--message")
     a = ap.parse_args()
     with sync_playwright() as p:
-        if a.scenario == "auth":
-            auth(p, a)
-        elif a.scenario == "transcript-bench":
-            transcript_bench(p, a)
-        elif a.scenario == "terminal-bench":
-            terminal_bench(p, a)
-        elif a.scenario == "elicit":
-            elicit(p, a)
-        elif a.scenario == "claude-terminal":
-            claude_terminal(p, a)
-        elif a.scenario == "terminal":
-            terminal(p, a)
-        elif a.scenario == "history":
-            history(p, a)
-        elif a.scenario == "bench":
-            bench(p, a)
-        else:
-            decide(p, a, deny=a.scenario == "deny")
+        SCENARIOS[a.scenario](p, a)
 
 
 if __name__ == "__main__":
