@@ -520,6 +520,15 @@ fn forget_rows(tx: &Transaction<'_>, file_id: i64) -> Result<(), IndexError> {
              WHERE id = ?1",
             params![s, main_file],
         )?;
+        // A session this file alone held is gone with it (re-reading the
+        // file makes it again if the file still holds it): a fresh read of
+        // the rewritten file would not list it either.
+        tx.execute(
+            "DELETE FROM sessions WHERE id = ?1
+               AND NOT EXISTS (SELECT 1 FROM messages WHERE session_id = ?1)
+               AND NOT EXISTS (SELECT 1 FROM usage WHERE session_id = ?1)",
+            [&s],
+        )?;
     }
     Ok(())
 }
