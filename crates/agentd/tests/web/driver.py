@@ -439,7 +439,8 @@ def terminal(p, a):
         page.keyboard.type(cmd)
         page.keyboard.press("Enter")
 
-    run("echo web-$RANDOM")
+    # POSIX sh (dash in CI) has no $RANDOM; $$ is the shell pid.
+    run("echo web-$((100000+$$))")
     echoed = wait_line(r"web-\d+")
     run("stty size")
     before = wait_line(r"\d+ \d+")
