@@ -38,6 +38,24 @@ pub struct Config {
     pub retention: RetentionConfig,
     /// How many agent sessions may run at once.
     pub slots: SlotsConfig,
+    /// The link to an HQ (`agentd runner join` writes it).
+    pub hq: HqConfig,
+}
+
+/// `[hq]`: this daemon as a runner of an HQ (`agentd runner join URL
+/// --token T` writes it). Absent `url`: no link.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HqConfig {
+    /// HQ's address: `http://` or `ws://` on loopback only (the token
+    /// would cross the network in the clear otherwise). Env:
+    /// `AGENTD_HQ_URL`.
+    pub url: Option<String>,
+    /// The runner token from `agentd hq token create --runner NAME`
+    /// (this file is 0600). Env: `AGENTD_HQ_RUNNER_TOKEN`.
+    pub token: Option<String>,
+    /// Labels shown at HQ (`["gpu", "ci"]`).
+    pub labels: Vec<String>,
 }
 
 /// `[slots]`: how many agent sessions may run at once (runtime slots that
@@ -218,6 +236,7 @@ impl Default for Config {
             runner: RunnerConfig::default(),
             retention: RetentionConfig::default(),
             slots: SlotsConfig::default(),
+            hq: HqConfig::default(),
         }
     }
 }
@@ -274,7 +293,7 @@ pub enum ConfigError {
 /// Every `AGENTD_*` variable [`Config::apply_env`] reads, and the setting
 /// (`section.key`) it overrides: for `agentd config` to say where each
 /// value came from.
-pub const ENV_OVERRIDES: [(&str, &str); 7] = [
+pub const ENV_OVERRIDES: [(&str, &str); 9] = [
     ("AGENTD_HTTP_LISTEN", "http.listen"),
     ("AGENTD_HOOK_TIMEOUT_MS", "hook.timeout_ms"),
     ("AGENTD_APPROVAL_TIMEOUT_S", "approvals.timeout_s"),
@@ -282,6 +301,8 @@ pub const ENV_OVERRIDES: [(&str, &str); 7] = [
     ("AGENTD_LOG", "daemon.log"),
     ("AGENTD_INDEX", "index.enabled"),
     ("AGENTD_INDEX_ROOTS", "index.roots"),
+    ("AGENTD_HQ_URL", "hq.url"),
+    ("AGENTD_HQ_RUNNER_TOKEN", "hq.token"),
 ];
 
 impl Config {
@@ -360,6 +381,12 @@ impl Config {
                 .map(str::to_owned)
                 .collect();
             self.index.roots_only = true;
+        }
+        if let Some(v) = var("AGENTD_HQ_URL") {
+            self.hq.url = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = var("AGENTD_HQ_RUNNER_TOKEN") {
+            self.hq.token = Some(v).filter(|v| !v.is_empty());
         }
         Ok(())
     }

@@ -21,6 +21,7 @@ pub mod error;
 pub mod graphql;
 pub mod grpc;
 pub mod hooks;
+pub mod hq_link;
 pub mod http;
 pub mod index;
 pub mod ingest;

@@ -187,6 +187,25 @@ impl Daemon {
             shutdown.clone(),
         ));
         shared.index.start(&shared.config);
+        match crate::hq_link::LinkSettings::from_config(&config.hq) {
+            Ok(Some(settings)) => {
+                tracker.spawn(crate::hq_link::run(
+                    crate::service::Service::new(Arc::clone(&shared)),
+                    settings,
+                    Arc::clone(&shared.hq_link),
+                    shutdown.clone(),
+                ));
+            }
+            Ok(None) => {}
+            // The daemon serves its own sessions whatever is wrong with
+            // the link; health says what.
+            Err(e) => {
+                tracing::warn!(error = %e, "not linking to HQ");
+                shared
+                    .hq_link
+                    .failed(config.hq.url.clone().unwrap_or_default(), e);
+            }
+        }
         tracing::info!(socket = %paths.socket.display(), pid = std::process::id(), "agentd serving");
         ready(&shared);
 
@@ -287,7 +306,7 @@ async fn expire_orphans(shared: &Arc<Shared>) {
 /// that it is ours and writable by nobody else. A folder agentd did not
 /// create is never chmodded: a root that was shared stays as it was, and
 /// agentd refuses it, naming the fix.
-fn make_private_dir(dir: &Path) -> Result<(), DaemonError> {
+pub fn make_private_dir(dir: &Path) -> Result<(), DaemonError> {
     if std::fs::symlink_metadata(dir).is_err() {
         DirBuilder::new()
             .recursive(true)
@@ -303,7 +322,7 @@ fn make_private_dir(dir: &Path) -> Result<(), DaemonError> {
 }
 
 /// Creates `path` empty with mode 0600 unless it exists.
-fn create_private_file(path: &Path) -> Result<(), DaemonError> {
+pub fn create_private_file(path: &Path) -> Result<(), DaemonError> {
     match OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -54,6 +54,8 @@ pub struct Shared {
     /// The names beside loopback the HTTP listener answers to (a TLS
     /// listener's addresses; its Host check and sign-in links use them).
     pub http_hosts: crate::http::Hosts,
+    /// The link to HQ (`[hq] url`), for `health`.
+    pub hq_link: Arc<crate::hq_link::LinkStatus>,
 }
 
 impl Shared {
@@ -91,6 +93,7 @@ impl Shared {
             web,
             http_hosts: Default::default(),
             terminals: Default::default(),
+            hq_link: Default::default(),
         }
     }
 }

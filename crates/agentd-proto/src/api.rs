@@ -47,6 +47,9 @@ pub struct Health {
     /// How the daemon protects itself from bad clients.
     #[serde(default)]
     pub limits: HealthLimits,
+    /// The link to HQ, when `[hq] url` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hq: Option<crate::hq::HqLinkView>,
 }
 
 /// Connection and subscriber counters of [`Health`].

@@ -10,6 +10,7 @@
 pub mod api;
 pub mod frame;
 pub mod history;
+pub mod hq;
 
 pub use frame::{Notification, Request, Response, RpcError};
 

@@ -92,6 +92,10 @@ pub enum Command {
         /// exit 1 when none has.
         #[arg(long, value_name = "STATUS", value_delimiter = ',')]
         status: Vec<String>,
+        /// Every machine's sessions from this HQ (`http://HOST:PORT`), with
+        /// a runner column; the user token from `AGENTD_HQ_TOKEN`.
+        #[arg(long, value_name = "URL")]
+        hq: Option<String>,
     },
     /// Show one session (id or unique id prefix; default: the latest
     /// session in the current directory).
@@ -421,6 +425,23 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  agentd web --open\n  agentd web --qr        (needs [http] listen beyond loopback and tls = true)\n  agentd web sessions\n  agentd web revoke web_3fa1"
     )]
+    /// HQ: the server runners (other agentd daemons) dial into — every
+    /// machine's sessions in one place.
+    #[command(
+        after_help = "Examples:\n  agentd hq serve --home ~/hq                     # AGENTD_HTTP_LISTEN picks the port\n  agentd hq token create --runner laptop          # prints the token alone\n  agentd hq token create --user ann --role viewer\n  AGENTD_HQ_TOKEN=… agentd hq runners --hq http://127.0.0.1:41970"
+    )]
+    Hq {
+        #[command(subcommand)]
+        command: HqCommand,
+    },
+    /// This daemon as a runner of an HQ.
+    #[command(
+        after_help = "Examples:\n  agentd runner join http://127.0.0.1:41970 --token agentd_hq_runner_…\n  agentd stop && agentd start                     # the link starts with the daemon"
+    )]
+    Runner {
+        #[command(subcommand)]
+        command: RunnerCommand,
+    },
     Web {
         /// Open the link in the default browser (xdg-open / open).
         #[arg(long)]
@@ -472,6 +493,13 @@ impl Command {
             Command::Memory {
                 command: MemoryCommand::Add { json, .. },
             } => *json,
+            Command::Hq { command } => match command {
+                HqCommand::Status { json, .. } | HqCommand::Runners { json, .. } => *json,
+                HqCommand::Token {
+                    command: HqTokenCommand::List { json },
+                } => *json,
+                _ => false,
+            },
             Command::Web { json, command, .. } => match command {
                 Some(WebCommand::Sessions { json: j }) => *json || *j,
                 _ => *json,
@@ -487,6 +515,87 @@ impl Command {
             _ => false,
         }
     }
+}
+
+/// `agentd hq …`
+#[derive(Debug, Subcommand)]
+pub enum HqCommand {
+    /// Run HQ in the foreground, in this root (`--home`/`AGENTD_HOME`),
+    /// on `[http] listen`/`AGENTD_HTTP_LISTEN` (loopback).
+    Serve,
+    /// HQ's tokens (runners' and users').
+    Token {
+        #[command(subcommand)]
+        command: HqTokenCommand,
+    },
+    /// HQ's status: runners, online, sessions, events.
+    Status {
+        /// HQ's URL (default: `AGENTD_HQ_URL`, else the HQ running in this
+        /// root); the user token from `AGENTD_HQ_TOKEN`.
+        #[arg(long, value_name = "URL")]
+        hq: Option<String>,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every runner HQ knows, online or not.
+    Runners {
+        /// HQ's URL (default: `AGENTD_HQ_URL`, else the HQ running in this
+        /// root); the user token from `AGENTD_HQ_TOKEN`.
+        #[arg(long, value_name = "URL")]
+        hq: Option<String>,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `agentd hq token …` (works on this root's `hq.db`, HQ running or not).
+#[derive(Debug, Subcommand)]
+pub enum HqTokenCommand {
+    /// Make a token; prints it alone on stdout (it is shown only once).
+    Create {
+        /// A runner token for this runner name.
+        #[arg(
+            long,
+            value_name = "NAME",
+            conflicts_with = "user",
+            required_unless_present = "user"
+        )]
+        runner: Option<String>,
+        /// A user token for this person.
+        #[arg(long, value_name = "NAME", requires = "role")]
+        user: Option<String>,
+        /// The user's role: viewer, approver, operator or admin.
+        #[arg(long, value_name = "ROLE")]
+        role: Option<String>,
+    },
+    /// Every token (ids, never secrets).
+    List {
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by id (or unique id prefix); a runner using it is
+    /// disconnected within a second.
+    Revoke {
+        /// The token's id (from `token list`).
+        id: String,
+    },
+}
+
+/// `agentd runner …`
+#[derive(Debug, Subcommand)]
+pub enum RunnerCommand {
+    /// Write `[hq] url` and `token` into this root's agentd.toml (then
+    /// restart the daemon).
+    Join {
+        /// HQ's URL: `http://HOST:PORT` (loopback).
+        url: String,
+        /// The runner token from `agentd hq token create --runner NAME`.
+        #[arg(long)]
+        token: String,
+    },
 }
 
 /// `agentd web …`

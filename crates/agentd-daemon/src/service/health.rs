@@ -8,6 +8,11 @@ use super::{Service, ServiceError};
 use crate::launch;
 
 impl Service {
+    /// The newest `seq` in the event log (0 when empty).
+    pub fn head_seq(&self) -> u64 {
+        self.shared.log.head_seq()
+    }
+
     /// The `health` result.
     pub fn health(&self) -> Health {
         let shared = &self.shared;
@@ -37,6 +42,7 @@ impl Service {
                 terminals: shared.terminals.len(),
                 web_sessions: shared.web.count(),
             },
+            hq: shared.hq_link.view(),
         }
     }
 

@@ -131,6 +131,12 @@ fn settings(
                 for (field, value) in fields {
                     let key = format!("{section}.{field}");
                     let origin = origin(&key, &section, Some(&field));
+                    // A secret is never printed (shown on screens, pasted in issues).
+                    let value = if key == "hq.token" {
+                        toml::Value::String("<set>".into())
+                    } else {
+                        value
+                    };
                     out.push(Setting { key, value, origin });
                 }
             }

@@ -57,7 +57,7 @@ pub fn serve(paths: &Paths) -> ExitCode {
     }
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     match (
         signal(SignalKind::interrupt()),

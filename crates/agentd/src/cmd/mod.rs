@@ -9,6 +9,7 @@ mod here;
 mod history;
 mod hook;
 mod hooks;
+mod hq;
 mod install;
 mod query;
 mod web;
@@ -19,8 +20,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use agentd_client::{ClientError, Config, Paths};
 
 use crate::cli::{
-    Cli, Command, ConfigCommand, HooksCommand, MemoryCommand, RulesCommand, SlotsCommand,
-    TlsCommand, WebCommand,
+    Cli, Command, ConfigCommand, HooksCommand, HqCommand, HqTokenCommand, MemoryCommand,
+    RulesCommand, RunnerCommand, SlotsCommand, TlsCommand, WebCommand,
 };
 
 /// Set for commands run with `--json`: errors go to stderr as JSON too.
@@ -48,7 +49,30 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Status => daemon::status(&paths),
         Command::Install { dry_run } => install::install(cli.home.as_deref(), dry_run),
         Command::Uninstall { dry_run } => install::uninstall(dry_run),
-        Command::Ls { json, all, status } => query::ls(&paths, json, all, &status),
+        Command::Ls {
+            json,
+            all,
+            status,
+            hq: Some(url),
+        } => hq::ls(&url, json, all, &status),
+        Command::Ls {
+            json, all, status, ..
+        } => query::ls(&paths, json, all, &status),
+        Command::Hq { command } => match command {
+            HqCommand::Serve => hq::serve(&paths),
+            HqCommand::Token { command } => match command {
+                HqTokenCommand::Create { runner, user, role } => {
+                    hq::token_create(&paths, runner, user, role)
+                }
+                HqTokenCommand::List { json } => hq::token_list(&paths, json),
+                HqTokenCommand::Revoke { id } => hq::token_revoke(&paths, &id),
+            },
+            HqCommand::Status { hq: url, json } => hq::status(&paths, url, json),
+            HqCommand::Runners { hq: url, json } => hq::runners(&paths, url, json),
+        },
+        Command::Runner {
+            command: RunnerCommand::Join { url, token },
+        } => hq::join(&paths, &url, &token),
         Command::Show { id, json } => query::show(&paths, id.as_deref(), json),
         Command::Events {
             json,

@@ -48,6 +48,9 @@ pub fn agentd_cmd(home: &Path) -> Command {
         "XDG_RUNTIME_DIR",
         "AGENTD_HOOK_TIMEOUT_MS",
         "AGENTD_LOG",
+        "AGENTD_HQ_URL",
+        "AGENTD_HQ_RUNNER_TOKEN",
+        "AGENTD_HQ_TOKEN",
     ] {
         cmd.env_remove(var);
     }

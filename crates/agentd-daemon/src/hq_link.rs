@@ -1,0 +1,365 @@
+//! The runner link, this daemon's side: with `[hq] url` and a runner
+//! token, dial HQ, say hello, and forward the event log from the `seq` HQ
+//! acknowledged (protocol in `agentd_proto::hq`). The daemon works the same
+//! whether HQ is up or not; a broken link is dialled again with exponential
+//! backoff and full jitter, reset after a link that stayed up a minute.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use agentd_proto::api::{EventRecord, SubscribeParams};
+use agentd_proto::hq::{HqLinkView, HqMessage, MAX_LINK_FRAME_BYTES, RUNNER_PATH, RunnerMessage};
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_util::sync::CancellationToken;
+
+use crate::service::Service;
+
+/// How often the runner pings HQ.
+pub const PING_EVERY: Duration = Duration::from_secs(10);
+/// HQ silent this long: the link is dead; dial again.
+pub const SILENT_AFTER: Duration = Duration::from_secs(30);
+/// First backoff ceiling; doubles per failed attempt up to [`BACKOFF_MAX`].
+pub const BACKOFF_BASE: Duration = Duration::from_millis(250);
+/// Longest wait between attempts.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// A link up this long resets the backoff.
+pub const STABLE_AFTER: Duration = Duration::from_secs(60);
+/// Events sent but not yet acknowledged before the runner waits for HQ.
+const MAX_IN_FLIGHT: u64 = 20_000;
+/// Most events in one frame (and fewer when their JSON nears the frame cap).
+const MAX_BATCH: usize = 1_000;
+/// Dialling (TCP + WebSocket handshake + welcome) must finish within this.
+const DIAL_WITHIN: Duration = Duration::from_secs(10);
+
+/// The link's state, for `health`.
+#[derive(Default)]
+pub struct LinkStatus(Mutex<Option<HqLinkView>>);
+
+impl LinkStatus {
+    /// The link's view (`None`: no `[hq] url`).
+    pub fn view(&self) -> Option<HqLinkView> {
+        self.0.lock().ok().and_then(|v| v.clone())
+    }
+
+    /// Notes a link that cannot be made at all (bad `[hq]` settings).
+    pub fn failed(&self, url: String, why: String) {
+        self.update(|v| {
+            v.url = url;
+            v.last_error = Some(why);
+        });
+    }
+
+    fn update(&self, f: impl FnOnce(&mut HqLinkView)) {
+        if let Ok(mut v) = self.0.lock() {
+            f(v.get_or_insert_with(HqLinkView::default));
+        }
+    }
+}
+
+/// What the link needs from `[hq]`.
+#[derive(Debug, Clone)]
+pub struct LinkSettings {
+    /// `ws://host:port` (an `http://` URL turned into one).
+    pub url: String,
+    /// The runner token.
+    pub token: String,
+    /// Labels.
+    pub labels: Vec<String>,
+}
+
+impl LinkSettings {
+    /// The settings from `[hq]`, `None` when there is no URL.
+    ///
+    /// # Errors
+    /// A URL that is not loopback `http://`/`ws://`, or no token.
+    pub fn from_config(
+        c: &agentd_client::config::HqConfig,
+    ) -> Result<Option<LinkSettings>, String> {
+        let Some(url) = c.url.as_deref().filter(|u| !u.is_empty()) else {
+            return Ok(None);
+        };
+        let url = ws_url(url)?;
+        let Some(token) = c.token.clone().filter(|t| !t.is_empty()) else {
+            return Err(format!(
+                "[hq] url is {url} but there is no runner token: run `agentd runner join {url} --token T` with a token from `agentd hq token create --runner NAME`"
+            ));
+        };
+        Ok(Some(LinkSettings {
+            url,
+            token,
+            labels: c.labels.clone(),
+        }))
+    }
+}
+
+/// `http://`/`ws://` URL on loopback → its `ws://` form, without a
+/// trailing slash.
+///
+/// # Errors
+/// Says what is accepted.
+pub fn ws_url(url: &str) -> Result<String, String> {
+    let rest = url
+        .strip_prefix("ws://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| {
+            if url.starts_with("wss://") || url.starts_with("https://") {
+                format!("HQ at {url}: TLS links (wss://) are not supported yet; use a loopback http:// HQ")
+            } else {
+                format!("HQ URL {url:?} must start with http:// or ws://")
+            }
+        })?;
+    let authority = rest.split('/').next().unwrap_or("");
+    if !crate::http::is_loopback_host(authority) {
+        return Err(format!(
+            "HQ at {url}: plain http:// is accepted for a loopback HQ only (the runner token would cross the network in the clear)"
+        ));
+    }
+    Ok(format!("ws://{}", rest.trim_end_matches('/')))
+}
+
+/// Runs the link until `stop`.
+pub async fn run(
+    service: Service,
+    settings: LinkSettings,
+    status: Arc<LinkStatus>,
+    stop: CancellationToken,
+) {
+    status.update(|v| v.url.clone_from(&settings.url));
+    let mut attempt: u32 = 0;
+    loop {
+        let began = tokio::time::Instant::now();
+        let outcome = link_once(&service, &settings, &status, &stop).await;
+        status.update(|v| v.connected = false);
+        match outcome {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, url = %settings.url, "HQ link down");
+                status.update(|v| v.last_error = Some(e));
+            }
+        }
+        if began.elapsed() >= STABLE_AFTER {
+            attempt = 0;
+        }
+        let wait = full_jitter(attempt, random_unit());
+        attempt = attempt.saturating_add(1);
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// A wait of full jitter: uniform in `[0, min(BACKOFF_MAX, BACKOFF_BASE ×
+/// 2^attempt)]`, `unit` being the uniform draw in `[0, 1)`.
+pub fn full_jitter(attempt: u32, unit: f64) -> Duration {
+    let ceiling = BACKOFF_BASE
+        .saturating_mul(1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX))
+        .min(BACKOFF_MAX);
+    ceiling.mul_f64(unit.clamp(0.0, 1.0))
+}
+
+fn random_unit() -> f64 {
+    let mut b = [0u8; 8];
+    if getrandom::fill(&mut b).is_err() {
+        return 0.5;
+    }
+    (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// One link: dial, hello, forward until it breaks (`Err`, why) or `stop`.
+async fn link_once(
+    service: &Service,
+    settings: &LinkSettings,
+    status: &LinkStatus,
+    stop: &CancellationToken,
+) -> Result<(), String> {
+    let mut request = format!("{}{RUNNER_PATH}", settings.url)
+        .into_client_request()
+        .map_err(|e| format!("bad HQ URL {}: {e}", settings.url))?;
+    let auth = format!("Bearer {}", settings.token)
+        .parse()
+        .map_err(|_| "the runner token holds characters a header cannot".to_owned())?;
+    request.headers_mut().insert("Authorization", auth);
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(MAX_LINK_FRAME_BYTES))
+        .max_frame_size(Some(MAX_LINK_FRAME_BYTES));
+    let dial = tokio_tungstenite::connect_async_with_config(request, Some(config), false);
+    let (ws, _) = tokio::select! {
+        _ = stop.cancelled() => return Ok(()),
+        r = tokio::time::timeout(DIAL_WITHIN, dial) => r
+            .map_err(|_| format!("dialling HQ took over {} s", DIAL_WITHIN.as_secs()))?
+            .map_err(|e| match e {
+                tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 401 || r.status() == 403 => {
+                    let body = r.body().as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+                    format!("HQ refused this runner ({}): {body}", r.status())
+                }
+                other => format!("cannot reach HQ: {other}"),
+            })?,
+    };
+    let (mut tx, mut rx) = ws.split();
+    let hello = RunnerMessage::Hello {
+        runner: None,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        os: std::env::consts::OS.to_owned(),
+        labels: settings.labels.clone(),
+        head_seq: service.head_seq(),
+    };
+    tx.send(text(&hello))
+        .await
+        .map_err(|e| format!("HQ: {e}"))?;
+    let welcome = tokio::time::timeout(DIAL_WITHIN, next_message(&mut rx))
+        .await
+        .map_err(|_| "HQ did not answer the hello".to_owned())??;
+    let (runner, mut acked) = match welcome {
+        HqMessage::Welcome { runner, acked_seq } => (runner, acked_seq),
+        HqMessage::Error { message } => return Err(format!("HQ refused this runner: {message}")),
+        HqMessage::Ack { .. } => return Err("HQ sent an ack before its welcome".into()),
+    };
+    tracing::info!(runner, acked, url = %settings.url, "linked to HQ");
+    status.update(|v| {
+        v.connected = true;
+        v.runner = Some(runner.clone());
+        v.acked_seq = acked;
+        v.last_error = None;
+        v.connects += 1;
+    });
+    let mut events = Box::pin(
+        service
+            .event_stream(SubscribeParams {
+                after_seq: Some(acked),
+                ..Default::default()
+            })
+            .map_err(|e| format!("reading the event log: {e}"))?,
+    );
+    let mut sent = acked;
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut heard = tokio::time::Instant::now();
+    loop {
+        let room = sent.saturating_sub(acked) < MAX_IN_FLIGHT;
+        tokio::select! {
+            _ = stop.cancelled() => {
+                let _ = tx.send(Message::Close(None)).await;
+                return Ok(());
+            }
+            _ = tokio::time::sleep_until(heard + SILENT_AFTER) => {
+                return Err(format!("HQ silent for {} s", SILENT_AFTER.as_secs()));
+            }
+            _ = ping.tick() => {
+                tx.send(Message::Ping(Default::default())).await.map_err(|e| format!("HQ: {e}"))?;
+            }
+            first = events.next(), if room => {
+                let Some(first) = first else {
+                    // The stream ends only when the daemon stops.
+                    return Ok(());
+                };
+                let batch = batch_after(first, &mut events);
+                if let Some(last) = batch.last() {
+                    sent = last.seq;
+                }
+                tx.send(text(&RunnerMessage::Events { events: batch }))
+                    .await
+                    .map_err(|e| format!("HQ: {e}"))?;
+            }
+            m = rx.next() => {
+                heard = tokio::time::Instant::now();
+                match m {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => {
+                        return Err("HQ closed the link".into());
+                    }
+                    Some(Ok(Message::Text(t))) => match serde_json::from_str::<HqMessage>(t.as_str()) {
+                        Ok(HqMessage::Ack { seq }) => {
+                            acked = acked.max(seq);
+                            status.update(|v| v.acked_seq = acked);
+                        }
+                        Ok(HqMessage::Error { message }) => return Err(format!("HQ: {message}")),
+                        Ok(HqMessage::Welcome { .. }) => return Err("HQ welcomed twice".into()),
+                        Err(e) => return Err(format!("HQ sent something that is not an HQ message: {e}")),
+                    },
+                    Some(Ok(_)) => {}
+                }
+            }
+        }
+    }
+}
+
+/// `first` and whatever else is ready, up to [`MAX_BATCH`] events and
+/// about half the frame cap of JSON: one more event is at most
+/// `MAX_PAYLOAD_BYTES` (~1 MiB), so a frame stays under the cap.
+fn batch_after<S>(first: Arc<EventRecord>, events: &mut std::pin::Pin<Box<S>>) -> Vec<EventRecord>
+where
+    S: futures_util::Stream<Item = Arc<EventRecord>>,
+{
+    use futures_util::FutureExt;
+    let mut bytes = approx_len(&first);
+    let mut batch = vec![Arc::unwrap_or_clone(first)];
+    while batch.len() < MAX_BATCH && bytes < MAX_LINK_FRAME_BYTES / 2 {
+        match events.next().now_or_never() {
+            Some(Some(e)) => {
+                bytes += approx_len(&e);
+                batch.push(Arc::unwrap_or_clone(e));
+            }
+            _ => break,
+        }
+    }
+    batch
+}
+
+fn approx_len(e: &EventRecord) -> usize {
+    // Payload and env dominate (compact JSON, as sent).
+    e.payload.to_string().len() + e.env.to_string().len() + 256
+}
+
+fn text<T: serde::Serialize>(m: &T) -> Message {
+    Message::Text(serde_json::to_string(m).unwrap_or_default().into())
+}
+
+/// The next HQ message, past pings.
+async fn next_message<S>(rx: &mut S) -> Result<HqMessage, String>
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        match rx.next().await {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => {
+                return Err("HQ closed the link".into());
+            }
+            Some(Ok(Message::Text(t))) => {
+                return serde_json::from_str(t.as_str())
+                    .map_err(|e| format!("HQ sent something that is not an HQ message: {e}"));
+            }
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_jitter_stays_under_a_doubling_ceiling() {
+        assert_eq!(full_jitter(0, 0.0), Duration::ZERO);
+        assert_eq!(full_jitter(0, 1.0), BACKOFF_BASE);
+        assert_eq!(full_jitter(3, 1.0), BACKOFF_BASE * 8);
+        assert_eq!(full_jitter(40, 1.0), BACKOFF_MAX);
+        assert!(full_jitter(5, 0.5) <= BACKOFF_BASE * 16);
+        let u = random_unit();
+        assert!((0.0..1.0).contains(&u));
+    }
+
+    #[test]
+    fn only_loopback_http_urls_are_accepted() {
+        assert_eq!(ws_url("http://127.0.0.1:9/").unwrap(), "ws://127.0.0.1:9");
+        assert_eq!(ws_url("ws://localhost:9").unwrap(), "ws://localhost:9");
+        assert!(
+            ws_url("http://hq.example:9")
+                .unwrap_err()
+                .contains("loopback")
+        );
+        assert!(ws_url("wss://hq.example").unwrap_err().contains("TLS"));
+        assert!(ws_url("ftp://x").unwrap_err().contains("http://"));
+    }
+}

@@ -1,0 +1,119 @@
+//! HQ's HTTP face: the runner link's upgrade and the user API (JSON, a
+//! user token). Each handler is one [`HqService`] call; [`ApiError`] maps
+//! [`HqError`] to a status in one place.
+
+use std::net::SocketAddr;
+
+use agentd_proto::hq::{RUNNER_PATH, RUNNERS_PATH, SESSIONS_PATH, STATUS_PATH};
+use axum::Json;
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::service::{HqError, HqService};
+use crate::token::{Principal, Role};
+
+#[derive(Clone)]
+struct App {
+    hq: HqService,
+    shutdown: CancellationToken,
+}
+
+/// HQ's routes: `/health` (open), the runner link, and the user API.
+pub fn router(hq: HqService, shutdown: CancellationToken) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route(RUNNER_PATH, get(runner_link))
+        .route(STATUS_PATH, get(status))
+        .route(RUNNERS_PATH, get(runners))
+        .route(SESSIONS_PATH, get(sessions))
+        .layer(middleware::from_fn(loopback_only))
+        .with_state(App { hq, shutdown })
+}
+
+/// The one mapping of [`HqError`] to HTTP.
+pub struct ApiError(HqError);
+
+impl From<HqError> for ApiError {
+    fn from(e: HqError) -> ApiError {
+        ApiError(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self.0 {
+            HqError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            HqError::Forbidden(_) => StatusCode::FORBIDDEN,
+            HqError::Invalid(_) => StatusCode::BAD_REQUEST,
+            HqError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (status, Json(json!({"error": self.0.to_string()}))).into_response()
+    }
+}
+
+/// DNS rebinding: a page on another name must not reach a loopback HQ.
+async fn loopback_only(req: Request, next: Next) -> Response {
+    match agentd_daemon::http::names_only_loopback(&req) {
+        Ok(()) => next.run(req).await,
+        Err(why) => (StatusCode::FORBIDDEN, Json(json!({"error": why}))).into_response(),
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(|t| t.trim().to_owned())
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok", "role": "hq", "version": env!("CARGO_PKG_VERSION")}))
+}
+
+async fn runner_link(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    let Principal::Runner(runner) = caller.principal else {
+        return Err(HqError::Forbidden(
+            "a user token cannot link a runner: use a runner token (`agentd hq token create --runner NAME`)"
+                .into(),
+        )
+        .into());
+    };
+    let token_id = caller.token_id;
+    Ok(ws
+        .max_message_size(agentd_proto::hq::MAX_LINK_FRAME_BYTES)
+        .on_upgrade(move |socket| {
+            crate::link::serve(app.hq, socket, runner, token_id, Some(peer), app.shutdown)
+        }))
+}
+
+async fn status(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    HqService::require(&caller, Role::Viewer)?;
+    Ok(Json(app.hq.status().await?).into_response())
+}
+
+async fn runners(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    HqService::require(&caller, Role::Viewer)?;
+    Ok(Json(app.hq.runners().await?).into_response())
+}
+
+async fn sessions(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    HqService::require(&caller, Role::Viewer)?;
+    Ok(Json(app.hq.sessions()).into_response())
+}

@@ -1,0 +1,234 @@
+//! What HQ holds in memory: each runner's sessions (its event log folded
+//! by `agentd-core`'s state machine, exactly as the runner folds it) and
+//! which runners have a link up.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use agentd_core::Registry;
+use agentd_proto::api::SessionView;
+use agentd_proto::hq::HqSessionView;
+use agentd_store::StoredEvent;
+use tokio_util::sync::CancellationToken;
+
+/// An open link: which token made it, and how to end it.
+struct Link {
+    id: u64,
+    token_id: String,
+    stop: LinkStop,
+}
+
+/// How HQ ends a link, and why.
+#[derive(Clone, Default)]
+pub struct LinkStop {
+    token: CancellationToken,
+    why: Arc<OnceLock<&'static str>>,
+}
+
+impl LinkStop {
+    /// Ends the link for `why` (the first reason given stands).
+    pub fn stop(&self, why: &'static str) {
+        let _ = self.why.set(why);
+        self.token.cancel();
+    }
+
+    /// Resolves when the link is to end.
+    pub async fn stopped(&self) -> &'static str {
+        self.token.cancelled().await;
+        self.why.get().copied().unwrap_or("HQ ended the link")
+    }
+
+    /// Whether the link is to end.
+    pub fn is_stopped(&self) -> bool {
+        self.token.is_cancelled()
+    }
+}
+
+/// Runners' sessions and links.
+#[derive(Default)]
+pub struct Fleet {
+    registries: RwLock<HashMap<String, Registry>>,
+    links: Mutex<HashMap<String, Link>>,
+    next_link: std::sync::atomic::AtomicU64,
+}
+
+/// Why a link was ended by HQ.
+pub const REPLACED: &str = "a newer link from the same runner replaced this one";
+/// Why a link was ended by HQ.
+pub const REVOKED: &str = "this runner's token was revoked";
+/// Why a link was ended by HQ.
+pub const STOPPING: &str = "HQ is stopping";
+
+impl Fleet {
+    /// Folds stored events of `runner` into its sessions.
+    pub fn fold(&self, runner: &str, rows: &[StoredEvent]) {
+        let Ok(mut all) = self.registries.write() else {
+            return;
+        };
+        let registry = all.entry(runner.to_owned()).or_default();
+        for row in rows {
+            if let Some(event) = agentd_daemon::ingest::replay_event(row) {
+                registry.apply(row.seq, &row.agent, &event);
+            }
+        }
+    }
+
+    /// A new link of `runner` made with token `token_id`: ends the one it
+    /// replaces. Returns the link's id and its stop token.
+    pub fn connect(&self, runner: &str, token_id: &str) -> (u64, LinkStop) {
+        let id = self
+            .next_link
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let stop = LinkStop::default();
+        let link = Link {
+            id,
+            token_id: token_id.to_owned(),
+            stop: stop.clone(),
+        };
+        if let Ok(mut links) = self.links.lock()
+            && let Some(old) = links.insert(runner.to_owned(), link)
+        {
+            old.stop.stop(REPLACED);
+        }
+        (id, stop)
+    }
+
+    /// Link `id` of `runner` ended (a replaced link's end changes nothing).
+    pub fn disconnect(&self, runner: &str, id: u64) {
+        if let Ok(mut links) = self.links.lock()
+            && links.get(runner).is_some_and(|l| l.id == id)
+        {
+            links.remove(runner);
+        }
+    }
+
+    /// Ends the links made with any of `token_ids` (revoked); returns how
+    /// many.
+    pub fn cut(&self, token_ids: &[String]) -> usize {
+        let Ok(links) = self.links.lock() else {
+            return 0;
+        };
+        let mut n = 0;
+        for link in links.values() {
+            if token_ids.contains(&link.token_id) && !link.stop.is_stopped() {
+                link.stop.stop(REVOKED);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Whether `runner` has a link up.
+    pub fn online(&self, runner: &str) -> bool {
+        self.links
+            .lock()
+            .map(|l| l.contains_key(runner))
+            .unwrap_or(false)
+    }
+
+    /// How many runners have a link up.
+    pub fn online_count(&self) -> usize {
+        self.links.lock().map(|l| l.len()).unwrap_or(0)
+    }
+
+    /// How many sessions `runner` has.
+    pub fn session_count(&self, runner: &str) -> usize {
+        self.registries
+            .read()
+            .ok()
+            .and_then(|r| r.get(runner).map(Registry::len))
+            .unwrap_or(0)
+    }
+
+    /// Every session of every runner: live ones first, then by last event,
+    /// newest first.
+    pub fn sessions(&self) -> Vec<HqSessionView> {
+        let Ok(all) = self.registries.read() else {
+            return Vec::new();
+        };
+        let mut out: Vec<HqSessionView> = all
+            .iter()
+            .flat_map(|(runner, registry)| {
+                registry.iter().map(move |s| HqSessionView {
+                    runner: runner.clone(),
+                    session: SessionView::new(s.clone()),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.session
+                .live
+                .cmp(&a.session.live)
+                .then(
+                    b.session
+                        .session
+                        .last_event_ms
+                        .cmp(&a.session.session.last_event_ms),
+                )
+                .then(a.runner.cmp(&b.runner))
+                .then(a.session.session.id.cmp(&b.session.session.id))
+        });
+        out
+    }
+
+    /// Ends every link (HQ is stopping).
+    pub fn close_all(&self) {
+        if let Ok(links) = self.links.lock() {
+            for l in links.values() {
+                l.stop.stop(STOPPING);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(seq: u64, session: &str, event: &str) -> StoredEvent {
+        StoredEvent {
+            seq,
+            ts_ms: 1_000 + seq as i64,
+            session_id: session.into(),
+            agent: "claude".into(),
+            source: "hook".into(),
+            name: event.into(),
+            kind: String::new(),
+            payload:
+                serde_json::json!({"session_id": session, "hook_event_name": event, "cwd": "/w"})
+                    .to_string(),
+            env: "{}".into(),
+        }
+    }
+
+    #[test]
+    fn sessions_fold_per_runner_and_live_ones_come_first() {
+        let f = Fleet::default();
+        f.fold(
+            "a",
+            &[row(1, "s1", "SessionStart"), row(2, "s1", "SessionEnd")],
+        );
+        f.fold("b", &[row(1, "s1", "SessionStart")]);
+        let s = f.sessions();
+        assert_eq!(s.len(), 2, "the same id on two runners is two sessions");
+        assert_eq!((s[0].runner.as_str(), s[0].session.live), ("b", true));
+        assert_eq!((s[1].runner.as_str(), s[1].session.live), ("a", false));
+        assert_eq!(f.session_count("a"), 1);
+    }
+
+    #[test]
+    fn a_new_link_replaces_the_old_and_revoking_cuts_by_token() {
+        let f = Fleet::default();
+        let (id1, stop1) = f.connect("a", "t1");
+        let (id2, stop2) = f.connect("a", "t1");
+        assert!(stop1.is_stopped() && !stop2.is_stopped());
+        f.disconnect("a", id1);
+        assert!(f.online("a"), "the old link's end leaves the new one");
+        let (_, stop3) = f.connect("b", "t2");
+        assert_eq!(f.cut(&["t2".into()]), 1);
+        assert!(stop3.is_stopped() && !stop2.is_stopped());
+        f.disconnect("a", id2);
+        assert!(!f.online("a"));
+        assert_eq!(f.online_count(), 1);
+    }
+}

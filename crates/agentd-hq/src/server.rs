@@ -1,0 +1,185 @@
+//! `agentd hq serve`: HQ's start-up, listener and shutdown.
+//!
+//! HQ's root (`--home`/`AGENTD_HOME`, 0700) holds `hq.db` (0600), `hq.pid`
+//! (the lock: one HQ per root) and `hq.json` (`{"addr", "pid"}`, 0600:
+//! where this HQ listens, for the local CLI and tests). It listens on
+//! `[http] listen`/`AGENTD_HTTP_LISTEN` (loopback).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use agentd_client::Config;
+use tokio_util::sync::CancellationToken;
+
+use crate::service::HqService;
+use crate::store::Store;
+
+/// HQ's files in its root.
+#[derive(Debug, Clone)]
+pub struct HqPaths {
+    /// The root.
+    pub root: PathBuf,
+    /// `hq.db`.
+    pub db: PathBuf,
+    /// `hq.pid`.
+    pub pid: PathBuf,
+    /// `hq.json`.
+    pub info: PathBuf,
+}
+
+impl HqPaths {
+    /// HQ's files in `root`.
+    pub fn new(root: &Path) -> HqPaths {
+        HqPaths {
+            root: root.to_path_buf(),
+            db: root.join("hq.db"),
+            pid: root.join("hq.pid"),
+            info: root.join("hq.json"),
+        }
+    }
+}
+
+/// `hq.json`: where a running HQ listens.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct HqInfo {
+    /// `host:port`.
+    pub addr: String,
+    /// HQ's pid.
+    pub pid: u32,
+}
+
+/// Why HQ could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The root, the lock or a file.
+    #[error(transparent)]
+    Daemon(#[from] agentd_daemon::server::DaemonError),
+    /// Another HQ serves this root.
+    #[error(transparent)]
+    Lock(#[from] agentd_daemon::lock::LockError),
+    /// The store.
+    #[error("{0}")]
+    Store(String),
+    /// The listener.
+    #[error("{0}")]
+    Http(String),
+}
+
+/// How often HQ looks for tokens revoked by another process.
+const REVOCATION_CHECK: Duration = Duration::from_secs(1);
+
+/// Opens the store of `paths`, creating the root and `hq.db` privately.
+///
+/// # Errors
+/// An untrusted root, or the store.
+pub fn open_store(paths: &HqPaths) -> Result<Store, ServeError> {
+    agentd_daemon::server::make_private_dir(&paths.root)?;
+    agentd_daemon::server::create_private_file(&paths.db)?;
+    agentd_client::trust::check_file(&paths.db)
+        .map_err(|e| ServeError::Store(format!("refusing {}: {e}", paths.db.display())))?;
+    Store::open(&paths.db).map_err(|e| ServeError::Store(e.to_string()))
+}
+
+/// Serves HQ until `shutdown`.
+///
+/// # Errors
+/// What kept it from starting.
+pub async fn serve(
+    paths: &HqPaths,
+    config: &Config,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError> {
+    let store = open_store(paths)?;
+    let _lock = agentd_daemon::lock::acquire(&paths.pid, &paths.root)?;
+    let hq = tokio::task::spawn_blocking(move || HqService::load(store))
+        .await
+        .map_err(|e| ServeError::Store(e.to_string()))?
+        .map_err(|e| ServeError::Store(e.to_string()))?;
+    let addr =
+        agentd_daemon::http::parse_listen(&config.http.listen, false).map_err(ServeError::Http)?;
+    let tcp = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        ServeError::Http(format!(
+            "cannot listen on {addr}: {e}; set AGENTD_HTTP_LISTEN (port 0 picks a free one)"
+        ))
+    })?;
+    let bound = tcp
+        .local_addr()
+        .map_err(|e| ServeError::Http(format!("reading the HTTP address: {e}")))?;
+    write_info(
+        &paths.info,
+        &HqInfo {
+            addr: bound.to_string(),
+            pid: std::process::id(),
+        },
+    )
+    .map_err(|e| ServeError::Http(format!("writing {}: {e}", paths.info.display())))?;
+
+    let tasks = tokio_util::task::TaskTracker::new();
+    tasks.spawn(watch_revocations(hq.clone(), shutdown.clone()));
+    let app = crate::api::router(hq.clone(), shutdown.clone());
+    let listener = agentd_daemon::limits::CappedListener::new(
+        tcp,
+        agentd_daemon::limits::MAX_HTTP_CONNECTIONS,
+        // Runner links ping every 10 s: never idle this long.
+        agentd_daemon::limits::HTTP_IDLE_TIMEOUT,
+    );
+    tracing::info!(addr = %bound, root = %paths.root.display(), "HQ listening");
+    tasks.spawn(agentd_daemon::http::serve(
+        listener,
+        app,
+        shutdown.clone(),
+        None,
+    ));
+    shutdown.cancelled().await;
+    tracing::info!("HQ stopping");
+    hq.fleet().close_all();
+    tasks.close();
+    let _ = tokio::time::timeout(Duration::from_secs(6), tasks.wait()).await;
+    let _ = std::fs::remove_file(&paths.info);
+    Ok(())
+}
+
+/// Cuts the links of tokens `agentd hq token revoke` revoked, within
+/// [`REVOCATION_CHECK`].
+async fn watch_revocations(hq: HqService, shutdown: CancellationToken) {
+    let mut seen = hq.data_version().await.ok();
+    let mut tick = tokio::time::interval(REVOCATION_CHECK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let now = hq.data_version().await.ok();
+        if now != seen {
+            seen = now;
+            match hq.cut_revoked().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(links = n, "revoked tokens' links cut"),
+                Err(e) => tracing::warn!(error = %e, "checking revoked tokens"),
+            }
+        }
+    }
+}
+
+fn write_info(path: &Path, info: &HqInfo) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("json.tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(serde_json::to_string(info).unwrap_or_default().as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Where the HQ serving `paths` listens, if one runs.
+pub fn running(paths: &HqPaths) -> Option<HqInfo> {
+    agentd_daemon::lock::running_pid(&paths.pid)?;
+    let text = std::fs::read_to_string(&paths.info).ok()?;
+    serde_json::from_str(&text).ok()
+}

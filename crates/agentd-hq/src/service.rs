@@ -1,0 +1,251 @@
+//! HQ's operations, one method each, free of transport types: the runner
+//! link and the user API are faces over them (as the daemon's faces are
+//! over `agentd_daemon::service`).
+
+use std::sync::{Arc, Mutex};
+
+use agentd_proto::api::EventRecord;
+use agentd_proto::hq::{HqSessionView, HqStatus, RunnerView};
+
+use crate::fleet::Fleet;
+use crate::store::{Hello, Store, StoreError};
+use crate::token::{Principal, Role};
+
+/// What went wrong, for a face to map once.
+#[derive(Debug, thiserror::Error)]
+pub enum HqError {
+    /// No token, or not a live one.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// A token that may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Bad input.
+    #[error("{0}")]
+    Invalid(String),
+    /// The store failed.
+    #[error("{0}")]
+    Store(String),
+}
+
+impl From<StoreError> for HqError {
+    fn from(e: StoreError) -> HqError {
+        match e {
+            StoreError::Invalid(m) => HqError::Invalid(m),
+            other => HqError::Store(other.to_string()),
+        }
+    }
+}
+
+/// HQ: its store and its fleet, behind one cheap handle.
+#[derive(Clone)]
+pub struct HqService {
+    store: Arc<Mutex<Store>>,
+    fleet: Arc<Fleet>,
+}
+
+/// Who made a request: the token's id and what it stands for.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The token's id.
+    pub token_id: String,
+    /// What the token stands for.
+    pub principal: Principal,
+}
+
+impl HqService {
+    /// A service over an open store; folds every runner's stored events
+    /// into its sessions first (blocking: call it before serving).
+    ///
+    /// # Errors
+    /// The store.
+    pub fn load(store: Store) -> Result<HqService, HqError> {
+        let fleet = Fleet::default();
+        for runner in store.runners()? {
+            let mut after = 0;
+            loop {
+                let page = store.events(&runner.name, after, 10_000)?;
+                let Some(last) = page.last() else { break };
+                after = last.seq;
+                fleet.fold(&runner.name, &page);
+            }
+        }
+        Ok(HqService {
+            store: Arc::new(Mutex::new(store)),
+            fleet: Arc::new(fleet),
+        })
+    }
+
+    /// Runs `f` on the store off the async workers.
+    async fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, HqError> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || {
+            let mut s = store
+                .lock()
+                .map_err(|_| HqError::Store("the HQ store lock is poisoned; restart HQ".into()))?;
+            f(&mut s).map_err(HqError::from)
+        })
+        .await
+        .map_err(|e| HqError::Store(format!("the HQ store task failed: {e}")))?
+    }
+
+    /// Who `secret` is.
+    ///
+    /// # Errors
+    /// [`HqError::Unauthenticated`] when it is not a live token.
+    pub async fn authenticate(&self, secret: Option<String>) -> Result<Caller, HqError> {
+        let Some(secret) = secret.filter(|s| !s.is_empty()) else {
+            return Err(HqError::Unauthenticated(
+                "no token: send `Authorization: Bearer <token>` (from `agentd hq token create`)"
+                    .into(),
+            ));
+        };
+        match self.with_store(move |s| s.principal(&secret)).await? {
+            Some((token_id, principal)) => Ok(Caller {
+                token_id,
+                principal,
+            }),
+            None => Err(HqError::Unauthenticated(
+                "unknown or revoked token: ask HQ's admin for a new one (`agentd hq token create`)"
+                    .into(),
+            )),
+        }
+    }
+
+    /// Checks that `caller` is a user with at least `role`.
+    ///
+    /// # Errors
+    /// [`HqError::Forbidden`] naming what is needed.
+    pub fn require(caller: &Caller, role: Role) -> Result<(), HqError> {
+        match &caller.principal {
+            Principal::User { role: r, .. } if *r >= role => Ok(()),
+            Principal::User { name, role: r } => Err(HqError::Forbidden(format!(
+                "user {name} is a {r}; this needs {role} or more"
+            ))),
+            Principal::Runner(name) => Err(HqError::Forbidden(format!(
+                "a runner token (runner {name}) cannot read HQ: use a user token (`agentd hq token create --user NAME --role viewer`)"
+            ))),
+        }
+    }
+
+    /// A runner's link opened: records its hello; returns the newest `seq`
+    /// HQ holds for it.
+    ///
+    /// # Errors
+    /// The store; [`HqError::Invalid`] when the runner's log is behind what
+    /// HQ holds (its root was replaced).
+    pub async fn runner_connected(
+        &self,
+        runner: &str,
+        hello: Hello,
+        head_seq: u64,
+    ) -> Result<u64, HqError> {
+        let name = runner.to_owned();
+        let now = now_ms();
+        let acked = self
+            .with_store(move |s| s.connected(&name, &hello, now))
+            .await?;
+        if head_seq < acked {
+            return Err(HqError::Invalid(format!(
+                "runner {runner}'s log ends at seq {head_seq} but HQ holds up to {acked}: was its root replaced? Give it a new runner name (`agentd hq token create --runner NEW`)"
+            )));
+        }
+        Ok(acked)
+    }
+
+    /// Stores a batch of `runner`'s events and folds the new ones; returns
+    /// the newest `seq` now held.
+    ///
+    /// # Errors
+    /// The store (nothing stored then).
+    pub async fn runner_events(
+        &self,
+        runner: &str,
+        events: Vec<EventRecord>,
+    ) -> Result<u64, HqError> {
+        let name = runner.to_owned();
+        let now = now_ms();
+        let (acked, stored) = self
+            .with_store(move |s| s.append(&name, &events, now))
+            .await?;
+        self.fleet.fold(runner, &stored);
+        Ok(acked)
+    }
+
+    /// Notes that `runner` is alive.
+    ///
+    /// # Errors
+    /// The store.
+    pub async fn runner_seen(&self, runner: &str) -> Result<(), HqError> {
+        let name = runner.to_owned();
+        let now = now_ms();
+        self.with_store(move |s| s.seen(&name, now)).await
+    }
+
+    /// The fleet: links, sessions.
+    pub fn fleet(&self) -> &Fleet {
+        &self.fleet
+    }
+
+    /// Every runner.
+    ///
+    /// # Errors
+    /// The store.
+    pub async fn runners(&self) -> Result<Vec<RunnerView>, HqError> {
+        let mut runners = self.with_store(|s| s.runners()).await?;
+        for r in &mut runners {
+            r.online = self.fleet.online(&r.name);
+            r.sessions = self.fleet.session_count(&r.name);
+        }
+        Ok(runners)
+    }
+
+    /// Every session of every runner.
+    pub fn sessions(&self) -> Vec<HqSessionView> {
+        self.fleet.sessions()
+    }
+
+    /// HQ's status.
+    ///
+    /// # Errors
+    /// The store.
+    pub async fn status(&self) -> Result<HqStatus, HqError> {
+        let runners = self.runners().await?;
+        Ok(HqStatus {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            online: runners.iter().filter(|r| r.online).count(),
+            sessions: runners.iter().map(|r| r.sessions).sum(),
+            events: runners.iter().map(|r| r.events).sum(),
+            runners: runners.len(),
+        })
+    }
+
+    /// Ends the links of tokens revoked since the last look (another
+    /// process revoked them in `hq.db`); returns how many were cut.
+    ///
+    /// # Errors
+    /// The store.
+    pub async fn cut_revoked(&self) -> Result<usize, HqError> {
+        let revoked = self.with_store(|s| s.revoked()).await?;
+        Ok(self.fleet.cut(&revoked))
+    }
+
+    /// `hq.db`'s data version (see [`Store::data_version`]).
+    ///
+    /// # Errors
+    /// The store.
+    pub async fn data_version(&self) -> Result<i64, HqError> {
+        self.with_store(|s| s.data_version()).await
+    }
+}
+
+/// Now, ms since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,178 @@
+//! The runner link and HQ's read API.
+//!
+//! A runner (any `agentd serve` with `[hq] url` and a runner token) dials
+//! HQ's [`RUNNER_PATH`] as a WebSocket with `Authorization: Bearer
+//! <runner token>` and speaks JSON text frames, one message each:
+//!
+//! ```text
+//! runner → HQ   {"type":"hello","runner":"laptop","version":"0.1.0","os":"linux","labels":[],"head_seq":812}
+//! HQ → runner   {"type":"welcome","runner":"laptop","acked_seq":790}
+//! runner → HQ   {"type":"events","events":[EventRecord, …]}   (seq 791…, in order, no gaps skipped)
+//! HQ → runner   {"type":"ack","seq":812}                      (committed at HQ)
+//! either way    WebSocket pings every 10 s; HQ closes a link silent for 30 s
+//! HQ → runner   {"type":"error","message":"…"}                then close
+//! ```
+//!
+//! Delivery is exactly once by construction: the runner always resumes
+//! after the `acked_seq` HQ committed, and HQ stores each `(runner, seq)`
+//! once, so a broken link or an HQ restart neither loses nor duplicates.
+//!
+//! Users read HQ over HTTP with a user token (`Authorization: Bearer`):
+//! `GET /hq/v1/status` → [`HqStatus`], `GET /hq/v1/runners` →
+//! `[RunnerView]`, `GET /hq/v1/sessions` → `[HqSessionView]`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::{EventRecord, SessionView};
+
+/// Where runners dial in (a WebSocket upgrade).
+pub const RUNNER_PATH: &str = "/hq/v1/runner";
+/// HQ's status for a user.
+pub const STATUS_PATH: &str = "/hq/v1/status";
+/// Every runner HQ knows.
+pub const RUNNERS_PATH: &str = "/hq/v1/runners";
+/// Every session of every runner.
+pub const SESSIONS_PATH: &str = "/hq/v1/sessions";
+
+/// Largest link frame either side accepts, bytes: a batch of events is cut
+/// to stay under it (any one event fits: see [`crate::MAX_PAYLOAD_BYTES`]).
+pub const MAX_LINK_FRAME_BYTES: usize = 4 << 20;
+
+/// What a runner sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RunnerMessage {
+    /// First message on a link.
+    Hello {
+        /// The runner's name as it knows itself; HQ checks it against the
+        /// token's (absent: the token's).
+        #[serde(default)]
+        runner: Option<String>,
+        /// agentd's version on the runner.
+        version: String,
+        /// `std::env::consts::OS` of the runner.
+        os: String,
+        /// Free-form labels from `[hq] labels`.
+        #[serde(default)]
+        labels: Vec<String>,
+        /// The runner's newest `seq` when it dialled.
+        head_seq: u64,
+    },
+    /// Events after the last acknowledged one, in `seq` order.
+    Events {
+        /// The events.
+        events: Vec<EventRecord>,
+    },
+}
+
+/// What HQ sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum HqMessage {
+    /// The answer to `hello`: send events after `acked_seq`.
+    Welcome {
+        /// The runner's name at HQ (the token's).
+        runner: String,
+        /// Newest `seq` of this runner HQ has committed (0: none).
+        acked_seq: u64,
+    },
+    /// Everything up to `seq` is committed at HQ.
+    Ack {
+        /// The newest committed `seq`.
+        seq: u64,
+    },
+    /// Why HQ is closing the link.
+    Error {
+        /// What was wrong and what to do.
+        message: String,
+    },
+}
+
+/// A runner as HQ sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunnerView {
+    /// Its name (from its token).
+    pub name: String,
+    /// Whether a link is up now.
+    pub online: bool,
+    /// agentd's version it last reported.
+    pub version: Option<String>,
+    /// Its OS.
+    pub os: Option<String>,
+    /// Its labels.
+    pub labels: Vec<String>,
+    /// Its address as HQ saw it last.
+    pub peer: Option<String>,
+    /// When it last connected, ms since the Unix epoch.
+    pub connected_ms: Option<i64>,
+    /// When HQ last heard from it, ms since the Unix epoch.
+    pub last_seen_ms: Option<i64>,
+    /// Newest `seq` of its log HQ holds.
+    pub acked_seq: u64,
+    /// Events of its log HQ holds.
+    pub events: u64,
+    /// Its sessions HQ knows (live and ended).
+    pub sessions: usize,
+}
+
+/// One session at HQ: the runner's session and which runner has it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HqSessionView {
+    /// The runner.
+    pub runner: String,
+    /// The session, as the runner's own `sessions.list` would show it.
+    #[serde(flatten)]
+    pub session: SessionView,
+}
+
+/// `GET /hq/v1/status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HqStatus {
+    /// agentd's version at HQ.
+    pub version: String,
+    /// Runners known.
+    pub runners: usize,
+    /// Runners with a link up.
+    pub online: usize,
+    /// Sessions known, all runners.
+    pub sessions: usize,
+    /// Events held, all runners.
+    pub events: u64,
+}
+
+/// A runner's link to HQ, in its `health`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HqLinkView {
+    /// HQ's URL.
+    pub url: String,
+    /// The name HQ knows this runner by (after the first welcome).
+    pub runner: Option<String>,
+    /// Whether the link is up.
+    pub connected: bool,
+    /// Newest `seq` HQ has acknowledged.
+    pub acked_seq: u64,
+    /// Why the last attempt failed, if it did.
+    pub last_error: Option<String>,
+    /// Links made since the daemon started.
+    pub connects: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_tagged_by_type() {
+        let m = HqMessage::Welcome {
+            runner: "a".into(),
+            acked_seq: 3,
+        };
+        let s = serde_json::to_string(&m).unwrap();
+        assert_eq!(s, r#"{"type":"welcome","runner":"a","acked_seq":3}"#);
+        let h: RunnerMessage =
+            serde_json::from_str(r#"{"type":"hello","version":"0.1.0","os":"linux","head_seq":0}"#)
+                .unwrap();
+        assert!(matches!(h, RunnerMessage::Hello { runner: None, .. }));
+        assert!(serde_json::from_str::<RunnerMessage>(r#"{"type":"nope"}"#).is_err());
+    }
+}

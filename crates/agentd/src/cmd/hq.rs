@@ -1,0 +1,430 @@
+//! `agentd hq …`, `agentd runner join`, `agentd ls --hq`.
+
+use std::process::ExitCode;
+
+use agentd_client::Paths;
+use agentd_core::text::{one_line, truncate};
+use agentd_hq::server::HqPaths;
+use agentd_hq::token::{Principal, Role};
+use agentd_proto::hq::{
+    HqSessionView, HqStatus, RUNNERS_PATH, RunnerView, SESSIONS_PATH, STATUS_PATH,
+};
+use tokio_util::sync::CancellationToken;
+
+use super::{fail, out, print_json, usage_error};
+use crate::render::{age, project_name, short_id};
+
+/// `agentd hq serve`.
+pub fn serve(paths: &Paths) -> ExitCode {
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    let config = match super::config(paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.daemon.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("agentd-hq")
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+    };
+    let hq_paths = HqPaths::new(&paths.root);
+    let result = runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        let on_signal = shutdown.clone();
+        tokio::spawn(async move {
+            super::daemon::wait_for_signal().await;
+            on_signal.cancel();
+        });
+        agentd_hq::server::serve(&hq_paths, &config, shutdown).await
+    });
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
+fn store(paths: &Paths) -> Result<agentd_hq::store::Store, ExitCode> {
+    agentd_hq::server::open_store(&HqPaths::new(&paths.root)).map_err(|e| fail(&e.to_string()))
+}
+
+/// `agentd hq token create`: the secret alone on stdout.
+pub fn token_create(
+    paths: &Paths,
+    runner: Option<String>,
+    user: Option<String>,
+    role: Option<String>,
+) -> ExitCode {
+    let principal = match (runner, user) {
+        (Some(r), None) => Principal::Runner(r),
+        (None, Some(name)) => match Role::parse(role.as_deref().unwrap_or("viewer")) {
+            Ok(role) => Principal::User { name, role },
+            Err(e) => return usage_error(&e),
+        },
+        _ => return usage_error("give --runner NAME, or --user NAME --role ROLE"),
+    };
+    let store = match store(paths) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match store.create_token(&principal, agentd_hq::service::now_ms()) {
+        Ok(secret) => {
+            out(&format!("{secret}\n"));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
+/// `agentd hq token list`.
+pub fn token_list(paths: &Paths, json: bool) -> ExitCode {
+    let tokens = match store(paths).and_then(|s| s.tokens().map_err(|e| fail(&e.to_string()))) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    if json {
+        return print_json(&tokens);
+    }
+    if tokens.is_empty() {
+        out(
+            "no tokens yet: `agentd hq token create --runner NAME` or `--user NAME --role viewer`\n",
+        );
+        return ExitCode::SUCCESS;
+    }
+    let now = agentd_hq::service::now_ms();
+    let rows: Vec<Vec<String>> = tokens
+        .iter()
+        .map(|t| {
+            vec![
+                t.id.clone(),
+                t.kind.clone(),
+                one_line(&t.name),
+                t.role.clone().unwrap_or_else(|| "-".into()),
+                format!("{} ago", age(now - t.created_ms)),
+                t.revoked_ms
+                    .map_or_else(|| "-".into(), |r| format!("{} ago", age(now - r))),
+            ]
+        })
+        .collect();
+    out(&table(
+        &["ID", "KIND", "NAME", "ROLE", "CREATED", "REVOKED"],
+        &rows,
+    ));
+    ExitCode::SUCCESS
+}
+
+/// `agentd hq token revoke`.
+pub fn token_revoke(paths: &Paths, id: &str) -> ExitCode {
+    let store = match store(paths) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match store.revoke(id, agentd_hq::service::now_ms()) {
+        Ok(t) => {
+            out(&format!(
+                "revoked {} ({} {}); a link using it is cut within a second\n",
+                t.id,
+                t.kind,
+                one_line(&t.name)
+            ));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
+/// HQ's URL and the user token for a query.
+fn target(paths: &Paths, hq: Option<String>) -> Result<(String, String), ExitCode> {
+    let url = hq
+        .or_else(|| std::env::var("AGENTD_HQ_URL").ok().filter(|u| !u.is_empty()))
+        .or_else(|| {
+            agentd_hq::server::running(&HqPaths::new(&paths.root))
+                .map(|i| format!("http://{}", i.addr))
+        })
+        .ok_or_else(|| {
+            usage_error("which HQ? give --hq http://HOST:PORT or set AGENTD_HQ_URL (no HQ runs in this root)")
+        })?;
+    let token = std::env::var("AGENTD_HQ_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            usage_error("set AGENTD_HQ_TOKEN to a user token (`agentd hq token create --user NAME --role viewer` at HQ)")
+        })?;
+    Ok((url.trim_end_matches('/').to_owned(), token))
+}
+
+fn get<T: serde::de::DeserializeOwned>(url: &str, token: &str, path: &str) -> Result<T, ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(&format!("cannot start the async runtime: {e}")))?;
+    runtime
+        .block_on(agentd_hq::client::get_json(url, token, path))
+        .map_err(|e| fail(&e))
+}
+
+/// `agentd hq status`.
+pub fn status(paths: &Paths, hq: Option<String>, json: bool) -> ExitCode {
+    let result = target(paths, hq)
+        .and_then(|(url, token)| get::<HqStatus>(&url, &token, STATUS_PATH).map(|s| (url, s)));
+    let (url, s) = match result {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    if json {
+        return print_json(&s);
+    }
+    out(&format!(
+        "HQ {url} (agentd {})\nrunners: {} ({} online)\nsessions: {}\nevents: {}\n",
+        one_line(&s.version),
+        s.runners,
+        s.online,
+        s.sessions,
+        s.events
+    ));
+    ExitCode::SUCCESS
+}
+
+/// `agentd hq runners`.
+pub fn runners(paths: &Paths, hq: Option<String>, json: bool) -> ExitCode {
+    let runners = match target(paths, hq)
+        .and_then(|(url, token)| get::<Vec<RunnerView>>(&url, &token, RUNNERS_PATH))
+    {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    if json {
+        return print_json(&runners);
+    }
+    if runners.is_empty() {
+        out("no runner has linked yet: `agentd runner join URL --token T` on each machine\n");
+        return ExitCode::SUCCESS;
+    }
+    let now = agentd_hq::service::now_ms();
+    let rows: Vec<Vec<String>> = runners
+        .iter()
+        .map(|r| {
+            vec![
+                one_line(&r.name),
+                if r.online { "online" } else { "offline" }.into(),
+                truncate(&one_line(r.version.as_deref().unwrap_or("-")), 16),
+                truncate(&one_line(r.os.as_deref().unwrap_or("-")), 12),
+                r.sessions.to_string(),
+                r.events.to_string(),
+                r.last_seen_ms
+                    .map_or_else(|| "-".into(), |t| format!("{} ago", age(now - t))),
+                truncate(&one_line(&r.labels.join(",")), 24),
+            ]
+        })
+        .collect();
+    out(&table(
+        &[
+            "RUNNER",
+            "LINK",
+            "VERSION",
+            "OS",
+            "SESSIONS",
+            "EVENTS",
+            "LAST SEEN",
+            "LABELS",
+        ],
+        &rows,
+    ));
+    ExitCode::SUCCESS
+}
+
+/// `agentd ls --hq URL`: every runner's sessions.
+pub fn ls(url: &str, json: bool, all: bool, status: &[String]) -> ExitCode {
+    let Some(token) = std::env::var("AGENTD_HQ_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+    else {
+        return usage_error(
+            "set AGENTD_HQ_TOKEN to a user token (`agentd hq token create --user NAME --role viewer` at HQ)",
+        );
+    };
+    let sessions: Vec<HqSessionView> = match get(url.trim_end_matches('/'), &token, SESSIONS_PATH) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let all = all || status.iter().any(|s| s == "ended");
+    let shown: Vec<&HqSessionView> = sessions
+        .iter()
+        .filter(|s| {
+            status.is_empty()
+                || status
+                    .iter()
+                    .any(|w| w == s.session.session.status.as_str())
+        })
+        .filter(|s| json || all || s.session.live)
+        .collect();
+    if json {
+        let code = print_json(&shown);
+        return if !status.is_empty() && shown.is_empty() {
+            ExitCode::FAILURE
+        } else {
+            code
+        };
+    }
+    if shown.is_empty() {
+        out("no live sessions on any runner (`--all` includes ended ones)\n");
+        return if status.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
+    let now = agentd_hq::service::now_ms();
+    let rows: Vec<Vec<String>> = shown
+        .iter()
+        .map(|v| {
+            let s = &v.session.session;
+            vec![
+                one_line(&v.runner),
+                format!(
+                    "{} · {}",
+                    s.status.as_str().replace('_', " "),
+                    age(now - s.status_since_ms)
+                ),
+                truncate(&project_name(&v.session), 24),
+                truncate(
+                    &one_line(
+                        s.current_tool
+                            .as_deref()
+                            .or(s.last_tool.as_deref())
+                            .unwrap_or("-"),
+                    ),
+                    20,
+                ),
+                format!("{} ago", age(now - s.last_event_ms)),
+                short_id(&s.id),
+            ]
+        })
+        .collect();
+    out(&table(
+        &["RUNNER", "STATUS", "PROJECT", "LAST TOOL", "ACTIVE", "ID"],
+        &rows,
+    ));
+    ExitCode::SUCCESS
+}
+
+/// `agentd runner join URL --token T`: `[hq]` in this root's agentd.toml.
+pub fn join(paths: &Paths, url: &str, token: &str) -> ExitCode {
+    if let Err(e) = agentd_daemon::hq_link::ws_url(url) {
+        return usage_error(&e);
+    }
+    if !token.starts_with("agentd_hq_runner_") {
+        return usage_error(
+            "that is not a runner token (they start with agentd_hq_runner_): make one at HQ with `agentd hq token create --runner NAME`",
+        );
+    }
+    let text = match std::fs::read_to_string(&paths.config) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return fail(&format!("reading {}: {e}", paths.config.display())),
+    };
+    let mut doc: toml_edit::DocumentMut = match text.parse() {
+        Ok(d) => d,
+        Err(e) => {
+            return fail(&format!(
+                "{} is not valid TOML: {e}",
+                paths.config.display()
+            ));
+        }
+    };
+    let hq = doc
+        .entry("hq")
+        .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
+    let Some(hq) = hq.as_table_like_mut() else {
+        return fail(&format!("{}: `hq` is not a table", paths.config.display()));
+    };
+    hq.insert("url", toml_edit::value(url.trim_end_matches('/')));
+    hq.insert("token", toml_edit::value(token));
+    let new = doc.to_string();
+    // Checked before it is written: a daemon must be able to start on it.
+    if let Err(e) = agentd_client::Config::parse(&new) {
+        return fail(&format!("the edited config would not load: {e}"));
+    }
+    if let Err(e) = write_private(&paths.config, &new) {
+        return fail(&format!("writing {}: {e}", paths.config.display()));
+    }
+    let running = agentd_daemon::lock::running_pid(&paths.pid).is_some();
+    out(&format!(
+        "joined HQ {url}: [hq] written to {}{}\n",
+        paths.config.display(),
+        if running {
+            "; restart the daemon (`agentd stop && agentd start`) to link"
+        } else {
+            "; the link starts with the daemon (`agentd start`)"
+        }
+    ));
+    ExitCode::SUCCESS
+}
+
+/// Replaces `path` with `text`, mode 0600 (it holds a token).
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("toml.tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// A plain table: columns padded to their widest cell, two spaces apart.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let mut l = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                l.push_str("  ");
+            }
+            l.push_str(cell);
+            l.push_str(&" ".repeat(w.saturating_sub(cell.chars().count())));
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_pad_to_the_widest_cell() {
+        let t = table(&["A", "BB"], &[vec!["xyz".into(), "1".into()]]);
+        assert_eq!(t, "A    BB\nxyz  1\n");
+    }
+}
