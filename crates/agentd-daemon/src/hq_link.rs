@@ -215,7 +215,9 @@ async fn link_once(
     let (runner, mut acked) = match welcome {
         HqMessage::Welcome { runner, acked_seq } => (runner, acked_seq),
         HqMessage::Error { message } => return Err(format!("HQ refused this runner: {message}")),
-        HqMessage::Ack { .. } => return Err("HQ sent an ack before its welcome".into()),
+        HqMessage::Ack { .. } | HqMessage::Decide { .. } => {
+            return Err("HQ sent a request before its welcome".into());
+        }
     };
     tracing::info!(runner, acked, url = %settings.url, "linked to HQ");
     status.update(|v| {
@@ -234,6 +236,8 @@ async fn link_once(
             .map_err(|e| format!("reading the event log: {e}"))?,
     );
     let mut sent = acked;
+    // Answers of requests HQ made, from the tasks that serve them.
+    let (answers, mut answered) = tokio::sync::mpsc::channel::<RunnerMessage>(64);
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut heard = tokio::time::Instant::now();
@@ -249,6 +253,9 @@ async fn link_once(
             }
             _ = ping.tick() => {
                 tx.send(Message::Ping(Default::default())).await.map_err(|e| format!("HQ: {e}"))?;
+            }
+            Some(answer) = answered.recv() => {
+                tx.send(text(&answer)).await.map_err(|e| format!("HQ: {e}"))?;
             }
             first = events.next(), if room => {
                 let Some(first) = first else {
@@ -276,6 +283,21 @@ async fn link_once(
                         }
                         Ok(HqMessage::Error { message }) => return Err(format!("HQ: {message}")),
                         Ok(HqMessage::Welcome { .. }) => return Err("HQ welcomed twice".into()),
+                        Ok(HqMessage::Decide { request, params }) => {
+                            // Its own task: a decision waits on the writer,
+                            // the link goes on meanwhile.
+                            let service = service.clone();
+                            let answers = answers.clone();
+                            tokio::spawn(async move {
+                                let (approval, error) = match service.decide(params, "hq").await {
+                                    Ok(a) => (Some(Box::new(a)), None),
+                                    Err(e) => (None, Some(link_error(&e))),
+                                };
+                                let _ = answers
+                                    .send(RunnerMessage::Decided { request, approval, error })
+                                    .await;
+                            });
+                        }
                         Err(e) => return Err(format!("HQ sent something that is not an HQ message: {e}")),
                     },
                     Some(Ok(_)) => {}
@@ -310,6 +332,27 @@ where
 fn approx_len(e: &EventRecord) -> usize {
     // Payload and env dominate (compact JSON, as sent).
     e.payload.to_string().len() + e.env.to_string().len() + 256
+}
+
+/// The one mapping of a service error onto the link.
+fn link_error(e: &crate::service::ServiceError) -> agentd_proto::hq::LinkError {
+    use crate::service::ServiceError as E;
+    let code = match e {
+        E::NotFound(_) => "not_found",
+        E::Ambiguous(_) => "ambiguous",
+        E::Invalid(_) => "invalid",
+        E::Conflict(_) => "conflict",
+        E::Gone(_) => "gone",
+        E::ShuttingDown(_) => "shutting_down",
+        E::Overloaded(_) => "overloaded",
+        E::TooLarge(_) => "too_large",
+        E::Store(_) => "store",
+        E::Internal(_) => "internal",
+    };
+    agentd_proto::hq::LinkError {
+        code: code.to_owned(),
+        message: e.message().to_owned(),
+    }
 }
 
 fn text<T: serde::Serialize>(m: &T) -> Message {

@@ -4,14 +4,16 @@
 
 use std::net::SocketAddr;
 
-use agentd_proto::hq::{RUNNER_PATH, RUNNERS_PATH, SESSIONS_PATH, STATUS_PATH};
+use agentd_proto::hq::{
+    APPROVALS_PATH, AUDIT_PATH, DecisionBody, RUNNER_PATH, RUNNERS_PATH, SESSIONS_PATH, STATUS_PATH,
+};
 use axum::Json;
 use axum::Router;
-use axum::extract::{ConnectInfo, Request, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Path, Query, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -32,6 +34,9 @@ pub fn router(hq: HqService, shutdown: CancellationToken) -> Router {
         .route(STATUS_PATH, get(status))
         .route(RUNNERS_PATH, get(runners))
         .route(SESSIONS_PATH, get(sessions))
+        .route(APPROVALS_PATH, get(approvals))
+        .route(&format!("{APPROVALS_PATH}/{{id}}/decision"), post(decide))
+        .route(AUDIT_PATH, get(audit))
         .layer(middleware::from_fn(loopback_only))
         .with_state(App { hq, shutdown })
 }
@@ -51,6 +56,10 @@ impl IntoResponse for ApiError {
             HqError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             HqError::Forbidden(_) => StatusCode::FORBIDDEN,
             HqError::Invalid(_) => StatusCode::BAD_REQUEST,
+            HqError::NotFound(_) => StatusCode::NOT_FOUND,
+            HqError::Conflict(_) => StatusCode::CONFLICT,
+            HqError::Gone(_) => StatusCode::GONE,
+            HqError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             HqError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (status, Json(json!({"error": self.0.to_string()}))).into_response()
@@ -116,4 +125,46 @@ async fn sessions(State(app): State<App>, headers: HeaderMap) -> Result<Response
     let caller = app.hq.authenticate(bearer(&headers)).await?;
     HqService::require(&caller, Role::Viewer)?;
     Ok(Json(app.hq.sessions()).into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct ApprovalsQuery {
+    #[serde(default)]
+    all: bool,
+}
+
+async fn approvals(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<ApprovalsQuery>,
+) -> Result<Response, ApiError> {
+    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    HqService::require(&caller, Role::Viewer)?;
+    Ok(Json(app.hq.approvals(q.all)).into_response())
+}
+
+async fn decide(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Json<DecisionBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    let Json(body) = body.map_err(|e| {
+        HqError::Invalid(format!(
+            "the body must be JSON like {{\"decision\": {{\"behavior\": \"allow\"}}}}: {e}"
+        ))
+    })?;
+    let view = app
+        .hq
+        .decide(&caller, Some(peer.to_string()), &id, body)
+        .await?;
+    Ok(Json(view).into_response())
+}
+
+async fn audit(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    HqService::require(&caller, Role::Viewer)?;
+    Ok(Json(app.hq.audit_log(1_000).await?).into_response())
 }

@@ -20,15 +20,32 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(
     token: &str,
     path: &str,
 ) -> Result<T, String> {
-    tokio::time::timeout(WITHIN, get(base, token, path))
+    tokio::time::timeout(WITHIN, request(base, token, path, None))
         .await
         .map_err(|_| format!("HQ at {base} did not answer within {} s", WITHIN.as_secs()))?
 }
 
-async fn get<T: serde::de::DeserializeOwned>(
+/// `POST {base}{path}` with `body` as JSON and the token, decoded.
+///
+/// # Errors
+/// As [`get_json`].
+pub async fn post_json<T: serde::de::DeserializeOwned>(
     base: &str,
     token: &str,
     path: &str,
+    body: &impl serde::Serialize,
+) -> Result<T, String> {
+    let body = serde_json::to_vec(body).map_err(|e| format!("encoding the request: {e}"))?;
+    tokio::time::timeout(WITHIN, request(base, token, path, Some(body)))
+        .await
+        .map_err(|_| format!("HQ at {base} did not answer within {} s", WITHIN.as_secs()))?
+}
+
+async fn request<T: serde::de::DeserializeOwned>(
+    base: &str,
+    token: &str,
+    path: &str,
+    body: Option<Vec<u8>>,
 ) -> Result<T, String> {
     let authority = authority(base)?;
     let tcp = tokio::net::TcpStream::connect(&authority)
@@ -40,10 +57,18 @@ async fn get<T: serde::de::DeserializeOwned>(
     tokio::spawn(async move {
         let _ = conn.await;
     });
-    let req = hyper::Request::get(path)
+    let builder = match &body {
+        None => hyper::Request::get(path),
+        Some(_) => {
+            hyper::Request::post(path).header(hyper::header::CONTENT_TYPE, "application/json")
+        }
+    };
+    let req = builder
         .header(hyper::header::HOST, &authority)
         .header(hyper::header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            body.unwrap_or_default(),
+        )))
         .map_err(|e| format!("bad request: {e}"))?;
     let res = sender
         .send_request(req)
@@ -62,7 +87,11 @@ async fn get<T: serde::de::DeserializeOwned>(
             .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
         return Err(format!("HQ refused ({status}): {why}"));
     }
-    serde_json::from_slice(&body).map_err(|e| format!("HQ's answer is not what was expected: {e}"))
+    // Through a Value: flattened structs cannot take arbitrary-precision
+    // numbers straight from text (serde's buffered content).
+    serde_json::from_slice::<serde_json::Value>(&body)
+        .and_then(serde_json::from_value)
+        .map_err(|e| format!("HQ's answer is not what was expected: {e}"))
 }
 
 /// `host:port` of a loopback `http://` URL.

@@ -5,18 +5,27 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
-use agentd_core::Registry;
-use agentd_proto::api::SessionView;
-use agentd_proto::hq::HqSessionView;
+use agentd_core::{Approval, ApprovalStatus, Registry};
+use agentd_proto::api::{ApprovalView, DecideParams, SessionView};
+use agentd_proto::hq::{HqApprovalView, HqMessage, HqSessionView, LinkError};
 use agentd_store::StoredEvent;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-/// An open link: which token made it, and how to end it.
+/// An open link: which token made it, how to end it, and how to send it
+/// requests.
 struct Link {
     id: u64,
     token_id: String,
     stop: LinkStop,
+    outbox: mpsc::Sender<HqMessage>,
 }
+
+/// How many requests may wait to be written to one link.
+const OUTBOX: usize = 64;
+
+/// A runner's answer to a `decide`.
+pub type Decided = Result<ApprovalView, LinkError>;
 
 /// How HQ ends a link, and why.
 #[derive(Clone, Default)]
@@ -44,12 +53,27 @@ impl LinkStop {
     }
 }
 
-/// Runners' sessions and links.
+/// Runners' sessions, approvals and links.
 #[derive(Default)]
 pub struct Fleet {
     registries: RwLock<HashMap<String, Registry>>,
+    /// Every approval each runner's log told of, by runner then id, as
+    /// last told.
+    approvals: RwLock<HashMap<String, HashMap<String, Approval>>>,
     links: Mutex<HashMap<String, Link>>,
     next_link: std::sync::atomic::AtomicU64,
+    /// Requests sent to runners, waiting for their answer.
+    waiting: Mutex<HashMap<u64, oneshot::Sender<Decided>>>,
+    next_request: std::sync::atomic::AtomicU64,
+}
+
+/// Why an approval id names no one approval.
+#[derive(Debug, PartialEq)]
+pub enum FindError {
+    /// None matches.
+    None,
+    /// Several do.
+    Many(usize),
 }
 
 /// Why a link was ended by HQ.
@@ -71,26 +95,146 @@ impl Fleet {
                 registry.apply(row.seq, &row.agent, &event);
             }
         }
+        drop(all);
+        let told: Vec<Approval> = rows
+            .iter()
+            .filter(|r| {
+                r.source == "daemon"
+                    && matches!(r.name.as_str(), "ApprovalRequested" | "ApprovalResolved")
+            })
+            .filter_map(|r| serde_json::from_str(&r.payload).ok())
+            .collect();
+        if !told.is_empty()
+            && let Ok(mut all) = self.approvals.write()
+        {
+            let mine = all.entry(runner.to_owned()).or_default();
+            for a in told {
+                mine.insert(a.id.clone(), a);
+            }
+        }
+    }
+
+    /// Approvals of every runner (only pending ones unless `all`), newest
+    /// first.
+    pub fn approvals(&self, all: bool) -> Vec<HqApprovalView> {
+        let Ok(by_runner) = self.approvals.read() else {
+            return Vec::new();
+        };
+        let mut out: Vec<HqApprovalView> = by_runner
+            .iter()
+            .flat_map(|(runner, list)| {
+                list.values()
+                    .filter(|a| all || a.status == ApprovalStatus::Pending)
+                    .map(move |a| HqApprovalView {
+                        runner: runner.clone(),
+                        approval: ApprovalView::new(a.clone()),
+                    })
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.approval
+                .approval
+                .created_ms
+                .cmp(&a.approval.approval.created_ms)
+                .then(a.approval.approval.id.cmp(&b.approval.approval.id))
+        });
+        out
+    }
+
+    /// The approval `prefix` names, and its runner.
+    ///
+    /// # Errors
+    /// None or several match.
+    pub fn find_approval(&self, prefix: &str) -> Result<(String, Approval), FindError> {
+        let Ok(by_runner) = self.approvals.read() else {
+            return Err(FindError::None);
+        };
+        let mut found: Vec<(String, Approval)> = Vec::new();
+        for (runner, list) in by_runner.iter() {
+            if let Some(a) = list.get(prefix) {
+                // An exact id wins over prefixes of others.
+                return Ok((runner.clone(), a.clone()));
+            }
+            found.extend(
+                list.values()
+                    .filter(|a| !prefix.is_empty() && a.id.starts_with(prefix))
+                    .map(|a| (runner.clone(), a.clone())),
+            );
+        }
+        match found.len() {
+            0 => Err(FindError::None),
+            1 => Ok(found.remove(0)),
+            n => Err(FindError::Many(n)),
+        }
+    }
+
+    /// Sends `params` to `runner`'s link as a `decide` and returns where
+    /// its answer will arrive; `None` when the runner has no link (or its
+    /// outbox is full).
+    pub fn send_decide(
+        &self,
+        runner: &str,
+        params: DecideParams,
+    ) -> Option<(u64, oneshot::Receiver<Decided>)> {
+        let outbox = self.links.lock().ok()?.get(runner)?.outbox.clone();
+        let request = self
+            .next_request
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.waiting.lock().ok()?.insert(request, tx);
+        if outbox
+            .try_send(HqMessage::Decide { request, params })
+            .is_err()
+        {
+            self.forget(request);
+            return None;
+        }
+        Some((request, rx))
+    }
+
+    /// A runner answered `request`.
+    pub fn answered(&self, request: u64, answer: Decided) {
+        let waiter = self
+            .waiting
+            .lock()
+            .ok()
+            .and_then(|mut w| w.remove(&request));
+        if let Some(tx) = waiter {
+            let _ = tx.send(answer);
+        }
+    }
+
+    /// Stops waiting for `request`.
+    pub fn forget(&self, request: u64) {
+        if let Ok(mut w) = self.waiting.lock() {
+            w.remove(&request);
+        }
     }
 
     /// A new link of `runner` made with token `token_id`: ends the one it
     /// replaces. Returns the link's id and its stop token.
-    pub fn connect(&self, runner: &str, token_id: &str) -> (u64, LinkStop) {
+    pub fn connect(
+        &self,
+        runner: &str,
+        token_id: &str,
+    ) -> (u64, LinkStop, mpsc::Receiver<HqMessage>) {
         let id = self
             .next_link
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let stop = LinkStop::default();
+        let (outbox, requests) = mpsc::channel(OUTBOX);
         let link = Link {
             id,
             token_id: token_id.to_owned(),
             stop: stop.clone(),
+            outbox,
         };
         if let Ok(mut links) = self.links.lock()
             && let Some(old) = links.insert(runner.to_owned(), link)
         {
             old.stop.stop(REPLACED);
         }
-        (id, stop)
+        (id, stop, requests)
     }
 
     /// Link `id` of `runner` ended (a replaced link's end changes nothing).
@@ -219,12 +363,12 @@ mod tests {
     #[test]
     fn a_new_link_replaces_the_old_and_revoking_cuts_by_token() {
         let f = Fleet::default();
-        let (id1, stop1) = f.connect("a", "t1");
-        let (id2, stop2) = f.connect("a", "t1");
+        let (id1, stop1, _) = f.connect("a", "t1");
+        let (id2, stop2, _) = f.connect("a", "t1");
         assert!(stop1.is_stopped() && !stop2.is_stopped());
         f.disconnect("a", id1);
         assert!(f.online("a"), "the old link's end leaves the new one");
-        let (_, stop3) = f.connect("b", "t2");
+        let (_, stop3, _) = f.connect("b", "t2");
         assert_eq!(f.cut(&["t2".into()]), 1);
         assert!(stop3.is_stopped() && !stop2.is_stopped());
         f.disconnect("a", id2);

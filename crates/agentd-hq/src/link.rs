@@ -72,9 +72,9 @@ pub async fn serve(
             return;
         }
     };
-    let (link_id, stop) = hq.fleet().connect(&runner, &token_id);
+    let (link_id, stop, requests) = hq.fleet().connect(&runner, &token_id);
     tracing::info!(runner, acked, head_seq, ?peer, "runner connected");
-    let why = run(&hq, &mut socket, &runner, acked, &stop, &shutdown).await;
+    let why = run(&hq, &mut socket, &runner, acked, &stop, requests, &shutdown).await;
     hq.fleet().disconnect(&runner, link_id);
     let _ = hq.runner_seen(&runner).await;
     tracing::info!(runner, why, "runner disconnected");
@@ -86,6 +86,7 @@ async fn run(
     runner: &str,
     acked: u64,
     stop: &crate::fleet::LinkStop,
+    mut requests: tokio::sync::mpsc::Receiver<HqMessage>,
     shutdown: &tokio_util::sync::CancellationToken,
 ) -> String {
     let welcome = HqMessage::Welcome {
@@ -110,6 +111,11 @@ async fn run(
                 return why.to_owned();
             }
             _ = silent => return format!("silent for {} s", SILENT_AFTER.as_secs()),
+            Some(request) = requests.recv() => {
+                if send(socket, &request).await.is_err() {
+                    return "the runner went away".into();
+                }
+            }
             _ = ping.tick() => {
                 if socket.send(Message::Ping(Default::default())).await.is_err() {
                     return "the runner went away".into();
@@ -132,6 +138,17 @@ async fn run(
                                 return e.to_string();
                             }
                         }
+                    }
+                    Ok(Incoming::Message(RunnerMessage::Decided { request, approval, error })) => {
+                        let answer = match (approval, error) {
+                            (Some(a), _) => Ok(*a),
+                            (None, Some(e)) => Err(e),
+                            (None, None) => Err(agentd_proto::hq::LinkError {
+                                code: "internal".into(),
+                                message: "the runner answered with neither an approval nor an error".into(),
+                            }),
+                        };
+                        hq.fleet().answered(request, answer);
                     }
                     Ok(Incoming::Message(RunnerMessage::Hello { .. })) => {
                         refuse(socket, "hello twice".into()).await;

@@ -4,8 +4,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use agentd_proto::api::EventRecord;
-use agentd_proto::hq::{HqSessionView, HqStatus, RunnerView};
+use agentd_core::ApprovalStatus;
+use agentd_proto::api::{DecideParams, EventRecord};
+use agentd_proto::hq::{
+    AuditEntry, DecisionBody, HqApprovalView, HqSessionView, HqStatus, LinkError, RunnerView,
+};
 
 use crate::fleet::Fleet;
 use crate::store::{Hello, Store, StoreError};
@@ -23,10 +26,25 @@ pub enum HqError {
     /// Bad input.
     #[error("{0}")]
     Invalid(String),
+    /// No such approval (or runner).
+    #[error("{0}")]
+    NotFound(String),
+    /// Somebody decided first.
+    #[error("{0}")]
+    Conflict(String),
+    /// It cannot be decided any more (no hook call waits).
+    #[error("{0}")]
+    Gone(String),
+    /// The runner that holds it is offline or did not answer.
+    #[error("{0}")]
+    Unavailable(String),
     /// The store failed.
     #[error("{0}")]
     Store(String),
 }
+
+/// How long HQ waits for a runner to answer a request.
+pub const RUNNER_ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(15);
 
 impl From<StoreError> for HqError {
     fn from(e: StoreError) -> HqError {
@@ -206,6 +224,121 @@ impl HqService {
     /// Every session of every runner.
     pub fn sessions(&self) -> Vec<HqSessionView> {
         self.fleet.sessions()
+    }
+
+    /// Approvals of every runner (pending ones unless `all`).
+    pub fn approvals(&self, all: bool) -> Vec<HqApprovalView> {
+        self.fleet.approvals(all)
+    }
+
+    /// What users did through HQ, newest first.
+    ///
+    /// # Errors
+    /// The store.
+    pub async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, HqError> {
+        self.with_store(move |s| s.audit_log(limit.min(10_000)))
+            .await
+    }
+
+    /// A user's decision on approval `id` (or a unique prefix), carried to
+    /// the runner that holds it; the first decision anywhere wins. Audited
+    /// whatever the outcome.
+    ///
+    /// # Errors
+    /// Forbidden below `approver`; not found; conflict when decided
+    /// already; unavailable when the runner is offline or silent; gone when
+    /// no hook call waits any more.
+    pub async fn decide(
+        &self,
+        caller: &Caller,
+        peer: Option<String>,
+        id: &str,
+        body: DecisionBody,
+    ) -> Result<HqApprovalView, HqError> {
+        HqService::require(caller, Role::Approver)?;
+        let user = match &caller.principal {
+            Principal::User { name, .. } => name.clone(),
+            Principal::Runner(name) => name.clone(),
+        };
+        let (runner, approval) = self.fleet.find_approval(id).map_err(|e| match e {
+            crate::fleet::FindError::None => HqError::NotFound(format!(
+                "no approval id starts with {id:?} on any runner: see `agentd approvals --hq URL`"
+            )),
+            crate::fleet::FindError::Many(n) => HqError::Invalid(format!(
+                "{n} approvals' ids start with {id:?}: give more of the id"
+            )),
+        })?;
+        let result = self.decide_on(&runner, &user, approval, body).await;
+        let entry = AuditEntry {
+            ts_ms: now_ms(),
+            user,
+            token_id: caller.token_id.clone(),
+            peer,
+            action: "approval.decide".into(),
+            runner: runner.clone(),
+            target: id.to_owned(),
+            outcome: match &result {
+                Ok(a) => format!("ok: {}", a.approval.approval.status.as_str()),
+                Err(e) => e.to_string(),
+            },
+        };
+        if let Err(e) = self.with_store(move |s| s.audit(&entry)).await {
+            tracing::error!(error = %e, "could not record an audit entry");
+        }
+        result
+    }
+
+    async fn decide_on(
+        &self,
+        runner: &str,
+        user: &str,
+        approval: agentd_core::Approval,
+        body: DecisionBody,
+    ) -> Result<HqApprovalView, HqError> {
+        if approval.status != ApprovalStatus::Pending {
+            return Err(HqError::Conflict(format!(
+                "approval {} is already {} (by {})",
+                approval.id,
+                approval.status.as_str(),
+                approval.decided_by.as_deref().unwrap_or("agentd")
+            )));
+        }
+        let params = DecideParams {
+            id: approval.id.clone(),
+            decision: body.decision,
+            apply_suggestions: body.apply_suggestions,
+            by: Some(format!("hq:{user}")),
+            reason: body.reason,
+        };
+        let Some((request, answer)) = self.fleet.send_decide(runner, params) else {
+            return Err(HqError::Unavailable(format!(
+                "runner {runner}, which holds approval {}, is offline: decide it there, or when it links again",
+                approval.id
+            )));
+        };
+        let answer = match tokio::time::timeout(RUNNER_ANSWER_WITHIN, answer).await {
+            Ok(Ok(a)) => a,
+            Ok(Err(_)) | Err(_) => {
+                self.fleet.forget(request);
+                return Err(HqError::Unavailable(format!(
+                    "runner {runner} did not answer within {} s; try again",
+                    RUNNER_ANSWER_WITHIN.as_secs()
+                )));
+            }
+        };
+        match answer {
+            Ok(view) => Ok(HqApprovalView {
+                runner: runner.to_owned(),
+                approval: view,
+            }),
+            Err(LinkError { code, message }) => Err(match code.as_str() {
+                "not_found" => HqError::NotFound(message),
+                "conflict" => HqError::Conflict(message),
+                "gone" => HqError::Gone(message),
+                "invalid" | "ambiguous" => HqError::Invalid(message),
+                _ => HqError::Unavailable(format!("runner {runner}: {message}")),
+            }),
+        }
     }
 
     /// HQ's status.

@@ -8,13 +8,14 @@
 use std::path::Path;
 
 use agentd_proto::api::EventRecord;
-use agentd_proto::hq::RunnerView;
+use agentd_proto::hq::{AuditEntry, RunnerView};
 use agentd_store::StoredEvent;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::token::{self, Principal, Role};
 
-const MIGRATIONS: &[&str] = &["CREATE TABLE tokens (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE tokens (
         id TEXT PRIMARY KEY,
         hash BLOB NOT NULL UNIQUE,
         kind TEXT NOT NULL CHECK (kind IN ('runner', 'user')),
@@ -46,7 +47,19 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE tokens (
         payload TEXT NOT NULL,
         env TEXT NOT NULL,
         PRIMARY KEY (runner, seq)
-    ) WITHOUT ROWID;"];
+    ) WITHOUT ROWID;",
+    "CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        ts_ms INTEGER NOT NULL,
+        user TEXT NOT NULL,
+        token_id TEXT NOT NULL,
+        peer TEXT,
+        action TEXT NOT NULL,
+        runner TEXT NOT NULL,
+        target TEXT NOT NULL,
+        outcome TEXT NOT NULL
+    );",
+];
 
 /// A store error, with what to do.
 #[derive(Debug, thiserror::Error)]
@@ -371,6 +384,45 @@ impl Store {
                 })
             },
         )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records what a user did.
+    ///
+    /// # Errors
+    /// The store.
+    pub fn audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO audit (ts_ms, user, token_id, peer, action, runner, target, outcome)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                e.ts_ms, e.user, e.token_id, e.peer, e.action, e.runner, e.target, e.outcome
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The newest `limit` audit entries, newest first.
+    ///
+    /// # Errors
+    /// The store.
+    pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT ts_ms, user, token_id, peer, action, runner, target, outcome FROM audit
+             ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map(params![limit.min(i64::MAX as usize) as i64], |r| {
+            Ok(AuditEntry {
+                ts_ms: r.get(0)?,
+                user: r.get(1)?,
+                token_id: r.get(2)?,
+                peer: r.get(3)?,
+                action: r.get(4)?,
+                runner: r.get(5)?,
+                target: r.get(6)?,
+                outcome: r.get(7)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

@@ -9,6 +9,8 @@
 //! HQ → runner   {"type":"welcome","runner":"laptop","acked_seq":790}
 //! runner → HQ   {"type":"events","events":[EventRecord, …]}   (seq 791…, in order, no gaps skipped)
 //! HQ → runner   {"type":"ack","seq":812}                      (committed at HQ)
+//! HQ → runner   {"type":"decide","request":7,"params":DecideParams}   (a user's decision)
+//! runner → HQ   {"type":"decided","request":7,"approval":ApprovalView} or {…,"error":{"code","message"}}
 //! either way    WebSocket pings every 10 s; HQ closes a link silent for 30 s
 //! HQ → runner   {"type":"error","message":"…"}                then close
 //! ```
@@ -19,11 +21,16 @@
 //!
 //! Users read HQ over HTTP with a user token (`Authorization: Bearer`):
 //! `GET /hq/v1/status` → [`HqStatus`], `GET /hq/v1/runners` →
-//! `[RunnerView]`, `GET /hq/v1/sessions` → `[HqSessionView]`.
+//! `[RunnerView]`, `GET /hq/v1/sessions` → `[HqSessionView]`,
+//! `GET /hq/v1/approvals?all=true` → `[HqApprovalView]` (pending ones
+//! without `all`), `POST /hq/v1/approvals/{id}/decision` with
+//! [`DecisionBody`] → [`HqApprovalView`] (role `approver`), and
+//! `GET /hq/v1/audit` → `[AuditEntry]`. Errors are `{"error": message}`
+//! with 400, 401, 403, 404, 409, 410, 503 or 500.
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{EventRecord, SessionView};
+use crate::api::{ApprovalView, DecideParams, EventRecord, SessionView};
 
 /// Where runners dial in (a WebSocket upgrade).
 pub const RUNNER_PATH: &str = "/hq/v1/runner";
@@ -33,6 +40,15 @@ pub const STATUS_PATH: &str = "/hq/v1/status";
 pub const RUNNERS_PATH: &str = "/hq/v1/runners";
 /// Every session of every runner.
 pub const SESSIONS_PATH: &str = "/hq/v1/sessions";
+/// Approvals of every runner.
+pub const APPROVALS_PATH: &str = "/hq/v1/approvals";
+/// What users did through HQ.
+pub const AUDIT_PATH: &str = "/hq/v1/audit";
+
+/// `POST /hq/v1/approvals/{id}/decision`'s path.
+pub fn decision_path(approval_id: &str) -> String {
+    format!("{APPROVALS_PATH}/{approval_id}/decision")
+}
 
 /// Largest link frame either side accepts, bytes: a batch of events is cut
 /// to stay under it (any one event fits: see [`crate::MAX_PAYLOAD_BYTES`]).
@@ -63,6 +79,28 @@ pub enum RunnerMessage {
         /// The events.
         events: Vec<EventRecord>,
     },
+    /// The answer to a `decide`.
+    Decided {
+        /// The `decide`'s `request`.
+        request: u64,
+        /// The approval as decided.
+        #[serde(default)]
+        approval: Option<Box<ApprovalView>>,
+        /// Why it was not.
+        #[serde(default)]
+        error: Option<LinkError>,
+    },
+}
+
+/// A runner's refusal of a request from HQ.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkError {
+    /// The runner's error kind: `not_found`, `ambiguous`, `invalid`,
+    /// `conflict`, `gone`, `shutting_down`, `overloaded`, `too_large`,
+    /// `store` or `internal`.
+    pub code: String,
+    /// What was wrong and what to do.
+    pub message: String,
 }
 
 /// What HQ sends.
@@ -80,6 +118,13 @@ pub enum HqMessage {
     Ack {
         /// The newest committed `seq`.
         seq: u64,
+    },
+    /// A user's decision on one of this runner's approvals.
+    Decide {
+        /// Echoed in the `decided` answer.
+        request: u64,
+        /// The decision (`by` names the user, `hq:NAME`).
+        params: DecideParams,
     },
     /// Why HQ is closing the link.
     Error {
@@ -121,8 +166,51 @@ pub struct HqSessionView {
     /// The runner.
     pub runner: String,
     /// The session, as the runner's own `sessions.list` would show it.
-    #[serde(flatten)]
     pub session: SessionView,
+}
+
+/// An approval at HQ: which runner holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HqApprovalView {
+    /// The runner.
+    pub runner: String,
+    /// The approval as the runner's log last told it.
+    pub approval: ApprovalView,
+}
+
+/// `POST /hq/v1/approvals/{id}/decision`'s body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionBody {
+    /// `{"behavior": "allow"}`, `{"behavior": "deny", "message"}`, … as
+    /// `approvals.decide` takes it.
+    pub decision: agentd_core::Decision,
+    /// Allow with the request's permission suggestions.
+    #[serde(default)]
+    pub apply_suggestions: bool,
+    /// Why, for the record.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// One thing a user did through HQ.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// When, ms since the Unix epoch.
+    pub ts_ms: i64,
+    /// The user.
+    pub user: String,
+    /// Their token's id.
+    pub token_id: String,
+    /// Their address.
+    pub peer: Option<String>,
+    /// What (`approval.decide`).
+    pub action: String,
+    /// On which runner.
+    pub runner: String,
+    /// On what (an approval id).
+    pub target: String,
+    /// `ok`, or the error.
+    pub outcome: String,
 }
 
 /// `GET /hq/v1/status`.

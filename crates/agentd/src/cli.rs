@@ -163,8 +163,12 @@ pub enum Command {
         #[arg(long, short)]
         all: bool,
         /// Keep the list on screen, updated as approvals come and go.
-        #[arg(long, short)]
+        #[arg(long, short, conflicts_with = "hq")]
         watch: bool,
+        /// Every runner's approvals from this HQ (`http://HOST:PORT`); the
+        /// user token from `AGENTD_HQ_TOKEN`.
+        #[arg(long, value_name = "URL")]
+        hq: Option<String>,
     },
     /// Allow a pending tool call.
     #[command(
@@ -182,6 +186,10 @@ pub enum Command {
         /// Why, for the record.
         #[arg(long)]
         reason: Option<String>,
+        /// Decide through this HQ (`http://HOST:PORT`), on whichever runner
+        /// holds it; the user token (role approver) from `AGENTD_HQ_TOKEN`.
+        #[arg(long, value_name = "URL")]
+        hq: Option<String>,
     },
     /// Deny a pending tool call.
     #[command(
@@ -196,6 +204,10 @@ pub enum Command {
         /// Why, for the record.
         #[arg(long)]
         reason: Option<String>,
+        /// Decide through this HQ (`http://HOST:PORT`), on whichever runner
+        /// holds it; the user token (role approver) from `AGENTD_HQ_TOKEN`.
+        #[arg(long, value_name = "URL")]
+        hq: Option<String>,
     },
     /// Answer a pending question: Claude Code's AskUserQuestion, or an MCP
     /// server's elicitation (a form it asks the user to fill in).
@@ -494,7 +506,9 @@ impl Command {
                 command: MemoryCommand::Add { json, .. },
             } => *json,
             Command::Hq { command } => match command {
-                HqCommand::Status { json, .. } | HqCommand::Runners { json, .. } => *json,
+                HqCommand::Status { json, .. }
+                | HqCommand::Runners { json, .. }
+                | HqCommand::Audit { json, .. } => *json,
                 HqCommand::Token {
                     command: HqTokenCommand::List { json },
                 } => *json,
@@ -535,6 +549,16 @@ pub enum HqCommand {
         #[arg(long, value_name = "URL")]
         hq: Option<String>,
         /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What users did through HQ (decisions), newest first.
+    Audit {
+        /// HQ's URL (default: `AGENTD_HQ_URL`, else the HQ running in this
+        /// root); the user token from `AGENTD_HQ_TOKEN`.
+        #[arg(long, value_name = "URL")]
+        hq: Option<String>,
+        /// JSON instead of a table.
         #[arg(long)]
         json: bool,
     },

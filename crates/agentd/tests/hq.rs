@@ -8,7 +8,7 @@ use std::process::{Child, Output, Stdio};
 use std::time::Duration;
 
 use agentd_proto::api::{EventsList, EventsListParams, Health};
-use agentd_proto::hq::{HqSessionView, RunnerView};
+use agentd_proto::hq::{HqApprovalView, HqSessionView, RunnerView};
 use agentd_proto::method;
 use serde_json::json;
 use support::{TestDaemon, agentd_cmd, wait_for};
@@ -109,10 +109,17 @@ fn as_user(token: &str, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// JSON as the CLI prints it, through a `Value` (flattened structs cannot
+/// take arbitrary-precision numbers straight from text).
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> T {
+    let v: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+    serde_json::from_value(v).unwrap()
+}
+
 fn runners(hq: &Hq, token: &str) -> Vec<RunnerView> {
     let out = as_user(token, &["hq", "runners", "--json", "--hq", &hq.url()]);
     assert!(out.status.success(), "{out:?}");
-    serde_json::from_slice(&out.stdout).unwrap()
+    decode(&out.stdout)
 }
 
 fn runner_config(hq: &Hq, token: &str) -> String {
@@ -234,7 +241,7 @@ fn two_runners_forward_their_logs_exactly_once_through_an_hq_crash() {
     // runner itself shows.
     let out = as_user(&user, &["ls", "--json", "--hq", &hq.url()]);
     assert!(out.status.success(), "{out:?}");
-    let sessions: Vec<HqSessionView> = serde_json::from_slice(&out.stdout).unwrap();
+    let sessions: Vec<HqSessionView> = decode(&out.stdout);
     let mut seen: Vec<(String, String, String)> = sessions
         .iter()
         .map(|s| {
@@ -485,4 +492,189 @@ fn raw_get(addr: &str, path: &str, host: &str, token: &str) -> (u16, String) {
         .unwrap_or(0);
     let body = buf.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
     (status, body)
+}
+
+fn hq_approvals(hq: &Hq, token: &str, all: bool) -> Vec<HqApprovalView> {
+    let mut args = vec!["approvals", "--json", "--hq"];
+    let url = hq.url();
+    args.push(&url);
+    if all {
+        args.push("--all");
+    }
+    let out = as_user(token, &args);
+    assert!(out.status.success(), "{out:?}");
+    decode(&out.stdout)
+}
+
+#[test]
+fn an_approval_held_on_a_runner_is_decided_at_hq_first_decision_wins_and_it_is_audited() {
+    let hq = Hq::start();
+    let r1 = hq.token(&["--runner", "box"]);
+    let viewer = hq.token(&["--user", "val", "--role", "viewer"]);
+    let approver = hq.token(&["--user", "ann", "--role", "approver"]);
+    let d = TestDaemon::with_config(&runner_config(&hq, &r1));
+    wait_for("the runner to link", Duration::from_secs(30), || {
+        health(&d).hq.filter(|h| h.connected)
+    });
+
+    let request = json!({"session_id": "s1", "hook_event_name": "PermissionRequest", "cwd": "/tmp",
+        "tool_name": "Bash", "tool_input": {"command": "git push origin main"}});
+    let hook = support::spawn_hook(&d.home, request.to_string().as_bytes(), &[]);
+    let pending = wait_for("HQ to show the approval", Duration::from_secs(30), || {
+        hq_approvals(&hq, &viewer, false).into_iter().next()
+    });
+    assert_eq!(pending.runner, "box");
+    assert_eq!(
+        pending.approval.approval.tool_input["command"],
+        "git push origin main"
+    );
+    let id = pending.approval.approval.id.clone();
+
+    // A viewer cannot decide.
+    let out = as_user(&viewer, &["approve", &id, "--hq", &hq.url()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("403"),
+        "{out:?}"
+    );
+    // An approver can, by a prefix; the held hook call gets the answer.
+    let out = as_user(
+        &approver,
+        &[
+            "deny",
+            &id[..10],
+            "--hq",
+            &hq.url(),
+            "-m",
+            "not from HQ, not on main",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("denied on box"),
+        "{out:?}"
+    );
+    let hook = hook.wait_with_output().unwrap();
+    let answer: serde_json::Value = serde_json::from_slice(&hook.stdout).unwrap();
+    assert_eq!(
+        answer["hookSpecificOutput"]["decision"],
+        json!({"behavior": "deny", "message": "not from HQ, not on main"})
+    );
+    let own: agentd_proto::api::ApprovalView = d
+        .client()
+        .call(method::APPROVALS_GET, json!({"id": id}))
+        .unwrap();
+    assert_eq!(own.approval.status.as_str(), "denied");
+    assert_eq!(own.approval.decided_by.as_deref(), Some("hq:ann"));
+    // The first decision won: a second one is a conflict naming it.
+    wait_for("HQ to learn the outcome", Duration::from_secs(30), || {
+        hq_approvals(&hq, &viewer, false).is_empty().then_some(())
+    });
+    let out = as_user(&approver, &["approve", &id, "--hq", &hq.url()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("409") && err.contains("hq:ann"), "{err}");
+    // Unknown ids and offline runners say so.
+    let out = as_user(&approver, &["approve", "nope", "--hq", &hq.url()]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("404"),
+        "{out:?}"
+    );
+    let hook = support::spawn_hook(
+        &d.home,
+        json!({"session_id": "s2", "hook_event_name": "PermissionRequest", "cwd": "/tmp",
+            "tool_name": "Bash", "tool_input": {"command": "ls"}})
+        .to_string()
+        .as_bytes(),
+        &[],
+    );
+    let second = wait_for(
+        "HQ to show the second approval",
+        Duration::from_secs(30),
+        || hq_approvals(&hq, &viewer, false).into_iter().next(),
+    );
+    let mut d = d;
+    d.kill();
+    let out = as_user(
+        &approver,
+        &["approve", &second.approval.approval.id, "--hq", &hq.url()],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("503") || err.contains("offline"), "{err}");
+    drop(hook);
+
+    // Everything tried through HQ is in its audit log, with who and from where.
+    let out = as_user(&viewer, &["hq", "audit", "--json", "--hq", &hq.url()]);
+    let audit: Vec<agentd_proto::hq::AuditEntry> = decode(&out.stdout);
+    let decided: Vec<_> = audit
+        .iter()
+        .filter(|e| e.action == "approval.decide")
+        .collect();
+    assert!(decided.len() >= 3, "{audit:?}");
+    let ok = decided.iter().find(|e| e.outcome == "ok: denied").unwrap();
+    assert_eq!((ok.user.as_str(), ok.runner.as_str()), ("ann", "box"));
+    assert!(
+        ok.peer
+            .as_deref()
+            .is_some_and(|p| p.starts_with("127.0.0.1:"))
+    );
+}
+
+/// The proof: a real Claude Code session on a runner hits a
+/// permission prompt, it shows at HQ, it is approved at HQ, and the tool
+/// runs on the runner.
+#[test]
+fn a_real_claude_code_prompt_on_a_runner_is_approved_at_hq_and_the_tool_runs() {
+    use support::claude::{ClaudeUser, WAIT, prompt_until_pending};
+    let hq = Hq::start();
+    let r1 = hq.token(&["--runner", "workstation"]);
+    let approver = hq.token(&["--user", "ann", "--role", "approver"]);
+    let d = TestDaemon::with_config(&runner_config(&hq, &r1));
+    let user = ClaudeUser::new(&d.home);
+    let tmux = user.start_tmux();
+    let pending = prompt_until_pending(&d, &tmux, "make a file");
+    let id = pending.approval.id.clone();
+    let at_hq = wait_for("HQ to show the prompt", WAIT, || {
+        hq_approvals(&hq, &approver, false)
+            .into_iter()
+            .find(|a| a.approval.approval.id == id)
+    });
+    assert_eq!(at_hq.runner, "workstation");
+    assert_eq!(
+        at_hq.approval.approval.tool_input["command"],
+        "echo hello > out.txt"
+    );
+    let out = as_user(&approver, &["ls", "--json", "--hq", &hq.url()]);
+    assert!(out.status.success(), "{out:?}");
+    let sessions: Vec<HqSessionView> = decode(&out.stdout);
+    let s = sessions
+        .iter()
+        .find(|s| s.session.session.id == pending.approval.session_id)
+        .unwrap();
+    assert_eq!(s.session.session.status.as_str(), "needs_approval");
+
+    let out = as_user(&approver, &["approve", &id, "--hq", &hq.url()]);
+    assert!(out.status.success(), "{out:?}");
+    tmux.wait_screen("the dialog to close", |s| {
+        !s.contains("Do you want to proceed?")
+    });
+    wait_for("the command to run on the runner", WAIT, || {
+        user.project.join("out.txt").exists().then_some(())
+    });
+    let own: agentd_proto::api::ApprovalView = d
+        .client()
+        .call(method::APPROVALS_GET, json!({"id": id}))
+        .unwrap();
+    assert_eq!(own.approval.status.as_str(), "allowed");
+    assert_eq!(own.approval.decided_by.as_deref(), Some("hq:ann"));
+    wait_for("HQ to see the session go idle", WAIT, || {
+        let out = as_user(&approver, &["ls", "--json", "--hq", &hq.url()]);
+        let sessions: Vec<HqSessionView> = serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .ok()
+            .and_then(|v| serde_json::from_value(v).ok())?;
+        sessions.into_iter().find(|s| {
+            s.session.session.id == pending.approval.session_id
+                && s.session.session.status.as_str() == "idle"
+        })
+    });
 }

@@ -127,7 +127,10 @@ pub fn list(paths: &Paths, json: bool, all: bool, watch: bool) -> ExitCode {
     }
 }
 
-fn decide(paths: &Paths, params: DecideParams) -> ExitCode {
+fn decide(paths: &Paths, params: DecideParams, hq: Option<&str>) -> ExitCode {
+    if let Some(url) = hq {
+        return super::hq::decide(url, params);
+    }
     let mut client = match connect(paths) {
         Ok(c) => c,
         Err(code) => return code,
@@ -154,6 +157,7 @@ pub fn approve(
     input: Option<&str>,
     always: bool,
     reason: Option<String>,
+    hq: Option<&str>,
 ) -> ExitCode {
     let updated_input = match input.map(serde_json::from_str::<Value>) {
         None => None,
@@ -174,11 +178,18 @@ pub fn approve(
             by: Some(me()),
             reason,
         },
+        hq,
     )
 }
 
 /// `agentd deny <id> [--message TEXT]`.
-pub fn deny(paths: &Paths, id: &str, message: Option<String>, reason: Option<String>) -> ExitCode {
+pub fn deny(
+    paths: &Paths,
+    id: &str,
+    message: Option<String>,
+    reason: Option<String>,
+    hq: Option<&str>,
+) -> ExitCode {
     let decision = Decision::Deny { message };
     decide(
         paths,
@@ -189,6 +200,7 @@ pub fn deny(paths: &Paths, id: &str, message: Option<String>, reason: Option<Str
             by: Some(me()),
             reason,
         },
+        hq,
     )
 }
 
@@ -206,6 +218,7 @@ pub fn answer(paths: &Paths, id: &str, text: &str) -> ExitCode {
             by: Some(me()),
             reason: None,
         },
+        None,
     )
 }
 

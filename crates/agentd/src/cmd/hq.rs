@@ -6,8 +6,10 @@ use agentd_client::Paths;
 use agentd_core::text::{one_line, truncate};
 use agentd_hq::server::HqPaths;
 use agentd_hq::token::{Principal, Role};
+use agentd_proto::api::DecideParams;
 use agentd_proto::hq::{
-    HqSessionView, HqStatus, RUNNERS_PATH, RunnerView, SESSIONS_PATH, STATUS_PATH,
+    APPROVALS_PATH, AUDIT_PATH, AuditEntry, DecisionBody, HqApprovalView, HqSessionView, HqStatus,
+    RUNNERS_PATH, RunnerView, SESSIONS_PATH, STATUS_PATH,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -154,13 +156,7 @@ fn target(paths: &Paths, hq: Option<String>) -> Result<(String, String), ExitCod
         .ok_or_else(|| {
             usage_error("which HQ? give --hq http://HOST:PORT or set AGENTD_HQ_URL (no HQ runs in this root)")
         })?;
-    let token = std::env::var("AGENTD_HQ_TOKEN")
-        .ok()
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            usage_error("set AGENTD_HQ_TOKEN to a user token (`agentd hq token create --user NAME --role viewer` at HQ)")
-        })?;
-    Ok((url.trim_end_matches('/').to_owned(), token))
+    Ok((url.trim_end_matches('/').to_owned(), user_token()?))
 }
 
 fn get<T: serde::de::DeserializeOwned>(url: &str, token: &str, path: &str) -> Result<T, ExitCode> {
@@ -243,15 +239,152 @@ pub fn runners(paths: &Paths, hq: Option<String>, json: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `agentd ls --hq URL`: every runner's sessions.
-pub fn ls(url: &str, json: bool, all: bool, status: &[String]) -> ExitCode {
-    let Some(token) = std::env::var("AGENTD_HQ_TOKEN")
+fn user_token() -> Result<String, ExitCode> {
+    std::env::var("AGENTD_HQ_TOKEN")
         .ok()
         .filter(|t| !t.is_empty())
-    else {
-        return usage_error(
-            "set AGENTD_HQ_TOKEN to a user token (`agentd hq token create --user NAME --role viewer` at HQ)",
-        );
+        .ok_or_else(|| {
+            usage_error(
+                "set AGENTD_HQ_TOKEN to a user token (`agentd hq token create --user NAME --role viewer` at HQ)",
+            )
+        })
+}
+
+fn post<T: serde::de::DeserializeOwned>(
+    url: &str,
+    token: &str,
+    path: &str,
+    body: &impl serde::Serialize,
+) -> Result<T, ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(&format!("cannot start the async runtime: {e}")))?;
+    runtime
+        .block_on(agentd_hq::client::post_json(url, token, path, body))
+        .map_err(|e| fail(&e))
+}
+
+/// `agentd approve|deny ID --hq URL`: decided on whichever runner holds it.
+pub fn decide(url: &str, params: DecideParams) -> ExitCode {
+    let token = match user_token() {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let body = DecisionBody {
+        decision: params.decision,
+        apply_suggestions: params.apply_suggestions,
+        reason: params.reason,
+    };
+    let path = agentd_proto::hq::decision_path(&params.id);
+    match post::<HqApprovalView>(url.trim_end_matches('/'), &token, &path, &body) {
+        Ok(v) => {
+            let a = &v.approval.approval;
+            out(&format!(
+                "{} {} on {} ({} {})\n",
+                a.id,
+                a.status.as_str().replace('_', " "),
+                one_line(&v.runner),
+                one_line(&a.tool_name),
+                crate::render::input_summary(&a.tool_name, &a.tool_input, 60)
+            ));
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+/// `agentd approvals --hq URL`.
+pub fn approvals(url: &str, json: bool, all: bool) -> ExitCode {
+    let token = match user_token() {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let path = if all {
+        format!("{APPROVALS_PATH}?all=true")
+    } else {
+        APPROVALS_PATH.to_owned()
+    };
+    let list: Vec<HqApprovalView> = match get(url.trim_end_matches('/'), &token, &path) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    if json {
+        return print_json(&list);
+    }
+    if list.is_empty() {
+        out(&format!(
+            "no {}approvals on any runner\n",
+            if all { "" } else { "pending " }
+        ));
+        return ExitCode::SUCCESS;
+    }
+    let now = agentd_hq::service::now_ms();
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|v| {
+            let a = &v.approval.approval;
+            vec![
+                one_line(&v.runner),
+                a.id.clone(),
+                a.status.as_str().replace('_', " "),
+                truncate(&one_line(&a.tool_name), 16),
+                crate::render::input_summary(&a.tool_name, &a.tool_input, 48),
+                format!("{} ago", age(now - a.created_ms)),
+            ]
+        })
+        .collect();
+    out(&table(
+        &["RUNNER", "ID", "STATUS", "TOOL", "INPUT", "ASKED"],
+        &rows,
+    ));
+    ExitCode::SUCCESS
+}
+
+/// `agentd hq audit`.
+pub fn audit(paths: &Paths, hq: Option<String>, json: bool) -> ExitCode {
+    let entries = match target(paths, hq)
+        .and_then(|(url, token)| get::<Vec<AuditEntry>>(&url, &token, AUDIT_PATH))
+    {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    if json {
+        return print_json(&entries);
+    }
+    if entries.is_empty() {
+        out("nothing done through HQ yet\n");
+        return ExitCode::SUCCESS;
+    }
+    let now = agentd_hq::service::now_ms();
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            vec![
+                format!("{} ago", age(now - e.ts_ms)),
+                one_line(&e.user),
+                one_line(e.peer.as_deref().unwrap_or("-")),
+                one_line(&e.action),
+                one_line(&e.runner),
+                one_line(&e.target),
+                truncate(&one_line(&e.outcome), 48),
+            ]
+        })
+        .collect();
+    out(&table(
+        &[
+            "WHEN", "USER", "FROM", "ACTION", "RUNNER", "TARGET", "OUTCOME",
+        ],
+        &rows,
+    ));
+    ExitCode::SUCCESS
+}
+
+/// `agentd ls --hq URL`: every runner's sessions.
+pub fn ls(url: &str, json: bool, all: bool, status: &[String]) -> ExitCode {
+    let token = match user_token() {
+        Ok(t) => t,
+        Err(code) => return code,
     };
     let sessions: Vec<HqSessionView> = match get(url.trim_end_matches('/'), &token, SESSIONS_PATH) {
         Ok(s) => s,

@@ -69,6 +69,7 @@ pub fn run(cli: Cli) -> ExitCode {
             },
             HqCommand::Status { hq: url, json } => hq::status(&paths, url, json),
             HqCommand::Runners { hq: url, json } => hq::runners(&paths, url, json),
+            HqCommand::Audit { hq: url, json } => hq::audit(&paths, url, json),
         },
         Command::Runner {
             command: RunnerCommand::Join { url, token },
@@ -166,18 +167,28 @@ pub fn run(cli: Cli) -> ExitCode {
             Some(WebCommand::Revoke { id }) => web::revoke(&paths, &id),
         },
         Command::Paths { json } => query::paths(&paths, json),
-        Command::Approvals { json, all, watch } => approvals::list(&paths, json, all, watch),
+        Command::Approvals {
+            json,
+            all,
+            hq: Some(url),
+            ..
+        } => hq::approvals(&url, json, all),
+        Command::Approvals {
+            json, all, watch, ..
+        } => approvals::list(&paths, json, all, watch),
         Command::Approve {
             id,
             input,
             always,
             reason,
-        } => approvals::approve(&paths, &id, input.as_deref(), always, reason),
+            hq,
+        } => approvals::approve(&paths, &id, input.as_deref(), always, reason, hq.as_deref()),
         Command::Deny {
             id,
             message,
             reason,
-        } => approvals::deny(&paths, &id, message, reason),
+            hq,
+        } => approvals::deny(&paths, &id, message, reason, hq.as_deref()),
         Command::Answer { id, text } => approvals::answer(&paths, &id, &text),
         Command::Launch {
             cwd,
