@@ -47,15 +47,19 @@ pub struct Config {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HqConfig {
-    /// HQ's address: `http://` or `ws://` on loopback only (the token
-    /// would cross the network in the clear otherwise). Env:
-    /// `AGENTD_HQ_URL`.
+    /// HQ's address: `https://HOST:PORT` (with `ca`), or `http://` on
+    /// loopback only (the token would cross the network in the clear
+    /// otherwise). Env: `AGENTD_HQ_URL`.
     pub url: Option<String>,
     /// The runner token from `agentd hq token create --runner NAME`
     /// (this file is 0600). Env: `AGENTD_HQ_RUNNER_TOKEN`.
     pub token: Option<String>,
     /// Labels shown at HQ (`["gpu", "ci"]`).
     pub labels: Vec<String>,
+    /// HQ's CA certificate (PEM), pinned for an `https://` HQ: no other CA
+    /// is trusted for it. `agentd runner join --ca` copies it into the
+    /// root. Env: `AGENTD_HQ_CA`.
+    pub ca: Option<String>,
 }
 
 /// `[slots]`: how many agent sessions may run at once (runtime slots that
@@ -293,7 +297,7 @@ pub enum ConfigError {
 /// Every `AGENTD_*` variable [`Config::apply_env`] reads, and the setting
 /// (`section.key`) it overrides: for `agentd config` to say where each
 /// value came from.
-pub const ENV_OVERRIDES: [(&str, &str); 9] = [
+pub const ENV_OVERRIDES: [(&str, &str); 10] = [
     ("AGENTD_HTTP_LISTEN", "http.listen"),
     ("AGENTD_HOOK_TIMEOUT_MS", "hook.timeout_ms"),
     ("AGENTD_APPROVAL_TIMEOUT_S", "approvals.timeout_s"),
@@ -303,6 +307,7 @@ pub const ENV_OVERRIDES: [(&str, &str); 9] = [
     ("AGENTD_INDEX_ROOTS", "index.roots"),
     ("AGENTD_HQ_URL", "hq.url"),
     ("AGENTD_HQ_RUNNER_TOKEN", "hq.token"),
+    ("AGENTD_HQ_CA", "hq.ca"),
 ];
 
 impl Config {
@@ -387,6 +392,9 @@ impl Config {
         }
         if let Some(v) = var("AGENTD_HQ_RUNNER_TOKEN") {
             self.hq.token = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = var("AGENTD_HQ_CA") {
+            self.hq.ca = Some(v).filter(|v| !v.is_empty());
         }
         Ok(())
     }

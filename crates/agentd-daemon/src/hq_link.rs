@@ -59,64 +59,62 @@ impl LinkStatus {
 }
 
 /// What the link needs from `[hq]`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LinkSettings {
-    /// `ws://host:port` (an `http://` URL turned into one).
-    pub url: String,
+    /// HQ's address.
+    pub target: crate::dial::Target,
     /// The runner token.
     pub token: String,
     /// Labels.
     pub labels: Vec<String>,
+    /// TLS trusting HQ's CA alone (`[hq] ca`), for an `https://` HQ.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl LinkSettings {
-    /// The settings from `[hq]`, `None` when there is no URL.
+    /// The settings from `[hq]`, `None` when there is no URL. Blocking
+    /// (reads the CA file).
     ///
     /// # Errors
-    /// A URL that is not loopback `http://`/`ws://`, or no token.
+    /// A bad URL, plain text off loopback, TLS without a CA, an unreadable
+    /// CA, or no token.
     pub fn from_config(
         c: &agentd_client::config::HqConfig,
     ) -> Result<Option<LinkSettings>, String> {
         let Some(url) = c.url.as_deref().filter(|u| !u.is_empty()) else {
             return Ok(None);
         };
-        let url = ws_url(url)?;
+        let target = crate::dial::Target::parse(url)?;
         let Some(token) = c.token.clone().filter(|t| !t.is_empty()) else {
             return Err(format!(
                 "[hq] url is {url} but there is no runner token: run `agentd runner join {url} --token T` with a token from `agentd hq token create --runner NAME`"
             ));
         };
+        let tls = match (&c.ca, target.tls) {
+            (Some(path), true) => {
+                let pem = agentd_fs::read(std::path::Path::new(path), 1 << 20)
+                    .map_err(|e| format!("[hq] ca {path}: {e}"))?;
+                Some(crate::dial::pinned(&pem)?)
+            }
+            (None, true) => {
+                return Err(format!(
+                    "HQ at {url} is TLS but [hq] ca is not set: run `agentd runner join {url} --token T --ca HQ-CA.pem` (HQ's `agentd tls ca --path`)"
+                ));
+            }
+            (_, false) => None,
+        };
         Ok(Some(LinkSettings {
-            url,
+            target,
             token,
             labels: c.labels.clone(),
+            tls,
         }))
     }
-}
 
-/// `http://`/`ws://` URL on loopback → its `ws://` form, without a
-/// trailing slash.
-///
-/// # Errors
-/// Says what is accepted.
-pub fn ws_url(url: &str) -> Result<String, String> {
-    let rest = url
-        .strip_prefix("ws://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| {
-            if url.starts_with("wss://") || url.starts_with("https://") {
-                format!("HQ at {url}: TLS links (wss://) are not supported yet; use a loopback http:// HQ")
-            } else {
-                format!("HQ URL {url:?} must start with http:// or ws://")
-            }
-        })?;
-    let authority = rest.split('/').next().unwrap_or("");
-    if !crate::http::is_loopback_host(authority) {
-        return Err(format!(
-            "HQ at {url}: plain http:// is accepted for a loopback HQ only (the runner token would cross the network in the clear)"
-        ));
+    /// HQ's base URL, for people.
+    pub fn url(&self) -> String {
+        self.target.base()
     }
-    Ok(format!("ws://{}", rest.trim_end_matches('/')))
 }
 
 /// Runs the link until `stop`.
@@ -126,7 +124,7 @@ pub async fn run(
     status: Arc<LinkStatus>,
     stop: CancellationToken,
 ) {
-    status.update(|v| v.url.clone_from(&settings.url));
+    status.update(|v| v.url = settings.url());
     let mut attempt: u32 = 0;
     loop {
         let began = tokio::time::Instant::now();
@@ -135,7 +133,7 @@ pub async fn run(
         match outcome {
             Ok(()) => return,
             Err(e) => {
-                tracing::warn!(error = %e, url = %settings.url, "HQ link down");
+                tracing::warn!(error = %e, url = %settings.url(), "HQ link down");
                 status.update(|v| v.last_error = Some(e));
             }
         }
@@ -175,9 +173,11 @@ async fn link_once(
     status: &LinkStatus,
     stop: &CancellationToken,
 ) -> Result<(), String> {
-    let mut request = format!("{}{RUNNER_PATH}", settings.url)
+    let mut request = settings
+        .target
+        .ws_url(RUNNER_PATH)
         .into_client_request()
-        .map_err(|e| format!("bad HQ URL {}: {e}", settings.url))?;
+        .map_err(|e| format!("bad HQ URL {}: {e}", settings.url()))?;
     let auth = format!("Bearer {}", settings.token)
         .parse()
         .map_err(|_| "the runner token holds characters a header cannot".to_owned())?;
@@ -185,18 +185,28 @@ async fn link_once(
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .max_message_size(Some(MAX_LINK_FRAME_BYTES))
         .max_frame_size(Some(MAX_LINK_FRAME_BYTES));
-    let dial = tokio_tungstenite::connect_async_with_config(request, Some(config), false);
+    let dial = async {
+        let stream = crate::dial::connect(&settings.target, settings.tls.as_ref()).await?;
+        tokio_tungstenite::client_async_with_config(request, stream, Some(config))
+            .await
+            .map_err(|e| match e {
+                tokio_tungstenite::tungstenite::Error::Http(r)
+                    if r.status() == 401 || r.status() == 403 =>
+                {
+                    let body = r
+                        .body()
+                        .as_deref()
+                        .map(String::from_utf8_lossy)
+                        .unwrap_or_default();
+                    format!("HQ refused this runner ({}): {body}", r.status())
+                }
+                other => format!("HQ: {other}"),
+            })
+    };
     let (ws, _) = tokio::select! {
         _ = stop.cancelled() => return Ok(()),
         r = tokio::time::timeout(DIAL_WITHIN, dial) => r
-            .map_err(|_| format!("dialling HQ took over {} s", DIAL_WITHIN.as_secs()))?
-            .map_err(|e| match e {
-                tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 401 || r.status() == 403 => {
-                    let body = r.body().as_deref().map(String::from_utf8_lossy).unwrap_or_default();
-                    format!("HQ refused this runner ({}): {body}", r.status())
-                }
-                other => format!("cannot reach HQ: {other}"),
-            })?,
+            .map_err(|_| format!("dialling HQ took over {} s", DIAL_WITHIN.as_secs()))??,
     };
     let (mut tx, mut rx) = ws.split();
     let hello = RunnerMessage::Hello {
@@ -219,7 +229,7 @@ async fn link_once(
             return Err("HQ sent a request before its welcome".into());
         }
     };
-    tracing::info!(runner, acked, url = %settings.url, "linked to HQ");
+    tracing::info!(runner, acked, url = %settings.url(), "linked to HQ");
     status.update(|v| {
         v.connected = true;
         v.runner = Some(runner.clone());
@@ -391,18 +401,5 @@ mod tests {
         assert!(full_jitter(5, 0.5) <= BACKOFF_BASE * 16);
         let u = random_unit();
         assert!((0.0..1.0).contains(&u));
-    }
-
-    #[test]
-    fn only_loopback_http_urls_are_accepted() {
-        assert_eq!(ws_url("http://127.0.0.1:9/").unwrap(), "ws://127.0.0.1:9");
-        assert_eq!(ws_url("ws://localhost:9").unwrap(), "ws://localhost:9");
-        assert!(
-            ws_url("http://hq.example:9")
-                .unwrap_err()
-                .contains("loopback")
-        );
-        assert!(ws_url("wss://hq.example").unwrap_err().contains("TLS"));
-        assert!(ws_url("ftp://x").unwrap_err().contains("http://"));
     }
 }

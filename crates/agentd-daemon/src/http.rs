@@ -239,7 +239,7 @@ pub fn names_only_loopback(req: &Request) -> Result<(), &'static str> {
 /// Refuses requests whose Host (`:authority`) or Origin names anything but
 /// loopback or one of `hosts` (the names a TLS listener on another address
 /// answers to).
-async fn loopback_only(State(hosts): State<Hosts>, req: Request, next: Next) -> Response {
+pub async fn loopback_only(State(hosts): State<Hosts>, req: Request, next: Next) -> Response {
     let named = |h: &str| {
         let name = h.rsplit_once(':').map_or(h, |(n, port)| {
             if port.chars().all(|c| c.is_ascii_digit()) {

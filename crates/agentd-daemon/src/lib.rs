@@ -17,6 +17,7 @@ pub mod agent_pid;
 pub mod approvals;
 pub mod blocking;
 pub mod connection;
+pub mod dial;
 pub mod error;
 pub mod graphql;
 pub mod grpc;

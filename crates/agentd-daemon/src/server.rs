@@ -140,24 +140,11 @@ impl Daemon {
             // both follow the address set while the daemon runs.
             let hosts: http::Hosts = Arc::clone(&shared.http_hosts);
             let tls = if config.http.tls {
-                let names = tokio::task::spawn_blocking(move || crate::tls::address_set(addr))
-                    .await
-                    .unwrap_or_default();
-                if let Ok(mut h) = hosts.write() {
-                    h.clone_from(&names);
-                }
-                let root = paths.root.clone();
-                let leaf = tokio::task::spawn_blocking(move || crate::tls::Leaf::new(&root, names))
-                    .await
-                    .map_err(|e| DaemonError::Http(format!("issuing the TLS leaf: {e}")))?
-                    .map_err(DaemonError::Http)?;
-                tracker.spawn(renew_leaf(
-                    Arc::clone(&leaf),
-                    addr,
-                    Arc::clone(&hosts),
-                    shutdown.clone(),
-                ));
-                Some(crate::tls::server_config(leaf))
+                Some(
+                    start_tls(&paths.root, addr, &hosts, &tracker, &shutdown)
+                        .await
+                        .map_err(DaemonError::Http)?,
+                )
             } else {
                 None
             };
@@ -187,7 +174,12 @@ impl Daemon {
             shutdown.clone(),
         ));
         shared.index.start(&shared.config);
-        match crate::hq_link::LinkSettings::from_config(&config.hq) {
+        let hq = config.hq.clone();
+        let settings =
+            tokio::task::spawn_blocking(move || crate::hq_link::LinkSettings::from_config(&hq))
+                .await
+                .unwrap_or_else(|e| Err(format!("reading [hq]: {e}")));
+        match settings {
             Ok(Some(settings)) => {
                 tracker.spawn(crate::hq_link::run(
                     crate::service::Service::new(Arc::clone(&shared)),
@@ -411,6 +403,39 @@ fn ensure_token(path: &Path) -> Result<String, DaemonError> {
 /// Keeps the TLS leaf and the Host check in step with the listener's
 /// address set (checked every [`crate::tls::CHECK_EVERY`]), and renews
 /// the leaf before it ends: no restart, open connections untouched.
+/// TLS for a listener on `addr` (the daemon's or HQ's): the leaf for its
+/// address set from the CA in `root` (made once), `hosts` set to the names
+/// it answers to, and a task on `tracker` that renews the leaf and follows
+/// the address set until `shutdown`.
+///
+/// # Errors
+/// When the CA or the leaf cannot be made.
+pub async fn start_tls(
+    root: &Path,
+    addr: std::net::SocketAddr,
+    hosts: &http::Hosts,
+    tracker: &TaskTracker,
+    shutdown: &CancellationToken,
+) -> Result<Arc<rustls::ServerConfig>, String> {
+    let names = tokio::task::spawn_blocking(move || crate::tls::address_set(addr))
+        .await
+        .unwrap_or_default();
+    if let Ok(mut h) = hosts.write() {
+        h.clone_from(&names);
+    }
+    let root = root.to_path_buf();
+    let leaf = tokio::task::spawn_blocking(move || crate::tls::Leaf::new(&root, names))
+        .await
+        .map_err(|e| format!("issuing the TLS leaf: {e}"))??;
+    tracker.spawn(renew_leaf(
+        Arc::clone(&leaf),
+        addr,
+        Arc::clone(hosts),
+        shutdown.clone(),
+    ));
+    Ok(crate::tls::server_config(leaf))
+}
+
 async fn renew_leaf(
     leaf: Arc<crate::tls::Leaf>,
     listen: std::net::SocketAddr,

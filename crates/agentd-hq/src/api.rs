@@ -9,9 +9,9 @@ use agentd_proto::hq::{
 };
 use axum::Json;
 use axum::Router;
-use axum::extract::{ConnectInfo, Path, Query, Request, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Path, Query, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
@@ -27,7 +27,12 @@ struct App {
 }
 
 /// HQ's routes: `/health` (open), the runner link, and the user API.
-pub fn router(hq: HqService, shutdown: CancellationToken) -> Router {
+/// Requests must name loopback or one of `hosts` (a TLS listener's names).
+pub fn router(
+    hq: HqService,
+    shutdown: CancellationToken,
+    hosts: agentd_daemon::http::Hosts,
+) -> Router {
     Router::new()
         .route("/health", get(health))
         .route(RUNNER_PATH, get(runner_link))
@@ -37,7 +42,10 @@ pub fn router(hq: HqService, shutdown: CancellationToken) -> Router {
         .route(APPROVALS_PATH, get(approvals))
         .route(&format!("{APPROVALS_PATH}/{{id}}/decision"), post(decide))
         .route(AUDIT_PATH, get(audit))
-        .layer(middleware::from_fn(loopback_only))
+        .layer(middleware::from_fn_with_state(
+            hosts,
+            agentd_daemon::http::loopback_only,
+        ))
         .with_state(App { hq, shutdown })
 }
 
@@ -63,14 +71,6 @@ impl IntoResponse for ApiError {
             HqError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (status, Json(json!({"error": self.0.to_string()}))).into_response()
-    }
-}
-
-/// DNS rebinding: a page on another name must not reach a loopback HQ.
-async fn loopback_only(req: Request, next: Next) -> Response {
-    match agentd_daemon::http::names_only_loopback(&req) {
-        Ok(()) => next.run(req).await,
-        Err(why) => (StatusCode::FORBIDDEN, Json(json!({"error": why}))).into_response(),
     }
 }
 

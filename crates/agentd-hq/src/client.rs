@@ -1,8 +1,11 @@
 //! A user's client of HQ's API (`agentd ls --hq`, `agentd hq runners
-//! --hq`): `GET` a path with the user token, decode the JSON.
+//! --hq`, `agentd approve --hq`): one request with the user token, the
+//! JSON answer decoded. `https://` HQs are reached with their CA pinned.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use agentd_daemon::dial::Target;
 use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
 
@@ -11,105 +14,121 @@ const MAX_BODY: usize = 64 << 20;
 /// The whole request must finish within this.
 const WITHIN: Duration = Duration::from_secs(30);
 
-/// `GET {base}{path}` with `Authorization: Bearer {token}`, decoded.
-///
-/// # Errors
-/// What went wrong, and for HQ's own refusals its message.
-pub async fn get_json<T: serde::de::DeserializeOwned>(
-    base: &str,
-    token: &str,
-    path: &str,
-) -> Result<T, String> {
-    tokio::time::timeout(WITHIN, request(base, token, path, None))
-        .await
-        .map_err(|_| format!("HQ at {base} did not answer within {} s", WITHIN.as_secs()))?
+/// HQ, as a user reaches it.
+pub struct HqClient {
+    target: Target,
+    token: String,
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
-/// `POST {base}{path}` with `body` as JSON and the token, decoded.
-///
-/// # Errors
-/// As [`get_json`].
-pub async fn post_json<T: serde::de::DeserializeOwned>(
-    base: &str,
-    token: &str,
-    path: &str,
-    body: &impl serde::Serialize,
-) -> Result<T, String> {
-    let body = serde_json::to_vec(body).map_err(|e| format!("encoding the request: {e}"))?;
-    tokio::time::timeout(WITHIN, request(base, token, path, Some(body)))
-        .await
-        .map_err(|_| format!("HQ at {base} did not answer within {} s", WITHIN.as_secs()))?
-}
+impl HqClient {
+    /// A client of the HQ at `url` with a user `token`; `ca_pem` is HQ's
+    /// CA, needed for `https://`.
+    ///
+    /// # Errors
+    /// A bad URL, plain text off loopback, or an unusable CA.
+    pub fn new(url: &str, token: &str, ca_pem: Option<&[u8]>) -> Result<HqClient, String> {
+        let target = Target::parse(url)?;
+        let tls = match ca_pem {
+            Some(pem) if target.tls => Some(agentd_daemon::dial::pinned(pem)?),
+            _ => None,
+        };
+        Ok(HqClient {
+            target,
+            token: token.to_owned(),
+            tls,
+        })
+    }
 
-async fn request<T: serde::de::DeserializeOwned>(
-    base: &str,
-    token: &str,
-    path: &str,
-    body: Option<Vec<u8>>,
-) -> Result<T, String> {
-    let authority = authority(base)?;
-    let tcp = tokio::net::TcpStream::connect(&authority)
-        .await
-        .map_err(|e| format!("cannot reach HQ at {base}: {e}"))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
-        .await
-        .map_err(|e| format!("HQ at {base}: {e}"))?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    let builder = match &body {
-        None => hyper::Request::get(path),
-        Some(_) => {
-            hyper::Request::post(path).header(hyper::header::CONTENT_TYPE, "application/json")
+    /// HQ's base URL.
+    pub fn base(&self) -> String {
+        self.target.base()
+    }
+
+    /// `GET path`, decoded.
+    ///
+    /// # Errors
+    /// What went wrong, and for HQ's own refusals its status and message.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, String> {
+        self.within(self.request(path, None)).await
+    }
+
+    /// `POST path` with `body` as JSON, decoded.
+    ///
+    /// # Errors
+    /// As [`HqClient::get_json`].
+    pub async fn post_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<T, String> {
+        let body = serde_json::to_vec(body).map_err(|e| format!("encoding the request: {e}"))?;
+        self.within(self.request(path, Some(body))).await
+    }
+
+    async fn within<T>(
+        &self,
+        f: impl std::future::Future<Output = Result<T, String>>,
+    ) -> Result<T, String> {
+        tokio::time::timeout(WITHIN, f).await.map_err(|_| {
+            format!(
+                "HQ at {} did not answer within {} s",
+                self.base(),
+                WITHIN.as_secs()
+            )
+        })?
+    }
+
+    async fn request<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<T, String> {
+        let base = self.base();
+        let stream = agentd_daemon::dial::connect(&self.target, self.tls.as_ref()).await?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| format!("HQ at {base}: {e}"))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let builder = match &body {
+            None => hyper::Request::get(path),
+            Some(_) => {
+                hyper::Request::post(path).header(hyper::header::CONTENT_TYPE, "application/json")
+            }
+        };
+        let req = builder
+            .header(hyper::header::HOST, self.target.authority())
+            .header(
+                hyper::header::AUTHORIZATION,
+                format!("Bearer {}", self.token),
+            )
+            .body(http_body_util::Full::new(bytes::Bytes::from(
+                body.unwrap_or_default(),
+            )))
+            .map_err(|e| format!("bad request: {e}"))?;
+        let res = sender
+            .send_request(req)
+            .await
+            .map_err(|e| format!("HQ at {base}: {e}"))?;
+        let status = res.status();
+        let body = http_body_util::Limited::new(res.into_body(), MAX_BODY)
+            .collect()
+            .await
+            .map_err(|e| format!("reading HQ's answer: {e}"))?
+            .to_bytes();
+        if !status.is_success() {
+            let why = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("error")?.as_str().map(str::to_owned))
+                .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+            return Err(format!("HQ refused ({status}): {why}"));
         }
-    };
-    let req = builder
-        .header(hyper::header::HOST, &authority)
-        .header(hyper::header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(http_body_util::Full::new(bytes::Bytes::from(
-            body.unwrap_or_default(),
-        )))
-        .map_err(|e| format!("bad request: {e}"))?;
-    let res = sender
-        .send_request(req)
-        .await
-        .map_err(|e| format!("HQ at {base}: {e}"))?;
-    let status = res.status();
-    let body = http_body_util::Limited::new(res.into_body(), MAX_BODY)
-        .collect()
-        .await
-        .map_err(|e| format!("reading HQ's answer: {e}"))?
-        .to_bytes();
-    if !status.is_success() {
-        let why = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v.get("error")?.as_str().map(str::to_owned))
-            .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
-        return Err(format!("HQ refused ({status}): {why}"));
+        // Through a Value: flattened structs cannot take arbitrary-precision
+        // numbers straight from text (serde's buffered content).
+        serde_json::from_slice::<serde_json::Value>(&body)
+            .and_then(serde_json::from_value)
+            .map_err(|e| format!("HQ's answer is not what was expected: {e}"))
     }
-    // Through a Value: flattened structs cannot take arbitrary-precision
-    // numbers straight from text (serde's buffered content).
-    serde_json::from_slice::<serde_json::Value>(&body)
-        .and_then(serde_json::from_value)
-        .map_err(|e| format!("HQ's answer is not what was expected: {e}"))
-}
-
-/// `host:port` of a loopback `http://` URL.
-///
-/// # Errors
-/// Anything else (HQ over TLS is not supported yet).
-pub fn authority(base: &str) -> Result<String, String> {
-    let rest = base.strip_prefix("http://").ok_or_else(|| {
-        format!("HQ URL {base:?}: use http://HOST:PORT (a loopback HQ; TLS is not supported yet)")
-    })?;
-    let authority = rest.split('/').next().unwrap_or("");
-    if !agentd_daemon::http::is_loopback_host(authority) {
-        return Err(format!(
-            "HQ URL {base:?}: plain http:// is accepted for a loopback HQ only (the token would cross the network in the clear)"
-        ));
-    }
-    if !authority.contains(':') {
-        return Ok(format!("{authority}:80"));
-    }
-    Ok(authority.to_owned())
 }

@@ -3,7 +3,8 @@
 //! HQ's root (`--home`/`AGENTD_HOME`, 0700) holds `hq.db` (0600), `hq.pid`
 //! (the lock: one HQ per root) and `hq.json` (`{"addr", "pid"}`, 0600:
 //! where this HQ listens, for the local CLI and tests). It listens on
-//! `[http] listen`/`AGENTD_HTTP_LISTEN` (loopback).
+//! `[http] listen`/`AGENTD_HTTP_LISTEN`: loopback, or any address with
+//! `[http] tls = true` (a CA made once in `tls/`, as the daemon's).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -46,6 +47,20 @@ pub struct HqInfo {
     pub addr: String,
     /// HQ's pid.
     pub pid: u32,
+    /// Whether it serves TLS (its CA: `tls/ca.pem` in HQ's root).
+    #[serde(default)]
+    pub tls: bool,
+}
+
+impl HqInfo {
+    /// The URL a client on this machine uses.
+    pub fn url(&self) -> String {
+        format!(
+            "{}://{}",
+            if self.tls { "https" } else { "http" },
+            self.addr
+        )
+    }
 }
 
 /// Why HQ could not start.
@@ -105,18 +120,31 @@ pub async fn serve(
     let bound = tcp
         .local_addr()
         .map_err(|e| ServeError::Http(format!("reading the HTTP address: {e}")))?;
+    let tasks = tokio_util::task::TaskTracker::new();
+    let hosts: agentd_daemon::http::Hosts = Default::default();
+    // The same TLS as the daemon's: a CA in HQ's root, a leaf for its
+    // addresses; runners pin the CA (`agentd runner join --ca`).
+    let tls = if config.http.tls {
+        Some(
+            agentd_daemon::server::start_tls(&paths.root, bound, &hosts, &tasks, &shutdown)
+                .await
+                .map_err(ServeError::Http)?,
+        )
+    } else {
+        None
+    };
     write_info(
         &paths.info,
         &HqInfo {
             addr: bound.to_string(),
             pid: std::process::id(),
+            tls: tls.is_some(),
         },
     )
     .map_err(|e| ServeError::Http(format!("writing {}: {e}", paths.info.display())))?;
 
-    let tasks = tokio_util::task::TaskTracker::new();
     tasks.spawn(watch_revocations(hq.clone(), shutdown.clone()));
-    let app = crate::api::router(hq.clone(), shutdown.clone());
+    let app = crate::api::router(hq.clone(), shutdown.clone(), hosts);
     let listener = agentd_daemon::limits::CappedListener::new(
         tcp,
         agentd_daemon::limits::MAX_HTTP_CONNECTIONS,
@@ -128,7 +156,7 @@ pub async fn serve(
         listener,
         app,
         shutdown.clone(),
-        None,
+        tls,
     ));
     shutdown.cancelled().await;
     tracing::info!("HQ stopping");

@@ -448,7 +448,7 @@ pub enum Command {
     },
     /// This daemon as a runner of an HQ.
     #[command(
-        after_help = "Examples:\n  agentd runner join http://127.0.0.1:41970 --token agentd_hq_runner_…\n  agentd stop && agentd start                     # the link starts with the daemon"
+        after_help = "Examples:\n  agentd runner join https://hq.example:41970 --token agentd_hq_runner_… --ca hq-ca.pem\n  agentd runner join http://127.0.0.1:41970 --token agentd_hq_runner_…\n  agentd stop && agentd start                     # the link starts with the daemon"
     )]
     Runner {
         #[command(subcommand)]
@@ -611,14 +611,19 @@ pub enum HqTokenCommand {
 /// `agentd runner …`
 #[derive(Debug, Subcommand)]
 pub enum RunnerCommand {
-    /// Write `[hq] url` and `token` into this root's agentd.toml (then
-    /// restart the daemon).
+    /// Write `[hq] url`, `token` and `ca` into this root's agentd.toml
+    /// (then restart the daemon).
     Join {
-        /// HQ's URL: `http://HOST:PORT` (loopback).
+        /// HQ's URL: `https://HOST:PORT`, or `http://` for a loopback HQ.
         url: String,
         /// The runner token from `agentd hq token create --runner NAME`.
         #[arg(long)]
         token: String,
+        /// HQ's CA certificate (for an https:// HQ; `agentd tls ca --path`
+        /// there): copied into this root and pinned — no other CA is
+        /// trusted for HQ.
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
     },
 }
 

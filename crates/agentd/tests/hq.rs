@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Output, Stdio};
 use std::time::Duration;
 
@@ -19,16 +19,30 @@ struct Hq {
     _dir: tempfile::TempDir,
     child: Option<Child>,
     addr: String,
+    tls: bool,
 }
 
 impl Hq {
     fn start() -> Hq {
+        Hq::with_config(None)
+    }
+
+    /// HQ with `agentd.toml` = `config` in its root.
+    fn with_config(config: Option<&str>) -> Hq {
         let dir = tempfile::Builder::new().prefix("hq").tempdir().unwrap();
+        let home = dir.path().join("root");
+        if let Some(c) = config {
+            std::fs::create_dir_all(&home).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+            std::fs::write(home.join("agentd.toml"), c).unwrap();
+        }
         let mut hq = Hq {
-            home: dir.path().join("root"),
+            home,
             _dir: dir,
             child: None,
             addr: "127.0.0.1:0".into(),
+            tls: config.is_some_and(|c| c.contains("tls = true")),
         };
         hq.restart();
         hq
@@ -61,7 +75,8 @@ impl Hq {
     }
 
     fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     fn kill(&mut self) {
@@ -677,4 +692,96 @@ fn a_real_claude_code_prompt_on_a_runner_is_approved_at_hq_and_the_tool_runs() {
                 && s.session.session.status.as_str() == "idle"
         })
     });
+}
+
+/// HQ over TLS: runners pin HQ's CA (copied by `runner join --ca`), users
+/// pass it in `AGENTD_HQ_CA`; any other CA, or none, is refused.
+#[test]
+fn over_tls_runners_and_users_pin_hqs_ca_and_nothing_else_is_trusted() {
+    let hq = Hq::with_config(Some("[http]\ntls = true\n"));
+    assert!(hq.url().starts_with("https://"));
+    let ca = hq.home.join("tls/ca.pem");
+    assert!(ca.exists(), "HQ made its CA");
+    let r1 = hq.token(&["--runner", "remote"]);
+    let user = hq.token(&["--user", "ann", "--role", "viewer"]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("runner");
+    let out = support::run(&home, &["runner", "join", &hq.url(), "--token", &r1], None);
+    assert_eq!(out.status.code(), Some(2), "TLS needs a CA: {out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--ca"),
+        "{out:?}"
+    );
+    let out = support::run(
+        &home,
+        &[
+            "runner",
+            "join",
+            &hq.url(),
+            "--token",
+            &r1,
+            "--ca",
+            ca.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert!(home.join("hq-ca.pem").exists());
+    let d = TestDaemon::start_in(&home);
+    ingest(&d, "t1", "SessionStart", json!({}));
+    let h = wait_for("the TLS link", Duration::from_secs(30), || {
+        health(&d).hq.filter(|h| h.connected && h.acked_seq >= 1)
+    });
+    assert!(h.url.starts_with("https://"), "{h:?}");
+
+    // A user with the CA reads HQ; without it, or with another CA, not.
+    let with_ca = |ca: Option<&Path>| {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut cmd = agentd_cmd(tmp.path());
+        cmd.env("AGENTD_HQ_TOKEN", &user)
+            .args(["ls", "--json", "--hq", &hq.url()]);
+        if let Some(ca) = ca {
+            cmd.env("AGENTD_HQ_CA", ca);
+        }
+        cmd.output().unwrap()
+    };
+    let out = with_ca(Some(&ca));
+    assert!(out.status.success(), "{out:?}");
+    let sessions: Vec<HqSessionView> = decode(&out.stdout);
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].runner, "remote");
+    let out = with_ca(None);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("CA"),
+        "{out:?}"
+    );
+    // Another agentd's CA (a daemon with TLS on makes its own).
+    let other = TestDaemon::with_config("[http]\ntls = true\n");
+    let other_ca = other.home.join("tls/ca.pem");
+    wait_for("the other CA", Duration::from_secs(20), || {
+        other_ca.exists().then_some(())
+    });
+    let out = with_ca(Some(&other_ca));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("TLS"),
+        "{out:?}"
+    );
+    // A runner pinning the wrong CA never links.
+    let wrong = TestDaemon::with_config(&format!(
+        "[hq]\nurl = \"{}\"\ntoken = \"{r1}\"\nca = \"{}\"\n",
+        hq.url(),
+        other_ca.display()
+    ));
+    let why = wait_for(
+        "the wrong CA to be refused",
+        Duration::from_secs(30),
+        || health(&wrong).hq?.last_error,
+    );
+    assert!(why.contains("TLS"), "{why}");
+    // Plain text to a TLS HQ does not get through either.
+    let out = as_user(&user, &["ls", "--hq", &format!("http://{}", hq.addr)]);
+    assert_ne!(out.status.code(), Some(0), "{out:?}");
 }

@@ -129,7 +129,7 @@ pub fn list(paths: &Paths, json: bool, all: bool, watch: bool) -> ExitCode {
 
 fn decide(paths: &Paths, params: DecideParams, hq: Option<&str>) -> ExitCode {
     if let Some(url) = hq {
-        return super::hq::decide(url, params);
+        return super::hq::decide(paths, url, params);
     }
     let mut client = match connect(paths) {
         Ok(c) => c,

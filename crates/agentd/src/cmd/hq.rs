@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use agentd_client::Paths;
 use agentd_core::text::{one_line, truncate};
+use agentd_hq::client::HqClient;
 use agentd_hq::server::HqPaths;
 use agentd_hq::token::{Principal, Role};
 use agentd_proto::api::DecideParams;
@@ -145,34 +146,59 @@ pub fn token_revoke(paths: &Paths, id: &str) -> ExitCode {
     }
 }
 
-/// HQ's URL and the user token for a query.
-fn target(paths: &Paths, hq: Option<String>) -> Result<(String, String), ExitCode> {
+/// A client of the HQ a user means: `--hq`, else `AGENTD_HQ_URL`, else the
+/// HQ running in this root; the user token from `AGENTD_HQ_TOKEN`; for
+/// `https://`, the CA in `AGENTD_HQ_CA`, else this root's HQ CA.
+fn client(paths: &Paths, hq: Option<String>) -> Result<HqClient, ExitCode> {
+    let local = agentd_hq::server::running(&HqPaths::new(&paths.root));
     let url = hq
         .or_else(|| std::env::var("AGENTD_HQ_URL").ok().filter(|u| !u.is_empty()))
-        .or_else(|| {
-            agentd_hq::server::running(&HqPaths::new(&paths.root))
-                .map(|i| format!("http://{}", i.addr))
-        })
+        .or_else(|| local.as_ref().map(agentd_hq::server::HqInfo::url))
         .ok_or_else(|| {
-            usage_error("which HQ? give --hq http://HOST:PORT or set AGENTD_HQ_URL (no HQ runs in this root)")
+            usage_error("which HQ? give --hq https://HOST:PORT or set AGENTD_HQ_URL (no HQ runs in this root)")
         })?;
-    Ok((url.trim_end_matches('/').to_owned(), user_token()?))
+    let token = user_token()?;
+    let ca_path = std::env::var_os("AGENTD_HQ_CA")
+        .filter(|p| !p.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            let (cert, _) = agentd_daemon::tls::ca_paths(&paths.root);
+            cert.exists().then_some(cert)
+        });
+    let ca = match ca_path {
+        Some(p) => Some(
+            agentd_fs::read(&p, 1 << 20)
+                .map_err(|e| fail(&format!("HQ's CA {}: {e}", p.display())))?,
+        ),
+        None => None,
+    };
+    HqClient::new(url.trim_end_matches('/'), &token, ca.as_deref()).map_err(|e| usage_error(&e))
 }
 
-fn get<T: serde::de::DeserializeOwned>(url: &str, token: &str, path: &str) -> Result<T, ExitCode> {
+fn block_on<T>(f: impl std::future::Future<Output = Result<T, String>>) -> Result<T, ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| fail(&format!("cannot start the async runtime: {e}")))?;
-    runtime
-        .block_on(agentd_hq::client::get_json(url, token, path))
-        .map_err(|e| fail(&e))
+    runtime.block_on(f).map_err(|e| fail(&e))
+}
+
+fn get<T: serde::de::DeserializeOwned>(c: &HqClient, path: &str) -> Result<T, ExitCode> {
+    block_on(c.get_json(path))
+}
+
+fn post<T: serde::de::DeserializeOwned>(
+    c: &HqClient,
+    path: &str,
+    body: &impl serde::Serialize,
+) -> Result<T, ExitCode> {
+    block_on(c.post_json(path, body))
 }
 
 /// `agentd hq status`.
 pub fn status(paths: &Paths, hq: Option<String>, json: bool) -> ExitCode {
-    let result = target(paths, hq)
-        .and_then(|(url, token)| get::<HqStatus>(&url, &token, STATUS_PATH).map(|s| (url, s)));
+    let result =
+        client(paths, hq).and_then(|c| get::<HqStatus>(&c, STATUS_PATH).map(|s| (c.base(), s)));
     let (url, s) = match result {
         Ok(r) => r,
         Err(code) => return code,
@@ -193,9 +219,7 @@ pub fn status(paths: &Paths, hq: Option<String>, json: bool) -> ExitCode {
 
 /// `agentd hq runners`.
 pub fn runners(paths: &Paths, hq: Option<String>, json: bool) -> ExitCode {
-    let runners = match target(paths, hq)
-        .and_then(|(url, token)| get::<Vec<RunnerView>>(&url, &token, RUNNERS_PATH))
-    {
+    let runners = match client(paths, hq).and_then(|c| get::<Vec<RunnerView>>(&c, RUNNERS_PATH)) {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -250,25 +274,10 @@ fn user_token() -> Result<String, ExitCode> {
         })
 }
 
-fn post<T: serde::de::DeserializeOwned>(
-    url: &str,
-    token: &str,
-    path: &str,
-    body: &impl serde::Serialize,
-) -> Result<T, ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| fail(&format!("cannot start the async runtime: {e}")))?;
-    runtime
-        .block_on(agentd_hq::client::post_json(url, token, path, body))
-        .map_err(|e| fail(&e))
-}
-
 /// `agentd approve|deny ID --hq URL`: decided on whichever runner holds it.
-pub fn decide(url: &str, params: DecideParams) -> ExitCode {
-    let token = match user_token() {
-        Ok(t) => t,
+pub fn decide(paths: &Paths, url: &str, params: DecideParams) -> ExitCode {
+    let c = match client(paths, Some(url.to_owned())) {
+        Ok(c) => c,
         Err(code) => return code,
     };
     let body = DecisionBody {
@@ -277,7 +286,7 @@ pub fn decide(url: &str, params: DecideParams) -> ExitCode {
         reason: params.reason,
     };
     let path = agentd_proto::hq::decision_path(&params.id);
-    match post::<HqApprovalView>(url.trim_end_matches('/'), &token, &path, &body) {
+    match post::<HqApprovalView>(&c, &path, &body) {
         Ok(v) => {
             let a = &v.approval.approval;
             out(&format!(
@@ -295,9 +304,9 @@ pub fn decide(url: &str, params: DecideParams) -> ExitCode {
 }
 
 /// `agentd approvals --hq URL`.
-pub fn approvals(url: &str, json: bool, all: bool) -> ExitCode {
-    let token = match user_token() {
-        Ok(t) => t,
+pub fn approvals(paths: &Paths, url: &str, json: bool, all: bool) -> ExitCode {
+    let c = match client(paths, Some(url.to_owned())) {
+        Ok(c) => c,
         Err(code) => return code,
     };
     let path = if all {
@@ -305,7 +314,7 @@ pub fn approvals(url: &str, json: bool, all: bool) -> ExitCode {
     } else {
         APPROVALS_PATH.to_owned()
     };
-    let list: Vec<HqApprovalView> = match get(url.trim_end_matches('/'), &token, &path) {
+    let list: Vec<HqApprovalView> = match get(&c, &path) {
         Ok(l) => l,
         Err(code) => return code,
     };
@@ -343,9 +352,7 @@ pub fn approvals(url: &str, json: bool, all: bool) -> ExitCode {
 
 /// `agentd hq audit`.
 pub fn audit(paths: &Paths, hq: Option<String>, json: bool) -> ExitCode {
-    let entries = match target(paths, hq)
-        .and_then(|(url, token)| get::<Vec<AuditEntry>>(&url, &token, AUDIT_PATH))
-    {
+    let entries = match client(paths, hq).and_then(|c| get::<Vec<AuditEntry>>(&c, AUDIT_PATH)) {
         Ok(e) => e,
         Err(code) => return code,
     };
@@ -381,12 +388,12 @@ pub fn audit(paths: &Paths, hq: Option<String>, json: bool) -> ExitCode {
 }
 
 /// `agentd ls --hq URL`: every runner's sessions.
-pub fn ls(url: &str, json: bool, all: bool, status: &[String]) -> ExitCode {
-    let token = match user_token() {
-        Ok(t) => t,
+pub fn ls(paths: &Paths, url: &str, json: bool, all: bool, status: &[String]) -> ExitCode {
+    let c = match client(paths, Some(url.to_owned())) {
+        Ok(c) => c,
         Err(code) => return code,
     };
-    let sessions: Vec<HqSessionView> = match get(url.trim_end_matches('/'), &token, SESSIONS_PATH) {
+    let sessions: Vec<HqSessionView> = match get(&c, SESSIONS_PATH) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -452,10 +459,32 @@ pub fn ls(url: &str, json: bool, all: bool, status: &[String]) -> ExitCode {
 }
 
 /// `agentd runner join URL --token T`: `[hq]` in this root's agentd.toml.
-pub fn join(paths: &Paths, url: &str, token: &str) -> ExitCode {
-    if let Err(e) = agentd_daemon::hq_link::ws_url(url) {
-        return usage_error(&e);
-    }
+pub fn join(paths: &Paths, url: &str, token: &str, ca: Option<&std::path::Path>) -> ExitCode {
+    let target = match agentd_daemon::dial::Target::parse(url) {
+        Ok(t) => t,
+        Err(e) => return usage_error(&e),
+    };
+    // The CA is checked and copied into the root: the link must not depend
+    // on a file elsewhere that may go or change.
+    let pinned = match (ca, target.tls) {
+        (Some(path), true) => {
+            let pem = match agentd_fs::read(path, 1 << 20) {
+                Ok(p) => p,
+                Err(e) => return fail(&format!("{}: {e}", path.display())),
+            };
+            if let Err(e) = agentd_daemon::dial::pinned(&pem) {
+                return usage_error(&format!("{}: {e}", path.display()));
+            }
+            Some(pem)
+        }
+        (None, true) => {
+            return usage_error(&format!(
+                "{url} is TLS: give HQ's CA with --ca FILE (on HQ: `agentd tls ca --path`), which this runner will pin"
+            ));
+        }
+        (Some(_), false) => return usage_error("--ca is for an https:// HQ"),
+        (None, false) => None,
+    };
     if !token.starts_with("agentd_hq_runner_") {
         return usage_error(
             "that is not a runner token (they start with agentd_hq_runner_): make one at HQ with `agentd hq token create --runner NAME`",
@@ -483,6 +512,15 @@ pub fn join(paths: &Paths, url: &str, token: &str) -> ExitCode {
     };
     hq.insert("url", toml_edit::value(url.trim_end_matches('/')));
     hq.insert("token", toml_edit::value(token));
+    if let Some(pem) = &pinned {
+        let copy = paths.root.join("hq-ca.pem");
+        if let Err(e) = write_private(&copy, &String::from_utf8_lossy(pem)) {
+            return fail(&format!("writing {}: {e}", copy.display()));
+        }
+        hq.insert("ca", toml_edit::value(copy.display().to_string()));
+    } else {
+        hq.remove("ca");
+    }
     let new = doc.to_string();
     // Checked before it is written: a daemon must be able to start on it.
     if let Err(e) = agentd_client::Config::parse(&new) {

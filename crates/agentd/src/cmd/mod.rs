@@ -54,7 +54,7 @@ pub fn run(cli: Cli) -> ExitCode {
             all,
             status,
             hq: Some(url),
-        } => hq::ls(&url, json, all, &status),
+        } => hq::ls(&paths, &url, json, all, &status),
         Command::Ls {
             json, all, status, ..
         } => query::ls(&paths, json, all, &status),
@@ -72,8 +72,8 @@ pub fn run(cli: Cli) -> ExitCode {
             HqCommand::Audit { hq: url, json } => hq::audit(&paths, url, json),
         },
         Command::Runner {
-            command: RunnerCommand::Join { url, token },
-        } => hq::join(&paths, &url, &token),
+            command: RunnerCommand::Join { url, token, ca },
+        } => hq::join(&paths, &url, &token, ca.as_deref()),
         Command::Show { id, json } => query::show(&paths, id.as_deref(), json),
         Command::Events {
             json,
@@ -172,7 +172,7 @@ pub fn run(cli: Cli) -> ExitCode {
             all,
             hq: Some(url),
             ..
-        } => hq::approvals(&url, json, all),
+        } => hq::approvals(&paths, &url, json, all),
         Command::Approvals {
             json, all, watch, ..
         } => approvals::list(&paths, json, all, watch),
