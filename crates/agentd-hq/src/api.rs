@@ -102,7 +102,11 @@ async fn runner_link(
         .into());
     };
     let token_id = caller.token_id;
+    // Small buffers, eager writes: a thousand idle links must not cost
+    // 128 KiB each (tungstenite's default read buffer).
     Ok(ws
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
         .max_message_size(agentd_proto::hq::MAX_LINK_FRAME_BYTES)
         .on_upgrade(move |socket| {
             crate::link::serve(app.hq, socket, runner, token_id, Some(peer), app.shutdown)

@@ -123,10 +123,22 @@ async fn run(
             }
             m = next_frame(socket) => {
                 heard = tokio::time::Instant::now();
-                match m {
-                    Ok(Incoming::Alive) => {}
+                let m = match m {
+                    Ok(Incoming::Alive) => continue,
                     Ok(Incoming::Closed) => return "the runner closed the link".into(),
-                    Ok(Incoming::Message(RunnerMessage::Events { events })) => {
+                    Ok(Incoming::Text(text)) => Ok(text),
+                    Err(e) => Err(e),
+                };
+                // Decoded under a permit: a thousand runners' batches
+                // arriving at once would otherwise all be decoded (several
+                // times their text) and held while they queue for the store.
+                let _permit = hq.decode_permit().await;
+                let m = m.and_then(|t| {
+                    serde_json::from_str::<RunnerMessage>(t.as_str())
+                        .map_err(|e| format!("not a runner message: {e}"))
+                });
+                match m {
+                    Ok(RunnerMessage::Events { events }) => {
                         match hq.runner_events(runner, events).await {
                             Ok(seq) => {
                                 if send(socket, &HqMessage::Ack { seq }).await.is_err() {
@@ -139,7 +151,7 @@ async fn run(
                             }
                         }
                     }
-                    Ok(Incoming::Message(RunnerMessage::Decided { request, approval, error })) => {
+                    Ok(RunnerMessage::Decided { request, approval, error }) => {
                         let answer = match (approval, error) {
                             (Some(a), _) => Ok(*a),
                             (None, Some(e)) => Err(e),
@@ -150,7 +162,7 @@ async fn run(
                         };
                         hq.fleet().answered(request, answer);
                     }
-                    Ok(Incoming::Message(RunnerMessage::Hello { .. })) => {
+                    Ok(RunnerMessage::Hello { .. }) => {
                         refuse(socket, "hello twice".into()).await;
                         return "hello twice".into();
                     }
@@ -166,8 +178,8 @@ async fn run(
 
 /// What came from the runner.
 enum Incoming {
-    /// A protocol message.
-    Message(RunnerMessage),
+    /// A text frame: a protocol message, still to decode.
+    Text(axum::extract::ws::Utf8Bytes),
     /// A ping or pong: it lives (axum answers pings).
     Alive,
     /// It closed the link or went away.
@@ -178,9 +190,7 @@ enum Incoming {
 async fn next_frame(socket: &mut WebSocket) -> Result<Incoming, String> {
     match socket.recv().await {
         None | Some(Err(_)) | Some(Ok(Message::Close(_))) => Ok(Incoming::Closed),
-        Some(Ok(Message::Text(t))) => serde_json::from_str(t.as_str())
-            .map(Incoming::Message)
-            .map_err(|e| format!("not a runner message: {e}")),
+        Some(Ok(Message::Text(t))) => Ok(Incoming::Text(t)),
         Some(Ok(Message::Binary(_))) => Err("binary frames are not part of the runner link".into()),
         Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(Incoming::Alive),
     }
@@ -190,7 +200,11 @@ async fn next_frame(socket: &mut WebSocket) -> Result<Incoming, String> {
 async fn next_message(socket: &mut WebSocket) -> Result<Option<RunnerMessage>, String> {
     loop {
         match next_frame(socket).await? {
-            Incoming::Message(m) => return Ok(Some(m)),
+            Incoming::Text(t) => {
+                return serde_json::from_str(t.as_str())
+                    .map(Some)
+                    .map_err(|e| format!("not a runner message: {e}"));
+            }
             Incoming::Alive => {}
             Incoming::Closed => return Ok(None),
         }

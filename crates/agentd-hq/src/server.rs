@@ -106,6 +106,9 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let store = open_store(paths)?;
     let _lock = agentd_daemon::lock::acquire(&paths.pid, &paths.root)?;
+    // A link is a socket: a thousand runners need a thousand descriptors.
+    let fd_limit = agentd_daemon::limits::raise_fd_limit();
+    tracing::debug!(fd_limit, "open-files limit");
     let hq = tokio::task::spawn_blocking(move || HqService::load(store))
         .await
         .map_err(|e| ServeError::Store(e.to_string()))?

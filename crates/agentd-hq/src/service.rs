@@ -2,7 +2,9 @@
 //! link and the user API are faces over them (as the daemon's faces are
 //! over `agentd_daemon::service`).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
 
 use agentd_core::ApprovalStatus;
 use agentd_proto::api::{DecideParams, EventRecord};
@@ -60,7 +62,11 @@ impl From<StoreError> for HqError {
 pub struct HqService {
     store: Arc<Mutex<Store>>,
     fleet: Arc<Fleet>,
+    decoding: Arc<tokio::sync::Semaphore>,
 }
+
+/// Runner messages decoded at once (see [`HqService::decode_permit`]).
+const DECODING: usize = 8;
 
 /// Who made a request: the token's id and what it stands for.
 #[derive(Debug, Clone)]
@@ -91,23 +97,28 @@ impl HqService {
         Ok(HqService {
             store: Arc::new(Mutex::new(store)),
             fleet: Arc::new(fleet),
+            decoding: Arc::new(tokio::sync::Semaphore::new(DECODING)),
         })
     }
 
-    /// Runs `f` on the store off the async workers.
+    /// Runs `f` on the store off the async workers. Callers queue for the
+    /// connection here, as tasks: a thousand runners' batches must not
+    /// become a thousand blocking threads (each with its own malloc arena)
+    /// waiting on one lock.
     async fn with_store<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, HqError> {
-        let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || {
-            let mut s = store
-                .lock()
-                .map_err(|_| HqError::Store("the HQ store lock is poisoned; restart HQ".into()))?;
-            f(&mut s).map_err(HqError::from)
-        })
-        .await
-        .map_err(|e| HqError::Store(format!("the HQ store task failed: {e}")))?
+        let mut store = Arc::clone(&self.store).lock_owned().await;
+        tokio::task::spawn_blocking(move || f(&mut store).map_err(HqError::from))
+            .await
+            .map_err(|e| HqError::Store(format!("the HQ store task failed: {e}")))?
+    }
+
+    /// A turn to decode and store one runner message: bounds the batches
+    /// held in memory at once, whatever the number of runners.
+    pub async fn decode_permit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        Arc::clone(&self.decoding).acquire_owned().await.ok()
     }
 
     /// Who `secret` is.

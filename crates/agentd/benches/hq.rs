@@ -1,0 +1,388 @@
+//! HQ benchmarks. Run: `cargo bench -p agentd --bench hq [-- fanin|decide]`
+//! (`AGENTD_BENCH_RUNNERS` sets how many simulated runners, default 1 000).
+//!
+//! * fanin: simulated runners (the runner link's own protocol over
+//!   tokio-tungstenite: hello, then batches of 50 events, acks) dial one
+//!   `agentd hq serve`: time to connect them all, HQ's RSS after, and
+//!   events/s until HQ acknowledged every event — beside the same number of
+//!   events from one runner, in the same run.
+//! * decide: an approval held on a real runner (`agentd serve` linked to
+//!   HQ; the `agentd hook` process Claude Code would run) decided at HQ
+//!   (`POST /hq/v1/approvals/{id}/decision`) → the hook process exits;
+//!   p50/p99 beside the same decision over the runner's own socket.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use agentd_proto::api::EventRecord;
+use agentd_proto::hq::{HqMessage, RUNNER_PATH, RunnerMessage};
+use common::{ms, percentile, selection};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+struct Hq {
+    _dir: tempfile::TempDir,
+    child: Child,
+    addr: String,
+}
+
+impl Hq {
+    fn start(tokens: &[(&str, bool)]) -> (Hq, Vec<String>) {
+        let dir = tempfile::Builder::new().prefix("hqb").tempdir().unwrap();
+        let root = dir.path().join("root");
+        let paths = agentd_hq::server::HqPaths::new(&root);
+        let store = agentd_hq::server::open_store(&paths).unwrap();
+        let secrets = tokens
+            .iter()
+            .map(|(name, runner)| {
+                let p = if *runner {
+                    agentd_hq::token::Principal::Runner((*name).to_owned())
+                } else {
+                    agentd_hq::token::Principal::User {
+                        name: (*name).to_owned(),
+                        role: agentd_hq::token::Role::Admin,
+                    }
+                };
+                store.create_token(&p, 0).unwrap()
+            })
+            .collect();
+        drop(store);
+        let child = Command::new(env!("CARGO_BIN_EXE_agentd"))
+            .env("AGENTD_HOME", &root)
+            .env("AGENTD_HTTP_LISTEN", "127.0.0.1:0")
+            .env("AGENTD_LOG", "warn")
+            .args(["hq", "serve"])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let addr = loop {
+            if let Some(i) = agentd_hq::server::running(&paths) {
+                break i.addr;
+            }
+            assert!(Instant::now() < deadline, "HQ did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        (
+            Hq {
+                _dir: dir,
+                child,
+                addr,
+            },
+            secrets,
+        )
+    }
+
+    fn rss_kb(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Hq {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn event(seq: u64, session: &str) -> EventRecord {
+    let name = if seq == 1 {
+        "SessionStart"
+    } else {
+        "PreToolUse"
+    };
+    EventRecord {
+        seq,
+        ts: String::new(),
+        ts_ms: 1_700_000_000_000 + seq as i64,
+        session_id: session.to_owned(),
+        agent: "claude".into(),
+        source: "hook".into(),
+        name: name.into(),
+        kind: String::new(),
+        payload: json!({"session_id": session, "hook_event_name": name, "cwd": "/work/p",
+            "tool_name": "Bash", "tool_input": {"command": format!("cargo test {seq}")}}),
+        env: json!({}),
+    }
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+async fn dial(addr: &str, token: &str) -> Ws {
+    let mut req = format!("ws://{addr}{RUNNER_PATH}")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::client_async(req, tcp).await.unwrap();
+    let hello = RunnerMessage::Hello {
+        runner: None,
+        version: "bench".into(),
+        os: "linux".into(),
+        labels: vec![],
+        head_seq: u64::MAX / 2,
+    };
+    ws.send(Message::Text(serde_json::to_string(&hello).unwrap().into()))
+        .await
+        .unwrap();
+    match next(&mut ws).await {
+        HqMessage::Welcome { .. } => ws,
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn next(ws: &mut Ws) -> HqMessage {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => return serde_json::from_str(t.as_str()).unwrap(),
+            Some(Ok(_)) => {}
+            other => panic!("link ended: {other:?}"),
+        }
+    }
+}
+
+/// Sends `events` in batches of 50 and waits until the last is acked.
+async fn send_all(ws: &mut Ws, name: &str, events: u64) {
+    const BATCH: u64 = 50;
+    let mut seq = 1;
+    while seq <= events {
+        let last = (seq + BATCH - 1).min(events);
+        let batch: Vec<_> = (seq..=last)
+            .map(|s| event(s, &format!("{name}-s{}", s % 4)))
+            .collect();
+        ws.send(Message::Text(
+            serde_json::to_string(&RunnerMessage::Events { events: batch })
+                .unwrap()
+                .into(),
+        ))
+        .await
+        .unwrap();
+        seq = last + 1;
+    }
+    loop {
+        if let HqMessage::Ack { seq } = next(ws).await
+            && seq >= events
+        {
+            return;
+        }
+    }
+}
+
+fn raise_fd_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut l = getrlimit(Resource::Nofile);
+    l.current = l.maximum;
+    let _ = setrlimit(Resource::Nofile, l);
+}
+
+fn fanin() {
+    raise_fd_limit();
+    let n: usize = std::env::var("AGENTD_BENCH_RUNNERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000);
+    let per_runner: u64 = 100;
+    let names: Vec<String> = (0..n).map(|i| format!("r{i}")).collect();
+    let mut specs: Vec<(&str, bool)> = names.iter().map(|n| (n.as_str(), true)).collect();
+    specs.push(("solo", true));
+    let (hq, tokens) = Hq::start(&specs);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let idle_kb = hq.rss_kb();
+    rt.block_on(async {
+        // Baseline: one runner sends n × per_runner events.
+        let solo_events = n as u64 * per_runner;
+        let mut solo = dial(&hq.addr, &tokens[n]).await;
+        let t = Instant::now();
+        send_all(&mut solo, "solo", solo_events).await;
+        let solo_rate = solo_events as f64 / t.elapsed().as_secs_f64();
+
+        let t = Instant::now();
+        let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(64));
+        let mut dials = Vec::new();
+        for token in &tokens[..n] {
+            let token = token.clone();
+            let addr = hq.addr.clone();
+            let sem = sem.clone();
+            dials.push(tokio::spawn(async move {
+                let _p = sem.acquire().await.unwrap();
+                dial(&addr, &token).await
+            }));
+        }
+        let mut links = Vec::new();
+        for d in dials {
+            links.push(d.await.unwrap());
+        }
+        let connect = t.elapsed();
+        let connected_kb = hq.rss_kb();
+        let t = Instant::now();
+        let mut sends = Vec::new();
+        for (mut ws, name) in links.into_iter().zip(names.iter().cloned()) {
+            sends.push(tokio::spawn(async move {
+                send_all(&mut ws, &name, per_runner).await;
+                ws
+            }));
+        }
+        let mut links = Vec::new();
+        for s in sends {
+            links.push(s.await.unwrap());
+        }
+        let fan = t.elapsed();
+        let rate = (n as u64 * per_runner) as f64 / fan.as_secs_f64();
+        println!("fan-in: {n} runners × {per_runner} events (batches of 50)");
+        println!(
+            "  connect all: {} ({:.2} ms a runner, 64 dialling at once)",
+            ms(connect),
+            connect.as_secs_f64() * 1e3 / n as f64
+        );
+        println!(
+            "  HQ RSS: {:.1} MB idle → {:.1} MB with {n} links → {:.1} MB after the fan-in",
+            idle_kb as f64 / 1024.0,
+            connected_kb as f64 / 1024.0,
+            hq.rss_kb() as f64 / 1024.0
+        );
+        println!(
+            "  events/s acknowledged: {rate:.0} from {n} runners; baseline one runner: {solo_rate:.0} ({:.2}×)",
+            rate / solo_rate
+        );
+        drop(links);
+    });
+}
+
+fn hook(home: &Path, session: &str) -> Child {
+    use std::io::Write;
+    let payload = json!({"session_id": session, "hook_event_name": "PermissionRequest", "cwd": "/tmp",
+        "tool_name": "Bash", "tool_input": {"command": "git push"}});
+    let mut child = Command::new(env!("CARGO_BIN_EXE_agentd"))
+        .env("AGENTD_HOME", home)
+        .arg("hook")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(payload.to_string().as_bytes())
+        .unwrap();
+    child
+}
+
+fn decide() {
+    let (hq, tokens) = Hq::start(&[("runner", true), ("ann", false)]);
+    let runner_dir = tempfile::Builder::new().prefix("hqr").tempdir().unwrap();
+    std::fs::write(
+        runner_dir.path().join("agentd.toml"),
+        format!(
+            "[hq]\nurl = \"http://{}\"\ntoken = \"{}\"\n",
+            hq.addr, tokens[0]
+        ),
+    )
+    .unwrap();
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_agentd"))
+        .env("AGENTD_HOME", runner_dir.path())
+        .env("AGENTD_HTTP_LISTEN", "off")
+        .env("AGENTD_LOG", "warn")
+        .env("AGENTD_INDEX", "off")
+        .arg("serve")
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let socket = agentd_client::Paths::resolve(Some(runner_dir.path()))
+        .unwrap()
+        .socket;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut local = loop {
+        if let Ok(c) = agentd_client::Client::connect(&socket, Duration::from_secs(10)) {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "runner did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client =
+        agentd_hq::client::HqClient::new(&format!("http://{}", hq.addr), &tokens[1], None).unwrap();
+    let rounds = 50;
+    let mut at_hq = Vec::new();
+    let mut local_times = Vec::new();
+    for i in 0..rounds * 2 {
+        let via_hq = i % 2 == 0;
+        let mut child = hook(runner_dir.path(), &format!("s{i}"));
+        // Pending at HQ (so the decision can be routed) before the clock starts.
+        let id = loop {
+            let list: Vec<agentd_proto::hq::HqApprovalView> = rt
+                .block_on(client.get_json(agentd_proto::hq::APPROVALS_PATH))
+                .unwrap();
+            if let Some(a) = list
+                .into_iter()
+                .find(|a| a.approval.approval.session_id == format!("s{i}"))
+            {
+                break a.approval.approval.id;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        let t = Instant::now();
+        if via_hq {
+            let body = json!({"decision": {"behavior": "allow"}});
+            let _: serde_json::Value = rt
+                .block_on(client.post_json(&agentd_proto::hq::decision_path(&id), &body))
+                .unwrap();
+        } else {
+            let _: serde_json::Value = local
+                .call(
+                    agentd_proto::method::APPROVALS_DECIDE,
+                    json!({"id": id, "decision": {"behavior": "allow"}}),
+                )
+                .unwrap();
+        }
+        child.wait().unwrap();
+        if via_hq {
+            at_hq.push(t.elapsed());
+        } else {
+            local_times.push(t.elapsed());
+        }
+    }
+    at_hq.sort();
+    local_times.sort();
+    println!("approval decided → held `agentd hook` exits ({rounds} each, interleaved):");
+    println!(
+        "  at HQ (HTTP → HQ → link → runner): p50 {}  p99 {}",
+        ms(percentile(&at_hq, 0.5)),
+        ms(percentile(&at_hq, 0.99))
+    );
+    println!(
+        "  on the runner's socket (baseline):  p50 {}  p99 {}",
+        ms(percentile(&local_times, 0.5)),
+        ms(percentile(&local_times, 0.99))
+    );
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+}
+
+fn main() {
+    let wanted = selection("agentd HQ benchmarks");
+    if wanted("decide") {
+        decide();
+    }
+    if wanted("fanin") {
+        fanin();
+    }
+}
