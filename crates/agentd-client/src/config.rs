@@ -60,6 +60,10 @@ pub struct HqConfig {
     /// is trusted for it. `agentd runner join --ca` copies it into the
     /// root. Env: `AGENTD_HQ_CA`.
     pub ca: Option<String>,
+    /// For `agentd hq serve`: keep HQ's state in this PostgreSQL database
+    /// (`postgres://user@host:port/db`) instead of `hq.db`, so several HQ
+    /// processes can serve the same runners. Env: `AGENTD_HQ_DATABASE`.
+    pub database: Option<String>,
 }
 
 /// `[slots]`: how many agent sessions may run at once (runtime slots that
@@ -297,7 +301,7 @@ pub enum ConfigError {
 /// Every `AGENTD_*` variable [`Config::apply_env`] reads, and the setting
 /// (`section.key`) it overrides: for `agentd config` to say where each
 /// value came from.
-pub const ENV_OVERRIDES: [(&str, &str); 10] = [
+pub const ENV_OVERRIDES: [(&str, &str); 11] = [
     ("AGENTD_HTTP_LISTEN", "http.listen"),
     ("AGENTD_HOOK_TIMEOUT_MS", "hook.timeout_ms"),
     ("AGENTD_APPROVAL_TIMEOUT_S", "approvals.timeout_s"),
@@ -308,6 +312,7 @@ pub const ENV_OVERRIDES: [(&str, &str); 10] = [
     ("AGENTD_HQ_URL", "hq.url"),
     ("AGENTD_HQ_RUNNER_TOKEN", "hq.token"),
     ("AGENTD_HQ_CA", "hq.ca"),
+    ("AGENTD_HQ_DATABASE", "hq.database"),
 ];
 
 impl Config {
@@ -395,6 +400,9 @@ impl Config {
         }
         if let Some(v) = var("AGENTD_HQ_CA") {
             self.hq.ca = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = var("AGENTD_HQ_DATABASE") {
+            self.hq.database = Some(v).filter(|v| !v.is_empty());
         }
         Ok(())
     }

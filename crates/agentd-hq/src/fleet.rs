@@ -57,6 +57,8 @@ impl LinkStop {
 #[derive(Default)]
 pub struct Fleet {
     registries: RwLock<HashMap<String, Registry>>,
+    /// The newest `seq` folded, by runner.
+    folded: RwLock<HashMap<String, u64>>,
     /// Every approval each runner's log told of, by runner then id, as
     /// last told.
     approvals: RwLock<HashMap<String, HashMap<String, Approval>>>,
@@ -84,13 +86,32 @@ pub const REVOKED: &str = "this runner's token was revoked";
 pub const STOPPING: &str = "HQ is stopping";
 
 impl Fleet {
-    /// Folds stored events of `runner` into its sessions.
+    /// The newest `seq` of `runner` folded (0: none).
+    pub fn folded(&self, runner: &str) -> u64 {
+        self.folded
+            .read()
+            .ok()
+            .and_then(|f| f.get(runner).copied())
+            .unwrap_or(0)
+    }
+
+    /// Folds stored events of `runner` into its sessions, in order, each
+    /// once: rows at or before what was folded are skipped.
     pub fn fold(&self, runner: &str, rows: &[StoredEvent]) {
+        let after = self.folded(runner);
+        let rows: Vec<&StoredEvent> = rows.iter().filter(|r| r.seq > after).collect();
+        let Some(last) = rows.last().map(|r| r.seq) else {
+            return;
+        };
+        if let Ok(mut f) = self.folded.write() {
+            let cursor = f.entry(runner.to_owned()).or_default();
+            *cursor = (*cursor).max(last);
+        }
         let Ok(mut all) = self.registries.write() else {
             return;
         };
         let registry = all.entry(runner.to_owned()).or_default();
-        for row in rows {
+        for row in rows.iter().copied() {
             if let Some(event) = agentd_daemon::ingest::replay_event(row) {
                 registry.apply(row.seq, &row.agent, &event);
             }

@@ -11,9 +11,11 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod backend;
 pub mod client;
 pub mod fleet;
 pub mod link;
+pub mod pg;
 pub mod server;
 pub mod service;
 pub mod store;

@@ -12,6 +12,7 @@ use std::time::Duration;
 use agentd_client::Config;
 use tokio_util::sync::CancellationToken;
 
+use crate::backend::Backend;
 use crate::service::HqService;
 use crate::store::Store;
 
@@ -104,14 +105,14 @@ pub async fn serve(
     config: &Config,
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
-    let store = open_store(paths)?;
+    let backend = open_backend(paths, config).await?;
     let _lock = agentd_daemon::lock::acquire(&paths.pid, &paths.root)?;
     // A link is a socket: a thousand runners need a thousand descriptors.
     let fd_limit = agentd_daemon::limits::raise_fd_limit();
     tracing::debug!(fd_limit, "open-files limit");
-    let hq = tokio::task::spawn_blocking(move || HqService::load(store))
+    let shared = backend.shared();
+    let hq = HqService::load(backend)
         .await
-        .map_err(|e| ServeError::Store(e.to_string()))?
         .map_err(|e| ServeError::Store(e.to_string()))?;
     let addr =
         agentd_daemon::http::parse_listen(&config.http.listen, false).map_err(ServeError::Http)?;
@@ -147,6 +148,9 @@ pub async fn serve(
     .map_err(|e| ServeError::Http(format!("writing {}: {e}", paths.info.display())))?;
 
     tasks.spawn(watch_revocations(hq.clone(), shutdown.clone()));
+    if shared {
+        tasks.spawn(follow_other_hqs(hq.clone(), shutdown.clone()));
+    }
     let app = crate::api::router(hq.clone(), shutdown.clone(), hosts);
     let listener = agentd_daemon::limits::CappedListener::new(
         tcp,
@@ -173,7 +177,7 @@ pub async fn serve(
 /// Cuts the links of tokens `agentd hq token revoke` revoked, within
 /// [`REVOCATION_CHECK`].
 async fn watch_revocations(hq: HqService, shutdown: CancellationToken) {
-    let mut seen = hq.data_version().await.ok();
+    let mut seen = hq.change_marker().await.ok().flatten();
     let mut tick = tokio::time::interval(REVOCATION_CHECK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -181,14 +185,58 @@ async fn watch_revocations(hq: HqService, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let now = hq.data_version().await.ok();
-        if now != seen {
+        let now = hq.change_marker().await.ok().flatten();
+        // No marker (Postgres): look every time; the query is an index scan.
+        if now.is_none() || now != seen {
             seen = now;
             match hq.cut_revoked().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(links = n, "revoked tokens' links cut"),
                 Err(e) => tracing::warn!(error = %e, "checking revoked tokens"),
             }
+        }
+    }
+}
+
+/// With a shared store, what other HQs stored (runners linked to them)
+/// is folded here too, within [`FOLLOW_EVERY`].
+async fn follow_other_hqs(hq: HqService, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(FOLLOW_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if let Err(e) = hq.sync().await {
+            tracing::warn!(error = %e, "reading what other HQs stored");
+        }
+    }
+}
+
+/// How often an HQ on a shared store folds what the others stored.
+const FOLLOW_EVERY: Duration = Duration::from_millis(500);
+
+/// HQ's store: PostgreSQL when `[hq] database` is set, else `hq.db` in
+/// the root.
+///
+/// # Errors
+/// An untrusted root, an unreachable database, or a failed migration.
+pub async fn open_backend(paths: &HqPaths, config: &Config) -> Result<Backend, ServeError> {
+    match config.hq.database.as_deref().filter(|d| !d.is_empty()) {
+        Some(url) => {
+            agentd_daemon::server::make_private_dir(&paths.root)?;
+            let pg = crate::pg::PgStore::open(url)
+                .await
+                .map_err(|e| ServeError::Store(e.to_string()))?;
+            Ok(Backend::Postgres(pg))
+        }
+        None => {
+            let paths = paths.clone();
+            let store = tokio::task::spawn_blocking(move || open_store(&paths))
+                .await
+                .map_err(|e| ServeError::Store(e.to_string()))??;
+            Ok(Backend::sqlite(store))
         }
     }
 }

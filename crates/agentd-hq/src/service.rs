@@ -4,8 +4,6 @@
 
 use std::sync::Arc;
 
-use tokio::sync::Mutex;
-
 use agentd_core::ApprovalStatus;
 use agentd_proto::api::{DecideParams, EventRecord};
 use agentd_proto::hq::{
@@ -13,7 +11,8 @@ use agentd_proto::hq::{
 };
 
 use crate::fleet::Fleet;
-use crate::store::{Hello, Store, StoreError};
+use crate::backend::Backend;
+use crate::store::{Hello, StoreError};
 use crate::token::{Principal, Role};
 
 /// What went wrong, for a face to map once.
@@ -60,7 +59,7 @@ impl From<StoreError> for HqError {
 /// HQ: its store and its fleet, behind one cheap handle.
 #[derive(Clone)]
 pub struct HqService {
-    store: Arc<Mutex<Store>>,
+    backend: Backend,
     fleet: Arc<Fleet>,
     decoding: Arc<tokio::sync::Semaphore>,
 }
@@ -78,41 +77,50 @@ pub struct Caller {
 }
 
 impl HqService {
-    /// A service over an open store; folds every runner's stored events
-    /// into its sessions first (blocking: call it before serving).
+    /// A service over `backend`; folds every runner's stored events into
+    /// its sessions first.
     ///
     /// # Errors
     /// The store.
-    pub fn load(store: Store) -> Result<HqService, HqError> {
-        let fleet = Fleet::default();
-        for runner in store.runners()? {
-            let mut after = 0;
-            loop {
-                let page = store.events(&runner.name, after, 10_000)?;
-                let Some(last) = page.last() else { break };
-                after = last.seq;
-                fleet.fold(&runner.name, &page);
-            }
-        }
-        Ok(HqService {
-            store: Arc::new(Mutex::new(store)),
-            fleet: Arc::new(fleet),
+    pub async fn load(backend: Backend) -> Result<HqService, HqError> {
+        let hq = HqService {
+            backend,
+            fleet: Arc::new(Fleet::default()),
             decoding: Arc::new(tokio::sync::Semaphore::new(DECODING)),
-        })
+        };
+        hq.sync().await?;
+        Ok(hq)
     }
 
-    /// Runs `f` on the store off the async workers. Callers queue for the
-    /// connection here, as tasks: a thousand runners' batches must not
-    /// become a thousand blocking threads (each with its own malloc arena)
-    /// waiting on one lock.
-    async fn with_store<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, HqError> {
-        let mut store = Arc::clone(&self.store).lock_owned().await;
-        tokio::task::spawn_blocking(move || f(&mut store).map_err(HqError::from))
-            .await
-            .map_err(|e| HqError::Store(format!("the HQ store task failed: {e}")))?
+    /// Folds whatever the store holds beyond what this HQ has folded, for
+    /// every runner: at start, and with a shared store (several HQs on one
+    /// Postgres), for what the other HQs stored.
+    ///
+    /// # Errors
+    /// The store.
+    pub async fn sync(&self) -> Result<(), HqError> {
+        for runner in self.backend.runners().await? {
+            if runner.acked_seq > self.fleet.folded(&runner.name) {
+                self.catch_up(&runner.name).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Folds `runner`'s stored events after what this HQ has folded, in
+    /// `seq` order.
+    async fn catch_up(&self, runner: &str) -> Result<(), HqError> {
+        loop {
+            let after = self.fleet.folded(runner);
+            let page = self
+                .backend
+                .events(runner.to_owned(), after, 10_000)
+                .await?;
+            if page.is_empty() {
+                return Ok(());
+            }
+            self.fleet.fold(runner, &page);
+        }
     }
 
     /// A turn to decode and store one runner message: bounds the batches
@@ -132,7 +140,7 @@ impl HqService {
                     .into(),
             ));
         };
-        match self.with_store(move |s| s.principal(&secret)).await? {
+        match self.backend.principal(secret).await? {
             Some((token_id, principal)) => Ok(Caller {
                 token_id,
                 principal,
@@ -174,9 +182,7 @@ impl HqService {
     ) -> Result<u64, HqError> {
         let name = runner.to_owned();
         let now = now_ms();
-        let acked = self
-            .with_store(move |s| s.connected(&name, &hello, now))
-            .await?;
+        let acked = self.backend.connected(name, hello, now).await?;
         if head_seq < acked {
             return Err(HqError::Invalid(format!(
                 "runner {runner}'s log ends at seq {head_seq} but HQ holds up to {acked}: was its root replaced? Give it a new runner name (`agentd hq token create --runner NEW`)"
@@ -197,10 +203,14 @@ impl HqService {
     ) -> Result<u64, HqError> {
         let name = runner.to_owned();
         let now = now_ms();
-        let (acked, stored) = self
-            .with_store(move |s| s.append(&name, &events, now))
-            .await?;
-        self.fleet.fold(runner, &stored);
+        let (acked, stored) = self.backend.append(name, events, now).await?;
+        if self.backend.shared() {
+            // Another HQ may have stored some of this runner's events since
+            // this one last folded: fold from the store, in order.
+            self.catch_up(runner).await?;
+        } else {
+            self.fleet.fold(runner, &stored);
+        }
         Ok(acked)
     }
 
@@ -211,7 +221,7 @@ impl HqService {
     pub async fn runner_seen(&self, runner: &str) -> Result<(), HqError> {
         let name = runner.to_owned();
         let now = now_ms();
-        self.with_store(move |s| s.seen(&name, now)).await
+        Ok(self.backend.seen(name, now).await?)
     }
 
     /// The fleet: links, sessions.
@@ -224,7 +234,7 @@ impl HqService {
     /// # Errors
     /// The store.
     pub async fn runners(&self) -> Result<Vec<RunnerView>, HqError> {
-        let mut runners = self.with_store(|s| s.runners()).await?;
+        let mut runners = self.backend.runners().await?;
         for r in &mut runners {
             r.online = self.fleet.online(&r.name);
             r.sessions = self.fleet.session_count(&r.name);
@@ -247,8 +257,7 @@ impl HqService {
     /// # Errors
     /// The store.
     pub async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, HqError> {
-        self.with_store(move |s| s.audit_log(limit.min(10_000)))
-            .await
+        Ok(self.backend.audit_log(limit.min(10_000)).await?)
     }
 
     /// A user's decision on approval `id` (or a unique prefix), carried to
@@ -293,7 +302,7 @@ impl HqService {
                 Err(e) => e.to_string(),
             },
         };
-        if let Err(e) = self.with_store(move |s| s.audit(&entry)).await {
+        if let Err(e) = self.backend.audit(entry).await {
             tracing::error!(error = %e, "could not record an audit entry");
         }
         result
@@ -373,16 +382,21 @@ impl HqService {
     /// # Errors
     /// The store.
     pub async fn cut_revoked(&self) -> Result<usize, HqError> {
-        let revoked = self.with_store(|s| s.revoked()).await?;
+        let revoked = self.backend.revoked().await?;
         Ok(self.fleet.cut(&revoked))
     }
 
-    /// `hq.db`'s data version (see [`Store::data_version`]).
+    /// See [`Backend::change_marker`].
     ///
     /// # Errors
     /// The store.
-    pub async fn data_version(&self) -> Result<i64, HqError> {
-        self.with_store(|s| s.data_version()).await
+    pub async fn change_marker(&self) -> Result<Option<i64>, HqError> {
+        Ok(self.backend.change_marker().await?)
+    }
+
+    /// The store.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
     }
 }
 

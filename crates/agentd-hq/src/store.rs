@@ -73,6 +73,9 @@ pub enum StoreError {
     /// A request that cannot be met (bad name, unknown token).
     #[error("{0}")]
     Invalid(String),
+    /// PostgreSQL failed (`[hq] database`).
+    #[error("HQ database: {0}")]
+    Postgres(String),
 }
 
 /// A token as `hq token list` shows it (never the secret).

@@ -132,7 +132,7 @@ fn settings(
                     let key = format!("{section}.{field}");
                     let origin = origin(&key, &section, Some(&field));
                     // A secret is never printed (shown on screens, pasted in issues).
-                    let value = if key == "hq.token" {
+                    let value = if key == "hq.token" || key == "hq.database" {
                         toml::Value::String("<set>".into())
                     } else {
                         value

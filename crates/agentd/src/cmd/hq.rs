@@ -57,8 +57,19 @@ pub fn serve(paths: &Paths) -> ExitCode {
     }
 }
 
-fn store(paths: &Paths) -> Result<agentd_hq::store::Store, ExitCode> {
-    agentd_hq::server::open_store(&HqPaths::new(&paths.root)).map_err(|e| fail(&e.to_string()))
+/// Runs `f` on HQ's store (`hq.db` in this root, or `[hq] database`),
+/// whether HQ runs or not.
+fn with_store<T>(
+    paths: &Paths,
+    f: impl AsyncFnOnce(&agentd_hq::backend::Backend) -> Result<T, String>,
+) -> Result<T, ExitCode> {
+    let config = super::config(paths)?;
+    block_on(async {
+        let backend = agentd_hq::server::open_backend(&HqPaths::new(&paths.root), &config)
+            .await
+            .map_err(|e| e.to_string())?;
+        f(&backend).await
+    })
 }
 
 /// `agentd hq token create`: the secret alone on stdout.
@@ -76,22 +87,21 @@ pub fn token_create(
         },
         _ => return usage_error("give --runner NAME, or --user NAME --role ROLE"),
     };
-    let store = match store(paths) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    match store.create_token(&principal, agentd_hq::service::now_ms()) {
+    let now = agentd_hq::service::now_ms();
+    match with_store(paths, async |b| {
+        b.create_token(principal, now).await.map_err(|e| e.to_string())
+    }) {
         Ok(secret) => {
             out(&format!("{secret}\n"));
             ExitCode::SUCCESS
         }
-        Err(e) => fail(&e.to_string()),
+        Err(code) => code,
     }
 }
 
 /// `agentd hq token list`.
 pub fn token_list(paths: &Paths, json: bool) -> ExitCode {
-    let tokens = match store(paths).and_then(|s| s.tokens().map_err(|e| fail(&e.to_string()))) {
+    let tokens = match with_store(paths, async |b| b.tokens().await.map_err(|e| e.to_string())) {
         Ok(t) => t,
         Err(code) => return code,
     };
@@ -128,11 +138,11 @@ pub fn token_list(paths: &Paths, json: bool) -> ExitCode {
 
 /// `agentd hq token revoke`.
 pub fn token_revoke(paths: &Paths, id: &str) -> ExitCode {
-    let store = match store(paths) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    match store.revoke(id, agentd_hq::service::now_ms()) {
+    let now = agentd_hq::service::now_ms();
+    let prefix = id.to_owned();
+    match with_store(paths, async |b| {
+        b.revoke(prefix, now).await.map_err(|e| e.to_string())
+    }) {
         Ok(t) => {
             out(&format!(
                 "revoked {} ({} {}); a link using it is cut within a second\n",
@@ -142,7 +152,7 @@ pub fn token_revoke(paths: &Paths, id: &str) -> ExitCode {
             ));
             ExitCode::SUCCESS
         }
-        Err(e) => fail(&e.to_string()),
+        Err(code) => code,
     }
 }
 
