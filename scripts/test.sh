@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check: formatting, clippy, and all unit, integration and
 # end-to-end tests (the latter drive the real Claude Code CLI in tmux).
-# Installs what the end-to-end tests need when it is missing: tmux and
-# chromium (Debian packages), the pinned Claude Code and ccusage (npm, cached
+# Installs what the end-to-end tests need when it is missing: tmux,
+# chromium and postgresql (Debian packages), the pinned Claude Code and ccusage (npm, cached
 # between runs), and the pinned Python clients of the network faces and
 # Playwright (PyPI, in a venv).
 set -euo pipefail
@@ -23,6 +23,16 @@ if [ ! -x /usr/bin/chromium ]; then
     apt-get update -qq >&2 && apt-get install -y -qq chromium >&2
   else
     echo "chromium is needed by the web UI's browser tests: install it (apt-get install chromium)" >&2
+    exit 1
+  fi
+fi
+# HQ's team-scale store: the tests start their own PostgreSQL clusters
+# with Debian's server binaries.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq >&2 && apt-get install -y -qq postgresql >&2
+  else
+    echo "PostgreSQL's server is needed by HQ's tests: install it (apt-get install postgresql)" >&2
     exit 1
   fi
 fi

@@ -201,6 +201,48 @@ impl Backend {
         }
     }
 
+    /// Records which HQ process holds `runner`'s link (Postgres; one HQ
+    /// on SQLite knows its own links).
+    ///
+    /// # Errors
+    /// The store.
+    pub async fn set_link(
+        &self,
+        runner: &str,
+        hq_id: Option<&str>,
+        holder: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        match self {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(pg) => pg.set_link(runner, hq_id, holder, now_ms).await,
+        }
+    }
+
+    /// The HQ process holding `runner`'s link, as the shared store says.
+    ///
+    /// # Errors
+    /// The store.
+    pub async fn link_of(&self, runner: &str) -> Result<Option<String>, StoreError> {
+        match self {
+            Backend::Sqlite(_) => Ok(None),
+            Backend::Postgres(pg) => pg.link_of(runner).await,
+        }
+    }
+
+    /// Tells the other HQs `payload` (Postgres NOTIFY).
+    ///
+    /// # Errors
+    /// The store; on SQLite there is nobody to tell.
+    pub async fn notify(&self, payload: &str) -> Result<(), StoreError> {
+        match self {
+            Backend::Sqlite(_) => Err(StoreError::Invalid(
+                "one HQ on SQLite has no other HQ to tell".into(),
+            )),
+            Backend::Postgres(pg) => pg.notify(payload).await,
+        }
+    }
+
     /// See [`Store::audit_log`].
     ///
     /// # Errors

@@ -213,6 +213,19 @@ impl Fleet {
         Some((request, rx))
     }
 
+    /// A request id and where its answer will arrive, for a request sent
+    /// another way (through another HQ).
+    pub fn wait_for(&self) -> (u64, oneshot::Receiver<Decided>) {
+        let request = self
+            .next_request
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        if let Ok(mut w) = self.waiting.lock() {
+            w.insert(request, tx);
+        }
+        (request, rx)
+    }
+
     /// A runner answered `request`.
     pub fn answered(&self, request: u64, answer: Decided) {
         let waiter = self

@@ -16,6 +16,7 @@ pub mod client;
 pub mod fleet;
 pub mod link;
 pub mod pg;
+pub mod route;
 pub mod server;
 pub mod service;
 pub mod store;

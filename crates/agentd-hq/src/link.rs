@@ -73,10 +73,16 @@ pub async fn serve(
         }
     };
     let (link_id, stop, requests) = hq.fleet().connect(&runner, &token_id);
+    if let Err(e) = hq.runner_linked(&runner, true).await {
+        tracing::warn!(runner, error = %e, "could not record the link");
+    }
     tracing::info!(runner, acked, head_seq, ?peer, "runner connected");
     let why = run(&hq, &mut socket, &runner, acked, &stop, requests, &shutdown).await;
     hq.fleet().disconnect(&runner, link_id);
     let _ = hq.runner_seen(&runner).await;
+    if !hq.fleet().online(&runner) {
+        let _ = hq.runner_linked(&runner, false).await;
+    }
     tracing::info!(runner, why, "runner disconnected");
 }
 
@@ -119,6 +125,10 @@ async fn run(
             _ = ping.tick() => {
                 if socket.send(Message::Ping(Default::default())).await.is_err() {
                     return "the runner went away".into();
+                }
+                // Other HQs on the same database see the link by this.
+                if hq.backend().shared() {
+                    let _ = hq.runner_linked(runner, true).await;
                 }
             }
             m = next_frame(socket) => {

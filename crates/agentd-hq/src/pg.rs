@@ -13,7 +13,8 @@ use tokio_postgres::NoTls;
 use crate::store::{Hello, StoreError, TokenView};
 use crate::token::{self, Principal, Role};
 
-const MIGRATIONS: &[&str] = &["CREATE TABLE tokens (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE tokens (
         id TEXT PRIMARY KEY,
         hash BYTEA NOT NULL UNIQUE,
         kind TEXT NOT NULL CHECK (kind IN ('runner', 'user')),
@@ -56,7 +57,17 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE tokens (
         runner TEXT NOT NULL,
         target TEXT NOT NULL,
         outcome TEXT NOT NULL
-    );"];
+    );",
+    // Which HQ process holds a runner's link (several HQs on one database).
+    "ALTER TABLE runners ADD COLUMN hq_id TEXT;",
+];
+
+/// A runner is linked to the HQ its row names only while that HQ keeps
+/// `last_seen_ms` fresh (every ping, 10 s): a crashed HQ's claims lapse.
+pub const LINK_FRESH_MS: i64 = 30_000;
+
+/// The channel HQs on one database talk on (LISTEN/NOTIFY).
+pub const CHANNEL: &str = "agentd_hq";
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> StoreError {
@@ -74,6 +85,7 @@ impl From<deadpool_postgres::PoolError> for StoreError {
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    url: String,
 }
 
 fn seq(v: i64) -> u64 {
@@ -86,9 +98,9 @@ impl PgStore {
     /// # Errors
     /// A bad URL, an unreachable server, or a failed migration.
     pub async fn open(url: &str) -> Result<PgStore, StoreError> {
-        let config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e| StoreError::Invalid(format!("[hq] database is not a PostgreSQL URL: {e}")))?;
+        let config: tokio_postgres::Config = url.parse().map_err(|e| {
+            StoreError::Invalid(format!("[hq] database is not a PostgreSQL URL: {e}"))
+        })?;
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -100,7 +112,10 @@ impl PgStore {
             .max_size(8)
             .build()
             .map_err(|e| StoreError::Postgres(e.to_string()))?;
-        let store = PgStore { pool };
+        let store = PgStore {
+            pool,
+            url: url.to_owned(),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -262,7 +277,12 @@ impl PgStore {
     ///
     /// # Errors
     /// The database.
-    pub async fn connected(&self, runner: &str, hello: &Hello, now_ms: i64) -> Result<u64, StoreError> {
+    pub async fn connected(
+        &self,
+        runner: &str,
+        hello: &Hello,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
         let labels = serde_json::to_string(&hello.labels).unwrap_or_else(|_| "[]".into());
         let client = self.pool.get().await?;
         let row = client
@@ -272,7 +292,14 @@ impl PgStore {
                  ON CONFLICT (name) DO UPDATE SET version = $2, os = $3, labels = $4, peer = $5,
                      connected_ms = $6, last_seen_ms = $6
                  RETURNING acked_seq",
-                &[&runner, &hello.version, &hello.os, &labels, &hello.peer, &now_ms],
+                &[
+                    &runner,
+                    &hello.version,
+                    &hello.os,
+                    &labels,
+                    &hello.peer,
+                    &now_ms,
+                ],
             )
             .await?;
         Ok(seq(row.get(0)))
@@ -412,9 +439,10 @@ impl PgStore {
         let client = self.pool.get().await?;
         let rows = client
             .query(
-                "SELECT name, version, os, labels, peer, connected_ms, last_seen_ms, acked_seq, events
+                "SELECT name, version, os, labels, peer, connected_ms, last_seen_ms, acked_seq, events,
+                     hq_id IS NOT NULL AND last_seen_ms > $1
                  FROM runners ORDER BY name",
-                &[],
+                &[&(crate::service::now_ms() - LINK_FRESH_MS)],
             )
             .await?;
         Ok(rows
@@ -423,7 +451,7 @@ impl PgStore {
                 let labels: String = r.get(3);
                 RunnerView {
                     name: r.get(0),
-                    online: false,
+                    online: r.get::<_, Option<bool>>(9).unwrap_or(false),
                     version: r.get(1),
                     os: r.get(2),
                     labels: serde_json::from_str(&labels).unwrap_or_default(),
@@ -436,6 +464,107 @@ impl PgStore {
                 }
             })
             .collect())
+    }
+
+    /// Records that HQ process `hq_id` holds `runner`'s link (`None`: that
+    /// `holder` no longer does; another HQ's later claim is left alone).
+    ///
+    /// # Errors
+    /// The database.
+    pub async fn set_link(
+        &self,
+        runner: &str,
+        hq_id: Option<&str>,
+        holder: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        match hq_id {
+            Some(id) => {
+                client
+                    .execute(
+                        "UPDATE runners SET hq_id = $2, last_seen_ms = $3 WHERE name = $1",
+                        &[&runner, &id, &now_ms],
+                    )
+                    .await?
+            }
+            None => {
+                client
+                    .execute(
+                        "UPDATE runners SET hq_id = NULL WHERE name = $1 AND hq_id = $2",
+                        &[&runner, &holder],
+                    )
+                    .await?
+            }
+        };
+        Ok(())
+    }
+
+    /// The HQ process holding `runner`'s link now, if any.
+    ///
+    /// # Errors
+    /// The database.
+    pub async fn link_of(&self, runner: &str) -> Result<Option<String>, StoreError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                "SELECT hq_id FROM runners WHERE name = $1 AND hq_id IS NOT NULL AND last_seen_ms > $2",
+                &[&runner, &(crate::service::now_ms() - LINK_FRESH_MS)],
+            )
+            .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// Sends `payload` to every HQ listening on [`CHANNEL`].
+    ///
+    /// # Errors
+    /// The database (a payload over 8 000 bytes is refused by it).
+    pub async fn notify(&self, payload: &str) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        client
+            .execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])
+            .await?;
+        Ok(())
+    }
+
+    /// Listens on [`CHANNEL`] on a connection of its own; payloads arrive
+    /// on the receiver until the connection fails (the receiver then ends:
+    /// listen again).
+    ///
+    /// # Errors
+    /// The database.
+    pub async fn listen(&self) -> Result<tokio::sync::mpsc::UnboundedReceiver<String>, StoreError> {
+        use futures_util::StreamExt;
+        let (client, mut connection) = tokio_postgres::connect(&self.url, NoTls).await?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let (keep, kept) = tokio::sync::oneshot::channel::<tokio_postgres::Client>();
+        tokio::spawn(async move {
+            // The connection is read here (LISTEN's own answer too); the
+            // client, handed over once LISTEN is done, lives as long.
+            let mut kept = kept;
+            let mut client = None;
+            let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+            loop {
+                tokio::select! {
+                    c = &mut kept, if client.is_none() => match c {
+                        Ok(c) => client = Some(c),
+                        Err(_) => return,
+                    },
+                    m = messages.next() => match m {
+                        Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => {
+                            if tx.send(n.payload().to_owned()).is_err() {
+                                return;
+                            }
+                        }
+                        Some(Ok(_)) => {}
+                        _ => return,
+                    },
+                }
+            }
+        });
+        client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+        let _ = keep.send(client);
+        Ok(rx)
     }
 
     /// As [`crate::store::Store::audit`].

@@ -150,6 +150,7 @@ pub async fn serve(
     tasks.spawn(watch_revocations(hq.clone(), shutdown.clone()));
     if shared {
         tasks.spawn(follow_other_hqs(hq.clone(), shutdown.clone()));
+        tasks.spawn(crate::route::run(hq.clone(), shutdown.clone()));
     }
     let app = crate::api::router(hq.clone(), shutdown.clone(), hosts);
     let listener = agentd_daemon::limits::CappedListener::new(

@@ -10,8 +10,8 @@ use agentd_proto::hq::{
     AuditEntry, DecisionBody, HqApprovalView, HqSessionView, HqStatus, LinkError, RunnerView,
 };
 
-use crate::fleet::Fleet;
 use crate::backend::Backend;
+use crate::fleet::Fleet;
 use crate::store::{Hello, StoreError};
 use crate::token::{Principal, Role};
 
@@ -61,6 +61,8 @@ impl From<StoreError> for HqError {
 pub struct HqService {
     backend: Backend,
     fleet: Arc<Fleet>,
+    /// This HQ process among those on one database.
+    id: Arc<str>,
     decoding: Arc<tokio::sync::Semaphore>,
 }
 
@@ -83,8 +85,12 @@ impl HqService {
     /// # Errors
     /// The store.
     pub async fn load(backend: Backend) -> Result<HqService, HqError> {
+        let id = crate::token::new_secret("process")
+            .map(|s| s.chars().rev().take(16).collect::<String>())
+            .map_err(HqError::Store)?;
         let hq = HqService {
             backend,
+            id: id.into(),
             fleet: Arc::new(Fleet::default()),
             decoding: Arc::new(tokio::sync::Semaphore::new(DECODING)),
         };
@@ -224,6 +230,17 @@ impl HqService {
         Ok(self.backend.seen(name, now).await?)
     }
 
+    /// Records (`true`) or clears this HQ's hold of `runner`'s link in the
+    /// shared store, so other HQs route to it.
+    ///
+    /// # Errors
+    /// The store.
+    pub async fn runner_linked(&self, runner: &str, linked: bool) -> Result<(), HqError> {
+        let id = self.id.to_string();
+        let hq_id = linked.then_some(id.as_str());
+        Ok(self.backend.set_link(runner, hq_id, &id, now_ms()).await?)
+    }
+
     /// The fleet: links, sessions.
     pub fn fleet(&self) -> &Fleet {
         &self.fleet
@@ -236,7 +253,8 @@ impl HqService {
     pub async fn runners(&self) -> Result<Vec<RunnerView>, HqError> {
         let mut runners = self.backend.runners().await?;
         for r in &mut runners {
-            r.online = self.fleet.online(&r.name);
+            // Linked here, or (several HQs) to another HQ that keeps it fresh.
+            r.online = r.online || self.fleet.online(&r.name);
             r.sessions = self.fleet.session_count(&r.name);
         }
         Ok(runners)
@@ -330,11 +348,9 @@ impl HqService {
             by: Some(format!("hq:{user}")),
             reason: body.reason,
         };
-        let Some((request, answer)) = self.fleet.send_decide(runner, params) else {
-            return Err(HqError::Unavailable(format!(
-                "runner {runner}, which holds approval {}, is offline: decide it there, or when it links again",
-                approval.id
-            )));
+        let (request, answer) = match self.fleet.send_decide(runner, params.clone()) {
+            Some(sent) => sent,
+            None => self.route_decide(runner, &approval.id, params).await?,
         };
         let answer = match tokio::time::timeout(RUNNER_ANSWER_WITHIN, answer).await {
             Ok(Ok(a)) => a,
@@ -359,6 +375,51 @@ impl HqService {
                 _ => HqError::Unavailable(format!("runner {runner}: {message}")),
             }),
         }
+    }
+
+    /// Sends a decision for `runner` through the HQ process that holds its
+    /// link (several HQs on one Postgres: NOTIFY, answered the same way).
+    async fn route_decide(
+        &self,
+        runner: &str,
+        approval_id: &str,
+        params: DecideParams,
+    ) -> Result<(u64, tokio::sync::oneshot::Receiver<crate::fleet::Decided>), HqError> {
+        let offline = || {
+            HqError::Unavailable(format!(
+                "runner {runner}, which holds approval {approval_id}, is offline: decide it there, or when it links again"
+            ))
+        };
+        if !self.backend.shared() {
+            return Err(offline());
+        }
+        let Some(holder) = self.backend.link_of(runner).await? else {
+            return Err(offline());
+        };
+        if *holder == *self.id {
+            // Its link here just ended.
+            return Err(offline());
+        }
+        let (request, answer) = self.fleet.wait_for();
+        let note = crate::route::Note::Decide {
+            to: holder,
+            from: self.id.to_string(),
+            request,
+            runner: runner.to_owned(),
+            params: Box::new(params),
+        };
+        if let Err(e) = self.backend.notify(&note.encode()).await {
+            self.fleet.forget(request);
+            return Err(HqError::Unavailable(format!(
+                "could not reach the HQ that holds runner {runner}'s link: {e}"
+            )));
+        }
+        Ok((request, answer))
+    }
+
+    /// This HQ process's id (among several on one database).
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// HQ's status.

@@ -187,13 +187,27 @@ fn own_log(d: &TestDaemon) -> Vec<(u64, String, String, serde_json::Value)> {
     }
 }
 
-/// A runner's log as HQ stored it.
-fn hq_log(hq: &Hq, runner: &str) -> Vec<(u64, String, String, serde_json::Value)> {
-    let store = agentd_hq::store::Store::open(&hq.home.join("hq.db")).unwrap();
-    store
-        .events(runner, 0, usize::MAX)
-        .unwrap()
-        .into_iter()
+/// A runner's log as HQ stored it (in `hq.db`, or the database).
+fn hq_log(
+    hq: &Hq,
+    runner: &str,
+    database: Option<&str>,
+) -> Vec<(u64, String, String, serde_json::Value)> {
+    let rows = match database {
+        None => agentd_hq::store::Store::open(&hq.home.join("hq.db"))
+            .unwrap()
+            .events(runner, 0, usize::MAX)
+            .unwrap(),
+        Some(url) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let pg = agentd_hq::pg::PgStore::open(url).await.unwrap();
+                pg.events(runner, 0, 1_000_000).await.unwrap()
+            }),
+    };
+    rows.into_iter()
         .map(|e| {
             (
                 e.seq,
@@ -220,7 +234,20 @@ fn wait_caught_up(hq: &Hq, user: &str, d: &TestDaemon, name: &str) {
 
 #[test]
 fn two_runners_forward_their_logs_exactly_once_through_an_hq_crash() {
-    let mut hq = Hq::start();
+    forwards_exactly_once_through_an_hq_crash(None);
+}
+
+/// The same on PostgreSQL (`[hq] database`), a real server started here.
+#[test]
+fn on_postgres_two_runners_forward_their_logs_exactly_once_through_an_hq_crash() {
+    let pg = support::postgres::Postgres::start();
+    forwards_exactly_once_through_an_hq_crash(Some(&pg.url));
+}
+
+fn forwards_exactly_once_through_an_hq_crash(database: Option<&str>) {
+    let config = database.map(|url| format!("[hq]\ndatabase = \"{url}\"\n"));
+    let mut hq = Hq::with_config(config.as_deref());
+    assert_eq!(hq.home.join("hq.db").exists(), database.is_none());
     let r1 = hq.token(&["--runner", "laptop"]);
     let r2 = hq.token(&["--runner", "ci-box"]);
     let user = hq.token(&["--user", "ann", "--role", "viewer"]);
@@ -325,8 +352,16 @@ fn two_runners_forward_their_logs_exactly_once_through_an_hq_crash() {
     hq.restart();
     wait_caught_up(&hq, &user, &d1, "laptop");
     wait_caught_up(&hq, &user, &d2, "ci-box");
-    assert_eq!(hq_log(&hq, "laptop"), own_log(&d1), "no loss, no duplicate");
-    assert_eq!(hq_log(&hq, "ci-box"), own_log(&d2), "no loss, no duplicate");
+    assert_eq!(
+        hq_log(&hq, "laptop", database),
+        own_log(&d1),
+        "no loss, no duplicate"
+    );
+    assert_eq!(
+        hq_log(&hq, "ci-box", database),
+        own_log(&d2),
+        "no loss, no duplicate"
+    );
     assert!(health(&d1).hq.unwrap().connects >= 2);
     // Sessions were rebuilt from the stored logs at HQ's restart.
     let status = as_user(&user, &["hq", "status", "--json", "--hq", &hq.url()]);
@@ -784,4 +819,86 @@ fn over_tls_runners_and_users_pin_hqs_ca_and_nothing_else_is_trusted() {
     // Plain text to a TLS HQ does not get through either.
     let out = as_user(&user, &["ls", "--hq", &format!("http://{}", hq.addr)]);
     assert_ne!(out.status.code(), Some(0), "{out:?}");
+}
+
+/// Team scale: two HQ processes on one PostgreSQL serve the same runners.
+/// Each sees every runner and session; a decision made at one reaches a
+/// runner linked to the other (routed by LISTEN/NOTIFY); a token revoked
+/// through one cuts a link held by the other.
+#[test]
+fn two_hqs_on_one_postgres_see_everything_and_route_decisions_to_each_others_runners() {
+    let pg = support::postgres::Postgres::start();
+    let config = format!("[hq]\ndatabase = \"{}\"\n", pg.url);
+    let a = Hq::with_config(Some(&config));
+    let b = Hq::with_config(Some(&config));
+    assert!(!a.home.join("hq.db").exists(), "the state is in PostgreSQL");
+    let r1 = a.token(&["--runner", "one"]);
+    let r2 = b.token(&["--runner", "two"]);
+    let user = a.token(&["--user", "ann", "--role", "approver"]);
+    let d1 = TestDaemon::with_config(&runner_config(&a, &r1));
+    let d2 = TestDaemon::with_config(&runner_config(&b, &r2));
+    ingest(&d1, "s1", "SessionStart", json!({}));
+    ingest(&d2, "s2", "SessionStart", json!({}));
+    for hq in [&a, &b] {
+        wait_for(
+            "both runners online at each HQ",
+            Duration::from_secs(30),
+            || {
+                let r = runners(hq, &user);
+                (r.len() == 2 && r.iter().all(|r| r.online && r.sessions == 1)).then_some(())
+            },
+        );
+        let out = as_user(&user, &["ls", "--json", "--hq", &hq.url()]);
+        let sessions: Vec<HqSessionView> = decode(&out.stdout);
+        let mut seen: Vec<_> = sessions.iter().map(|s| s.runner.clone()).collect();
+        seen.sort();
+        assert_eq!(seen, ["one", "two"]);
+    }
+
+    // Runner one is linked to A; its approval is decided at B.
+    let request = json!({"session_id": "s1", "hook_event_name": "PermissionRequest", "cwd": "/tmp",
+        "tool_name": "Bash", "tool_input": {"command": "make deploy"}});
+    let hook = support::spawn_hook(&d1.home, request.to_string().as_bytes(), &[]);
+    let pending = wait_for(
+        "B to show runner one's approval",
+        Duration::from_secs(30),
+        || hq_approvals(&b, &user, false).into_iter().next(),
+    );
+    assert_eq!(pending.runner, "one");
+    let out = as_user(
+        &user,
+        &["approve", &pending.approval.approval.id, "--hq", &b.url()],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let hook = hook.wait_with_output().unwrap();
+    let answer: serde_json::Value = serde_json::from_slice(&hook.stdout).unwrap();
+    assert_eq!(
+        answer["hookSpecificOutput"]["decision"]["behavior"],
+        "allow"
+    );
+    let own: agentd_proto::api::ApprovalView = d1
+        .client()
+        .call(
+            method::APPROVALS_GET,
+            json!({"id": pending.approval.approval.id}),
+        )
+        .unwrap();
+    assert_eq!(own.approval.decided_by.as_deref(), Some("hq:ann"));
+
+    // Revoked through B, runner one's link at A is cut.
+    let list = b.cli(&["hq", "token", "list", "--json"]);
+    let tokens: Vec<serde_json::Value> = serde_json::from_slice(&list.stdout).unwrap();
+    let id = tokens
+        .iter()
+        .find(|t| t["name"] == "one")
+        .and_then(|t| t["id"].as_str())
+        .unwrap()
+        .to_owned();
+    let out = b.cli(&["hq", "token", "revoke", &id]);
+    assert!(out.status.success(), "{out:?}");
+    let why = wait_for("A to cut runner one", Duration::from_secs(15), || {
+        let h = health(&d1).hq?;
+        (!h.connected).then_some(h.last_error.unwrap_or_default())
+    });
+    assert!(why.contains("revoked"), "{why}");
 }

@@ -89,7 +89,9 @@ pub fn token_create(
     };
     let now = agentd_hq::service::now_ms();
     match with_store(paths, async |b| {
-        b.create_token(principal, now).await.map_err(|e| e.to_string())
+        b.create_token(principal, now)
+            .await
+            .map_err(|e| e.to_string())
     }) {
         Ok(secret) => {
             out(&format!("{secret}\n"));

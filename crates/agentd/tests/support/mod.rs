@@ -10,6 +10,7 @@ use agentd_client::{Client, Paths};
 
 pub mod ccusage;
 pub mod claude;
+pub mod postgres;
 pub mod shared;
 
 /// The agentd binary under test.

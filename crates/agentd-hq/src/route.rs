@@ -1,0 +1,149 @@
+//! Several HQ processes on one PostgreSQL: a decision made at one HQ for
+//! a runner linked to another travels as a NOTIFY on
+//! [`crate::pg::CHANNEL`], addressed to the HQ that holds the link, and its
+//! answer comes back the same way, addressed to the asker. PostgreSQL's
+//! own LISTEN/NOTIFY: no second engine to run beside the database.
+
+use std::time::Duration;
+
+use agentd_proto::api::{ApprovalView, DecideParams};
+use agentd_proto::hq::LinkError;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::service::{HqService, RUNNER_ANSWER_WITHIN};
+
+/// A message between HQ processes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Note {
+    /// Pass `params` to `runner`, linked to HQ `to`.
+    Decide {
+        /// The HQ holding the link.
+        to: String,
+        /// The HQ asking, for the answer.
+        from: String,
+        /// The asker's request id.
+        request: u64,
+        /// The runner.
+        runner: String,
+        /// The decision.
+        params: Box<DecideParams>,
+    },
+    /// The runner's answer to `request` of HQ `to`.
+    Decided {
+        /// The HQ that asked.
+        to: String,
+        /// Its request id.
+        request: u64,
+        /// The approval as decided.
+        #[serde(default)]
+        approval: Option<Box<ApprovalView>>,
+        /// Why it was not.
+        #[serde(default)]
+        error: Option<LinkError>,
+    },
+}
+
+impl Note {
+    /// The NOTIFY payload.
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// Listens for notes addressed to this HQ until `shutdown`, listening
+/// again after a lost connection.
+pub async fn run(hq: HqService, shutdown: CancellationToken) {
+    let crate::backend::Backend::Postgres(pg) = hq.backend().clone() else {
+        return;
+    };
+    loop {
+        let mut notes = match pg.listen().await {
+            Ok(rx) => rx,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for other HQs; trying again");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                }
+            }
+        };
+        loop {
+            let payload = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                p = notes.recv() => p,
+            };
+            let Some(payload) = payload else { break };
+            let Ok(note) = serde_json::from_str::<Note>(&payload) else {
+                continue;
+            };
+            handle(&hq, note);
+        }
+    }
+}
+
+fn handle(hq: &HqService, note: Note) {
+    match note {
+        Note::Decided {
+            to,
+            request,
+            approval,
+            error,
+        } if to == hq.id() => {
+            let answer = match (approval, error) {
+                (Some(a), _) => Ok(*a),
+                (None, Some(e)) => Err(e),
+                (None, None) => Err(LinkError {
+                    code: "internal".into(),
+                    message: "the other HQ answered with neither an approval nor an error".into(),
+                }),
+            };
+            hq.fleet().answered(request, answer);
+        }
+        Note::Decide {
+            to,
+            from,
+            request,
+            runner,
+            params,
+        } if to == hq.id() => {
+            let hq = hq.clone();
+            tokio::spawn(async move {
+                let answer = match hq.fleet().send_decide(&runner, *params) {
+                    None => Err(LinkError {
+                        code: "gone".into(),
+                        message: format!("runner {runner} is no longer linked to this HQ"),
+                    }),
+                    Some((mine, rx)) => {
+                        match tokio::time::timeout(RUNNER_ANSWER_WITHIN, rx).await {
+                            Ok(Ok(a)) => a,
+                            _ => {
+                                hq.fleet().forget(mine);
+                                Err(LinkError {
+                                    code: "overloaded".into(),
+                                    message: format!("runner {runner} did not answer in time"),
+                                })
+                            }
+                        }
+                    }
+                };
+                let (approval, error) = match answer {
+                    Ok(a) => (Some(Box::new(a)), None),
+                    Err(e) => (None, Some(e)),
+                };
+                let reply = Note::Decided {
+                    to: from,
+                    request,
+                    approval,
+                    error,
+                };
+                if let Err(e) = hq.backend().notify(&reply.encode()).await {
+                    tracing::warn!(error = %e, "could not answer another HQ");
+                }
+            });
+        }
+        // Addressed to another HQ.
+        _ => {}
+    }
+}
