@@ -225,7 +225,7 @@ async fn link_once(
     let (runner, mut acked) = match welcome {
         HqMessage::Welcome { runner, acked_seq } => (runner, acked_seq),
         HqMessage::Error { message } => return Err(format!("HQ refused this runner: {message}")),
-        HqMessage::Ack { .. } | HqMessage::Decide { .. } => {
+        HqMessage::Ack { .. } | HqMessage::Decide { .. } | HqMessage::Launch { .. } => {
             return Err("HQ sent a request before its welcome".into());
         }
     };
@@ -293,6 +293,19 @@ async fn link_once(
                         }
                         Ok(HqMessage::Error { message }) => return Err(format!("HQ: {message}")),
                         Ok(HqMessage::Welcome { .. }) => return Err("HQ welcomed twice".into()),
+                        Ok(HqMessage::Launch { request, params }) => {
+                            let service = service.clone();
+                            let answers = answers.clone();
+                            tokio::spawn(async move {
+                                let (launched, error) = match service.launch(params).await {
+                                    Ok(l) => (Some(l), None),
+                                    Err(e) => (None, Some(link_error(&e))),
+                                };
+                                let _ = answers
+                                    .send(RunnerMessage::Launched { request, launched, error })
+                                    .await;
+                            });
+                        }
                         Ok(HqMessage::Decide { request, params }) => {
                             // Its own task: a decision waits on the writer,
                             // the link goes on meanwhile.

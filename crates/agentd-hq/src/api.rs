@@ -42,6 +42,7 @@ pub fn router(
         .route(APPROVALS_PATH, get(approvals))
         .route(&format!("{APPROVALS_PATH}/{{id}}/decision"), post(decide))
         .route(AUDIT_PATH, get(audit))
+        .route(&format!("{RUNNERS_PATH}/{{name}}/launch"), post(launch))
         .layer(middleware::from_fn_with_state(
             hosts,
             agentd_daemon::http::loopback_only,
@@ -171,4 +172,24 @@ async fn audit(State(app): State<App>, headers: HeaderMap) -> Result<Response, A
     let caller = app.hq.authenticate(bearer(&headers)).await?;
     HqService::require(&caller, Role::Viewer)?;
     Ok(Json(app.hq.audit_log(1_000).await?).into_response())
+}
+
+async fn launch(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(runner): Path<String>,
+    body: Result<Json<agentd_proto::api::LaunchParams>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    let Json(params) = body.map_err(|e| {
+        HqError::Invalid(format!(
+            "the body must be JSON like {{\"prompt\": \"…\", \"cwd\": \"/path\"}}: {e}"
+        ))
+    })?;
+    let launched = app
+        .hq
+        .launch(&caller, Some(peer.to_string()), &runner, params)
+        .await?;
+    Ok(Json(launched).into_response())
 }

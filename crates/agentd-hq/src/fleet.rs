@@ -24,8 +24,28 @@ struct Link {
 /// How many requests may wait to be written to one link.
 const OUTBOX: usize = 64;
 
-/// A runner's answer to a `decide`.
-pub type Decided = Result<ApprovalView, LinkError>;
+/// A runner's answer to a request: its result as JSON, or why not.
+pub type Answer = Result<serde_json::Value, LinkError>;
+
+/// What HQ can ask a runner to do.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// Decide one of its approvals.
+    Decide(DecideParams),
+    /// Start Claude Code.
+    Launch(agentd_proto::api::LaunchParams),
+}
+
+impl Request {
+    /// The link message carrying it as `request`.
+    pub fn into_message(self, request: u64) -> HqMessage {
+        match self {
+            Request::Decide(params) => HqMessage::Decide { request, params },
+            Request::Launch(params) => HqMessage::Launch { request, params },
+        }
+    }
+}
 
 /// How HQ ends a link, and why.
 #[derive(Clone, Default)]
@@ -65,7 +85,7 @@ pub struct Fleet {
     links: Mutex<HashMap<String, Link>>,
     next_link: std::sync::atomic::AtomicU64,
     /// Requests sent to runners, waiting for their answer.
-    waiting: Mutex<HashMap<u64, oneshot::Sender<Decided>>>,
+    waiting: Mutex<HashMap<u64, oneshot::Sender<Answer>>>,
     next_request: std::sync::atomic::AtomicU64,
 }
 
@@ -189,24 +209,17 @@ impl Fleet {
         }
     }
 
-    /// Sends `params` to `runner`'s link as a `decide` and returns where
-    /// its answer will arrive; `None` when the runner has no link (or its
-    /// outbox is full).
-    pub fn send_decide(
+    /// Sends `what` to `runner`'s link and returns where its answer will
+    /// arrive; `None` when the runner has no link here (or its outbox is
+    /// full).
+    pub fn send_request(
         &self,
         runner: &str,
-        params: DecideParams,
-    ) -> Option<(u64, oneshot::Receiver<Decided>)> {
+        what: Request,
+    ) -> Option<(u64, oneshot::Receiver<Answer>)> {
         let outbox = self.links.lock().ok()?.get(runner)?.outbox.clone();
-        let request = self
-            .next_request
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let (tx, rx) = oneshot::channel();
-        self.waiting.lock().ok()?.insert(request, tx);
-        if outbox
-            .try_send(HqMessage::Decide { request, params })
-            .is_err()
-        {
+        let (request, rx) = self.wait_for();
+        if outbox.try_send(what.into_message(request)).is_err() {
             self.forget(request);
             return None;
         }
@@ -215,7 +228,7 @@ impl Fleet {
 
     /// A request id and where its answer will arrive, for a request sent
     /// another way (through another HQ).
-    pub fn wait_for(&self) -> (u64, oneshot::Receiver<Decided>) {
+    pub fn wait_for(&self) -> (u64, oneshot::Receiver<Answer>) {
         let request = self
             .next_request
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -227,7 +240,7 @@ impl Fleet {
     }
 
     /// A runner answered `request`.
-    pub fn answered(&self, request: u64, answer: Decided) {
+    pub fn answered(&self, request: u64, answer: Answer) {
         let waiter = self
             .waiting
             .lock()

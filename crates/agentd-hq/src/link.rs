@@ -162,15 +162,10 @@ async fn run(
                         }
                     }
                     Ok(RunnerMessage::Decided { request, approval, error }) => {
-                        let answer = match (approval, error) {
-                            (Some(a), _) => Ok(*a),
-                            (None, Some(e)) => Err(e),
-                            (None, None) => Err(agentd_proto::hq::LinkError {
-                                code: "internal".into(),
-                                message: "the runner answered with neither an approval nor an error".into(),
-                            }),
-                        };
-                        hq.fleet().answered(request, answer);
+                        hq.fleet().answered(request, answer_of(approval.map(|a| *a), error));
+                    }
+                    Ok(RunnerMessage::Launched { request, launched, error }) => {
+                        hq.fleet().answered(request, answer_of(launched, error));
                     }
                     Ok(RunnerMessage::Hello { .. }) => {
                         refuse(socket, "hello twice".into()).await;
@@ -183,6 +178,24 @@ async fn run(
                 }
             }
         }
+    }
+}
+
+/// A runner's answer as the fleet keeps it.
+fn answer_of<T: serde::Serialize>(
+    value: Option<T>,
+    error: Option<agentd_proto::hq::LinkError>,
+) -> crate::fleet::Answer {
+    match (value, error) {
+        (Some(v), _) => serde_json::to_value(v).map_err(|e| agentd_proto::hq::LinkError {
+            code: "internal".into(),
+            message: e.to_string(),
+        }),
+        (None, Some(e)) => Err(e),
+        (None, None) => Err(agentd_proto::hq::LinkError {
+            code: "internal".into(),
+            message: "the runner answered with neither a result nor an error".into(),
+        }),
     }
 }
 

@@ -6,19 +6,19 @@
 
 use std::time::Duration;
 
-use agentd_proto::api::{ApprovalView, DecideParams};
 use agentd_proto::hq::LinkError;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+use crate::fleet::Request;
 use crate::service::{HqService, RUNNER_ANSWER_WITHIN};
 
 /// A message between HQ processes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Note {
-    /// Pass `params` to `runner`, linked to HQ `to`.
-    Decide {
+    /// Pass `what` to `runner`, linked to HQ `to`.
+    Ask {
         /// The HQ holding the link.
         to: String,
         /// The HQ asking, for the answer.
@@ -27,19 +27,19 @@ pub enum Note {
         request: u64,
         /// The runner.
         runner: String,
-        /// The decision.
-        params: Box<DecideParams>,
+        /// The request.
+        what: Box<Request>,
     },
     /// The runner's answer to `request` of HQ `to`.
-    Decided {
+    Answered {
         /// The HQ that asked.
         to: String,
         /// Its request id.
         request: u64,
-        /// The approval as decided.
+        /// The result.
         #[serde(default)]
-        approval: Option<Box<ApprovalView>>,
-        /// Why it was not.
+        value: Option<serde_json::Value>,
+        /// Why there is none.
         #[serde(default)]
         error: Option<LinkError>,
     },
@@ -85,32 +85,32 @@ pub async fn run(hq: HqService, shutdown: CancellationToken) {
 
 fn handle(hq: &HqService, note: Note) {
     match note {
-        Note::Decided {
+        Note::Answered {
             to,
             request,
-            approval,
+            value,
             error,
         } if to == hq.id() => {
-            let answer = match (approval, error) {
-                (Some(a), _) => Ok(*a),
+            let answer = match (value, error) {
+                (Some(v), _) => Ok(v),
                 (None, Some(e)) => Err(e),
                 (None, None) => Err(LinkError {
                     code: "internal".into(),
-                    message: "the other HQ answered with neither an approval nor an error".into(),
+                    message: "the other HQ answered with neither a result nor an error".into(),
                 }),
             };
             hq.fleet().answered(request, answer);
         }
-        Note::Decide {
+        Note::Ask {
             to,
             from,
             request,
             runner,
-            params,
+            what,
         } if to == hq.id() => {
             let hq = hq.clone();
             tokio::spawn(async move {
-                let answer = match hq.fleet().send_decide(&runner, *params) {
+                let answer = match hq.fleet().send_request(&runner, *what) {
                     None => Err(LinkError {
                         code: "gone".into(),
                         message: format!("runner {runner} is no longer linked to this HQ"),
@@ -128,14 +128,14 @@ fn handle(hq: &HqService, note: Note) {
                         }
                     }
                 };
-                let (approval, error) = match answer {
-                    Ok(a) => (Some(Box::new(a)), None),
+                let (value, error) = match answer {
+                    Ok(v) => (Some(v), None),
                     Err(e) => (None, Some(e)),
                 };
-                let reply = Note::Decided {
+                let reply = Note::Answered {
                     to: from,
                     request,
-                    approval,
+                    value,
                     error,
                 };
                 if let Err(e) = hq.backend().notify(&reply.encode()).await {

@@ -12,6 +12,7 @@ use agentd_proto::hq::{
 
 use crate::backend::Backend;
 use crate::fleet::Fleet;
+use crate::fleet::Request;
 use crate::store::{Hello, StoreError};
 use crate::token::{Principal, Role};
 
@@ -293,11 +294,16 @@ impl HqService {
         id: &str,
         body: DecisionBody,
     ) -> Result<HqApprovalView, HqError> {
-        HqService::require(caller, Role::Approver)?;
         let user = match &caller.principal {
             Principal::User { name, .. } => name.clone(),
             Principal::Runner(name) => name.clone(),
         };
+        // A refusal is audited too: who tried what matters most then.
+        if let Err(e) = HqService::require(caller, Role::Approver) {
+            self.record(caller, peer, "approval.decide", "-", id, e.to_string())
+                .await;
+            return Err(e);
+        }
         let (runner, approval) = self.fleet.find_approval(id).map_err(|e| match e {
             crate::fleet::FindError::None => HqError::NotFound(format!(
                 "no approval id starts with {id:?} on any runner: see `agentd approvals --hq URL`"
@@ -307,22 +313,12 @@ impl HqService {
             )),
         })?;
         let result = self.decide_on(&runner, &user, approval, body).await;
-        let entry = AuditEntry {
-            ts_ms: now_ms(),
-            user,
-            token_id: caller.token_id.clone(),
-            peer,
-            action: "approval.decide".into(),
-            runner: runner.clone(),
-            target: id.to_owned(),
-            outcome: match &result {
-                Ok(a) => format!("ok: {}", a.approval.approval.status.as_str()),
-                Err(e) => e.to_string(),
-            },
+        let outcome = match &result {
+            Ok(a) => format!("ok: {}", a.approval.approval.status.as_str()),
+            Err(e) => e.to_string(),
         };
-        if let Err(e) = self.backend.audit(entry).await {
-            tracing::error!(error = %e, "could not record an audit entry");
-        }
+        self.record(caller, peer, "approval.decide", &runner, id, outcome)
+            .await;
         result
     }
 
@@ -348,9 +344,132 @@ impl HqService {
             by: Some(format!("hq:{user}")),
             reason: body.reason,
         };
-        let (request, answer) = match self.fleet.send_decide(runner, params.clone()) {
+        let offline = format!(
+            "runner {runner}, which holds approval {}, is offline: decide it there, or when it links again",
+            approval.id
+        );
+        let value = self
+            .ask_runner(runner, Request::Decide(params), offline)
+            .await?;
+        let view = serde_json::from_value(value)
+            .map_err(|e| HqError::Store(format!("runner {runner} answered oddly: {e}")))?;
+        Ok(HqApprovalView {
+            runner: runner.to_owned(),
+            approval: view,
+        })
+    }
+
+    /// Starts Claude Code on `runner` (role `operator`; its slots apply).
+    /// Audited.
+    ///
+    /// # Errors
+    /// Forbidden below `operator`; unavailable when the runner is offline;
+    /// the runner's own refusal (no slot, no `claude`, a bad `cwd`).
+    pub async fn launch(
+        &self,
+        caller: &Caller,
+        peer: Option<String>,
+        runner: &str,
+        params: agentd_proto::api::LaunchParams,
+    ) -> Result<agentd_proto::hq::HqLaunched, HqError> {
+        let offline = format!("runner {runner} is offline: it must be linked to launch there");
+        let target = params.cwd.clone().unwrap_or_default();
+        let asked = match HqService::require(caller, Role::Operator) {
+            Ok(()) => {
+                self.ask_runner(runner, Request::Launch(params), offline)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let result = match asked {
+            Ok(v) => serde_json::from_value(v)
+                .map(|launched| agentd_proto::hq::HqLaunched {
+                    runner: runner.to_owned(),
+                    launched,
+                })
+                .map_err(|e| HqError::Store(format!("runner {runner} answered oddly: {e}"))),
+            Err(e) => Err(e),
+        };
+        self.record(
+            caller,
+            peer,
+            "session.launch",
+            runner,
+            &target,
+            match &result {
+                Ok(l) => format!("ok: {}", l.launched.session_id),
+                Err(e) => e.to_string(),
+            },
+        )
+        .await;
+        result
+    }
+
+    /// Writes an audit entry (a failure to is logged, never fatal).
+    async fn record(
+        &self,
+        caller: &Caller,
+        peer: Option<String>,
+        action: &str,
+        runner: &str,
+        target: &str,
+        outcome: String,
+    ) {
+        let user = match &caller.principal {
+            Principal::User { name, .. } | Principal::Runner(name) => name.clone(),
+        };
+        let entry = AuditEntry {
+            ts_ms: now_ms(),
+            user,
+            token_id: caller.token_id.clone(),
+            peer,
+            action: action.to_owned(),
+            runner: runner.to_owned(),
+            target: target.to_owned(),
+            outcome,
+        };
+        if let Err(e) = self.backend.audit(entry).await {
+            tracing::error!(error = %e, "could not record an audit entry");
+        }
+    }
+
+    /// Sends `what` to `runner` — over its link here, or (several HQs on
+    /// one Postgres) through the HQ that holds it — and waits for the
+    /// answer, within [`RUNNER_ANSWER_WITHIN`].
+    async fn ask_runner(
+        &self,
+        runner: &str,
+        what: Request,
+        offline: String,
+    ) -> Result<serde_json::Value, HqError> {
+        let (request, answer) = match self.fleet.send_request(runner, what.clone()) {
             Some(sent) => sent,
-            None => self.route_decide(runner, &approval.id, params).await?,
+            None => {
+                let holder = if self.backend.shared() {
+                    self.backend.link_of(runner).await?
+                } else {
+                    None
+                };
+                // None, or this HQ (its link here just ended).
+                let Some(holder) = holder.filter(|h| **h != *self.id) else {
+                    return Err(HqError::Unavailable(offline));
+                };
+                let (request, answer) = self.fleet.wait_for();
+                let note = crate::route::Note::Ask {
+                    to: holder,
+                    from: self.id.to_string(),
+                    request,
+                    runner: runner.to_owned(),
+                    what: Box::new(what),
+                };
+                if let Err(e) = self.backend.notify(&note.encode()).await {
+                    self.fleet.forget(request);
+                    return Err(HqError::Unavailable(format!(
+                        "could not reach the HQ that holds runner {runner}'s link: {e}"
+                    )));
+                }
+                (request, answer)
+            }
         };
         let answer = match tokio::time::timeout(RUNNER_ANSWER_WITHIN, answer).await {
             Ok(Ok(a)) => a,
@@ -362,59 +481,13 @@ impl HqService {
                 )));
             }
         };
-        match answer {
-            Ok(view) => Ok(HqApprovalView {
-                runner: runner.to_owned(),
-                approval: view,
-            }),
-            Err(LinkError { code, message }) => Err(match code.as_str() {
-                "not_found" => HqError::NotFound(message),
-                "conflict" => HqError::Conflict(message),
-                "gone" => HqError::Gone(message),
-                "invalid" | "ambiguous" => HqError::Invalid(message),
-                _ => HqError::Unavailable(format!("runner {runner}: {message}")),
-            }),
-        }
-    }
-
-    /// Sends a decision for `runner` through the HQ process that holds its
-    /// link (several HQs on one Postgres: NOTIFY, answered the same way).
-    async fn route_decide(
-        &self,
-        runner: &str,
-        approval_id: &str,
-        params: DecideParams,
-    ) -> Result<(u64, tokio::sync::oneshot::Receiver<crate::fleet::Decided>), HqError> {
-        let offline = || {
-            HqError::Unavailable(format!(
-                "runner {runner}, which holds approval {approval_id}, is offline: decide it there, or when it links again"
-            ))
-        };
-        if !self.backend.shared() {
-            return Err(offline());
-        }
-        let Some(holder) = self.backend.link_of(runner).await? else {
-            return Err(offline());
-        };
-        if *holder == *self.id {
-            // Its link here just ended.
-            return Err(offline());
-        }
-        let (request, answer) = self.fleet.wait_for();
-        let note = crate::route::Note::Decide {
-            to: holder,
-            from: self.id.to_string(),
-            request,
-            runner: runner.to_owned(),
-            params: Box::new(params),
-        };
-        if let Err(e) = self.backend.notify(&note.encode()).await {
-            self.fleet.forget(request);
-            return Err(HqError::Unavailable(format!(
-                "could not reach the HQ that holds runner {runner}'s link: {e}"
-            )));
-        }
-        Ok((request, answer))
+        answer.map_err(|LinkError { code, message }| match code.as_str() {
+            "not_found" => HqError::NotFound(message),
+            "conflict" => HqError::Conflict(message),
+            "gone" => HqError::Gone(message),
+            "invalid" | "ambiguous" => HqError::Invalid(message),
+            _ => HqError::Unavailable(format!("runner {runner}: {message}")),
+        })
     }
 
     /// This HQ process's id (among several on one database).

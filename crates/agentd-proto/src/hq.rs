@@ -11,6 +11,8 @@
 //! HQ → runner   {"type":"ack","seq":812}                      (committed at HQ)
 //! HQ → runner   {"type":"decide","request":7,"params":DecideParams}   (a user's decision)
 //! runner → HQ   {"type":"decided","request":7,"approval":ApprovalView} or {…,"error":{"code","message"}}
+//! HQ → runner   {"type":"launch","request":8,"params":LaunchParams}      (an operator's launch)
+//! runner → HQ   {"type":"launched","request":8,"launched":Launched} or {…,"error":{…}}
 //! either way    WebSocket pings every 10 s; HQ closes a link silent for 30 s
 //! HQ → runner   {"type":"error","message":"…"}                then close
 //! ```
@@ -24,13 +26,15 @@
 //! `[RunnerView]`, `GET /hq/v1/sessions` → `[HqSessionView]`,
 //! `GET /hq/v1/approvals?all=true` → `[HqApprovalView]` (pending ones
 //! without `all`), `POST /hq/v1/approvals/{id}/decision` with
-//! [`DecisionBody`] → [`HqApprovalView`] (role `approver`), and
+//! [`DecisionBody`] → [`HqApprovalView`] (role `approver`),
+//! `POST /hq/v1/runners/{name}/launch` with `LaunchParams` → [`HqLaunched`]
+//! (role `operator`), and
 //! `GET /hq/v1/audit` → `[AuditEntry]`. Errors are `{"error": message}`
 //! with 400, 401, 403, 404, 409, 410, 503 or 500.
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{ApprovalView, DecideParams, EventRecord, SessionView};
+use crate::api::{ApprovalView, DecideParams, EventRecord, LaunchParams, Launched, SessionView};
 
 /// Where runners dial in (a WebSocket upgrade).
 pub const RUNNER_PATH: &str = "/hq/v1/runner";
@@ -44,6 +48,11 @@ pub const SESSIONS_PATH: &str = "/hq/v1/sessions";
 pub const APPROVALS_PATH: &str = "/hq/v1/approvals";
 /// What users did through HQ.
 pub const AUDIT_PATH: &str = "/hq/v1/audit";
+
+/// `POST /hq/v1/runners/{name}/launch`'s path.
+pub fn launch_path(runner: &str) -> String {
+    format!("{RUNNERS_PATH}/{runner}/launch")
+}
 
 /// `POST /hq/v1/approvals/{id}/decision`'s path.
 pub fn decision_path(approval_id: &str) -> String {
@@ -78,6 +87,17 @@ pub enum RunnerMessage {
     Events {
         /// The events.
         events: Vec<EventRecord>,
+    },
+    /// The answer to a `launch`.
+    Launched {
+        /// The `launch`'s `request`.
+        request: u64,
+        /// The session started.
+        #[serde(default)]
+        launched: Option<Launched>,
+        /// Why it was not.
+        #[serde(default)]
+        error: Option<LinkError>,
     },
     /// The answer to a `decide`.
     Decided {
@@ -125,6 +145,14 @@ pub enum HqMessage {
         request: u64,
         /// The decision (`by` names the user, `hq:NAME`).
         params: DecideParams,
+    },
+    /// Start Claude Code on this runner (an operator's `agentd launch
+    /// --runner`); the runner's slots apply.
+    Launch {
+        /// Echoed in the `launched` answer.
+        request: u64,
+        /// As `sessions.launch` takes them.
+        params: LaunchParams,
     },
     /// Why HQ is closing the link.
     Error {
@@ -176,6 +204,15 @@ pub struct HqApprovalView {
     pub runner: String,
     /// The approval as the runner's log last told it.
     pub approval: ApprovalView,
+}
+
+/// A session started on a runner through HQ.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HqLaunched {
+    /// The runner.
+    pub runner: String,
+    /// What the runner's `sessions.launch` answered.
+    pub launched: Launched,
 }
 
 /// `POST /hq/v1/approvals/{id}/decision`'s body.

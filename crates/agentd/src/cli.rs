@@ -244,6 +244,14 @@ pub enum Command {
         /// Session name (`--name`).
         #[arg(long)]
         name: Option<String>,
+        /// Start it on this runner, through HQ (`--hq`; the user token,
+        /// role operator, from `AGENTD_HQ_TOKEN`); `--cwd` is then a path
+        /// on that machine (default: its agentd's home folder).
+        #[arg(long, value_name = "NAME", requires = "hq")]
+        runner: Option<String>,
+        /// HQ's URL, with `--runner`.
+        #[arg(long, value_name = "URL", requires = "runner")]
+        hq: Option<String>,
         /// The first prompt.
         prompt: String,
     },

@@ -661,6 +661,12 @@ fn an_approval_held_on_a_runner_is_decided_at_hq_first_decision_wins_and_it_is_a
         .filter(|e| e.action == "approval.decide")
         .collect();
     assert!(decided.len() >= 3, "{audit:?}");
+    assert!(
+        decided
+            .iter()
+            .any(|e| e.user == "val" && e.outcome.contains("viewer")),
+        "a refused attempt is audited: {audit:?}"
+    );
     let ok = decided.iter().find(|e| e.outcome == "ok: denied").unwrap();
     assert_eq!((ok.user.as_str(), ok.runner.as_str()), ("ann", "box"));
     assert!(
@@ -901,4 +907,89 @@ fn two_hqs_on_one_postgres_see_everything_and_route_decisions_to_each_others_run
         (!h.connected).then_some(h.last_error.unwrap_or_default())
     });
     assert!(why.contains("revoked"), "{why}");
+}
+
+/// Launch anywhere: an operator starts the real Claude Code on a runner
+/// through HQ; its permission request is answered at HQ; lesser roles
+/// cannot launch, and the launch is audited.
+#[test]
+fn an_operator_launches_claude_code_on_a_runner_through_hq() {
+    use support::claude::{ClaudeUser, WAIT};
+    let hq = Hq::start();
+    let r1 = hq.token(&["--runner", "gpu-box"]);
+    let operator = hq.token(&["--user", "olga", "--role", "operator"]);
+    let approver = hq.token(&["--user", "ann", "--role", "approver"]);
+    let root = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    std::fs::write(root.path().join("agentd.toml"), runner_config(&hq, &r1)).unwrap();
+    let user = ClaudeUser::without_hooks(root.path());
+    let d = TestDaemon::start_with_env(root.path(), user.daemon_env());
+    wait_for("the runner to link", Duration::from_secs(30), || {
+        health(&d).hq.filter(|h| h.connected)
+    });
+    let project = user.project.to_str().unwrap();
+    let args = [
+        "launch",
+        "--runner",
+        "gpu-box",
+        "--hq",
+        &hq.url(),
+        "--cwd",
+        project,
+        "make a file",
+    ];
+    let out = as_user(&approver, &args);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("403"),
+        "{out:?}"
+    );
+    let out = as_user(&operator, &args);
+    assert!(out.status.success(), "{out:?}");
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(id.len(), 36, "a session id: {id}");
+
+    // Its can_use_tool request reaches HQ and is approved there.
+    let pending = wait_for("the launched session's approval at HQ", WAIT, || {
+        hq_approvals(&hq, &approver, false)
+            .into_iter()
+            .find(|a| a.approval.approval.session_id == id)
+    });
+    assert_eq!(pending.runner, "gpu-box");
+    let out = as_user(
+        &approver,
+        &["approve", &pending.approval.approval.id, "--hq", &hq.url()],
+    );
+    assert!(out.status.success(), "{out:?}");
+    wait_for("the command to run on the runner", WAIT, || {
+        user.project.join("out.txt").exists().then_some(())
+    });
+    let out = as_user(&operator, &["hq", "audit", "--json", "--hq", &hq.url()]);
+    let audit: Vec<agentd_proto::hq::AuditEntry> = decode(&out.stdout);
+    let launched: Vec<_> = audit
+        .iter()
+        .filter(|e| e.action == "session.launch")
+        .collect();
+    assert_eq!(launched.len(), 2, "{audit:?}");
+    assert!(
+        launched
+            .iter()
+            .any(|e| e.user == "olga" && e.outcome == format!("ok: {id}"))
+    );
+    assert!(
+        launched
+            .iter()
+            .any(|e| e.user == "ann" && e.outcome.contains("operator"))
+    );
+    // An offline runner says so.
+    let mut d = d;
+    d.kill();
+    wait_for("HQ to see the runner go", Duration::from_secs(30), || {
+        runners(&hq, &operator)
+            .iter()
+            .all(|r| !r.online)
+            .then_some(())
+    });
+    let out = as_user(&operator, &args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("503") && err.contains("offline"), "{err}");
 }

@@ -315,6 +315,28 @@ pub fn decide(paths: &Paths, url: &str, params: DecideParams) -> ExitCode {
     }
 }
 
+/// `agentd launch --runner NAME --hq URL`: prints the session id, as a
+/// local launch does.
+pub fn launch(
+    paths: &Paths,
+    url: &str,
+    runner: &str,
+    params: agentd_proto::api::LaunchParams,
+) -> ExitCode {
+    let c = match client(paths, Some(url.to_owned())) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let path = agentd_proto::hq::launch_path(runner);
+    match post::<agentd_proto::hq::HqLaunched>(&c, &path, &params) {
+        Ok(l) => {
+            out(&format!("{}\n", l.launched.session_id));
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
 /// `agentd approvals --hq URL`.
 pub fn approvals(paths: &Paths, url: &str, json: bool, all: bool) -> ExitCode {
     let c = match client(paths, Some(url.to_owned())) {

@@ -196,6 +196,27 @@ pub fn run(cli: Cli) -> ExitCode {
             permission_mode,
             name,
             prompt,
+            runner: Some(runner),
+            hq: Some(url),
+        } => hq::launch(
+            &paths,
+            &url,
+            &runner,
+            agentd_proto::api::LaunchParams {
+                cwd: cwd.map(|c| c.display().to_string()),
+                model,
+                permission_mode,
+                name,
+                prompt,
+            },
+        ),
+        Command::Launch {
+            cwd,
+            model,
+            permission_mode,
+            name,
+            prompt,
+            ..
         } => approvals::launch(&paths, cwd, model, permission_mode, name, prompt),
         Command::Send {
             session,
