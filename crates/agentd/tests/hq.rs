@@ -993,3 +993,124 @@ fn an_operator_launches_claude_code_on_a_runner_through_hq() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("503") && err.contains("offline"), "{err}");
 }
+
+/// A hostile or broken runner (a leaked runner token) cannot hurt HQ: bad
+/// frames, a wrong order, another runner's name, an oversized frame and
+/// sequence numbers that go backwards are each refused with a reason, and
+/// HQ goes on serving the good runner beside them.
+#[test]
+fn bad_runner_frames_are_refused_and_hq_keeps_serving() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let hq = Hq::start();
+    let good = hq.token(&["--runner", "good"]);
+    let evil = hq.token(&["--runner", "evil"]);
+    let user = hq.token(&["--user", "ann", "--role", "viewer"]);
+    let d = TestDaemon::with_config(&runner_config(&hq, &good));
+    wait_for("the good runner to link", Duration::from_secs(30), || {
+        health(&d).hq.filter(|h| h.connected)
+    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let addr = hq.addr.clone();
+    // Sends `frames` on a fresh link and returns the error HQ answers with.
+    let attempt = |frames: Vec<Message>| -> String {
+        rt.block_on(async {
+            let mut req = format!("ws://{addr}{}", agentd_proto::hq::RUNNER_PATH)
+                .into_client_request()
+                .unwrap();
+            req.headers_mut()
+                .insert("Authorization", format!("Bearer {evil}").parse().unwrap());
+            let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+            for f in frames {
+                if ws.send(f).await.is_err() {
+                    break;
+                }
+            }
+            let mut said = String::new();
+            let deadline = tokio::time::sleep(Duration::from_secs(20));
+            tokio::pin!(deadline);
+            loop {
+                tokio::select! {
+                    _ = &mut deadline => return format!("no answer; heard {said}"),
+                    m = ws.next() => match m {
+                        Some(Ok(Message::Text(t))) => {
+                            let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
+                            if v["type"] == "error" {
+                                return v["message"].as_str().unwrap_or("").to_owned();
+                            }
+                            said.push_str(t.as_str());
+                        }
+                        Some(Ok(_)) => {}
+                        // Closed without a word (an oversized frame).
+                        _ => return format!("closed; heard {said}"),
+                    },
+                }
+            }
+        })
+    };
+    let hello = |runner: Option<&str>| {
+        Message::Text(
+            json!({"type": "hello", "runner": runner, "version": "x", "os": "y", "head_seq": 100})
+                .to_string()
+                .into(),
+        )
+    };
+    let events = |seqs: &[u64]| {
+        let events: Vec<serde_json::Value> = seqs
+            .iter()
+            .map(|s| {
+                json!({"seq": s, "ts": "", "ts_ms": 1, "session_id": "x", "agent": "claude",
+                "source": "hook", "name": "SessionStart", "kind": "", "payload": {"session_id": "x",
+                "hook_event_name": "SessionStart"}, "env": {}})
+            })
+            .collect();
+        Message::Text(
+            json!({"type": "events", "events": events})
+                .to_string()
+                .into(),
+        )
+    };
+    let why = attempt(vec![Message::Text("{not json".into())]);
+    assert!(why.contains("not a runner message"), "{why}");
+    let why = attempt(vec![events(&[1])]);
+    assert!(why.contains("first message must be a hello"), "{why}");
+    let why = attempt(vec![hello(Some("good"))]);
+    assert!(why.contains("this token is runner \"evil\""), "{why}");
+    let why = attempt(vec![Message::Binary(vec![0u8; 16].into())]);
+    assert!(why.contains("binary"), "{why}");
+    let why = attempt(vec![hello(None), hello(None)]);
+    assert!(why.contains("hello twice"), "{why}");
+    let why = attempt(vec![
+        hello(None),
+        Message::Text(
+            "x".repeat(agentd_proto::hq::MAX_LINK_FRAME_BYTES + 1)
+                .into(),
+        ),
+    ]);
+    assert!(why.starts_with("closed"), "{why}");
+    // Sequence numbers that go back are not stored twice or out of order.
+    let why = attempt(vec![
+        hello(None),
+        events(&[5, 6]),
+        events(&[3, 6, 7]),
+        Message::Text("{}".into()),
+    ]);
+    assert!(why.contains("not a runner message"), "{why}");
+    let store = agentd_hq::store::Store::open(&hq.home.join("hq.db")).unwrap();
+    let seqs: Vec<u64> = store
+        .events("evil", 0, 100)
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs, [5, 6, 7]);
+
+    // The good runner never noticed.
+    ingest(&d, "g1", "SessionStart", json!({}));
+    wait_caught_up(&hq, &user, &d, "good");
+    assert_eq!(health(&d).hq.unwrap().connects, 1);
+}
