@@ -23,6 +23,7 @@ use crate::token::{Principal, Role};
 #[derive(Clone)]
 struct App {
     hq: HqService,
+    schema: crate::graphql::HqSchema,
     shutdown: CancellationToken,
 }
 
@@ -42,12 +43,17 @@ pub fn router(
         .route(APPROVALS_PATH, get(approvals))
         .route(&format!("{APPROVALS_PATH}/{{id}}/decision"), post(decide))
         .route(AUDIT_PATH, get(audit))
+        .route(agentd_proto::hq::GRAPHQL_PATH, post(graphql))
         .route(&format!("{RUNNERS_PATH}/{{name}}/launch"), post(launch))
         .layer(middleware::from_fn_with_state(
             hosts,
             agentd_daemon::http::loopback_only,
         ))
-        .with_state(App { hq, shutdown })
+        .with_state(App {
+            schema: crate::graphql::schema(hq.clone()),
+            hq,
+            shutdown,
+        })
 }
 
 /// The one mapping of [`HqError`] to HTTP.
@@ -192,4 +198,24 @@ async fn launch(
         .launch(&caller, Some(peer.to_string()), &runner, params)
         .await?;
     Ok(Json(launched).into_response())
+}
+
+/// `POST /hq/graphql`: the token is checked before the request is read;
+/// each field then checks the caller's role.
+async fn graphql(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    let req: async_graphql::Request = serde_json::from_slice(&body).map_err(|e| {
+        HqError::Invalid(format!(
+            "body is not a GraphQL request (`{{\"query\": …, \"variables\": …}}`): {e}"
+        ))
+    })?;
+    let req = req
+        .data(caller)
+        .data(crate::graphql::Peer(Some(peer.to_string())));
+    Ok(Json(app.schema.execute(req).await).into_response())
 }

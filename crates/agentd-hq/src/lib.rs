@@ -14,6 +14,7 @@ pub mod api;
 pub mod backend;
 pub mod client;
 pub mod fleet;
+pub mod graphql;
 pub mod link;
 pub mod pg;
 pub mod route;

@@ -48,6 +48,8 @@ pub const SESSIONS_PATH: &str = "/hq/v1/sessions";
 pub const APPROVALS_PATH: &str = "/hq/v1/approvals";
 /// What users did through HQ.
 pub const AUDIT_PATH: &str = "/hq/v1/audit";
+/// HQ's GraphQL face (`POST`, a user token).
+pub const GRAPHQL_PATH: &str = "/hq/graphql";
 
 /// `POST /hq/v1/runners/{name}/launch`'s path.
 pub fn launch_path(runner: &str) -> String {

@@ -1114,3 +1114,103 @@ fn bad_runner_frames_are_refused_and_hq_keeps_serving() {
     wait_caught_up(&hq, &user, &d, "good");
     assert_eq!(health(&d).hq.unwrap().connects, 1);
 }
+
+/// One HTTP/1.1 POST of JSON with a bearer token; (status, body).
+fn raw_post(addr: &str, path: &str, token: &str, body: &serde_json::Value) -> (u16, String) {
+    use std::io::{Read, Write};
+    let body = body.to_string();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut buf = String::new();
+    let _ = s.read_to_string(&mut buf);
+    let status = buf
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = buf.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+    (status, body)
+}
+
+/// HQ's GraphQL face: every runner's sessions and approvals in one
+/// schema (the runner's own types), a decision by mutation, roles and
+/// tokens enforced with stable error codes.
+#[test]
+fn graphql_at_hq_reads_every_runner_and_decides_within_roles() {
+    let hq = Hq::start();
+    let r1 = hq.token(&["--runner", "one"]);
+    let viewer = hq.token(&["--user", "val", "--role", "viewer"]);
+    let approver = hq.token(&["--user", "ann", "--role", "approver"]);
+    let d = TestDaemon::with_config(&runner_config(&hq, &r1));
+    ingest(&d, "s1", "SessionStart", json!({}));
+    let request = json!({"session_id": "s1", "hook_event_name": "PermissionRequest", "cwd": "/tmp",
+        "tool_name": "Bash", "tool_input": {"command": "terraform apply"}});
+    let hook = support::spawn_hook(&d.home, request.to_string().as_bytes(), &[]);
+    let gql = |token: &str, query: &str, variables: serde_json::Value| {
+        let (status, body) = raw_post(
+            &hq.addr,
+            agentd_proto::hq::GRAPHQL_PATH,
+            token,
+            &json!({"query": query, "variables": variables}),
+        );
+        (
+            status,
+            serde_json::from_str::<serde_json::Value>(&body).unwrap_or(json!(body)),
+        )
+    };
+    let q = "{ status { runners online sessions } runners { name online labels sessions }
+        sessions { runner session { id status cwd } }
+        approvals { runner approval { id toolName toolInput status } } }";
+    let data = wait_for(
+        "the pending approval in GraphQL",
+        Duration::from_secs(30),
+        || {
+            let (status, v) = gql(&viewer, q, json!({}));
+            assert_eq!(status, 200, "{v}");
+            (v["data"]["approvals"].as_array()?.len() == 1).then_some(v["data"].clone())
+        },
+    );
+    assert_eq!(data["status"]["runners"], 1);
+    assert_eq!(data["runners"][0]["name"], "one");
+    assert_eq!(data["runners"][0]["labels"], json!(["test"]));
+    assert_eq!(data["sessions"][0]["runner"], "one");
+    assert_eq!(data["sessions"][0]["session"]["status"], "needs_approval");
+    let a = &data["approvals"][0];
+    assert_eq!(a["approval"]["toolInput"]["command"], "terraform apply");
+    let id = a["approval"]["id"].as_str().unwrap().to_owned();
+
+    let decide = "mutation($id: String!) { decide(id: $id, decision: {behavior: DENY, message: \"not today\"}) { runner approval { status decidedBy } } }";
+    let (_, v) = gql(&viewer, decide, json!({"id": id}));
+    assert_eq!(v["errors"][0]["extensions"]["code"], "FORBIDDEN", "{v}");
+    let (_, v) = gql(&approver, decide, json!({"id": id}));
+    assert_eq!(v["data"]["decide"]["approval"]["status"], "denied", "{v}");
+    assert_eq!(v["data"]["decide"]["approval"]["decidedBy"], "hq:ann");
+    let hook = hook.wait_with_output().unwrap();
+    let answer: serde_json::Value = serde_json::from_slice(&hook.stdout).unwrap();
+    assert_eq!(
+        answer["hookSpecificOutput"]["decision"]["message"],
+        "not today"
+    );
+    let (_, v) = gql(&approver, decide, json!({"id": id}));
+    assert_eq!(v["errors"][0]["extensions"]["code"], "CONFLICT", "{v}");
+    let (_, v) = gql(&r1, q, json!({}));
+    assert_eq!(
+        v["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "a runner token reads nothing: {v}"
+    );
+    let (status, _) = gql("agentd_hq_user_forged", q, json!({}));
+    assert_eq!(status, 401);
+    let (status, _) = raw_post(
+        &hq.addr,
+        agentd_proto::hq::GRAPHQL_PATH,
+        &viewer,
+        &json!("nope"),
+    );
+    assert_eq!(status, 400);
+}

@@ -332,6 +332,31 @@ pub struct DecisionInput {
     pub always: bool,
 }
 
+impl DecisionInput {
+    /// The decision it stands for, and whether to apply the request's
+    /// permission suggestions.
+    ///
+    /// # Errors
+    /// An ANSWER without `text`.
+    pub fn into_decision(self) -> Result<(Decision, bool), ServiceError> {
+        let d = match self.behavior {
+            Behavior::Allow => Decision::Allow {
+                updated_input: self.updated_input.map(|j| j.0),
+                updated_permissions: None,
+            },
+            Behavior::Deny => Decision::Deny {
+                message: self.message,
+            },
+            Behavior::Answer => Decision::Answer {
+                text: self
+                    .text
+                    .ok_or_else(|| ServiceError::invalid("an ANSWER decision needs `text`"))?,
+            },
+        };
+        Ok((d, self.always))
+    }
+}
+
 /// The core's mutations.
 #[derive(Default)]
 pub struct CoreMutation;
@@ -348,24 +373,11 @@ impl CoreMutation {
         #[graphql(desc = "Who decides (default `graphql`).")] by: Option<String>,
         #[graphql(desc = "Why, for the record.")] reason: Option<String>,
     ) -> async_graphql::Result<Approval> {
-        let d = match decision.behavior {
-            Behavior::Allow => Decision::Allow {
-                updated_input: decision.updated_input.map(|j| j.0),
-                updated_permissions: None,
-            },
-            Behavior::Deny => Decision::Deny {
-                message: decision.message,
-            },
-            Behavior::Answer => Decision::Answer {
-                text: decision
-                    .text
-                    .ok_or_else(|| gql(ServiceError::invalid("an ANSWER decision needs `text`")))?,
-            },
-        };
+        let (d, always) = decision.into_decision().map_err(gql)?;
         let p = DecideParams {
             id,
             decision: d,
-            apply_suggestions: decision.always,
+            apply_suggestions: always,
             by,
             reason,
         };
