@@ -158,6 +158,19 @@ fn ingest(d: &TestDaemon, session: &str, event: &str, extra: serde_json::Value) 
         .unwrap();
 }
 
+/// `agentd doctor --json`'s `hq` check on a runner.
+fn doctor_hq(d: &TestDaemon) -> serde_json::Value {
+    let out = support::run(&d.home, &["doctor", "--json"], None);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "hq")
+        .cloned()
+        .unwrap_or_else(|| panic!("no hq check: {v}"))
+}
+
 fn health(d: &TestDaemon) -> Health {
     d.client().call(method::HEALTH, json!({})).unwrap()
 }
@@ -436,6 +449,14 @@ fn tokens_roles_revocation_and_host_checks() {
     assert!(why.contains("unknown or revoked token"), "{why}");
     let listed = runners(&hq, &user);
     assert!(!listed.iter().any(|r| r.online), "{listed:?}");
+    // `agentd doctor` on the runner says so, with what to do.
+    let check = doctor_hq(&d);
+    assert_eq!(check["ok"], false, "{check}");
+    assert!(check["detail"].as_str().unwrap().contains("401"), "{check}");
+    assert!(
+        check["fix"].as_str().unwrap().contains("runner join"),
+        "{check}"
+    );
 
     // hq.db is private and holds no secret.
     let db = hq.home.join("hq.db");
@@ -775,6 +796,15 @@ fn over_tls_runners_and_users_pin_hqs_ca_and_nothing_else_is_trusted() {
         health(&d).hq.filter(|h| h.connected && h.acked_seq >= 1)
     });
     assert!(h.url.starts_with("https://"), "{h:?}");
+    let check = doctor_hq(&d);
+    assert_eq!(check["ok"], true, "{check}");
+    assert!(
+        check["detail"]
+            .as_str()
+            .unwrap()
+            .contains("as runner remote"),
+        "{check}"
+    );
 
     // A user with the CA reads HQ; without it, or with another CA, not.
     let with_ca = |ca: Option<&Path>| {

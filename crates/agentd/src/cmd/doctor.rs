@@ -148,6 +148,32 @@ fn checks(paths: &Paths) -> Vec<Check> {
             ));
         }
     }
+    // The link to HQ, when this daemon is a runner.
+    if let Some(link) = health.as_ref().and_then(|h| h.hq.as_ref()) {
+        let url = agentd_core::text::one_line(&link.url);
+        if link.connected {
+            out.push(ok(
+                "hq",
+                format!(
+                    "linked to {url} as runner {}, HQ holds up to seq {} ({} links made)",
+                    agentd_core::text::one_line(link.runner.as_deref().unwrap_or("?")),
+                    link.acked_seq,
+                    link.connects
+                ),
+            ));
+        } else {
+            let why = link
+                .last_error
+                .as_deref()
+                .map(agentd_core::text::one_line)
+                .unwrap_or_else(|| "not linked yet".into());
+            out.push(bad(
+                "hq",
+                format!("not linked to {url}: {why}"),
+                "check [hq] in agentd.toml (`agentd runner join URL --token T [--ca FILE]`), then agentd stop && agentd start; the daemon keeps dialling by itself",
+            ));
+        }
+    }
     // Claude Code's settings.
     match install::settings_path() {
         None => out.push(bad(
