@@ -89,6 +89,28 @@ pub struct Fleet {
     next_request: std::sync::atomic::AtomicU64,
 }
 
+/// Resolved approvals kept in memory per runner (the newest; pending ones
+/// are always kept): an HQ that runs for months must not grow with every
+/// decision ever made. The runner's own store keeps them all.
+pub const KEPT_RESOLVED: usize = 1_000;
+
+/// Drops the oldest resolved approvals beyond `keep`.
+fn forget_old_resolved(approvals: &mut HashMap<String, Approval>, keep: usize) {
+    let mut resolved: Vec<(i64, String)> = approvals
+        .values()
+        .filter(|a| a.status != ApprovalStatus::Pending)
+        .map(|a| (a.created_ms, a.id.clone()))
+        .collect();
+    if resolved.len() <= keep {
+        return;
+    }
+    resolved.sort();
+    let excess = resolved.len() - keep;
+    for (_, id) in resolved.into_iter().take(excess) {
+        approvals.remove(&id);
+    }
+}
+
 /// Why an approval id names no one approval.
 #[derive(Debug, PartialEq)]
 pub enum FindError {
@@ -152,6 +174,7 @@ impl Fleet {
             for a in told {
                 mine.insert(a.id.clone(), a);
             }
+            forget_old_resolved(mine, KEPT_RESOLVED);
         }
     }
 
@@ -405,6 +428,31 @@ mod tests {
         assert_eq!((s[0].runner.as_str(), s[0].session.live), ("b", true));
         assert_eq!((s[1].runner.as_str(), s[1].session.live), ("a", false));
         assert_eq!(f.session_count("a"), 1);
+    }
+
+    #[test]
+    fn only_the_newest_resolved_approvals_are_kept_and_every_pending_one() {
+        let approval = |i: i64, pending: bool| -> Approval {
+            serde_json::from_value(serde_json::json!({
+                "id": format!("apr_{i:04}"), "session_id": "s", "tool_name": "Bash",
+                "tool_input": {}, "permission_suggestions": null, "origin": "permission_request", "created_ms": i,
+                "agent_id": null, "tool_use_id": null, "cwd": null, "decision": null,
+                "decided_by": null, "decided_ms": null, "reason": null,
+                "status": if pending { "pending" } else { "allowed" }
+            }))
+            .unwrap()
+        };
+        let mut all: HashMap<String, Approval> = (0..10)
+            .map(|i| approval(i, i % 5 == 0))
+            .map(|a| (a.id.clone(), a))
+            .collect();
+        forget_old_resolved(&mut all, 3);
+        let mut kept: Vec<_> = all.keys().cloned().collect();
+        kept.sort();
+        assert_eq!(
+            kept,
+            ["apr_0000", "apr_0005", "apr_0007", "apr_0008", "apr_0009"]
+        );
     }
 
     #[test]
