@@ -43,7 +43,10 @@ pub fn router(
         .route(APPROVALS_PATH, get(approvals))
         .route(&format!("{APPROVALS_PATH}/{{id}}/decision"), post(decide))
         .route(AUDIT_PATH, get(audit))
-        .route(agentd_proto::hq::GRAPHQL_PATH, post(graphql))
+        .route(
+            agentd_proto::hq::GRAPHQL_PATH,
+            post(graphql).get(graphql_ws),
+        )
         .route(&format!("{RUNNERS_PATH}/{{name}}/launch"), post(launch))
         .layer(middleware::from_fn_with_state(
             hosts,
@@ -218,4 +221,74 @@ async fn graphql(
         .data(caller)
         .data(crate::graphql::Peer(Some(peer.to_string())));
     Ok(Json(app.schema.execute(req).await).into_response())
+}
+
+/// How often HQ pings a GraphQL WebSocket (a quiet subscription must
+/// outlive the HTTP idle timeout, and dead peers be found).
+const WS_PING: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// `GET /hq/graphql` upgraded to a WebSocket: subscriptions over
+/// `graphql-transport-ws` or the legacy `graphql-ws`. The user token comes
+/// in the `Authorization` header or in `connection_init`
+/// (`{"authorization": "Bearer …"}`); without a live one the connection is
+/// refused before any subscription starts.
+async fn graphql_ws(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    protocol: async_graphql_axum::GraphQLProtocol,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let from_header = bearer(&headers);
+    let hq = app.hq.clone();
+    let schema = app.schema.clone();
+    upgrade
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
+        .max_message_size(agentd_proto::MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| async move {
+            use futures_util::{SinkExt, StreamExt};
+            let (mut ws_tx, ws_rx) = socket.split();
+            let (out_tx, mut out_rx) = tokio::sync::mpsc::channel::<axum::extract::ws::Message>(64);
+            let pinger = tokio::spawn(async move {
+                let mut tick = tokio::time::interval(WS_PING);
+                tick.tick().await;
+                loop {
+                    tokio::select! {
+                        m = out_rx.recv() => match m {
+                            Some(m) => if ws_tx.send(m).await.is_err() { break },
+                            None => break,
+                        },
+                        _ = tick.tick() => {
+                            if ws_tx.send(axum::extract::ws::Message::Ping(Default::default())).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+                let _ = ws_tx.close().await;
+            });
+            let sink = tokio_util::sync::PollSender::new(out_tx);
+            async_graphql_axum::GraphQLWebSocket::new_with_pair(sink, ws_rx, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let given = payload
+                        .get("authorization")
+                        .or_else(|| payload.get("Authorization"))
+                        .and_then(serde_json::Value::as_str)
+                        .and_then(|h| h.strip_prefix("Bearer "))
+                        .map(|t| t.trim().to_owned());
+                    let caller = hq
+                        .authenticate(given.or(from_header))
+                        .await
+                        .map_err(crate::graphql::gql)?;
+                    let mut data = async_graphql::Data::default();
+                    data.insert(caller);
+                    data.insert(crate::graphql::Peer(Some(peer.to_string())));
+                    Ok(data)
+                })
+                .serve()
+                .await;
+            let _ = pinger.await;
+        })
 }

@@ -73,9 +73,32 @@ impl LinkStop {
     }
 }
 
+/// An event of a runner's log, as HQ fans it out to subscribers.
+#[derive(Debug)]
+pub struct FannedEvent {
+    /// The runner.
+    pub runner: String,
+    /// The event, as the runner's own log has it.
+    pub record: Arc<agentd_proto::api::EventRecord>,
+}
+
+/// Events folded, for subscribers; a subscriber that falls this far
+/// behind is told so and must subscribe again.
+pub const FEED_CAPACITY: usize = 4096;
+
+/// The live feed of folded events.
+struct Feed(tokio::sync::broadcast::Sender<Arc<FannedEvent>>);
+
+impl Default for Feed {
+    fn default() -> Feed {
+        Feed(tokio::sync::broadcast::channel(FEED_CAPACITY).0)
+    }
+}
+
 /// Runners' sessions, approvals and links.
 #[derive(Default)]
 pub struct Fleet {
+    feed: Feed,
     registries: RwLock<HashMap<String, Registry>>,
     /// The newest `seq` folded, by runner.
     folded: RwLock<HashMap<String, u64>>,
@@ -128,6 +151,11 @@ pub const REVOKED: &str = "this runner's token was revoked";
 pub const STOPPING: &str = "HQ is stopping";
 
 impl Fleet {
+    /// Every event folded from now on, of every runner.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<FannedEvent>> {
+        self.feed.0.subscribe()
+    }
+
     /// The newest `seq` of `runner` folded (0: none).
     pub fn folded(&self, runner: &str) -> u64 {
         self.folded
@@ -148,6 +176,14 @@ impl Fleet {
         if let Ok(mut f) = self.folded.write() {
             let cursor = f.entry(runner.to_owned()).or_default();
             *cursor = (*cursor).max(last);
+        }
+        if self.feed.0.receiver_count() > 0 {
+            for row in &rows {
+                let _ = self.feed.0.send(Arc::new(FannedEvent {
+                    runner: runner.to_owned(),
+                    record: Arc::new(agentd_daemon::ingest::record_of(row)),
+                }));
+            }
         }
         let Ok(mut all) = self.registries.write() else {
             return;

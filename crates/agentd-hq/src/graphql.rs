@@ -5,10 +5,11 @@
 //! daemon's own GraphQL types, so a client reads a runner's session at HQ
 //! exactly as it reads it on the runner.
 
-use async_graphql::{Context, EmptySubscription, ErrorExtensions, Object, Schema, SimpleObject};
+use async_graphql::{Context, ErrorExtensions, Object, Schema, SimpleObject, Subscription};
+use futures_util::Stream;
 
 use agentd_daemon::graphql::DecisionInput;
-use agentd_daemon::graphql::types::{Approval, Launched, Session};
+use agentd_daemon::graphql::types::{Approval, Event, Launched, Session};
 use agentd_proto::api::LaunchParams;
 use agentd_proto::hq::DecisionBody;
 
@@ -16,12 +17,12 @@ use crate::service::{Caller, HqError, HqService};
 use crate::token::Role;
 
 /// HQ's schema.
-pub type HqSchema = Schema<HqQuery, HqMutation, EmptySubscription>;
+pub type HqSchema = Schema<HqQuery, HqMutation, HqSubscription>;
 
 /// The schema over `hq`; each request carries its [`Caller`] and the
 /// peer's address as data.
 pub fn schema(hq: HqService) -> HqSchema {
-    Schema::build(HqQuery, HqMutation, EmptySubscription)
+    Schema::build(HqQuery, HqMutation, HqSubscription)
         .data(hq)
         .limit_depth(agentd_daemon::graphql::MAX_DEPTH)
         .limit_complexity(agentd_daemon::graphql::MAX_COMPLEXITY)
@@ -30,7 +31,7 @@ pub fn schema(hq: HqService) -> HqSchema {
 
 /// The schema's SDL (committed as `crates/agentd-hq/schema.graphql`).
 pub fn sdl() -> String {
-    Schema::build(HqQuery, HqMutation, EmptySubscription)
+    Schema::build(HqQuery, HqMutation, HqSubscription)
         .finish()
         .sdl()
 }
@@ -155,7 +156,7 @@ pub struct AuditEntry {
 /// HQ's queries (role `viewer`).
 pub struct HqQuery;
 
-#[Object]
+#[Object(name = "Query")]
 impl HqQuery {
     /// Counts.
     async fn status(&self, ctx: &Context<'_>) -> async_graphql::Result<HqStatus> {
@@ -262,10 +263,74 @@ impl HqQuery {
     }
 }
 
+/// An event of a runner's log.
+pub struct RunnerEvent(std::sync::Arc<crate::fleet::FannedEvent>);
+
+#[Object]
+impl RunnerEvent {
+    /// The runner.
+    async fn runner(&self) -> &str {
+        &self.0.runner
+    }
+    /// The event, as the runner's own GraphQL shows it.
+    async fn event(&self) -> Event {
+        Event(std::sync::Arc::clone(&self.0.record))
+    }
+}
+
+/// HQ's subscriptions (role `viewer`), over the WebSocket at
+/// `GET /hq/graphql`.
+pub struct HqSubscription;
+
+#[Subscription(name = "Subscription")]
+impl HqSubscription {
+    /// Every runner's events as HQ stores them (live from now on). A
+    /// subscriber that falls more than 4 096 events behind gets an error
+    /// saying so, and the stream ends: subscribe again (and read what was
+    /// missed from `sessions`).
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only this runner's.")] runner: Option<String>,
+        #[graphql(desc = "Only these kinds (`tool.started`, …).")] kinds: Option<Vec<String>>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<RunnerEvent>> + use<>> {
+        let (hq, _) = parts(ctx, Role::Viewer)?;
+        let rx = hq.fleet().subscribe();
+        Ok(futures_util::stream::unfold(
+            (rx, runner, kinds, false),
+            |(mut rx, runner, kinds, done)| async move {
+                if done {
+                    return None;
+                }
+                loop {
+                    match rx.recv().await {
+                        Ok(e) => {
+                            let wanted = runner.as_ref().is_none_or(|r| *r == e.runner)
+                                && kinds
+                                    .as_ref()
+                                    .is_none_or(|k| k.iter().any(|k| *k == e.record.kind));
+                            if wanted {
+                                return Some((Ok(RunnerEvent(e)), (rx, runner, kinds, false)));
+                            }
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                            let e = gql(HqError::Unavailable(format!(
+                                "this subscriber fell {n} events behind and was cut off: subscribe again"
+                            )));
+                            return Some((Err(e), (rx, runner, kinds, true)));
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                    }
+                }
+            },
+        ))
+    }
+}
+
 /// HQ's mutations.
 pub struct HqMutation;
 
-#[Object]
+#[Object(name = "Mutation")]
 impl HqMutation {
     /// Decides a pending approval on whichever runner holds it (role
     /// `approver`); the first decision anywhere wins.

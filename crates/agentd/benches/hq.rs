@@ -196,6 +196,7 @@ fn fanin() {
     let names: Vec<String> = (0..n).map(|i| format!("r{i}")).collect();
     let mut specs: Vec<(&str, bool)> = names.iter().map(|n| (n.as_str(), true)).collect();
     specs.push(("solo", true));
+    specs.push(("watcher", false));
     let (hq, tokens) = Hq::start(&specs);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -229,6 +230,11 @@ fn fanin() {
         }
         let connect = t.elapsed();
         let connected_kb = hq.rss_kb();
+        // A subscriber (what a browser's board holds) receives the fan-in.
+        let total = n as u64 * per_runner;
+        let watcher = subscribe(&hq.addr, &tokens[n + 1]).await;
+        let received = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counting = tokio::spawn(count_events(watcher, std::sync::Arc::clone(&received), total));
         let t = Instant::now();
         let mut sends = Vec::new();
         for (mut ws, name) in links.into_iter().zip(names.iter().cloned()) {
@@ -243,6 +249,13 @@ fn fanin() {
         }
         let fan = t.elapsed();
         let rate = (n as u64 * per_runner) as f64 / fan.as_secs_f64();
+        let cut = tokio::time::timeout(Duration::from_secs(60), counting)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_else(|| "timed out".into());
+        let got = received.load(std::sync::atomic::Ordering::Relaxed);
+        let watched = t.elapsed();
         println!("fan-in: {n} runners × {per_runner} events (batches of 50)");
         println!(
             "  connect all: {} ({:.2} ms a runner, 64 dialling at once)",
@@ -259,8 +272,55 @@ fn fanin() {
             "  events/s acknowledged: {rate:.0} from {n} runners; baseline one runner: {solo_rate:.0} ({:.2}×)",
             rate / solo_rate
         );
+        println!(
+            "  a GraphQL subscriber received {got} of {total} events ({:.0}/s until its last; {cut})",
+            got as f64 / watched.as_secs_f64()
+        );
         drop(links);
     });
+}
+
+/// A `graphql-transport-ws` subscription to every event, acknowledged.
+async fn subscribe(addr: &str, token: &str) -> Ws {
+    let mut req = format!("ws://{addr}{}", agentd_proto::hq::GRAPHQL_PATH)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::client_async(req, tcp).await.unwrap();
+    let init = json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}});
+    ws.send(Message::Text(init.to_string().into())).await.unwrap();
+    loop {
+        if let Some(Ok(Message::Text(t))) = ws.next().await {
+            assert!(t.as_str().contains("connection_ack"), "{t}");
+            break;
+        }
+    }
+    let sub = json!({"id": "1", "type": "subscribe", "payload": {"query":
+        "subscription { events { runner event { seq } } }"}});
+    ws.send(Message::Text(sub.to_string().into())).await.unwrap();
+    ws
+}
+
+/// Counts `next` messages until `total`, an error, or the end; says which.
+async fn count_events(
+    mut ws: Ws,
+    received: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    total: u64,
+) -> String {
+    while let Some(Ok(m)) = ws.next().await {
+        if let Message::Text(t) = m {
+            if t.as_str().contains("\"next\"") && !t.as_str().contains("\"errors\"") {
+                if received.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 >= total {
+                    return "all of them".into();
+                }
+            } else {
+                return format!("stopped: {}", t.as_str().chars().take(160).collect::<String>());
+            }
+        }
+    }
+    "the socket ended".into()
 }
 
 fn hook(home: &Path, session: &str) -> Child {

@@ -1244,3 +1244,100 @@ fn graphql_at_hq_reads_every_runner_and_decides_within_roles() {
     );
     assert_eq!(status, 400);
 }
+
+/// GraphQL subscriptions at HQ: one WebSocket streams every runner's
+/// events as HQ stores them; without a live user token the connection is
+/// refused before any subscription starts.
+#[test]
+fn a_graphql_subscription_at_hq_streams_every_runners_events() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let hq = Hq::start();
+    let r1 = hq.token(&["--runner", "one"]);
+    let r2 = hq.token(&["--runner", "two"]);
+    let viewer = hq.token(&["--user", "val", "--role", "viewer"]);
+    let d1 = TestDaemon::with_config(&runner_config(&hq, &r1));
+    let d2 = TestDaemon::with_config(&runner_config(&hq, &r2));
+    for d in [&d1, &d2] {
+        wait_for("the runner to link", Duration::from_secs(30), || {
+            health(d).hq.filter(|h| h.connected)
+        });
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = format!("ws://{}{}", hq.addr, agentd_proto::hq::GRAPHQL_PATH);
+    let open = || {
+        let mut req = url.as_str().into_client_request().unwrap();
+        req.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "graphql-transport-ws".parse().unwrap(),
+        );
+        req
+    };
+    rt.block_on(async {
+        // A forged token: no ack, the socket closes.
+        let (mut ws, _) = tokio_tungstenite::connect_async(open()).await.unwrap();
+        let init = json!({"type": "connection_init", "payload": {"authorization": "Bearer agentd_hq_user_forged"}});
+        ws.send(Message::Text(init.to_string().into())).await.unwrap();
+        let refused = tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                match ws.next().await {
+                    Some(Ok(Message::Text(t))) => assert!(!t.as_str().contains("connection_ack"), "{t}"),
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                    Some(Ok(_)) => {}
+                }
+            }
+        })
+        .await;
+        assert!(refused.is_ok(), "a forged token must be refused");
+
+        let (mut ws, _) = tokio_tungstenite::connect_async(open()).await.unwrap();
+        let init = json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {viewer}")}});
+        ws.send(Message::Text(init.to_string().into())).await.unwrap();
+        let ack = loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) => break serde_json::from_str::<serde_json::Value>(t.as_str()).unwrap(),
+                Some(Ok(_)) => {}
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        let sub = json!({"id": "1", "type": "subscribe", "payload": {"query":
+            "subscription { events { runner event { seq sessionId name } } }"}});
+        ws.send(Message::Text(sub.to_string().into())).await.unwrap();
+        // Live from now on: ingest on both runners until each is seen.
+        let mut seen: std::collections::BTreeMap<String, String> = Default::default();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let mut n = 0;
+        while seen.len() < 2 {
+            assert!(tokio::time::Instant::now() < deadline, "saw only {seen:?}");
+            n += 1;
+            ingest(&d1, &format!("one-{n}"), "SessionStart", json!({}));
+            ingest(&d2, &format!("two-{n}"), "SessionStart", json!({}));
+            let got = tokio::time::timeout(Duration::from_secs(2), async {
+                loop {
+                    match ws.next().await {
+                        Some(Ok(Message::Text(t))) => {
+                            return serde_json::from_str::<serde_json::Value>(t.as_str()).unwrap();
+                        }
+                        Some(Ok(_)) => {}
+                        other => panic!("{other:?}"),
+                    }
+                }
+            })
+            .await;
+            if let Ok(m) = got {
+                assert_eq!(m["type"], "next", "{m}");
+                let e = &m["payload"]["data"]["events"];
+                let runner = e["runner"].as_str().unwrap().to_owned();
+                let session = e["event"]["sessionId"].as_str().unwrap().to_owned();
+                assert!(session.starts_with(&runner), "{m}");
+                assert_eq!(e["event"]["name"], "SessionStart");
+                seen.insert(runner, session);
+            }
+        }
+    });
+}
