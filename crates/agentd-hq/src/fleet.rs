@@ -156,6 +156,11 @@ impl Fleet {
         self.feed.0.subscribe()
     }
 
+    /// The newest `seq` folded of every runner.
+    pub fn cursors(&self) -> HashMap<String, u64> {
+        self.folded.read().map(|f| f.clone()).unwrap_or_default()
+    }
+
     /// The newest `seq` of `runner` folded (0: none).
     pub fn folded(&self, runner: &str) -> u64 {
         self.folded

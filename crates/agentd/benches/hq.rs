@@ -285,12 +285,17 @@ async fn subscribe(addr: &str, token: &str) -> Ws {
     let mut req = format!("ws://{addr}{}", agentd_proto::hq::GRAPHQL_PATH)
         .into_client_request()
         .unwrap();
-    req.headers_mut()
-        .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (mut ws, _) = tokio_tungstenite::client_async(req, tcp).await.unwrap();
-    let init = json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}});
-    ws.send(Message::Text(init.to_string().into())).await.unwrap();
+    let init =
+        json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}});
+    ws.send(Message::Text(init.to_string().into()))
+        .await
+        .unwrap();
     loop {
         if let Some(Ok(Message::Text(t))) = ws.next().await {
             assert!(t.as_str().contains("connection_ack"), "{t}");
@@ -299,7 +304,9 @@ async fn subscribe(addr: &str, token: &str) -> Ws {
     }
     let sub = json!({"id": "1", "type": "subscribe", "payload": {"query":
         "subscription { events { runner event { seq } } }"}});
-    ws.send(Message::Text(sub.to_string().into())).await.unwrap();
+    ws.send(Message::Text(sub.to_string().into()))
+        .await
+        .unwrap();
     ws
 }
 
@@ -316,7 +323,10 @@ async fn count_events(
                     return "all of them".into();
                 }
             } else {
-                return format!("stopped: {}", t.as_str().chars().take(160).collect::<String>());
+                return format!(
+                    "stopped: {}",
+                    t.as_str().chars().take(160).collect::<String>()
+                );
             }
         }
     }
