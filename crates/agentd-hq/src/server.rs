@@ -105,6 +105,11 @@ pub async fn serve(
     config: &Config,
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
+    // What HQ acts on must be the user's alone: the root (checked as it is
+    // made private) and the config that names the database.
+    agentd_daemon::server::make_private_dir(&paths.root)?;
+    agentd_client::trust::check_file(&paths.root.join("agentd.toml"))
+        .map_err(|e| ServeError::Store(format!("refusing to start: {e}")))?;
     let backend = open_backend(paths, config).await?;
     let _lock = agentd_daemon::lock::acquire(&paths.pid, &paths.root)?;
     // A link is a socket: a thousand runners need a thousand descriptors.

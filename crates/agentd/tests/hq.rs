@@ -1456,3 +1456,50 @@ fn a_subscriber_that_falls_behind_is_caught_up_from_the_store() {
         "the subscriber never fell behind: the test proved nothing"
     );
 }
+
+/// HQ refuses a root or a config other users could have changed (the
+/// config names the database HQ trusts).
+#[test]
+fn hq_refuses_a_root_or_config_others_can_write() {
+    use std::os::unix::fs::PermissionsExt;
+    let serve = |home: &Path| -> Output {
+        let mut child = agentd_cmd(home)
+            .args(["hq", "serve"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let exited = wait_for("HQ to refuse", Duration::from_secs(20), || {
+            child.try_wait().ok().flatten()
+        });
+        assert!(!exited.success());
+        child.wait_with_output().unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let open_root = dir.path().join("open");
+    std::fs::create_dir(&open_root).unwrap();
+    std::fs::set_permissions(&open_root, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = serve(&open_root);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("refusing"),
+        "{out:?}"
+    );
+
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let config = root.join("agentd.toml");
+    std::fs::write(
+        &config,
+        "[hq]\ndatabase = \"postgres://evil@127.0.0.1:1/x\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = serve(&root);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("refusing") && err.contains("agentd.toml"),
+        "{err}"
+    );
+}
