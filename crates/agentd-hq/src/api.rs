@@ -48,6 +48,10 @@ pub fn router(
             post(graphql).get(graphql_ws),
         )
         .route(&format!("{RUNNERS_PATH}/{{name}}/launch"), post(launch))
+        .route(
+            &format!("{RUNNERS_PATH}/{{name}}"),
+            axum::routing::delete(forget),
+        )
         .layer(middleware::from_fn_with_state(
             hosts,
             agentd_daemon::http::loopback_only,
@@ -291,4 +295,19 @@ async fn graphql_ws(
                 .await;
             let _ = pinger.await;
         })
+}
+
+/// `DELETE /hq/v1/runners/{name}`: `{"forgotten_events": n}`.
+async fn forget(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(runner): Path<String>,
+) -> Result<Response, ApiError> {
+    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    let n = app
+        .hq
+        .forget(&caller, Some(peer.to_string()), &runner)
+        .await?;
+    Ok(Json(json!({"forgotten_events": n})).into_response())
 }

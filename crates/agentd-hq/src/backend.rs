@@ -243,6 +243,17 @@ impl Backend {
         }
     }
 
+    /// See [`Store::forget`].
+    ///
+    /// # Errors
+    /// The store.
+    pub async fn forget(&self, runner: String) -> Result<u64, StoreError> {
+        match self {
+            Backend::Sqlite(s) => Self::blocking(s, move |s| s.forget(&runner)).await,
+            Backend::Postgres(pg) => pg.forget(&runner).await,
+        }
+    }
+
     /// See [`Store::audit_log`].
     ///
     /// # Errors

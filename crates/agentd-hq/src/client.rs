@@ -50,7 +50,20 @@ impl HqClient {
     /// # Errors
     /// What went wrong, and for HQ's own refusals its status and message.
     pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, String> {
-        self.within(self.request(path, None)).await
+        self.within(self.request(hyper::Method::GET, path, None))
+            .await
+    }
+
+    /// `DELETE path`, decoded.
+    ///
+    /// # Errors
+    /// As [`HqClient::get_json`].
+    pub async fn delete_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<T, String> {
+        self.within(self.request(hyper::Method::DELETE, path, None))
+            .await
     }
 
     /// `POST path` with `body` as JSON, decoded.
@@ -63,7 +76,8 @@ impl HqClient {
         body: &impl serde::Serialize,
     ) -> Result<T, String> {
         let body = serde_json::to_vec(body).map_err(|e| format!("encoding the request: {e}"))?;
-        self.within(self.request(path, Some(body))).await
+        self.within(self.request(hyper::Method::POST, path, Some(body)))
+            .await
     }
 
     async fn within<T>(
@@ -81,6 +95,7 @@ impl HqClient {
 
     async fn request<T: serde::de::DeserializeOwned>(
         &self,
+        method: hyper::Method,
         path: &str,
         body: Option<Vec<u8>>,
     ) -> Result<T, String> {
@@ -92,12 +107,10 @@ impl HqClient {
         tokio::spawn(async move {
             let _ = conn.await;
         });
-        let builder = match &body {
-            None => hyper::Request::get(path),
-            Some(_) => {
-                hyper::Request::post(path).header(hyper::header::CONTENT_TYPE, "application/json")
-            }
-        };
+        let mut builder = hyper::Request::builder().method(method).uri(path);
+        if body.is_some() {
+            builder = builder.header(hyper::header::CONTENT_TYPE, "application/json");
+        }
         let req = builder
             .header(hyper::header::HOST, self.target.authority())
             .header(

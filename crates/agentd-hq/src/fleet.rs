@@ -151,6 +151,20 @@ pub const REVOKED: &str = "this runner's token was revoked";
 pub const STOPPING: &str = "HQ is stopping";
 
 impl Fleet {
+    /// Drops everything HQ holds in memory of `runner` (its sessions,
+    /// approvals and place in its log).
+    pub fn forget_runner(&self, runner: &str) {
+        if let Ok(mut r) = self.registries.write() {
+            r.remove(runner);
+        }
+        if let Ok(mut f) = self.folded.write() {
+            f.remove(runner);
+        }
+        if let Ok(mut a) = self.approvals.write() {
+            a.remove(runner);
+        }
+    }
+
     /// Every event folded from now on, of every runner.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<FannedEvent>> {
         self.feed.0.subscribe()

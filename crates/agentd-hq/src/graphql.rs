@@ -446,6 +446,15 @@ impl HqMutation {
         })
     }
 
+    /// Forgets a runner's log and sessions at HQ (role `admin`; the runner
+    /// must be offline), so a runner whose root was replaced links again
+    /// from the start. Returns how many events were forgotten.
+    async fn forget_runner(&self, ctx: &Context<'_>, runner: String) -> async_graphql::Result<u64> {
+        let hq = ctx.data::<HqService>()?;
+        let caller = ctx.data::<Caller>()?;
+        hq.forget(caller, peer(ctx), &runner).await.map_err(gql)
+    }
+
     /// Starts Claude Code on `runner` (role `operator`).
     #[allow(clippy::too_many_arguments)]
     async fn launch(

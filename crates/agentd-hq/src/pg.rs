@@ -567,6 +567,22 @@ impl PgStore {
         Ok(rx)
     }
 
+    /// As [`crate::store::Store::forget`].
+    ///
+    /// # Errors
+    /// The database.
+    pub async fn forget(&self, runner: &str) -> Result<u64, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let n = tx
+            .execute("DELETE FROM events WHERE runner = $1", &[&runner])
+            .await?;
+        tx.execute("DELETE FROM runners WHERE name = $1", &[&runner])
+            .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
     /// As [`crate::store::Store::audit`].
     ///
     /// # Errors

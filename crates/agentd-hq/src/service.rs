@@ -192,7 +192,7 @@ impl HqService {
         let acked = self.backend.connected(name, hello, now).await?;
         if head_seq < acked {
             return Err(HqError::Invalid(format!(
-                "runner {runner}'s log ends at seq {head_seq} but HQ holds up to {acked}: was its root replaced? Give it a new runner name (`agentd hq token create --runner NEW`)"
+                "runner {runner}'s log ends at seq {head_seq} but HQ holds up to {acked}: was its root replaced? An admin can forget HQ's copy (`agentd hq forget {runner}`) so it links again from the start"
             )));
         }
         Ok(acked)
@@ -403,6 +403,53 @@ impl HqService {
         )
         .await;
         result
+    }
+
+    /// Forgets `runner`'s log and sessions at HQ (role `admin`), so that a
+    /// runner whose root was replaced can link again from seq 1. Refused
+    /// while it is linked. Audited.
+    ///
+    /// # Errors
+    /// Forbidden below `admin`; conflict while linked; not found.
+    pub async fn forget(
+        &self,
+        caller: &Caller,
+        peer: Option<String>,
+        runner: &str,
+    ) -> Result<u64, HqError> {
+        let result = self.forget_unaudited(caller, runner).await;
+        let outcome = match &result {
+            Ok(n) => format!("ok: {n} events"),
+            Err(e) => e.to_string(),
+        };
+        self.record(caller, peer, "runner.forget", runner, runner, outcome)
+            .await;
+        result
+    }
+
+    async fn forget_unaudited(&self, caller: &Caller, runner: &str) -> Result<u64, HqError> {
+        HqService::require(caller, Role::Admin)?;
+        let linked_elsewhere =
+            self.backend.shared() && self.backend.link_of(runner).await?.is_some();
+        if self.fleet.online(runner) || linked_elsewhere {
+            return Err(HqError::Conflict(format!(
+                "runner {runner} is linked: stop it (or revoke its token) before forgetting it"
+            )));
+        }
+        if !self
+            .backend
+            .runners()
+            .await?
+            .iter()
+            .any(|r| r.name == runner)
+        {
+            return Err(HqError::NotFound(format!(
+                "HQ knows no runner {runner:?}: see `agentd hq runners`"
+            )));
+        }
+        let n = self.backend.forget(runner.to_owned()).await?;
+        self.fleet.forget_runner(runner);
+        Ok(n)
     }
 
     /// Writes an audit entry (a failure to is logged, never fatal).

@@ -390,6 +390,19 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Deletes `runner`'s row and stored log (its tokens stay); returns how
+    /// many events went.
+    ///
+    /// # Errors
+    /// The store.
+    pub fn forget(&mut self, runner: &str) -> Result<u64, StoreError> {
+        let tx = self.conn.transaction()?;
+        let n = tx.execute("DELETE FROM events WHERE runner = ?1", params![runner])?;
+        tx.execute("DELETE FROM runners WHERE name = ?1", params![runner])?;
+        tx.commit()?;
+        Ok(n as u64)
+    }
+
     /// Records what a user did.
     ///
     /// # Errors

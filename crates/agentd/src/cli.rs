@@ -570,6 +570,17 @@ pub enum HqCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Forget a runner's log and sessions at HQ (role admin; the runner
+    /// must be offline): for a runner whose root was replaced, so it links
+    /// again from the start.
+    Forget {
+        /// The runner's name.
+        runner: String,
+        /// HQ's URL (default: `AGENTD_HQ_URL`, else the HQ running in this
+        /// root); the user token from `AGENTD_HQ_TOKEN`.
+        #[arg(long, value_name = "URL")]
+        hq: Option<String>,
+    },
     /// Every runner HQ knows, online or not.
     Runners {
         /// HQ's URL (default: `AGENTD_HQ_URL`, else the HQ running in this

@@ -1503,3 +1503,61 @@ fn hq_refuses_a_root_or_config_others_can_write() {
         "{err}"
     );
 }
+
+/// A runner whose root was replaced (its log starts again at seq 1) is
+/// refused, with what to do; an admin forgets HQ's copy (refused while it
+/// is linked, and below admin), and the runner links again from the start.
+#[test]
+fn a_runner_whose_root_was_replaced_links_again_after_an_admin_forgets_it() {
+    let hq = Hq::start();
+    let r1 = hq.token(&["--runner", "phoenix"]);
+    let admin = hq.token(&["--user", "ada", "--role", "admin"]);
+    let operator = hq.token(&["--user", "olga", "--role", "operator"]);
+    let config = runner_config(&hq, &r1);
+    let mut old = TestDaemon::with_config(&config);
+    for i in 0..5 {
+        ingest(&old, &format!("old-{i}"), "SessionStart", json!({}));
+    }
+    wait_caught_up(&hq, &admin, &old, "phoenix");
+    // Not while it is linked; not below admin.
+    let out = as_user(&admin, &["hq", "forget", "phoenix", "--hq", &hq.url()]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("409"),
+        "{out:?}"
+    );
+    old.kill();
+    wait_for("HQ to see it go", Duration::from_secs(30), || {
+        runners(&hq, &admin).iter().all(|r| !r.online).then_some(())
+    });
+    let out = as_user(&operator, &["hq", "forget", "phoenix", "--hq", &hq.url()]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("403"),
+        "{out:?}"
+    );
+
+    // A fresh root with the same token: refused, saying what to do.
+    let new = TestDaemon::with_config(&config);
+    let why = wait_for(
+        "the replaced runner to be refused",
+        Duration::from_secs(30),
+        || health(&new).hq?.last_error,
+    );
+    assert!(why.contains("agentd hq forget phoenix"), "{why}");
+    let out = as_user(&admin, &["hq", "forget", "phoenix", "--hq", &hq.url()]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("5 events"),
+        "{out:?}"
+    );
+    // It links again (after its backoff) and HQ holds its new log only.
+    ingest(&new, "new-0", "SessionStart", json!({}));
+    wait_caught_up(&hq, &admin, &new, "phoenix");
+    assert_eq!(hq_log(&hq, "phoenix", None), own_log(&new));
+    let out = as_user(&admin, &["ls", "--json", "--hq", &hq.url()]);
+    let sessions: Vec<HqSessionView> = decode(&out.stdout);
+    let ids: Vec<&str> = sessions
+        .iter()
+        .map(|s| s.session.session.id.as_str())
+        .collect();
+    assert_eq!(ids, ["new-0"]);
+}

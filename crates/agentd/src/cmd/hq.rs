@@ -384,6 +384,22 @@ pub fn approvals(paths: &Paths, url: &str, json: bool, all: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `agentd hq forget NAME`.
+pub fn forget(paths: &Paths, hq: Option<String>, runner: &str) -> ExitCode {
+    let path = format!("{RUNNERS_PATH}/{runner}");
+    match client(paths, hq).and_then(|c| block_on(c.delete_json::<serde_json::Value>(&path))) {
+        Ok(v) => {
+            out(&format!(
+                "forgot runner {} ({} events); it links again from the start\n",
+                one_line(runner),
+                v["forgotten_events"]
+            ));
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
 /// `agentd hq audit`.
 pub fn audit(paths: &Paths, hq: Option<String>, json: bool) -> ExitCode {
     let entries = match client(paths, hq).and_then(|c| get::<Vec<AuditEntry>>(&c, AUDIT_PATH)) {

@@ -70,6 +70,7 @@ pub fn run(cli: Cli) -> ExitCode {
             HqCommand::Status { hq: url, json } => hq::status(&paths, url, json),
             HqCommand::Runners { hq: url, json } => hq::runners(&paths, url, json),
             HqCommand::Audit { hq: url, json } => hq::audit(&paths, url, json),
+            HqCommand::Forget { runner, hq: url } => hq::forget(&paths, url, &runner),
         },
         Command::Runner {
             command: RunnerCommand::Join { url, token, ca },
