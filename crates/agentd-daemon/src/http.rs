@@ -373,31 +373,10 @@ async fn graphql_ws(
         .max_message_size(agentd_proto::MAX_FRAME_BYTES)
         .max_frame_size(agentd_proto::MAX_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
-            use futures_util::{SinkExt, StreamExt};
             // A quiet subscription still moves bytes: a ping every
             // WS_PING keeps the HTTP idle timeout (for slowloris) from
             // closing it, and finds dead peers.
-            let (mut ws_tx, ws_rx) = socket.split();
-            let (out_tx, mut out_rx) = tokio::sync::mpsc::channel::<axum::extract::ws::Message>(64);
-            let pinger = tokio::spawn(async move {
-                let mut tick = tokio::time::interval(WS_PING);
-                tick.tick().await;
-                loop {
-                    tokio::select! {
-                        m = out_rx.recv() => match m {
-                            Some(m) => if ws_tx.send(m).await.is_err() { break },
-                            None => break,
-                        },
-                        _ = tick.tick() => {
-                            if ws_tx.send(axum::extract::ws::Message::Ping(Default::default())).await.is_err() {
-                                break;
-                            }
-                        }
-                    }
-                }
-                let _ = ws_tx.close().await;
-            });
-            let sink = tokio_util::sync::PollSender::new(out_tx);
+            let (sink, ws_rx, pinger) = pinged_pair(socket, WS_PING);
             let served = async_graphql_axum::GraphQLWebSocket::new_with_pair(sink, ws_rx, schema, protocol)
                 .on_connection_init(move |payload| async move {
                     let given = payload
@@ -437,6 +416,42 @@ async fn graphql_ws(
             revoked.cancel();
             let _ = pinger.await;
         })
+}
+
+/// Splits a WebSocket for `async_graphql_axum::GraphQLWebSocket`: the
+/// sink writes through a task that also pings every `every`; returns the
+/// sink, the read half, and that task (it ends when the sink is dropped or
+/// the peer is gone). The daemon's and HQ's GraphQL WebSockets use it.
+pub fn pinged_pair(
+    socket: axum::extract::ws::WebSocket,
+    every: std::time::Duration,
+) -> (
+    tokio_util::sync::PollSender<axum::extract::ws::Message>,
+    futures_util::stream::SplitStream<axum::extract::ws::WebSocket>,
+    tokio::task::JoinHandle<()>,
+) {
+    use futures_util::{SinkExt, StreamExt};
+    let (mut ws_tx, ws_rx) = socket.split();
+    let (out_tx, mut out_rx) = tokio::sync::mpsc::channel::<axum::extract::ws::Message>(64);
+    let pinger = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                m = out_rx.recv() => match m {
+                    Some(m) => if ws_tx.send(m).await.is_err() { break },
+                    None => break,
+                },
+                _ = tick.tick() => {
+                    if ws_tx.send(axum::extract::ws::Message::Ping(Default::default())).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = ws_tx.close().await;
+    });
+    (tokio_util::sync::PollSender::new(out_tx), ws_rx, pinger)
 }
 
 /// A GraphQL WebSocket's read buffer, bytes (clients send little: init,

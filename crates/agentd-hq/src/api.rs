@@ -252,28 +252,7 @@ async fn graphql_ws(
         .write_buffer_size(0)
         .max_message_size(agentd_proto::MAX_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
-            use futures_util::{SinkExt, StreamExt};
-            let (mut ws_tx, ws_rx) = socket.split();
-            let (out_tx, mut out_rx) = tokio::sync::mpsc::channel::<axum::extract::ws::Message>(64);
-            let pinger = tokio::spawn(async move {
-                let mut tick = tokio::time::interval(WS_PING);
-                tick.tick().await;
-                loop {
-                    tokio::select! {
-                        m = out_rx.recv() => match m {
-                            Some(m) => if ws_tx.send(m).await.is_err() { break },
-                            None => break,
-                        },
-                        _ = tick.tick() => {
-                            if ws_tx.send(axum::extract::ws::Message::Ping(Default::default())).await.is_err() {
-                                break;
-                            }
-                        }
-                    }
-                }
-                let _ = ws_tx.close().await;
-            });
-            let sink = tokio_util::sync::PollSender::new(out_tx);
+            let (sink, ws_rx, pinger) = agentd_daemon::http::pinged_pair(socket, WS_PING);
             async_graphql_axum::GraphQLWebSocket::new_with_pair(sink, ws_rx, schema, protocol)
                 .on_connection_init(move |payload| async move {
                     let given = payload

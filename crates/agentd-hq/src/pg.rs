@@ -231,34 +231,18 @@ impl PgStore {
     /// # Errors
     /// None or several match; the database.
     pub async fn revoke(&self, prefix: &str, now_ms: i64) -> Result<TokenView, StoreError> {
-        let matching: Vec<TokenView> = self
-            .tokens()
-            .await?
-            .into_iter()
-            .filter(|t| !prefix.is_empty() && t.id.starts_with(prefix))
-            .collect();
-        match matching.as_slice() {
-            [t] => {
-                let client = self.pool.get().await?;
-                client
-                    .execute(
-                        "UPDATE tokens SET revoked_ms = $2 WHERE id = $1 AND revoked_ms IS NULL",
-                        &[&t.id, &now_ms],
-                    )
-                    .await?;
-                Ok(TokenView {
-                    revoked_ms: t.revoked_ms.or(Some(now_ms)),
-                    ..t.clone()
-                })
-            }
-            [] => Err(StoreError::Invalid(format!(
-                "no token id starts with {prefix:?}: see `agentd hq token list`"
-            ))),
-            _ => Err(StoreError::Invalid(format!(
-                "{} tokens' ids start with {prefix:?}: give more of the id",
-                matching.len()
-            ))),
-        }
+        let t = crate::store::pick_token(self.tokens().await?, prefix)?;
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "UPDATE tokens SET revoked_ms = $2 WHERE id = $1 AND revoked_ms IS NULL",
+                &[&t.id, &now_ms],
+            )
+            .await?;
+        Ok(TokenView {
+            revoked_ms: t.revoked_ms.or(Some(now_ms)),
+            ..t
+        })
     }
 
     /// As [`crate::store::Store::revoked`].

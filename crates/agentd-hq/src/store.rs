@@ -95,6 +95,26 @@ pub struct TokenView {
     pub revoked_ms: Option<i64>,
 }
 
+/// The one token whose id starts with `prefix` (both stores' `revoke`).
+///
+/// # Errors
+/// None or several match.
+pub fn pick_token(tokens: Vec<TokenView>, prefix: &str) -> Result<TokenView, StoreError> {
+    let mut matching: Vec<TokenView> = tokens
+        .into_iter()
+        .filter(|t| !prefix.is_empty() && t.id.starts_with(prefix))
+        .collect();
+    match matching.len() {
+        1 => Ok(matching.remove(0)),
+        0 => Err(StoreError::Invalid(format!(
+            "no token id starts with {prefix:?}: see `agentd hq token list`"
+        ))),
+        n => Err(StoreError::Invalid(format!(
+            "{n} tokens' ids start with {prefix:?}: give more of the id"
+        ))),
+    }
+}
+
 /// What a runner said in its `hello`.
 #[derive(Debug, Clone, Default)]
 pub struct Hello {
@@ -195,30 +215,15 @@ impl Store {
     /// # Errors
     /// No token or several match; the store.
     pub fn revoke(&self, prefix: &str, now_ms: i64) -> Result<TokenView, StoreError> {
-        let matching: Vec<TokenView> = self
-            .tokens()?
-            .into_iter()
-            .filter(|t| !prefix.is_empty() && t.id.starts_with(prefix))
-            .collect();
-        match matching.as_slice() {
-            [t] => {
-                self.conn.execute(
-                    "UPDATE tokens SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL",
-                    params![t.id, now_ms],
-                )?;
-                Ok(TokenView {
-                    revoked_ms: t.revoked_ms.or(Some(now_ms)),
-                    ..t.clone()
-                })
-            }
-            [] => Err(StoreError::Invalid(format!(
-                "no token id starts with {prefix:?}: see `agentd hq token list`"
-            ))),
-            _ => Err(StoreError::Invalid(format!(
-                "{} tokens' ids start with {prefix:?}: give more of the id",
-                matching.len()
-            ))),
-        }
+        let t = pick_token(self.tokens()?, prefix)?;
+        self.conn.execute(
+            "UPDATE tokens SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL",
+            params![t.id, now_ms],
+        )?;
+        Ok(TokenView {
+            revoked_ms: t.revoked_ms.or(Some(now_ms)),
+            ..t
+        })
     }
 
     /// Ids of revoked tokens.

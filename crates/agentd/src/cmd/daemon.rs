@@ -18,7 +18,23 @@ const WAIT: Duration = Duration::from_secs(10);
 
 /// `agentd serve`: the daemon in the foreground until SIGINT/SIGTERM.
 pub fn serve(paths: &Paths) -> ExitCode {
-    // Everything the daemon creates (database, WAL, log, token) is the user's alone.
+    foreground(paths, "agentd", async |config, shutdown| {
+        Daemon::run(paths, &config, shutdown, |_| {})
+            .await
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// Runs a server in the foreground, as `agentd serve` and `agentd hq
+/// serve` do: a private umask, the config, logging to stderr at
+/// `[daemon] log`, a two-worker runtime, SIGINT/SIGTERM → `shutdown`, and
+/// a prompt exit (blocking tasks stuck on I/O are not waited for).
+pub(crate) fn foreground(
+    paths: &Paths,
+    thread_name: &str,
+    run: impl AsyncFnOnce(agentd_client::Config, CancellationToken) -> Result<(), String>,
+) -> ExitCode {
+    // Everything the server creates (databases, WAL, log, token) is the user's alone.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let config = match config(paths) {
         Ok(c) => c,
@@ -34,7 +50,7 @@ pub fn serve(paths: &Paths) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
-        .thread_name("agentd")
+        .thread_name(thread_name)
         .build()
     {
         Ok(rt) => rt,
@@ -47,17 +63,16 @@ pub fn serve(paths: &Paths) -> ExitCode {
             wait_for_signal().await;
             on_signal.cancel();
         });
-        Daemon::run(paths, &config, shutdown, |_| {}).await
+        run(config, shutdown).await
     });
-    // Don't wait for blocking tasks stuck on I/O: shutdown must be prompt.
     runtime.shutdown_timeout(Duration::from_millis(200));
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&e.to_string()),
+        Err(e) => fail(&e),
     }
 }
 
-pub(crate) async fn wait_for_signal() {
+async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     match (
         signal(SignalKind::interrupt()),

@@ -12,49 +12,18 @@ use agentd_proto::hq::{
     APPROVALS_PATH, AUDIT_PATH, AuditEntry, DecisionBody, HqApprovalView, HqSessionView, HqStatus,
     RUNNERS_PATH, RunnerView, SESSIONS_PATH, STATUS_PATH,
 };
-use tokio_util::sync::CancellationToken;
 
 use super::{fail, out, print_json, usage_error};
 use crate::render::{age, project_name, short_id};
 
 /// `agentd hq serve`.
 pub fn serve(paths: &Paths) -> ExitCode {
-    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
-    let config = match super::config(paths) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.daemon.log)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .thread_name("agentd-hq")
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
-    };
     let hq_paths = HqPaths::new(&paths.root);
-    let result = runtime.block_on(async {
-        let shutdown = CancellationToken::new();
-        let on_signal = shutdown.clone();
-        tokio::spawn(async move {
-            super::daemon::wait_for_signal().await;
-            on_signal.cancel();
-        });
-        agentd_hq::server::serve(&hq_paths, &config, shutdown).await
-    });
-    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&e.to_string()),
-    }
+    super::daemon::foreground(paths, "agentd-hq", async |config, shutdown| {
+        agentd_hq::server::serve(&hq_paths, &config, shutdown)
+            .await
+            .map_err(|e| e.to_string())
+    })
 }
 
 /// Runs `f` on HQ's store (`hq.db` in this root, or `[hq] database`),
