@@ -320,17 +320,7 @@ impl PgStore {
             if e.seq <= acked {
                 continue;
             }
-            let row = StoredEvent {
-                seq: e.seq,
-                ts_ms: e.ts_ms,
-                session_id: e.session_id.clone(),
-                agent: e.agent.clone(),
-                source: e.source.clone(),
-                name: e.name.clone(),
-                kind: e.kind.clone(),
-                payload: e.payload.to_string(),
-                env: e.env.to_string(),
-            };
+            let row = crate::store::stored_of(e);
             let n = tx
                 .execute(
                     &insert,

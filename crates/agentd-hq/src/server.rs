@@ -248,18 +248,10 @@ pub async fn open_backend(paths: &HqPaths, config: &Config) -> Result<Backend, S
 }
 
 fn write_info(path: &Path, info: &HqInfo) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("json.tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(serde_json::to_string(info).unwrap_or_default().as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
+    agentd_fs::write_private(
+        path,
+        serde_json::to_string(info).unwrap_or_default().as_bytes(),
+    )
 }
 
 /// Where the HQ serving `paths` listens, if one runs.

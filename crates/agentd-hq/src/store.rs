@@ -95,6 +95,21 @@ pub struct TokenView {
     pub revoked_ms: Option<i64>,
 }
 
+/// The row HQ stores for an event a runner sent (both stores' `append`).
+pub fn stored_of(e: &EventRecord) -> StoredEvent {
+    StoredEvent {
+        seq: e.seq,
+        ts_ms: e.ts_ms,
+        session_id: e.session_id.clone(),
+        agent: e.agent.clone(),
+        source: e.source.clone(),
+        name: e.name.clone(),
+        kind: e.kind.clone(),
+        payload: e.payload.to_string(),
+        env: e.env.to_string(),
+    }
+}
+
 /// The one token whose id starts with `prefix` (both stores' `revoke`).
 ///
 /// # Errors
@@ -313,17 +328,7 @@ impl Store {
                 if e.seq <= acked {
                     continue;
                 }
-                let row = StoredEvent {
-                    seq: e.seq,
-                    ts_ms: e.ts_ms,
-                    session_id: e.session_id.clone(),
-                    agent: e.agent.clone(),
-                    source: e.source.clone(),
-                    name: e.name.clone(),
-                    kind: e.kind.clone(),
-                    payload: e.payload.to_string(),
-                    env: e.env.to_string(),
-                };
+                let row = stored_of(e);
                 let n = insert.execute(params![
                     runner,
                     row.seq as i64,
@@ -378,19 +383,7 @@ impl Store {
         )?;
         let rows = stmt.query_map(
             params![runner, after as i64, limit.min(i64::MAX as usize) as i64],
-            |r| {
-                Ok(StoredEvent {
-                    seq: r.get::<_, i64>(0)?.max(0) as u64,
-                    ts_ms: r.get(1)?,
-                    session_id: r.get(2)?,
-                    agent: r.get(3)?,
-                    source: r.get(4)?,
-                    name: r.get(5)?,
-                    kind: r.get(6)?,
-                    payload: r.get(7)?,
-                    env: r.get(8)?,
-                })
-            },
+            StoredEvent::from_row,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

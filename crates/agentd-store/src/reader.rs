@@ -28,6 +28,27 @@ pub struct StoredEvent {
     pub env: String,
 }
 
+impl StoredEvent {
+    /// A row selected as `seq, ts_ms, session_id, agent, source, name, kind,
+    /// payload, env` (the daemon's log and HQ's copy of runners' logs).
+    ///
+    /// # Errors
+    /// A column of the wrong type.
+    pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
+        Ok(StoredEvent {
+            seq: r.get::<_, i64>(0)?.max(0) as u64,
+            ts_ms: r.get(1)?,
+            session_id: r.get(2)?,
+            agent: r.get(3)?,
+            source: r.get(4)?,
+            name: r.get(5)?,
+            kind: r.get(6)?,
+            payload: r.get(7)?,
+            env: r.get(8)?,
+        })
+    }
+}
+
 /// A read-only connection.
 pub struct Reader {
     conn: Connection,
@@ -94,19 +115,7 @@ impl Reader {
         sql.push_str(" ORDER BY seq LIMIT ?");
         args.push(SqlValue::Integer(limit.min(i64::MAX as usize) as i64));
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args), |r| {
-            Ok(StoredEvent {
-                seq: r.get::<_, i64>(0)? as u64,
-                ts_ms: r.get(1)?,
-                session_id: r.get(2)?,
-                agent: r.get(3)?,
-                source: r.get(4)?,
-                name: r.get(5)?,
-                kind: r.get(6)?,
-                payload: r.get(7)?,
-                env: r.get(8)?,
-            })
-        })?;
+        let rows = stmt.query_map(params_from_iter(args), StoredEvent::from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

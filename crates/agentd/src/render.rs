@@ -55,38 +55,67 @@ pub fn project_name(s: &SessionView) -> String {
     one_line(name)
 }
 
+/// One session's cells of the `agentd ls` table (STATUS, PROJECT, MODEL,
+/// LAST TOOL, ACTIVE, ID), every untrusted string made one safe line.
+pub fn session_cells(v: &SessionView, now_ms: i64) -> [String; 6] {
+    let s = &v.session;
+    [
+        format!(
+            "{} · {}",
+            s.status.as_str().replace('_', " "),
+            age(now_ms - s.status_since_ms)
+        ),
+        truncate(&project_name(v), 24),
+        truncate(&one_line(s.model.as_deref().unwrap_or("-")), 22),
+        truncate(
+            &one_line(
+                s.current_tool
+                    .as_deref()
+                    .or(s.last_tool.as_deref())
+                    .unwrap_or("-"),
+            ),
+            20,
+        ),
+        format!("{} ago", age(now_ms - s.last_event_ms)),
+        short_id(&s.id),
+    ]
+}
+
+/// A plain table: columns padded to their widest cell, two spaces apart,
+/// no trailing blanks.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let mut l = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                l.push_str("  ");
+            }
+            l.push_str(cell);
+            l.push_str(&" ".repeat(w.saturating_sub(cell.chars().count())));
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+    out
+}
+
 /// The `agentd ls` table, `now_ms` being the current time.
 pub fn sessions_table(sessions: &[SessionView], now_ms: i64, color: bool) -> String {
     let header = ["STATUS", "PROJECT", "MODEL", "LAST TOOL", "ACTIVE", "ID"];
     let rows: Vec<(Status, [String; 6])> = sessions
         .iter()
-        .map(|v| {
-            let s = &v.session;
-            let status = format!(
-                "{} · {}",
-                s.status.as_str().replace('_', " "),
-                age(now_ms - s.status_since_ms)
-            );
-            (
-                s.status,
-                [
-                    status,
-                    truncate(&project_name(v), 24),
-                    truncate(&one_line(s.model.as_deref().unwrap_or("-")), 22),
-                    truncate(
-                        &one_line(
-                            s.current_tool
-                                .as_deref()
-                                .or(s.last_tool.as_deref())
-                                .unwrap_or("-"),
-                        ),
-                        20,
-                    ),
-                    format!("{} ago", age(now_ms - s.last_event_ms)),
-                    short_id(&s.id),
-                ],
-            )
-        })
+        .map(|v| (v.session.status, session_cells(v, now_ms)))
         .collect();
     let mut widths = header.map(|h| h.chars().count());
     for (_, cells) in &rows {
@@ -262,6 +291,12 @@ mod tests {
     use agentd_core::Session;
 
     use super::*;
+
+    #[test]
+    fn tables_pad_to_the_widest_cell() {
+        let t = table(&["A", "BB"], &[vec!["xyz".into(), "1".into()]]);
+        assert_eq!(t, "A    BB\nxyz  1\n");
+    }
 
     #[test]
     fn table_snapshot() {

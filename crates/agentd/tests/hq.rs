@@ -11,7 +11,7 @@ use agentd_proto::api::{EventsList, EventsListParams, Health};
 use agentd_proto::hq::{HqApprovalView, HqSessionView, RunnerView};
 use agentd_proto::method;
 use serde_json::json;
-use support::{TestDaemon, agentd_cmd, wait_for};
+use support::{TestDaemon, agentd_cmd, http, wait_for};
 
 /// An `agentd hq serve` in its own root; killed on drop.
 struct Hq {
@@ -414,9 +414,20 @@ fn tokens_roles_revocation_and_host_checks() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 
     // DNS rebinding: another name for this address is refused.
-    let (status, _) = raw_get(&hq.addr, "/hq/v1/status", "evil.example", &user);
+    let auth = format!("Bearer {user}");
+    let (status, _) = http(
+        &hq.addr,
+        "GET /hq/v1/status",
+        &[("Host", "evil.example"), ("Authorization", &auth)],
+        "",
+    );
     assert_eq!(status, 403);
-    let (status, body) = raw_get(&hq.addr, "/hq/v1/status", "127.0.0.1", &user);
+    let (status, body) = http(
+        &hq.addr,
+        "GET /hq/v1/status",
+        &[("Host", "127.0.0.1"), ("Authorization", &auth)],
+        "",
+    );
     assert_eq!(status, 200, "{body}");
 
     // Revoking a runner's token cuts its link at once and keeps it out.
@@ -495,6 +506,11 @@ fn runner_join_writes_a_private_config_and_refuses_what_would_leak() {
         std::fs::metadata(&config).unwrap().permissions().mode() & 0o777,
         0o600
     );
+    assert_eq!(
+        std::fs::metadata(&home).unwrap().permissions().mode() & 0o777,
+        0o700,
+        "the root it made is private"
+    );
     // `agentd config` never prints the token.
     let shown = support::run(&home, &["config"], None);
     assert!(!String::from_utf8_lossy(&shown.stdout).contains("agentd_hq_runner_abc"));
@@ -542,27 +558,6 @@ fn runner_join_writes_a_private_config_and_refuses_what_would_leak() {
             .as_deref(),
         Some("agentd_hq_runner_def")
     );
-}
-
-/// One HTTP/1.1 GET with `Host: host`; (status, body).
-fn raw_get(addr: &str, path: &str, host: &str, token: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut buf = String::new();
-    let _ = s.read_to_string(&mut buf);
-    let status = buf
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = buf.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
-    (status, body)
 }
 
 fn hq_approvals(hq: &Hq, token: &str, all: bool) -> Vec<HqApprovalView> {
@@ -1145,29 +1140,6 @@ fn bad_runner_frames_are_refused_and_hq_keeps_serving() {
     assert_eq!(health(&d).hq.unwrap().connects, 1);
 }
 
-/// One HTTP/1.1 POST of JSON with a bearer token; (status, body).
-fn raw_post(addr: &str, path: &str, token: &str, body: &serde_json::Value) -> (u16, String) {
-    use std::io::{Read, Write};
-    let body = body.to_string();
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut buf = String::new();
-    let _ = s.read_to_string(&mut buf);
-    let status = buf
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = buf.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
-    (status, body)
-}
-
 /// HQ's GraphQL face: every runner's sessions and approvals in one
 /// schema (the runner's own types), a decision by mutation, roles and
 /// tokens enforced with stable error codes.
@@ -1182,13 +1154,21 @@ fn graphql_at_hq_reads_every_runner_and_decides_within_roles() {
     let request = json!({"session_id": "s1", "hook_event_name": "PermissionRequest", "cwd": "/tmp",
         "tool_name": "Bash", "tool_input": {"command": "terraform apply"}});
     let hook = support::spawn_hook(&d.home, request.to_string().as_bytes(), &[]);
-    let gql = |token: &str, query: &str, variables: serde_json::Value| {
-        let (status, body) = raw_post(
+    let post = |token: &str, body: &serde_json::Value| {
+        let auth = format!("Bearer {token}");
+        http(
             &hq.addr,
-            agentd_proto::hq::GRAPHQL_PATH,
-            token,
-            &json!({"query": query, "variables": variables}),
-        );
+            &format!("POST {}", agentd_proto::hq::GRAPHQL_PATH),
+            &[
+                ("Host", "127.0.0.1"),
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            &body.to_string(),
+        )
+    };
+    let gql = |token: &str, query: &str, variables: serde_json::Value| {
+        let (status, body) = post(token, &json!({"query": query, "variables": variables}));
         (
             status,
             serde_json::from_str::<serde_json::Value>(&body).unwrap_or(json!(body)),
@@ -1236,12 +1216,7 @@ fn graphql_at_hq_reads_every_runner_and_decides_within_roles() {
     );
     let (status, _) = gql("agentd_hq_user_forged", q, json!({}));
     assert_eq!(status, 401);
-    let (status, _) = raw_post(
-        &hq.addr,
-        agentd_proto::hq::GRAPHQL_PATH,
-        &viewer,
-        &json!("nope"),
-    );
+    let (status, _) = post(&viewer, &json!("nope"));
     assert_eq!(status, 400);
 }
 

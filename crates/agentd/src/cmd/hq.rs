@@ -14,7 +14,7 @@ use agentd_proto::hq::{
 };
 
 use super::{fail, out, print_json, usage_error};
-use crate::render::{age, project_name, short_id};
+use crate::render::{age, session_cells, table};
 
 /// `agentd hq serve`.
 pub fn serve(paths: &Paths) -> ExitCode {
@@ -444,30 +444,12 @@ pub fn ls(paths: &Paths, url: &str, json: bool, all: bool, status: &[String]) ->
         };
     }
     let now = agentd_hq::service::now_ms();
+    // The local `ls` table's columns (MODEL aside), after the runner.
     let rows: Vec<Vec<String>> = shown
         .iter()
         .map(|v| {
-            let s = &v.session.session;
-            vec![
-                one_line(&v.runner),
-                format!(
-                    "{} · {}",
-                    s.status.as_str().replace('_', " "),
-                    age(now - s.status_since_ms)
-                ),
-                truncate(&project_name(&v.session), 24),
-                truncate(
-                    &one_line(
-                        s.current_tool
-                            .as_deref()
-                            .or(s.last_tool.as_deref())
-                            .unwrap_or("-"),
-                    ),
-                    20,
-                ),
-                format!("{} ago", age(now - s.last_event_ms)),
-                short_id(&s.id),
-            ]
+            let [status, project, _model, tool, active, id] = session_cells(&v.session, now);
+            vec![one_line(&v.runner), status, project, tool, active, id]
         })
         .collect();
     out(&table(
@@ -531,9 +513,13 @@ pub fn join(paths: &Paths, url: &str, token: &str, ca: Option<&std::path::Path>)
     };
     hq.insert("url", toml_edit::value(url.trim_end_matches('/')));
     hq.insert("token", toml_edit::value(token));
+    // The root is made as the daemon makes it (0700), or checked.
+    if let Err(e) = agentd_daemon::server::make_private_dir(&paths.root) {
+        return fail(&e.to_string());
+    }
     if let Some(pem) = &pinned {
         let copy = paths.root.join("hq-ca.pem");
-        if let Err(e) = write_private(&copy, &String::from_utf8_lossy(pem)) {
+        if let Err(e) = agentd_fs::write_private(&copy, pem) {
             return fail(&format!("writing {}: {e}", copy.display()));
         }
         hq.insert("ca", toml_edit::value(copy.display().to_string()));
@@ -545,7 +531,7 @@ pub fn join(paths: &Paths, url: &str, token: &str, ca: Option<&std::path::Path>)
     if let Err(e) = agentd_client::Config::parse(&new) {
         return fail(&format!("the edited config would not load: {e}"));
     }
-    if let Err(e) = write_private(&paths.config, &new) {
+    if let Err(e) = agentd_fs::write_private(&paths.config, new.as_bytes()) {
         return fail(&format!("writing {}: {e}", paths.config.display()));
     }
     let running = agentd_daemon::lock::running_pid(&paths.pid).is_some();
@@ -559,62 +545,4 @@ pub fn join(paths: &Paths, url: &str, token: &str, ca: Option<&std::path::Path>)
         }
     ));
     ExitCode::SUCCESS
-}
-
-/// Replaces `path` with `text`, mode 0600 (it holds a token).
-fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("toml.tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
-}
-
-/// A plain table: columns padded to their widest cell, two spaces apart.
-fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let mut line = |cells: Vec<&str>| {
-        let mut l = String::new();
-        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
-            if i > 0 {
-                l.push_str("  ");
-            }
-            l.push_str(cell);
-            l.push_str(&" ".repeat(w.saturating_sub(cell.chars().count())));
-        }
-        out.push_str(l.trim_end());
-        out.push('\n');
-    };
-    line(header.to_vec());
-    for row in rows {
-        line(row.iter().map(String::as_str).collect());
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tables_pad_to_the_widest_cell() {
-        let t = table(&["A", "BB"], &[vec!["xyz".into(), "1".into()]]);
-        assert_eq!(t, "A    BB\nxyz  1\n");
-    }
 }
