@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agentd_proto::api::{EventRecord, SubscribeParams};
-use agentd_proto::hq::{HqLinkView, HqMessage, MAX_LINK_FRAME_BYTES, RUNNER_PATH, RunnerMessage};
+use agentd_proto::hq::{
+    HqLinkView, HqMessage, MAX_LINK_FRAME_BYTES, RUNNER_PATH, RunnerMessage, TerminalCall,
+};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -166,25 +168,22 @@ fn random_unit() -> f64 {
     (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// One link: dial, hello, forward until it breaks (`Err`, why) or `stop`.
-async fn link_once(
-    service: &Service,
+/// A WebSocket to HQ's `path`, signed with the runner token, within
+/// [`DIAL_WITHIN`].
+async fn dial(
     settings: &LinkSettings,
-    status: &LinkStatus,
-    stop: &CancellationToken,
-) -> Result<(), String> {
+    path: &str,
+    config: tokio_tungstenite::tungstenite::protocol::WebSocketConfig,
+) -> Result<tokio_tungstenite::WebSocketStream<Box<dyn crate::dial::Io>>, String> {
     let mut request = settings
         .target
-        .ws_url(RUNNER_PATH)
+        .ws_url(path)
         .into_client_request()
         .map_err(|e| format!("bad HQ URL {}: {e}", settings.url()))?;
     let auth = format!("Bearer {}", settings.token)
         .parse()
         .map_err(|_| "the runner token holds characters a header cannot".to_owned())?;
     request.headers_mut().insert("Authorization", auth);
-    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-        .max_message_size(Some(MAX_LINK_FRAME_BYTES))
-        .max_frame_size(Some(MAX_LINK_FRAME_BYTES));
     let dial = async {
         let stream = crate::dial::connect(&settings.target, settings.tls.as_ref()).await?;
         tokio_tungstenite::client_async_with_config(request, stream, Some(config))
@@ -203,10 +202,114 @@ async fn link_once(
                 other => format!("HQ: {other}"),
             })
     };
-    let (ws, _) = tokio::select! {
+    let (ws, _) = tokio::time::timeout(DIAL_WITHIN, dial)
+        .await
+        .map_err(|_| format!("dialling HQ took over {} s", DIAL_WITHIN.as_secs()))??;
+    Ok(ws)
+}
+
+fn json<T: serde::Serialize>(
+    r: Result<T, crate::service::ServiceError>,
+) -> Result<serde_json::Value, crate::service::ServiceError> {
+    r.map(|v| serde_json::to_value(v).unwrap_or_default())
+}
+
+/// Serves HQ's terminal `call` (its answer goes to `answers`); an attach
+/// then dials the channel HQ named and streams the terminal over it until
+/// either side ends or the daemon stops.
+async fn serve_terminal(
+    service: Service,
+    settings: LinkSettings,
+    request: u64,
+    call: TerminalCall,
+    answers: tokio::sync::mpsc::Sender<RunnerMessage>,
+    stop: CancellationToken,
+) {
+    let answer = |r: Result<serde_json::Value, crate::service::ServiceError>| {
+        let (value, error) = match r {
+            Ok(v) => (Some(v), None),
+            Err(e) => (None, Some(link_error(&e))),
+        };
+        RunnerMessage::Answered {
+            request,
+            value,
+            error,
+        }
+    };
+    let (id, from, channel) = match call {
+        TerminalCall::Start { params } => {
+            let r = json(service.start_terminal(params).await);
+            let _ = answers.send(answer(r)).await;
+            return;
+        }
+        TerminalCall::List => {
+            let _ = answers.send(answer(json(Ok(service.terminals())))).await;
+            return;
+        }
+        TerminalCall::Close { id } => {
+            let r = json(service.close_terminal(&id).await);
+            let _ = answers.send(answer(r)).await;
+            return;
+        }
+        TerminalCall::Attach { id, from, channel } => (id, from, channel),
+    };
+    if channel.len() != 32 || !channel.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let bad = crate::service::ServiceError::Invalid(format!(
+            "terminal channel {channel:?} is not 32 hex digits"
+        ));
+        let _ = answers.send(answer(Err(bad))).await;
+        return;
+    }
+    let (id, entry) = match service.terminal(&id) {
+        Ok(found) => {
+            let _ = answers.send(answer(Ok(serde_json::Value::Null))).await;
+            found
+        }
+        Err(e) => {
+            let _ = answers.send(answer(Err(e))).await;
+            return;
+        }
+    };
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(crate::terminal_stream::MAX_INPUT_FRAME))
+        .max_frame_size(Some(crate::terminal_stream::MAX_INPUT_FRAME));
+    let path = agentd_proto::hq::terminal_channel_path(&channel);
+    let ws = tokio::select! {
+        _ = stop.cancelled() => return,
+        r = dial(&settings, &path, config) => match r {
+            Ok(ws) => ws,
+            Err(e) => {
+                tracing::warn!(error = %e, terminal = %id, "cannot open HQ's terminal channel");
+                return;
+            }
+        },
+    };
+    tracing::info!(terminal = %id, "terminal attached through HQ");
+    let streaming = crate::terminal_stream::stream(
+        crate::terminal_stream::frames(ws),
+        &id,
+        entry.terminal,
+        from,
+    );
+    tokio::select! {
+        _ = stop.cancelled() => {}
+        () = streaming => {}
+    }
+}
+
+/// One link: dial, hello, forward until it breaks (`Err`, why) or `stop`.
+async fn link_once(
+    service: &Service,
+    settings: &LinkSettings,
+    status: &LinkStatus,
+    stop: &CancellationToken,
+) -> Result<(), String> {
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(MAX_LINK_FRAME_BYTES))
+        .max_frame_size(Some(MAX_LINK_FRAME_BYTES));
+    let ws = tokio::select! {
         _ = stop.cancelled() => return Ok(()),
-        r = tokio::time::timeout(DIAL_WITHIN, dial) => r
-            .map_err(|_| format!("dialling HQ took over {} s", DIAL_WITHIN.as_secs()))??,
+        r = dial(settings, RUNNER_PATH, config) => r?,
     };
     let (mut tx, mut rx) = ws.split();
     let hello = RunnerMessage::Hello {
@@ -225,7 +328,10 @@ async fn link_once(
     let (runner, mut acked) = match welcome {
         HqMessage::Welcome { runner, acked_seq } => (runner, acked_seq),
         HqMessage::Error { message } => return Err(format!("HQ refused this runner: {message}")),
-        HqMessage::Ack { .. } | HqMessage::Decide { .. } | HqMessage::Launch { .. } => {
+        HqMessage::Ack { .. }
+        | HqMessage::Decide { .. }
+        | HqMessage::Launch { .. }
+        | HqMessage::Terminal { .. } => {
             return Err("HQ sent a request before its welcome".into());
         }
     };
@@ -305,6 +411,16 @@ async fn link_once(
                                     .send(RunnerMessage::Launched { request, launched, error })
                                     .await;
                             });
+                        }
+                        Ok(HqMessage::Terminal { request, call }) => {
+                            tokio::spawn(serve_terminal(
+                                service.clone(),
+                                settings.clone(),
+                                request,
+                                call,
+                                answers.clone(),
+                                stop.clone(),
+                            ));
                         }
                         Ok(HqMessage::Decide { request, params }) => {
                             // Its own task: a decision waits on the writer,

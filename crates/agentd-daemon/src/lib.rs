@@ -41,6 +41,7 @@ pub mod slots;
 pub mod spool;
 pub mod state;
 pub mod subscribe;
+pub mod terminal_stream;
 pub mod terminals;
 pub mod tls;
 pub mod trim;

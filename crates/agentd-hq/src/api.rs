@@ -49,6 +49,22 @@ pub fn router(
         )
         .route(&format!("{RUNNERS_PATH}/{{name}}/launch"), post(launch))
         .route(
+            &format!("{RUNNERS_PATH}/{{name}}/terminals"),
+            get(terminals).post(start_terminal),
+        )
+        .route(
+            &format!("{RUNNERS_PATH}/{{name}}/terminals/{{id}}"),
+            axum::routing::delete(close_terminal),
+        )
+        .route(
+            &format!("{RUNNERS_PATH}/{{name}}/terminals/{{id}}/attach"),
+            get(attach_terminal),
+        )
+        .route(
+            &format!("{RUNNER_PATH}/terminal/{{channel}}"),
+            get(terminal_channel),
+        )
+        .route(
             &format!("{RUNNERS_PATH}/{{name}}"),
             axum::routing::delete(forget),
         )
@@ -289,4 +305,112 @@ async fn forget(
         .forget(&caller, Some(peer.to_string()), &runner)
         .await?;
     Ok(Json(json!({"forgotten_events": n})).into_response())
+}
+
+/// `GET /hq/v1/runners/{name}/terminals`.
+async fn terminals(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(runner): Path<String>,
+) -> Result<Response, ApiError> {
+    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    Ok(Json(app.hq.terminals(&caller, &runner).await?).into_response())
+}
+
+/// `POST /hq/v1/runners/{name}/terminals` with `TerminalStartParams`.
+async fn start_terminal(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(runner): Path<String>,
+    body: Result<
+        Json<agentd_proto::api::TerminalStartParams>,
+        axum::extract::rejection::JsonRejection,
+    >,
+) -> Result<Response, ApiError> {
+    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    let Json(params) = body.map_err(|e| {
+        HqError::Invalid(format!(
+            "the body must be JSON like {{\"kind\": \"shell\", \"cwd\": \"/path\"}}: {e}"
+        ))
+    })?;
+    let view = app
+        .hq
+        .start_terminal(&caller, Some(peer.to_string()), &runner, params)
+        .await?;
+    Ok(Json(view).into_response())
+}
+
+/// `DELETE /hq/v1/runners/{name}/terminals/{id}`.
+async fn close_terminal(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path((runner, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    let view = app
+        .hq
+        .close_terminal(&caller, Some(peer.to_string()), &runner, &id)
+        .await?;
+    Ok(Json(view).into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct AttachQuery {
+    from: Option<u64>,
+}
+
+/// `GET /hq/v1/runners/{name}/terminals/{id}/attach?from=`: the runner
+/// dials back first, so a refusal is an HTTP status, not a socket that
+/// closes at once; then the two sockets are spliced.
+async fn attach_terminal(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path((runner, id)): Path<(String, String)>,
+    Query(q): Query<AttachQuery>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    let runner_socket = app
+        .hq
+        .attach_terminal(&caller, Some(peer.to_string()), &runner, &id, q.from)
+        .await?;
+    let shutdown = app.shutdown.clone();
+    Ok(upgrade
+        .max_message_size(agentd_daemon::terminal_stream::MAX_INPUT_FRAME)
+        .max_frame_size(agentd_daemon::terminal_stream::MAX_INPUT_FRAME)
+        .write_buffer_size(0)
+        .on_upgrade(move |browser| crate::splice::splice(browser, runner_socket, shutdown)))
+}
+
+/// `GET /hq/v1/runner/terminal/{channel}`: a runner dialling back for a
+/// terminal HQ asked it to attach.
+async fn terminal_channel(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(channel): Path<String>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    let Principal::Runner(runner) = caller.principal else {
+        return Err(
+            HqError::Forbidden("only a runner token opens a terminal channel".into()).into(),
+        );
+    };
+    if !app.hq.channels().expects(&channel, &runner) {
+        return Err(HqError::NotFound(format!(
+            "no terminal channel {channel:?} waits for runner {runner} (it lapsed after {} s)",
+            crate::terminals::DIAL_BACK_WITHIN.as_secs()
+        ))
+        .into());
+    }
+    Ok(ws
+        .max_message_size(crate::splice::MAX_RUNNER_FRAME)
+        .max_frame_size(crate::splice::MAX_RUNNER_FRAME)
+        .write_buffer_size(0)
+        .on_upgrade(move |socket| async move {
+            app.hq.channels().deliver(&channel, &runner, socket);
+        }))
 }

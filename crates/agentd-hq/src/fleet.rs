@@ -35,6 +35,8 @@ pub enum Request {
     Decide(DecideParams),
     /// Start Claude Code.
     Launch(agentd_proto::api::LaunchParams),
+    /// A terminal call.
+    Terminal(agentd_proto::hq::TerminalCall),
 }
 
 impl Request {
@@ -43,6 +45,7 @@ impl Request {
         match self {
             Request::Decide(params) => HqMessage::Decide { request, params },
             Request::Launch(params) => HqMessage::Launch { request, params },
+            Request::Terminal(call) => HqMessage::Terminal { request, call },
         }
     }
 }

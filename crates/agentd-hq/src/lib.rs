@@ -20,5 +20,7 @@ pub mod pg;
 pub mod route;
 pub mod server;
 pub mod service;
+pub mod splice;
 pub mod store;
+pub mod terminals;
 pub mod token;

@@ -167,6 +167,14 @@ async fn run(
                     Ok(RunnerMessage::Launched { request, launched, error }) => {
                         hq.fleet().answered(request, answer_of(launched, error));
                     }
+                    Ok(RunnerMessage::Answered { request, value, error }) => {
+                        // `null` is an answer (an attach's "dialling").
+                        let value = match (value, &error) {
+                            (None, None) => Some(serde_json::Value::Null),
+                            (v, _) => v,
+                        };
+                        hq.fleet().answered(request, answer_of(value, error));
+                    }
                     Ok(RunnerMessage::Hello { .. }) => {
                         refuse(socket, "hello twice".into()).await;
                         return "hello twice".into();

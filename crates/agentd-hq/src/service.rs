@@ -65,6 +65,7 @@ pub struct HqService {
     /// This HQ process among those on one database.
     id: Arc<str>,
     decoding: Arc<tokio::sync::Semaphore>,
+    channels: Arc<crate::terminals::Channels>,
 }
 
 /// Runner messages decoded at once (see [`HqService::decode_permit`]).
@@ -94,6 +95,7 @@ impl HqService {
             id: id.into(),
             fleet: Arc::new(Fleet::default()),
             decoding: Arc::new(tokio::sync::Semaphore::new(DECODING)),
+            channels: Arc::default(),
         };
         hq.sync().await?;
         Ok(hq)
@@ -452,8 +454,13 @@ impl HqService {
         Ok(n)
     }
 
+    /// Terminal channels waiting for their runner to dial in.
+    pub fn channels(&self) -> &Arc<crate::terminals::Channels> {
+        &self.channels
+    }
+
     /// Writes an audit entry (a failure to is logged, never fatal).
-    async fn record(
+    pub(crate) async fn record(
         &self,
         caller: &Caller,
         peer: Option<String>,
@@ -483,7 +490,7 @@ impl HqService {
     /// Sends `what` to `runner` — over its link here, or (several HQs on
     /// one Postgres) through the HQ that holds it — and waits for the
     /// answer, within [`RUNNER_ANSWER_WITHIN`].
-    async fn ask_runner(
+    pub(crate) async fn ask_runner(
         &self,
         runner: &str,
         what: Request,

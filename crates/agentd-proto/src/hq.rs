@@ -13,9 +13,18 @@
 //! runner → HQ   {"type":"decided","request":7,"approval":ApprovalView} or {…,"error":{"code","message"}}
 //! HQ → runner   {"type":"launch","request":8,"params":LaunchParams}      (an operator's launch)
 //! runner → HQ   {"type":"launched","request":8,"launched":Launched} or {…,"error":{…}}
+//! HQ → runner   {"type":"terminal","request":9,"call":TerminalCall}   (an operator's terminal)
+//! runner → HQ   {"type":"answered","request":9,"value":…} or {…,"error":{…}}
 //! either way    WebSocket pings every 10 s; HQ closes a link silent for 30 s
 //! HQ → runner   {"type":"error","message":"…"}                then close
 //! ```
+//!
+//! A terminal is not streamed over the link (a busy terminal would hold
+//! up events and decisions): for `{"op":"attach","channel":C,…}` the runner
+//! dials a second WebSocket to [`terminal_channel_path`]`(C)` with its
+//! runner token and streams the terminal over it in the daemon's terminal
+//! protocol (`agentd_daemon::terminal_stream`); HQ splices that socket to
+//! the browser's `GET /hq/v1/runners/{name}/terminals/{id}/attach`.
 //!
 //! Delivery is exactly once by construction: the runner always resumes
 //! after the `acked_seq` HQ committed, and HQ stores each `(runner, seq)`
@@ -29,12 +38,20 @@
 //! [`DecisionBody`] → [`HqApprovalView`] (role `approver`),
 //! `POST /hq/v1/runners/{name}/launch` with `LaunchParams` → [`HqLaunched`]
 //! (role `operator`), and
+//! `GET|POST /hq/v1/runners/{name}/terminals` (list → `[TerminalView]`; start
+//! with `TerminalStartParams` → `TerminalView`), `DELETE
+//! /hq/v1/runners/{name}/terminals/{id}`, `GET
+//! /hq/v1/runners/{name}/terminals/{id}/attach?from=` (a WebSocket; role
+//! `operator` for all four), and
 //! `GET /hq/v1/audit` → `[AuditEntry]`. Errors are `{"error": message}`
 //! with 400, 401, 403, 404, 409, 410, 503 or 500.
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{ApprovalView, DecideParams, EventRecord, LaunchParams, Launched, SessionView};
+use crate::api::{
+    ApprovalView, DecideParams, EventRecord, LaunchParams, Launched, SessionView,
+    TerminalStartParams,
+};
 
 /// Where runners dial in (a WebSocket upgrade).
 pub const RUNNER_PATH: &str = "/hq/v1/runner";
@@ -54,6 +71,21 @@ pub const GRAPHQL_PATH: &str = "/hq/graphql";
 /// `POST /hq/v1/runners/{name}/launch`'s path.
 pub fn launch_path(runner: &str) -> String {
     format!("{RUNNERS_PATH}/{runner}/launch")
+}
+
+/// `GET|POST /hq/v1/runners/{name}/terminals`'s path.
+pub fn terminals_path(runner: &str) -> String {
+    format!("{RUNNERS_PATH}/{runner}/terminals")
+}
+
+/// `DELETE /hq/v1/runners/{name}/terminals/{id}`'s path.
+pub fn terminal_path(runner: &str, id: &str) -> String {
+    format!("{RUNNERS_PATH}/{runner}/terminals/{id}")
+}
+
+/// Where a runner dials to stream a terminal HQ asked it to attach.
+pub fn terminal_channel_path(channel: &str) -> String {
+    format!("{RUNNER_PATH}/terminal/{channel}")
 }
 
 /// `POST /hq/v1/approvals/{id}/decision`'s path.
@@ -98,6 +130,17 @@ pub enum RunnerMessage {
         #[serde(default)]
         launched: Option<Launched>,
         /// Why it was not.
+        #[serde(default)]
+        error: Option<LinkError>,
+    },
+    /// The answer to a `terminal` call: `value` as [`TerminalCall`] says.
+    Answered {
+        /// The call's `request`.
+        request: u64,
+        /// The result.
+        #[serde(default)]
+        value: Option<serde_json::Value>,
+        /// Why there is none.
         #[serde(default)]
         error: Option<LinkError>,
     },
@@ -156,11 +199,57 @@ pub enum HqMessage {
         /// As `sessions.launch` takes them.
         params: LaunchParams,
     },
+    /// An operator's terminal call.
+    Terminal {
+        /// Echoed in the `answered` answer.
+        request: u64,
+        /// What to do.
+        call: TerminalCall,
+    },
     /// Why HQ is closing the link.
     Error {
         /// What was wrong and what to do.
         message: String,
     },
+}
+
+/// A terminal call HQ makes on a runner, and what its answer's `value`
+/// holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum TerminalCall {
+    /// Start one (as `terminals.start`): a `TerminalView`.
+    Start {
+        /// What to start.
+        params: TerminalStartParams,
+    },
+    /// The runner's terminals: `[TerminalView]`.
+    List,
+    /// End one's process group and forget it: its last `TerminalView`.
+    Close {
+        /// Its id (or a unique prefix).
+        id: String,
+    },
+    /// Stream one over a new WebSocket to [`terminal_channel_path`]:
+    /// `null` once the runner found the terminal (it dials next).
+    Attach {
+        /// Its id (or a unique prefix).
+        id: String,
+        /// Replay from this output offset (`None`: all the buffer holds).
+        #[serde(default)]
+        from: Option<u64>,
+        /// The channel HQ waits on (32 hex).
+        channel: String,
+    },
+}
+
+/// A terminal of a runner, at HQ.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HqTerminalView {
+    /// The runner.
+    pub runner: String,
+    /// The terminal as the runner reports it.
+    pub terminal: crate::api::TerminalView,
 }
 
 /// A runner as HQ sees it.

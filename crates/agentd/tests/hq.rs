@@ -1536,3 +1536,244 @@ fn a_runner_whose_root_was_replaced_links_again_after_an_admin_forgets_it() {
         .collect();
     assert_eq!(ids, ["new-0"]);
 }
+
+/// A terminal socket through HQ: its `hello` and the output that follows.
+struct TermSocket {
+    ws: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    hello: serde_json::Value,
+    output: Vec<u8>,
+}
+
+impl TermSocket {
+    async fn open(hq: &Hq, token: &str, runner: &str, id: &str, from: Option<u64>) -> TermSocket {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut url = format!(
+            "ws://{}{}/attach",
+            hq.addr,
+            agentd_proto::hq::terminal_path(runner, id)
+        );
+        if let Some(f) = from {
+            url.push_str(&format!("?from={f}"));
+        }
+        let mut req = url.into_client_request().unwrap();
+        req.headers_mut()
+            .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+        let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+        let hello = loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) => break serde_json::from_str(t.as_str()).unwrap(),
+                Some(Ok(Message::Ping(_))) => {}
+                other => panic!("expected the terminal's hello, got {other:?}"),
+            }
+        };
+        TermSocket {
+            ws,
+            hello,
+            output: Vec::new(),
+        }
+    }
+
+    async fn type_line(&mut self, line: &str) {
+        use futures_util::SinkExt;
+        self.ws
+            .send(tokio_tungstenite::tungstenite::Message::Binary(
+                format!("{line}\n").into_bytes().into(),
+            ))
+            .await
+            .unwrap();
+    }
+
+    /// Reads output until it holds `needle` (a generous ceiling).
+    async fn read_until(&mut self, needle: &str) {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let found = tokio::time::timeout(Duration::from_secs(30), async {
+            while !String::from_utf8_lossy(&self.output).contains(needle) {
+                match self.ws.next().await {
+                    Some(Ok(Message::Binary(b))) => self.output.extend_from_slice(&b),
+                    Some(Ok(_)) => {}
+                    other => panic!("the terminal socket ended before {needle:?}: {other:?}"),
+                }
+            }
+        })
+        .await;
+        assert!(
+            found.is_ok(),
+            "no {needle:?} in {:?}",
+            String::from_utf8_lossy(&self.output)
+        );
+    }
+
+    /// The offset after the output read so far.
+    fn end(&self) -> u64 {
+        self.hello["from"].as_u64().unwrap() + self.output.len() as u64
+    }
+}
+
+/// Browser ⇄ HQ ⇄ runner ⇄ PTY: an operator starts a shell on a runner
+/// through HQ, types into it over HQ's WebSocket, survives HQ being killed
+/// (the runner keeps the PTY; a re-attach after the restart resumes from
+/// the offset it had and can replay the earlier output), several terminals
+/// per runner, one writer at a time, and a close ends the process group.
+/// Roles hold and every step is audited.
+#[test]
+fn an_operator_attaches_to_a_runners_terminal_through_hq_across_an_hq_crash() {
+    let mut hq = Hq::start();
+    let r1 = hq.token(&["--runner", "box"]);
+    let operator = hq.token(&["--user", "olga", "--role", "operator"]);
+    let viewer = hq.token(&["--user", "val", "--role", "viewer"]);
+    let d = TestDaemon::with_config(&runner_config(&hq, &r1));
+    wait_for("the runner to link", Duration::from_secs(30), || {
+        health(&d).hq.filter(|h| h.connected)
+    });
+    let work = tempfile::tempdir().unwrap();
+    let cwd = work.path().to_str().unwrap();
+    let start = |token: &str| {
+        http(
+            &hq.addr,
+            &format!("POST {}", agentd_proto::hq::terminals_path("box")),
+            &[
+                ("Authorization", &format!("Bearer {token}")),
+                ("Content-Type", "application/json"),
+                ("Host", "127.0.0.1"),
+            ],
+            &json!({"kind": "shell", "cwd": cwd}).to_string(),
+        )
+    };
+    let (status, body) = start(&viewer);
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = start(&operator);
+    assert_eq!(status, 200, "{body}");
+    let first: agentd_proto::hq::HqTerminalView = serde_json::from_str(&body).unwrap();
+    assert_eq!(first.runner, "box");
+    let (status, body) = start(&operator);
+    assert_eq!(status, 200, "{body}");
+    let second: agentd_proto::hq::HqTerminalView = serde_json::from_str(&body).unwrap();
+    let (status, body) = http(
+        &hq.addr,
+        &format!("GET {}", agentd_proto::hq::terminals_path("box")),
+        &[
+            ("Authorization", &format!("Bearer {viewer}")),
+            ("Host", "127.0.0.1"),
+        ],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let listed: Vec<agentd_proto::hq::HqTerminalView> = serde_json::from_str(&body).unwrap();
+    let ids: Vec<&str> = listed.iter().map(|t| t.terminal.id.as_str()).collect();
+    assert!(
+        ids.contains(&first.terminal.id.as_str()) && ids.contains(&second.terminal.id.as_str()),
+        "{ids:?}"
+    );
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let id = first.terminal.id.clone();
+    let offset = rt.block_on(async {
+        // A viewer cannot attach; an unknown terminal is a 404 before any
+        // upgrade.
+        for (token, term, code) in [
+            (&viewer, id.as_str(), "403"),
+            (&operator, "term_nope", "404"),
+        ] {
+            let mut req =
+                tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+                    format!(
+                        "ws://{}{}/attach",
+                        hq.addr,
+                        agentd_proto::hq::terminal_path("box", term)
+                    ),
+                )
+                .unwrap();
+            req.headers_mut()
+                .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+            let err = tokio_tungstenite::connect_async(req).await.unwrap_err();
+            assert!(err.to_string().contains(code), "{err}");
+        }
+        let mut t = TermSocket::open(&hq, &operator, "box", &id, None).await;
+        assert_eq!(t.hello["writer"], json!(true), "{}", t.hello);
+        t.type_line("echo hq-$((6*7))").await;
+        t.read_until("hq-42").await;
+        // A second watcher of the same terminal is not its writer.
+        let w = TermSocket::open(&hq, &operator, "box", &id, None).await;
+        assert_eq!(w.hello["writer"], json!(false), "{}", w.hello);
+        drop(w);
+        // The other terminal is its own.
+        let mut o = TermSocket::open(&hq, &operator, "box", &second.terminal.id, None).await;
+        o.type_line("echo other-$((2+3))").await;
+        o.read_until("other-5").await;
+        assert!(!String::from_utf8_lossy(&o.output).contains("hq-42"));
+        t.end()
+    });
+
+    // HQ dies with the terminal attached; the runner keeps the PTY.
+    hq.kill();
+    hq.restart();
+    wait_for("the runner to link again", Duration::from_secs(60), || {
+        runners(&hq, &viewer)
+            .into_iter()
+            .find(|r| r.name == "box" && r.online)
+    });
+    rt.block_on(async {
+        // Resumed where it was: nothing before `offset` again.
+        let mut t = TermSocket::open(&hq, &operator, "box", &id, Some(offset)).await;
+        assert_eq!(t.hello["from"], json!(offset), "{}", t.hello);
+        t.type_line("echo back-$((50+5))").await;
+        t.read_until("back-55").await;
+        assert!(!String::from_utf8_lossy(&t.output).contains("hq-42"));
+        // Re-attached from the start: the earlier output is replayed.
+        let mut again = TermSocket::open(&hq, &operator, "box", &id, Some(0)).await;
+        again.read_until("back-55").await;
+        assert!(String::from_utf8_lossy(&again.output).contains("hq-42"));
+    });
+
+    // Closing ends its process group on the runner.
+    let pid = first.terminal.pid;
+    let (status, body) = http(
+        &hq.addr,
+        &format!("DELETE {}", agentd_proto::hq::terminal_path("box", &id)),
+        &[
+            ("Authorization", &format!("Bearer {operator}")),
+            ("Host", "127.0.0.1"),
+        ],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    wait_for("the shell to be gone", Duration::from_secs(30), || {
+        (!Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z ")))
+        .then_some(())
+    });
+    let (_, body) = http(
+        &hq.addr,
+        &format!("GET {}", agentd_proto::hq::terminals_path("box")),
+        &[
+            ("Authorization", &format!("Bearer {viewer}")),
+            ("Host", "127.0.0.1"),
+        ],
+        "",
+    );
+    let listed: Vec<agentd_proto::hq::HqTerminalView> = serde_json::from_str(&body).unwrap();
+    assert!(listed.iter().all(|t| t.terminal.id != id), "{listed:?}");
+
+    let out = as_user(&operator, &["hq", "audit", "--json", "--hq", &hq.url()]);
+    let audit: Vec<agentd_proto::hq::AuditEntry> = decode(&out.stdout);
+    let count = |action: &str, user: &str, ok: bool| {
+        audit
+            .iter()
+            .filter(|e| e.action == action && e.user == user && e.outcome.starts_with("ok") == ok)
+            .count()
+    };
+    assert_eq!(count("terminal.start", "olga", true), 2, "{audit:?}");
+    assert_eq!(count("terminal.start", "val", false), 1, "{audit:?}");
+    assert!(count("terminal.attach", "olga", true) >= 5, "{audit:?}");
+    assert_eq!(count("terminal.attach", "val", false), 1, "{audit:?}");
+    assert_eq!(count("terminal.close", "olga", true), 1, "{audit:?}");
+}
