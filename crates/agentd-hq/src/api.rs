@@ -23,6 +23,7 @@ use crate::token::{Principal, Role};
 #[derive(Clone)]
 struct App {
     hq: HqService,
+    web: crate::web::WebAuth,
     schema: crate::graphql::HqSchema,
     shutdown: CancellationToken,
 }
@@ -31,11 +32,15 @@ struct App {
 /// Requests must name loopback or one of `hosts` (a TLS listener's names).
 pub fn router(
     hq: HqService,
+    web: crate::web::WebAuth,
     shutdown: CancellationToken,
     hosts: agentd_daemon::http::Hosts,
 ) -> Router {
     Router::new()
         .route("/health", get(health))
+        .route("/hq/login", post(login))
+        .route("/hq/logout", post(logout))
+        .route("/hq/session", get(session))
         .route(RUNNER_PATH, get(runner_link))
         .route(STATUS_PATH, get(status))
         .route(RUNNERS_PATH, get(runners))
@@ -68,6 +73,8 @@ pub fn router(
             &format!("{RUNNERS_PATH}/{{name}}"),
             axum::routing::delete(forget),
         )
+        .merge(crate::web::assets())
+        .layer(middleware::from_fn(agentd_daemon::web::security_headers))
         .layer(middleware::from_fn_with_state(
             hosts,
             agentd_daemon::http::loopback_only,
@@ -75,6 +82,7 @@ pub fn router(
         .with_state(App {
             schema: crate::graphql::schema(hq.clone()),
             hq,
+            web,
             shutdown,
         })
 }
@@ -144,19 +152,19 @@ async fn runner_link(
 }
 
 async fn status(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    let caller = app.hq.caller(&app.web, &headers, None).await?;
     HqService::require(&caller, Role::Viewer)?;
     Ok(Json(app.hq.status().await?).into_response())
 }
 
 async fn runners(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    let caller = app.hq.caller(&app.web, &headers, None).await?;
     HqService::require(&caller, Role::Viewer)?;
     Ok(Json(app.hq.runners().await?).into_response())
 }
 
 async fn sessions(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    let caller = app.hq.caller(&app.web, &headers, None).await?;
     HqService::require(&caller, Role::Viewer)?;
     Ok(Json(app.hq.sessions()).into_response())
 }
@@ -172,7 +180,7 @@ async fn approvals(
     headers: HeaderMap,
     Query(q): Query<ApprovalsQuery>,
 ) -> Result<Response, ApiError> {
-    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    let caller = app.hq.caller(&app.web, &headers, None).await?;
     HqService::require(&caller, Role::Viewer)?;
     Ok(Json(app.hq.approvals(q.all)).into_response())
 }
@@ -184,7 +192,7 @@ async fn decide(
     Path(id): Path<String>,
     body: Result<Json<DecisionBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    let caller = app.hq.caller(&app.web, &headers, None).await?;
     let Json(body) = body.map_err(|e| {
         HqError::Invalid(format!(
             "the body must be JSON like {{\"decision\": {{\"behavior\": \"allow\"}}}}: {e}"
@@ -198,7 +206,7 @@ async fn decide(
 }
 
 async fn audit(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    let caller = app.hq.caller(&app.web, &headers, None).await?;
     HqService::require(&caller, Role::Viewer)?;
     Ok(Json(app.hq.audit_log(1_000).await?).into_response())
 }
@@ -210,7 +218,7 @@ async fn launch(
     Path(runner): Path<String>,
     body: Result<Json<agentd_proto::api::LaunchParams>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    let caller = app.hq.caller(&app.web, &headers, None).await?;
     let Json(params) = body.map_err(|e| {
         HqError::Invalid(format!(
             "the body must be JSON like {{\"prompt\": \"…\", \"cwd\": \"/path\"}}: {e}"
@@ -231,7 +239,7 @@ async fn graphql(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    let caller = app.hq.caller(&app.web, &headers, None).await?;
     let req: async_graphql::Request = serde_json::from_slice(&body).map_err(|e| {
         HqError::Invalid(format!(
             "body is not a GraphQL request (`{{\"query\": …, \"variables\": …}}`): {e}"
@@ -299,7 +307,7 @@ async fn forget(
     headers: HeaderMap,
     Path(runner): Path<String>,
 ) -> Result<Response, ApiError> {
-    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    let caller = app.hq.caller(&app.web, &headers, None).await?;
     let n = app
         .hq
         .forget(&caller, Some(peer.to_string()), &runner)
@@ -313,7 +321,7 @@ async fn terminals(
     headers: HeaderMap,
     Path(runner): Path<String>,
 ) -> Result<Response, ApiError> {
-    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    let caller = app.hq.caller(&app.web, &headers, None).await?;
     Ok(Json(app.hq.terminals(&caller, &runner).await?).into_response())
 }
 
@@ -328,7 +336,7 @@ async fn start_terminal(
         axum::extract::rejection::JsonRejection,
     >,
 ) -> Result<Response, ApiError> {
-    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    let caller = app.hq.caller(&app.web, &headers, None).await?;
     let Json(params) = body.map_err(|e| {
         HqError::Invalid(format!(
             "the body must be JSON like {{\"kind\": \"shell\", \"cwd\": \"/path\"}}: {e}"
@@ -348,7 +356,7 @@ async fn close_terminal(
     headers: HeaderMap,
     Path((runner, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    let caller = app.hq.caller(&app.web, &headers, None).await?;
     let view = app
         .hq
         .close_terminal(&caller, Some(peer.to_string()), &runner, &id)
@@ -359,6 +367,8 @@ async fn close_terminal(
 #[derive(serde::Deserialize)]
 struct AttachQuery {
     from: Option<u64>,
+    /// A signed-in page's CSRF key (a WebSocket cannot send a header).
+    csrf: Option<String>,
 }
 
 /// `GET /hq/v1/runners/{name}/terminals/{id}/attach?from=`: the runner
@@ -372,7 +382,7 @@ async fn attach_terminal(
     Query(q): Query<AttachQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let caller = app.hq.authenticate(bearer(&headers)).await?;
+    let caller = app.hq.caller(&app.web, &headers, q.csrf.as_deref()).await?;
     let runner_socket = app
         .hq
         .attach_terminal(&caller, Some(peer.to_string()), &runner, &id, q.from)
@@ -413,4 +423,59 @@ async fn terminal_channel(
         .on_upgrade(move |socket| async move {
             app.hq.channels().deliver(&channel, &runner, socket);
         }))
+}
+
+#[derive(serde::Deserialize)]
+struct LoginBody {
+    token: String,
+}
+
+/// `POST /hq/login` with `{"token": "<user token>"}` from HQ's own page:
+/// `{"user", "role", "csrf"}` and the sign-in cookie.
+async fn login(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: Result<Json<LoginBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    if !agentd_daemon::web::same_origin(&headers) {
+        return Err(HqError::Forbidden("sign in from HQ's own page".into()).into());
+    }
+    let Json(body) =
+        body.map_err(|e| HqError::Invalid(format!("the body must be {{\"token\": \"…\"}}: {e}")))?;
+    let caller = app.hq.authenticate(Some(body.token)).await?;
+    let Principal::User { name, role } = caller.principal else {
+        return Err(HqError::Forbidden(
+            "a runner token cannot sign in: use a user token (`agentd hq token create --user NAME --role ROLE`)"
+                .into(),
+        )
+        .into());
+    };
+    let minted = app.web.mint(&caller.token_id, crate::service::now_ms());
+    Ok((
+        [
+            (header::SET_COOKIE, minted.set_cookie),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        Json(json!({"user": name, "role": role.as_str(), "csrf": minted.csrf})),
+    )
+        .into_response())
+}
+
+/// `POST /hq/logout`: clears the cookie.
+async fn logout(State(app): State<App>) -> Response {
+    (
+        [(header::SET_COOKIE, app.web.clear_cookie())],
+        Json(json!({"signed_in": false})),
+    )
+        .into_response()
+}
+
+/// `GET /hq/session`: who the page is signed in as.
+async fn session(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let caller = app.hq.caller(&app.web, &headers, None).await?;
+    let (user, role) = match caller.principal {
+        Principal::User { name, role } => (name, role.as_str()),
+        Principal::Runner(name) => (name, "runner"),
+    };
+    Ok(Json(json!({"signed_in": true, "user": user, "role": role})).into_response())
 }

@@ -70,6 +70,20 @@ impl Backend {
         }
     }
 
+    /// See [`Store::principal_by_id`].
+    ///
+    /// # Errors
+    /// The store.
+    pub async fn principal_by_id(
+        &self,
+        id: String,
+    ) -> Result<Option<(String, Principal)>, StoreError> {
+        match self {
+            Backend::Sqlite(s) => Self::blocking(s, move |s| s.principal_by_id(&id)).await,
+            Backend::Postgres(pg) => pg.principal_by_id(&id).await,
+        }
+    }
+
     /// See [`Store::tokens`].
     ///
     /// # Errors

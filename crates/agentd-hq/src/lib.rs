@@ -24,3 +24,4 @@ pub mod splice;
 pub mod store;
 pub mod terminals;
 pub mod token;
+pub mod web;

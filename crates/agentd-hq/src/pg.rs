@@ -11,7 +11,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
 use crate::store::{Hello, StoreError, TokenView};
-use crate::token::{self, Principal, Role};
+use crate::token::{self, Principal};
 
 const MIGRATIONS: &[&str] = &[
     "CREATE TABLE tokens (
@@ -180,24 +180,38 @@ impl PgStore {
     /// The database.
     pub async fn principal(&self, secret: &str) -> Result<Option<(String, Principal)>, StoreError> {
         let hash = token::hash(secret);
+        self.principal_where("hash = $1", &&hash[..]).await
+    }
+
+    /// As [`crate::store::Store::principal_by_id`].
+    ///
+    /// # Errors
+    /// The database.
+    pub async fn principal_by_id(
+        &self,
+        id: &str,
+    ) -> Result<Option<(String, Principal)>, StoreError> {
+        self.principal_where("id = $1", &id).await
+    }
+
+    async fn principal_where(
+        &self,
+        condition: &str,
+        value: &(dyn tokio_postgres::types::ToSql + Sync),
+    ) -> Result<Option<(String, Principal)>, StoreError> {
         let client = self.pool.get().await?;
         let row = client
             .query_opt(
-                "SELECT id, kind, name, role FROM tokens WHERE hash = $1 AND revoked_ms IS NULL",
-                &[&&hash[..]],
+                &format!(
+                    "SELECT id, kind, name, role FROM tokens WHERE {condition} AND revoked_ms IS NULL"
+                ),
+                &[value],
             )
             .await?;
         Ok(row.and_then(|r| {
             let (id, kind, name, role): (String, String, String, Option<String>) =
                 (r.get(0), r.get(1), r.get(2), r.get(3));
-            let p = match kind.as_str() {
-                "runner" => Principal::Runner(name),
-                _ => Principal::User {
-                    name,
-                    role: Role::parse(role.as_deref().unwrap_or("viewer")).ok()?,
-                },
-            };
-            Some((id, p))
+            Some((id, token::principal_of(&kind, name, role.as_deref())?))
         }))
     }
 

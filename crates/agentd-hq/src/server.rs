@@ -157,7 +157,14 @@ pub async fn serve(
         tasks.spawn(follow_other_hqs(hq.clone(), shutdown.clone()));
         tasks.spawn(crate::route::run(hq.clone(), shutdown.clone()));
     }
-    let app = crate::api::router(hq.clone(), shutdown.clone(), hosts);
+    let root = paths.root.clone();
+    let secure = tls.is_some();
+    let web =
+        tokio::task::spawn_blocking(move || crate::web::WebAuth::load(&root, bound.port(), secure))
+            .await
+            .map_err(|e| ServeError::Http(e.to_string()))?
+            .map_err(ServeError::Http)?;
+    let app = crate::api::router(hq.clone(), web, shutdown.clone(), hosts);
     let listener = agentd_daemon::limits::CappedListener::new(
         tcp,
         agentd_daemon::limits::MAX_HTTP_CONNECTIONS,

@@ -161,6 +161,24 @@ impl HqService {
         }
     }
 
+    /// The caller a live token's id stands for (a signed-in browser's).
+    ///
+    /// # Errors
+    /// [`HqError::Unauthenticated`] when it is unknown or revoked; the
+    /// store.
+    pub async fn authenticate_id(&self, token_id: &str) -> Result<Caller, HqError> {
+        match self.backend.principal_by_id(token_id.to_owned()).await? {
+            Some((token_id, principal)) => Ok(Caller {
+                token_id,
+                principal,
+            }),
+            None => Err(HqError::Unauthenticated(
+                "this browser's sign-in is for a revoked token: sign in again with a live one"
+                    .into(),
+            )),
+        }
+    }
+
     /// Checks that `caller` is a user with at least `role`.
     ///
     /// # Errors

@@ -12,7 +12,7 @@ use agentd_proto::hq::{AuditEntry, RunnerView};
 use agentd_store::StoredEvent;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::token::{self, Principal, Role};
+use crate::token::{self, Principal};
 
 const MIGRATIONS: &[&str] = &[
     "CREATE TABLE tokens (
@@ -184,23 +184,35 @@ impl Store {
     /// The store.
     pub fn principal(&self, secret: &str) -> Result<Option<(String, Principal)>, StoreError> {
         let hash = token::hash(secret);
+        self.principal_where("hash = ?1", &&hash[..])
+    }
+
+    /// The live token with id `id` (a browser's web session names its
+    /// token by id), as [`Store::principal`].
+    ///
+    /// # Errors
+    /// The store.
+    pub fn principal_by_id(&self, id: &str) -> Result<Option<(String, Principal)>, StoreError> {
+        self.principal_where("id = ?1", &id)
+    }
+
+    fn principal_where(
+        &self,
+        condition: &str,
+        value: &dyn rusqlite::ToSql,
+    ) -> Result<Option<(String, Principal)>, StoreError> {
         let row: Option<(String, String, String, Option<String>)> = self
             .conn
             .query_row(
-                "SELECT id, kind, name, role FROM tokens WHERE hash = ?1 AND revoked_ms IS NULL",
-                params![&hash[..]],
+                &format!(
+                    "SELECT id, kind, name, role FROM tokens WHERE {condition} AND revoked_ms IS NULL"
+                ),
+                [value],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
         Ok(row.and_then(|(id, kind, name, role)| {
-            let p = match kind.as_str() {
-                "runner" => Principal::Runner(name),
-                _ => Principal::User {
-                    name,
-                    role: Role::parse(role.as_deref().unwrap_or("viewer")).ok()?,
-                },
-            };
-            Some((id, p))
+            Some((id, token::principal_of(&kind, name, role.as_deref())?))
         }))
     }
 
@@ -473,6 +485,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::token::Role;
     use serde_json::json;
 
     fn event(seq: u64, session: &str) -> EventRecord {

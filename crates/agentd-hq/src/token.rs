@@ -110,6 +110,18 @@ pub fn check_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// A stored token's principal from its `kind`, `name` and `role` columns
+/// (`None`: a role this version does not know).
+pub fn principal_of(kind: &str, name: String, role: Option<&str>) -> Option<Principal> {
+    Some(match kind {
+        "runner" => Principal::Runner(name),
+        _ => Principal::User {
+            name,
+            role: Role::parse(role.unwrap_or("viewer")).ok()?,
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -695,19 +695,27 @@ fn an_approval_held_on_a_runner_is_decided_at_hq_first_decision_wins_and_it_is_a
 /// The proof: a real Claude Code session on a runner hits a
 /// permission prompt, it shows at HQ, it is approved at HQ, and the tool
 /// runs on the runner.
+/// The scenario in a real browser: a real Claude Code session on a
+/// runner asks for a tool call → HQ shows it (CLI and the web board, with
+/// its runner) → approved in HQ's web UI → the tool runs on the runner.
+/// Then a shell on the runner through HQ in the same page: HQ is killed and
+/// restarted while it is attached, and the page re-attaches by itself and
+/// replays the earlier output after a reload.
 #[test]
-fn a_real_claude_code_prompt_on_a_runner_is_approved_at_hq_and_the_tool_runs() {
+fn a_real_claude_code_prompt_on_a_runner_is_approved_in_hqs_web_ui_and_a_terminal_outlives_an_hq_crash()
+ {
+    use std::io::{BufRead, BufReader, Write};
     use support::claude::{ClaudeUser, WAIT, prompt_until_pending};
-    let hq = Hq::start();
+    let mut hq = Hq::start();
     let r1 = hq.token(&["--runner", "workstation"]);
-    let approver = hq.token(&["--user", "ann", "--role", "approver"]);
+    let operator = hq.token(&["--user", "olga", "--role", "operator"]);
     let d = TestDaemon::with_config(&runner_config(&hq, &r1));
     let user = ClaudeUser::new(&d.home);
     let tmux = user.start_tmux();
     let pending = prompt_until_pending(&d, &tmux, "make a file");
     let id = pending.approval.id.clone();
     let at_hq = wait_for("HQ to show the prompt", WAIT, || {
-        hq_approvals(&hq, &approver, false)
+        hq_approvals(&hq, &operator, false)
             .into_iter()
             .find(|a| a.approval.approval.id == id)
     });
@@ -716,7 +724,7 @@ fn a_real_claude_code_prompt_on_a_runner_is_approved_at_hq_and_the_tool_runs() {
         at_hq.approval.approval.tool_input["command"],
         "echo hello > out.txt"
     );
-    let out = as_user(&approver, &["ls", "--json", "--hq", &hq.url()]);
+    let out = as_user(&operator, &["ls", "--json", "--hq", &hq.url()]);
     assert!(out.status.success(), "{out:?}");
     let sessions: Vec<HqSessionView> = decode(&out.stdout);
     let s = sessions
@@ -725,8 +733,50 @@ fn a_real_claude_code_prompt_on_a_runner_is_approved_at_hq_and_the_tool_runs() {
         .unwrap();
     assert_eq!(s.session.session.status.as_str(), "needs_approval");
 
-    let out = as_user(&approver, &["approve", &id, "--hq", &hq.url()]);
-    assert!(out.status.success(), "{out:?}");
+    let work = tempfile::tempdir().unwrap();
+    let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/web/driver.py");
+    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/web-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    assert!(
+        Path::new("/usr/bin/chromium").exists(),
+        "/usr/bin/chromium is missing: run scripts/test.sh, which installs it"
+    );
+    let mut browser = std::process::Command::new(support::python())
+        .arg(driver)
+        .args([
+            "hq",
+            "--login",
+            &hq.url(),
+            "--token",
+            &operator,
+            "--runner",
+            "workstation",
+            "--session",
+            &pending.approval.session_id,
+            "--command",
+            "echo hello > out.txt",
+            "--cwd",
+            work.path().to_str().unwrap(),
+            "--out",
+        ])
+        .arg(&artifacts)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the Playwright driver");
+    let mut lines = BufReader::new(browser.stdout.take().unwrap()).lines();
+    let first: serde_json::Value = match lines.next() {
+        Some(Ok(line)) => serde_json::from_str(&line).unwrap(),
+        _ => {
+            let out = browser.wait_with_output().unwrap();
+            panic!(
+                "the hq browser scenario failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    };
+    // The approval made in the browser reached the runner's held hook.
     tmux.wait_screen("the dialog to close", |s| {
         !s.contains("Do you want to proceed?")
     });
@@ -738,17 +788,49 @@ fn a_real_claude_code_prompt_on_a_runner_is_approved_at_hq_and_the_tool_runs() {
         .call(method::APPROVALS_GET, json!({"id": id}))
         .unwrap();
     assert_eq!(own.approval.status.as_str(), "allowed");
-    assert_eq!(own.approval.decided_by.as_deref(), Some("hq:ann"));
-    wait_for("HQ to see the session go idle", WAIT, || {
-        let out = as_user(&approver, &["ls", "--json", "--hq", &hq.url()]);
-        let sessions: Vec<HqSessionView> = serde_json::from_slice::<serde_json::Value>(&out.stdout)
-            .ok()
-            .and_then(|v| serde_json::from_value(v).ok())?;
-        sessions.into_iter().find(|s| {
-            s.session.session.id == pending.approval.session_id
-                && s.session.session.status.as_str() == "idle"
-        })
-    });
+    assert_eq!(own.approval.decided_by.as_deref(), Some("hq:olga"));
+    let term = first["id"].as_str().unwrap().to_owned();
+    assert!(
+        first["echoed"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("hq-")),
+        "{first}"
+    );
+
+    // HQ dies with the browser attached to the runner's terminal.
+    hq.kill();
+    hq.restart();
+    writeln!(browser.stdin.as_mut().unwrap()).unwrap();
+    let second = lines.next();
+    let status = browser.wait().unwrap();
+    let mut stderr = String::new();
+    let _ = std::io::Read::read_to_string(&mut browser.stderr.take().unwrap(), &mut stderr);
+    assert!(status.success(), "after HQ's restart: {stderr}");
+    assert!(
+        second.is_some_and(|l| l.is_ok_and(|l| l.contains("again-"))),
+        "{stderr}"
+    );
+    // The shell ran on the runner, and every step is in the audit log.
+    let list: Vec<agentd_proto::api::TerminalView> =
+        d.client().call(method::TERMINALS_LIST, json!({})).unwrap();
+    assert!(
+        list.iter()
+            .any(|t| t.id == term && t.cwd == work.path().to_str().unwrap()),
+        "{list:?}"
+    );
+    let out = as_user(&operator, &["hq", "audit", "--json", "--hq", &hq.url()]);
+    let audit: Vec<agentd_proto::hq::AuditEntry> = decode(&out.stdout);
+    for action in ["approval.decide", "terminal.start", "terminal.attach"] {
+        assert!(
+            audit.iter().any(|e| e.action == action
+                && e.user == "olga"
+                && e.outcome.starts_with("ok")
+                && e.peer
+                    .as_deref()
+                    .is_some_and(|p| p.starts_with("127.0.0.1"))),
+            "{action} by olga: {audit:?}"
+        );
+    }
 }
 
 /// HQ over TLS: runners pin HQ's CA (copied by `runner join --ca`), users

@@ -151,7 +151,7 @@ impl BrowserAuth {
 }
 
 /// Whether the request's `Origin` names the host it was sent to.
-fn same_origin(headers: &HeaderMap) -> bool {
+pub fn same_origin(headers: &HeaderMap) -> bool {
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     match (origin, host) {
@@ -164,7 +164,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
 }
 
 /// The values of cookie `name` in a `Cookie` header (`a=1; b=2`).
-fn cookie_values<'h>(header: &'h str, name: &str) -> Vec<&'h str> {
+pub fn cookie_values<'h>(header: &'h str, name: &str) -> Vec<&'h str> {
     header
         .split(';')
         .filter_map(|pair| {
@@ -203,7 +203,9 @@ fn assets() -> Router {
         .clone()
 }
 
-async fn security_headers(req: Request, next: Next) -> Response {
+/// Adds [`CONTENT_SECURITY_POLICY`] and the other security headers every
+/// web response carries (HQ's web UI too).
+pub async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(

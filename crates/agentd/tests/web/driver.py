@@ -11,6 +11,9 @@ run:
   driver.py claude-terminal --login URL --out DIR --cwd DIR --phrase TEXT --command TEXT
   driver.py terminal --login URL --out DIR --cwd DIR
   driver.py bench    --login URL --out DIR --socket PATH [--sessions N] [--events N]
+  driver.py hq       --login HQ-URL --token T --runner NAME --session ID --command TEXT --cwd DIR --out DIR
+                     (interactive: prints a line after the terminal echoes, waits for a
+                     line on stdin while HQ is killed and restarted, then goes on)
 
 Prints one JSON object (what it measured) on success; exits 1 with the
 reason on failure. Screenshots go to DIR. Never downloads a browser.
@@ -690,7 +693,100 @@ def terminal_bench(p, a):
     browser.close()
 
 
+# Console errors a page logs while HQ is down or refuses on purpose (its
+# polling and the terminal's re-attach retry by themselves).
+EXPECTED_WHILE_DOWN = ("ERR_CONNECTION_REFUSED", "WebSocket connection to", "status of 401", "status of 503")
+
+
+def hq(p, a):
+    """HQ's web UI: sign in with a user token, see a runner's real Claude
+    Code session on the board, approve its tool call, then use a shell on
+    the runner through HQ; HQ is killed and restarted meanwhile (by the Rust
+    side) and the terminal re-attaches with its earlier output."""
+    import re
+
+    base = a.login.rstrip("/")
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    errors = []
+    ctx = browser.new_context(viewport=DESKTOP)
+    page = ctx.new_page()
+    watch_console(page, errors)
+    page.goto(base + "/")
+    token = page.get_by_label("Your user token")
+    token.fill("agentd_hq_user_" + "0" * 64)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("unknown or revoked", timeout=WAIT_MS)
+    token.fill(a.token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("header.top")).to_contain_text("operator", timeout=WAIT_MS)
+    # The page forgot the token: only the CSRF key is kept.
+    stored = page.evaluate("JSON.stringify(Object.values(localStorage))")
+    if a.token in stored:
+        fail("the page kept the user token")
+    row = page.locator(f"tr[data-session='{a.session}']")
+    expect(row).to_contain_text(a.runner, timeout=WAIT_MS)
+    expect(row).to_contain_text("needs approval", timeout=WAIT_MS)
+    shots(page, a.out, "hq-board")
+    page.get_by_role("link", name="Approvals").click()
+    card = page.locator("article.approval").filter(has_text=a.command)
+    expect(card).to_be_visible(timeout=WAIT_MS)
+    expect(card).to_contain_text(a.runner)
+    shots(page, a.out, "hq-approval")
+    card.get_by_role("button", name="Allow").click()
+    expect(card).to_have_count(0, timeout=WAIT_MS)
+    page.get_by_role("link", name="Board").click()
+    expect(row).not_to_contain_text("needs approval", timeout=WAIT_MS)
+
+    page.get_by_role("link", name="Terminals").click()
+    page.get_by_label("Kind").select_option("shell")
+    page.get_by_label("Directory").fill(a.cwd)
+    page.get_by_role("button", name="Start terminal").click()
+    screen = page.locator(".term-screen .xterm-rows")
+    status = page.locator(".term-bar [role=status]")
+    expect(screen).to_be_visible(timeout=WAIT_MS)
+    expect(status).to_have_text("live", timeout=WAIT_MS)
+    term_id = page.locator(".term-screen").get_attribute("data-terminal")
+
+    def wait_line(pattern, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for line in screen.inner_text().splitlines():
+                if re.fullmatch(pattern, line.strip()):
+                    return line.strip()
+            time.sleep(0.05)
+        fail(f"no line matching {pattern!r} in the terminal: {screen.inner_text()!r}")
+
+    def run(cmd):
+        page.locator(".term-screen").click()
+        page.keyboard.type(cmd)
+        page.keyboard.press("Enter")
+
+    run("echo hq-$((100000+$$))")
+    echoed = wait_line(r"hq-\d+")
+    print(json.dumps({"id": term_id, "echoed": echoed}))
+    sys.stdout.flush()
+    sys.stdin.readline()
+    # HQ was killed and restarted: the page attaches again by itself once
+    # the runner has linked again.
+    expect(status).to_have_text("live", timeout=120_000)
+    run("echo again-$((100000+$$))")
+    again = wait_line(r"again-\d+", timeout=60)
+    # A reload after the restart: still signed in (the cookie's key is in
+    # HQ's root), and the runner replays the terminal's earlier output.
+    page.reload()
+    expect(status).to_have_text("live", timeout=WAIT_MS)
+    expect(screen).to_contain_text(echoed, timeout=WAIT_MS)
+    expect(screen).to_contain_text(again, timeout=WAIT_MS)
+    shots(page, a.out, "hq-terminal")
+    unexpected = [e for e in errors if not any(x in e for x in EXPECTED_WHILE_DOWN)]
+    if unexpected:
+        fail(f"console errors: {unexpected}")
+    print(json.dumps({"again": again}))
+    browser.close()
+
+
 SCENARIOS = {
+    "hq": hq,
     "auth": auth,
     "approve": lambda p, a: decide(p, a, deny=False),
     "deny": lambda p, a: decide(p, a, deny=True),
@@ -720,6 +816,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--command")
     ap.add_argument("--message")
+    ap.add_argument("--token")
+    ap.add_argument("--runner")
     a = ap.parse_args()
     with sync_playwright() as p:
         SCENARIOS[a.scenario](p, a)
