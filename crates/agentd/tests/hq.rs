@@ -1859,3 +1859,133 @@ fn an_operator_attaches_to_a_runners_terminal_through_hq_across_an_hq_crash() {
     assert_eq!(count("terminal.attach", "val", false), 1, "{audit:?}");
     assert_eq!(count("terminal.close", "olga", true), 1, "{audit:?}");
 }
+
+/// HQ's browser sign-in: only from HQ's own origin and with a user token;
+/// the cookie alone reads nothing (another local server may receive it),
+/// the CSRF key alone neither; revoking the token signs the browser out at
+/// once; a restart keeps it signed in (the MAC key is in HQ's root, 0600);
+/// the page's assets need nothing and carry the CSP.
+#[test]
+fn hqs_browser_sign_in_needs_its_origin_its_key_and_a_live_token() {
+    let mut hq = Hq::start();
+    let runner = hq.token(&["--runner", "r"]);
+    let user = hq.token(&["--user", "una", "--role", "viewer"]);
+    let origin = format!("http://{}", hq.addr);
+    let login = |token: &str, origin: &str| {
+        http(
+            &hq.addr,
+            "POST /hq/login",
+            &[
+                ("Host", hq.addr.as_str()),
+                ("Origin", origin),
+                ("Content-Type", "application/json"),
+            ],
+            &json!({"token": token}).to_string(),
+        )
+    };
+    let (status, body) = login(&user, "http://localhost:3000");
+    assert_eq!(status, 403, "another origin: {body}");
+    let (status, body) = login(&runner, &origin);
+    assert_eq!(status, 403, "a runner token: {body}");
+    assert!(body.contains("user token"), "{body}");
+    let (status, body) = login("agentd_hq_user_nope", &origin);
+    assert_eq!(status, 401, "{body}");
+    // The cookie, from the raw response.
+    let raw = {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&hq.addr).unwrap();
+        let body = json!({"token": user}).to_string();
+        write!(
+            s,
+            "POST /hq/login HTTP/1.1\r\nHost: {}\r\nOrigin: {origin}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            hq.addr,
+            body.len()
+        )
+        .unwrap();
+        let mut r = String::new();
+        s.read_to_string(&mut r).unwrap();
+        r
+    };
+    let cookie = raw
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .expect("a cookie")
+        .to_owned();
+    assert!(raw.contains("HttpOnly; SameSite=Strict"), "{raw}");
+    assert!(!cookie.contains(&user), "the cookie holds no token");
+    let key: serde_json::Value =
+        serde_json::from_str(raw.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    let key = key["csrf"].as_str().unwrap().to_owned();
+    // HQ restarts on the same address.
+    let addr = hq.addr.clone();
+    let read = |headers: &[(&str, &str)]| {
+        let mut all = vec![("Host", addr.as_str())];
+        all.extend_from_slice(headers);
+        http(&addr, "GET /hq/v1/sessions", &all, "").0
+    };
+    assert_eq!(read(&[("Cookie", &cookie)]), 401, "the cookie alone");
+    assert_eq!(read(&[("x-agentd-csrf", &key)]), 401, "the key alone");
+    assert_eq!(
+        read(&[("Cookie", &cookie), ("x-agentd-csrf", &"0".repeat(64))]),
+        401,
+        "a wrong key"
+    );
+    assert_eq!(
+        read(&[
+            ("Cookie", &cookie),
+            ("x-agentd-csrf", &key),
+            ("Origin", "http://evil.test")
+        ]),
+        403,
+        "another origin (refused before any sign-in is read)"
+    );
+    assert_eq!(read(&[("Cookie", &cookie), ("x-agentd-csrf", &key)]), 200);
+    // A viewer's page cannot decide.
+    let (status, _) = http(
+        &hq.addr,
+        &format!("POST {}", agentd_proto::hq::decision_path("apr_x")),
+        &[
+            ("Host", hq.addr.as_str()),
+            ("Origin", &origin),
+            ("Cookie", &cookie),
+            ("x-agentd-csrf", &key),
+            ("Content-Type", "application/json"),
+        ],
+        r#"{"decision":{"behavior":"allow"}}"#,
+    );
+    assert_eq!(status, 403);
+    // Still signed in after a restart; web.key is private.
+    hq.kill();
+    hq.restart();
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(hq.home.join("web.key"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    assert_eq!(read(&[("Cookie", &cookie), ("x-agentd-csrf", &key)]), 200);
+    // Revoking the token signs the browser out.
+    let list = hq.cli(&["hq", "token", "list", "--json"]);
+    let tokens: Vec<serde_json::Value> = serde_json::from_slice(&list.stdout).unwrap();
+    let id = tokens
+        .iter()
+        .find(|t| t["name"] == "una")
+        .and_then(|t| t["id"].as_str())
+        .unwrap()
+        .to_owned();
+    let out = hq.cli(&["hq", "token", "revoke", &id]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(read(&[("Cookie", &cookie), ("x-agentd-csrf", &key)]), 401);
+    // The page itself needs nothing, and says what it may load.
+    let (status, page) = http(&hq.addr, "GET /", &[("Host", hq.addr.as_str())], "");
+    assert_eq!(status, 200);
+    assert!(page.contains("/hq.js"), "{page}");
+    let (status, _) = http(
+        &hq.addr,
+        "GET /vendor/xterm.js",
+        &[("Host", hq.addr.as_str())],
+        "",
+    );
+    assert_eq!(status, 200);
+}
