@@ -6,6 +6,12 @@
 //!   `agentd hq serve`: time to connect them all, HQ's RSS after, and
 //!   events/s until HQ acknowledged every event — beside the same number of
 //!   events from one runner, in the same run.
+//! * terminal: a shell on a real runner (`agentd serve` linked to HQ),
+//!   reached browser-style over a WebSocket through HQ (browser ⇄ HQ ⇄
+//!   runner ⇄ PTY) beside the runner's own `/terminals/{id}` (browser ⇄
+//!   runner ⇄ PTY), interleaved in one run: keystroke → echo (a byte to
+//!   `cat` in raw mode) p50/p99, and `cat` of a 100 MB file in MB/s (the
+//!   client acknowledges every 64 KiB, as the web page does).
 //! * decide: an approval held on a real runner (`agentd serve` linked to
 //!   HQ; the `agentd hook` process Claude Code would run) decided at HQ
 //!   (`POST /hq/v1/approvals/{id}/decision`) → the hook process exits;
@@ -447,8 +453,227 @@ fn decide() {
     let _ = daemon.wait();
 }
 
+/// A runner daemon linked to HQ with HTTP on a free port; (child, its
+/// root, its HTTP address, its bearer token).
+fn runner(hq: &Hq, token: &str) -> (Child, tempfile::TempDir, String, String) {
+    let dir = tempfile::Builder::new().prefix("hqr").tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("agentd.toml"),
+        format!("[hq]\nurl = \"http://{}\"\ntoken = \"{token}\"\n", hq.addr),
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_agentd"))
+        .env("AGENTD_HOME", dir.path())
+        .env("AGENTD_HTTP_LISTEN", "127.0.0.1:0")
+        .env("AGENTD_LOG", "warn")
+        .env("AGENTD_INDEX", "off")
+        .env("SHELL", "/bin/sh")
+        .arg("serve")
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let socket = agentd_client::Paths::resolve(Some(dir.path()))
+        .unwrap()
+        .socket;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (addr, linked) = loop {
+        if let Ok(mut c) = agentd_client::Client::connect(&socket, Duration::from_secs(10))
+            && let Ok(h) = c.call::<_, serde_json::Value>("health", json!({}))
+        {
+            let linked = h["hq"]["connected"] == json!(true);
+            if let (Some(a), true) = (h["http_addr"].as_str(), linked) {
+                break (a.to_owned(), linked);
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the runner did not start and link"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(linked);
+    let bearer = std::fs::read_to_string(dir.path().join("token"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    (child, dir, addr, bearer)
+}
+
+type TermWs =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A terminal WebSocket (its `hello` read).
+async fn attach(url: &str, token: &str) -> TermWs {
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut()
+        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) if t.as_str().contains("\"hello\"") => break,
+            Some(Ok(_)) => {}
+            other => panic!("no hello: {other:?}"),
+        }
+    }
+    ws
+}
+
+/// Reads output until `needle` has arrived (acknowledging every 64 KiB);
+/// the bytes read.
+async fn read_until(ws: &mut TermWs, needle: &[u8], offset: &mut u64) -> u64 {
+    let mut tail: Vec<u8> = Vec::new();
+    let mut n = 0u64;
+    let mut acked = *offset;
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Binary(b))) => {
+                n += b.len() as u64;
+                *offset += b.len() as u64;
+                tail.extend_from_slice(&b);
+                if tail.windows(needle.len()).any(|w| w == needle) {
+                    return n;
+                }
+                let keep = tail.len().saturating_sub(needle.len());
+                tail.drain(..keep);
+                if *offset - acked >= 64 * 1024 {
+                    acked = *offset;
+                    let ack = json!({"type": "ack", "offset": acked}).to_string();
+                    ws.send(Message::Text(ack.into())).await.unwrap();
+                }
+            }
+            Some(Ok(_)) => {}
+            other => panic!("the terminal ended: {other:?}"),
+        }
+    }
+}
+
+fn terminal() {
+    let (hq, tokens) = Hq::start(&[("runner", true), ("ops", false)]);
+    let (mut daemon, _dir, daemon_addr, bearer) = runner(&hq, &tokens[0]);
+    let work = tempfile::tempdir().unwrap();
+    let big = work.path().join("big.txt");
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
+        let line =
+            "agentd terminal throughput line 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJ\n";
+        let mut written = 0usize;
+        while written < 100_000_000 {
+            f.write_all(line.as_bytes()).unwrap();
+            written += line.len();
+        }
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client =
+        agentd_hq::client::HqClient::new(&format!("http://{}", hq.addr), &tokens[1], None).unwrap();
+    let start = || -> String {
+        let body = json!({"kind": "shell", "cwd": work.path(), "cols": 120, "rows": 40});
+        let t: agentd_proto::hq::HqTerminalView = rt
+            .block_on(client.post_json(&agentd_proto::hq::terminals_path("runner"), &body))
+            .unwrap();
+        t.terminal.id
+    };
+    let (via_hq, local) = (start(), start());
+    let hq_url = format!(
+        "ws://{}{}/attach",
+        hq.addr,
+        agentd_proto::hq::terminal_path("runner", &via_hq)
+    );
+    let local_url = format!("ws://{daemon_addr}/terminals/{local}");
+    let keys = 200;
+    let echo = rt.block_on(async {
+        let mut a = attach(&hq_url, &tokens[1]).await;
+        let mut b = attach(&local_url, &bearer).await;
+        let (mut oa, mut ob) = (0u64, 0u64);
+        for (ws, off) in [(&mut a, &mut oa), (&mut b, &mut ob)] {
+            ws.send(Message::Binary(
+                b"stty raw -echo; echo READY-$((1+1)); exec cat\n"
+                    .to_vec()
+                    .into(),
+            ))
+            .await
+            .unwrap();
+            read_until(ws, b"READY-2", off).await;
+        }
+        let (mut ta, mut tb) = (Vec::new(), Vec::new());
+        for _ in 0..keys {
+            for (ws, off, times) in [(&mut a, &mut oa, &mut ta), (&mut b, &mut ob, &mut tb)] {
+                let t = Instant::now();
+                ws.send(Message::Binary(b"x".to_vec().into()))
+                    .await
+                    .unwrap();
+                read_until(ws, b"x", off).await;
+                times.push(t.elapsed());
+            }
+        }
+        ta.sort();
+        tb.sort();
+        (ta, tb)
+    });
+    // Throughput: `cat` of the file in fresh shells, alternating, twice each.
+    let cat = format!("cat {}; echo DONE-$((40+2))\n", big.display());
+    let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..4 {
+        let which = round % 2;
+        let id = start();
+        let (url, token) = if which == 0 {
+            (
+                format!(
+                    "ws://{}{}/attach",
+                    hq.addr,
+                    agentd_proto::hq::terminal_path("runner", &id)
+                ),
+                tokens[1].clone(),
+            )
+        } else {
+            (format!("ws://{daemon_addr}/terminals/{id}"), bearer.clone())
+        };
+        let rate = rt.block_on(async {
+            let mut ws = attach(&url, &token).await;
+            let mut off = 0u64;
+            ws.send(Message::Binary(b"echo READY-$((1+1))\n".to_vec().into()))
+                .await
+                .unwrap();
+            read_until(&mut ws, b"READY-2", &mut off).await;
+            let t = Instant::now();
+            ws.send(Message::Binary(cat.clone().into_bytes().into()))
+                .await
+                .unwrap();
+            let n = read_until(&mut ws, b"DONE-42", &mut off).await;
+            n as f64 / 1e6 / t.elapsed().as_secs_f64()
+        });
+        rates[which].push(rate);
+        let _: serde_json::Value = rt
+            .block_on(client.delete_json(&agentd_proto::hq::terminal_path("runner", &id)))
+            .unwrap_or_default();
+    }
+    let best = |v: &[f64]| v.iter().copied().fold(0.0f64, f64::max);
+    let (mb_hq, mb_local) = (best(&rates[0]), best(&rates[1]));
+    let (echo_hq, echo_local) = (echo.0, echo.1);
+    println!("terminal through HQ (browser ⇄ HQ ⇄ runner ⇄ PTY) beside the runner's own socket:");
+    println!(
+        "  keystroke → echo, {keys} keys interleaved: via HQ p50 {} p99 {};  local p50 {} p99 {}",
+        ms(percentile(&echo_hq, 0.5)),
+        ms(percentile(&echo_hq, 0.99)),
+        ms(percentile(&echo_local, 0.5)),
+        ms(percentile(&echo_local, 0.99)),
+    );
+    println!(
+        "  cat of a 100 MB file (best of 2 each, alternating): via HQ {mb_hq:.1} MB/s;  local {mb_local:.1} MB/s  ({:.2}×)",
+        mb_hq / mb_local
+    );
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+}
+
 fn main() {
     let wanted = selection("agentd HQ benchmarks");
+    if wanted("terminal") {
+        terminal();
+    }
     if wanted("decide") {
         decide();
     }
