@@ -125,6 +125,25 @@ pub struct RunnerApproval {
     pub approval: Approval,
 }
 
+/// A terminal and the runner it runs on (its bytes stream over
+/// `/hq/v1/runners/{runner}/terminals/{id}/attach`, not GraphQL).
+#[derive(SimpleObject)]
+pub struct RunnerTerminal {
+    /// The runner.
+    pub runner: String,
+    /// The terminal, as the runner's GraphQL shows it.
+    pub terminal: agentd_daemon::graphql::terminals::Terminal,
+}
+
+impl From<agentd_proto::hq::HqTerminalView> for RunnerTerminal {
+    fn from(t: agentd_proto::hq::HqTerminalView) -> RunnerTerminal {
+        RunnerTerminal {
+            runner: t.runner,
+            terminal: t.terminal.into(),
+        }
+    }
+}
+
 /// A session started on a runner.
 #[derive(SimpleObject)]
 pub struct RunnerLaunched {
@@ -239,6 +258,23 @@ impl HqQuery {
     }
 
     /// What users did through HQ, newest first.
+    /// A runner's terminals (role `viewer`; the runner must be linked).
+    async fn terminals(
+        &self,
+        ctx: &Context<'_>,
+        runner: String,
+    ) -> async_graphql::Result<Vec<RunnerTerminal>> {
+        let hq = ctx.data::<HqService>()?;
+        let caller = ctx.data::<Caller>()?;
+        Ok(hq
+            .terminals(caller, &runner)
+            .await
+            .map_err(gql)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
     async fn audit(
         &self,
         ctx: &Context<'_>,
@@ -457,6 +493,49 @@ impl HqMutation {
 
     /// Starts Claude Code on `runner` (role `operator`).
     #[allow(clippy::too_many_arguments)]
+    /// Starts `claude` (default) or `shell` in a PTY on a runner (role
+    /// `operator`; audited).
+    async fn start_terminal(
+        &self,
+        ctx: &Context<'_>,
+        runner: String,
+        kind: Option<String>,
+        #[graphql(desc = "Working directory on the runner (absolute).")] cwd: Option<String>,
+        cols: Option<u16>,
+        rows: Option<u16>,
+    ) -> async_graphql::Result<RunnerTerminal> {
+        let hq = ctx.data::<HqService>()?;
+        let caller = ctx.data::<Caller>()?;
+        let params = agentd_proto::api::TerminalStartParams {
+            kind,
+            cwd,
+            cols,
+            rows,
+        };
+        Ok(hq
+            .start_terminal(caller, peer(ctx), &runner, params)
+            .await
+            .map_err(gql)?
+            .into())
+    }
+
+    /// Ends a runner's terminal's process group (role `operator`;
+    /// audited).
+    async fn close_terminal(
+        &self,
+        ctx: &Context<'_>,
+        runner: String,
+        id: String,
+    ) -> async_graphql::Result<RunnerTerminal> {
+        let hq = ctx.data::<HqService>()?;
+        let caller = ctx.data::<Caller>()?;
+        Ok(hq
+            .close_terminal(caller, peer(ctx), &runner, &id)
+            .await
+            .map_err(gql)?
+            .into())
+    }
+
     async fn launch(
         &self,
         ctx: &Context<'_>,

@@ -1752,6 +1752,34 @@ fn an_operator_attaches_to_a_runners_terminal_through_hq_across_an_hq_crash() {
         "{ids:?}"
     );
 
+    // The same through GraphQL: listed for a viewer, not startable by one.
+    let gql = |token: &str, query: &str| {
+        let (status, body) = http(
+            &hq.addr,
+            &format!("POST {}", agentd_proto::hq::GRAPHQL_PATH),
+            &[
+                ("Authorization", &format!("Bearer {token}")),
+                ("Content-Type", "application/json"),
+                ("Host", "127.0.0.1"),
+            ],
+            &json!({ "query": query }).to_string(),
+        );
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()
+    };
+    let v = gql(
+        &viewer,
+        r#"{ terminals(runner: "box") { runner terminal { id kind cwd } } }"#,
+    );
+    let listed = v["data"]["terminals"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{v}");
+    assert_eq!(listed[0]["terminal"]["kind"], "shell", "{v}");
+    let v = gql(
+        &viewer,
+        r#"mutation { startTerminal(runner: "box", kind: "shell") { terminal { id } } }"#,
+    );
+    assert_eq!(v["errors"][0]["extensions"]["code"], "FORBIDDEN", "{v}");
+
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -1854,7 +1882,7 @@ fn an_operator_attaches_to_a_runners_terminal_through_hq_across_an_hq_crash() {
             .count()
     };
     assert_eq!(count("terminal.start", "olga", true), 2, "{audit:?}");
-    assert_eq!(count("terminal.start", "val", false), 1, "{audit:?}");
+    assert_eq!(count("terminal.start", "val", false), 2, "{audit:?}");
     assert!(count("terminal.attach", "olga", true) >= 5, "{audit:?}");
     assert_eq!(count("terminal.attach", "val", false), 1, "{audit:?}");
     assert_eq!(count("terminal.close", "olga", true), 1, "{audit:?}");
