@@ -75,16 +75,19 @@ pub fn router(
         )
         .merge(crate::web::assets())
         .layer(middleware::from_fn(agentd_daemon::web::security_headers))
+        .with_state(App {
+            schema: crate::graphql::schema(hq.clone()),
+            hq: hq.clone(),
+            web,
+            shutdown,
+        })
+        // gRPC (h2c, or HTTP/2 over TLS) on the same port; its methods
+        // check the token in the `authorization` metadata themselves.
+        .merge(crate::grpc::router(hq))
         .layer(middleware::from_fn_with_state(
             hosts,
             agentd_daemon::http::loopback_only,
         ))
-        .with_state(App {
-            schema: crate::graphql::schema(hq.clone()),
-            hq,
-            web,
-            shutdown,
-        })
 }
 
 /// The one mapping of [`HqError`] to HTTP.

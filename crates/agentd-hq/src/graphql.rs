@@ -330,124 +330,12 @@ impl HqSubscription {
         #[graphql(desc = "Only these kinds (`tool.started`, …).")] kinds: Option<Vec<String>>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<RunnerEvent>> + use<>> {
         let (hq, _) = parts(ctx, Role::Viewer)?;
-        let feed = EventFeed {
-            // Live first, then the cursors: nothing folded in between is lost.
-            rx: hq.fleet().subscribe(),
-            last: hq.fleet().cursors(),
-            backlog: std::collections::VecDeque::new(),
-            more: false,
-            hq: hq.clone(),
-            runner,
-            kinds,
-        };
+        let feed = crate::feed::EventFeed::new(hq.clone(), runner, kinds);
         Ok(futures_util::stream::unfold(feed, |mut feed| async move {
-            feed.next().await.map(|item| (item, feed))
+            feed.next()
+                .await
+                .map(|item| (item.map(RunnerEvent).map_err(gql), feed))
         }))
-    }
-}
-
-/// One subscriber's view of the fan-in: the live feed, where it is in
-/// each runner's log, and what it is catching up on.
-struct EventFeed {
-    rx: tokio::sync::broadcast::Receiver<std::sync::Arc<crate::fleet::FannedEvent>>,
-    last: std::collections::HashMap<String, u64>,
-    backlog: std::collections::VecDeque<std::sync::Arc<crate::fleet::FannedEvent>>,
-    /// The last catch-up read a full page of some runner: read on before
-    /// going back to the live feed, or its later events would leave a gap.
-    more: bool,
-    hq: HqService,
-    runner: Option<String>,
-    kinds: Option<Vec<String>>,
-}
-
-/// Events read from the store in one catch-up round, all runners together:
-/// what one lagging subscriber may hold at once.
-const CATCH_UP_BUDGET: usize = 2_048;
-
-impl EventFeed {
-    fn wanted(&self, e: &crate::fleet::FannedEvent) -> bool {
-        self.runner.as_ref().is_none_or(|r| *r == e.runner)
-            && self
-                .kinds
-                .as_ref()
-                .is_none_or(|k| k.iter().any(|k| *k == e.record.kind))
-    }
-
-    /// Takes `e` if it is past what was delivered of its runner.
-    fn take(&mut self, e: &crate::fleet::FannedEvent) -> bool {
-        let last = self.last.entry(e.runner.clone()).or_default();
-        if e.record.seq <= *last {
-            return false;
-        }
-        *last = e.record.seq;
-        true
-    }
-
-    async fn next(&mut self) -> Option<async_graphql::Result<RunnerEvent>> {
-        loop {
-            if self.backlog.is_empty()
-                && self.more
-                && let Err(e) = self.catch_up().await
-            {
-                return Some(Err(gql(e)));
-            }
-            let e = match self.backlog.pop_front() {
-                Some(e) => e,
-                None => match self.rx.recv().await {
-                    Ok(e) => e,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        if let Err(e) = self.catch_up().await {
-                            return Some(Err(gql(e)));
-                        }
-                        continue;
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-                },
-            };
-            if self.take(&e) && self.wanted(&e) {
-                return Some(Ok(RunnerEvent(e)));
-            }
-        }
-    }
-
-    /// Queues what the store holds past this subscriber's place in each
-    /// runner's log (a page per runner; the live feed's later events are
-    /// skipped as already delivered, and a further lag reads on).
-    async fn catch_up(&mut self) -> Result<(), HqError> {
-        let mut runners: Vec<String> = self.hq.fleet().cursors().into_keys().collect();
-        runners.retain(|r| self.runner.as_ref().is_none_or(|w| w == r));
-        runners.sort();
-        self.more = false;
-        let mut budget = CATCH_UP_BUDGET;
-        for runner in runners {
-            if budget == 0 {
-                self.more = true;
-                break;
-            }
-            let after = self.last.get(&runner).copied().unwrap_or(0);
-            let rows = self
-                .hq
-                .backend()
-                .events(runner.clone(), after, budget)
-                .await?;
-            budget -= rows.len();
-            self.more |= budget == 0;
-            if !rows.is_empty() {
-                tracing::info!(
-                    runner,
-                    events = rows.len(),
-                    after,
-                    "a GraphQL subscriber fell behind the live feed: caught up from the store"
-                );
-            }
-            self.backlog.extend(rows.iter().map(|row| {
-                std::sync::Arc::new(crate::fleet::FannedEvent {
-                    runner: runner.clone(),
-                    record: std::sync::Arc::new(agentd_daemon::ingest::record_of(row)),
-                })
-            }));
-        }
-        Ok(())
     }
 }
 
@@ -491,8 +379,6 @@ impl HqMutation {
         hq.forget(caller, peer(ctx), &runner).await.map_err(gql)
     }
 
-    /// Starts Claude Code on `runner` (role `operator`).
-    #[allow(clippy::too_many_arguments)]
     /// Starts `claude` (default) or `shell` in a PTY on a runner (role
     /// `operator`; audited).
     async fn start_terminal(
@@ -536,6 +422,8 @@ impl HqMutation {
             .into())
     }
 
+    /// Starts Claude Code on `runner` (role `operator`).
+    #[allow(clippy::too_many_arguments)]
     async fn launch(
         &self,
         ctx: &Context<'_>,

@@ -13,8 +13,10 @@
 pub mod api;
 pub mod backend;
 pub mod client;
+pub mod feed;
 pub mod fleet;
 pub mod graphql;
+pub mod grpc;
 pub mod link;
 pub mod pg;
 pub mod route;

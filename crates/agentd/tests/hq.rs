@@ -2017,3 +2017,146 @@ fn hqs_browser_sign_in_needs_its_origin_its_key_and_a_live_token() {
     );
     assert_eq!(status, 200);
 }
+
+/// `grpcurl` (a real gRPC client, through server reflection) on HQ's port:
+/// every runner's sessions and approvals, an approval decided within
+/// roles (the runner's held hook call gets the answer), and the live event
+/// stream; no token, no data.
+#[test]
+fn grpc_at_hq_reads_every_runner_decides_within_roles_and_streams_events() {
+    use std::io::{BufRead, BufReader};
+    let hq = Hq::start();
+    let r1 = hq.token(&["--runner", "box"]);
+    let viewer = hq.token(&["--user", "val", "--role", "viewer"]);
+    let approver = hq.token(&["--user", "ann", "--role", "approver"]);
+    let d = TestDaemon::with_config(&runner_config(&hq, &r1));
+    wait_for("the runner to link", Duration::from_secs(30), || {
+        health(&d).hq.filter(|h| h.connected)
+    });
+    let grpcurl = |token: Option<&str>, data: Option<&str>, method: &str| {
+        let mut c = std::process::Command::new(support::python().with_file_name("grpcurl"));
+        c.arg("-plaintext");
+        if let Some(t) = token {
+            c.args(["-H", &format!("authorization: Bearer {t}")]);
+        }
+        if let Some(d) = data {
+            c.args(["-d", d]);
+        }
+        c.arg(&hq.addr).arg(method);
+        c
+    };
+    let out = grpcurl(None, None, "list").output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("agentd.hq.v1.HqService"),
+        "{out:?}"
+    );
+    let out = grpcurl(None, None, "agentd.hq.v1.HqService/ListSessions")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Unauthenticated"),
+        "{out:?}"
+    );
+    // The live stream, from before the runner's events arrive.
+    let mut watch = grpcurl(Some(&viewer), None, "agentd.hq.v1.HqService/WatchEvents")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = watch.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut seen = String::new();
+    let mut read_until = |what: &str, mut poke: Box<dyn FnMut() + '_>| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !seen.contains(what) {
+            assert!(std::time::Instant::now() < deadline, "no {what} in {seen}");
+            poke();
+            while let Ok(line) = rx.recv_timeout(Duration::from_millis(300)) {
+                seen.push_str(&line);
+            }
+        }
+    };
+    // The stream is up once a marker event sent after it started arrives
+    // (grpcurl first reads the server's reflection).
+    read_until(
+        "\"g0\"",
+        Box::new(|| ingest(&d, "g0", "UserPromptSubmit", json!({"prompt": "hi"}))),
+    );
+    let request = json!({"session_id": "g1", "hook_event_name": "PermissionRequest", "cwd": "/tmp",
+        "tool_name": "Bash", "tool_input": {"command": "make deploy"}});
+    let hook = support::spawn_hook(&d.home, request.to_string().as_bytes(), &[]);
+    read_until("PermissionRequest", Box::new(|| {}));
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert!(seen.contains("\"g1\""), "{seen}");
+    assert!(seen.contains("\"runner\": \"box\""), "{seen}");
+
+    let pending = wait_for("HQ to show the approval", Duration::from_secs(30), || {
+        let out = grpcurl(Some(&viewer), None, "agentd.hq.v1.HqService/ListApprovals")
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        v["approvals"]
+            .as_array()?
+            .iter()
+            .find(|a| a["approval"]["sessionId"] == "g1")
+            .cloned()
+    });
+    assert_eq!(pending["runner"], "box");
+    let id = pending["approval"]["id"].as_str().unwrap().to_owned();
+    let out = grpcurl(Some(&viewer), None, "agentd.hq.v1.HqService/ListSessions")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["runner"] == "box" && s["session"]["id"] == "g1"),
+        "{v}"
+    );
+    let decide =
+        json!({"id": id, "behavior": "BEHAVIOR_DENY", "message": "not via gRPC"}).to_string();
+    let out = grpcurl(
+        Some(&viewer),
+        Some(&decide),
+        "agentd.hq.v1.HqService/Decide",
+    )
+    .output()
+    .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("PermissionDenied"),
+        "{out:?}"
+    );
+    let out = grpcurl(
+        Some(&approver),
+        Some(&decide),
+        "agentd.hq.v1.HqService/Decide",
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["approval"]["status"], "denied", "{v}");
+    let hook = hook.wait_with_output().unwrap();
+    let answer: serde_json::Value = serde_json::from_slice(&hook.stdout).unwrap();
+    assert_eq!(
+        answer["hookSpecificOutput"]["decision"],
+        json!({"behavior": "deny", "message": "not via gRPC"})
+    );
+    let out = grpcurl(Some(&viewer), None, "agentd.hq.v1.HqService/ListRunners")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["runners"][0]["name"], "box", "{v}");
+    assert_eq!(v["runners"][0]["online"], true, "{v}");
+}

@@ -43,6 +43,43 @@ pub fn status_of(e: ServiceError) -> tonic::Status {
     tonic::Status::new(code, e.message())
 }
 
+/// The decision a `DecideRequest` asks for (HQ's gRPC face decodes it the
+/// same way).
+///
+/// # Errors
+/// `INVALID_ARGUMENT` naming what is wrong.
+pub fn decision_of(r: &pb::DecideRequest) -> Result<agentd_core::Decision, tonic::Status> {
+    use agentd_core::Decision;
+    use pb::decide_request::Behavior;
+    let invalid = |m: &str| status_of(ServiceError::invalid(m));
+    Ok(match Behavior::try_from(r.behavior) {
+        Ok(Behavior::Allow) => Decision::Allow {
+            updated_input: match r.updated_input_json.as_deref() {
+                None => None,
+                Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
+                    Ok(v) if v.is_object() => Some(v),
+                    _ => return Err(invalid("updated_input_json must be a JSON object")),
+                },
+            },
+            updated_permissions: None,
+        },
+        Ok(Behavior::Deny) => Decision::Deny {
+            message: r.message.clone(),
+        },
+        Ok(Behavior::Answer) => Decision::Answer {
+            text: r
+                .text
+                .clone()
+                .ok_or_else(|| invalid("an ANSWER decision needs `text`"))?,
+        },
+        _ => {
+            return Err(invalid(
+                "behavior must be BEHAVIOR_ALLOW, BEHAVIOR_DENY or BEHAVIOR_ANSWER",
+            ));
+        }
+    })
+}
+
 /// Checks the bearer token of every call: UNAUTHENTICATED, and nothing
 /// runs, without it.
 #[derive(Clone)]

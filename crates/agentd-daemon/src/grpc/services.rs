@@ -5,7 +5,6 @@ use std::pin::Pin;
 use futures_util::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
-use agentd_core::Decision;
 use agentd_proto::api::{
     ApprovalView, ApprovalsListParams, DecideParams, SessionsListParams, SubscribeParams,
 };
@@ -164,32 +163,8 @@ impl pb::approval_service_server::ApprovalService for Services {
         &self,
         req: Request<pb::DecideRequest>,
     ) -> Result<Response<pb::Approval>, Status> {
-        use pb::decide_request::Behavior;
         let r = req.into_inner();
-        let invalid = |m: &str| status_of(ServiceError::invalid(m));
-        let decision = match Behavior::try_from(r.behavior) {
-            Ok(Behavior::Allow) => Decision::Allow {
-                updated_input: match r.updated_input_json.as_deref() {
-                    None => None,
-                    Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
-                        Ok(v) if v.is_object() => Some(v),
-                        _ => return Err(invalid("updated_input_json must be a JSON object")),
-                    },
-                },
-                updated_permissions: None,
-            },
-            Ok(Behavior::Deny) => Decision::Deny { message: r.message },
-            Ok(Behavior::Answer) => Decision::Answer {
-                text: r
-                    .text
-                    .ok_or_else(|| invalid("an ANSWER decision needs `text`"))?,
-            },
-            _ => {
-                return Err(invalid(
-                    "behavior must be BEHAVIOR_ALLOW, BEHAVIOR_DENY or BEHAVIOR_ANSWER",
-                ));
-            }
-        };
+        let decision = super::decision_of(&r)?;
         let view = self
             .service
             .decide(
