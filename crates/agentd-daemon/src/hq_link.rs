@@ -331,7 +331,8 @@ async fn link_once(
         HqMessage::Ack { .. }
         | HqMessage::Decide { .. }
         | HqMessage::Launch { .. }
-        | HqMessage::Terminal { .. } => {
+        | HqMessage::Terminal { .. }
+        | HqMessage::Usage { .. } => {
             return Err("HQ sent a request before its welcome".into());
         }
     };
@@ -422,6 +423,19 @@ async fn link_once(
                                 stop.clone(),
                             ));
                         }
+                        Ok(HqMessage::Usage { request, query }) => {
+                            let service = service.clone();
+                            let answers = answers.clone();
+                            tokio::spawn(async move {
+                                let (value, error) = match usage_report(&service, query).await {
+                                    Ok(r) => (serde_json::to_value(r).ok(), None),
+                                    Err(e) => (None, Some(link_error(&e))),
+                                };
+                                let _ = answers
+                                    .send(RunnerMessage::Answered { request, value, error })
+                                    .await;
+                            });
+                        }
                         Ok(HqMessage::Decide { request, params }) => {
                             // Its own task: a decision waits on the writer,
                             // the link goes on meanwhile.
@@ -444,6 +458,26 @@ async fn link_once(
             }
         }
     }
+}
+
+/// The whole usage report for `query` (every page).
+async fn usage_report(
+    service: &Service,
+    query: agentd_proto::history::UsageQuery,
+) -> Result<agentd_proto::history::UsageReport, crate::service::ServiceError> {
+    let mut page = service.usage(query.clone(), 0).await?;
+    let mut report = agentd_proto::history::UsageReport {
+        rows: std::mem::take(&mut page.rows),
+        totals: page.totals,
+        timezone: page.timezone,
+    };
+    let mut next = page.next_offset;
+    while let Some(offset) = next {
+        let page = service.usage(query.clone(), offset).await?;
+        report.rows.extend(page.rows);
+        next = page.next_offset;
+    }
+    Ok(report)
 }
 
 /// `first` and whatever else is ready, up to [`MAX_BATCH`] events and

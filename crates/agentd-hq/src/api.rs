@@ -48,6 +48,7 @@ pub fn router(
         .route(APPROVALS_PATH, get(approvals))
         .route(&format!("{APPROVALS_PATH}/{{id}}/decision"), post(decide))
         .route(AUDIT_PATH, get(audit))
+        .route(agentd_proto::hq::USAGE_PATH, get(usage))
         .route(
             agentd_proto::hq::GRAPHQL_PATH,
             post(graphql).get(graphql_ws),
@@ -481,4 +482,22 @@ async fn session(State(app): State<App>, headers: HeaderMap) -> Result<Response,
         Principal::Runner(name) => (name, "runner"),
     };
     Ok(Json(json!({"signed_in": true, "user": user, "role": role})).into_response())
+}
+
+/// `GET /hq/v1/usage?group_by=daily&since=&until=&timezone=&session_id=`.
+async fn usage(
+    State(app): State<App>,
+    headers: HeaderMap,
+    query: Result<
+        Query<agentd_proto::history::UsageQuery>,
+        axum::extract::rejection::QueryRejection,
+    >,
+) -> Result<Response, ApiError> {
+    let caller = app.hq.caller(&app.web, &headers, None).await?;
+    let Query(q) = query.map_err(|e| {
+        HqError::Invalid(format!(
+            "usage takes ?group_by=daily|monthly|session|project|model&since=YYYY-MM-DD&until=YYYY-MM-DD&timezone=ZONE: {e}"
+        ))
+    })?;
+    Ok(Json(app.hq.usage(&caller, q).await?).into_response())
 }

@@ -37,6 +37,8 @@ pub enum Request {
     Launch(agentd_proto::api::LaunchParams),
     /// A terminal call.
     Terminal(agentd_proto::hq::TerminalCall),
+    /// A usage report.
+    Usage(agentd_proto::history::UsageQuery),
 }
 
 impl Request {
@@ -46,6 +48,7 @@ impl Request {
             Request::Decide(params) => HqMessage::Decide { request, params },
             Request::Launch(params) => HqMessage::Launch { request, params },
             Request::Terminal(call) => HqMessage::Terminal { request, call },
+            Request::Usage(query) => HqMessage::Usage { request, query },
         }
     }
 }

@@ -26,4 +26,5 @@ pub mod splice;
 pub mod store;
 pub mod terminals;
 pub mod token;
+pub mod usage;
 pub mod web;

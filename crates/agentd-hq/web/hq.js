@@ -181,6 +181,38 @@ function Runners({ fleet }) {
     </tr>`)}</tbody></table>`;
 }
 
+const tokens = (n) => n.toLocaleString('en-US');
+const usd = (c) => (c == null ? '-' : `$${c.toFixed(2)}`);
+
+/** Every runner's token usage and cost, added up by day (or month, model,
+ *  project), as each runner's own index reports it. */
+function Usage() {
+  const [by, setBy] = useState('daily');
+  const [report, setReport] = useState(null);
+  useEffect(() => {
+    setReport(null);
+    const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    api('GET', `/hq/v1/usage?group_by=${by}&timezone=${enc(tz)}`).then(setReport, (e) => setReport({ error: e.message }));
+  }, [by]);
+  const heading = { daily: 'Day', monthly: 'Month', model: 'Model', project: 'Project', session: 'Session' }[by];
+  return html`<section aria-label="Usage">
+    <div class="row-form"><label>By <select aria-label="Group by" value=${by} onChange=${(e) => setBy(e.currentTarget.value)}>
+      ${['daily', 'monthly', 'model', 'project', 'session'].map((g) => html`<option value=${g}>${g}</option>`)}</select></label></div>
+    ${!report ? html`<p class="muted">Asking the runners…</p>` : report.error ? html`<p class="error" role="alert">${report.error}</p>` : html`
+      <table class="hq-table" aria-label="Usage by ${by}">
+        <thead><tr><th>${heading}</th><th>Input</th><th>Output</th><th>Cache write</th><th>Cache read</th><th>Total tokens</th><th>Cost</th></tr></thead>
+        <tbody>${[...report.rows, report.totals].map((r) => html`<tr key=${r.period} class=${r === report.totals ? 'total' : ''}>
+          <td>${r === report.totals ? html`<strong>Total</strong>` : r.period}</td><td>${tokens(r.input_tokens)}</td><td>${tokens(r.output_tokens)}</td>
+          <td>${tokens(r.cache_creation_tokens)}</td><td>${tokens(r.cache_read_tokens)}</td><td>${tokens(r.total_tokens)}</td>
+          <td>${usd(r.cost_usd)}${r.unpriced_models.length ? html` <span class="muted">(no price: ${r.unpriced_models.join(', ')})</span>` : ''}</td>
+        </tr>`)}</tbody></table>
+      <h2>Runners</h2>
+      <ul>${report.runners.map((r) => html`<li key=${r.runner}>${r.runner}: ${r.totals
+        ? `${tokens(r.totals.total_tokens)} tokens, ${usd(r.totals.cost_usd)}`
+        : html`<span class="bad">not counted — ${r.error}</span>`}</li>`)}</ul>`}
+  </section>`;
+}
+
 function Audit() {
   const [log, setLog] = useState(null);
   useEffect(() => { api('GET', '/hq/v1/audit').then(setLog, (e) => setLog({ error: e.message })); }, []);
@@ -360,12 +392,13 @@ function Signed({ me, onSignedOut }) {
     approvals: () => html`<${Approvals} me=${me} fleet=${fleet} />`,
     runners: () => html`<${Runners} fleet=${fleet} />`,
     terminals: () => html`<${Terminals} me=${me} fleet=${fleet} open=${where.open} />`,
+    usage: () => html`<${Usage} />`,
     audit: () => html`<${Audit} />`,
   };
   return html`<header class="top">
       <h1>agentd HQ</h1>
       <nav>${link('board', 'Board')} ${link('approvals', html`Approvals ${needs ? html`<span class="badge needs">${needs}</span>` : ''}`)}
-        ${link('runners', 'Runners')} ${link('terminals', 'Terminals')} ${link('audit', 'Audit')}</nav>
+        ${link('runners', 'Runners')} ${link('terminals', 'Terminals')} ${link('usage', 'Usage')} ${link('audit', 'Audit')}</nav>
       <span class="muted">${me.user} (${me.role})</span>
       <button class="link" onClick=${signOut}>Sign out</button>
     </header>

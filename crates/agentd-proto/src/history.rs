@@ -204,7 +204,7 @@ pub enum GroupBy {
 }
 
 /// A report request.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageQuery {
     /// Grouping.
     pub group_by: GroupBy,

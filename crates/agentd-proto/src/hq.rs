@@ -15,6 +15,8 @@
 //! runner → HQ   {"type":"launched","request":8,"launched":Launched} or {…,"error":{…}}
 //! HQ → runner   {"type":"terminal","request":9,"call":TerminalCall}   (an operator's terminal)
 //! runner → HQ   {"type":"answered","request":9,"value":…} or {…,"error":{…}}
+//! HQ → runner   {"type":"usage","request":10,"query":UsageQuery}      (a user's usage report)
+//! runner → HQ   {"type":"answered","request":10,"value":UsageReport} or {…,"error":{…}}
 //! either way    WebSocket pings every 10 s; HQ closes a link silent for 30 s
 //! HQ → runner   {"type":"error","message":"…"}                then close
 //! ```
@@ -206,6 +208,14 @@ pub enum HqMessage {
         /// What to do.
         call: TerminalCall,
     },
+    /// A usage report of this runner's transcripts (every row, not a
+    /// page), answered with `answered`.
+    Usage {
+        /// Echoed in the `answered` answer.
+        request: u64,
+        /// As `usage.report` takes it.
+        query: crate::history::UsageQuery,
+    },
     /// Why HQ is closing the link.
     Error {
         /// What was wrong and what to do.
@@ -251,6 +261,38 @@ pub struct HqTerminalView {
     /// The terminal as the runner reports it.
     pub terminal: crate::api::TerminalView,
 }
+
+/// `GET /hq/v1/usage?group_by=daily&since=&until=&timezone=`: every
+/// reachable runner's token usage and cost, merged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HqUsage {
+    /// The runners' rows added up by `period` (a day, a month, a project,
+    /// a model; session ids are unique, so sessions stay apart), in the
+    /// order the runners' own reports use.
+    pub rows: Vec<crate::history::UsageRow>,
+    /// Every reached runner's totals added up (`period` is `total`).
+    pub totals: crate::history::UsageRow,
+    /// The time zone days were cut in.
+    pub timezone: String,
+    /// Each runner HQ knows: its totals, or why it is not in the report.
+    pub runners: Vec<RunnerUsage>,
+}
+
+/// One runner's part of an [`HqUsage`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunnerUsage {
+    /// The runner.
+    pub runner: String,
+    /// Its totals (absent when it could not be asked).
+    #[serde(default)]
+    pub totals: Option<crate::history::UsageRow>,
+    /// Why it is not in the report (offline, no index, no answer).
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// What HQ's usage report covers.
+pub const USAGE_PATH: &str = "/hq/v1/usage";
 
 /// A runner as HQ sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -346,6 +346,10 @@ pub enum Command {
         /// JSON: `{rows: [{period, input_tokens, …, cost_usd, models}], totals}`.
         #[arg(long)]
         json: bool,
+        /// Every machine's usage from this HQ (`http://HOST:PORT`), added
+        /// up by period; the user token from `AGENTD_HQ_TOKEN`.
+        #[arg(long, value_name = "URL")]
+        hq: Option<String>,
     },
     /// The terminal dashboard: sessions, approvals, transcripts, search.
     #[command(after_help = "Example:\n  agentd tui        # then ? for the keys")]

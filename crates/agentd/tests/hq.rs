@@ -1087,6 +1087,27 @@ fn an_operator_launches_claude_code_on_a_runner_through_hq() {
             .iter()
             .any(|e| e.user == "ann" && e.outcome.contains("operator"))
     );
+    // The session's tokens and cost, as the runner's own index reports
+    // them, are HQ's usage too.
+    let own = wait_for("the runner to index the session's usage", WAIT, || {
+        let out = support::run(&d.home, &["usage", "--json"], None);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        (v["totals"]["total_tokens"].as_u64()? > 0).then_some(v)
+    });
+    let out = as_user(&operator, &["usage", "--json", "--hq", &hq.url()]);
+    assert!(out.status.success(), "{out:?}");
+    let at_hq: agentd_proto::hq::HqUsage = decode(&out.stdout);
+    let own_totals: agentd_proto::history::UsageRow =
+        serde_json::from_value(own["totals"].clone()).unwrap();
+    assert_eq!(at_hq.totals, own_totals, "HQ's totals are the runner's");
+    assert_eq!(at_hq.rows.len(), own["rows"].as_array().unwrap().len());
+    assert_eq!(at_hq.runners.len(), 1);
+    assert_eq!(at_hq.runners[0].runner, "gpu-box");
+    assert_eq!(at_hq.runners[0].totals.as_ref(), Some(&own_totals));
+    let out = as_user(&operator, &["usage", "model", "--hq", &hq.url()]);
+    assert!(out.status.success(), "{out:?}");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("claude-"), "{table}");
     // An offline runner says so.
     let mut d = d;
     d.kill();
@@ -1099,6 +1120,14 @@ fn an_operator_launches_claude_code_on_a_runner_through_hq() {
     let out = as_user(&operator, &args);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("503") && err.contains("offline"), "{err}");
+    // Its usage is left out, and the report says why.
+    let out = as_user(&operator, &["usage", "--hq", &hq.url()]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("not counted: gpu-box: runner gpu-box is offline"),
+        "{out:?}"
+    );
 }
 
 /// A hostile or broken runner (a leaked runner token) cannot hurt HQ: bad

@@ -146,6 +146,7 @@ pub fn usage(
     timezone: Option<String>,
     session: Option<String>,
     as_json: bool,
+    hq: Option<String>,
 ) -> ExitCode {
     // The report cuts days in its time zone: the given times become days
     // there.
@@ -169,11 +170,6 @@ pub fn usage(
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => return fail(&e),
     };
-    let mut client = match connect(paths) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    // Rows come page by page (each fits a frame); the totals with each.
     let grouping: GroupBy = match serde_json::from_value(json!(group_by)) {
         Ok(g) => g,
         Err(e) => return super::usage_error(&format!("unknown grouping `{group_by}`: {e}")),
@@ -185,6 +181,19 @@ pub fn usage(
         timezone,
         session_id: session,
     };
+    let heading = match group_by {
+        "daily" => "day",
+        "monthly" => "month",
+        other => other,
+    };
+    if let Some(url) = hq {
+        return super::hq::usage(paths, &url, &q, as_json, heading);
+    }
+    let mut client = match connect(paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    // Rows come page by page (each fits a frame); the totals with each.
     let mut report: Option<UsageReport> = None;
     let mut offset = Some(0usize);
     while let Some(at) = offset {
@@ -210,11 +219,6 @@ pub fn usage(
     if as_json {
         return print_json(&report);
     }
-    let heading = match group_by {
-        "daily" => "day",
-        "monthly" => "month",
-        other => other,
-    };
     out(&render_index::usage(&report, heading));
     ExitCode::SUCCESS
 }

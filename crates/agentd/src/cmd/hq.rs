@@ -546,3 +546,71 @@ pub fn join(paths: &Paths, url: &str, token: &str, ca: Option<&std::path::Path>)
     ));
     ExitCode::SUCCESS
 }
+
+/// `agentd usage --hq URL`: every runner's usage, added up.
+pub fn usage(
+    paths: &Paths,
+    url: &str,
+    q: &agentd_proto::history::UsageQuery,
+    json: bool,
+    heading: &str,
+) -> ExitCode {
+    let c = match client(paths, Some(url.to_owned())) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let mut path = format!(
+        "{}?group_by={}",
+        agentd_proto::hq::USAGE_PATH,
+        serde_json::to_value(q.group_by)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    );
+    for (k, v) in [
+        ("since", &q.since),
+        ("until", &q.until),
+        ("timezone", &q.timezone),
+        ("session_id", &q.session_id),
+    ] {
+        if let Some(v) = v {
+            path.push_str(&format!("&{k}={}", query_escape(v)));
+        }
+    }
+    let report: agentd_proto::hq::HqUsage = match get(&c, &path) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    if json {
+        return print_json(&report);
+    }
+    let missing: Vec<String> = report
+        .runners
+        .iter()
+        .filter_map(|r| r.error.as_ref().map(|e| format!("{}: {e}", r.runner)))
+        .collect();
+    let whole = agentd_proto::history::UsageReport {
+        rows: report.rows,
+        totals: report.totals,
+        timezone: report.timezone,
+    };
+    out(&crate::render_index::usage(&whole, heading));
+    for m in missing {
+        eprintln!("not counted: {}", agentd_core::text::one_line(&m));
+    }
+    ExitCode::SUCCESS
+}
+
+/// `s` for a URL's query: unreserved characters as they are, the rest
+/// percent-encoded.
+fn query_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~/:".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

@@ -737,6 +737,11 @@ def hq(p, a):
     page.get_by_role("link", name="Board").click()
     expect(row).not_to_contain_text("needs approval", timeout=WAIT_MS)
 
+    # Usage: every runner asked, added up, each runner accounted for.
+    page.get_by_role("link", name="Usage").click()
+    usage = page.get_by_role("region", name="Usage")
+    expect(usage.get_by_role("table")).to_contain_text("Total", timeout=WAIT_MS)
+    expect(usage.get_by_role("listitem").filter(has_text=a.runner)).to_have_count(1, timeout=WAIT_MS)
     page.get_by_role("link", name="Terminals").click()
     page.get_by_label("Kind").select_option("shell")
     page.get_by_label("Directory").fill(a.cwd)
