@@ -138,16 +138,17 @@ pub fn transcript(paths: &Paths, id: Option<&str>, as_json: bool) -> ExitCode {
 }
 
 /// `agentd usage daily|monthly|session|project|model [--since] [--until] [--timezone] [--json]`.
-pub fn usage(
-    paths: &Paths,
-    group_by: &str,
-    since: Option<String>,
-    until: Option<String>,
-    timezone: Option<String>,
-    session: Option<String>,
-    as_json: bool,
-    hq: Option<String>,
-) -> ExitCode {
+pub fn usage(paths: &Paths, o: UsageOptions) -> ExitCode {
+    let UsageOptions {
+        by,
+        since,
+        until,
+        timezone,
+        session,
+        json: as_json,
+        hq,
+    } = o;
+    let group_by = by.as_str();
     // The report cuts days in its time zone: the given times become days
     // there.
     let tz = match timezone.as_deref() {
@@ -221,6 +222,24 @@ pub fn usage(
     }
     out(&render_index::usage(&report, heading));
     ExitCode::SUCCESS
+}
+
+/// `agentd usage`'s arguments.
+pub struct UsageOptions {
+    /// `daily`, `monthly`, `session`, `project` or `model`.
+    pub by: String,
+    /// First day included (any form `when::day` takes).
+    pub since: Option<String>,
+    /// Last day included.
+    pub until: Option<String>,
+    /// IANA time zone days are cut in.
+    pub timezone: Option<String>,
+    /// Only this session.
+    pub session: Option<String>,
+    /// JSON out.
+    pub json: bool,
+    /// Every machine's, from this HQ.
+    pub hq: Option<String>,
 }
 
 /// `agentd index [--wait] [--rescan] [--json]`.

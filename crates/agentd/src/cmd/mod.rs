@@ -257,7 +257,18 @@ pub fn run(cli: Cli) -> ExitCode {
             session,
             json,
             hq,
-        } => history::usage(&paths, &by, since, until, timezone, session, json, hq),
+        } => history::usage(
+            &paths,
+            history::UsageOptions {
+                by,
+                since,
+                until,
+                timezone,
+                session,
+                json,
+                hq,
+            },
+        ),
         Command::Index { wait, rescan, json } => history::index(&paths, wait, rescan, json),
         Command::Hooks { command } => match command {
             HooksCommand::Ls { cwd, json } => hooks::ls(&paths, cwd, json),
