@@ -64,6 +64,11 @@ pub struct HqConfig {
     /// (`postgres://user@host:port/db`) instead of `hq.db`, so several HQ
     /// processes can serve the same runners. Env: `AGENTD_HQ_DATABASE`.
     pub database: Option<String>,
+    /// For `agentd hq serve` on a shared database: the URL other HQ
+    /// processes reach this one at, for terminals of runners linked here
+    /// (default: its listen address, the host name for a wildcard). Env:
+    /// `AGENTD_HQ_ADVERTISE`.
+    pub advertise: Option<String>,
 }
 
 /// `[slots]`: how many agent sessions may run at once (runtime slots that
@@ -301,7 +306,7 @@ pub enum ConfigError {
 /// Every `AGENTD_*` variable [`Config::apply_env`] reads, and the setting
 /// (`section.key`) it overrides: for `agentd config` to say where each
 /// value came from.
-pub const ENV_OVERRIDES: [(&str, &str); 11] = [
+pub const ENV_OVERRIDES: [(&str, &str); 12] = [
     ("AGENTD_HTTP_LISTEN", "http.listen"),
     ("AGENTD_HOOK_TIMEOUT_MS", "hook.timeout_ms"),
     ("AGENTD_APPROVAL_TIMEOUT_S", "approvals.timeout_s"),
@@ -313,6 +318,7 @@ pub const ENV_OVERRIDES: [(&str, &str); 11] = [
     ("AGENTD_HQ_RUNNER_TOKEN", "hq.token"),
     ("AGENTD_HQ_CA", "hq.ca"),
     ("AGENTD_HQ_DATABASE", "hq.database"),
+    ("AGENTD_HQ_ADVERTISE", "hq.advertise"),
 ];
 
 impl Config {
@@ -403,6 +409,9 @@ impl Config {
         }
         if let Some(v) = var("AGENTD_HQ_DATABASE") {
             self.hq.database = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = var("AGENTD_HQ_ADVERTISE") {
+            self.hq.advertise = Some(v).filter(|v| !v.is_empty());
         }
         Ok(())
     }

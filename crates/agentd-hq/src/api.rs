@@ -70,6 +70,7 @@ pub fn router(
             &format!("{RUNNER_PATH}/terminal/{{channel}}"),
             get(terminal_channel),
         )
+        .route(crate::peers::PEER_ATTACH_PATH, get(peer_attach))
         .route(
             &format!("{RUNNERS_PATH}/{{name}}"),
             axum::routing::delete(forget),
@@ -500,4 +501,42 @@ async fn usage(
         ))
     })?;
     Ok(Json(app.hq.usage(&caller, q).await?).into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct PeerAttach {
+    runner: String,
+    id: String,
+    from: Option<u64>,
+}
+
+/// `GET /hq/v1/peer/terminal?runner=&id=&from=`: another HQ process on
+/// this database attaching to a terminal of a runner linked here (its
+/// user was checked and audited there).
+async fn peer_attach(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<PeerAttach>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    if !bearer(&headers).is_some_and(|t| app.hq.is_peer(&t)) {
+        return Err(HqError::Unauthenticated(
+            "only another HQ process on this database attaches here".into(),
+        )
+        .into());
+    }
+    let runner_socket = app.hq.dial_back(&q.runner, &q.id, q.from).await?;
+    tracing::info!(runner = %q.runner, terminal = %q.id, "terminal attached for another HQ process");
+    let shutdown = app.shutdown.clone();
+    Ok(upgrade
+        .max_message_size(agentd_daemon::terminal_stream::MAX_INPUT_FRAME)
+        .max_frame_size(agentd_daemon::terminal_stream::MAX_INPUT_FRAME)
+        .write_buffer_size(0)
+        .on_upgrade(move |peer| {
+            crate::splice::splice(
+                peer,
+                crate::splice::RunnerSocket::Local(runner_socket),
+                shutdown,
+            )
+        }))
 }

@@ -27,9 +27,11 @@ const OUTBOX: usize = 64;
 /// A runner's answer to a request: its result as JSON, or why not.
 pub type Answer = Result<serde_json::Value, LinkError>;
 
-/// What HQ can ask a runner to do.
+/// What HQ can ask a runner to do. Adjacently tagged (`{"ask", "params"}`)
+/// when it travels between HQs: the requests inside carry tags of their own
+/// (a terminal call's `op`).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(tag = "ask", content = "params", rename_all = "snake_case")]
 pub enum Request {
     /// Decide one of its approvals.
     Decide(DecideParams),

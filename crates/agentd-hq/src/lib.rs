@@ -18,6 +18,7 @@ pub mod fleet;
 pub mod graphql;
 pub mod grpc;
 pub mod link;
+pub mod peers;
 pub mod pg;
 pub mod route;
 pub mod server;

@@ -60,6 +60,18 @@ const MIGRATIONS: &[&str] = &[
     );",
     // Which HQ process holds a runner's link (several HQs on one database).
     "ALTER TABLE runners ADD COLUMN hq_id TEXT;",
+    // Several HQs reaching each other (terminals of runners linked to
+    // another HQ): where each is, and the secret they sign calls with.
+    "CREATE TABLE hq_peers (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        ca_pem TEXT,
+        seen_ms BIGINT NOT NULL
+    );
+    CREATE TABLE hq_secret (
+        one INTEGER PRIMARY KEY CHECK (one = 1),
+        secret TEXT NOT NULL
+    );",
 ];
 
 /// A runner is linked to the HQ its row names only while that HQ keeps
@@ -501,6 +513,81 @@ impl PgStore {
             )
             .await?;
         Ok(row.map(|r| r.get(0)))
+    }
+
+    /// Registers (or refreshes) HQ process `id` as reachable at `url`,
+    /// trusting `ca_pem` for it.
+    ///
+    /// # Errors
+    /// The database.
+    pub async fn register_peer(
+        &self,
+        id: &str,
+        url: &str,
+        ca_pem: Option<&str>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO hq_peers (id, url, ca_pem, seen_ms) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (id) DO UPDATE SET url = $2, ca_pem = $3, seen_ms = $4",
+                &[&id, &url, &ca_pem, &now_ms],
+            )
+            .await?;
+        client
+            .execute(
+                "DELETE FROM hq_peers WHERE seen_ms < $1",
+                &[&(now_ms - 10 * LINK_FRESH_MS)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Where HQ process `id` is, and its CA, while it keeps registering.
+    ///
+    /// # Errors
+    /// The database.
+    pub async fn peer(&self, id: &str) -> Result<Option<(String, Option<String>)>, StoreError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                "SELECT url, ca_pem FROM hq_peers WHERE id = $1 AND seen_ms > $2",
+                &[&id, &(crate::service::now_ms() - LINK_FRESH_MS)],
+            )
+            .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    /// Forgets HQ process `id` (it is stopping).
+    ///
+    /// # Errors
+    /// The database.
+    pub async fn forget_peer(&self, id: &str) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        client
+            .execute("DELETE FROM hq_peers WHERE id = $1", &[&id])
+            .await?;
+        Ok(())
+    }
+
+    /// The secret HQ processes on this database sign their calls to each
+    /// other with (made by the first to ask, `candidate`).
+    ///
+    /// # Errors
+    /// The database.
+    pub async fn peer_secret(&self, candidate: &str) -> Result<String, StoreError> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO hq_secret (one, secret) VALUES (1, $1) ON CONFLICT (one) DO NOTHING",
+                &[&candidate],
+            )
+            .await?;
+        let row = client
+            .query_one("SELECT secret FROM hq_secret WHERE one = 1", &[])
+            .await?;
+        Ok(row.get(0))
     }
 
     /// Sends `payload` to every HQ listening on [`CHANNEL`].

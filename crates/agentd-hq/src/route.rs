@@ -75,8 +75,12 @@ pub async fn run(hq: HqService, shutdown: CancellationToken) {
                 p = notes.recv() => p,
             };
             let Some(payload) = payload else { break };
-            let Ok(note) = serde_json::from_str::<Note>(&payload) else {
-                continue;
+            let note = match serde_json::from_str::<Note>(&payload) {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "a note from another HQ that this one cannot read (different agentd versions?)");
+                    continue;
+                }
             };
             handle(&hq, note);
         }
@@ -145,5 +149,60 @@ fn handle(hq: &HqService, note: Note) {
         }
         // Addressed to another HQ.
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_request_and_answer_survives_a_notify_payload() {
+        let asks = [
+            Request::Terminal(agentd_proto::hq::TerminalCall::Start {
+                params: agentd_proto::api::TerminalStartParams {
+                    kind: Some("shell".into()),
+                    cwd: Some("/tmp".into()),
+                    cols: Some(80),
+                    rows: None,
+                },
+            }),
+            Request::Terminal(agentd_proto::hq::TerminalCall::List),
+            Request::Usage(agentd_proto::history::UsageQuery {
+                group_by: agentd_proto::history::GroupBy::Daily,
+                since: None,
+                until: None,
+                timezone: Some("UTC".into()),
+                session_id: None,
+            }),
+        ];
+        for what in asks {
+            let note = Note::Ask {
+                to: "b".into(),
+                from: "a".into(),
+                request: 7,
+                runner: "two".into(),
+                what: Box::new(what.clone()),
+            };
+            let back: Note = serde_json::from_str(&note.encode()).unwrap();
+            let Note::Ask { what: got, .. } = back else {
+                panic!("not an ask")
+            };
+            assert_eq!(
+                serde_json::to_value(&*got).unwrap(),
+                serde_json::to_value(&what).unwrap()
+            );
+        }
+        let answered = Note::Answered {
+            to: "a".into(),
+            request: 7,
+            value: Some(serde_json::json!({"pid": 123, "cols": 80, "id": "term_x"})),
+            error: None,
+        };
+        let back: Note = serde_json::from_str(&answered.encode()).unwrap();
+        let Note::Answered { value, .. } = back else {
+            panic!("not an answer")
+        };
+        assert_eq!(value.unwrap()["pid"].as_u64(), Some(123));
     }
 }

@@ -156,6 +156,19 @@ pub async fn serve(
     if shared {
         tasks.spawn(follow_other_hqs(hq.clone(), shutdown.clone()));
         tasks.spawn(crate::route::run(hq.clone(), shutdown.clone()));
+        let url =
+            crate::peers::advertised_url(config.hq.advertise.as_deref(), bound, tls.is_some());
+        let ca_pem = if tls.is_some() {
+            let (cert, _) = agentd_daemon::tls::ca_paths(&paths.root);
+            let pem = tokio::task::spawn_blocking(move || agentd_fs::read(&cert, 1 << 20))
+                .await
+                .map_err(|e| ServeError::Http(e.to_string()))?
+                .map_err(|e| ServeError::Http(format!("reading HQ's CA: {e}")))?;
+            Some(String::from_utf8_lossy(&pem).into_owned())
+        } else {
+            None
+        };
+        tasks.spawn(register_as_peer(hq.clone(), url, ca_pem, shutdown.clone()));
     }
     let root = paths.root.clone();
     let secure = tls.is_some();
@@ -226,6 +239,32 @@ async fn follow_other_hqs(hq: HqService, shutdown: CancellationToken) {
         }
     }
 }
+
+/// Keeps this HQ registered where other HQ processes on the database find
+/// it (for terminals of runners linked here), until shutdown.
+async fn register_as_peer(
+    hq: HqService,
+    url: String,
+    ca_pem: Option<String>,
+    shutdown: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(REGISTER_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        if let Err(e) = hq.register_peer(&url, ca_pem.as_deref()).await {
+            tracing::warn!(error = %e, "registering this HQ for the others");
+        }
+    }
+    hq.forget_peer().await;
+}
+
+/// How often an HQ refreshes its registration (others treat one older
+/// than 30 s as gone).
+const REGISTER_EVERY: Duration = Duration::from_secs(10);
 
 /// How often an HQ on a shared store folds what the others stored.
 const FOLLOW_EVERY: Duration = Duration::from_millis(500);

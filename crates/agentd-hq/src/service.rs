@@ -66,6 +66,9 @@ pub struct HqService {
     id: Arc<str>,
     decoding: Arc<tokio::sync::Semaphore>,
     channels: Arc<crate::terminals::Channels>,
+    /// What HQ processes on one database sign their calls to each other
+    /// with (`None` on SQLite: there are no others).
+    peer_secret: Option<Arc<str>>,
 }
 
 /// Runner messages decoded at once (see [`HqService::decode_permit`]).
@@ -90,12 +93,20 @@ impl HqService {
         let id = crate::token::new_secret("process")
             .map(|s| s.chars().rev().take(16).collect::<String>())
             .map_err(HqError::Store)?;
+        let peer_secret = match &backend {
+            Backend::Postgres(pg) => {
+                let candidate = crate::token::new_secret("peer").map_err(HqError::Store)?;
+                Some(pg.peer_secret(&candidate).await?.into())
+            }
+            Backend::Sqlite(_) => None,
+        };
         let hq = HqService {
             backend,
             id: id.into(),
             fleet: Arc::new(Fleet::default()),
             decoding: Arc::new(tokio::sync::Semaphore::new(DECODING)),
             channels: Arc::default(),
+            peer_secret,
         };
         hq.sync().await?;
         Ok(hq)
@@ -470,6 +481,11 @@ impl HqService {
         let n = self.backend.forget(runner.to_owned()).await?;
         self.fleet.forget_runner(runner);
         Ok(n)
+    }
+
+    /// The secret other HQ processes on this database sign calls with.
+    pub(crate) fn peer_secret(&self) -> Option<&str> {
+        self.peer_secret.as_deref()
     }
 
     /// Terminal channels waiting for their runner to dial in.

@@ -204,13 +204,15 @@ impl HqService {
     }
 
     /// The runner's socket streaming terminal `id` from output offset
-    /// `from` (role `operator`; audited as `terminal.attach`). The runner
-    /// must be linked to this HQ: it dials back here.
+    /// `from` (role `operator`; audited as `terminal.attach`): a channel the
+    /// runner dials back to this HQ, or — its link held by another HQ
+    /// process on the same database — a socket to that HQ, which does the
+    /// same there.
     ///
     /// # Errors
     /// As [`HqService::terminals`]; [`HqError::Unavailable`] when the
-    /// runner is linked to another HQ or does not dial back within
-    /// [`DIAL_BACK_WITHIN`].
+    /// runner does not dial back within [`DIAL_BACK_WITHIN`] or the other
+    /// HQ cannot be reached.
     pub async fn attach_terminal(
         &self,
         caller: &Caller,
@@ -218,9 +220,9 @@ impl HqService {
         runner: &str,
         id: &str,
         from: Option<u64>,
-    ) -> Result<WebSocket, HqError> {
+    ) -> Result<crate::splice::RunnerSocket, HqError> {
         let result = match HqService::require(caller, Role::Operator) {
-            Ok(()) => self.dial_back(runner, id, from).await,
+            Ok(()) => self.reach_terminal(runner, id, from).await,
             Err(e) => Err(e),
         };
         let target = match from {
@@ -239,25 +241,51 @@ impl HqService {
         result
     }
 
-    async fn dial_back(
+    /// The runner's terminal socket: over a channel it dials back here when
+    /// its link is here, else through the HQ process that holds the link.
+    async fn reach_terminal(
+        &self,
+        runner: &str,
+        id: &str,
+        from: Option<u64>,
+    ) -> Result<crate::splice::RunnerSocket, HqError> {
+        if self.fleet().online(runner) {
+            return self
+                .dial_back(runner, id, from)
+                .await
+                .map(crate::splice::RunnerSocket::Local);
+        }
+        let holder = if self.backend().shared() {
+            self.backend().link_of(runner).await?
+        } else {
+            None
+        };
+        match holder.filter(|h| h != self.id()) {
+            Some(holder) => self
+                .dial_peer(&holder, runner, id, from)
+                .await
+                .map(crate::splice::RunnerSocket::Peer),
+            None => Err(HqError::Unavailable(format!(
+                "runner {runner} is offline: it must be linked to attach to its terminals"
+            ))),
+        }
+    }
+
+    /// The runner's socket for terminal `id`, over a channel it dials back
+    /// to this HQ (its link must be here).
+    ///
+    /// # Errors
+    /// As [`HqService::attach_terminal`].
+    pub(crate) async fn dial_back(
         &self,
         runner: &str,
         id: &str,
         from: Option<u64>,
     ) -> Result<WebSocket, HqError> {
         if !self.fleet().online(runner) {
-            let elsewhere = if self.backend().shared() {
-                self.backend().link_of(runner).await?.is_some()
-            } else {
-                false
-            };
-            return Err(HqError::Unavailable(if elsewhere {
-                format!(
-                    "runner {runner} is linked to another HQ on this database: open its terminal through that HQ"
-                )
-            } else {
-                format!("runner {runner} is offline: it must be linked to attach to its terminals")
-            }));
+            return Err(HqError::Unavailable(format!(
+                "runner {runner} is not linked to this HQ process"
+            )));
         }
         let mut waiting = self.channels().open(runner)?;
         let call = TerminalCall::Attach {

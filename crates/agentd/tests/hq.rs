@@ -998,6 +998,49 @@ fn two_hqs_on_one_postgres_see_everything_and_route_decisions_to_each_others_run
         .unwrap();
     assert_eq!(own.approval.decided_by.as_deref(), Some("hq:ann"));
 
+    // A terminal on runner two (linked to B), started and attached through
+    // A: A reaches B (registered in PostgreSQL, signed with the shared
+    // secret), B has runner two dial back, and the bytes pass both HQs.
+    let operator = a.token(&["--user", "olga", "--role", "operator"]);
+    let work = tempfile::tempdir().unwrap();
+    let (status, body) = http(
+        &a.addr,
+        &format!("POST {}", agentd_proto::hq::terminals_path("two")),
+        &[
+            ("Authorization", &format!("Bearer {operator}")),
+            ("Content-Type", "application/json"),
+            ("Host", "127.0.0.1"),
+        ],
+        &json!({"kind": "shell", "cwd": work.path()}).to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let t: agentd_proto::hq::HqTerminalView = serde_json::from_str(&body).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut ws = TermSocket::open(&a, &operator, "two", &t.terminal.id, None).await;
+        ws.type_line("echo across-$((20+3))").await;
+        ws.read_until("across-23").await;
+        // Another HQ cannot be impersonated: the peer route needs the
+        // shared secret.
+        let mut req =
+            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+                format!(
+                    "ws://{}/hq/v1/peer/terminal?runner=two&id={}",
+                    b.addr, t.terminal.id
+                ),
+            )
+            .unwrap();
+        req.headers_mut().insert(
+            "Authorization",
+            format!("Bearer {operator}").parse().unwrap(),
+        );
+        let err = tokio_tungstenite::connect_async(req).await.unwrap_err();
+        assert!(err.to_string().contains("401"), "{err}");
+    });
+
     // Revoked through B, runner one's link at A is cut.
     let list = b.cli(&["hq", "token", "list", "--json"]);
     let tokens: Vec<serde_json::Value> = serde_json::from_slice(&list.stdout).unwrap();
