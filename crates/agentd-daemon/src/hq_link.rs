@@ -318,6 +318,12 @@ async fn link_once(
         os: std::env::consts::OS.to_owned(),
         labels: settings.labels.clone(),
         head_seq: service.head_seq(),
+        hostname: Some(
+            rustix::system::uname()
+                .nodename()
+                .to_string_lossy()
+                .into_owned(),
+        ),
     };
     tx.send(text(&hello))
         .await

@@ -70,6 +70,17 @@ impl Backend {
         }
     }
 
+    /// See [`Store::bind_runner`].
+    ///
+    /// # Errors
+    /// The store.
+    pub async fn bind_runner(&self, token_id: String, name: String) -> Result<bool, StoreError> {
+        match self {
+            Backend::Sqlite(s) => Self::blocking(s, move |s| s.bind_runner(&token_id, &name)).await,
+            Backend::Postgres(pg) => pg.bind_runner(&token_id, &name).await,
+        }
+    }
+
     /// See [`Store::principal_by_id`].
     ///
     /// # Errors

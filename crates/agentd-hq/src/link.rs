@@ -23,7 +23,7 @@ const HELLO_WITHIN: Duration = Duration::from_secs(10);
 pub async fn serve(
     hq: HqService,
     mut socket: WebSocket,
-    runner: String,
+    mut runner: String,
     token_id: String,
     peer: Option<SocketAddr>,
     shutdown: tokio_util::sync::CancellationToken,
@@ -35,7 +35,20 @@ pub async fn serve(
             os,
             labels,
             head_seq,
+            hostname,
         }))) => {
+            if runner == crate::token::UNBOUND_RUNNER {
+                // The token's first runner names it.
+                let Some(name) = said.clone().or(hostname) else {
+                    refuse(&mut socket, "this runner token has no name yet and the hello gave none: send the runner's host name".into()).await;
+                    return;
+                };
+                if let Err(e) = hq.bind_runner(&token_id, &name).await {
+                    refuse(&mut socket, e.to_string()).await;
+                    return;
+                }
+                runner = name;
+            }
             if let Some(said) = said.filter(|s| *s != runner) {
                 refuse(
                     &mut socket,

@@ -173,7 +173,7 @@ impl PgStore {
             Principal::Runner(n) => ("runner", n.as_str(), None),
             Principal::User { name, role } => ("user", name.as_str(), Some(role.as_str())),
         };
-        token::check_name(name).map_err(StoreError::Invalid)?;
+        token::check_new(principal).map_err(StoreError::Invalid)?;
         let secret = token::new_secret(kind).map_err(StoreError::Invalid)?;
         let hash = token::hash(&secret);
         let client = self.pool.get().await?;
@@ -193,6 +193,28 @@ impl PgStore {
     pub async fn principal(&self, secret: &str) -> Result<Option<(String, Principal)>, StoreError> {
         let hash = token::hash(secret);
         self.principal_where("hash = $1", &&hash[..]).await
+    }
+
+    /// As [`crate::store::Store::bind_runner`] (under an advisory lock, so
+    /// two HQs cannot bind two tokens to one name).
+    ///
+    /// # Errors
+    /// The database.
+    pub async fn bind_runner(&self, token_id: &str, name: &str) -> Result<bool, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock(7164826554)", &[])
+            .await?;
+        let n = tx
+            .execute(
+                "UPDATE tokens SET name = $2 WHERE id = $1 AND kind = 'runner' AND name = '*'
+                   AND revoked_ms IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM tokens WHERE kind = 'runner' AND name = $2 AND revoked_ms IS NULL)",
+                &[&token_id, &name],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(n == 1)
     }
 
     /// As [`crate::store::Store::principal_by_id`].

@@ -190,6 +190,32 @@ impl HqService {
         }
     }
 
+    /// Binds an unbound runner token to the name its first runner gives
+    /// (its host name by default).
+    ///
+    /// # Errors
+    /// [`HqError::Invalid`] for a bad name; [`HqError::Conflict`] when a
+    /// runner of that name has a token already; the store.
+    pub async fn bind_runner(&self, token_id: &str, name: &str) -> Result<(), HqError> {
+        crate::token::check_name(name).map_err(HqError::Invalid)?;
+        if self
+            .backend
+            .bind_runner(token_id.to_owned(), name.to_owned())
+            .await?
+        {
+            tracing::info!(
+                runner = name,
+                token = token_id,
+                "a runner token was bound to its runner's name"
+            );
+            Ok(())
+        } else {
+            Err(HqError::Conflict(format!(
+                "a runner named {name:?} has a token already (or this token was bound meanwhile): make this runner a token with a name of its own, `agentd hq token create --runner OTHER-NAME`"
+            )))
+        }
+    }
+
     /// Checks that `caller` is a user with at least `role`.
     ///
     /// # Errors

@@ -168,7 +168,7 @@ impl Store {
             Principal::Runner(n) => ("runner", n.as_str(), None),
             Principal::User { name, role } => ("user", name.as_str(), Some(role.as_str())),
         };
-        token::check_name(name).map_err(StoreError::Invalid)?;
+        token::check_new(principal).map_err(StoreError::Invalid)?;
         let secret = token::new_secret(kind).map_err(StoreError::Invalid)?;
         let hash = token::hash(&secret);
         self.conn.execute(
@@ -185,6 +185,21 @@ impl Store {
     pub fn principal(&self, secret: &str) -> Result<Option<(String, Principal)>, StoreError> {
         let hash = token::hash(secret);
         self.principal_where("hash = ?1", &&hash[..])
+    }
+
+    /// Binds unbound runner token `token_id` to runner `name`, unless a live
+    /// runner token is bound to that name already; whether it was bound.
+    ///
+    /// # Errors
+    /// The store.
+    pub fn bind_runner(&self, token_id: &str, name: &str) -> Result<bool, StoreError> {
+        let n = self.conn.execute(
+            "UPDATE tokens SET name = ?2 WHERE id = ?1 AND kind = 'runner' AND name = '*'
+               AND revoked_ms IS NULL
+               AND NOT EXISTS (SELECT 1 FROM tokens WHERE kind = 'runner' AND name = ?2 AND revoked_ms IS NULL)",
+            params![token_id, name],
+        )?;
+        Ok(n == 1)
     }
 
     /// The live token with id `id` (a browser's web session names its

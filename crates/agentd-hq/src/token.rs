@@ -95,6 +95,27 @@ fn hex(bytes: &[u8]) -> String {
 ///
 /// # Errors
 /// Says what is allowed.
+/// The name of a runner token made without one: the first runner to link
+/// with it names it (by its host name) and the token is bound to that name
+/// from then on. Never a valid name itself.
+pub const UNBOUND_RUNNER: &str = "*";
+
+/// Checks the name a new token is made for (`principal`'s): a valid name,
+/// or [`UNBOUND_RUNNER`] for a runner token.
+///
+/// # Errors
+/// What is wrong with it.
+pub fn check_new(principal: &Principal) -> Result<(), String> {
+    match principal {
+        Principal::Runner(n) if n == UNBOUND_RUNNER => Ok(()),
+        Principal::Runner(name) | Principal::User { name, .. } => check_name(name),
+    }
+}
+
+/// Checks a runner or user name.
+///
+/// # Errors
+/// What is wrong with it.
 pub fn check_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 64

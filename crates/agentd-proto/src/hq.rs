@@ -118,6 +118,10 @@ pub enum RunnerMessage {
         labels: Vec<String>,
         /// The runner's newest `seq` when it dialled.
         head_seq: u64,
+        /// The runner's host name: the name an unbound runner token
+        /// (`agentd hq token create --runner` without a name) takes.
+        #[serde(default)]
+        hostname: Option<String>,
     },
     /// Events after the last acknowledged one, in `seq` order.
     Events {

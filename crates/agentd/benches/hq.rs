@@ -138,6 +138,7 @@ async fn dial(addr: &str, token: &str) -> Ws {
         os: "linux".into(),
         labels: vec![],
         head_seq: u64::MAX / 2,
+        hostname: None,
     };
     ws.send(Message::Text(serde_json::to_string(&hello).unwrap().into()))
         .await

@@ -602,10 +602,13 @@ pub enum HqCommand {
 pub enum HqTokenCommand {
     /// Make a token; prints it alone on stdout (it is shown only once).
     Create {
-        /// A runner token for this runner name.
+        /// A runner token for this runner name; without NAME, for whichever
+        /// runner links with it first, named by its host name.
         #[arg(
             long,
             value_name = "NAME",
+            num_args = 0..=1,
+            default_missing_value = "*",
             conflicts_with = "user",
             required_unless_present = "user"
         )]

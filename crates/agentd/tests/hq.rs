@@ -2232,3 +2232,56 @@ fn grpc_at_hq_reads_every_runner_decides_within_roles_and_streams_events() {
     assert_eq!(v["runners"][0]["name"], "box", "{v}");
     assert_eq!(v["runners"][0]["online"], true, "{v}");
 }
+
+/// `agentd hq token create --runner` without a name: the first runner to
+/// link with the token names it by its host name, and the token is that
+/// runner's from then on; a second unnamed token on a host of the same
+/// name is refused with what to do.
+#[test]
+fn an_unnamed_runner_token_takes_its_runners_host_name() {
+    let hq = Hq::start();
+    let viewer = hq.token(&["--user", "val", "--role", "viewer"]);
+    let t1 = hq.token(&["--runner"]);
+    let t2 = hq.token(&["--runner"]);
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_owned();
+    let mut d1 = TestDaemon::with_config(&runner_config(&hq, &t1));
+    let linked = wait_for("the runner to link", Duration::from_secs(30), || {
+        health(&d1).hq.filter(|h| h.connected)
+    });
+    assert_eq!(linked.runner.as_deref(), Some(host.as_str()));
+    let listed = runners(&hq, &viewer);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].name, host);
+    let list = hq.cli(&["hq", "token", "list", "--json"]);
+    let tokens: Vec<serde_json::Value> = serde_json::from_slice(&list.stdout).unwrap();
+    let names: Vec<&str> = tokens.iter().filter_map(|t| t["name"].as_str()).collect();
+    assert!(
+        names.contains(&host.as_str()) && names.contains(&"*"),
+        "{names:?}"
+    );
+    // The same host name again, with the other unnamed token: refused.
+    let d2 = TestDaemon::with_config(&runner_config(&hq, &t2));
+    let why = wait_for(
+        "the second runner to be refused",
+        Duration::from_secs(30),
+        || {
+            health(&d2)
+                .hq?
+                .last_error
+                .filter(|e| e.contains("token already"))
+        },
+    );
+    assert!(why.contains("--runner OTHER-NAME"), "{why}");
+    // The bound token links again as the same runner.
+    d1.stop();
+    d1.restart();
+    wait_for("the runner to link again", Duration::from_secs(30), || {
+        health(&d1)
+            .hq
+            .filter(|h| h.connected && h.runner.as_deref() == Some(host.as_str()))
+    });
+    assert_eq!(runners(&hq, &viewer).len(), 1);
+}
