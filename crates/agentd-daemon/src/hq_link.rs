@@ -338,7 +338,8 @@ async fn link_once(
         | HqMessage::Decide { .. }
         | HqMessage::Launch { .. }
         | HqMessage::Terminal { .. }
-        | HqMessage::Usage { .. } => {
+        | HqMessage::Usage { .. }
+        | HqMessage::Session { .. } => {
             return Err("HQ sent a request before its welcome".into());
         }
     };
@@ -435,6 +436,29 @@ async fn link_once(
                             tokio::spawn(async move {
                                 let (value, error) = match usage_report(&service, query).await {
                                     Ok(r) => (serde_json::to_value(r).ok(), None),
+                                    Err(e) => (None, Some(link_error(&e))),
+                                };
+                                let _ = answers
+                                    .send(RunnerMessage::Answered { request, value, error })
+                                    .await;
+                            });
+                        }
+                        Ok(HqMessage::Session { request, call }) => {
+                            let service = service.clone();
+                            let answers = answers.clone();
+                            tokio::spawn(async move {
+                                use agentd_proto::hq::SessionCall;
+                                let r = match call {
+                                    SessionCall::Send { id, message } => json(
+                                        service
+                                            .send(agentd_proto::api::SendParams { id, message })
+                                            .await,
+                                    ),
+                                    SessionCall::Interrupt { id } => json(service.interrupt(&id).await),
+                                    SessionCall::Kill { id } => json(service.kill(&id).await),
+                                };
+                                let (value, error) = match r {
+                                    Ok(v) => (Some(v), None),
                                     Err(e) => (None, Some(link_error(&e))),
                                 };
                                 let _ = answers

@@ -49,6 +49,7 @@ pub fn router(
         .route(&format!("{APPROVALS_PATH}/{{id}}/decision"), post(decide))
         .route(AUDIT_PATH, get(audit))
         .route(agentd_proto::hq::USAGE_PATH, get(usage))
+        .route(&format!("{SESSIONS_PATH}/{{id}}/{{action}}"), post(steer))
         .route(
             agentd_proto::hq::GRAPHQL_PATH,
             post(graphql).get(graphql_ws),
@@ -539,4 +540,48 @@ async fn peer_attach(
                 shutdown,
             )
         }))
+}
+
+#[derive(serde::Deserialize, Default)]
+struct SteerBody {
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// `POST /hq/v1/sessions/{id}/send` with `{"message"}`, `…/interrupt`,
+/// `…/kill` (role `operator`).
+async fn steer(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let caller = app.hq.caller(&app.web, &headers, None).await?;
+    let body: SteerBody = if body.is_empty() {
+        SteerBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            HqError::Invalid(format!("the body must be {{\"message\": \"…\"}}: {e}"))
+        })?
+    };
+    let what = match (action.as_str(), body.message) {
+        ("send", Some(m)) if !m.is_empty() => crate::steer::Steer::Send(m),
+        ("send", _) => {
+            return Err(HqError::Invalid("send needs {\"message\": \"…\"}".into()).into());
+        }
+        ("interrupt", _) => crate::steer::Steer::Interrupt,
+        ("kill", _) => crate::steer::Steer::Kill,
+        (other, _) => {
+            return Err(HqError::NotFound(format!(
+                "no session action {other:?}: use send, interrupt or kill"
+            ))
+            .into());
+        }
+    };
+    let steered = app
+        .hq
+        .steer(&caller, Some(peer.to_string()), &id, what)
+        .await?;
+    Ok(Json(steered).into_response())
 }

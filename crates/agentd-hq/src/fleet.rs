@@ -41,6 +41,8 @@ pub enum Request {
     Terminal(agentd_proto::hq::TerminalCall),
     /// A usage report.
     Usage(agentd_proto::history::UsageQuery),
+    /// Send to, interrupt or kill a launched session.
+    Session(agentd_proto::hq::SessionCall),
 }
 
 impl Request {
@@ -51,6 +53,7 @@ impl Request {
             Request::Launch(params) => HqMessage::Launch { request, params },
             Request::Terminal(call) => HqMessage::Terminal { request, call },
             Request::Usage(query) => HqMessage::Usage { request, query },
+            Request::Session(call) => HqMessage::Session { request, call },
         }
     }
 }
@@ -446,6 +449,33 @@ impl Fleet {
                 .then(a.session.session.id.cmp(&b.session.session.id))
         });
         out
+    }
+
+    /// The runner and full id of the session `prefix` names (an exact id
+    /// wins; a prefix must name one session on one runner).
+    ///
+    /// # Errors
+    /// [`FindError`].
+    pub fn find_session(&self, prefix: &str) -> Result<(String, String), FindError> {
+        let Ok(all) = self.registries.read() else {
+            return Err(FindError::None);
+        };
+        let mut found: Vec<(String, String)> = Vec::new();
+        for (runner, registry) in all.iter() {
+            for s in registry.iter() {
+                if s.id == prefix {
+                    return Ok((runner.clone(), s.id.clone()));
+                }
+                if !prefix.is_empty() && s.id.starts_with(prefix) {
+                    found.push((runner.clone(), s.id.clone()));
+                }
+            }
+        }
+        match found.len() {
+            0 => Err(FindError::None),
+            1 => Ok(found.remove(0)),
+            n => Err(FindError::Many(n)),
+        }
     }
 
     /// Ends every link (HQ is stopping).

@@ -24,6 +24,7 @@ pub mod route;
 pub mod server;
 pub mod service;
 pub mod splice;
+pub mod steer;
 pub mod store;
 pub mod terminals;
 pub mod token;

@@ -16,6 +16,7 @@
 //! HQ → runner   {"type":"terminal","request":9,"call":TerminalCall}   (an operator's terminal)
 //! runner → HQ   {"type":"answered","request":9,"value":…} or {…,"error":{…}}
 //! HQ → runner   {"type":"usage","request":10,"query":UsageQuery}      (a user's usage report)
+//! HQ → runner   {"type":"session","request":11,"call":SessionCall}    (an operator's send/interrupt/kill)
 //! runner → HQ   {"type":"answered","request":10,"value":UsageReport} or {…,"error":{…}}
 //! either way    WebSocket pings every 10 s; HQ closes a link silent for 30 s
 //! HQ → runner   {"type":"error","message":"…"}                then close
@@ -220,6 +221,14 @@ pub enum HqMessage {
         /// As `usage.report` takes it.
         query: crate::history::UsageQuery,
     },
+    /// Steer one of this runner's launched sessions, answered with
+    /// `answered`.
+    Session {
+        /// Echoed in the `answered` answer.
+        request: u64,
+        /// What to do.
+        call: SessionCall,
+    },
     /// Why HQ is closing the link.
     Error {
         /// What was wrong and what to do.
@@ -255,6 +264,56 @@ pub enum TerminalCall {
         /// The channel HQ waits on (32 hex).
         channel: String,
     },
+}
+
+/// An operator's call on a runner's launched session, and what its
+/// answer's `value` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum SessionCall {
+    /// A message (as `sessions.send`): `Launched`.
+    Send {
+        /// The session's full id.
+        id: String,
+        /// The message.
+        message: String,
+    },
+    /// Interrupt its turn (as `sessions.interrupt`): `Interrupted`.
+    Interrupt {
+        /// The session's full id.
+        id: String,
+    },
+    /// End it (as `sessions.kill`): `Killed`.
+    Kill {
+        /// The session's full id.
+        id: String,
+    },
+}
+
+impl SessionCall {
+    /// `send`, `interrupt` or `kill`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SessionCall::Send { .. } => "send",
+            SessionCall::Interrupt { .. } => "interrupt",
+            SessionCall::Kill { .. } => "kill",
+        }
+    }
+}
+
+/// What a session call through HQ answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HqSteered {
+    /// The runner.
+    pub runner: String,
+    /// The runner's answer (`Launched`, `Interrupted` or `Killed`).
+    pub result: serde_json::Value,
+}
+
+/// `POST /hq/v1/sessions/{id}/send` with `{"message"}`, `…/interrupt`,
+/// `…/kill`: the path of `action` on session `id`.
+pub fn session_call_path(id: &str, action: &str) -> String {
+    format!("{SESSIONS_PATH}/{id}/{action}")
 }
 
 /// A terminal of a runner, at HQ.

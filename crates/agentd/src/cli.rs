@@ -266,6 +266,10 @@ pub enum Command {
         /// The daemon's answer as JSON.
         #[arg(long)]
         json: bool,
+        /// A session on any runner, through this HQ (`http://HOST:PORT`;
+        /// role operator; the user token from `AGENTD_HQ_TOKEN`).
+        #[arg(long, value_name = "URL")]
+        hq: Option<String>,
     },
     /// Interrupt a launched session's current turn.
     #[command(after_help = "Example:\n  agentd interrupt 52786e60")]
@@ -275,6 +279,10 @@ pub enum Command {
         /// The daemon's answer as JSON.
         #[arg(long)]
         json: bool,
+        /// A session on any runner, through this HQ (`http://HOST:PORT`;
+        /// role operator; the user token from `AGENTD_HQ_TOKEN`).
+        #[arg(long, value_name = "URL")]
+        hq: Option<String>,
     },
     /// Stop a launched session: SIGINT, then SIGTERM, then SIGKILL to its process group.
     #[command(after_help = "Example:\n  agentd kill 52786e60")]
@@ -284,6 +292,10 @@ pub enum Command {
         /// The daemon's answer as JSON.
         #[arg(long)]
         json: bool,
+        /// A session on any runner, through this HQ (`http://HOST:PORT`;
+        /// role operator; the user token from `AGENTD_HQ_TOKEN`).
+        #[arg(long, value_name = "URL")]
+        hq: Option<String>,
     },
     /// Full-text search over every transcript (ranked; words in any order);
     /// exit 1 when nothing matches.

@@ -1151,6 +1151,44 @@ fn an_operator_launches_claude_code_on_a_runner_through_hq() {
     assert!(out.status.success(), "{out:?}");
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("claude-"), "{table}");
+    // Ended from HQ by an operator (an approver may not); the runner ends
+    // its process group and HQ sees the session end.
+    let out = as_user(&approver, &["kill", &id[..8], "--hq", &hq.url()]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("403"),
+        "{out:?}"
+    );
+    let out = as_user(&operator, &["kill", &id[..8], "--hq", &hq.url()]);
+    assert!(out.status.success(), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!("{id} on gpu-box: stopped")),
+        "{said}"
+    );
+    wait_for("HQ to see the session end", WAIT, || {
+        let out = as_user(&operator, &["ls", "--all", "--json", "--hq", &hq.url()]);
+        let sessions: Vec<HqSessionView> = serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .ok()
+            .and_then(|v| serde_json::from_value(v).ok())?;
+        sessions
+            .into_iter()
+            .find(|s| s.session.session.id == id && s.session.session.status.as_str() == "ended")
+    });
+    let out = as_user(&operator, &["hq", "audit", "--json", "--hq", &hq.url()]);
+    let audit: Vec<agentd_proto::hq::AuditEntry> = decode(&out.stdout);
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "session.kill" && e.user == "olga" && e.outcome == "ok"),
+        "{audit:?}"
+    );
+    assert!(
+        audit.iter().any(|e| e.action == "session.kill"
+            && e.user == "ann"
+            && e.outcome.contains("operator")),
+        "{audit:?}"
+    );
     // An offline runner says so.
     let mut d = d;
     d.kill();

@@ -320,7 +320,10 @@ pub enum Steer {
 
 /// `agentd send|interrupt|kill <session> …`: one plain line saying what
 /// happened (the daemon's answer as JSON with `json`).
-pub fn steer(paths: &Paths, what: Steer, json: bool) -> ExitCode {
+pub fn steer(paths: &Paths, what: Steer, json: bool, hq: Option<String>) -> ExitCode {
+    if let Some(url) = hq {
+        return super::hq::steer(paths, &url, what, json);
+    }
     let mut client = match Client::connect(&paths.socket, Duration::from_secs(90)) {
         Ok(c) => c,
         Err(e) => return client_error(e),

@@ -614,3 +614,40 @@ fn query_escape(s: &str) -> String {
         })
         .collect()
 }
+
+/// `agentd send|interrupt|kill ID --hq URL`: a session on any runner.
+pub fn steer(paths: &Paths, url: &str, what: super::approvals::Steer, json: bool) -> ExitCode {
+    use super::approvals::Steer;
+    let c = match client(paths, Some(url.to_owned())) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let (id, action, body) = match what {
+        Steer::Send { session, message } => {
+            (session, "send", serde_json::json!({"message": message}))
+        }
+        Steer::Interrupt { session } => (session, "interrupt", serde_json::json!({})),
+        Steer::Kill { session } => (session, "kill", serde_json::json!({})),
+    };
+    let path = agentd_proto::hq::session_call_path(&query_escape(&id), action);
+    let steered: agentd_proto::hq::HqSteered = match post(&c, &path, &body) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if json {
+        return print_json(&steered);
+    }
+    let one = |v: &serde_json::Value| agentd_core::text::one_line(v.as_str().unwrap_or("-"));
+    let r = &steered.result;
+    let what = match action {
+        "send" => format!("message sent (run {}, pid {})", one(&r["run_id"]), r["pid"]),
+        "interrupt" => "interrupted".to_owned(),
+        _ => format!("stopped ({})", one(&r["ended_by"])),
+    };
+    out(&format!(
+        "{} on {}: {what}\n",
+        one(&r["session_id"]),
+        agentd_core::text::one_line(&steered.runner)
+    ));
+    ExitCode::SUCCESS
+}

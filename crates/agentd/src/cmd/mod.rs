@@ -223,12 +223,18 @@ pub fn run(cli: Cli) -> ExitCode {
             session,
             message,
             json,
-        } => approvals::steer(&paths, approvals::Steer::Send { session, message }, json),
-        Command::Interrupt { session, json } => {
-            approvals::steer(&paths, approvals::Steer::Interrupt { session }, json)
+            hq,
+        } => approvals::steer(
+            &paths,
+            approvals::Steer::Send { session, message },
+            json,
+            hq,
+        ),
+        Command::Interrupt { session, json, hq } => {
+            approvals::steer(&paths, approvals::Steer::Interrupt { session }, json, hq)
         }
-        Command::Kill { session, json } => {
-            approvals::steer(&paths, approvals::Steer::Kill { session }, json)
+        Command::Kill { session, json, hq } => {
+            approvals::steer(&paths, approvals::Steer::Kill { session }, json, hq)
         }
         Command::Search {
             query,
