@@ -264,8 +264,9 @@ const WS_PING: std::time::Duration = std::time::Duration::from_secs(15);
 /// `GET /hq/graphql` upgraded to a WebSocket: subscriptions over
 /// `graphql-transport-ws` or the legacy `graphql-ws`. The user token comes
 /// in the `Authorization` header or in `connection_init`
-/// (`{"authorization": "Bearer …"}`); without a live one the connection is
-/// refused before any subscription starts.
+/// (`{"authorization": "Bearer …"}`), or HQ's own page signs in with its
+/// cookie and `{"csrf": key}`; without either the connection is refused
+/// before any subscription starts.
 async fn graphql_ws(
     State(app): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -275,6 +276,7 @@ async fn graphql_ws(
 ) -> Response {
     let from_header = bearer(&headers);
     let hq = app.hq.clone();
+    let web = app.web.clone();
     let schema = app.schema.clone();
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
@@ -291,10 +293,18 @@ async fn graphql_ws(
                         .and_then(serde_json::Value::as_str)
                         .and_then(|h| h.strip_prefix("Bearer "))
                         .map(|t| t.trim().to_owned());
-                    let caller = hq
-                        .authenticate(given.or(from_header))
-                        .await
-                        .map_err(crate::graphql::gql)?;
+                    // A signed-in page: its cookie (on the upgrade, from
+                    // this origin) and its CSRF key (here).
+                    let page = payload
+                        .get("csrf")
+                        .and_then(serde_json::Value::as_str)
+                        .and_then(|k| web.signed_in(&headers, Some(k), crate::service::now_ms()));
+                    let caller = match (given.or(from_header), page) {
+                        (Some(t), _) => hq.authenticate(Some(t)).await,
+                        (None, Some(id)) => hq.authenticate_id(&id).await,
+                        (None, None) => hq.authenticate(None).await,
+                    }
+                    .map_err(crate::graphql::gql)?;
                     let mut data = async_graphql::Data::default();
                     data.insert(caller);
                     data.insert(crate::graphql::Peer(Some(peer.to_string())));

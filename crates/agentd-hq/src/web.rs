@@ -233,6 +233,16 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../agentd-daemon/web/vendor/htm.js"),
     ),
     (
+        "/vendor/graphql-ws.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../agentd-daemon/web/vendor/graphql-ws.js"),
+    ),
+    (
+        "/vendor/graphql-ws-common.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../agentd-daemon/web/vendor/graphql-ws-common.js"),
+    ),
+    (
         "/vendor/xterm.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../agentd-daemon/web/vendor/xterm.js"),

@@ -8,12 +8,17 @@
 import { h, render } from './vendor/preact.js';
 import { useEffect, useRef, useState } from './vendor/preact-hooks.js';
 import htm from './vendor/htm.js';
+import { createClient } from './vendor/graphql-ws.js';
 
 const html = htm.bind(h);
 const KEY = 'agentd.hq.csrf';
 const RANK = { viewer: 1, approver: 2, operator: 3, admin: 4 };
-/** How often the board is refreshed while the page is visible, ms. */
+/** How often the board is refreshed without the live feed, ms. */
 const POLL_MS = 1500;
+/** How often it is refreshed anyway while the live feed is up, ms. */
+const SLOW_POLL_MS = 15_000;
+/** Events arriving together refresh the board once, after this long, ms. */
+const SETTLE_MS = 120;
 /** How often a terminal's screen acknowledges what it processed, bytes. */
 const ACK_EVERY = 64 * 1024;
 
@@ -76,25 +81,60 @@ function SignIn({ onSignedIn }) {
   </form>`;
 }
 
-/** Everything the board shows, refreshed while the page is visible. */
+/**
+ * Everything the board shows: fetched again whenever any runner's event
+ * arrives on HQ's GraphQL subscription (one WebSocket, signed in by the
+ * cookie and the CSRF key, reconnecting by itself), and polled slowly as
+ * well — quickly while the feed is down.
+ */
 function useFleet(onSignedOut) {
-  const [fleet, setFleet] = useState({ sessions: [], approvals: [], runners: [], loaded: false, error: null });
+  const [fleet, setFleet] = useState({ sessions: [], approvals: [], runners: [], loaded: false, error: null, live: false });
   useEffect(() => {
     let stopped = false;
     let timer;
+    let settling = null;
+    let live = false;
     async function load() {
+      clearTimeout(timer);
       try {
         const [sessions, approvals, runners] = await Promise.all([
           api('GET', '/hq/v1/sessions'), api('GET', '/hq/v1/approvals'), api('GET', '/hq/v1/runners')]);
-        if (!stopped) setFleet({ sessions, approvals, runners, loaded: true, error: null });
+        if (!stopped) setFleet((f) => ({ ...f, sessions, approvals, runners, loaded: true, error: null }));
       } catch (err) {
         if (err.status === 401) return onSignedOut();
         if (!stopped) setFleet((f) => ({ ...f, error: err.message }));
       }
-      if (!stopped) timer = setTimeout(load, document.hidden ? POLL_MS * 4 : POLL_MS);
+      if (!stopped) timer = setTimeout(load, live ? SLOW_POLL_MS : POLL_MS);
     }
+    const soon = () => {
+      if (settling || stopped) return;
+      settling = setTimeout(() => { settling = null; load(); }, SETTLE_MS);
+    };
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    const client = createClient({
+      url: `${scheme}://${location.host}/hq/graphql`,
+      connectionParams: () => ({ csrf: csrf() }),
+      lazy: false,
+      keepAlive: 10_000,
+      retryAttempts: Infinity,
+      shouldRetry: () => true,
+      on: {
+        connected: () => { live = true; setFleet((f) => ({ ...f, live: true })); soon(); },
+        closed: () => { live = false; if (!stopped) setFleet((f) => ({ ...f, live: false })); },
+      },
+    });
+    const unsubscribe = client.subscribe(
+      { query: 'subscription { events { runner } }' },
+      { next: soon, error: () => {}, complete: () => {} },
+    );
     load();
-    return () => { stopped = true; clearTimeout(timer); };
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+      clearTimeout(settling);
+      unsubscribe();
+      client.dispose();
+    };
   }, []);
   return fleet;
 }
@@ -399,6 +439,7 @@ function Signed({ me, onSignedOut }) {
       <h1>agentd HQ</h1>
       <nav>${link('board', 'Board')} ${link('approvals', html`Approvals ${needs ? html`<span class="badge needs">${needs}</span>` : ''}`)}
         ${link('runners', 'Runners')} ${link('terminals', 'Terminals')} ${link('usage', 'Usage')} ${link('audit', 'Audit')}</nav>
+      <span class=${fleet.live ? 'live on' : 'live off'} title="HQ's live feed">${fleet.live ? 'live' : 'reconnecting'}</span>
       <span class="muted">${me.user} (${me.role})</span>
       <button class="link" onClick=${signOut}>Sign out</button>
     </header>

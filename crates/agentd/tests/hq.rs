@@ -2119,13 +2119,30 @@ fn hqs_browser_sign_in_needs_its_origin_its_key_and_a_live_token() {
     let (status, page) = http(&hq.addr, "GET /", &[("Host", hq.addr.as_str())], "");
     assert_eq!(status, 200);
     assert!(page.contains("/hq.js"), "{page}");
-    let (status, _) = http(
-        &hq.addr,
-        "GET /vendor/xterm.js",
-        &[("Host", hq.addr.as_str())],
-        "",
-    );
-    assert_eq!(status, 200);
+    // Every module the page imports is served (an unknown path would reach
+    // the gRPC router and answer `application/grpc`).
+    for path in [
+        "/hq.js",
+        "/vendor/preact.js",
+        "/vendor/preact-hooks.js",
+        "/vendor/htm.js",
+        "/vendor/graphql-ws.js",
+        "/vendor/graphql-ws-common.js",
+        "/vendor/xterm.js",
+        "/vendor/xterm-addon-fit.js",
+    ] {
+        let (status, body) = http(
+            &hq.addr,
+            &format!("GET {path}"),
+            &[("Host", hq.addr.as_str())],
+            "",
+        );
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            body.contains("export") || body.contains("import"),
+            "{path} is not a module"
+        );
+    }
 }
 
 /// `grpcurl` (a real gRPC client, through server reflection) on HQ's port:

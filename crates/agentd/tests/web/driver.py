@@ -711,6 +711,8 @@ def hq(p, a):
     ctx = browser.new_context(viewport=DESKTOP)
     page = ctx.new_page()
     watch_console(page, errors)
+    sockets = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
     page.goto(base + "/")
     token = page.get_by_label("Your user token")
     token.fill("agentd_hq_user_" + "0" * 64)
@@ -719,6 +721,11 @@ def hq(p, a):
     token.fill(a.token)
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("header.top")).to_contain_text("operator", timeout=WAIT_MS)
+    # The board follows HQ's live feed (GraphQL over a WebSocket, signed in
+    # by the cookie and the CSRF key).
+    expect(page.locator("header.top .live.on")).to_have_text("live", timeout=WAIT_MS)
+    if not any(u.endswith("/hq/graphql") for u in sockets):
+        fail(f"no GraphQL WebSocket opened: {sockets}")
     # The page forgot the token: only the CSRF key is kept.
     stored = page.evaluate("JSON.stringify(Object.values(localStorage))")
     if a.token in stored:
