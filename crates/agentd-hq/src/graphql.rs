@@ -144,6 +144,69 @@ impl From<agentd_proto::hq::HqTerminalView> for RunnerTerminal {
     }
 }
 
+/// Every runner's usage, added up by period.
+#[derive(SimpleObject)]
+pub struct FleetUsage {
+    /// The runners' rows added up by period.
+    pub rows: Vec<agentd_daemon::graphql::types::UsageRow>,
+    /// Every reached runner's totals added up.
+    pub totals: agentd_daemon::graphql::types::UsageRow,
+    /// The time zone days were cut in.
+    pub timezone: String,
+    /// Each runner: its totals, or why it is not counted.
+    pub runners: Vec<RunnerUsage>,
+}
+
+/// One runner's part of [`FleetUsage`].
+#[derive(SimpleObject)]
+pub struct RunnerUsage {
+    /// The runner.
+    pub runner: String,
+    /// Its totals (null when it could not be asked).
+    pub totals: Option<agentd_daemon::graphql::types::UsageRow>,
+    /// Why it is not counted.
+    pub error: Option<String>,
+}
+
+impl From<agentd_proto::hq::HqUsage> for FleetUsage {
+    fn from(u: agentd_proto::hq::HqUsage) -> FleetUsage {
+        FleetUsage {
+            rows: u.rows.into_iter().map(Into::into).collect(),
+            totals: u.totals.into(),
+            timezone: u.timezone,
+            runners: u
+                .runners
+                .into_iter()
+                .map(|r| RunnerUsage {
+                    runner: r.runner,
+                    totals: r.totals.map(Into::into),
+                    error: r.error,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What steering a runner's session answered.
+#[derive(SimpleObject)]
+pub struct RunnerSteered {
+    /// The runner.
+    pub runner: String,
+    /// The runner's answer (`Launched`, `Interrupted` or `Killed`).
+    pub result: agentd_daemon::graphql::json::Json,
+}
+
+/// What to do to a launched session.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
+pub enum SteerAction {
+    /// Send a message (`message` required).
+    Send,
+    /// Interrupt its turn.
+    Interrupt,
+    /// End it.
+    Kill,
+}
+
 /// A session started on a runner.
 #[derive(SimpleObject)]
 pub struct RunnerLaunched {
@@ -258,6 +321,31 @@ impl HqQuery {
     }
 
     /// What users did through HQ, newest first.
+    /// Every linked runner's token usage and cost, added up by period
+    /// (role `viewer`); each runner listed with its totals or why it is not
+    /// counted.
+    async fn usage(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "agentd_daemon::graphql::Grouping::Daily")]
+        group_by: agentd_daemon::graphql::Grouping,
+        #[graphql(desc = "First local day included, YYYY-MM-DD.")] since: Option<String>,
+        #[graphql(desc = "Last local day included, YYYY-MM-DD.")] until: Option<String>,
+        #[graphql(desc = "IANA time zone days are cut in (default: each runner's).")]
+        timezone: Option<String>,
+    ) -> async_graphql::Result<FleetUsage> {
+        let hq = ctx.data::<HqService>()?;
+        let caller = ctx.data::<Caller>()?;
+        let q = agentd_proto::history::UsageQuery {
+            group_by: group_by.into(),
+            since,
+            until,
+            timezone,
+            session_id: None,
+        };
+        Ok(hq.usage(caller, q).await.map_err(gql)?.into())
+    }
+
     /// A runner's terminals (role `viewer`; the runner must be linked).
     async fn terminals(
         &self,
@@ -377,6 +465,36 @@ impl HqMutation {
         let hq = ctx.data::<HqService>()?;
         let caller = ctx.data::<Caller>()?;
         hq.forget(caller, peer(ctx), &runner).await.map_err(gql)
+    }
+
+    /// Sends to, interrupts or ends a runner's launched session (role
+    /// `operator`; audited). `session` is an id or a unique prefix across
+    /// every runner.
+    async fn steer(
+        &self,
+        ctx: &Context<'_>,
+        session: String,
+        action: SteerAction,
+        message: Option<String>,
+    ) -> async_graphql::Result<RunnerSteered> {
+        let hq = ctx.data::<HqService>()?;
+        let caller = ctx.data::<Caller>()?;
+        let what = match (action, message) {
+            (SteerAction::Send, Some(m)) if !m.is_empty() => crate::steer::Steer::Send(m),
+            (SteerAction::Send, _) => {
+                return Err(gql(HqError::Invalid("SEND needs a `message`".into())));
+            }
+            (SteerAction::Interrupt, _) => crate::steer::Steer::Interrupt,
+            (SteerAction::Kill, _) => crate::steer::Steer::Kill,
+        };
+        let s = hq
+            .steer(caller, peer(ctx), &session, what)
+            .await
+            .map_err(gql)?;
+        Ok(RunnerSteered {
+            runner: s.runner,
+            result: agentd_daemon::graphql::json::Json(s.result),
+        })
     }
 
     /// Starts `claude` (default) or `shell` in a PTY on a runner (role

@@ -193,6 +193,79 @@ impl pb::hq_service_server::HqService for Hq {
         }))
     }
 
+    async fn usage(
+        &self,
+        req: Request<pb::UsageRequest>,
+    ) -> Result<Response<pb::UsageResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let r = req.into_inner();
+        let group = if r.group_by.is_empty() {
+            "daily".to_owned()
+        } else {
+            r.group_by
+        };
+        let group_by =
+            serde_json::from_value(serde_json::Value::String(group.clone())).map_err(|_| {
+                Status::invalid_argument(format!(
+                    "group_by {group:?}: use daily, monthly, session, project or model"
+                ))
+            })?;
+        let q = agentd_proto::history::UsageQuery {
+            group_by,
+            since: r.since,
+            until: r.until,
+            timezone: r.timezone,
+            session_id: None,
+        };
+        let u = self.0.usage(&caller, q).await.map_err(status_of)?;
+        Ok(Response::new(pb::UsageResponse {
+            rows: u.rows.into_iter().map(usage_row).collect(),
+            totals: Some(usage_row(u.totals)),
+            timezone: u.timezone,
+            runners: u
+                .runners
+                .into_iter()
+                .map(|r| pb::RunnerUsage {
+                    runner: r.runner,
+                    totals: r.totals.map(usage_row),
+                    error: r.error,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn steer(
+        &self,
+        req: Request<pb::SteerRequest>,
+    ) -> Result<Response<pb::SteerResponse>, Status> {
+        use pb::steer_request::Action;
+        let caller = self.caller(&req).await?;
+        let peer = peer(&req);
+        let r = req.into_inner();
+        let what = match (Action::try_from(r.action), r.message) {
+            (Ok(Action::Send), Some(m)) if !m.is_empty() => crate::steer::Steer::Send(m),
+            (Ok(Action::Send), _) => {
+                return Err(Status::invalid_argument("ACTION_SEND needs a `message`"));
+            }
+            (Ok(Action::Interrupt), _) => crate::steer::Steer::Interrupt,
+            (Ok(Action::Kill), _) => crate::steer::Steer::Kill,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "action must be ACTION_SEND, ACTION_INTERRUPT or ACTION_KILL",
+                ));
+            }
+        };
+        let s = self
+            .0
+            .steer(&caller, peer, &r.session, what)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(pb::SteerResponse {
+            runner: s.runner,
+            result_json: s.result.to_string(),
+        }))
+    }
+
     type WatchEventsStream = Streamed<pb::RunnerEvent>;
 
     async fn watch_events(
@@ -213,6 +286,20 @@ impl pb::hq_service_server::HqService for Hq {
             Some((item, feed))
         });
         Ok(Response::new(stream.boxed()))
+    }
+}
+
+fn usage_row(r: agentd_proto::history::UsageRow) -> pb::UsageRow {
+    pb::UsageRow {
+        period: r.period,
+        input_tokens: r.input_tokens,
+        output_tokens: r.output_tokens,
+        cache_creation_tokens: r.cache_creation_tokens,
+        cache_read_tokens: r.cache_read_tokens,
+        total_tokens: r.total_tokens,
+        cost_usd: r.cost_usd,
+        models: r.models,
+        unpriced_models: r.unpriced_models,
     }
 }
 

@@ -1386,6 +1386,28 @@ fn graphql_at_hq_reads_every_runner_and_decides_within_roles() {
     let a = &data["approvals"][0];
     assert_eq!(a["approval"]["toolInput"]["command"], "terraform apply");
     let id = a["approval"]["id"].as_str().unwrap().to_owned();
+    // Usage across runners: each runner accounted for (counted, or why not).
+    let (_, v) = gql(
+        &viewer,
+        "{ usage(groupBy: DAILY, timezone: \"UTC\") { timezone totals { totalTokens } runners { runner totals { totalTokens } error } } }",
+        json!({}),
+    );
+    let runners_usage = v["data"]["usage"]["runners"].as_array().unwrap();
+    assert_eq!(runners_usage.len(), 1, "{v}");
+    assert_eq!(runners_usage[0]["runner"], "one");
+    assert!(
+        !runners_usage[0]["totals"].is_null() || runners_usage[0]["error"].is_string(),
+        "{v}"
+    );
+    // Steering needs an operator; a session that agentd did not launch is
+    // refused by its runner, naming why.
+    let steer = "mutation($s: String!) { steer(session: $s, action: KILL) { runner result } }";
+    let (_, v) = gql(&viewer, steer, json!({"s": "s1"}));
+    assert_eq!(v["errors"][0]["extensions"]["code"], "FORBIDDEN", "{v}");
+    let operator = hq.token(&["--user", "olga", "--role", "operator"]);
+    let (_, v) = gql(&operator, steer, json!({"s": "s1"}));
+    let why = v["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(why.contains("launch"), "{v}");
 
     let decide = "mutation($id: String!) { decide(id: $id, decision: {behavior: DENY, message: \"not today\"}) { runner approval { status decidedBy } } }";
     let (_, v) = gql(&viewer, decide, json!({"id": id}));
@@ -2286,6 +2308,28 @@ fn grpc_at_hq_reads_every_runner_decides_within_roles_and_streams_events() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["runners"][0]["name"], "box", "{v}");
     assert_eq!(v["runners"][0]["online"], true, "{v}");
+    // Usage across runners; steering needs an operator.
+    let out = grpcurl(
+        Some(&viewer),
+        Some(r#"{"groupBy": "daily", "timezone": "UTC"}"#),
+        "agentd.hq.v1.HqService/Usage",
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["runners"][0]["runner"], "box", "{v}");
+    let out = grpcurl(
+        Some(&viewer),
+        Some(r#"{"session": "g1", "action": "ACTION_KILL"}"#),
+        "agentd.hq.v1.HqService/Steer",
+    )
+    .output()
+    .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("PermissionDenied"),
+        "{out:?}"
+    );
 }
 
 /// `agentd hq token create --runner` without a name: the first runner to
