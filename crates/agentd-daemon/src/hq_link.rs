@@ -490,22 +490,18 @@ async fn link_once(
     }
 }
 
-/// The whole usage report for `query` (every page).
+/// The whole usage report for `query`, refused when it would not fit one
+/// link frame (HQ would drop the link).
 async fn usage_report(
     service: &Service,
     query: agentd_proto::history::UsageQuery,
 ) -> Result<agentd_proto::history::UsageReport, crate::service::ServiceError> {
-    let mut page = service.usage(query.clone(), 0).await?;
-    let mut report = agentd_proto::history::UsageReport {
-        rows: std::mem::take(&mut page.rows),
-        totals: page.totals,
-        timezone: page.timezone,
-    };
-    let mut next = page.next_offset;
-    while let Some(offset) = next {
-        let page = service.usage(query.clone(), offset).await?;
-        report.rows.extend(page.rows);
-        next = page.next_offset;
+    let report = service.usage_report(query).await?;
+    let bytes = serde_json::to_vec(&report).map(|v| v.len()).unwrap_or(0);
+    if bytes > MAX_LINK_FRAME_BYTES / 2 {
+        return Err(crate::service::ServiceError::TooLarge(format!(
+            "this runner's usage report is {bytes} bytes, over what one HQ link frame carries; narrow it (--since/--until, or group by day or month)"
+        )));
     }
     Ok(report)
 }

@@ -58,6 +58,13 @@ impl Request {
     }
 }
 
+/// A request waiting for its answer.
+struct Waiter {
+    /// The runner it went to (`None`: routed through another HQ).
+    runner: Option<String>,
+    tx: oneshot::Sender<Answer>,
+}
+
 /// How HQ ends a link, and why.
 #[derive(Clone, Default)]
 pub struct LinkStop {
@@ -118,8 +125,9 @@ pub struct Fleet {
     approvals: RwLock<HashMap<String, HashMap<String, Approval>>>,
     links: Mutex<HashMap<String, Link>>,
     next_link: std::sync::atomic::AtomicU64,
-    /// Requests sent to runners, waiting for their answer.
-    waiting: Mutex<HashMap<u64, oneshot::Sender<Answer>>>,
+    /// Requests sent to runners, waiting for their answer: which runner
+    /// may answer (`None`: one routed through another HQ, answered by it).
+    waiting: Mutex<HashMap<u64, Waiter>>,
     next_request: std::sync::atomic::AtomicU64,
 }
 
@@ -307,7 +315,7 @@ impl Fleet {
         what: Request,
     ) -> Option<(u64, oneshot::Receiver<Answer>)> {
         let outbox = self.links.lock().ok()?.get(runner)?.outbox.clone();
-        let (request, rx) = self.wait_for();
+        let (request, rx) = self.wait(Some(runner.to_owned()));
         if outbox.try_send(what.into_message(request)).is_err() {
             self.forget(request);
             return None;
@@ -316,27 +324,53 @@ impl Fleet {
     }
 
     /// A request id and where its answer will arrive, for a request sent
-    /// another way (through another HQ).
+    /// another way (through another HQ, which answers it).
     pub fn wait_for(&self) -> (u64, oneshot::Receiver<Answer>) {
+        self.wait(None)
+    }
+
+    fn wait(&self, runner: Option<String>) -> (u64, oneshot::Receiver<Answer>) {
         let request = self
             .next_request
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         if let Ok(mut w) = self.waiting.lock() {
-            w.insert(request, tx);
+            w.insert(request, Waiter { runner, tx });
         }
         (request, rx)
     }
 
-    /// A runner answered `request`.
+    /// Runner `runner` answered `request`: taken only if the request was
+    /// sent to that runner (a runner cannot answer another's requests).
+    pub fn answered_by(&self, runner: &str, request: u64, answer: Answer) {
+        let waiter = self.waiting.lock().ok().and_then(|mut w| {
+            if w.get(&request)
+                .is_some_and(|x| x.runner.as_deref() == Some(runner))
+            {
+                w.remove(&request)
+            } else {
+                None
+            }
+        });
+        match waiter {
+            Some(w) => {
+                let _ = w.tx.send(answer);
+            }
+            None => tracing::debug!(runner, request, "an answer to no request of this runner"),
+        }
+    }
+
+    /// Another HQ answered routed `request`.
     pub fn answered(&self, request: u64, answer: Answer) {
-        let waiter = self
-            .waiting
-            .lock()
-            .ok()
-            .and_then(|mut w| w.remove(&request));
-        if let Some(tx) = waiter {
-            let _ = tx.send(answer);
+        let waiter = self.waiting.lock().ok().and_then(|mut w| {
+            if w.get(&request).is_some_and(|x| x.runner.is_none()) {
+                w.remove(&request)
+            } else {
+                None
+            }
+        });
+        if let Some(w) = waiter {
+            let _ = w.tx.send(answer);
         }
     }
 
@@ -490,6 +524,29 @@ impl Fleet {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn only_the_runner_asked_can_answer() {
+        let fleet = Fleet::default();
+        let (_id, _stop, _requests) = fleet.connect("a", "tok_a");
+        let (request, mut rx) = fleet
+            .send_request("a", Request::Terminal(agentd_proto::hq::TerminalCall::List))
+            .unwrap();
+        // Runner b (a leaked token) answers a's request: ignored.
+        fleet.answered_by("b", request, Ok(serde_json::json!("forged")));
+        // So does an answer posing as another HQ's.
+        fleet.answered(request, Ok(serde_json::json!("forged")));
+        assert!(rx.try_recv().is_err());
+        fleet.answered_by("a", request, Ok(serde_json::json!([])));
+        assert_eq!(rx.try_recv().unwrap().unwrap(), serde_json::json!([]));
+        // A routed request is answered by the HQ that holds the link only.
+        let (routed, mut rx) = fleet.wait_for();
+        fleet.answered_by("a", routed, Ok(serde_json::json!("forged")));
+        assert!(rx.try_recv().is_err());
+        fleet.answered(routed, Ok(serde_json::json!(1)));
+        assert_eq!(rx.try_recv().unwrap().unwrap(), serde_json::json!(1));
+    }
+
     use super::*;
 
     fn row(seq: u64, session: &str, event: &str) -> StoredEvent {

@@ -175,10 +175,10 @@ async fn run(
                         }
                     }
                     Ok(RunnerMessage::Decided { request, approval, error }) => {
-                        hq.fleet().answered(request, answer_of(approval.map(|a| *a), error));
+                        hq.fleet().answered_by(runner, request, answer_of(approval.map(|a| *a), error));
                     }
                     Ok(RunnerMessage::Launched { request, launched, error }) => {
-                        hq.fleet().answered(request, answer_of(launched, error));
+                        hq.fleet().answered_by(runner, request, answer_of(launched, error));
                     }
                     Ok(RunnerMessage::Answered { request, value, error }) => {
                         // `null` is an answer (an attach's "dialling").
@@ -186,7 +186,7 @@ async fn run(
                             (None, None) => Some(serde_json::Value::Null),
                             (v, _) => v,
                         };
-                        hq.fleet().answered(request, answer_of(value, error));
+                        hq.fleet().answered_by(runner, request, answer_of(value, error));
                     }
                     Ok(RunnerMessage::Hello { .. }) => {
                         refuse(socket, "hello twice".into()).await;

@@ -20,9 +20,15 @@ pub const PEER_ATTACH_PATH: &str = "/hq/v1/peer/terminal";
 /// A socket to another HQ process.
 pub type PeerSocket = tokio_tungstenite::WebSocketStream<Box<dyn agentd_daemon::dial::Io>>;
 
-/// How long dialling another HQ (TCP, TLS, upgrade, its runner dialling
-/// back) may take.
-const PEER_DIAL_WITHIN: std::time::Duration = std::time::Duration::from_secs(20);
+/// How long dialling another HQ may take: TCP, TLS and the upgrade, which
+/// that HQ answers only after its runner answered
+/// ([`crate::service::RUNNER_ANSWER_WITHIN`]) and dialled back
+/// ([`crate::terminals::DIAL_BACK_WITHIN`]).
+const PEER_DIAL_WITHIN: std::time::Duration = std::time::Duration::from_secs(
+    crate::service::RUNNER_ANSWER_WITHIN.as_secs()
+        + crate::terminals::DIAL_BACK_WITHIN.as_secs()
+        + 5,
+);
 
 /// The URL other HQs reach one listening on `bound` at: `advertise` when
 /// set, else the bound address (the host name for a wildcard).

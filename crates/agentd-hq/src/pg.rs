@@ -72,6 +72,14 @@ const MIGRATIONS: &[&str] = &[
         one INTEGER PRIMARY KEY CHECK (one = 1),
         secret TEXT NOT NULL
     );",
+    // Answers too large for a NOTIFY pass through this table instead.
+    "CREATE TABLE hq_answers (
+        to_hq TEXT NOT NULL,
+        request BIGINT NOT NULL,
+        body TEXT NOT NULL,
+        created_ms BIGINT NOT NULL,
+        PRIMARY KEY (to_hq, request)
+    );",
 ];
 
 /// A runner is linked to the HQ its row names only while that HQ keeps
@@ -209,7 +217,8 @@ impl PgStore {
             .execute(
                 "UPDATE tokens SET name = $2 WHERE id = $1 AND kind = 'runner' AND name = '*'
                    AND revoked_ms IS NULL
-                   AND NOT EXISTS (SELECT 1 FROM tokens WHERE kind = 'runner' AND name = $2 AND revoked_ms IS NULL)",
+                   AND NOT EXISTS (SELECT 1 FROM tokens WHERE kind = 'runner' AND name = $2 AND revoked_ms IS NULL)
+               AND NOT EXISTS (SELECT 1 FROM runners WHERE name = $2)",
                 &[&token_id, &name],
             )
             .await?;
@@ -610,6 +619,54 @@ impl PgStore {
             .query_one("SELECT secret FROM hq_secret WHERE one = 1", &[])
             .await?;
         Ok(row.get(0))
+    }
+
+    /// Keeps a routed answer too large for a NOTIFY, for HQ `to_hq` to
+    /// take (answers left over an hour are dropped).
+    ///
+    /// # Errors
+    /// The database.
+    pub async fn put_answer(
+        &self,
+        to_hq: &str,
+        request: u64,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        let now = crate::service::now_ms();
+        client
+            .execute(
+                "DELETE FROM hq_answers WHERE created_ms < $1",
+                &[&(now - 3_600_000)],
+            )
+            .await?;
+        client
+            .execute(
+                "INSERT INTO hq_answers (to_hq, request, body, created_ms) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (to_hq, request) DO UPDATE SET body = $3, created_ms = $4",
+                &[&to_hq, &(request as i64), &body, &now],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Takes (reads and deletes) the answer kept for this HQ's `request`.
+    ///
+    /// # Errors
+    /// The database.
+    pub async fn take_answer(
+        &self,
+        to_hq: &str,
+        request: u64,
+    ) -> Result<Option<String>, StoreError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                "DELETE FROM hq_answers WHERE to_hq = $1 AND request = $2 RETURNING body",
+                &[&to_hq, &(request as i64)],
+            )
+            .await?;
+        Ok(row.map(|r| r.get(0)))
     }
 
     /// Sends `payload` to every HQ listening on [`CHANNEL`].

@@ -13,6 +13,9 @@ use tokio_util::sync::CancellationToken;
 use crate::fleet::Request;
 use crate::service::{HqService, RUNNER_ANSWER_WITHIN};
 
+/// Largest note sent, bytes (PostgreSQL's NOTIFY payload limit is 8 000).
+pub const MAX_NOTE_BYTES: usize = 7_800;
+
 /// A message between HQ processes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -29,6 +32,14 @@ pub enum Note {
         runner: String,
         /// The request.
         what: Box<Request>,
+    },
+    /// The runner's answer to `request` of HQ `to` was too large for a
+    /// NOTIFY: it waits in `hq_answers` as an encoded `Answered` note.
+    AnsweredLarge {
+        /// The HQ that asked.
+        to: String,
+        /// Its request id.
+        request: u64,
     },
     /// The runner's answer to `request` of HQ `to`.
     Answered {
@@ -105,6 +116,27 @@ fn handle(hq: &HqService, note: Note) {
             };
             hq.fleet().answered(request, answer);
         }
+        Note::AnsweredLarge { to, request } if to == hq.id() => {
+            let hq = hq.clone();
+            tokio::spawn(async move {
+                let crate::backend::Backend::Postgres(pg) = hq.backend() else {
+                    return;
+                };
+                match pg.take_answer(hq.id(), request).await {
+                    Ok(Some(body)) => match serde_json::from_str::<Note>(&body) {
+                        Ok(note @ Note::Answered { .. }) => handle(&hq, note),
+                        _ => tracing::warn!(
+                            request,
+                            "a large answer from another HQ that this one cannot read"
+                        ),
+                    },
+                    Ok(None) => {
+                        tracing::warn!(request, "a large answer from another HQ went missing")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "reading a large answer from another HQ"),
+                }
+            });
+        }
         Note::Ask {
             to,
             from,
@@ -137,12 +169,25 @@ fn handle(hq: &HqService, note: Note) {
                     Err(e) => (None, Some(e)),
                 };
                 let reply = Note::Answered {
-                    to: from,
+                    to: from.clone(),
                     request,
                     value,
                     error,
                 };
-                if let Err(e) = hq.backend().notify(&reply.encode()).await {
+                let mut payload = reply.encode();
+                if payload.len() > MAX_NOTE_BYTES {
+                    // PostgreSQL refuses a NOTIFY over 8 000 bytes: the
+                    // answer waits in a table, the note points to it.
+                    let crate::backend::Backend::Postgres(pg) = hq.backend() else {
+                        return;
+                    };
+                    if let Err(e) = pg.put_answer(&from, request, &payload).await {
+                        tracing::warn!(error = %e, "could not keep a large answer for another HQ");
+                        return;
+                    }
+                    payload = Note::AnsweredLarge { to: from, request }.encode();
+                }
+                if let Err(e) = hq.backend().notify(&payload).await {
                     tracing::warn!(error = %e, "could not answer another HQ");
                 }
             });

@@ -211,7 +211,7 @@ impl HqService {
             Ok(())
         } else {
             Err(HqError::Conflict(format!(
-                "a runner named {name:?} has a token already (or this token was bound meanwhile): make this runner a token with a name of its own, `agentd hq token create --runner OTHER-NAME`"
+                "HQ knows a runner named {name:?} already (or this token was bound meanwhile): an unnamed token never takes over a known runner; make this runner a named token, `agentd hq token create --runner OTHER-NAME` (or `--runner {name}` to replace that runner's)"
             )))
         }
     }

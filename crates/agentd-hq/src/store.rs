@@ -188,7 +188,9 @@ impl Store {
     }
 
     /// Binds unbound runner token `token_id` to runner `name`, unless a live
-    /// runner token is bound to that name already; whether it was bound.
+    /// runner token is bound to that name already or HQ knows a runner of
+    /// that name (an unnamed token must not inherit another runner's log);
+    /// whether it was bound.
     ///
     /// # Errors
     /// The store.
@@ -196,7 +198,8 @@ impl Store {
         let n = self.conn.execute(
             "UPDATE tokens SET name = ?2 WHERE id = ?1 AND kind = 'runner' AND name = '*'
                AND revoked_ms IS NULL
-               AND NOT EXISTS (SELECT 1 FROM tokens WHERE kind = 'runner' AND name = ?2 AND revoked_ms IS NULL)",
+               AND NOT EXISTS (SELECT 1 FROM tokens WHERE kind = 'runner' AND name = ?2 AND revoked_ms IS NULL)
+               AND NOT EXISTS (SELECT 1 FROM runners WHERE name = ?2)",
             params![token_id, name],
         )?;
         Ok(n == 1)

@@ -19,6 +19,8 @@ const POLL_MS = 1500;
 const SLOW_POLL_MS = 15_000;
 /** Events arriving together refresh the board once, after this long, ms. */
 const SETTLE_MS = 120;
+/** How long a terminal keeps trying to attach without a hello, ms. */
+const GIVE_UP_MS = 120_000;
 /** How often a terminal's screen acknowledges what it processed, bytes. */
 const ACK_EVERY = 64 * 1024;
 
@@ -326,6 +328,9 @@ function TerminalView({ runner, id }) {
   useEffect(() => {
     let term; let ws; let fit; let retry; let sock = null;
     let offset = 0; let acked = 0; let delay = 500; let exited = false; let stopped = false;
+    // Since when attaching has failed without a hello (HQ restarting, the
+    // runner relinking): past GIVE_UP_MS the page stops asking.
+    let failingSince = null;
     const send = (m) => sock?.readyState === 1 && sock.send(m);
     const te = new TextEncoder();
     actions.current.take = () => send(JSON.stringify({ type: 'take' }));
@@ -350,6 +355,7 @@ function TerminalView({ runner, id }) {
         const msg = JSON.parse(m.data);
         if (msg.type === 'hello') {
           delay = 500;
+          failingSince = null;
           exited = msg.exit_code != null;
           offset = msg.from;
           acked = msg.from;
@@ -369,7 +375,13 @@ function TerminalView({ runner, id }) {
         if (stopped) return;
         if (exited) { setState((s) => ({ ...s, status: 'ended' })); return; }
         // HQ restarted or the runner's link dropped: attach again from the
-        // offset this screen has, backing off to 10 s.
+        // offset this screen has, backing off to 10 s — but not for ever
+        // (a closed terminal or an offline runner refuses every attempt).
+        failingSince ??= Date.now();
+        if (Date.now() - failingSince > GIVE_UP_MS) {
+          setState((s) => ({ ...s, status: 'gone', note: 'could not attach for 2 minutes: the terminal may be closed or its runner offline' }));
+          return;
+        }
         setState((s) => ({ ...s, status: 'reconnecting' }));
         retry = setTimeout(connect, delay);
         delay = Math.min(delay * 2, 10_000);

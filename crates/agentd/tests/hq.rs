@@ -1040,6 +1040,43 @@ fn two_hqs_on_one_postgres_see_everything_and_route_decisions_to_each_others_run
         let err = tokio_tungstenite::connect_async(req).await.unwrap_err();
         assert!(err.to_string().contains("401"), "{err}");
     });
+    // An answer too large for a NOTIFY (PostgreSQL's limit is 8 000 bytes)
+    // still crosses HQs: terminals in a deep directory, listed through A.
+    let mut deep = work.path().to_path_buf();
+    for i in 0..12 {
+        deep.push(format!("{i}{}", "d".repeat(200)));
+    }
+    std::fs::create_dir_all(&deep).unwrap();
+    for _ in 0..3 {
+        let (status, body) = http(
+            &a.addr,
+            &format!("POST {}", agentd_proto::hq::terminals_path("two")),
+            &[
+                ("Authorization", &format!("Bearer {operator}")),
+                ("Content-Type", "application/json"),
+                ("Host", "127.0.0.1"),
+            ],
+            &json!({"kind": "shell", "cwd": deep}).to_string(),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = http(
+        &a.addr,
+        &format!("GET {}", agentd_proto::hq::terminals_path("two")),
+        &[
+            ("Authorization", &format!("Bearer {operator}")),
+            ("Host", "127.0.0.1"),
+        ],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.len() > 8_000,
+        "the answer must exceed a NOTIFY: {}",
+        body.len()
+    );
+    let listed: Vec<agentd_proto::hq::HqTerminalView> = serde_json::from_str(&body).unwrap();
+    assert_eq!(listed.len(), 4);
 
     // Revoked through B, runner one's link at A is cut.
     let list = b.cli(&["hq", "token", "list", "--json"]);
@@ -2370,7 +2407,7 @@ fn an_unnamed_runner_token_takes_its_runners_host_name() {
             health(&d2)
                 .hq?
                 .last_error
-                .filter(|e| e.contains("token already"))
+                .filter(|e| e.contains("knows a runner named"))
         },
     );
     assert!(why.contains("--runner OTHER-NAME"), "{why}");

@@ -183,18 +183,7 @@ impl Service {
     /// [`ServiceError::NotFound`] when the index is off;
     /// [`ServiceError::Store`].
     pub async fn usage(&self, q: UsageQuery, offset: usize) -> Result<UsagePage, ServiceError> {
-        let overrides: Vec<(String, agentd_transcript::pricing::Price)> = self
-            .shared
-            .config
-            .pricing
-            .iter()
-            .map(|(k, v)| (k.clone(), *v))
-            .collect();
-        let report = self
-            .shared
-            .index
-            .read(move |r| agentd_index::usage::report(r, &q, &overrides))
-            .await?;
+        let report = self.usage_report(q).await?;
         let (rows, next_offset) = crate::paging::page(
             &report.rows,
             offset,
@@ -207,6 +196,28 @@ impl Service {
             timezone: report.timezone,
             next_offset,
         })
+    }
+
+    /// A whole usage report (every row), for a face that is not paged by
+    /// frames (HQ asking this runner).
+    ///
+    /// # Errors
+    /// As [`Service::usage`].
+    pub async fn usage_report(
+        &self,
+        q: UsageQuery,
+    ) -> Result<agentd_proto::history::UsageReport, ServiceError> {
+        let overrides: Vec<(String, agentd_transcript::pricing::Price)> = self
+            .shared
+            .config
+            .pricing
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        self.shared
+            .index
+            .read(move |r| agentd_index::usage::report(r, &q, &overrides))
+            .await
     }
 
     /// The index's progress and (with `with_counts`) what it holds.
