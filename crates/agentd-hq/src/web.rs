@@ -189,8 +189,9 @@ impl HqService {
     }
 }
 
-/// The page's files: HQ's own (`crates/agentd-hq/web/`) and the
-/// daemon's vendored libraries (Preact, htm, xterm.js), compiled in.
+/// The page's files: HQ's own (`crates/agentd-hq/web/`) and, from the
+/// daemon's web UI, its terminal view, `ui.js` and the vendored libraries
+/// (Preact, htm, graphql-ws, xterm.js), compiled in.
 const ASSETS: &[(&str, &str, &[u8])] = &[
     (
         "/",
@@ -231,6 +232,16 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "/vendor/htm.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../agentd-daemon/web/vendor/htm.js"),
+    ),
+    (
+        "/ui.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../agentd-daemon/web/ui.js"),
+    ),
+    (
+        "/terminal-view.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../agentd-daemon/web/terminal-view.js"),
     ),
     (
         "/vendor/graphql-ws.js",

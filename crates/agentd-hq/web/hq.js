@@ -5,12 +5,12 @@
 // buttons do: HQ checks it on every call, the page only hides what would
 // be refused.
 
-import { h, render } from './vendor/preact.js';
-import { useEffect, useRef, useState } from './vendor/preact-hooks.js';
-import htm from './vendor/htm.js';
+import { render } from './vendor/preact.js';
+import { useEffect, useState } from './vendor/preact-hooks.js';
 import { createClient } from './vendor/graphql-ws.js';
+import { TerminalView } from './terminal-view.js';
+import { html } from './ui.js';
 
-const html = htm.bind(h);
 const KEY = 'agentd.hq.csrf';
 const RANK = { viewer: 1, approver: 2, operator: 3, admin: 4 };
 /** How often the board is refreshed without the live feed, ms. */
@@ -19,10 +19,6 @@ const POLL_MS = 1500;
 const SLOW_POLL_MS = 15_000;
 /** Events arriving together refresh the board once, after this long, ms. */
 const SETTLE_MS = 120;
-/** How long a terminal keeps trying to attach without a hello, ms. */
-const GIVE_UP_MS = 120_000;
-/** How often a terminal's screen acknowledges what it processed, bytes. */
-const ACK_EVERY = 64 * 1024;
 
 const csrf = () => localStorage.getItem(KEY) ?? '';
 
@@ -316,103 +312,13 @@ function Terminals({ me, fleet, open }) {
       <span class="muted"> pid ${t.pid}${t.exit_code != null ? ` · exited ${t.exit_code}` : ''}</span>
       ${operator && html`<button class="danger" onClick=${() => close(r, t.id)} aria-label=${`Close terminal ${t.id}`}>Close</button>`}
     </li>`)}</ul>
-    ${open && operator && html`<${TerminalView} key=${`${open.runner}/${open.id}`} runner=${open.runner} id=${open.id} />`}
-  </section>`;
-}
-
-/** One runner's terminal through HQ: the daemon's terminal protocol. */
-function TerminalView({ runner, id }) {
-  const box = useRef(null);
-  const actions = useRef({});
-  const [state, setState] = useState({ status: 'connecting', writer: false, exit: null, lost: 0 });
-  useEffect(() => {
-    let term; let ws; let fit; let retry; let sock = null;
-    let offset = 0; let acked = 0; let delay = 500; let exited = false; let stopped = false;
-    // Since when attaching has failed without a hello (HQ restarting, the
-    // runner relinking): past GIVE_UP_MS the page stops asking.
-    let failingSince = null;
-    const send = (m) => sock?.readyState === 1 && sock.send(m);
-    const te = new TextEncoder();
-    actions.current.take = () => send(JSON.stringify({ type: 'take' }));
-    function connect() {
-      const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-      ws = new WebSocket(`${scheme}://${location.host}/hq/v1/runners/${enc(runner)}/terminals/${enc(id)}/attach`
-        + `?from=${offset}&csrf=${enc(csrf())}`);
-      sock = ws;
-      ws.binaryType = 'arraybuffer';
-      ws.onmessage = (m) => {
-        if (stopped) return;
-        if (typeof m.data !== 'string') {
-          const bytes = new Uint8Array(m.data);
-          offset += bytes.length;
-          const upTo = offset;
-          term.write(bytes, () => {
-            if (upTo - acked >= ACK_EVERY) { acked = upTo; send(JSON.stringify({ type: 'ack', offset: upTo })); }
-          });
-          if (box.current) box.current.dataset.offset = offset;
-          return;
-        }
-        const msg = JSON.parse(m.data);
-        if (msg.type === 'hello') {
-          delay = 500;
-          failingSince = null;
-          exited = msg.exit_code != null;
-          offset = msg.from;
-          acked = msg.from;
-          send(JSON.stringify({ type: 'ack', offset: msg.from }));
-          setState((s) => ({ ...s, status: 'live', writer: msg.writer, exit: msg.exit_code, lost: msg.lost }));
-          if (msg.writer) send(JSON.stringify({ type: 'resize', cols: term.cols, rows: term.rows }));
-        } else if (msg.type === 'writer') {
-          setState((s) => ({ ...s, writer: msg.you }));
-        } else if (msg.type === 'exit') {
-          exited = true;
-          setState((s) => ({ ...s, exit: msg.code }));
-        } else if (msg.type === 'error') {
-          setState((s) => ({ ...s, note: msg.message }));
-        }
-      };
-      ws.onclose = () => {
-        if (stopped) return;
-        if (exited) { setState((s) => ({ ...s, status: 'ended' })); return; }
-        // HQ restarted or the runner's link dropped: attach again from the
-        // offset this screen has, backing off to 10 s — but not for ever
-        // (a closed terminal or an offline runner refuses every attempt).
-        failingSince ??= Date.now();
-        if (Date.now() - failingSince > GIVE_UP_MS) {
-          setState((s) => ({ ...s, status: 'gone', note: 'could not attach for 2 minutes: the terminal may be closed or its runner offline' }));
-          return;
-        }
-        setState((s) => ({ ...s, status: 'reconnecting' }));
-        retry = setTimeout(connect, delay);
-        delay = Math.min(delay * 2, 10_000);
-      };
-    }
-    Promise.all([import('./vendor/xterm.js'), import('./vendor/xterm-addon-fit.js')]).then(([x, f]) => {
-      if (stopped) return;
-      term = new x.Terminal({ cursorBlink: true, fontSize: 14, scrollback: 5000 });
-      fit = new f.FitAddon();
-      term.loadAddon(fit);
-      term.open(box.current);
-      fit.fit();
-      term.onData((d) => send(te.encode(d)));
-      term.onResize(({ cols, rows }) => send(JSON.stringify({ type: 'resize', cols, rows })));
-      term.focus();
-      connect();
-    });
-    const onResize = () => fit?.fit();
-    addEventListener('resize', onResize);
-    return () => { stopped = true; clearTimeout(retry); removeEventListener('resize', onResize); ws?.close(); term?.dispose(); };
-  }, [runner, id]);
-  return html`<section class="term" aria-label=${`Terminal ${id} on ${runner}`}>
-    <div class="term-bar">
-      <span class=${state.status === 'live' ? 'live on' : 'live off'} role="status">${state.status}</span>
-      ${state.exit != null && html`<span class="bad">exited with ${state.exit}</span>`}
-      ${state.lost > 0 && html`<span class="muted">${state.lost} early bytes no longer kept</span>`}
-      ${state.note && html`<span class="muted">${state.note}</span>`}
-      ${!state.writer && state.exit == null && html`<span class="muted">watching (another page is typing)</span>
-        <button onClick=${() => actions.current.take?.()}>Type here</button>`}
-    </div>
-    <div class="term-screen" ref=${box} data-terminal=${id}></div>
+    ${open && operator && html`<${TerminalView} key=${`${open.runner}/${open.id}`} id=${open.id}
+      label=${`Terminal ${open.id} on ${open.runner}`}
+      url=${(from) => {
+        const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+        return `${scheme}://${location.host}/hq/v1/runners/${enc(open.runner)}/terminals/${enc(open.id)}/attach`
+          + `?from=${from}&csrf=${enc(csrf())}`;
+      }} />`}
   </section>`;
 }
 

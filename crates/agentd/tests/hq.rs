@@ -2182,6 +2182,8 @@ fn hqs_browser_sign_in_needs_its_origin_its_key_and_a_live_token() {
     // the gRPC router and answer `application/grpc`).
     for path in [
         "/hq.js",
+        "/ui.js",
+        "/terminal-view.js",
         "/vendor/preact.js",
         "/vendor/preact-hooks.js",
         "/vendor/htm.js",
