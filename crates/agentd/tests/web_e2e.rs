@@ -484,8 +484,12 @@ fn web_open_hands_the_opener_a_private_page_never_the_code() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
+    // The opener runs detached: its file exists (empty) before its
+    // printf has written it.
     let given = wait_for("the opener to run", WAIT, || {
-        std::fs::read_to_string(&record).ok()
+        std::fs::read_to_string(&record)
+            .ok()
+            .filter(|s| !s.is_empty())
     });
     assert!(
         given.starts_with("file://") && !given.contains("code="),
