@@ -9,6 +9,20 @@ use agentd_daemon::dial::Target;
 use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
 
+/// `s` as one URL path segment or query value: unreserved characters as
+/// they are, everything else (`/`, `&`, spaces, …) percent-encoded.
+pub fn escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// Largest answer read, bytes.
 const MAX_BODY: usize = 64 << 20;
 /// The whole request must finish within this.
@@ -143,5 +157,16 @@ impl HqClient {
         serde_json::from_slice::<serde_json::Value>(&body)
             .and_then(serde_json::from_value)
             .map_err(|e| format!("HQ's answer is not what was expected: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_keeps_a_segment_one_segment() {
+        assert_eq!(escape("term_ab/c d"), "term_ab%2Fc%20d");
+        assert_eq!(escape("Europe/Paris"), "Europe%2FParis");
     }
 }

@@ -113,8 +113,8 @@ impl HqService {
         };
         let mut query = format!(
             "{PEER_ATTACH_PATH}?runner={}&id={}",
-            escape(runner),
-            escape(id)
+            crate::client::escape(runner),
+            crate::client::escape(id)
         );
         if let Some(f) = from {
             query.push_str(&format!("&from={f}"));
@@ -168,20 +168,6 @@ impl HqService {
     }
 }
 
-/// `s` for a URL query (runner names and terminal ids are plain, but
-/// nothing is assumed).
-fn escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,6 +187,5 @@ mod tests {
             url.starts_with("https://") && url.ends_with(":41970") && !url.contains("0.0.0.0"),
             "{url}"
         );
-        assert_eq!(escape("term_ab/c d"), "term_ab%2Fc%20d");
     }
 }

@@ -362,35 +362,11 @@ fn hook(home: &Path, session: &str) -> Child {
 
 fn decide() {
     let (hq, tokens) = Hq::start(&[("runner", true), ("ann", false)]);
-    let runner_dir = tempfile::Builder::new().prefix("hqr").tempdir().unwrap();
-    std::fs::write(
-        runner_dir.path().join("agentd.toml"),
-        format!(
-            "[hq]\nurl = \"http://{}\"\ntoken = \"{}\"\n",
-            hq.addr, tokens[0]
-        ),
-    )
-    .unwrap();
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_agentd"))
-        .env("AGENTD_HOME", runner_dir.path())
-        .env("AGENTD_HTTP_LISTEN", "off")
-        .env("AGENTD_LOG", "warn")
-        .env("AGENTD_INDEX", "off")
-        .arg("serve")
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut daemon, runner_dir, _, _) = runner(&hq, &tokens[0]);
     let socket = agentd_client::Paths::resolve(Some(runner_dir.path()))
         .unwrap()
         .socket;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut local = loop {
-        if let Ok(c) = agentd_client::Client::connect(&socket, Duration::from_secs(10)) {
-            break c;
-        }
-        assert!(Instant::now() < deadline, "runner did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let mut local = agentd_client::Client::connect(&socket, Duration::from_secs(10)).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

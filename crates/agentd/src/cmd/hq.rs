@@ -574,7 +574,7 @@ pub fn usage(
         ("session_id", &q.session_id),
     ] {
         if let Some(v) = v {
-            path.push_str(&format!("&{k}={}", query_escape(v)));
+            path.push_str(&format!("&{k}={}", agentd_hq::client::escape(v)));
         }
     }
     let report: agentd_proto::hq::HqUsage = match get(&c, &path) {
@@ -601,20 +601,6 @@ pub fn usage(
     ExitCode::SUCCESS
 }
 
-/// `s` for a URL's query: unreserved characters as they are, the rest
-/// percent-encoded.
-fn query_escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~/:".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 /// `agentd send|interrupt|kill ID --hq URL`: a session on any runner.
 pub fn steer(paths: &Paths, url: &str, what: super::approvals::Steer, json: bool) -> ExitCode {
     use super::approvals::Steer;
@@ -629,7 +615,7 @@ pub fn steer(paths: &Paths, url: &str, what: super::approvals::Steer, json: bool
         Steer::Interrupt { session } => (session, "interrupt", serde_json::json!({})),
         Steer::Kill { session } => (session, "kill", serde_json::json!({})),
     };
-    let path = agentd_proto::hq::session_call_path(&query_escape(&id), action);
+    let path = agentd_proto::hq::session_call_path(&agentd_hq::client::escape(&id), action);
     let steered: agentd_proto::hq::HqSteered = match post(&c, &path, &body) {
         Ok(s) => s,
         Err(code) => return code,
