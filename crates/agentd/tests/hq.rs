@@ -1634,8 +1634,10 @@ fn a_subscriber_that_falls_behind_is_caught_up_from_the_store() {
     });
     // Big enough (~13 MB of messages) that the socket's buffers cannot
     // hide the lag: HQ's live feed overflows for this subscriber.
+    // Large enough that the kernel's socket buffers (several MB, tuned by
+    // load) cannot absorb what the live feed (4 096 events) overflows by.
     let burst = 6_000u64;
-    let pad = "x".repeat(2_000);
+    let pad = "x".repeat(8_000);
     let mut c = d.client();
     for i in 0..burst {
         let _: serde_json::Value = c
