@@ -102,6 +102,18 @@ impl Client {
         })
     }
 
+    /// The connection's two ends, for a protocol that takes it over after
+    /// a JSON-RPC call (`mcp.serve`): the reader keeps what it already
+    /// buffered. Read and write timeouts are cleared.
+    ///
+    /// # Errors
+    /// When the timeouts cannot be cleared.
+    pub fn into_stream(self) -> Result<(BufReader<UnixStream>, UnixStream), ClientError> {
+        self.writer.set_read_timeout(None)?;
+        self.writer.set_write_timeout(None)?;
+        Ok((self.reader, self.writer))
+    }
+
     /// Calls `method` and waits for its result, skipping notifications.
     ///
     /// # Errors

@@ -70,6 +70,11 @@ pub enum Origin {
     /// An Elicitation hook: an MCP server asks the user for input
     /// (`tool_name` is `mcp__<server>`, `tool_input` the request).
     Elicitation,
+    /// The `ask_human` tool of agentd's own MCP server: an agent asks the
+    /// user a question (`tool_name` is `AskUserQuestion`, `tool_input` has
+    /// Claude Code's AskUserQuestion shape, so every face renders it as
+    /// one). The agent waits in the MCP tool call, not in a hook.
+    AskHuman,
 }
 
 /// A human's decision.

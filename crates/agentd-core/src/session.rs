@@ -291,7 +291,10 @@ impl Session {
                     // Claude Code's own elicitation dialog was answered
                     // (ElicitationResult): the agent goes on.
                     || (*origin == Origin::Elicitation
-                        && *status == ApprovalStatus::AnsweredInTerminal);
+                        && *status == ApprovalStatus::AnsweredInTerminal)
+                    // An `ask_human` question ends the MCP tool call
+                    // whatever its outcome: the agent goes on.
+                    || *origin == Origin::AskHuman;
                 if !ended && self.pending_approvals.is_empty() && agent_goes_on {
                     self.pending_permission = None;
                     self.set_status(Status::Working, ts);

@@ -474,6 +474,8 @@ pub fn output_for(approval: &Approval, decision: &Decision) -> Value {
         ),
         Origin::CanUseTool => agentd_claude::output::can_use_tool(decision, approval),
         Origin::Elicitation => agentd_claude::output::elicitation(decision),
+        // No hook waits for it: the MCP tool call reads the approval itself.
+        Origin::AskHuman => Value::Null,
     }
 }
 

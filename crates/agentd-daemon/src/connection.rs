@@ -124,6 +124,8 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
     let mut client = "unknown-client".to_owned();
     // Held hook calls of this connection; dropped (abandoned) with it.
     let mut held = tokio::task::JoinSet::new();
+    // `mcp.serve` ends the JSON-RPC loop: the rest is MCP.
+    let mut mcp = false;
 
     loop {
         while held.try_join_next().is_some() {}
@@ -221,6 +223,16 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
                 code::NOT_INITIALIZED,
                 "the first request must be `initialize` with a protocol_version",
             ))
+        } else if req.method == method::MCP_SERVE {
+            if let Some(id) = id {
+                send(
+                    &out_tx,
+                    Response::ok(id, serde_json::json!({"protocol": "mcp"})),
+                )
+                .await;
+            }
+            mcp = true;
+            break;
         } else if req.method == method::EVENTS_SUBSCRIBE {
             match start_subscription(&shared, req.params, &out_tx, &conn_cancel, id.clone()).await {
                 Ok(()) => {
@@ -296,6 +308,12 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, shutdown: Cancellati
         if !send(&out_tx, resp).await {
             break;
         }
+    }
+    if mcp {
+        // Its own lifetime: an MCP client may sit idle for hours between
+        // tool calls, so no idle timeout applies.
+        let server = crate::mcp::McpServer::new(service.clone(), peer_pid);
+        crate::mcp::serve_frames(server, frames, out_tx.clone(), conn_cancel.clone()).await;
     }
     conn_cancel.cancel();
     held.shutdown().await;

@@ -1,6 +1,6 @@
 //! The HTTP listener: `GET /health`, `POST /hooks/claude` (Claude Code
-//! `http` hooks, reference §2.4 "HTTP hooks"), GraphQL, gRPC, and the web
-//! UI ([`crate::web`]).
+//! `http` hooks, reference §2.4 "HTTP hooks"), GraphQL, gRPC, MCP at `/mcp`
+//! (streamable HTTP, [`crate::mcp`]), and the web UI ([`crate::web`]).
 //!
 //! Loopback only (beyond it only with TLS). Every route but `/health`, the
 //! web UI's static assets and its sign-in needs `Authorization: Bearer
@@ -151,6 +151,7 @@ pub fn router(shared: Arc<Shared>, token: String, hosts: Hosts) -> Router {
         .and_then(|a| a.as_deref().and_then(|a| a.parse::<SocketAddr>().ok()))
         .map_or(0, |a| a.port());
     let secure = shared.config.http.tls;
+    let stopping = shared.shutdown.child_token();
     let service = Service::new(shared);
     let token: Arc<str> = token.into();
     let browsers = crate::web::BrowserAuth::new(service.clone(), port, secure, Arc::clone(&token));
@@ -170,6 +171,13 @@ pub fn router(shared: Arc<Shared>, token: String, hosts: Hosts) -> Router {
                 state.clone(),
                 require_token_or_browser,
             ));
+    // MCP (streamable HTTP): agents and MCP clients with the token.
+    let mcp = Router::new()
+        .nest_service(
+            "/mcp",
+            crate::mcp::http_service(state.service.clone(), stopping),
+        )
+        .layer(middleware::from_fn_with_state(state.clone(), require_token));
     // gRPC (h2c) on the same port; its services check the token in the
     // `authorization` metadata themselves, answering as gRPC does.
     let grpc = crate::grpc::router(state.service.clone(), Arc::clone(&state.token));
@@ -180,6 +188,7 @@ pub fn router(shared: Arc<Shared>, token: String, hosts: Hosts) -> Router {
         .route("/graphql", get(graphql_ws))
         .merge(authed)
         .merge(graphql_post)
+        .merge(mcp)
         .layer(DefaultBodyLimit::max(agentd_proto::MAX_FRAME_BYTES))
         .with_state(state)
         .merge(crate::web::router(browsers))

@@ -31,6 +31,7 @@ pub mod launch;
 pub mod limits;
 pub mod lock;
 pub mod log;
+pub mod mcp;
 pub mod output;
 pub mod paging;
 pub mod reaper;

@@ -34,6 +34,10 @@ pub mod method {
     pub const INITIALIZE: &str = "initialize";
     /// Daemon health. Result [`crate::api::Health`].
     pub const HEALTH: &str = "health";
+    /// Turns the connection into a Model Context Protocol stream: after its
+    /// result (`{"protocol": "mcp"}`), every line either way is an MCP
+    /// JSON-RPC message (`agentd mcp` splices its stdio to it).
+    pub const MCP_SERVE: &str = "mcp.serve";
     /// Store and index a memory document. Params
     /// [`crate::history::IndexDocumentParams`]; result
     /// [`crate::history::Document`].

@@ -63,11 +63,17 @@ pub enum Command {
         chain: Option<String>,
     },
     /// Add agentd's hooks and status line to Claude Code's user settings.
-    #[command(after_help = "Examples:\n  agentd install --dry-run\n  agentd install")]
+    #[command(
+        after_help = "Examples:\n  agentd install --dry-run\n  agentd install\n  agentd install --mcp"
+    )]
     Install {
         /// Show what would change without writing.
         #[arg(long)]
         dry_run: bool,
+        /// Register agentd's MCP server (`agentd mcp`) with Claude Code, user
+        /// scope (`mcpServers.agentd` in ~/.claude.json), instead of the hooks.
+        #[arg(long)]
+        mcp: bool,
     },
     /// Remove what `agentd install` added.
     #[command(after_help = "Example:\n  agentd uninstall --dry-run")]
@@ -75,7 +81,18 @@ pub enum Command {
         /// Show what would change without writing.
         #[arg(long)]
         dry_run: bool,
+        /// Remove only the MCP server registration.
+        #[arg(long)]
+        mcp: bool,
     },
+    /// Serve agentd's MCP tools on stdin/stdout (search_history,
+    /// get_transcript, list_sessions, usage, ask_human, get_answer,
+    /// index_memory, search_memory) for Claude Code and other MCP clients.
+    /// The daemon must be running. Over HTTP the same server is at /mcp.
+    #[command(
+        after_help = "Examples:\n  claude mcp add agentd -- agentd mcp\n  agentd install --mcp            # the same, by editing ~/.claude.json\n  claude -p --mcp-config '{\"mcpServers\":{\"agentd\":{\"command\":\"agentd\",\"args\":[\"mcp\"]}}}' 'what did we decide about the cache?'"
+    )]
+    Mcp,
     /// List sessions.
     #[command(
         after_help = "Examples:\n  agentd ls\n  agentd ls --all\n  agentd ls --status needs_approval,needs_input   # exit 1 when none\n  agentd ls --json | jq '.[] | .session.id'"

@@ -43,6 +43,10 @@ pub struct Script {
     /// failure ("hook check(s) failed", fed back by a blocking Stop hook)
     /// is answered with a Bash `tool_use` of this command: the "fix".
     pub fix_command: Option<String>,
+    /// When set and the request offers the tool named here (an MCP tool
+    /// such as `mcp__agentd__search_history`), the turn calls it with this
+    /// input instead of running the Bash command.
+    pub tool_call: Option<(String, Value)>,
 }
 
 impl Default for Script {
@@ -53,6 +57,7 @@ impl Default for Script {
             model: "claude-sonnet-4-5".to_owned(),
             subagent_task: None,
             fix_command: None,
+            tool_call: None,
         }
     }
 }
@@ -169,6 +174,13 @@ pub enum Reply {
         /// The task.
         prompt: String,
     },
+    /// A `tool_use` of any other tool ([`Script::tool_call`]).
+    Call {
+        /// The tool's name.
+        name: String,
+        /// Its input.
+        input: Value,
+    },
 }
 
 impl Reply {
@@ -183,6 +195,7 @@ impl Reply {
                 tool.as_str(),
                 json!({"description": "delegated task", "prompt": prompt, "subagent_type": "general-purpose"}),
             )),
+            Reply::Call { name, input } => Some((name.as_str(), input.clone())),
             Reply::Text(_) => None,
         }
     }
@@ -279,6 +292,16 @@ pub fn decide(body: &Value, script: &Script) -> Reply {
         Reply::Subagent {
             tool: tool.to_owned(),
             prompt: task.clone(),
+        }
+    } else if let Some((name, input)) = &script.tool_call
+        && body
+            .get("tools")
+            .and_then(Value::as_array)
+            .is_some_and(|tools| tools.iter().any(|t| t["name"] == name.as_str()))
+    {
+        Reply::Call {
+            name: name.clone(),
+            input: input.clone(),
         }
     } else {
         Reply::ToolUse(script.bash_command.clone())

@@ -117,6 +117,20 @@ impl Service {
             .collect())
     }
 
+    /// Full-text search of the memory documents alone, best first (at
+    /// most `limit`, default 20).
+    ///
+    /// # Errors
+    /// [`ServiceError::Store`].
+    pub async fn search_memory(&self, q: SearchQuery) -> Result<Vec<Hit>, ServiceError> {
+        let limit = q.limit.unwrap_or(20).clamp(1, SEARCH_PAGE_MAX);
+        self.memory(move |m| {
+            let ranked = m.ranked(&q, limit)?;
+            m.hits(&q.query, &ranked)
+        })
+        .await
+    }
+
     /// Stores and indexes a memory document (`memory.db`, kept apart from
     /// the transcript index: a rebuilt index never loses it).
     ///

@@ -15,7 +15,8 @@
 //!
 //! One file per group of operations: `sessions`, `events`, `approvals`,
 //! `ingest`, `history` (search, transcripts, usage, the index), `hooks`,
-//! `launch`, `health`, `terminals` (PTYs), `web` (browsers signed in to the web UI).
+//! `launch`, `health`, `terminals` (PTYs), `web` (browsers signed in to the web UI),
+//! `questions` (an agent asks the user: MCP `ask_human`).
 
 mod approvals;
 mod events;
@@ -24,6 +25,7 @@ mod history;
 mod hooks;
 mod ingest;
 mod launch;
+mod questions;
 mod sessions;
 mod slots;
 mod terminals;
@@ -34,6 +36,7 @@ use std::sync::Arc;
 pub use crate::error::ServiceError;
 pub use events::{MAX_EVENTS_PAGE, RESPONSE_BUDGET};
 pub use ingest::Ingested;
+pub use questions::{Answer, Asker, Question};
 pub use sessions::SessionsListed;
 pub use slots::MAX_SLOT_WAIT;
 

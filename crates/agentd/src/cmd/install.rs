@@ -37,7 +37,11 @@ fn write(path: &Path, doc: &Value) -> Result<Option<PathBuf>, String> {
         let stamp = jiff::Timestamp::now()
             .strftime("%Y%m%dT%H%M%S%.3fZ")
             .to_string();
-        let backup = path.with_file_name(format!("settings.json.agentd-backup-{stamp}"));
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("settings.json");
+        let backup = path.with_file_name(format!("{name}.agentd-backup-{stamp}"));
         std::fs::copy(path, &backup)
             .map_err(|e| format!("cannot back up {}: {e}", path.display()))?;
         Some(backup)
@@ -46,7 +50,7 @@ fn write(path: &Path, doc: &Value) -> Result<Option<PathBuf>, String> {
     };
     let mut text = serde_json::to_string_pretty(doc).map_err(|e| e.to_string())?;
     text.push('\n');
-    let tmp = path.with_file_name(format!(".settings.json.agentd-{}", std::process::id()));
+    let tmp = path.with_file_name(format!(".agentd-write-{}", std::process::id()));
     std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
     if let Ok(meta) = std::fs::metadata(path) {
         let _ = std::fs::set_permissions(&tmp, meta.permissions());
@@ -56,7 +60,7 @@ fn write(path: &Path, doc: &Value) -> Result<Option<PathBuf>, String> {
 }
 
 /// Writes `doc` (unless `dry_run`) and reports the backup and the outcome.
-fn save(path: &Path, doc: &Value, dry_run: bool, done: &str) -> ExitCode {
+pub(super) fn save(path: &Path, doc: &Value, dry_run: bool, done: &str) -> ExitCode {
     if dry_run {
         println!("(dry run: {} not changed)", path.display());
         return ExitCode::SUCCESS;

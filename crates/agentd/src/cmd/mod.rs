@@ -11,6 +11,7 @@ mod hook;
 mod hooks;
 mod hq;
 mod install;
+mod mcp;
 mod query;
 mod web;
 
@@ -47,8 +48,19 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Start => daemon::start(&paths, cli.home.as_deref()),
         Command::Stop => daemon::stop(&paths),
         Command::Status => daemon::status(&paths),
-        Command::Install { dry_run } => install::install(cli.home.as_deref(), dry_run),
-        Command::Uninstall { dry_run } => install::uninstall(dry_run),
+        Command::Install { dry_run, mcp: true } => mcp::install(cli.home.as_deref(), dry_run),
+        Command::Install { dry_run, .. } => install::install(cli.home.as_deref(), dry_run),
+        Command::Uninstall { dry_run, mcp: true } => mcp::uninstall(dry_run),
+        Command::Uninstall { dry_run, .. } => {
+            let hooks = install::uninstall(dry_run);
+            let server = mcp::uninstall(dry_run);
+            if hooks == ExitCode::SUCCESS {
+                server
+            } else {
+                hooks
+            }
+        }
+        Command::Mcp => mcp::serve_stdio(&paths),
         Command::Ls {
             json,
             all,
