@@ -460,3 +460,156 @@ fn install_registers_the_server_for_the_real_claude_code_once() {
     assert!(doc["mcpServers"].get("agentd").is_none(), "{doc}");
     assert_eq!(doc["mcpServers"]["other"]["command"], "true");
 }
+
+/// `--mcp-config` naming `agentd mcp` for this daemon.
+fn mcp_config(d: &TestDaemon) -> String {
+    json!({"mcpServers": {"agentd": {
+        "command": support::bin(),
+        "args": ["--home", d.home, "mcp"],
+    }}})
+    .to_string()
+}
+
+/// The text of the `tool_result` Claude Code fed back for its MCP call.
+fn tool_result_text(stream: &[Value]) -> String {
+    stream
+        .iter()
+        .filter(|m| m["type"] == "user")
+        .flat_map(|m| {
+            m["message"]["content"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter(|b| b["type"] == "tool_result")
+        .map(|b| match &b["content"] {
+            Value::String(s) => s.clone(),
+            Value::Array(parts) => parts
+                .iter()
+                .filter_map(|p| p["text"].as_str())
+                .collect::<Vec<_>>()
+                .join(""),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn real_claude_code_searches_its_past_through_mcp() {
+    use support::claude::ClaudeUser;
+    let script = fake_anthropic::Script {
+        tool_call: Some((
+            "mcp__agentd__search_history".into(),
+            json!({"query": "session cache PostgreSQL"}),
+        )),
+        final_text: "found the decision".into(),
+        ..fake_anthropic::Script::default()
+    };
+    let d0 = TestDaemon::start();
+    let user = ClaudeUser::with_script(&d0.home, script);
+    drop(d0);
+    // The daemon indexes this user's transcripts; an earlier session is there.
+    let tmp = tempfile::tempdir().unwrap();
+    history(&user.projects());
+    let d = TestDaemon::start_with_env(&tmp.path().join("home"), user.daemon_env());
+    // Hooks report to this daemon's root.
+    let out = support::agentd_cmd(&d.home)
+        .env("HOME", user.home())
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .arg("install")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let out = run(&d.home, &["index", "--wait"], None);
+    assert!(out.status.success(), "{out:?}");
+
+    let config = mcp_config(&d);
+    let (out, stream) = user.headless_with(
+        "what did we decide about the session cache?",
+        &[
+            "--mcp-config",
+            &config,
+            "--strict-mcp-config",
+            "--allowedTools",
+            "mcp__agentd__search_history",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let result = tool_result_text(&stream);
+    assert!(
+        result.contains(SESSION) && result.contains("«PostgreSQL»"),
+        "Claude Code got the earlier session's hit: {result}\n{stream:?}"
+    );
+    assert!(
+        stream
+            .iter()
+            .any(|m| m["type"] == "result" && m["result"] == "found the decision"),
+        "{stream:?}"
+    );
+}
+
+#[test]
+fn real_claude_code_asks_a_human_and_gets_the_answer_given_with_agentd_answer() {
+    use support::claude::{ClaudeUser, session_id_of};
+    let script = fake_anthropic::Script {
+        tool_call: Some((
+            "mcp__agentd__ask_human".into(),
+            json!({"question": "Ship the migration tonight?", "options": ["ship", "wait"]}),
+        )),
+        final_text: "ok, as you said".into(),
+        ..fake_anthropic::Script::default()
+    };
+    let d = TestDaemon::start();
+    let user = ClaudeUser::with_script(&d.home, script);
+    let config = mcp_config(&d);
+    let claude = std::thread::spawn(move || {
+        let r = user.headless_with(
+            "ask me before shipping",
+            &[
+                "--mcp-config",
+                &config,
+                "--strict-mcp-config",
+                "--allowedTools",
+                "mcp__agentd__ask_human",
+            ],
+        );
+        (user, r)
+    });
+    let question = wait_for(
+        "the question to be pending",
+        Duration::from_secs(120),
+        || {
+            let out = run(&d.home, &["approvals", "--json"], None);
+            let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+            v.as_array()?
+                .iter()
+                .find(|a| a["origin"] == "ask_human")
+                .cloned()
+        },
+    );
+    assert_eq!(
+        question["tool_input"]["questions"][0]["question"],
+        "Ship the migration tonight?"
+    );
+    // Asked by the session whose agent runs `agentd mcp`: it needs the user.
+    let session = question["session_id"].as_str().unwrap().to_owned();
+    let s: Value = d
+        .client()
+        .call(method::SESSIONS_GET, json!({"id": session}))
+        .unwrap();
+    assert_eq!(s["status"], "needs_approval", "{s}");
+    let id = question["id"].as_str().unwrap();
+    let out = run(&d.home, &["answer", id, "ship"], None);
+    assert!(out.status.success(), "{out:?}");
+    let (_user, (out, stream)) = claude.join().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(session_id_of(&stream), session);
+    let result = tool_result_text(&stream);
+    // After ToolSearch's result (Claude Code defers MCP tools), ask_human's.
+    let answer = result.lines().last().unwrap_or_default();
+    assert!(
+        answer.starts_with("The user answered") && answer.ends_with(": ship"),
+        "{result}"
+    );
+}

@@ -10,6 +10,10 @@
 //! 3. a compaction request (`/compact`) gets a `<summary>`; anything else
 //!    gets plain text.
 //!
+//! With [`Script::tool_call`] the turn calls that tool instead of Bash,
+//! fetching it through Claude Code's `ToolSearch` first when it is deferred
+//! (MCP tools are).
+//!
 //! Responses are SSE streams: `message_start`, `content_block_start`,
 //! `content_block_delta` (`text_delta` / `input_json_delta`),
 //! `content_block_stop`, `message_delta`, `message_stop`.
@@ -284,6 +288,38 @@ pub fn decide(body: &Value, script: &Script) -> Reply {
                 })
             })
     });
+    if let Some((name, input)) = &script.tool_call {
+        let offered = |tool: &str| {
+            body.get("tools")
+                .and_then(Value::as_array)
+                .is_some_and(|tools| tools.iter().any(|t| t["name"] == tool))
+        };
+        let called = |tool: &str| {
+            messages.into_iter().flatten().any(|m| {
+                m["role"] == "assistant"
+                    && m["content"].as_array().is_some_and(|b| {
+                        b.iter()
+                            .any(|b| b["type"] == "tool_use" && b["name"] == tool)
+                    })
+            })
+        };
+        if !called(name) {
+            // Claude Code defers MCP tools behind its ToolSearch tool: fetch
+            // the tool's schema first, as a model would, then call it.
+            if offered(name) || called("ToolSearch") {
+                return Reply::Call {
+                    name: name.clone(),
+                    input: input.clone(),
+                };
+            }
+            if offered("ToolSearch") {
+                return Reply::Call {
+                    name: "ToolSearch".to_owned(),
+                    input: json!({"query": format!("select:{name}"), "max_results": 1}),
+                };
+            }
+        }
+    }
     if ends_with_result || (delegated && !is_subagent) {
         Reply::Text(script.final_text.clone())
     } else if let (Some(task), Some(tool), false) =
@@ -292,16 +328,6 @@ pub fn decide(body: &Value, script: &Script) -> Reply {
         Reply::Subagent {
             tool: tool.to_owned(),
             prompt: task.clone(),
-        }
-    } else if let Some((name, input)) = &script.tool_call
-        && body
-            .get("tools")
-            .and_then(Value::as_array)
-            .is_some_and(|tools| tools.iter().any(|t| t["name"] == name.as_str()))
-    {
-        Reply::Call {
-            name: name.clone(),
-            input: input.clone(),
         }
     } else {
         Reply::ToolUse(script.bash_command.clone())
@@ -436,6 +462,44 @@ mod tests {
         assert_eq!(
             decide(&json!({"messages": []}), &s),
             Reply::Text("ok".into())
+        );
+    }
+
+    #[test]
+    fn a_scripted_mcp_tool_is_fetched_through_tool_search_then_called() {
+        let s = Script {
+            tool_call: Some(("mcp__agentd__usage".into(), json!({"by": "day"}))),
+            ..Script::default()
+        };
+        let deferred = json!([{"name": "Bash"}, {"name": "ToolSearch"}]);
+        let first = json!({"tools": deferred, "messages": [{"role": "user", "content": "go"}]});
+        assert_eq!(
+            decide(&first, &s),
+            Reply::Call {
+                name: "ToolSearch".into(),
+                input: json!({"query": "select:mcp__agentd__usage", "max_results": 1})
+            }
+        );
+        let searched = json!({"tools": deferred, "messages": [
+            {"role": "user", "content": "go"},
+            {"role": "assistant", "content": [{"type": "tool_use", "name": "ToolSearch"}]},
+            {"role": "user", "content": [{"type": "tool_result"}]}]});
+        assert_eq!(
+            decide(&searched, &s),
+            Reply::Call {
+                name: "mcp__agentd__usage".into(),
+                input: json!({"by": "day"})
+            }
+        );
+        let called = json!({"tools": deferred, "messages": [
+            {"role": "user", "content": "go"},
+            {"role": "assistant", "content": [{"type": "tool_use", "name": "mcp__agentd__usage"}]},
+            {"role": "user", "content": [{"type": "tool_result"}]}]});
+        assert_eq!(decide(&called, &s), Reply::Text("done".into()));
+        // Offered up front: called at once.
+        let direct = json!({"tools": [{"name": "Bash"}, {"name": "mcp__agentd__usage"}], "messages": [{"role": "user", "content": "go"}]});
+        assert!(
+            matches!(decide(&direct, &s), Reply::Call { name, .. } if name == "mcp__agentd__usage")
         );
     }
 
