@@ -40,6 +40,40 @@ pub struct Config {
     pub slots: SlotsConfig,
     /// The link to an HQ (`agentd runner join` writes it).
     pub hq: HqConfig,
+    /// WASM plugins.
+    pub plugins: PluginsConfig,
+}
+
+/// `[plugins]`: WASM plugins in `<root>/plugins/` (`NAME.wasm` +
+/// `NAME.toml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PluginsConfig {
+    /// `decide`'s deadline unless a manifest sets its own, ms (default 50).
+    pub decide_timeout_ms: u64,
+    /// `on_event`'s deadline, ms (default 200).
+    pub event_timeout_ms: u64,
+    /// Memory cap of one call unless a manifest sets its own, MiB
+    /// (default 32).
+    pub memory_mb: u64,
+    /// Failures in a row that disable a plugin (default 5).
+    pub max_failures: u32,
+    /// Capabilities granted per plugin: `budget = ["kv", "telemetry"]`.
+    /// A plugin gets none it is not granted here, whatever its manifest
+    /// asks.
+    pub grants: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        PluginsConfig {
+            decide_timeout_ms: 50,
+            event_timeout_ms: 200,
+            memory_mb: 32,
+            max_failures: 5,
+            grants: Default::default(),
+        }
+    }
 }
 
 /// `[hq]`: this daemon as a runner of an HQ (`agentd runner join URL
@@ -250,6 +284,7 @@ impl Default for Config {
             retention: RetentionConfig::default(),
             slots: SlotsConfig::default(),
             hq: HqConfig::default(),
+            plugins: PluginsConfig::default(),
         }
     }
 }

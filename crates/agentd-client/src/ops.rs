@@ -233,6 +233,71 @@ impl Client {
         )
     }
 
+    /// `plugins.list`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn plugins(&mut self) -> Result<Vec<agentd_proto::api::PluginView>, ClientError> {
+        self.call(method::PLUGINS_LIST, serde_json::json!({}))
+    }
+
+    /// `plugins.reload`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn reload_plugins(&mut self) -> Result<Vec<agentd_proto::api::PluginView>, ClientError> {
+        self.call(method::PLUGINS_RELOAD, serde_json::json!({}))
+    }
+
+    /// `plugins.enable` (`on`) or `plugins.disable`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn set_plugin_enabled(
+        &mut self,
+        name: &str,
+        on: bool,
+    ) -> Result<agentd_proto::api::PluginView, ClientError> {
+        let m = if on {
+            method::PLUGINS_ENABLE
+        } else {
+            method::PLUGINS_DISABLE
+        };
+        self.call(
+            m,
+            agentd_proto::api::PluginParams {
+                name: name.to_owned(),
+            },
+        )
+    }
+
+    /// `plugins.logs`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn plugin_logs(
+        &mut self,
+        name: &str,
+    ) -> Result<Vec<agentd_proto::api::PluginLogLine>, ClientError> {
+        self.call(
+            method::PLUGINS_LOGS,
+            agentd_proto::api::PluginParams {
+                name: name.to_owned(),
+            },
+        )
+    }
+
+    /// `rules.test`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn rules_test(
+        &mut self,
+        p: &agentd_proto::api::RulesTestParams,
+    ) -> Result<agentd_proto::api::RulesTestResult, ClientError> {
+        self.call(method::RULES_TEST, p)
+    }
+
     /// `web.login`: a one-time sign-in link for the web UI.
     ///
     /// # Errors

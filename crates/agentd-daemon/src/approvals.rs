@@ -207,6 +207,145 @@ pub fn judge(shared: &Shared, tool: &str, input: &Value, cwd: Option<&str>) -> J
     Judged::Decided(decision, why)
 }
 
+/// Applies the rules, then the plugins that decide on `tool`, to a tool
+/// call: the strongest answer wins — deny, then ask, then allow; between
+/// equals the rule (rules come first, plugins by name). A plugin that
+/// fails abstains. The plugins run on the blocking pool, each within its
+/// deadline.
+pub async fn judge_all(
+    shared: &Arc<Shared>,
+    tool: &str,
+    input: &Value,
+    cwd: Option<&str>,
+    session_id: Option<&str>,
+) -> Judged {
+    let by_rules = judge(shared, tool, input, cwd);
+    if matches!(by_rules, Judged::Decided(Decision::Deny { .. }, _)) {
+        return by_rules;
+    }
+    let Some(host) = &shared.plugins else {
+        return by_rules;
+    };
+    if !host.plugins.any() {
+        return by_rules;
+    }
+    let plugins = Arc::clone(&host.plugins);
+    let session = session_context(shared, session_id);
+    let (tool, input, cwd) = (tool.to_owned(), input.clone(), cwd.map(str::to_owned));
+    let decided = tokio::task::spawn_blocking(move || {
+        plugins.decide(&agentd_plugins::ToolCall {
+            tool: &tool,
+            input: &input,
+            session,
+            cwd: cwd.as_deref(),
+        })
+    })
+    .await
+    .unwrap_or_default();
+    combine(by_rules, &decided)
+}
+
+/// What a plugin is told of the session a call belongs to.
+fn session_context(shared: &Shared, session_id: Option<&str>) -> Value {
+    let Some(id) = session_id else {
+        return Value::Null;
+    };
+    let Some(s) = shared.registry.read().ok().and_then(|r| r.get(id).cloned()) else {
+        return json!({"session_id": id});
+    };
+    json!({
+        "session_id": s.id,
+        "agent": s.agent,
+        "status": s.status.as_str(),
+        "cwd": s.cwd,
+        "project": s.project,
+        "git_branch": s.git_branch,
+        "model": s.model,
+        "permission_mode": s.permission_mode,
+        "cost_usd": s.cost_usd,
+        "context_pct": s.context_pct,
+        "prompts": s.prompts,
+        "tool_calls": s.tool_calls,
+    })
+}
+
+/// The rules' judgement and the plugins' answers, combined (pure).
+pub fn combine(by_rules: Judged, decided: &[agentd_plugins::Decided]) -> Judged {
+    use agentd_plugins::Verdict;
+    let rank = |j: &Judged| match j {
+        Judged::Decided(Decision::Deny { .. }, _) => 3,
+        Judged::Ask(..) => 2,
+        Judged::Decided(..) => 1,
+        Judged::NoRule(_) => 0,
+    };
+    let pairs: Vec<(&str, Verdict)> = decided
+        .iter()
+        .map(|d| (d.plugin.as_str(), d.verdict.clone()))
+        .collect();
+    let Some((name, verdict)) = agentd_plugins::strongest(&pairs) else {
+        return by_rules;
+    };
+    let plugin_rank = match verdict {
+        Verdict::Deny { .. } => 3,
+        Verdict::Ask { .. } => 2,
+        Verdict::Allow { .. } => 1,
+        Verdict::Abstain => 0,
+    };
+    if plugin_rank <= rank(&by_rules) {
+        return by_rules;
+    }
+    match verdict {
+        Verdict::Deny { message } => {
+            let why = format!(
+                "agentd plugin `{name}` (deny){}",
+                message
+                    .as_deref()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
+            );
+            tracing::info!(plugin = name, %why, "plugin decided");
+            Judged::Decided(
+                Decision::Deny {
+                    message: Some(
+                        message
+                            .clone()
+                            .unwrap_or_else(|| format!("Blocked by agentd plugin `{name}`")),
+                    ),
+                },
+                why,
+            )
+        }
+        Verdict::Ask { reason } => Judged::Ask(
+            OnTimeout::Fallthrough,
+            format!(
+                "agentd plugin `{name}` asks a human{}",
+                reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
+        ),
+        Verdict::Allow { reason } => {
+            let why = format!(
+                "agentd plugin `{name}` (allow){}",
+                reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            );
+            tracing::info!(plugin = name, %why, "plugin decided");
+            Judged::Decided(
+                Decision::Allow {
+                    updated_input: None,
+                    updated_permissions: None,
+                },
+                why,
+            )
+        }
+        Verdict::Abstain => by_rules,
+    }
+}
+
 /// A new pending approval for `tool` with `input`, to be completed by the caller.
 pub fn draft(tool: &str, input: &Value, origin: Origin) -> Approval {
     Approval::pending(new_id(), tool, input.clone(), origin, crate::now_ms())
@@ -509,5 +648,89 @@ impl Drop for OrphanGuard {
             // Settled meanwhile (answered in the terminal): nothing to do.
             let _ = settle(&shared, r).await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agentd_plugins::{Decided, Verdict};
+
+    fn said(plugin: &str, verdict: Verdict) -> Decided {
+        Decided {
+            plugin: plugin.into(),
+            verdict,
+            failure: None,
+        }
+    }
+
+    fn allow() -> Decision {
+        Decision::Allow {
+            updated_input: None,
+            updated_permissions: None,
+        }
+    }
+
+    #[test]
+    fn deny_beats_ask_beats_allow_across_rules_and_plugins() {
+        let deny = || Verdict::Deny {
+            message: Some("no".into()),
+        };
+        let ask = || Verdict::Ask { reason: None };
+        // A plugin's deny beats a rule's allow, with the plugin's message.
+        let j = combine(
+            Judged::Decided(allow(), "rule #1".into()),
+            &[said("p", deny())],
+        );
+        assert!(
+            matches!(&j, Judged::Decided(Decision::Deny { message: Some(m) }, why) if m == "no" && why.contains("plugin `p`")),
+            "{j:?}"
+        );
+        // A plugin's ask beats no rule; a rule's ask stands against a plugin's allow.
+        let j = combine(Judged::NoRule(2), &[said("p", ask())]);
+        assert!(
+            matches!(&j, Judged::Ask(OnTimeout::Fallthrough, why) if why.contains("plugin `p`")),
+            "{j:?}"
+        );
+        let j = combine(
+            Judged::Ask(OnTimeout::Deny, "rule #2".into()),
+            &[said("p", Verdict::Allow { reason: None })],
+        );
+        assert!(
+            matches!(&j, Judged::Ask(OnTimeout::Deny, why) if why == "rule #2"),
+            "{j:?}"
+        );
+        // Abstaining (or failing) plugins leave the rules' answer.
+        let j = combine(
+            Judged::NoRule(0),
+            &[Decided {
+                plugin: "spin".into(),
+                verdict: Verdict::Abstain,
+                failure: Some("timeout".into()),
+            }],
+        );
+        assert!(matches!(j, Judged::NoRule(0)), "{j:?}");
+        // Equals: the rule first.
+        let j = combine(
+            Judged::Decided(allow(), "rule #1".into()),
+            &[said("p", Verdict::Allow { reason: None })],
+        );
+        assert!(
+            matches!(&j, Judged::Decided(_, why) if why == "rule #1"),
+            "{j:?}"
+        );
+        // Plugins among themselves: deny wins whatever the order.
+        let j = combine(
+            Judged::NoRule(0),
+            &[
+                said("a", Verdict::Allow { reason: None }),
+                said("b", deny()),
+                said("c", ask()),
+            ],
+        );
+        assert!(
+            matches!(&j, Judged::Decided(Decision::Deny { .. }, why) if why.contains("`b`")),
+            "{j:?}"
+        );
     }
 }

@@ -296,6 +296,25 @@ async fn call(
             let p: SlotsReleaseParams = params(method, p)?;
             answer(service.release_slot(&p.id))
         }
+        method::PLUGINS_LIST => answer(service.plugins()),
+        method::PLUGINS_RELOAD => answer(service.reload_plugins().await),
+        method::PLUGINS_ENABLE | method::PLUGINS_DISABLE => {
+            let p: agentd_proto::api::PluginParams = params(method, p)?;
+            answer(
+                service
+                    .set_plugin_enabled(&p.name, method == method::PLUGINS_ENABLE)
+                    .await,
+            )
+        }
+        method::PLUGINS_LOGS => {
+            let p: agentd_proto::api::PluginParams = params(method, p)?;
+            answer(service.plugin_logs(&p.name))
+        }
+        method::RULES_TEST => answer(
+            service
+                .rules_test(params::<agentd_proto::api::RulesTestParams>(method, p)?)
+                .await,
+        ),
         other => Err(RpcError::new(
             code::METHOD_NOT_FOUND,
             format!("unknown method `{other}`; see the method list in ARCHITECTURE.md"),

@@ -396,7 +396,15 @@ async fn answer_control(
         .cloned()
         .unwrap_or(Value::Null);
     approval.cwd = Some(cwd_s.clone());
-    let response = match approvals::judge(&shared, &tool, &input, Some(&cwd_s)) {
+    let judged = approvals::judge_all(
+        &shared,
+        &tool,
+        &input,
+        Some(&cwd_s),
+        Some(&approval.session_id),
+    )
+    .await;
+    let response = match judged {
         Judged::Decided(decision, _) => agentd_claude::output::can_use_tool(&decision, &approval),
         judged => {
             let on_timeout = match judged {

@@ -34,6 +34,7 @@ pub mod log;
 pub mod mcp;
 pub mod output;
 pub mod paging;
+pub mod plugins;
 pub mod reaper;
 pub mod retention;
 pub mod server;

@@ -49,6 +49,9 @@ pub enum DaemonError {
     /// changed by another user; agentd refuses to start.
     #[error("refusing to start: {0}")]
     Untrusted(#[from] agentd_client::trust::TrustError),
+    /// `[plugins]` is wrong, or the plugin runtime cannot start.
+    #[error("plugins: {0}")]
+    Plugins(String),
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> DaemonError {
@@ -105,6 +108,14 @@ impl Daemon {
             config.clone(),
         );
         state.hooks = crate::hooks::open(&paths.root, config, &paths.config);
+        // Compiling plugins takes milliseconds each: not on a runtime worker.
+        let (root, plugin_config) = (paths.root.clone(), config.clone());
+        let plugins =
+            tokio::task::spawn_blocking(move || crate::plugins::open(&root, &plugin_config))
+                .await
+                .map_err(|e| DaemonError::Plugins(e.to_string()))?
+                .map_err(DaemonError::Plugins)?;
+        state.plugins = Some(plugins);
         state.socket_cap = crate::limits::socket_cap(fd_limit, config.daemon.max_connections);
         let shared = Arc::new(state);
         let writer_shared = Arc::clone(&shared);

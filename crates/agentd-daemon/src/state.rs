@@ -56,6 +56,8 @@ pub struct Shared {
     pub http_hosts: crate::http::Hosts,
     /// The link to HQ (`[hq] url`), for `health`.
     pub hq_link: Arc<crate::hq_link::LinkStatus>,
+    /// WASM plugins (`None` until start-up opens them, and in tests).
+    pub plugins: Option<crate::plugins::PluginHost>,
 }
 
 impl Shared {
@@ -94,6 +96,7 @@ impl Shared {
             http_hosts: Default::default(),
             terminals: Default::default(),
             hq_link: Default::default(),
+            plugins: None,
         }
     }
 }

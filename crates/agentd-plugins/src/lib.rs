@@ -18,6 +18,7 @@ pub mod registry;
 pub mod runtime;
 pub mod verdict;
 pub mod wat;
+pub mod watch;
 
 pub use host::{CallCtx, Host, StdHost};
 pub use manifest::{Capability, Manifest};

@@ -282,3 +282,40 @@ fn the_memory_cap_holds() {
     assert!(of("big").failure.is_none(), "{d:?}");
     let _ = Duration::ZERO;
 }
+
+#[test]
+fn a_saved_plugin_is_live_within_a_second_without_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("plugins");
+    let p = Arc::new(open(tmp.path(), Settings::default()));
+    let _watching = agentd_plugins::watch::watch(Arc::clone(&p)).unwrap();
+    assert!(dir.is_dir(), "the folder is made");
+    let rm = json!({"command": "rm x"});
+    write(
+        &dir,
+        "p",
+        &wat::match_policy("rm", r#"{"decision":"deny","message":"v1"}"#),
+        "tools = [\"Bash\"]",
+    );
+    let until = |want: Verdict| {
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            if p.decide(&bash(&rm)).first().map(|d| &d.verdict) == Some(&want) {
+                return start.elapsed();
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        panic!("never became {want:?}: {:?}", p.list());
+    };
+    until(Verdict::Deny {
+        message: Some("v1".into()),
+    });
+    write(
+        &dir,
+        "p",
+        &wat::match_policy("rm", r#"{"decision":"allow"}"#),
+        "tools = [\"Bash\"]",
+    );
+    let took = until(Verdict::Allow { reason: None });
+    eprintln!("reload seen after {took:?}");
+}

@@ -790,3 +790,94 @@ mod tests {
         assert_eq!(v["updated_at"], "1970-01-01T00:00:00.005Z");
     }
 }
+
+/// A WASM plugin's state (`plugins.list`, and the result of `plugins.enable`
+/// / `plugins.disable`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PluginView {
+    /// Its name (the files are `NAME.wasm` and `NAME.toml`).
+    pub name: String,
+    /// Its version, when loaded.
+    pub version: Option<String>,
+    /// `enabled`, `disabled` (by the user, or after repeated failures) or
+    /// `failed` (it never loaded).
+    pub state: String,
+    /// Why it is disabled or failed to load; for an enabled one, why its
+    /// newest files did not load (the previous version runs).
+    pub reason: Option<String>,
+    /// Tool names it decides on (globs).
+    pub tools: Vec<String>,
+    /// Event kinds it is told of.
+    pub events: Vec<String>,
+    /// Capabilities its manifest asks for.
+    pub capabilities: Vec<String>,
+    /// Of those, the ones `[plugins.grants]` gives it.
+    pub granted: Vec<String>,
+    /// Calls so far.
+    pub calls: u64,
+    /// Calls that failed (it abstained).
+    pub errors: u64,
+    /// Mean call time, µs.
+    pub mean_us: u64,
+    /// BLAKE3 of the running version (16 hex digits).
+    pub hash: Option<String>,
+    /// When the running version was loaded, ms since the Unix epoch.
+    pub loaded_ms: Option<i64>,
+}
+
+/// `plugins.enable`, `plugins.disable`, `plugins.logs` params.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PluginParams {
+    /// The plugin's name.
+    pub name: String,
+}
+
+/// One line of a plugin's log (`plugins.logs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PluginLogLine {
+    /// When, ms since the Unix epoch.
+    pub ts_ms: i64,
+    /// `info` (the plugin's own), `warn` (a failure) or `load`.
+    pub level: String,
+    /// The text.
+    pub text: String,
+}
+
+/// `rules.test` params: a tool call to judge without running it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RulesTestParams {
+    /// Tool name (`Bash`, `Edit`, `mcp__github__create_issue`).
+    pub tool: String,
+    /// Its input.
+    #[serde(default)]
+    pub input: Value,
+    /// The session's working directory (project rules, git for plugins).
+    #[serde(default)]
+    pub cwd: Option<String>,
+}
+
+/// One plugin's answer in `rules.test`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PluginVerdictView {
+    /// The plugin.
+    pub plugin: String,
+    /// `allow`, `deny`, `ask` or `abstain`.
+    pub decision: String,
+    /// Its message (deny) or reason (allow, ask).
+    pub message: Option<String>,
+    /// Why it abstained when it failed (trapped, timed out, garbage).
+    pub failure: Option<String>,
+}
+
+/// `rules.test` result: what agentd would do with the call, and who
+/// decided.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RulesTestResult {
+    /// `allow`, `deny`, `ask`, or `none` (nothing decides: Claude Code's
+    /// own permission flow does).
+    pub decision: String,
+    /// Who and why: the rule or plugin, in words.
+    pub why: String,
+    /// Every plugin asked, in order.
+    pub plugins: Vec<PluginVerdictView>,
+}

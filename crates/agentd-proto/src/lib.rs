@@ -38,6 +38,23 @@ pub mod method {
     /// result (`{"protocol": "mcp"}`), every line either way is an MCP
     /// JSON-RPC message (`agentd mcp` splices its stdio to it).
     pub const MCP_SERVE: &str = "mcp.serve";
+    /// WASM plugins and their state. Result `[`[`crate::api::PluginView`]`]`.
+    pub const PLUGINS_LIST: &str = "plugins.list";
+    /// Loads what changed in the plugin folder now. Result as `plugins.list`.
+    pub const PLUGINS_RELOAD: &str = "plugins.reload";
+    /// Enables a plugin (clearing a disable after failures). Params
+    /// [`crate::api::PluginParams`]; result [`crate::api::PluginView`].
+    pub const PLUGINS_ENABLE: &str = "plugins.enable";
+    /// Disables a plugin (kept across restarts). Params and result as
+    /// `plugins.enable`.
+    pub const PLUGINS_DISABLE: &str = "plugins.disable";
+    /// A plugin's log. Params [`crate::api::PluginParams`]; result
+    /// `[`[`crate::api::PluginLogLine`]`]`.
+    pub const PLUGINS_LOGS: &str = "plugins.logs";
+    /// Judges a tool call with the rules and the plugins, without running
+    /// it. Params [`crate::api::RulesTestParams`]; result
+    /// [`crate::api::RulesTestResult`].
+    pub const RULES_TEST: &str = "rules.test";
     /// Store and index a memory document. Params
     /// [`crate::history::IndexDocumentParams`]; result
     /// [`crate::history::Document`].

@@ -406,6 +406,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// WASM plugins in <root>/plugins/ (NAME.wasm + NAME.toml): policies
+    /// that decide tool calls beside the rules, and automation on events.
+    /// Saved files reload by themselves within a second.
+    #[command(
+        after_help = "Examples:\n  agentd plugins ls\n  agentd plugins logs protect-main\n  agentd plugins disable budget\n  agentd rules test Bash '{\"command\": \"git push origin main\"}'   # which rule or plugin decides"
+    )]
+    Plugins {
+        #[command(subcommand)]
+        command: PluginsCommand,
+    },
     /// Policy rules.
     #[command(after_help = "Example:\n  agentd rules test Bash '{\"command\": \"rm -rf build\"}'")]
     Rules {
@@ -563,6 +573,9 @@ impl Command {
                 Some(SlotsCommand::Acquire { json: j, .. }) => *json || *j,
                 _ => *json,
             },
+            Command::Plugins {
+                command: PluginsCommand::Ls { json } | PluginsCommand::Logs { json, .. },
+            } => *json,
             Command::Hooks { command } => match command {
                 HooksCommand::Ls { json, .. } | HooksCommand::History { json, .. } => *json,
                 HooksCommand::Run(run) => run.json,
@@ -795,7 +808,8 @@ pub enum ConfigCommand {
 /// `agentd rules …`
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
-    /// Which rule of agentd.toml decides this tool call, and why.
+    /// Which rule of agentd.toml or which plugin decides this tool call,
+    /// and why (plugins are asked when the daemon runs).
     #[command(
         after_help = "Examples:\n  agentd rules test Bash '{\"command\": \"git push --force\"}'\n  agentd rules test Edit '{\"file_path\": \"src/main.rs\"}' --cwd ~/src/app"
     )]
@@ -807,6 +821,38 @@ pub enum RulesCommand {
         /// The session's working directory (project rules, relative paths).
         #[arg(long, value_name = "DIR")]
         cwd: Option<PathBuf>,
+    },
+}
+
+/// `agentd plugins …`
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// Every plugin: state (enabled, disabled, failed) and why, version,
+    /// tools and events, capabilities asked and granted, calls and errors.
+    Ls {
+        /// JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load what changed in the plugin folder now.
+    Reload,
+    /// Enable a plugin (also after it was disabled for failing).
+    Enable {
+        /// The plugin's name.
+        name: String,
+    },
+    /// Disable a plugin (kept across restarts).
+    Disable {
+        /// The plugin's name.
+        name: String,
+    },
+    /// A plugin's log: its own lines, failures, loads.
+    Logs {
+        /// The plugin's name.
+        name: String,
+        /// JSON array.
+        #[arg(long)]
+        json: bool,
     },
 }
 

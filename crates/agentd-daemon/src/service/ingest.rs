@@ -126,7 +126,8 @@ impl Service {
         let judged = if origin == Origin::Elicitation {
             Judged::NoRule(0)
         } else {
-            approvals::judge(shared, &tool, &input, cwd.as_deref())
+            let session = str_of("session_id");
+            approvals::judge_all(shared, &tool, &input, cwd.as_deref(), session.as_deref()).await
         };
         let ask = match judged {
             Judged::Decided(decision, why) => {

@@ -16,7 +16,8 @@
 //! One file per group of operations: `sessions`, `events`, `approvals`,
 //! `ingest`, `history` (search, transcripts, usage, the index), `hooks`,
 //! `launch`, `health`, `terminals` (PTYs), `web` (browsers signed in to the web UI),
-//! `questions` (an agent asks the user: MCP `ask_human`).
+//! `questions` (an agent asks the user: MCP `ask_human`), `plugins` (WASM
+//! plugins, and judging a tool call as a hook would).
 
 mod approvals;
 mod events;
@@ -25,6 +26,7 @@ mod history;
 mod hooks;
 mod ingest;
 mod launch;
+mod plugins;
 mod questions;
 mod sessions;
 mod slots;

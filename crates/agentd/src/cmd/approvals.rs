@@ -258,11 +258,45 @@ pub fn rules_test(paths: &Paths, tool: &str, input: &str, cwd: Option<&Path>) ->
                 println!("  (project rule for {p})");
             }
         }
-        None => println!(
-            "no rule matches: agentd does not decide; Claude Code's own permission flow does"
-        ),
+        None => println!("no rule matches"),
     }
-    ExitCode::SUCCESS
+    // Plugins live in the daemon: ask it for the whole judgement.
+    let Ok(mut client) =
+        agentd_client::Client::connect(&paths.socket, std::time::Duration::from_secs(10))
+    else {
+        println!("plugins not asked: the daemon is not running (`agentd start`)");
+        return ExitCode::SUCCESS;
+    };
+    let p = agentd_proto::api::RulesTestParams {
+        tool: tool.to_owned(),
+        input,
+        cwd,
+    };
+    match client.rules_test(&p) {
+        Ok(r) => {
+            for v in &r.plugins {
+                let detail = v
+                    .failure
+                    .as_deref()
+                    .map(|f| format!(" (failed: {f})"))
+                    .or_else(|| v.message.as_deref().map(|m| format!(": {m}")))
+                    .unwrap_or_default();
+                println!(
+                    "plugin {}: {}{}",
+                    agentd_core::text::one_line(&v.plugin),
+                    v.decision,
+                    agentd_core::text::one_line(&detail)
+                );
+            }
+            println!(
+                "decision: {} — {}",
+                r.decision,
+                agentd_core::text::one_line(&r.why)
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => client_error(e),
+    }
 }
 
 /// `agentd launch …`: prints the new session's id.

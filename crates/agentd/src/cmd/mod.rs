@@ -12,6 +12,7 @@ mod hooks;
 mod hq;
 mod install;
 mod mcp;
+mod plugins;
 mod query;
 mod web;
 
@@ -22,7 +23,7 @@ use agentd_client::{ClientError, Config, Paths};
 
 use crate::cli::{
     Cli, Command, ConfigCommand, HooksCommand, HqCommand, HqTokenCommand, MemoryCommand,
-    RulesCommand, RunnerCommand, SlotsCommand, TlsCommand, WebCommand,
+    PluginsCommand, RulesCommand, RunnerCommand, SlotsCommand, TlsCommand, WebCommand,
 };
 
 /// Set for commands run with `--json`: errors go to stderr as JSON too.
@@ -304,6 +305,13 @@ pub fn run(cli: Cli) -> ExitCode {
                 Err(e) => fail(&format!("the terminal UI failed: {e}")),
             }
         }
+        Command::Plugins { command } => match command {
+            PluginsCommand::Ls { json } => plugins::ls(&paths, json),
+            PluginsCommand::Reload => plugins::reload(&paths),
+            PluginsCommand::Enable { name } => plugins::set_enabled(&paths, &name, true),
+            PluginsCommand::Disable { name } => plugins::set_enabled(&paths, &name, false),
+            PluginsCommand::Logs { name, json } => plugins::logs(&paths, &name, json),
+        },
         Command::Rules {
             command: RulesCommand::Test { tool, input, cwd },
         } => approvals::rules_test(&paths, &tool, &input, cwd.as_deref()),
