@@ -84,3 +84,138 @@ pub fn open(root: &Path, config: &Config) -> Result<PluginHost, String> {
         _watching: watching,
     })
 }
+
+/// Tells the plugins of every committed event they want (`events` in
+/// their manifests) and carries out the effects they answer, until
+/// `shutdown`. Runs beside ingest, never in its way: it reads the live
+/// broadcast, and a plugin that falls behind it misses events (counted in
+/// its log) rather than slowing the writer.
+pub async fn run_events(
+    shared: Arc<crate::state::Shared>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let Some(host) = &shared.plugins else {
+        return;
+    };
+    let plugins = Arc::clone(&host.plugins);
+    let service = crate::service::Service::new(Arc::clone(&shared));
+    let mut live = shared.log.subscribe();
+    loop {
+        let ev = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            ev = live.recv() => ev,
+        };
+        let ev = match ev {
+            Ok(ev) => ev,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                tracing::warn!(
+                    missed = n,
+                    "plugins fell behind the event log; they miss these events"
+                );
+                continue;
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        };
+        if !plugins.wants(&ev.kind) {
+            continue;
+        }
+        let record = Arc::clone(ev.record());
+        let cwd = shared
+            .registry
+            .read()
+            .ok()
+            .and_then(|r| r.get(&record.session_id).and_then(|s| s.cwd.clone()));
+        let kind = ev.kind.clone();
+        let p = Arc::clone(&plugins);
+        let answered = tokio::task::spawn_blocking(move || {
+            let event = serde_json::to_value(&*record).unwrap_or_default();
+            p.on_event(&kind, &event, cwd.as_deref())
+        })
+        .await
+        .unwrap_or_default();
+        for (plugin, effects) in answered {
+            for effect in effects {
+                let outcome = dispatch(&service, &effect).await;
+                let kind = effect
+                    .get("type")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("?")
+                    .to_owned();
+                match outcome {
+                    Ok(done) => plugins.note(&plugin, "info", format!("effect {kind}: {done}")),
+                    Err(e) => plugins.note(
+                        &plugin,
+                        "warn",
+                        format!("effect {kind} not carried out: {e}"),
+                    ),
+                }
+            }
+        }
+    }
+}
+
+/// Carries out one effect a plugin asked for; what was done, or why not.
+async fn dispatch(
+    service: &crate::service::Service,
+    effect: &serde_json::Value,
+) -> Result<String, String> {
+    let str_of = |k: &str| {
+        effect
+            .get(k)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    };
+    let kind = str_of("type").unwrap_or_default();
+    match kind.as_str() {
+        "log" => Ok(str_of("message").unwrap_or_default()),
+        "metric" => Ok(format!(
+            "{} = {}",
+            str_of("name").unwrap_or_default(),
+            effect.get("value").cloned().unwrap_or_default()
+        )),
+        "notify.send" => {
+            let title = str_of("title").unwrap_or_default();
+            let body = str_of("body").unwrap_or_default();
+            tracing::info!(%title, %body, "a plugin asks to notify the user");
+            Ok(format!(
+                "{title}: {body} (logged: no notification sink is configured)"
+            ))
+        }
+        "session.interrupt" | "session.kill" => {
+            let id = str_of("session_id").ok_or("`session_id` is required")?;
+            let r = if kind == "session.interrupt" {
+                service.interrupt(&id).await.map(|_| ())
+            } else {
+                service.kill(&id).await.map(|_| ())
+            };
+            r.map(|()| format!("session {id}"))
+                .map_err(|e| e.message().to_owned())
+        }
+        "memory.index" => {
+            let d = agentd_proto::history::IndexDocumentParams {
+                title: str_of("title").unwrap_or_default(),
+                text: str_of("text").unwrap_or_default(),
+                source: str_of("source"),
+                tags: effect
+                    .get("tags")
+                    .and_then(serde_json::Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|t| t.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                project: str_of("project"),
+                session_id: str_of("session_id"),
+            };
+            service
+                .index_document(d)
+                .await
+                .map(|doc| format!("stored {}", doc.id))
+                .map_err(|e| e.message().to_owned())
+        }
+        other => Err(format!(
+            "no effect `{other}`: there are log, metric, notify.send, session.interrupt, session.kill, memory.index"
+        )),
+    }
+}

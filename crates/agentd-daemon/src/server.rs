@@ -177,6 +177,10 @@ impl Daemon {
             shutdown.clone(),
         ));
         tracker.spawn(crate::retention::run(Arc::clone(&shared), shutdown.clone()));
+        tracker.spawn(crate::plugins::run_events(
+            Arc::clone(&shared),
+            shutdown.clone(),
+        ));
         tracker.spawn(crate::trim::run(Arc::clone(&shared), shutdown.clone()));
         tracker.spawn(crate::spool::watch(
             Arc::clone(&shared),

@@ -82,6 +82,15 @@ pub struct StdHost {
     git: PathBuf,
 }
 
+/// Whether `r` is a revision range git takes as one (never an option).
+fn valid_range(r: &str) -> bool {
+    !r.is_empty()
+        && r.len() <= 200
+        && !r.starts_with('-')
+        && r.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._/~^@{}-:".contains(&b))
+}
+
 /// Largest git output kept, bytes.
 const MAX_GIT_BYTES: usize = 64 * 1024;
 /// Largest key-value value, bytes.
@@ -113,10 +122,24 @@ impl StdHost {
             .unwrap_or(10)
             .clamp(1, 100);
         let n = n.to_string();
+        let range = match args.get("range").and_then(Value::as_str) {
+            Some(r) if valid_range(r) => Some(r),
+            Some(r) => {
+                return Err(format!(
+                    "`range` `{r}` is not a revision range such as origin/main..HEAD"
+                ));
+            }
+            None => None,
+        };
         let argv: Vec<&str> = match f {
             "git.status" => vec!["status", "--porcelain=v1", "--branch"],
             "git.branch" => vec!["rev-parse", "--abbrev-ref", "HEAD"],
-            "git.diff" => vec!["diff", "--no-ext-diff", "--no-textconv", "--stat"],
+            "git.diff" => {
+                let mut v = vec!["diff", "--no-ext-diff", "--no-textconv", "--stat"];
+                v.extend(range);
+                v.push("--");
+                v
+            }
             "git.log" => vec!["log", "--no-decorate", "--format=%h %s", "-n", &n],
             "git.default_branch" => vec!["symbolic-ref", "--short", "refs/remotes/origin/HEAD"],
             _ => return Err(format!("no host function `{f}`")),
@@ -358,6 +381,24 @@ mod tests {
         );
         let log = dispatch(&host, &c, br#"{"fn": "git.log", "args": {"n": 1}}"#);
         assert!(log["ok"].as_str().unwrap().ends_with(" first"), "{log}");
+        let diff = dispatch(
+            &host,
+            &c,
+            br#"{"fn": "git.diff", "args": {"range": "HEAD..HEAD"}}"#,
+        );
+        assert_eq!(diff, json!({"ok": ""}));
+        let hostile = dispatch(
+            &host,
+            &c,
+            br#"{"fn": "git.diff", "args": {"range": "--output=/tmp/x"}}"#,
+        );
+        assert!(
+            hostile["error"]
+                .as_str()
+                .unwrap()
+                .contains("not a revision range"),
+            "{hostile}"
+        );
         let nowhere = ctx(&g, &g, Some("/nonexistent/x"));
         assert!(dispatch(&host, &nowhere, br#"{"fn": "git.status"}"#)["error"].is_string());
     }

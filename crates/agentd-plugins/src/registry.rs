@@ -346,6 +346,21 @@ impl Plugins {
             .collect()
     }
 
+    /// Whether an enabled plugin wants events of `kind` (cheap: checked
+    /// before an event is built for the plugins).
+    pub fn wants(&self, kind: &str) -> bool {
+        !self.enabled(|m| m.wants(kind)).is_empty()
+    }
+
+    /// Adds a line to `name`'s log (the host's report of an effect).
+    pub fn note(&self, name: &str, level: &'static str, text: String) {
+        if let Ok(mut slots) = self.slots.write()
+            && let Some(slot) = slots.get_mut(name)
+        {
+            slot.log(level, text);
+        }
+    }
+
     /// Asks every enabled plugin that decides on `call.tool`, in name
     /// order. Blocking: up to each plugin's deadline.
     pub fn decide(&self, call: &ToolCall<'_>) -> Vec<Decided> {

@@ -14,8 +14,11 @@
 //!   with `agentd_alloc`, `{"ok": …}` or `{"error": "…"}`) and
 //!   `log(ptr, len)` (a line for `agentd plugins logs`).
 //!
-//! Nothing else is imported: no WASI, so no files, clock or network but
-//! what `call` grants.
+//! Nothing else may be imported but the few WASI preview 1 functions a
+//! toolchain's standard library needs to start (`wasm32-wasip1` Rust):
+//! an empty environment and argument list, `fd_write` into the plugin's
+//! log, `proc_exit` as a trap — so no files, clock, randomness or network
+//! but what `call` grants.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
@@ -114,6 +117,7 @@ impl Runtime {
         linker
             .func_wrap("agentd", "log", host_log)
             .map_err(|e| e.to_string())?;
+        wasi::link(&mut linker).map_err(|e| e.to_string())?;
         let in_flight = Arc::new(InFlight::default());
         let ticker_engine = engine.clone();
         let ticking = Arc::clone(&in_flight);
@@ -174,11 +178,18 @@ impl Runtime {
             return Err("it exports neither `decide` nor `on_event`".into());
         }
         for import in module.imports() {
-            if import.module() != "agentd" || !matches!(import.name(), "call" | "log") {
+            let ok = match import.module() {
+                "agentd" => matches!(import.name(), "call" | "log"),
+                wasi::MODULE => wasi::PROVIDED.contains(&import.name()),
+                _ => false,
+            };
+            if !ok {
                 return Err(format!(
-                    "it imports `{}::{}`; plugins may import only agentd::call and agentd::log",
+                    "it imports `{}::{}`; plugins may import only agentd::call and agentd::log (and, for toolchains that target WASI, {}::{{{}}}, which reach nothing)",
                     import.module(),
-                    import.name()
+                    import.name(),
+                    wasi::MODULE,
+                    wasi::PROVIDED.join(", ")
                 ));
             }
         }
@@ -331,4 +342,97 @@ fn host_log(mut caller: Caller<'_, StoreData>, ptr: i32, len: i32) -> wasmtime::
         logs.push(String::from_utf8_lossy(&line).into_owned());
     }
     Ok(())
+}
+
+/// The WASI preview 1 functions a plugin built for `wasm32-wasip1` imports
+/// to start, each reaching nothing: no environment, no arguments, writes
+/// to any descriptor go to the plugin's log, exit is a trap.
+mod wasi {
+    use wasmtime::{Caller, Linker};
+
+    use super::{MAX_LOG_LINES, StoreData};
+
+    /// The module name.
+    pub const MODULE: &str = "wasi_snapshot_preview1";
+    /// What is provided.
+    pub const PROVIDED: &[&str] = &[
+        "environ_get",
+        "environ_sizes_get",
+        "args_get",
+        "args_sizes_get",
+        "fd_write",
+        "proc_exit",
+    ];
+    /// WASI's "success".
+    const OK: i32 = 0;
+
+    fn memory(caller: &mut Caller<'_, StoreData>) -> wasmtime::Result<wasmtime::Memory> {
+        caller
+            .get_export("memory")
+            .and_then(|e| e.into_memory())
+            .ok_or_else(|| wasmtime::format_err!("no memory export"))
+    }
+
+    /// Writes two zero u32s (a count and a size) at `a` and `b`.
+    fn zeros(mut caller: Caller<'_, StoreData>, a: i32, b: i32) -> wasmtime::Result<i32> {
+        let mem = memory(&mut caller)?;
+        mem.write(&mut caller, a as u32 as usize, &0u32.to_le_bytes())?;
+        mem.write(&mut caller, b as u32 as usize, &0u32.to_le_bytes())?;
+        Ok(OK)
+    }
+
+    pub fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
+        linker.func_wrap(
+            MODULE,
+            "environ_get",
+            |_: Caller<'_, StoreData>, _: i32, _: i32| Ok(OK),
+        )?;
+        linker.func_wrap(
+            MODULE,
+            "args_get",
+            |_: Caller<'_, StoreData>, _: i32, _: i32| Ok(OK),
+        )?;
+        linker.func_wrap(MODULE, "environ_sizes_get", zeros)?;
+        linker.func_wrap(MODULE, "args_sizes_get", zeros)?;
+        linker.func_wrap(
+            MODULE,
+            "proc_exit",
+            |_: Caller<'_, StoreData>, code: i32| -> wasmtime::Result<()> {
+                wasmtime::bail!("the plugin exited with code {code}")
+            },
+        )?;
+        linker.func_wrap(
+            MODULE,
+            "fd_write",
+            |mut caller: Caller<'_, StoreData>,
+             _fd: i32,
+             iovs: i32,
+             n: i32,
+             written: i32|
+             -> wasmtime::Result<i32> {
+                let mem = memory(&mut caller)?;
+                // Every byte counts as written; the first 4 KiB are kept.
+                let (mut text, mut total) = (Vec::new(), 0u32);
+                for i in 0..n.clamp(0, 64) as usize {
+                    let mut iov = [0u8; 8];
+                    mem.read(&caller, iovs as u32 as usize + 8 * i, &mut iov)?;
+                    let ptr = u32::from_le_bytes([iov[0], iov[1], iov[2], iov[3]]) as usize;
+                    let len = u32::from_le_bytes([iov[4], iov[5], iov[6], iov[7]]);
+                    total = total.saturating_add(len);
+                    let take = (len as usize).min(4096usize.saturating_sub(text.len()));
+                    let start = text.len();
+                    text.resize(start + take, 0);
+                    mem.read(&caller, ptr, &mut text[start..])?;
+                }
+                mem.write(&mut caller, written as u32 as usize, &total.to_le_bytes())?;
+                let line = String::from_utf8_lossy(&text).trim_end().to_owned();
+                let logs = &mut caller.data_mut().logs;
+                if !line.is_empty() && logs.len() < MAX_LOG_LINES {
+                    logs.push(line);
+                }
+                Ok(OK)
+            },
+        )?;
+        Ok(())
+    }
 }

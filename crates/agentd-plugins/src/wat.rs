@@ -99,6 +99,22 @@ pub fn host_probe(request: &str) -> String {
     )
 }
 
+/// An `on_event` plugin answering `answer` (JSON, e.g. `{"effects": […]}`)
+/// to every event it is told of.
+pub fn constant_effects(answer: &str) -> String {
+    format!(
+        r#"(module
+  {head}
+  (data (i32.const 1024) "{answer}")
+  (func (export "on_event") (param i32 i32) (result i64)
+    (i64.or (i64.shl (i64.const 1024) (i64.const 32)) (i64.const {n}))))
+"#,
+        head = head(2),
+        answer = escape(answer),
+        n = answer.len(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

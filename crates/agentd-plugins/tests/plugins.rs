@@ -132,7 +132,7 @@ fn garbage_traps_and_broken_modules_never_allow() {
         (func (export "agentd_alloc") (param i32) (result i32) (i32.const 0))
         (func (export "decide") (param i32 i32) (result i64) (i64.const 0x0000fff000000100)))"#;
     write(&dir, "oob", out_of_bounds, "tools = [\"*\"]");
-    let wasi = r#"(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+    let wasi = r#"(module (import "wasi_snapshot_preview1" "path_open" (func (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
         (memory (export "memory") 1)
         (func (export "agentd_alloc") (param i32) (result i32) (i32.const 0))
         (func (export "decide") (param i32 i32) (result i64) (i64.const 0)))"#;
@@ -318,4 +318,62 @@ fn a_saved_plugin_is_live_within_a_second_without_a_restart() {
     );
     let took = until(Verdict::Allow { reason: None });
     eprintln!("reload seen after {took:?}");
+}
+
+#[test]
+fn what_a_wasi_toolchain_needs_to_start_reaches_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("plugins");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Writes "hello from stdout" to fd 1 through WASI, reads its (empty)
+    // environment, then answers allow; `exits` calls proc_exit instead.
+    let module = |exit: bool| {
+        format!(
+            r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_sizes_get" (func $e (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $x (param i32)))
+  (memory (export "memory") 2)
+  (global $heap (mut i32) (i32.const 65536))
+  (func (export "agentd_alloc") (param $n i32) (result i32) (local $p i32)
+    (local.set $p (global.get $heap))
+    (global.set $heap (i32.add (global.get $heap) (local.get $n)))
+    (local.get $p))
+  (data (i32.const 100) "hello from stdout\n")
+  (data (i32.const 200) "{{\"decision\":\"allow\"}}")
+  (func (export "decide") (param i32 i32) (result i64)
+    (i32.store (i32.const 16) (i32.const 100))
+    (i32.store (i32.const 20) (i32.const 18))
+    (drop (call $w (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 24)))
+    (drop (call $e (i32.const 32) (i32.const 36)))
+    (if (i32.ne (i32.load (i32.const 32)) (i32.const 0)) (then unreachable))
+    {exit}
+    (i64.or (i64.shl (i64.const 200) (i64.const 32)) (i64.const 20))))"#,
+            exit = if exit { "(call $x (i32.const 3))" } else { "" }
+        )
+    };
+    write(&dir, "talks", &module(false), "tools = [\"*\"]");
+    write(&dir, "exits", &module(true), "tools = [\"*\"]");
+    let p = open(tmp.path(), Settings::default());
+    let input = json!({});
+    let d = p.decide(&bash(&input));
+    let of = |n: &str| d.iter().find(|d| d.plugin == n).unwrap().clone();
+    assert_eq!(
+        of("talks").verdict,
+        Verdict::Allow { reason: None },
+        "{d:?}"
+    );
+    assert!(
+        of("exits")
+            .failure
+            .as_deref()
+            .unwrap()
+            .contains("exited with code 3"),
+        "{d:?}"
+    );
+    let logs = p.logs("talks").unwrap();
+    assert!(
+        logs.iter().any(|l| l.text == "hello from stdout"),
+        "{logs:?}"
+    );
 }

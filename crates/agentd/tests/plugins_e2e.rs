@@ -174,3 +174,214 @@ fn a_grant_that_names_no_capability_stops_the_daemon_with_the_list() {
         "{err}"
     );
 }
+
+#[test]
+fn effects_a_plugin_asks_for_on_events_are_carried_out_and_logged() {
+    let d = TestDaemon::start();
+    install(
+        &d.home,
+        "remember",
+        &wat::constant_effects(
+            r#"{"effects":[{"type":"memory.index","title":"Session began","text":"a zebra-crossing note from a plugin"},{"type":"teleport"}]}"#,
+        ),
+        "events = [\"session.started\"]",
+    );
+    wait_for("the plugin to load", Duration::from_secs(30), || {
+        plugins(&d.home)
+            .iter()
+            .any(|p| p["name"] == "remember" && p["state"] == "enabled")
+            .then_some(())
+    });
+    let start = serde_json::json!({"session_id": "5e55a0b1-0000-4000-8000-0000000000e1", "hook_event_name": "SessionStart",
+        "cwd": "/w", "transcript_path": "/nonexistent/t.jsonl", "source": "startup"});
+    let out = run(&d.home, &["hook"], Some(start.to_string().as_bytes()));
+    assert!(out.status.success(), "{out:?}");
+    let log = wait_for(
+        "the effects to be carried out",
+        Duration::from_secs(30),
+        || {
+            let out = run(&d.home, &["plugins", "logs", "remember"], None);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            (text.contains("effect memory.index: stored")
+                && text.contains("effect teleport not carried out"))
+            .then_some(text)
+        },
+    );
+    assert!(log.contains("no effect `teleport`"), "{log}");
+    let out = run(&d.home, &["search", "zebra-crossing", "--json"], None);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Session began"),
+        "{out:?}"
+    );
+    // Other events are not the plugin's: nothing more is stored.
+    let prompt = serde_json::json!({"session_id": "5e55a0b1-0000-4000-8000-0000000000e1", "hook_event_name": "UserPromptSubmit",
+        "cwd": "/w", "transcript_path": "/nonexistent/t.jsonl", "prompt": "hi"});
+    let out = run(&d.home, &["hook"], Some(prompt.to_string().as_bytes()));
+    assert!(out.status.success(), "{out:?}");
+    let calls = plugins(&d.home)
+        .iter()
+        .find(|p| p["name"] == "remember")
+        .unwrap()["calls"]
+        .clone();
+    assert_eq!(calls, 1);
+}
+
+/// The example plugins built from Rust by `scripts/build-example-plugins.sh`
+/// (`.ci/run` builds them and sets `AGENTD_EXAMPLE_PLUGINS`); `None`, with
+/// a `SKIPPED` line, when they were not built — never when
+/// `AGENTD_REQUIRE_EXAMPLE_PLUGINS` is set.
+fn example_plugins(test: &str) -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("AGENTD_EXAMPLE_PLUGINS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/example-plugins")
+        });
+    if dir.join("protect-main.wasm").exists() && dir.join("budget.wasm").exists() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("AGENTD_REQUIRE_EXAMPLE_PLUGINS").is_none(),
+        "{test}: the example plugins are not in {} though .ci/run built them",
+        dir.display()
+    );
+    let line = format!(
+        "SKIPPED: {test}: needs the Rust example plugins built for wasm32-wasip1 (scripts/build-example-plugins.sh; .ci/run builds them)"
+    );
+    eprintln!("{line}");
+    if let Some(log) = std::env::var_os("AGENTD_SKIP_LOG") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(log) {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+    None
+}
+
+#[test]
+fn the_rust_example_plugins_protect_main_and_enforce_a_budget() {
+    let Some(built) = example_plugins("the_rust_example_plugins_protect_main_and_enforce_a_budget")
+    else {
+        return;
+    };
+    let root = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    std::fs::write(
+        root.path().join("agentd.toml"),
+        "[plugins.grants]\nprotect-main = [\"git\"]\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.path().join("plugins")).unwrap();
+    for f in [
+        "protect-main.wasm",
+        "protect-main.toml",
+        "budget.wasm",
+        "budget.toml",
+    ] {
+        std::fs::copy(built.join(f), root.path().join("plugins").join(f)).unwrap();
+    }
+    let d = TestDaemon::start_in(root.path());
+    let states: Vec<(String, String)> = plugins(&d.home)
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("budget".to_owned(), "enabled".to_owned()),
+            ("protect-main".to_owned(), "enabled".to_owned())
+        ]
+    );
+    // A clone on main with a commit its origin does not have.
+    let tmp = tempfile::tempdir().unwrap();
+    let (origin, repo) = (tmp.path().join("origin.git"), tmp.path().join("work"));
+    let git = |dir: &Path, args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.email=a@b", "-c", "user.name=a"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    git(
+        tmp.path(),
+        &["init", "-q", "--bare", "-b", "main", "origin.git"],
+    );
+    git(
+        tmp.path(),
+        &["clone", "-q", origin.to_str().unwrap(), "work"],
+    );
+    std::fs::write(repo.join("a.txt"), "one\n").unwrap();
+    git(&repo, &["add", "a.txt"]);
+    git(&repo, &["commit", "-q", "-m", "first"]);
+    git(&repo, &["push", "-q", "origin", "main"]);
+    git(&repo, &["remote", "set-head", "origin", "main"]);
+    std::fs::write(repo.join("b.txt"), "two\nlines\n").unwrap();
+    git(&repo, &["add", "b.txt"]);
+    git(&repo, &["commit", "-q", "-m", "second"]);
+    let cwd = repo.to_str().unwrap();
+    let test = |cmd: &str| {
+        let input = serde_json::json!({ "command": cmd }).to_string();
+        let out = run(
+            &d.home,
+            &["rules", "test", "Bash", &input, "--cwd", cwd],
+            None,
+        );
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let push = test("cargo test && git push origin main");
+    assert!(
+        push.contains("decision: ask")
+            && push.contains("plugin `protect-main` asks a human: git push to main")
+            && push.contains("b.txt | 2 ++"),
+        "the diff stat of what would be pushed: {push}"
+    );
+    let other = test("git push origin feature");
+    assert!(other.contains("decision: none"), "{other}");
+    // No refspec: the current branch (main) is pushed.
+    assert!(
+        test("git push").contains("decision: ask"),
+        "git push from main"
+    );
+
+    // budget: a session whose status line says it spent $25 of $20.
+    let sid = "5e55a0b1-0000-4000-8000-0000000000b0";
+    let status = serde_json::json!({"session_id": sid, "model": {"id": "claude-opus-5-5", "display_name": "Opus"},
+        "cost": {"total_cost_usd": 25.0}, "workspace": {"current_dir": cwd}, "cwd": cwd});
+    let out = run(
+        &d.home,
+        &["statusline"],
+        Some(status.to_string().as_bytes()),
+    );
+    assert!(out.status.success(), "{out:?}");
+    let pre = serde_json::json!({"session_id": sid, "hook_event_name": "PreToolUse", "cwd": cwd,
+        "transcript_path": "/nonexistent/t.jsonl", "tool_name": "Read", "tool_input": {"file_path": "a.txt"}, "tool_use_id": "toolu_1"});
+    let out = run(&d.home, &["hook"], Some(pre.to_string().as_bytes()));
+    assert!(out.status.success(), "{out:?}");
+    let reply: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    assert_eq!(
+        reply["hookSpecificOutput"]["permissionDecision"], "deny",
+        "{reply}"
+    );
+    assert!(
+        reply["hookSpecificOutput"]["permissionDecisionReason"]
+            .as_str()
+            .unwrap()
+            .contains("spent $25.00 of its $20.00 budget"),
+        "{reply}"
+    );
+    // And it asked for a notification when the cost crossed the limit.
+    wait_for("budget's notify.send", Duration::from_secs(30), || {
+        let out = run(&d.home, &["plugins", "logs", "budget"], None);
+        String::from_utf8_lossy(&out.stdout)
+            .contains("effect notify.send: Session over budget")
+            .then_some(())
+    });
+}
