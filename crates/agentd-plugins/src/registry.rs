@@ -59,6 +59,8 @@ impl Default for Settings {
 pub struct Loaded {
     /// Its manifest.
     pub manifest: Manifest,
+    /// `manifest.settings` as JSON, made once.
+    settings: Value,
     ready: Ready,
     /// BLAKE3 of the `.wasm` and the manifest text.
     pub hash: [u8; 32],
@@ -325,6 +327,7 @@ impl Plugins {
             ));
         }
         Ok(Some(Loaded {
+            settings: manifest.settings_json(),
             manifest,
             ready,
             hash,
@@ -371,7 +374,7 @@ impl Plugins {
                 "tool_name": call.tool,
                 "tool_input": call.input,
                 "session": call.session,
-                "settings": loaded.manifest.settings_json(),
+                "settings": loaded.settings,
             });
             let deadline = loaded
                 .manifest
@@ -418,7 +421,7 @@ impl Plugins {
             if !Runtime::exports(&loaded.ready, "on_event") {
                 continue;
             }
-            let input = json!({"event": event, "settings": loaded.manifest.settings_json()});
+            let input = json!({"event": event, "settings": loaded.settings});
             let result = self.call(
                 &name,
                 &loaded,

@@ -33,6 +33,10 @@ use crate::host::{CallCtx, Host};
 
 /// One epoch tick, the deadline's resolution.
 pub const TICK: Duration = Duration::from_millis(1);
+/// Plugin calls that can run at once (instance slots in the pool).
+pub const POOL_SLOTS: u32 = 256;
+/// The largest memory cap a manifest may set, bytes (`memory_mb` ≤ 1024).
+pub const MAX_MEMORY_BYTES: usize = 1 << 30;
 /// Largest JSON a plugin may answer or send to `call`, bytes.
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 /// Lines of `log` kept per call.
@@ -109,7 +113,25 @@ impl Runtime {
     pub fn new() -> Result<Runtime, String> {
         let mut config = Config::new();
         config.epoch_interruption(true);
-        let engine = Engine::new(&config).map_err(|e| e.to_string())?;
+        // Instances from a pool of slots made once: a fresh instance per
+        // call then costs microseconds instead of an mmap, mprotect and
+        // munmap each. Address space only (reserved, not committed); where
+        // even that is refused (a small `ulimit -v`), instances are made on
+        // demand.
+        let mut pool = wasmtime::PoolingAllocationConfig::default();
+        pool.total_core_instances(POOL_SLOTS)
+            .total_memories(POOL_SLOTS)
+            .total_tables(POOL_SLOTS)
+            .max_memory_size(MAX_MEMORY_BYTES);
+        let mut pooled = config.clone();
+        pooled.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+        let engine = match Engine::new(&pooled) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(error = %e, "no instance pool for plugins; instances are made per call");
+                Engine::new(&config).map_err(|e| e.to_string())?
+            }
+        };
         let mut linker = Linker::new(&engine);
         linker
             .func_wrap("agentd", "call", host_call)

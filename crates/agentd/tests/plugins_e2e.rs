@@ -385,3 +385,43 @@ fn the_rust_example_plugins_protect_main_and_enforce_a_budget() {
             .then_some(())
     });
 }
+
+#[test]
+fn plugins_over_graphql_list_test_and_disable() {
+    let d = TestDaemon::start();
+    install(
+        &d.home,
+        "no-rm",
+        &wat::match_policy("rm -f", r#"{"decision":"deny","message":"graphql-no"}"#),
+        "tools = [\"Bash\"]",
+    );
+    let h: Value = d.client().call(agentd_proto::method::HEALTH, serde_json::json!({})).unwrap();
+    let addr = h["http_addr"].as_str().unwrap().to_owned();
+    let token = std::fs::read_to_string(d.paths().token).unwrap().trim().to_owned();
+    let gql = |query: &str| -> Value {
+        let body = serde_json::json!({ "query": query }).to_string();
+        let auth = format!("Bearer {token}");
+        let (status, text) = support::http(
+            &addr,
+            "POST /graphql",
+            &[("Host", "127.0.0.1"), ("Content-Type", "application/json"), ("Authorization", &auth)],
+            &body,
+        );
+        assert_eq!(status, 200, "{text}");
+        serde_json::from_str(&text).unwrap()
+    };
+    wait_for("the plugin to load", Duration::from_secs(30), || {
+        let r = gql("{ plugins { name state } }");
+        (r["data"]["plugins"][0]["state"] == "enabled").then_some(())
+    });
+    let r = gql(r#"{ rulesTest(tool: "Bash", input: {command: "rm -f x"}) { decision why plugins { plugin decision message } } }"#);
+    assert_eq!(r["data"]["rulesTest"]["decision"], "deny", "{r}");
+    assert_eq!(r["data"]["rulesTest"]["plugins"][0]["message"], "graphql-no", "{r}");
+    let r = gql(r#"mutation { setPluginEnabled(name: "no-rm", enabled: false) { name state } }"#);
+    assert_eq!(r["data"]["setPluginEnabled"]["state"], "disabled", "{r}");
+    let r = gql(r#"{ rulesTest(tool: "Bash", input: {command: "rm -f x"}) { decision } pluginLogs(name: "no-rm") { level text } }"#);
+    assert_eq!(r["data"]["rulesTest"]["decision"], "none", "{r}");
+    assert!(r["data"]["pluginLogs"].to_string().contains("disabled by the user"), "{r}");
+    let r = gql(r#"mutation { setPluginEnabled(name: "nope", enabled: true) { name } }"#);
+    assert_eq!(r["errors"][0]["extensions"]["code"], "NOT_FOUND", "{r}");
+}

@@ -13,6 +13,7 @@
 mod error;
 pub mod hooks;
 pub mod json;
+pub mod plugins;
 pub mod terminals;
 pub mod types;
 
@@ -42,18 +43,24 @@ pub const MAX_COMPLEXITY: usize = 2_000;
 /// agentd's GraphQL schema.
 pub type AgentdSchema = Schema<Query, Mutation, SubscriptionRoot>;
 
-/// Queries: the core's, the hook runner's and the terminals'.
+/// Queries: the core's, the hook runner's, the terminals' and the plugins'.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(CoreQuery, hooks::HookQuery, terminals::TerminalQuery);
+pub struct Query(
+    CoreQuery,
+    hooks::HookQuery,
+    terminals::TerminalQuery,
+    plugins::PluginQuery,
+);
 
-/// Mutations: the core's, the hook runner's and the terminals'.
+/// Mutations: the core's, the hook runner's, the terminals' and the plugins'.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct Mutation(
     CoreMutation,
     hooks::HookMutation,
     terminals::TerminalMutation,
+    plugins::PluginMutation,
 );
 
 /// Subscriptions (over WebSocket: `graphql-transport-ws` or the legacy
