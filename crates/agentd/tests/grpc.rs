@@ -191,6 +191,7 @@ fn grpcurl_lists_every_service_by_reflection_and_health_is_open_but_nothing_else
         "agentd.v1.HookService",
         "agentd.v1.IndexerService",
         "agentd.v1.MemoryService",
+        "agentd.v1.PluginService",
         "agentd.v1.SessionService",
         "agentd.v1.SlotService",
         "grpc.health.v1.Health",

@@ -395,16 +395,26 @@ fn plugins_over_graphql_list_test_and_disable() {
         &wat::match_policy("rm -f", r#"{"decision":"deny","message":"graphql-no"}"#),
         "tools = [\"Bash\"]",
     );
-    let h: Value = d.client().call(agentd_proto::method::HEALTH, serde_json::json!({})).unwrap();
+    let h: Value = d
+        .client()
+        .call(agentd_proto::method::HEALTH, serde_json::json!({}))
+        .unwrap();
     let addr = h["http_addr"].as_str().unwrap().to_owned();
-    let token = std::fs::read_to_string(d.paths().token).unwrap().trim().to_owned();
+    let token = std::fs::read_to_string(d.paths().token)
+        .unwrap()
+        .trim()
+        .to_owned();
     let gql = |query: &str| -> Value {
         let body = serde_json::json!({ "query": query }).to_string();
         let auth = format!("Bearer {token}");
         let (status, text) = support::http(
             &addr,
             "POST /graphql",
-            &[("Host", "127.0.0.1"), ("Content-Type", "application/json"), ("Authorization", &auth)],
+            &[
+                ("Host", "127.0.0.1"),
+                ("Content-Type", "application/json"),
+                ("Authorization", &auth),
+            ],
             &body,
         );
         assert_eq!(status, 200, "{text}");
@@ -414,14 +424,84 @@ fn plugins_over_graphql_list_test_and_disable() {
         let r = gql("{ plugins { name state } }");
         (r["data"]["plugins"][0]["state"] == "enabled").then_some(())
     });
-    let r = gql(r#"{ rulesTest(tool: "Bash", input: {command: "rm -f x"}) { decision why plugins { plugin decision message } } }"#);
+    let r = gql(
+        r#"{ rulesTest(tool: "Bash", input: {command: "rm -f x"}) { decision why plugins { plugin decision message } } }"#,
+    );
     assert_eq!(r["data"]["rulesTest"]["decision"], "deny", "{r}");
-    assert_eq!(r["data"]["rulesTest"]["plugins"][0]["message"], "graphql-no", "{r}");
+    assert_eq!(
+        r["data"]["rulesTest"]["plugins"][0]["message"], "graphql-no",
+        "{r}"
+    );
     let r = gql(r#"mutation { setPluginEnabled(name: "no-rm", enabled: false) { name state } }"#);
     assert_eq!(r["data"]["setPluginEnabled"]["state"], "disabled", "{r}");
-    let r = gql(r#"{ rulesTest(tool: "Bash", input: {command: "rm -f x"}) { decision } pluginLogs(name: "no-rm") { level text } }"#);
+    let r = gql(
+        r#"{ rulesTest(tool: "Bash", input: {command: "rm -f x"}) { decision } pluginLogs(name: "no-rm") { level text } }"#,
+    );
     assert_eq!(r["data"]["rulesTest"]["decision"], "none", "{r}");
-    assert!(r["data"]["pluginLogs"].to_string().contains("disabled by the user"), "{r}");
+    assert!(
+        r["data"]["pluginLogs"]
+            .to_string()
+            .contains("disabled by the user"),
+        "{r}"
+    );
     let r = gql(r#"mutation { setPluginEnabled(name: "nope", enabled: true) { name } }"#);
     assert_eq!(r["errors"][0]["extensions"]["code"], "NOT_FOUND", "{r}");
+}
+
+#[test]
+fn plugins_over_grpc_with_grpcurl() {
+    let d = TestDaemon::start();
+    install(
+        &d.home,
+        "no-rm",
+        &wat::match_policy("rm -f", r#"{"decision":"deny","message":"grpc-no"}"#),
+        "tools = [\"Bash\"]",
+    );
+    wait_for("the plugin to load", Duration::from_secs(30), || {
+        plugins(&d.home)
+            .iter()
+            .any(|p| p["state"] == "enabled")
+            .then_some(())
+    });
+    let h: Value = d
+        .client()
+        .call(agentd_proto::method::HEALTH, serde_json::json!({}))
+        .unwrap();
+    let addr = h["http_addr"].as_str().unwrap().to_owned();
+    let token = std::fs::read_to_string(d.paths().token)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let grpcurl = |method: &str, body: &str| -> Value {
+        let out = std::process::Command::new(support::python().with_file_name("grpcurl"))
+            .args([
+                "-plaintext",
+                "-H",
+                &format!("authorization: Bearer {token}"),
+                "-d",
+                body,
+                &addr,
+                method,
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{method}: {out:?}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let list = grpcurl("agentd.v1.PluginService/List", "{}");
+    assert_eq!(list["plugins"][0]["name"], "no-rm", "{list}");
+    assert_eq!(list["plugins"][0]["state"], "enabled", "{list}");
+    let t = grpcurl(
+        "agentd.v1.PluginService/TestRules",
+        r#"{"tool": "Bash", "input_json": "{\"command\": \"rm -f x\"}"}"#,
+    );
+    assert_eq!(t["decision"], "deny", "{t}");
+    assert_eq!(t["plugins"][0]["message"], "grpc-no", "{t}");
+    let p = grpcurl(
+        "agentd.v1.PluginService/SetEnabled",
+        r#"{"name": "no-rm", "enabled": false}"#,
+    );
+    assert_eq!(p["state"], "disabled", "{p}");
+    let logs = grpcurl("agentd.v1.PluginService/Logs", r#"{"name": "no-rm"}"#);
+    assert!(logs.to_string().contains("disabled by the user"), "{logs}");
 }

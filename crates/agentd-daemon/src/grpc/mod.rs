@@ -125,6 +125,7 @@ pub fn router(service: Service, token: Arc<str>) -> axum::Router {
             "agentd.v1.HookService",
             "agentd.v1.SlotService",
             "agentd.v1.MemoryService",
+            "agentd.v1.PluginService",
         ] {
             health_reporter
                 .set_service_status(name, tonic_health::ServingStatus::Serving)
@@ -162,7 +163,13 @@ pub fn router(service: Service, token: Arc<str>) -> axum::Router {
         .add_service(
             pb::slot_service_server::SlotServiceServer::with_interceptor(s.clone(), auth.clone()),
         )
-        .add_service(pb::memory_service_server::MemoryServiceServer::with_interceptor(s, auth));
+        .add_service(
+            pb::memory_service_server::MemoryServiceServer::with_interceptor(
+                s.clone(),
+                auth.clone(),
+            ),
+        )
+        .add_service(pb::plugin_service_server::PluginServiceServer::with_interceptor(s, auth));
     match (reflection_v1, reflection_v1alpha) {
         (Ok(v1), Ok(v1alpha)) => routes = routes.add_service(v1).add_service(v1alpha),
         (Err(e), _) | (_, Err(e)) => {

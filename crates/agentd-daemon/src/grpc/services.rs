@@ -532,3 +532,113 @@ impl pb::memory_service_server::MemoryService for Services {
         Ok(Response::new(document(d)))
     }
 }
+
+fn plugin(p: agentd_proto::api::PluginView) -> pb::Plugin {
+    pb::Plugin {
+        name: p.name,
+        version: p.version,
+        state: p.state,
+        reason: p.reason,
+        tools: p.tools,
+        events: p.events,
+        capabilities: p.capabilities,
+        granted: p.granted,
+        calls: p.calls,
+        errors: p.errors,
+        mean_us: p.mean_us,
+        hash: p.hash,
+        loaded_ms: p.loaded_ms,
+    }
+}
+
+#[tonic::async_trait]
+impl pb::plugin_service_server::PluginService for Services {
+    async fn list(
+        &self,
+        _: Request<pb::ListPluginsRequest>,
+    ) -> Result<Response<pb::ListPluginsResponse>, Status> {
+        let list = self.service.plugins().map_err(status_of)?;
+        Ok(Response::new(pb::ListPluginsResponse {
+            plugins: list.into_iter().map(plugin).collect(),
+        }))
+    }
+
+    async fn reload(
+        &self,
+        _: Request<pb::ReloadPluginsRequest>,
+    ) -> Result<Response<pb::ListPluginsResponse>, Status> {
+        let list = self.service.reload_plugins().await.map_err(status_of)?;
+        Ok(Response::new(pb::ListPluginsResponse {
+            plugins: list.into_iter().map(plugin).collect(),
+        }))
+    }
+
+    async fn set_enabled(
+        &self,
+        req: Request<pb::SetPluginEnabledRequest>,
+    ) -> Result<Response<pb::Plugin>, Status> {
+        let r = req.into_inner();
+        let p = self
+            .service
+            .set_plugin_enabled(&r.name, r.enabled)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(plugin(p)))
+    }
+
+    async fn logs(
+        &self,
+        req: Request<pb::PluginLogsRequest>,
+    ) -> Result<Response<pb::PluginLogsResponse>, Status> {
+        let lines = self
+            .service
+            .plugin_logs(&req.into_inner().name)
+            .map_err(status_of)?;
+        Ok(Response::new(pb::PluginLogsResponse {
+            lines: lines
+                .into_iter()
+                .map(|l| pb::PluginLogLine {
+                    ts_ms: l.ts_ms,
+                    level: l.level,
+                    text: l.text,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn test_rules(
+        &self,
+        req: Request<pb::TestRulesRequest>,
+    ) -> Result<Response<pb::TestRulesResponse>, Status> {
+        let r = req.into_inner();
+        let input = if r.input_json.trim().is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&r.input_json)
+                .map_err(|e| Status::invalid_argument(format!("input_json is not JSON: {e}")))?
+        };
+        let t = self
+            .service
+            .rules_test(agentd_proto::api::RulesTestParams {
+                tool: r.tool,
+                input,
+                cwd: r.cwd,
+            })
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(pb::TestRulesResponse {
+            decision: t.decision,
+            why: t.why,
+            plugins: t
+                .plugins
+                .into_iter()
+                .map(|v| pb::PluginVerdict {
+                    plugin: v.plugin,
+                    decision: v.decision,
+                    message: v.message,
+                    failure: v.failure,
+                })
+                .collect(),
+        }))
+    }
+}
