@@ -1,6 +1,7 @@
 //! The HTTP listener: `GET /health`, `POST /hooks/claude` (Claude Code
 //! `http` hooks, reference §2.4 "HTTP hooks"), GraphQL, gRPC, MCP at `/mcp`
-//! (streamable HTTP, [`crate::mcp`]), and the web UI ([`crate::web`]).
+//! (streamable HTTP, [`crate::mcp`]), Prometheus at `/metrics`
+//! ([`crate::metrics`]), and the web UI ([`crate::web`]).
 //!
 //! Loopback only (beyond it only with TLS). Every route but `/health`, the
 //! web UI's static assets and its sign-in needs `Authorization: Bearer
@@ -163,6 +164,7 @@ pub fn router(shared: Arc<Shared>, token: String, hosts: Hosts) -> Router {
     };
     let authed = Router::new()
         .route("/hooks/claude", post(claude_hook))
+        .route("/metrics", get(metrics))
         .layer(middleware::from_fn_with_state(state.clone(), require_token));
     let graphql_post =
         Router::new()
@@ -194,6 +196,24 @@ pub fn router(shared: Arc<Shared>, token: String, hosts: Hosts) -> Router {
         .merge(crate::web::router(browsers))
         .merge(grpc)
         .layer(middleware::from_fn_with_state(hosts, loopback_only))
+}
+
+/// `GET /metrics`: Prometheus's text exposition format.
+async fn metrics(State(state): State<Http>) -> Response {
+    match crate::metrics::render(&state.service) {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the metrics could not be written",
+        ),
+    }
 }
 
 fn error(status: StatusCode, message: &str) -> Response {

@@ -32,6 +32,7 @@ pub mod limits;
 pub mod lock;
 pub mod log;
 pub mod mcp;
+pub mod metrics;
 pub mod output;
 pub mod paging;
 pub mod plugins;

@@ -14,6 +14,8 @@ use agentd_plugins::{Capability, Plugins, Settings, StdHost};
 pub struct PluginHost {
     /// The plugins.
     pub plugins: Arc<Plugins>,
+    /// The metrics they record (`telemetry.*`), for `/metrics`.
+    pub telemetry: agentd_plugins::telemetry::Telemetry,
     _watching: Option<agentd_plugins::watch::Watching>,
 }
 
@@ -60,6 +62,7 @@ pub fn open(root: &Path, config: &Config) -> Result<PluginHost, String> {
         agentd_client::trust::check_dir(&dir).map_err(|e| e.to_string())?;
     }
     let host = Arc::new(StdHost::new(root.join("plugins-kv.db")));
+    let telemetry = host.telemetry();
     let plugins = Arc::new(Plugins::open(
         dir,
         root.join("plugins-state.json"),
@@ -81,6 +84,7 @@ pub fn open(root: &Path, config: &Config) -> Result<PluginHost, String> {
     };
     Ok(PluginHost {
         plugins,
+        telemetry,
         _watching: watching,
     })
 }

@@ -3,7 +3,8 @@
 //! A plugin is a `cdylib` built for `wasm32-wasip1` (or
 //! `wasm32-unknown-unknown`): it declares its entry points with
 //! [`decide!`] and/or [`on_event!`], and reaches the host through
-//! [`call`], [`log`] and the typed wrappers ([`git`], [`kv`], [`time`]).
+//! [`call`], [`log`] and the typed wrappers ([`git`], [`kv`], [`time`],
+//! [`telemetry`]).
 //! The ABI underneath — four functions, JSON both ways — is documented in
 //! `agentd_plugins::runtime`; this crate is its typed guest side.
 //!
@@ -254,6 +255,33 @@ pub mod kv {
     /// As [`call`].
     pub fn set(key: &str, value: Value) -> Result<(), String> {
         call("kv.set", json!({ "key": key, "value": value })).map(|_| ())
+    }
+}
+
+/// Metrics on the daemon's Prometheus `/metrics` (capability
+/// `telemetry`): `agentd_plugin_events_total{plugin, name}` and
+/// `agentd_plugin_observations{plugin, name}`.
+pub mod telemetry {
+    use super::{call, json};
+
+    /// Adds `by` to counter `name` (`[a-z0-9_]`).
+    ///
+    /// # Errors
+    /// As [`call`].
+    pub fn counter(name: &str, by: f64) -> Result<(), String> {
+        call("telemetry.counter", json!({ "name": name, "value": by })).map(|_| ())
+    }
+
+    /// Records `value` in histogram `name`.
+    ///
+    /// # Errors
+    /// As [`call`].
+    pub fn histogram(name: &str, value: f64) -> Result<(), String> {
+        call(
+            "telemetry.histogram",
+            json!({ "name": name, "value": value }),
+        )
+        .map(|_| ())
     }
 }
 

@@ -80,6 +80,7 @@ pub struct StdHost {
     kv: Mutex<Option<rusqlite::Connection>>,
     kv_path: PathBuf,
     git: PathBuf,
+    telemetry: crate::telemetry::Telemetry,
 }
 
 /// Whether `r` is a revision range git takes as one (never an option).
@@ -104,7 +105,39 @@ impl StdHost {
             kv: Mutex::new(None),
             kv_path,
             git: PathBuf::from("git"),
+            telemetry: Default::default(),
         }
+    }
+
+    /// The metrics plugins record here (for `/metrics`).
+    pub fn telemetry(&self) -> crate::telemetry::Telemetry {
+        self.telemetry.clone()
+    }
+
+    fn telemetry_call(&self, ctx: &CallCtx, f: &str, args: &Value) -> Result<Value, String> {
+        let name = args.get("name").and_then(Value::as_str).unwrap_or_default();
+        match f {
+            "telemetry.counter" => {
+                let by = args.get("value").and_then(Value::as_f64).unwrap_or(1.0);
+                self.telemetry.count(&ctx.plugin, name, by)?;
+            }
+            "telemetry.histogram" => {
+                let v = args
+                    .get("value")
+                    .and_then(Value::as_f64)
+                    .ok_or("`value` (a number) is required")?;
+                self.telemetry.observe(&ctx.plugin, name, v)?;
+            }
+            "telemetry.log" => {
+                let message = args
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                tracing::info!(plugin = ctx.plugin, message = %truncate(message), "plugin log");
+            }
+            _ => return Err(format!("no host function `{f}`")),
+        }
+        Ok(Value::Null)
     }
 
     fn git(&self, ctx: &CallCtx, f: &str, args: &Value) -> Result<Value, String> {
@@ -271,6 +304,7 @@ impl Host for StdHost {
         match Capability::of_function(f) {
             Some(Capability::Git) => self.git(ctx, f, args),
             Some(Capability::Kv) => self.kv(ctx, f, args),
+            Some(Capability::Telemetry) => self.telemetry_call(ctx, f, args),
             Some(Capability::Time) if f == "time.now_ms" => {
                 let ms = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
@@ -281,6 +315,15 @@ impl Host for StdHost {
             _ => Err(format!("`{f}` is not available on this agentd yet")),
         }
     }
+}
+
+/// At most 1 KiB of `s`, for the daemon's log.
+fn truncate(s: &str) -> &str {
+    let mut end = s.len().min(1024);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod host;
 pub mod manifest;
 pub mod registry;
 pub mod runtime;
+pub mod telemetry;
 pub mod verdict;
 pub mod wat;
 pub mod watch;

@@ -505,3 +505,70 @@ fn plugins_over_grpc_with_grpcurl() {
     let logs = grpcurl("agentd.v1.PluginService/Logs", r#"{"name": "no-rm"}"#);
     assert!(logs.to_string().contains("disabled by the user"), "{logs}");
 }
+
+#[test]
+fn metrics_plugins_record_are_scraped_from_metrics_with_the_token() {
+    let root = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    std::fs::write(
+        root.path().join("agentd.toml"),
+        "[plugins.grants]\ncounter = [\"telemetry\"]\n",
+    )
+    .unwrap();
+    let d = TestDaemon::start_in(root.path());
+    install(
+        &d.home,
+        "counter",
+        &wat::host_probe(r#"{"fn":"telemetry.counter","args":{"name":"sessions_seen"}}"#),
+        "events = [\"session.started\"]\ncapabilities = [\"telemetry\"]",
+    );
+    wait_for("the plugin to load", Duration::from_secs(30), || {
+        plugins(&d.home)
+            .iter()
+            .any(|p| p["state"] == "enabled")
+            .then_some(())
+    });
+    for i in 0..2 {
+        let start = serde_json::json!({"session_id": format!("5e55a0b1-0000-4000-8000-00000000c00{i}"), "hook_event_name": "SessionStart",
+            "cwd": "/w", "transcript_path": "/nonexistent/t.jsonl", "source": "startup"});
+        let out = run(&d.home, &["hook"], Some(start.to_string().as_bytes()));
+        assert!(out.status.success(), "{out:?}");
+    }
+    let h: Value = d
+        .client()
+        .call(agentd_proto::method::HEALTH, serde_json::json!({}))
+        .unwrap();
+    let addr = h["http_addr"].as_str().unwrap().to_owned();
+    let token = std::fs::read_to_string(d.paths().token)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let (status, _) = support::http(&addr, "GET /metrics", &[("Host", "127.0.0.1")], "");
+    assert_eq!(status, 401, "every route needs the token");
+    let auth = format!("Bearer {token}");
+    let text = wait_for(
+        "the plugin's counter on /metrics",
+        Duration::from_secs(30),
+        || {
+            let (status, text) = support::http(
+                &addr,
+                "GET /metrics",
+                &[("Host", "127.0.0.1"), ("Authorization", &auth)],
+                "",
+            );
+            assert_eq!(status, 200, "{text}");
+            text.contains(
+                r#"agentd_plugin_events_total{plugin="counter",name="sessions_seen"} 2.0"#,
+            )
+            .then_some(text)
+        },
+    );
+    assert!(
+        text.contains("# TYPE agentd_sessions gauge") && text.contains("agentd_sessions{status="),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"agentd_plugin_calls_total{plugin="counter"} 2"#),
+        "{text}"
+    );
+    assert!(text.trim_end().ends_with("# EOF"), "{text}");
+}

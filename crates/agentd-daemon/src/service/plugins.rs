@@ -39,6 +39,11 @@ impl Service {
             .ok_or_else(|| ServiceError::internal("plugins are not set up in this daemon"))
     }
 
+    /// The metrics plugins record (`telemetry.*`), when plugins run here.
+    pub fn plugin_telemetry(&self) -> Option<agentd_plugins::telemetry::Telemetry> {
+        self.shared.plugins.as_ref().map(|h| h.telemetry.clone())
+    }
+
     /// Every plugin in `<root>/plugins/`, by name.
     ///
     /// # Errors
