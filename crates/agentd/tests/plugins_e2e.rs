@@ -37,6 +37,29 @@ fn decision(home: &Path, cmd: &str) -> String {
         .to_owned()
 }
 
+/// Whether a request to the fake Messages API carried `text` (a denial
+/// Claude Code passes on to the model).
+fn model_saw(user: &ClaudeUser, text: &str) -> bool {
+    user.fake
+        .bodies()
+        .iter()
+        .any(|b| b.to_string().contains(text))
+}
+
+/// The daemon's HTTP address and its bearer token.
+fn http_addr_and_token(d: &TestDaemon) -> (String, String) {
+    let h: Value = d
+        .client()
+        .call(agentd_proto::method::HEALTH, serde_json::json!({}))
+        .unwrap();
+    let addr = h["http_addr"].as_str().unwrap().to_owned();
+    let token = std::fs::read_to_string(d.paths().token)
+        .unwrap()
+        .trim()
+        .to_owned();
+    (addr, token)
+}
+
 fn plugins(home: &Path) -> Vec<Value> {
     let out = run(home, &["plugins", "ls", "--json"], None);
     assert!(out.status.success(), "{out:?}");
@@ -73,10 +96,7 @@ fn a_wat_plugin_denies_real_claude_codes_rm_changes_live_and_a_spinning_one_fall
     assert!(out.status.success(), "{out:?}");
     assert!(user.project.join("keep.txt").exists(), "rm was blocked");
     assert!(
-        user.fake
-            .bodies()
-            .iter()
-            .any(|b| b.to_string().contains("plugin-says-no to rm")),
+        model_saw(&user, "plugin-says-no to rm"),
         "the model saw the plugin's message"
     );
     assert_eq!(
@@ -133,10 +153,7 @@ fn a_wat_plugin_denies_real_claude_codes_rm_changes_live_and_a_spinning_one_fall
     assert!(out.status.success(), "{out:?}");
     assert!(user.project.join("keep.txt").exists(), "rm was blocked");
     assert!(
-        user.fake
-            .bodies()
-            .iter()
-            .any(|b| b.to_string().contains("z-deny-says-no")),
+        model_saw(&user, "z-deny-says-no"),
         "the model saw the next plugin's message"
     );
     let list = plugins(&d.home);
@@ -395,15 +412,7 @@ fn plugins_over_graphql_list_test_and_disable() {
         &wat::match_policy("rm -f", r#"{"decision":"deny","message":"graphql-no"}"#),
         "tools = [\"Bash\"]",
     );
-    let h: Value = d
-        .client()
-        .call(agentd_proto::method::HEALTH, serde_json::json!({}))
-        .unwrap();
-    let addr = h["http_addr"].as_str().unwrap().to_owned();
-    let token = std::fs::read_to_string(d.paths().token)
-        .unwrap()
-        .trim()
-        .to_owned();
+    let (addr, token) = http_addr_and_token(&d);
     let gql = |query: &str| -> Value {
         let body = serde_json::json!({ "query": query }).to_string();
         let auth = format!("Bearer {token}");
@@ -463,15 +472,7 @@ fn plugins_over_grpc_with_grpcurl() {
             .any(|p| p["state"] == "enabled")
             .then_some(())
     });
-    let h: Value = d
-        .client()
-        .call(agentd_proto::method::HEALTH, serde_json::json!({}))
-        .unwrap();
-    let addr = h["http_addr"].as_str().unwrap().to_owned();
-    let token = std::fs::read_to_string(d.paths().token)
-        .unwrap()
-        .trim()
-        .to_owned();
+    let (addr, token) = http_addr_and_token(&d);
     let grpcurl = |method: &str, body: &str| -> Value {
         let out = std::process::Command::new(support::python().with_file_name("grpcurl"))
             .args([
@@ -533,15 +534,7 @@ fn metrics_plugins_record_are_scraped_from_metrics_with_the_token() {
         let out = run(&d.home, &["hook"], Some(start.to_string().as_bytes()));
         assert!(out.status.success(), "{out:?}");
     }
-    let h: Value = d
-        .client()
-        .call(agentd_proto::method::HEALTH, serde_json::json!({}))
-        .unwrap();
-    let addr = h["http_addr"].as_str().unwrap().to_owned();
-    let token = std::fs::read_to_string(d.paths().token)
-        .unwrap()
-        .trim()
-        .to_owned();
+    let (addr, token) = http_addr_and_token(&d);
     let (status, _) = support::http(&addr, "GET /metrics", &[("Host", "127.0.0.1")], "");
     assert_eq!(status, 401, "every route needs the token");
     let auth = format!("Bearer {token}");
