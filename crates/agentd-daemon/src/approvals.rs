@@ -219,17 +219,33 @@ pub async fn judge_all(
     cwd: Option<&str>,
     session_id: Option<&str>,
 ) -> Judged {
+    judge_explained(shared, tool, input, cwd, session_id)
+        .await
+        .0
+}
+
+/// [`judge_all`], with what each plugin asked said (none when a rule
+/// denied: no plugin is asked then, nor when no plugin decides on `tool`).
+pub async fn judge_explained(
+    shared: &Arc<Shared>,
+    tool: &str,
+    input: &Value,
+    cwd: Option<&str>,
+    session_id: Option<&str>,
+) -> (Judged, Vec<agentd_plugins::Decided>) {
     let by_rules = judge(shared, tool, input, cwd);
     if matches!(by_rules, Judged::Decided(Decision::Deny { .. }, _)) {
-        return by_rules;
+        return (by_rules, Vec::new());
     }
-    let Some(host) = &shared.plugins else {
-        return by_rules;
+    // Most tool calls meet no plugin: no session lookup, no hop.
+    let Some(plugins) = shared
+        .plugins
+        .as_ref()
+        .map(|h| Arc::clone(&h.plugins))
+        .filter(|p| p.decides(tool))
+    else {
+        return (by_rules, Vec::new());
     };
-    if !host.plugins.any() {
-        return by_rules;
-    }
-    let plugins = Arc::clone(&host.plugins);
     let session = session_context(shared, session_id);
     let (tool, input, cwd) = (tool.to_owned(), input.clone(), cwd.map(str::to_owned));
     let decided = tokio::task::spawn_blocking(move || {
@@ -242,7 +258,7 @@ pub async fn judge_all(
     })
     .await
     .unwrap_or_default();
-    combine(by_rules, &decided)
+    (combine(by_rules, &decided), decided)
 }
 
 /// What a plugin is told of the session a call belongs to.

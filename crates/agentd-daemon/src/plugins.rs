@@ -70,7 +70,7 @@ pub fn open(root: &Path, config: &Config) -> Result<PluginHost, String> {
         host,
     )?);
     for p in plugins.list() {
-        match p.state {
+        match p.state.as_str() {
             "enabled" => tracing::info!(plugin = p.name, version = ?p.version, "plugin loaded"),
             _ => tracing::warn!(plugin = p.name, reason = ?p.reason, "plugin not in use"),
         }

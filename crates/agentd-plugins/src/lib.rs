@@ -23,5 +23,5 @@ pub mod watch;
 
 pub use host::{CallCtx, Host, StdHost};
 pub use manifest::{Capability, Manifest};
-pub use registry::{Decided, LogLine, PluginStatus, Plugins, Settings, ToolCall};
+pub use registry::{Decided, Plugins, Settings, ToolCall};
 pub use verdict::{Verdict, strongest};

@@ -166,13 +166,16 @@ impl Manifest {
         Ok(())
     }
 
-    /// Whether it decides on `tool`.
-    pub fn decides(&self, tool: &str) -> bool {
-        self.tools.iter().any(|t| {
-            globset::Glob::new(t)
-                .map(|g| g.compile_matcher().is_match(tool))
-                .unwrap_or(false)
-        })
+    /// `tools` compiled into one matcher (done once, at load).
+    ///
+    /// # Errors
+    /// A pattern that is not a glob (checked at parse already).
+    pub fn tool_matcher(&self) -> Result<globset::GlobSet, String> {
+        let mut b = globset::GlobSetBuilder::new();
+        for t in &self.tools {
+            b.add(globset::Glob::new(t).map_err(|e| format!("tools: `{t}`: {e}"))?);
+        }
+        b.build().map_err(|e| e.to_string())
     }
 
     /// Whether it wants events of `kind`.
@@ -206,7 +209,10 @@ branch = "main"
             "protect-main",
         )
         .unwrap();
-        assert!(m.decides("Bash") && m.decides("mcp__github__x") && !m.decides("Edit"));
+        let tools = m.tool_matcher().unwrap();
+        assert!(
+            tools.is_match("Bash") && tools.is_match("mcp__github__x") && !tools.is_match("Edit")
+        );
         assert!(m.wants("session.started") && !m.wants("tool.started"));
         assert_eq!(m.capabilities, [Capability::Git, Capability::Kv]);
         assert_eq!(m.settings_json()["branch"], "main");

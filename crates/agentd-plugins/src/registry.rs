@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use agentd_proto::api::{PluginLogLine as LogLine, PluginView};
 use serde_json::{Value, json};
 
 use crate::host::{CallCtx, Host};
@@ -61,22 +61,13 @@ pub struct Loaded {
     pub manifest: Manifest,
     /// `manifest.settings` as JSON, made once.
     settings: Value,
+    /// `manifest.tools` compiled once (matched on every judged tool call).
+    tools: globset::GlobSet,
     ready: Ready,
     /// BLAKE3 of the `.wasm` and the manifest text.
     pub hash: [u8; 32],
     /// When it was loaded, ms since the Unix epoch.
     pub loaded_ms: i64,
-}
-
-/// One line of a plugin's log.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LogLine {
-    /// When, ms since the Unix epoch.
-    pub ts_ms: i64,
-    /// `info` (the plugin's own), `warn` (a failure) or `load`.
-    pub level: &'static str,
-    /// The text.
-    pub text: String,
 }
 
 #[derive(Default)]
@@ -98,43 +89,10 @@ impl Slot {
         }
         self.logs.push_back(LogLine {
             ts_ms: now_ms(),
-            level,
+            level: level.to_owned(),
             text,
         });
     }
-}
-
-/// A plugin's state, as `agentd plugins ls` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PluginStatus {
-    /// Its name.
-    pub name: String,
-    /// Its version, when loaded.
-    pub version: Option<String>,
-    /// `enabled`, `disabled` (by the user or after failures) or `failed`
-    /// (never loaded).
-    pub state: &'static str,
-    /// Why it is disabled or failed to load (the last load error, even
-    /// while an older version runs).
-    pub reason: Option<String>,
-    /// Tools it decides on.
-    pub tools: Vec<String>,
-    /// Events it wants.
-    pub events: Vec<String>,
-    /// Capabilities it asks for.
-    pub capabilities: Vec<String>,
-    /// Of those, the ones granted.
-    pub granted: Vec<String>,
-    /// Calls so far, and how many failed.
-    pub calls: u64,
-    /// Failed calls.
-    pub errors: u64,
-    /// Mean call time, µs.
-    pub mean_us: u64,
-    /// BLAKE3 of the loaded version (hex, 16 chars).
-    pub hash: Option<String>,
-    /// When the running version was loaded, ms since the Unix epoch.
-    pub loaded_ms: Option<i64>,
 }
 
 /// A tool call for `decide`.
@@ -220,14 +178,6 @@ impl Plugins {
     /// The folder plugins are loaded from.
     pub fn dir(&self) -> &Path {
         &self.dir
-    }
-
-    /// Whether any plugin is loaded (a quick check before building a call).
-    pub fn any(&self) -> bool {
-        self.slots
-            .read()
-            .map(|s| s.values().any(|s| s.loaded.is_some()))
-            .unwrap_or(false)
     }
 
     /// Loads what changed in the folder: new plugins, changed `.wasm` or
@@ -326,7 +276,11 @@ impl Plugins {
                 wasm_path.display()
             ));
         }
+        let tools = manifest
+            .tool_matcher()
+            .map_err(|e| format!("{}: {e}", toml_path.display()))?;
         Ok(Some(Loaded {
+            tools,
             settings: manifest.settings_json(),
             manifest,
             ready,
@@ -336,7 +290,7 @@ impl Plugins {
     }
 
     /// The enabled plugins `pick` selects, each with its current version.
-    fn enabled(&self, pick: impl Fn(&Manifest) -> bool) -> Vec<(String, Arc<Loaded>)> {
+    fn enabled(&self, pick: impl Fn(&Loaded) -> bool) -> Vec<(String, Arc<Loaded>)> {
         let off = self.off.lock().map(|o| o.clone()).unwrap_or_default();
         let Ok(slots) = self.slots.read() else {
             return Vec::new();
@@ -345,14 +299,34 @@ impl Plugins {
             .iter()
             .filter(|(name, s)| s.disabled.is_none() && !off.contains(*name))
             .filter_map(|(name, s)| s.loaded.as_ref().map(|l| (name.clone(), Arc::clone(l))))
-            .filter(|(_, l)| pick(&l.manifest))
+            .filter(|(_, l)| pick(l))
             .collect()
+    }
+
+    /// Whether an enabled plugin passes `pick` (no allocation: asked for
+    /// every event and every judged tool call).
+    fn any_enabled(&self, pick: impl Fn(&Loaded) -> bool) -> bool {
+        let Ok(off) = self.off.lock() else {
+            return false;
+        };
+        let Ok(slots) = self.slots.read() else {
+            return false;
+        };
+        slots.iter().any(|(name, s)| {
+            s.disabled.is_none() && !off.contains(name) && s.loaded.as_deref().is_some_and(&pick)
+        })
+    }
+
+    /// Whether an enabled plugin decides on `tool`: when none does, a tool
+    /// call is judged by the rules alone, with no hop to the blocking pool.
+    pub fn decides(&self, tool: &str) -> bool {
+        self.any_enabled(|l| l.tools.is_match(tool))
     }
 
     /// Whether an enabled plugin wants events of `kind` (cheap: checked
     /// before an event is built for the plugins).
     pub fn wants(&self, kind: &str) -> bool {
-        !self.enabled(|m| m.wants(kind)).is_empty()
+        self.any_enabled(|l| l.manifest.wants(kind))
     }
 
     /// Adds a line to `name`'s log (the host's report of an effect).
@@ -367,7 +341,7 @@ impl Plugins {
     /// Asks every enabled plugin that decides on `call.tool`, in name
     /// order. Blocking: up to each plugin's deadline.
     pub fn decide(&self, call: &ToolCall<'_>) -> Vec<Decided> {
-        let chosen = self.enabled(|m| m.decides(call.tool));
+        let chosen = self.enabled(|l| l.tools.is_match(call.tool));
         let mut out = Vec::with_capacity(chosen.len());
         for (name, loaded) in chosen {
             let input = json!({
@@ -415,7 +389,7 @@ impl Plugins {
         event: &Value,
         cwd: Option<&str>,
     ) -> Vec<(String, Vec<Value>)> {
-        let chosen = self.enabled(|m| m.wants(kind));
+        let chosen = self.enabled(|l| l.manifest.wants(kind));
         let mut out = Vec::new();
         for (name, loaded) in chosen {
             if !Runtime::exports(&loaded.ready, "on_event") {
@@ -523,7 +497,7 @@ impl Plugins {
     }
 
     /// Every plugin's state, by name.
-    pub fn list(&self) -> Vec<PluginStatus> {
+    pub fn list(&self) -> Vec<PluginView> {
         let off = self.off.lock().map(|o| o.clone()).unwrap_or_default();
         let Ok(slots) = self.slots.read() else {
             return Vec::new();
@@ -544,10 +518,10 @@ impl Plugins {
                     (Some(_), Some(why), false) => ("disabled", Some(why.clone())),
                     (Some(_), None, false) => ("enabled", s.load_error.clone()),
                 };
-                PluginStatus {
+                PluginView {
                     name: name.clone(),
                     version: m.map(|m| m.version.clone()),
-                    state,
+                    state: state.to_owned(),
                     reason,
                     tools: m.map(|m| m.tools.clone()).unwrap_or_default(),
                     events: m.map(|m| m.events.clone()).unwrap_or_default(),
@@ -583,7 +557,7 @@ impl Plugins {
     ///
     /// # Errors
     /// When no plugin has that name, or the choice cannot be saved.
-    pub fn set_enabled(&self, name: &str, on: bool) -> Result<PluginStatus, String> {
+    pub fn set_enabled(&self, name: &str, on: bool) -> Result<PluginView, String> {
         {
             let mut slots = self.slots.write().map_err(|_| "plugins lock poisoned")?;
             let slot = slots.get_mut(name).ok_or_else(|| {

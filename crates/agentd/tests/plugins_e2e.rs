@@ -230,17 +230,27 @@ fn effects_a_plugin_asks_for_on_events_are_carried_out_and_logged() {
         String::from_utf8_lossy(&out.stdout).contains("Session began"),
         "{out:?}"
     );
-    // Other events are not the plugin's: nothing more is stored.
+    // Events it does not want are not sent: a prompt, then another session
+    // start — events reach plugins in log order, so once the second start
+    // is counted the prompt would have been too.
     let prompt = serde_json::json!({"session_id": "5e55a0b1-0000-4000-8000-0000000000e1", "hook_event_name": "UserPromptSubmit",
         "cwd": "/w", "transcript_path": "/nonexistent/t.jsonl", "prompt": "hi"});
     let out = run(&d.home, &["hook"], Some(prompt.to_string().as_bytes()));
     assert!(out.status.success(), "{out:?}");
-    let calls = plugins(&d.home)
-        .iter()
-        .find(|p| p["name"] == "remember")
-        .unwrap()["calls"]
-        .clone();
-    assert_eq!(calls, 1);
+    let again = serde_json::json!({"session_id": "5e55a0b1-0000-4000-8000-0000000000e2", "hook_event_name": "SessionStart",
+        "cwd": "/w", "transcript_path": "/nonexistent/t.jsonl", "source": "startup"});
+    let out = run(&d.home, &["hook"], Some(again.to_string().as_bytes()));
+    assert!(out.status.success(), "{out:?}");
+    wait_for(
+        "the second start to reach the plugin",
+        Duration::from_secs(30),
+        || {
+            let list = plugins(&d.home);
+            let calls = list.iter().find(|p| p["name"] == "remember")?["calls"].as_u64()?;
+            assert!(calls <= 2, "the prompt reached the plugin: {calls} calls");
+            (calls == 2).then_some(())
+        },
+    );
 }
 
 /// The example plugins built from Rust by `scripts/build-example-plugins.sh`

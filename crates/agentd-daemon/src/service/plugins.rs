@@ -4,31 +4,13 @@
 use std::sync::Arc;
 
 use agentd_core::Decision;
-use agentd_plugins::{PluginStatus, Plugins, Verdict};
+use agentd_plugins::{Plugins, Verdict};
 use agentd_proto::api::{
     PluginLogLine, PluginVerdictView, PluginView, RulesTestParams, RulesTestResult,
 };
 
 use super::{Service, ServiceError};
 use crate::approvals::{self, Judged};
-
-fn view(p: PluginStatus) -> PluginView {
-    PluginView {
-        name: p.name,
-        version: p.version,
-        state: p.state.to_owned(),
-        reason: p.reason,
-        tools: p.tools,
-        events: p.events,
-        capabilities: p.capabilities,
-        granted: p.granted,
-        calls: p.calls,
-        errors: p.errors,
-        mean_us: p.mean_us,
-        hash: p.hash,
-        loaded_ms: p.loaded_ms,
-    }
-}
 
 impl Service {
     fn plugin_set(&self) -> Result<Arc<Plugins>, ServiceError> {
@@ -49,7 +31,7 @@ impl Service {
     /// # Errors
     /// [`ServiceError::Internal`] when the daemon has no plugin runtime.
     pub fn plugins(&self) -> Result<Vec<PluginView>, ServiceError> {
-        Ok(self.plugin_set()?.list().into_iter().map(view).collect())
+        Ok(self.plugin_set()?.list())
     }
 
     /// Loads what changed in the plugin folder now (it also reloads by
@@ -61,7 +43,7 @@ impl Service {
         let plugins = self.plugin_set()?;
         tokio::task::spawn_blocking(move || {
             plugins.reload();
-            plugins.list().into_iter().map(view).collect()
+            plugins.list()
         })
         .await
         .map_err(ServiceError::internal)
@@ -87,7 +69,6 @@ impl Service {
         tokio::task::spawn_blocking(move || plugins.set_enabled(&name, on))
             .await
             .map_err(ServiceError::internal)?
-            .map(view)
             .map_err(ServiceError::store)
     }
 
@@ -96,40 +77,21 @@ impl Service {
     /// # Errors
     /// [`ServiceError::NotFound`].
     pub fn plugin_logs(&self, name: &str) -> Result<Vec<PluginLogLine>, ServiceError> {
-        let lines = self
-            .plugin_set()?
+        self.plugin_set()?
             .logs(name)
-            .map_err(ServiceError::not_found)?;
-        Ok(lines
-            .into_iter()
-            .map(|l| PluginLogLine {
-                ts_ms: l.ts_ms,
-                level: l.level.to_owned(),
-                text: l.text,
-            })
-            .collect())
+            .map_err(ServiceError::not_found)
     }
 
-    /// What agentd would do with a tool call — the rules, then every
-    /// plugin that decides on the tool, combined as for a hook — without
-    /// running anything but the plugins.
+    /// What agentd would do with a tool call — judged exactly as for a
+    /// hook, by [`approvals::judge_explained`] — without running anything
+    /// but the plugins.
     ///
     /// # Errors
-    /// As [`Service::plugins`].
+    /// None today; a `Result` like every operation.
     pub async fn rules_test(&self, p: RulesTestParams) -> Result<RulesTestResult, ServiceError> {
-        let by_rules = approvals::judge(&self.shared, &p.tool, &p.input, p.cwd.as_deref());
-        let plugins = self.plugin_set()?;
-        let (tool, input, cwd) = (p.tool.clone(), p.input.clone(), p.cwd.clone());
-        let decided = tokio::task::spawn_blocking(move || {
-            plugins.decide(&agentd_plugins::ToolCall {
-                tool: &tool,
-                input: &input,
-                session: serde_json::Value::Null,
-                cwd: cwd.as_deref(),
-            })
-        })
-        .await
-        .map_err(ServiceError::internal)?;
+        let (judged, decided) =
+            approvals::judge_explained(&self.shared, &p.tool, &p.input, p.cwd.as_deref(), None)
+                .await;
         let views = decided
             .iter()
             .map(|d| {
@@ -146,7 +108,7 @@ impl Service {
                 }
             })
             .collect();
-        let (decision, why) = match approvals::combine(by_rules, &decided) {
+        let (decision, why) = match judged {
             Judged::Decided(Decision::Deny { .. }, why) => ("deny", why),
             Judged::Decided(_, why) => ("allow", why),
             Judged::Ask(_, why) => ("ask", why),
