@@ -28,6 +28,17 @@ pub struct HookEnv {
     /// Git branch of `cwd`, resolved by the daemon when it could.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git_branch: Option<String>,
+    /// The agent that ran the hook (`agentd hook --agent codex|gemini`);
+    /// `None` is Claude Code, whose payloads came first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<agentd_core::Agent>,
+}
+
+impl HookEnv {
+    /// The agent that ran the hook.
+    pub fn agent(&self) -> agentd_core::Agent {
+        self.agent.unwrap_or_default()
+    }
 }
 
 /// Key of the marker [`fit_payload`] adds to a payload it cut.

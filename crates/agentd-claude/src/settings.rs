@@ -40,10 +40,10 @@ pub const HOOK_EVENTS: &[(&str, u64)] = &[
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SettingsError {
     /// The top level, `hooks`, an event's list or `statusLine` has the wrong shape.
-    #[error(
-        "`{path}` in settings.json is {found}, expected {expected}; fix or remove it, then run again"
-    )]
+    #[error("`{path}` in {file} is {found}, expected {expected}; fix or remove it, then run again")]
     Shape {
+        /// The file's name, e.g. `settings.json` or `hooks.json`.
+        file: &'static str,
         /// JSON path of the offending value, e.g. `hooks.PreToolUse`.
         path: String,
         /// What was found.
@@ -92,7 +92,7 @@ pub fn quote(s: &str) -> String {
 }
 
 /// Whether `command` is one agentd's install wrote (any binary path):
-/// `<…/agentd> [--home H] <verb> [--chain C]`.
+/// `<…/agentd> [--home H] <verb> [--chain C | --agent A]`.
 pub fn is_agentd_command(command: &str, verb: &str) -> bool {
     let Some(words) = shlex::split(command) else {
         return false;
@@ -112,6 +112,7 @@ pub fn is_agentd_command(command: &str, verb: &str) -> bool {
         && match rest {
             [v] => *v == verb,
             [v, "--chain", _] => *v == verb,
+            [v, "--agent", _] => *v == verb && verb == "hook",
             _ => false,
         }
 }
@@ -138,43 +139,20 @@ pub fn install(settings: &mut Value, cmds: &Commands) -> Result<InstallReport, S
     let root = as_object(&mut doc, "settings.json (top level)")?;
     let hooks = root.entry("hooks").or_insert_with(|| json!({}));
     let hooks = as_object(hooks, "hooks")?;
-    for (event, timeout) in HOOK_EVENTS {
-        let groups = hooks.entry(*event).or_insert_with(|| json!([]));
-        let path = format!("hooks.{event}");
-        let Value::Array(groups) = groups else {
-            return Err(shape(&path, groups, "an array"));
-        };
-        let timeout = match *event {
-            "PreToolUse" | "PermissionRequest" | "Elicitation" => cmds.hold_timeout_s,
-            _ => *timeout,
-        };
-        let want = json!({"type": "command", "command": cmds.hook, "timeout": timeout});
-        let mut found = false;
-        for group in groups.iter_mut() {
-            let Some(handlers) = group.get_mut("hooks").and_then(Value::as_array_mut) else {
-                continue;
+    let wanted: Vec<(&str, Value)> = HOOK_EVENTS
+        .iter()
+        .map(|(event, timeout)| {
+            let timeout = match *event {
+                "PreToolUse" | "PermissionRequest" | "Elicitation" => cmds.hold_timeout_s,
+                _ => *timeout,
             };
-            for handler in handlers.iter_mut() {
-                if handler_is_agentd(handler) {
-                    if found {
-                        // A duplicate from an earlier, hand-edited install.
-                        *handler = Value::Null;
-                        continue;
-                    }
-                    found = true;
-                    if *handler != want {
-                        *handler = want.clone();
-                        report.hooks_changed.push((*event).to_owned());
-                    }
-                }
-            }
-            handlers.retain(|h| !h.is_null());
-        }
-        if !found {
-            groups.push(json!({"hooks": [want]}));
-            report.hooks_changed.push((*event).to_owned());
-        }
-    }
+            (
+                *event,
+                json!({"type": "command", "command": cmds.hook, "timeout": timeout}),
+            )
+        })
+        .collect();
+    report.hooks_changed = put_handlers(hooks, SETTINGS, &wanted)?;
 
     match root.get_mut("statusLine") {
         None | Some(Value::Null) => {
@@ -231,32 +209,8 @@ pub struct UninstallReport {
 pub fn uninstall(settings: &mut Value) -> Result<UninstallReport, SettingsError> {
     let mut report = UninstallReport::default();
     let root = as_object(settings, "settings.json (top level)")?;
-    if let Some(Value::Object(hooks)) = root.get_mut("hooks") {
-        for (event, _) in HOOK_EVENTS {
-            let Some(Value::Array(groups)) = hooks.get_mut(*event) else {
-                continue;
-            };
-            for group in groups.iter_mut() {
-                let Some(handlers) = group.get_mut("hooks").and_then(Value::as_array_mut) else {
-                    continue;
-                };
-                let before = handlers.len();
-                handlers.retain(|h| !handler_is_agentd(h));
-                let removed = before - handlers.len();
-                report.hooks_removed += removed;
-                if removed > 0 && handlers.is_empty() {
-                    *group = Value::Null;
-                }
-            }
-            groups.retain(|g| !g.is_null());
-            if groups.is_empty() {
-                hooks.remove(*event);
-            }
-        }
-        if hooks.is_empty() {
-            root.remove("hooks");
-        }
-    }
+    let events: Vec<&str> = HOOK_EVENTS.iter().map(|(e, _)| *e).collect();
+    report.hooks_removed = remove_handlers(root, &events);
     if let Some(Value::Object(line)) = root.get_mut("statusLine") {
         let current = line
             .get("command")
@@ -285,6 +239,113 @@ pub fn chained_command(command: &str) -> Option<String> {
     words.get(pos + 1).cloned()
 }
 
+/// The file name errors about Claude Code's settings name.
+const SETTINGS: &str = "settings.json";
+
+/// Puts each `(event, handler)` of `wanted` into `hooks` (the `hooks`
+/// object of a Claude-style hook config: event → `[{matcher?, hooks:
+/// [handler]}]`, a shape Codex CLI and Gemini CLI share): an agentd
+/// handler already there is updated in place, duplicates of it are
+/// removed, and a missing one is added in a group of its own. Everything
+/// else is kept. Returns the events whose handler was added or changed.
+///
+/// # Errors
+/// [`SettingsError::Shape`] naming `file` when an event's value is not an
+/// array; `hooks` may then be partly edited, so callers edit a copy.
+pub fn put_handlers(
+    hooks: &mut Map<String, Value>,
+    file: &'static str,
+    wanted: &[(&str, Value)],
+) -> Result<Vec<String>, SettingsError> {
+    let mut changed = Vec::new();
+    for (event, want) in wanted {
+        let groups = hooks.entry(*event).or_insert_with(|| json!([]));
+        let Value::Array(groups) = groups else {
+            return Err(shape_in(
+                file,
+                &format!("hooks.{event}"),
+                groups,
+                "an array",
+            ));
+        };
+        let mut found = false;
+        for group in groups.iter_mut() {
+            let Some(handlers) = group.get_mut("hooks").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            for handler in handlers.iter_mut() {
+                if handler_is_agentd(handler) {
+                    if found {
+                        // A duplicate from an earlier, hand-edited install.
+                        *handler = Value::Null;
+                        continue;
+                    }
+                    found = true;
+                    if handler != want {
+                        *handler = want.clone();
+                        changed.push((*event).to_owned());
+                    }
+                }
+            }
+            handlers.retain(|h| !h.is_null());
+        }
+        if !found {
+            groups.push(json!({"hooks": [want]}));
+            changed.push((*event).to_owned());
+        }
+    }
+    Ok(changed)
+}
+
+/// Removes agentd's handlers of `events` from `root.hooks`, and the groups,
+/// events and `hooks` object they leave empty. Returns how many handlers
+/// went.
+pub fn remove_handlers(root: &mut Map<String, Value>, events: &[&str]) -> usize {
+    let mut removed_total = 0;
+    let Some(Value::Object(hooks)) = root.get_mut("hooks") else {
+        return 0;
+    };
+    for event in events {
+        let Some(Value::Array(groups)) = hooks.get_mut(*event) else {
+            continue;
+        };
+        for group in groups.iter_mut() {
+            let Some(handlers) = group.get_mut("hooks").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            let before = handlers.len();
+            handlers.retain(|h| !handler_is_agentd(h));
+            let removed = before - handlers.len();
+            removed_total += removed;
+            if removed > 0 && handlers.is_empty() {
+                *group = Value::Null;
+            }
+        }
+        groups.retain(|g| !g.is_null());
+        if groups.is_empty() {
+            hooks.remove(*event);
+        }
+    }
+    if hooks.is_empty() {
+        root.remove("hooks");
+    }
+    removed_total
+}
+
+/// Whether `root.hooks` has an agentd handler for `event`.
+pub fn has_handler(root: &Value, event: &str) -> bool {
+    root.get("hooks")
+        .and_then(|h| h.get(event))
+        .and_then(Value::as_array)
+        .is_some_and(|groups| {
+            groups.iter().any(|g| {
+                g.get("hooks")
+                    .and_then(Value::as_array)
+                    .is_some_and(|hs| hs.iter().any(handler_is_agentd))
+            })
+        })
+}
+
 fn handler_is_agentd(handler: &Value) -> bool {
     handler.get("type").and_then(Value::as_str) == Some("command")
         && handler
@@ -297,14 +358,36 @@ fn as_object<'a>(
     v: &'a mut Value,
     path: &str,
 ) -> Result<&'a mut Map<String, Value>, SettingsError> {
+    object_in(SETTINGS, v, path)
+}
+
+/// `v` as an object, or [`SettingsError::Shape`] naming `file` and `path`.
+///
+/// # Errors
+/// As said.
+pub fn object_in<'a>(
+    file: &'static str,
+    v: &'a mut Value,
+    path: &str,
+) -> Result<&'a mut Map<String, Value>, SettingsError> {
     match v {
         Value::Object(m) => Ok(m),
-        other => Err(shape(path, other, "an object")),
+        other => Err(shape_in(file, path, other, "an object")),
     }
 }
 
 fn shape(path: &str, found: &Value, expected: &'static str) -> SettingsError {
+    shape_in(SETTINGS, path, found, expected)
+}
+
+fn shape_in(
+    file: &'static str,
+    path: &str,
+    found: &Value,
+    expected: &'static str,
+) -> SettingsError {
     SettingsError::Shape {
+        file,
         path: path.to_owned(),
         found: crate::type_name(found),
         expected,

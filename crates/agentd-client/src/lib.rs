@@ -17,4 +17,4 @@ pub mod trust;
 
 pub use client::{Client, ClientError};
 pub use config::{Config, ConfigError};
-pub use paths::{Paths, PathsError, claude_config_dir};
+pub use paths::{Paths, PathsError, claude_config_dir, codex_home, gemini_dir};

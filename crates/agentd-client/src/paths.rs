@@ -125,6 +125,31 @@ pub fn claude_config_dir() -> Option<PathBuf> {
         })
 }
 
+/// Codex CLI's home: `$CODEX_HOME`, else `~/.codex` (hooks.json,
+/// config.toml, `sessions/` rollouts).
+pub fn codex_home() -> Option<PathBuf> {
+    std::env::var_os("CODEX_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| home_dir().map(|h| h.join(".codex")))
+}
+
+/// Gemini CLI's folder: `$GEMINI_CLI_HOME/.gemini`, else `~/.gemini`
+/// (settings.json, `tmp/<project>/chats/` transcripts).
+pub fn gemini_dir() -> Option<PathBuf> {
+    std::env::var_os("GEMINI_CLI_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(home_dir)
+        .map(|h| h.join(".gemini"))
+}
+
+fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;

@@ -48,6 +48,8 @@ pub struct Prepared {
     /// event with an id already stored is not stored again.
     pub(crate) delivery_id: Option<String>,
     pub(crate) source: Source,
+    /// The agent a new session gets (an existing one keeps its own).
+    pub(crate) agent: agentd_core::Agent,
     pub(crate) name: String,
     pub(crate) payload: String,
     pub(crate) env: String,
@@ -76,7 +78,7 @@ pub fn map_event(
 ) -> Result<LifecycleEvent, String> {
     match source {
         Source::Hook => {
-            agentd_claude::hook::to_event(payload, env, ts_ms).map_err(|e| e.to_string())
+            crate::agents::to_event(env.agent(), payload, env, ts_ms).map_err(|e| e.to_string())
         }
         Source::StatusLine => {
             agentd_claude::statusline::to_event(payload, env, ts_ms).map_err(|e| e.to_string())
@@ -178,6 +180,7 @@ pub fn prepare_at(
     Ok(Prepared {
         delivery_id: None,
         source,
+        agent: env.agent(),
         name,
         payload: payload_json,
         env: to_json(&env),

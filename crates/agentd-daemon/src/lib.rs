@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod agent_pid;
+pub mod agents;
 pub mod approvals;
 pub mod blocking;
 pub mod connection;

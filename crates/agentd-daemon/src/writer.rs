@@ -233,16 +233,6 @@ impl<'w> Txn<'_, '_, 'w> {
     /// Appends an event and folds it into its session; returns its `seq`.
     pub(crate) fn append(&mut self, p: Cow<'w, Prepared>) -> Result<u64, StoreError> {
         let e = &p.event;
-        let seq = self.batch.append(&NewEvent {
-            ts_ms: e.ts_ms,
-            session_id: &e.session_id,
-            agent: agentd_claude::AGENT,
-            source: p.source.as_str(),
-            name: &p.name,
-            kind: e.kind.name(),
-            payload: &p.payload,
-            env: &p.env,
-        })?;
         let shared = self.shared;
         let session = self.staged.entry(e.session_id.clone()).or_insert_with(|| {
             shared
@@ -250,10 +240,20 @@ impl<'w> Txn<'_, '_, 'w> {
                 .read()
                 .ok()
                 .and_then(|r| r.get(&e.session_id).cloned())
-                .unwrap_or_else(|| {
-                    Session::new(e.session_id.clone(), agentd_claude::AGENT, e.ts_ms)
-                })
+                .unwrap_or_else(|| Session::new(e.session_id.clone(), p.agent.as_str(), e.ts_ms))
         });
+        // A session keeps the agent its first event named: the daemon's own
+        // events about it (approvals, process exits) carry that one too.
+        let seq = self.batch.append(&NewEvent {
+            ts_ms: e.ts_ms,
+            session_id: &e.session_id,
+            agent: &session.agent,
+            source: p.source.as_str(),
+            name: &p.name,
+            kind: e.kind.name(),
+            payload: &p.payload,
+            env: &p.env,
+        })?;
         session.apply(seq, e);
         if self.listening {
             self.live_events

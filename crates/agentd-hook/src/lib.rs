@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use agentd_claude::hook::HookEnv;
 use agentd_client::{ClientError, Paths, client, spool};
+use agentd_core::Agent;
 use agentd_proto::api::{IngestParams, IngestResult};
 use agentd_proto::{MAX_FRAME_BYTES, method};
 use serde_json::Value;
@@ -72,17 +73,27 @@ fn target(home: Option<&Path>) -> Option<(Paths, Duration)> {
     Some((paths, Duration::from_millis(timeout_ms)))
 }
 
-/// What only this process's environment knows.
-fn hook_env() -> HookEnv {
+/// What only this process's environment knows, for a hook `agent` ran.
+fn hook_env(agent: Agent) -> HookEnv {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let claude = agent == Agent::Claude;
     HookEnv {
         tmux_pane: var("TMUX_PANE"),
         // Claude Code 2.1.x exports CLAUDE_PID to hooks; for older ones
-        // the daemon finds the agent from the socket's peer (walking /proc
-        // here would cost every tool call ~65 µs; BENCHMARKS.md).
-        claude_pid: var("CLAUDE_PID").and_then(|p| p.parse().ok()),
-        project_dir: var("CLAUDE_PROJECT_DIR"),
+        // (and other agents) the daemon finds the agent from the socket's
+        // peer (walking /proc here would cost every tool call ~65 µs;
+        // BENCHMARKS.md). Another agent run from a Claude Code session
+        // inherits its CLAUDE_* variables: they are not its own.
+        claude_pid: var("CLAUDE_PID")
+            .filter(|_| claude)
+            .and_then(|p| p.parse().ok()),
+        project_dir: match agent {
+            Agent::Claude => var("CLAUDE_PROJECT_DIR"),
+            Agent::Gemini => var("GEMINI_PROJECT_DIR"),
+            Agent::Codex => None,
+        },
         git_branch: None,
+        agent: (!claude).then_some(agent),
     }
 }
 
@@ -106,8 +117,10 @@ fn event_timeout(event: Option<&Value>, configured: Duration) -> Duration {
     }
 }
 
-/// `agentd hook`: the process's exit status (0, or 2 to block).
-pub fn hook(home: Option<&Path>) -> u8 {
+/// `agentd hook [--agent codex|gemini]`: the process's exit status (0, or
+/// 2 to block). `agent` is the agent that runs the hook; its payload is
+/// sent as it is and the daemon answers in that agent's shape.
+pub fn hook(home: Option<&Path>, agent: Agent) -> u8 {
     let Some(raw) = read_stdin(MAX_STDIN_BYTES) else {
         eprintln!("agentd hook: stdin is over {MAX_STDIN_BYTES} bytes or unreadable; ignored");
         return 0;
@@ -131,7 +144,7 @@ pub fn hook(home: Option<&Path>) -> u8 {
         } else {
             payload
         },
-        env: serde_json::to_value(hook_env()).unwrap_or(Value::Null),
+        env: serde_json::to_value(hook_env(agent)).unwrap_or(Value::Null),
         event_id: Some(spool::new_id()),
     };
     let timeout = event_timeout(params.payload.get("hook_event_name"), timeout);
@@ -185,7 +198,7 @@ pub fn statusline(home: Option<&Path>, chain: Option<&str>) -> u8 {
     if let (Some(payload), Some((paths, _))) = (payload.as_ref(), target(home)) {
         let params = IngestParams {
             payload: payload.clone(),
-            env: serde_json::to_value(hook_env()).unwrap_or(Value::Null),
+            env: serde_json::to_value(hook_env(Agent::Claude)).unwrap_or(Value::Null),
             event_id: None,
         };
         let _ = client::oneshot::<_, IngestResult>(

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use agentd_core::Agent;
 use clap::{Parser, Subcommand};
 
 /// What every command's help ends with.
@@ -48,11 +49,16 @@ pub enum Command {
     /// Is the daemon running? (exit 2 when not)
     #[command(after_help = "Example:\n  agentd status || agentd start")]
     Status,
-    /// Claude Code command hook: forwards the payload on stdin to the daemon.
+    /// Command hook of Claude Code, Codex CLI or Gemini CLI: forwards the
+    /// payload on stdin to the daemon and prints its answer.
     #[command(
-        after_help = "Claude Code runs it (see `agentd install`). Example, by hand:\n  echo '{\"session_id\": \"s1\", \"hook_event_name\": \"Notification\"}' | agentd hook"
+        after_help = "The agents run it (see `agentd install --agent`). Example, by hand:\n  echo '{\"session_id\": \"s1\", \"hook_event_name\": \"Notification\"}' | agentd hook"
     )]
-    Hook,
+    Hook {
+        /// The agent running the hook: its payload and reply shapes.
+        #[arg(long, default_value = "claude", value_parser = parse_agent)]
+        agent: Agent,
+    },
     /// Claude Code status line: prints a one-line status and reports it.
     #[command(
         after_help = "Claude Code runs it (see `agentd install`). Example, keeping your own status line:\n  agentd statusline --chain '~/.claude/statusline.sh'"
@@ -74,6 +80,10 @@ pub enum Command {
         /// scope (`mcpServers.agentd` in ~/.claude.json), instead of the hooks.
         #[arg(long)]
         mcp: bool,
+        /// Which agent's hooks: claude (~/.claude/settings.json), codex
+        /// ($CODEX_HOME/hooks.json), gemini (~/.gemini/settings.json) or all.
+        #[arg(long, default_value = "claude", value_name = "AGENT")]
+        agent: AgentChoice,
     },
     /// Remove what `agentd install` added.
     #[command(after_help = "Example:\n  agentd uninstall --dry-run")]
@@ -84,6 +94,9 @@ pub enum Command {
         /// Remove only the MCP server registration.
         #[arg(long)]
         mcp: bool,
+        /// Which agent's hooks: claude, codex, gemini or all.
+        #[arg(long, default_value = "claude", value_name = "AGENT")]
+        agent: AgentChoice,
     },
     /// Serve agentd's MCP tools on stdin/stdout (search_history,
     /// get_transcript, list_sessions, usage, ask_human, get_answer,
@@ -918,4 +931,34 @@ pub struct HooksRun {
     /// JSON result: `{runs, output, blocked}`.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--agent` of `hook`: one agent by its name.
+fn parse_agent(s: &str) -> Result<Agent, String> {
+    Agent::parse(s).ok_or_else(|| format!("`{s}` is not an agent: say claude, codex or gemini"))
+}
+
+/// `--agent` of `install` / `uninstall`: one agent, or all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AgentChoice {
+    /// Claude Code.
+    Claude,
+    /// Codex CLI.
+    Codex,
+    /// Gemini CLI.
+    Gemini,
+    /// All three.
+    All,
+}
+
+impl AgentChoice {
+    /// The agents chosen.
+    pub fn agents(self) -> Vec<Agent> {
+        match self {
+            AgentChoice::Claude => vec![Agent::Claude],
+            AgentChoice::Codex => vec![Agent::Codex],
+            AgentChoice::Gemini => vec![Agent::Gemini],
+            AgentChoice::All => Agent::ALL.to_vec(),
+        }
+    }
 }

@@ -19,16 +19,19 @@ fn main() -> ExitCode {
     // hook` is what Claude Code runs on every tool call when the small
     // `agentd-hook` is not installed.
     let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-    if let [home_flag, home, verb] = argv.as_slice()
-        && home_flag == "--home"
-        && verb == "hook"
-    {
-        return ExitCode::from(agentd_hook::hook(Some(std::path::Path::new(home))));
-    }
-    if let [verb] = argv.as_slice()
-        && verb == "hook"
-    {
-        return ExitCode::from(agentd_hook::hook(None));
+    let (home, rest) = match argv.as_slice() {
+        [flag, home, rest @ ..] if flag == "--home" => (Some(std::path::Path::new(home)), rest),
+        rest => (None, rest),
+    };
+    let agent = match rest {
+        [verb] if verb == "hook" => Some(agentd_core::Agent::Claude),
+        [verb, flag, name] if verb == "hook" && flag == "--agent" => {
+            name.to_str().and_then(agentd_core::Agent::parse)
+        }
+        _ => None,
+    };
+    if let Some(agent) = agent {
+        return ExitCode::from(agentd_hook::hook(home, agent));
     }
     let args = cli::Cli::parse();
     cmd::run(args)

@@ -8,6 +8,7 @@ fn env() -> HookEnv {
         claude_pid: Some(42),
         project_dir: Some("/w/p".into()),
         git_branch: Some("main".into()),
+        agent: None,
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agentd_claude::hook::HookEnv;
-use agentd_core::{Approval, Origin};
+use agentd_core::{Agent, Approval, Origin};
 use agentd_proto::api::{IngestParams, IngestResult};
 use serde_json::Value;
 
@@ -36,15 +36,56 @@ impl Service {
     pub async fn ingest(
         &self,
         source: Source,
-        p: IngestParams,
+        mut p: IngestParams,
         peer_pid: Option<u32>,
     ) -> Result<Ingested, ServiceError> {
-        let shared = &self.shared;
-        let mut env: HookEnv = match p.env {
+        let env: HookEnv = match std::mem::take(&mut p.env) {
             Value::Null => HookEnv::default(),
             v => serde_json::from_value(v)
                 .map_err(|e| ServiceError::invalid(format!("bad `env`: {e}")))?,
         };
+        let agent = env.agent();
+        if agent == Agent::Claude || source != Source::Hook {
+            return self.ingest_as_claude(source, p, None, env, peer_pid).await;
+        }
+        // Another agent: decide on the payload as Claude Code would have
+        // sent it, store the agent's own, answer in the agent's shape.
+        let own = p.payload.clone();
+        let view = crate::agents::view(agent, &own).into_owned();
+        let ingested = self
+            .ingest_as_claude(
+                source,
+                IngestParams { payload: view, ..p },
+                Some(&own),
+                env,
+                peer_pid,
+            )
+            .await?;
+        Ok(match ingested {
+            Ingested::Now(r) => Ingested::Now(crate::agents::reply(agent, &own, r)),
+            Ingested::Held(mut hold) => {
+                let reply = hold.reply;
+                hold.reply = Box::pin(async move {
+                    reply
+                        .await
+                        .map(|v| crate::agents::reply_value(agent, &own, v))
+                });
+                Ingested::Held(hold)
+            }
+        })
+    }
+
+    /// Ingests `p`, whose payload is in Claude Code's shape; `own` is the
+    /// agent's own payload when that differs (it is what is stored).
+    async fn ingest_as_claude(
+        &self,
+        source: Source,
+        p: IngestParams,
+        own: Option<&Value>,
+        mut env: HookEnv,
+        peer_pid: Option<u32>,
+    ) -> Result<Ingested, ServiceError> {
+        let shared = &self.shared;
         if env.claude_pid.is_none()
             && let Some(peer) = peer_pid
             && self.agent_pid_unknown(&p.payload)
@@ -63,7 +104,7 @@ impl Service {
             .await
             .flatten();
         }
-        let mut prepared = ingest::prepare(source, &p.payload, env)?;
+        let mut prepared = ingest::prepare(source, own.unwrap_or(&p.payload), env)?;
         prepared.delivery_id = p.event_id.clone();
         // agentd's own checks for this event, found (off the async workers)
         // while the event commits: the reply depends on both.

@@ -4,8 +4,8 @@
 //! It does exactly what `agentd hook` and `agentd statusline` do, in a
 //! binary that links nothing else (no CLI parser, no async runtime, no
 //! SQLite, no TUI), so that starting it costs about what starting `cat`
-//! does. Arguments: `[--home DIR] hook` or `[--home DIR] statusline
-//! [--chain COMMAND]`. Whatever goes wrong, it exits 0 (fail open).
+//! does. Arguments: `[--home DIR] hook [--agent claude|codex|gemini]` or
+//! `[--home DIR] statusline [--chain COMMAND]`. Whatever goes wrong, it exits 0 (fail open).
 //!
 //! It is `#![no_main]`: the C `main` below skips the Rust runtime's
 //! start-up (reading `/proc/self/maps` for the main thread's stack guard,
@@ -40,8 +40,25 @@ fn run() -> u8 {
     let mut home: Option<PathBuf> = None;
     let mut verb = None;
     let mut chain: Option<String> = None;
+    let mut agent = agentd_core::Agent::Claude;
     while let Some(a) = args.next() {
         match a.to_str() {
+            Some("--agent") => {
+                let name = args.next();
+                match name
+                    .as_ref()
+                    .and_then(|n| n.to_str())
+                    .and_then(agentd_core::Agent::parse)
+                {
+                    Some(a) => agent = a,
+                    None => {
+                        eprintln!(
+                            "agentd-hook: --agent takes claude, codex or gemini, not {name:?}"
+                        );
+                        return 0;
+                    }
+                }
+            }
             Some("--home") => home = args.next().map(PathBuf::from),
             Some("--chain") => chain = args.next().and_then(|c| c.into_string().ok()),
             Some(s) if s.starts_with("--chain=") => chain = Some(s["--chain=".len()..].to_owned()),
@@ -56,14 +73,14 @@ fn run() -> u8 {
             }
             _ => {
                 eprintln!(
-                    "agentd-hook: unexpected argument {a:?}; usage: agentd-hook [--home DIR] hook | statusline [--chain COMMAND]"
+                    "agentd-hook: unexpected argument {a:?}; usage: agentd-hook [--home DIR] hook [--agent claude|codex|gemini] | statusline [--chain COMMAND]"
                 );
                 return 0;
             }
         }
     }
     match verb {
-        Some("hook") => agentd_hook::hook(home.as_deref()),
+        Some("hook") => agentd_hook::hook(home.as_deref(), agent),
         Some("statusline") => agentd_hook::statusline(home.as_deref(), chain.as_deref()),
         _ => {
             eprintln!("agentd-hook: say `hook` or `statusline`");

@@ -246,6 +246,12 @@ fn checks(paths: &Paths) -> Vec<Check> {
             }
         },
     }
+    // Codex CLI and Gemini CLI: checked once the user has them.
+    for agent in [agentd_core::Agent::Codex, agentd_core::Agent::Gemini] {
+        if let Some(c) = other_agent(agent) {
+            out.push(c);
+        }
+    }
     // The index.
     if let Some(c) = client.as_mut() {
         match c.index_status(false) {
@@ -368,6 +374,87 @@ fn checks(paths: &Paths) -> Vec<Check> {
 }
 
 /// `agentd doctor [--json]`: exits 1 when anything needs fixing.
+/// The hooks check of Codex CLI or Gemini CLI; `None` when the user has
+/// neither its folder nor agentd's hooks for it (it is not in use).
+fn other_agent(agent: agentd_core::Agent) -> Option<Check> {
+    let check = match agent {
+        agentd_core::Agent::Codex => "codex hooks",
+        _ => "gemini hooks",
+    };
+    let fix = format!("agentd install --agent {agent}");
+    let (path, missing) = match super::install_agents::missing_hooks(agent) {
+        Ok(r) => r,
+        Err(e) => return Some(bad(check, e, format!("fix the file by hand, then {fix}"))),
+    };
+    let folder_exists = path.parent().is_some_and(Path::is_dir);
+    let total = match agent {
+        agentd_core::Agent::Codex => agentd_codex::settings::HOOK_EVENTS.len(),
+        _ => agentd_gemini::settings::HOOK_EVENTS.len(),
+    };
+    if missing.len() == total {
+        return folder_exists.then(|| {
+            bad(
+                check,
+                format!("not installed in {}", path.display()),
+                fix.clone(),
+            )
+        });
+    }
+    if !missing.is_empty() {
+        return Some(bad(
+            check,
+            format!(
+                "{} of {total} events lack agentd's hook in {}: {}",
+                missing.len(),
+                path.display(),
+                missing.join(", ")
+            ),
+            fix,
+        ));
+    }
+    if agent == agentd_core::Agent::Codex {
+        let trusted = codex_trusted_hooks(&path.with_file_name("config.toml"));
+        if trusted == 0 {
+            return Some(bad(
+                check,
+                format!(
+                    "installed in {}, but Codex has trusted no hook yet, so it skips them",
+                    path.display()
+                ),
+                "start codex, type /hooks and trust agentd's hooks",
+            ));
+        }
+        return Some(ok(
+            check,
+            format!(
+                "{total} events in {}; Codex has {trusted} trusted hooks (it skips any whose hash changed since)",
+                path.display()
+            ),
+        ));
+    }
+    Some(ok(check, format!("{total} events in {}", path.display())))
+}
+
+/// How many hooks Codex has recorded as trusted (`[hooks.state.*]
+/// trusted_hash` in its config.toml); 0 when it cannot say.
+fn codex_trusted_hooks(config: &Path) -> usize {
+    let Ok(text) = agentd_fs::read_to_string(config, 4 << 20) else {
+        return 0;
+    };
+    let Ok(doc) = text.parse::<toml::Table>() else {
+        return 0;
+    };
+    doc.get("hooks")
+        .and_then(|h| h.get("state"))
+        .and_then(toml::Value::as_table)
+        .map_or(0, |state| {
+            state
+                .values()
+                .filter(|v| v.get("trusted_hash").is_some())
+                .count()
+        })
+}
+
 pub fn doctor(paths: &Paths, json: bool) -> ExitCode {
     let checks = checks(paths);
     let healthy = checks.iter().all(|c| c.ok);

@@ -4,9 +4,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-/// `agentd hook`.
-pub fn hook(home: Option<&Path>) -> ExitCode {
-    ExitCode::from(agentd_hook::hook(home))
+/// `agentd hook [--agent claude|codex|gemini]`.
+pub fn hook(home: Option<&Path>, agent: agentd_core::Agent) -> ExitCode {
+    ExitCode::from(agentd_hook::hook(home, agent))
 }
 
 /// `agentd statusline [--chain CMD]`.

@@ -90,19 +90,11 @@ fn binary_path() -> Result<String, String> {
         .ok_or_else(|| format!("the agentd binary path {} is not UTF-8", exe.display()))
 }
 
-/// `agentd install [--dry-run]`.
-pub fn install(home: Option<&Path>, dry_run: bool) -> ExitCode {
-    let Some(path) = settings_path() else {
-        return fail("cannot find Claude Code's settings: set HOME or CLAUDE_CONFIG_DIR");
-    };
-    let mut doc = match read(&path) {
-        Ok(d) => d,
-        Err(e) => return fail(&e),
-    };
-    let exe = match binary_path() {
-        Ok(e) => e,
-        Err(e) => return fail(&e),
-    };
+/// The hook and status-line commands for this binary, pinned to `home`
+/// (or `$AGENTD_HOME`) when given, with the hold timeout of that root's
+/// approvals (held hooks must outlive it).
+pub(super) fn commands(home: Option<&Path>) -> Result<Commands, String> {
+    let exe = binary_path()?;
     // Pin the root the hooks report to when it is not the default one.
     let home = home.map(Path::to_path_buf).or_else(|| {
         std::env::var_os("AGENTD_HOME")
@@ -112,12 +104,27 @@ pub fn install(home: Option<&Path>, dry_run: bool) -> ExitCode {
     let home = home.map(|h| std::path::absolute(&h).unwrap_or(h));
     let home = home.as_ref().and_then(|h| h.to_str());
     let mut cmds = Commands::for_binary(&exe, home);
-    // Held hooks must outlive the approval timeout of the root they report to.
     if let Ok(paths) = agentd_client::Paths::resolve(home.map(Path::new))
         && let Ok(config) = agentd_client::Config::load(&paths.config)
     {
         cmds.hold_timeout_s = config.approvals.timeout_s.saturating_add(60);
     }
+    Ok(cmds)
+}
+
+/// `agentd install [--dry-run]`.
+pub fn install(home: Option<&Path>, dry_run: bool) -> ExitCode {
+    let Some(path) = settings_path() else {
+        return fail("cannot find Claude Code's settings: set HOME or CLAUDE_CONFIG_DIR");
+    };
+    let mut doc = match read(&path) {
+        Ok(d) => d,
+        Err(e) => return fail(&e),
+    };
+    let cmds = match commands(home) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
     let report = match settings::install(&mut doc, &cmds) {
         Ok(r) => r,
         Err(e) => return fail(&format!("{}: {e}", path.display())),

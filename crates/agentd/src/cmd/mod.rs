@@ -11,6 +11,7 @@ mod hook;
 mod hooks;
 mod hq;
 mod install;
+mod install_agents;
 mod mcp;
 mod plugins;
 mod query;
@@ -20,6 +21,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use agentd_client::{ClientError, Config, Paths};
+use agentd_core::Agent;
 
 use crate::cli::{
     Cli, Command, ConfigCommand, HooksCommand, HqCommand, HqTokenCommand, MemoryCommand,
@@ -34,7 +36,7 @@ pub fn run(cli: Cli) -> ExitCode {
     JSON_ERRORS.store(cli.command.json(), Ordering::Relaxed);
     // The hook paths fail open: any trouble, even finding paths, exits 0.
     match cli.command {
-        Command::Hook => return hook::hook(cli.home.as_deref()),
+        Command::Hook { agent } => return hook::hook(cli.home.as_deref(), agent),
         Command::Statusline { chain } => {
             return hook::statusline(cli.home.as_deref(), chain.as_deref());
         }
@@ -49,18 +51,28 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Start => daemon::start(&paths, cli.home.as_deref()),
         Command::Stop => daemon::stop(&paths),
         Command::Status => daemon::status(&paths),
-        Command::Install { dry_run, mcp: true } => mcp::install(cli.home.as_deref(), dry_run),
-        Command::Install { dry_run, .. } => install::install(cli.home.as_deref(), dry_run),
-        Command::Uninstall { dry_run, mcp: true } => mcp::uninstall(dry_run),
-        Command::Uninstall { dry_run, .. } => {
-            let hooks = install::uninstall(dry_run);
-            let server = mcp::uninstall(dry_run);
-            if hooks == ExitCode::SUCCESS {
-                server
-            } else {
-                hooks
+        Command::Install {
+            dry_run, mcp: true, ..
+        } => mcp::install(cli.home.as_deref(), dry_run),
+        Command::Install { dry_run, agent, .. } => all_of(agent.agents(), |a| match a {
+            Agent::Claude => install::install(cli.home.as_deref(), dry_run),
+            a => install_agents::install(cli.home.as_deref(), a, dry_run),
+        }),
+        Command::Uninstall {
+            dry_run, mcp: true, ..
+        } => mcp::uninstall(dry_run),
+        Command::Uninstall { dry_run, agent, .. } => all_of(agent.agents(), |a| match a {
+            Agent::Claude => {
+                let hooks = install::uninstall(dry_run);
+                let server = mcp::uninstall(dry_run);
+                if hooks == ExitCode::SUCCESS {
+                    server
+                } else {
+                    hooks
+                }
             }
-        }
+            a => install_agents::uninstall(a, dry_run),
+        }),
         Command::Mcp => mcp::serve_stdio(&paths),
         Command::Ls {
             json,
@@ -315,8 +327,21 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Rules {
             command: RulesCommand::Test { tool, input, cwd },
         } => approvals::rules_test(&paths, &tool, &input, cwd.as_deref()),
-        Command::Hook | Command::Statusline { .. } => ExitCode::SUCCESS,
+        Command::Hook { .. } | Command::Statusline { .. } => ExitCode::SUCCESS,
     }
+}
+
+/// Runs `f` for every agent (all of them, even after one fails); the first
+/// failure's exit code, else success.
+fn all_of(agents: Vec<Agent>, mut f: impl FnMut(Agent) -> ExitCode) -> ExitCode {
+    let mut code = ExitCode::SUCCESS;
+    for a in agents {
+        let c = f(a);
+        if code == ExitCode::SUCCESS {
+            code = c;
+        }
+    }
+    code
 }
 
 /// Connects to the daemon, or prints why not (exit 2 when it is not running).

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use agentd_client::{Client, Paths};
 
+pub mod agents;
 pub mod ccusage;
 pub mod claude;
 pub mod postgres;

@@ -1,0 +1,127 @@
+//! The real Codex CLI and Gemini CLI, each run offline against a local fake
+//! of its model API with agentd's hooks installed by `agentd install
+//! --agent`: sessions appear with the right agent, cwd and tool; a shell
+//! command an agentd rule denies does not run; the agent's own payloads are
+//! stored and its reply is in its own shape.
+
+mod support;
+
+use std::time::Duration;
+
+use agentd_proto::api::{EventsListParams, SessionView, SessionsListParams};
+use fake_models::Script;
+use support::agents::AgentUser;
+use support::{TestDaemon, wait_for};
+
+const WAIT: Duration = Duration::from_secs(120);
+
+/// A daemon whose rules deny `rm` and allow nothing else by rule.
+fn daemon() -> TestDaemon {
+    TestDaemon::with_config(
+        "[[rules]]\nrule = \"Bash(rm:*)\"\naction = \"deny\"\nmessage = \"agentd-rule-says-no\"\n",
+    )
+}
+
+/// The only session of `agent` the daemon knows, once it has `want`.
+fn session_of(d: &TestDaemon, agent: &str, want: impl Fn(&SessionView) -> bool) -> SessionView {
+    wait_for(&format!("a {agent} session"), WAIT, || {
+        let page = d
+            .client()
+            .sessions_page(&SessionsListParams {
+                history: Some(false),
+                ..Default::default()
+            })
+            .ok()?;
+        page.sessions
+            .into_iter()
+            .find(|s| s.session.agent == agent && want(s))
+    })
+}
+
+fn hook_events(d: &TestDaemon, session: &str) -> Vec<agentd_proto::api::EventRecord> {
+    d.client()
+        .events(&EventsListParams {
+            session_id: Some(session.to_owned()),
+            ..Default::default()
+        })
+        .expect("events.list")
+        .events
+        .into_iter()
+        .filter(|e| e.source == "hook")
+        .collect()
+}
+
+fn run_agent(agent: &'static str) {
+    let d = daemon();
+    let victim_name = "victim.txt";
+    let user = AgentUser::new(
+        agent,
+        &d.home,
+        Script {
+            shell_command: format!("rm -f {victim_name}"),
+            ..Script::default()
+        },
+    );
+    let victim = user.project.join(victim_name);
+    std::fs::write(&victim, "keep me").unwrap();
+    let out = user.prompt("remove the victim file");
+    assert!(
+        out.status.success(),
+        "{agent} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        victim.exists(),
+        "{agent} ran the `rm` an agentd rule denies"
+    );
+    // The model was told why.
+    let told = user
+        .fake
+        .bodies()
+        .iter()
+        .any(|b| b.to_string().contains("agentd-rule-says-no"));
+    assert!(told, "the denial's reason never reached the model");
+
+    let cwd = user.project.to_string_lossy().into_owned();
+    let s = session_of(&d, agent, |s| {
+        s.session.cwd.as_deref() == Some(cwd.as_str())
+    });
+    let events = hook_events(&d, &s.session.id);
+    let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
+    let (pre, start) = match agent {
+        "codex" => ("PreToolUse", "SessionStart"),
+        _ => ("BeforeTool", "SessionStart"),
+    };
+    assert!(names.contains(&start), "{names:?}");
+    let pre = events
+        .iter()
+        .find(|e| e.name == pre)
+        .unwrap_or_else(|| panic!("no {pre} in {names:?}"));
+    assert_eq!(pre.agent, agent);
+    assert_eq!(pre.kind, "tool.started");
+    // Stored as the agent sent it: Gemini's own tool name.
+    let own_tool = if agent == "codex" {
+        "Bash"
+    } else {
+        "run_shell_command"
+    };
+    assert_eq!(pre.payload["tool_name"], own_tool, "{}", pre.payload);
+    assert!(
+        pre.payload["tool_input"]["command"]
+            .as_str()
+            .is_some_and(|c| c.contains("rm -f")),
+        "{}",
+        pre.payload
+    );
+}
+
+#[test]
+fn codex_cli_sessions_are_registered_and_its_tool_calls_judged_by_agentds_rules() {
+    run_agent("codex");
+}
+
+#[test]
+fn gemini_cli_sessions_are_registered_and_its_tool_calls_judged_by_agentds_rules() {
+    run_agent("gemini");
+}
