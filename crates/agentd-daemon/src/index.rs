@@ -18,14 +18,23 @@ use crate::paging::Continuation;
 /// index right after start.
 const INDEX_OPEN_WAIT: Duration = Duration::from_secs(10);
 
-/// The roots to index: Claude Code's projects folder plus `[index] roots`,
-/// or exactly `AGENTD_INDEX_ROOTS`.
+/// The roots to index: Claude Code's projects folder, Codex CLI's
+/// rollouts (`$CODEX_HOME/sessions`) and Gemini CLI's chats
+/// (`~/.gemini/tmp`), plus `[index] roots`; or exactly
+/// `AGENTD_INDEX_ROOTS`. Roots that do not exist yet are watched once they
+/// do.
 pub fn roots(config: &Config) -> Vec<PathBuf> {
     let mut roots: Vec<PathBuf> = Vec::new();
-    if !config.index.roots_only
-        && let Some(c) = agentd_client::claude_config_dir()
-    {
-        roots.push(c.join("projects"));
+    if !config.index.roots_only {
+        if let Some(c) = agentd_client::claude_config_dir() {
+            roots.push(c.join("projects"));
+        }
+        if let Some(c) = agentd_client::codex_home() {
+            roots.push(c.join("sessions"));
+        }
+        if let Some(g) = agentd_client::gemini_dir() {
+            roots.push(g.join("tmp"));
+        }
     }
     roots.extend(config.index.roots.iter().map(PathBuf::from));
     roots.dedup();

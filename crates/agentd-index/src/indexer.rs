@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 
-use agentd_transcript::{Record, Role, TitleKind, parse_line};
+use agentd_transcript::{Record, Role, TitleKind, parse_line_of};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::IndexError;
@@ -129,11 +129,18 @@ impl Indexer {
         let file_id = match &existing {
             Some(c) => c.id,
             None => self.conn.query_row(
-                "INSERT INTO files (path, project, session_id, agent_id) VALUES (?1, ?2, ?3, ?4) RETURNING id",
-                params![path_str(path), kind.project, kind.session_id, kind.agent_id],
+                "INSERT INTO files (path, project, session_id, agent_id, agent) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                params![path_str(path), kind.project, kind.session_id, kind.agent_id, kind.agent.as_str()],
                 |r| r.get(0),
             )?,
         };
+        // What earlier reads of this file learned from lines a resumed read
+        // starts after: the session a header named, the current model.
+        let (file_session, file_model): (Option<String>, Option<String>) = self.conn.query_row(
+            "SELECT session_id, model FROM files WHERE id = ?1",
+            [file_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         let mut offset = existing.as_ref().map_or(0, |c| c.offset);
         if let Some(c) = &existing
             && !still_valid(c, &file, &meta)
@@ -157,6 +164,8 @@ impl Indexer {
         let mut ctx = FileCtx {
             file_id,
             kind,
+            file_session: kind.session_id.clone().or(file_session),
+            model: file_model,
             sessions: HashMap::new(),
             types: HashMap::new(),
             bad: 0,
@@ -175,7 +184,7 @@ impl Indexer {
             if oversized {
                 ctx.skipped += 1;
             } else {
-                match parse_line(&line) {
+                match parse_line_of(kind.agent, &line) {
                     Ok(rec) => apply(&tx, &mut ctx, &rec, offset, len)?,
                     Err(_) => ctx.bad += 1,
                 }
@@ -222,6 +231,12 @@ impl Indexer {
 struct FileCtx<'k> {
     file_id: i64,
     kind: &'k FileKind,
+    /// The session of lines that do not name one: the path's, or the one
+    /// a header line named (Gemini chats, Codex rollouts).
+    file_session: Option<String>,
+    /// The model of usage lines that do not name one: the last one named
+    /// (Codex's `turn_context`).
+    model: Option<String>,
     sessions: HashMap<String, SessionDelta>,
     types: HashMap<String, i64>,
     bad: i64,
@@ -286,10 +301,28 @@ fn apply(
     len: u64,
 ) -> Result<(), IndexError> {
     *ctx.types.entry(rec.kind.clone()).or_default() += 1;
+    if ctx.kind.agent != agentd_core::Agent::Claude {
+        // Other formats name the session once, in a header line.
+        if let Some(id) = &rec.session_id
+            && ctx.file_session.as_ref() != Some(id)
+        {
+            ctx.file_session = Some(id.clone());
+            tx.prepare_cached("UPDATE files SET session_id = ?2 WHERE id = ?1")?
+                .execute(params![ctx.file_id, id])?;
+        }
+        if rec.usage.is_none()
+            && let Some(m) = &rec.model
+            && ctx.model.as_ref() != Some(m)
+        {
+            ctx.model = Some(m.clone());
+            tx.prepare_cached("UPDATE files SET model = ?2 WHERE id = ?1")?
+                .execute(params![ctx.file_id, m])?;
+        }
+    }
     let session = rec
         .session_id
         .clone()
-        .or_else(|| ctx.kind.session_id.clone())
+        .or_else(|| ctx.file_session.clone())
         .unwrap_or_else(|| {
             ctx.kind
                 .agent_id
@@ -325,6 +358,25 @@ fn apply(
         *slot = Some(t.text.clone());
     }
     if let Some(role) = rec.role {
+        if rec.supersedes && rec.uuid.is_some() {
+            // A rewritten message: point at the newest copy, search its text.
+            let old: Option<i64> = tx
+                .prepare_cached("SELECT id FROM messages WHERE uuid = ?1")?
+                .query_row([&rec.uuid], |r| r.get(0))
+                .optional()?;
+            if let Some(id) = old {
+                tx.prepare_cached(
+                    "UPDATE messages SET file_id = ?2, offset = ?3, len = ?4, ts_ms = COALESCE(?5, ts_ms) WHERE id = ?1",
+                )?
+                .execute(params![id, ctx.file_id, offset as i64, len as i64, rec.ts_ms])?;
+                tx.prepare_cached("DELETE FROM messages_fts WHERE rowid = ?1")?
+                    .execute([id])?;
+                if !rec.text.is_empty() {
+                    tx.prepare_cached("INSERT INTO messages_fts (rowid, text) VALUES (?1, ?2)")?
+                        .execute(params![id, rec.text])?;
+                }
+            }
+        }
         let inserted = tx
             .prepare_cached(
                 "INSERT OR IGNORE INTO messages (uuid, file_id, offset, len, session_id, agent_id, ts_ms, role)
@@ -378,7 +430,7 @@ fn apply(
             ctx.file_id,
             session,
             ts,
-            rec.model.as_deref().unwrap_or(""),
+            rec.model.as_deref().or(ctx.model.as_deref()).unwrap_or(""),
             rec.is_sidechain,
             clamp(u.input_tokens),
             clamp(u.output_tokens),
@@ -401,6 +453,9 @@ fn clamp(n: u64) -> i64 {
 /// Claude Code writes one record per content block, each repeating the
 /// response's usage, so records of one API response share a key.
 fn usage_key(rec: &Record, session: &str, ts: i64, file_id: i64, offset: u64) -> String {
+    if let Some(k) = &rec.usage_key {
+        return format!("k:{session}:{k}");
+    }
     match (rec.message_id.as_deref(), rec.request_id.as_deref()) {
         (Some(m), Some(r)) if !m.is_empty() && !r.is_empty() => format!("r:{m}:{r}"),
         (Some(m), _) if m.starts_with("msg_") => format!("a:{m}:{session}"),
@@ -423,8 +478,8 @@ fn flush(
     for (id, d) in ctx.sessions.drain() {
         tx.prepare_cached(
             "INSERT INTO sessions (id, project, cwd, git_branch, first_ms, last_ms, custom_title, ai_title,
-                                   summary, last_prompt, first_prompt, user_msgs, assistant_msgs)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                                   summary, last_prompt, first_prompt, user_msgs, assistant_msgs, agent)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
              ON CONFLICT (id) DO UPDATE SET
                project = COALESCE(sessions.project, excluded.project),
                cwd = COALESCE(sessions.cwd, excluded.cwd),
@@ -452,7 +507,8 @@ fn flush(
             d.last_prompt,
             d.first_prompt,
             d.user_msgs,
-            d.assistant_msgs
+            d.assistant_msgs,
+            ctx.kind.agent.as_str()
         ])?;
     }
     for (t, n) in ctx.types.drain() {

@@ -32,6 +32,8 @@ pub struct FileKind {
     pub session_id: Option<String>,
     /// The subagent id of `agent-<id>.jsonl` files.
     pub agent_id: Option<String>,
+    /// The agent whose format the file is in.
+    pub agent: agentd_core::Agent,
 }
 
 /// Why a file under a root is not indexed as a transcript.
@@ -80,6 +82,35 @@ pub fn classify(root: &Path, path: &Path) -> Result<FileKind, Skip> {
         .ok_or(Skip::NotUtf8)?;
     let (file, dirs) = parts.split_last().ok_or(Skip::NotJsonl)?;
     let stem = file.strip_suffix(".jsonl").ok_or(Skip::NotJsonl)?;
+    // Codex CLI's rollouts (`sessions/YYYY/MM/DD/rollout-<ISO>-<uuid>.jsonl`)
+    // and Gemini CLI's chats (`tmp/<project>/chats/session-*.jsonl`) are
+    // known by name wherever their root is; Claude Code names neither so.
+    if let Some(rest) = stem.strip_prefix("rollout-") {
+        // The session is the UUID that ends the name (36 characters).
+        let id = rest
+            .len()
+            .checked_sub(36)
+            .and_then(|at| rest.get(at..))
+            .filter(|id| id.len() == 36 && id.chars().filter(|c| *c == '-').count() == 4);
+        return Ok(FileKind {
+            project: String::new(),
+            session_id: id.map(str::to_owned),
+            agent_id: None,
+            agent: agentd_core::Agent::Codex,
+        });
+    }
+    if stem.starts_with("session-") && dirs.last() == Some(&"chats") {
+        return Ok(FileKind {
+            project: dirs
+                .len()
+                .checked_sub(2)
+                .map_or_else(String::new, |i| dirs[i].to_owned()),
+            // Named inside, by the header line (`sessionId`).
+            session_id: None,
+            agent_id: None,
+            agent: agentd_core::Agent::Gemini,
+        });
+    }
     let Some(parent) = dirs.last() else {
         return Err(Skip::NotInProject);
     };
@@ -98,16 +129,19 @@ pub fn classify(root: &Path, path: &Path) -> Result<FileKind, Skip> {
                 project: String::new(),
                 session_id: None,
                 agent_id,
+                agent: agentd_core::Agent::Claude,
             },
             1 => FileKind {
                 project: dirs[0].to_owned(),
                 session_id: None,
                 agent_id,
+                agent: agentd_core::Agent::Claude,
             },
             k => FileKind {
                 project: dirs[k - 2].to_owned(),
                 session_id: Some(dirs[k - 1].to_owned()),
                 agent_id,
+                agent: agentd_core::Agent::Claude,
             },
         });
     }
@@ -115,6 +149,7 @@ pub fn classify(root: &Path, path: &Path) -> Result<FileKind, Skip> {
         project: (*parent).to_owned(),
         session_id: agent_id.is_none().then(|| stem.to_owned()),
         agent_id,
+        agent: agentd_core::Agent::Claude,
     })
 }
 
@@ -196,7 +231,27 @@ mod tests {
             project: project.into(),
             session_id: session.map(Into::into),
             agent_id: agent.map(Into::into),
+            agent: agentd_core::Agent::Claude,
         })
+    }
+
+    #[test]
+    fn codex_rollouts_and_gemini_chats_are_known_by_name() {
+        let id = "01a22632-3a96-7bd0-802a-a80ee0cb9791";
+        let k = kind(&format!(
+            "/r/2026/11/29/rollout-2026-11-29T07-25-55-{id}.jsonl"
+        ))
+        .unwrap();
+        assert_eq!(k.agent, agentd_core::Agent::Codex);
+        assert_eq!(k.session_id.as_deref(), Some(id));
+        let k = kind("/r/rollout-short.jsonl").unwrap();
+        assert_eq!((k.agent, k.session_id), (agentd_core::Agent::Codex, None));
+        let k = kind("/r/gproj/chats/session-2026-11-29T07-28-37cd8f0b.jsonl").unwrap();
+        assert_eq!(k.agent, agentd_core::Agent::Gemini);
+        assert_eq!((k.project.as_str(), k.session_id), ("gproj", None));
+        // A Claude Code session file in a folder that happens to be `chats`.
+        let k = kind("/r/chats/6f1c.jsonl").unwrap();
+        assert_eq!(k.agent, agentd_core::Agent::Claude);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use agentd_transcript::{parse_line, query_terms, snippet};
+use agentd_transcript::{query_terms, snippet};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -79,6 +79,8 @@ pub struct IndexedSession {
     pub subagents: Vec<String>,
     /// Tokens used in all (deduplicated).
     pub total_tokens: u64,
+    /// The agent whose transcript it is (`claude`, `codex`, `gemini`).
+    pub agent: String,
 }
 
 /// Filters of [`Reader::sessions`].
@@ -96,6 +98,9 @@ pub struct SessionFilter {
     /// At most this many.
     #[serde(default)]
     pub limit: Option<usize>,
+    /// Only this agent's sessions (`claude`, `codex`, `gemini`).
+    #[serde(default)]
+    pub agent: Option<String>,
 }
 
 /// Record types this indexer understands (reference §4.2).
@@ -216,7 +221,7 @@ impl Reader {
         let terms = query_terms(query);
         let mut stmt = self.conn.prepare_cached(
             "SELECT m.session_id, m.agent_id, m.uuid, m.ts_ms, m.role, f.path, m.offset, m.len,
-                    COALESCE(s.cwd, s.project)
+                    COALESCE(s.cwd, s.project), f.agent
              FROM messages m JOIN files f ON f.id = m.file_id
              LEFT JOIN sessions s ON s.id = m.session_id
              WHERE m.id = ?1",
@@ -236,14 +241,16 @@ impl Reader {
                         r.get::<_, i64>(6)?,
                         r.get::<_, i64>(7)?,
                         r.get::<_, Option<String>>(8)?,
+                        r.get::<_, String>(9)?,
                     ))
                 })
                 .optional()?;
-            let Some((session_id, agent_id, uuid, ts_ms, role, path, offset, len, project)) = row
+            let Some((session_id, agent_id, uuid, ts_ms, role, path, offset, len, project, agent)) =
+                row
             else {
                 continue;
             };
-            let text = files.text(&path, offset, len);
+            let text = files.text(&path, &agent, offset, len);
             hits.push(Hit {
                 session_id,
                 agent_id,
@@ -279,7 +286,7 @@ impl Reader {
             |r| r.get(0),
         )?;
         let mut stmt = self.conn.prepare_cached(
-            "SELECT m.uuid, m.ts_ms, m.role, m.agent_id, f.path, m.offset, m.len
+            "SELECT m.uuid, m.ts_ms, m.role, m.agent_id, f.path, m.offset, m.len, f.agent
              FROM messages m JOIN files f ON f.id = m.file_id
              WHERE m.session_id = ?1
              ORDER BY m.ts_ms IS NULL, m.ts_ms, m.file_id, m.offset LIMIT ?2 OFFSET ?3",
@@ -293,13 +300,14 @@ impl Reader {
                 r.get::<_, String>(4)?,
                 r.get::<_, i64>(5)?,
                 r.get::<_, i64>(6)?,
+                r.get::<_, String>(7)?,
             ))
         })?;
         let mut files = FileCache::default();
         let mut messages = Vec::new();
         for (i, row) in rows.enumerate() {
-            let (uuid, ts_ms, role, agent_id, path, off, len) = row?;
-            let rec = files.record(&path, off, len);
+            let (uuid, ts_ms, role, agent_id, path, off, len, agent) = row?;
+            let rec = files.record(&path, &agent, off, len);
             let (text, tools, model) = match rec {
                 Some(r) => {
                     // Tool results are all "tool text"; keep them whole.
@@ -352,15 +360,22 @@ impl Reader {
     pub fn sessions(&self, f: &SessionFilter) -> Result<Vec<IndexedSession>, IndexError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, project, cwd, git_branch, first_ms, last_ms, custom_title, ai_title, summary,
-                    first_prompt, last_prompt, user_msgs, assistant_msgs
+                    first_prompt, last_prompt, user_msgs, assistant_msgs, agent
              FROM sessions
              WHERE (?1 IS NULL OR cwd LIKE '%' || ?1 || '%' OR project LIKE '%' || ?1 || '%')
                AND (?2 IS NULL OR last_ms >= ?2)
+               AND (?5 IS NULL OR agent = ?5)
              ORDER BY last_ms DESC LIMIT ?3 OFFSET ?4",
         )?;
         let limit = f.limit.unwrap_or(1000).min(100_000) as i64;
         let rows = stmt.query_map(
-            params![f.project, f.since_ms, limit, f.offset.unwrap_or(0) as i64],
+            params![
+                f.project,
+                f.since_ms,
+                limit,
+                f.offset.unwrap_or(0) as i64,
+                f.agent
+            ],
             session_row,
         )?;
         let mut out = Vec::new();
@@ -379,7 +394,7 @@ impl Reader {
     pub fn session(&self, id: &str) -> Result<Option<IndexedSession>, IndexError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, project, cwd, git_branch, first_ms, last_ms, custom_title, ai_title, summary,
-                    first_prompt, last_prompt, user_msgs, assistant_msgs
+                    first_prompt, last_prompt, user_msgs, assistant_msgs, agent
              FROM sessions WHERE id = ?1 OR (?1 <> '' AND id >= ?1 AND id < ?1 || x'ff') LIMIT 2",
         )?;
         let mut found: Vec<IndexedSession> = stmt
@@ -512,6 +527,7 @@ fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IndexedSession> {
         models: Vec::new(),
         subagents: Vec::new(),
         total_tokens: 0,
+        agent: r.get(13)?,
     })
 }
 
@@ -529,7 +545,14 @@ struct FileCache {
 }
 
 impl FileCache {
-    fn record(&mut self, path: &str, offset: i64, len: i64) -> Option<agentd_transcript::Record> {
+    /// The record at `offset` of `path`, a transcript in `agent`'s format.
+    fn record(
+        &mut self,
+        path: &str,
+        agent: &str,
+        offset: i64,
+        len: i64,
+    ) -> Option<agentd_transcript::Record> {
         let file = self
             .open
             .entry(path.to_owned())
@@ -544,11 +567,12 @@ impl FileCache {
         if buf.last() == Some(&b'\n') {
             buf.pop();
         }
-        parse_line(&buf).ok()
+        let agent = agentd_core::Agent::parse(agent).unwrap_or_default();
+        agentd_transcript::parse_line_of(agent, &buf).ok()
     }
 
-    fn text(&mut self, path: &str, offset: i64, len: i64) -> String {
-        self.record(path, offset, len)
+    fn text(&mut self, path: &str, agent: &str, offset: i64, len: i64) -> String {
+        self.record(path, agent, offset, len)
             .map(|r| r.text)
             .unwrap_or_default()
     }

@@ -93,6 +93,12 @@ pub const MIGRATIONS: &[&str] = &[
         count   INTEGER NOT NULL,
         PRIMARY KEY (file_id, type)
     ) WITHOUT ROWID;",
+    // 2: other agents' transcripts (Codex rollouts, Gemini chats): the
+    //    agent of each file and session; a file's session and model when
+    //    only its first lines name them (resumed reads start later).
+    "ALTER TABLE files ADD COLUMN agent TEXT NOT NULL DEFAULT 'claude';
+     ALTER TABLE files ADD COLUMN model TEXT;
+     ALTER TABLE sessions ADD COLUMN agent TEXT NOT NULL DEFAULT 'claude';",
 ];
 
 /// Opens (creating) and migrates the index at `path`, with the store's

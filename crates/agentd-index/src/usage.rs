@@ -84,12 +84,14 @@ pub fn report(
         GroupBy::Session => "u.session_id",
         GroupBy::Project => "COALESCE(s.cwd, s.project, '')",
         GroupBy::Model => "''",
+        GroupBy::Agent => "COALESCE(f.agent, 'claude')",
     };
     let sql = format!(
         "SELECT {key_sql} AS k, u.model,
                 (u.input + u.cache_write + u.cache_read > {short}) + (u.input + u.cache_write + u.cache_read > {long}) AS class,
                 SUM(u.input), SUM(u.output), SUM(u.cache_write), SUM(u.cache_write_1h), SUM(u.cache_read)
          FROM usage u LEFT JOIN sessions s ON s.id = u.session_id
+              LEFT JOIN files f ON f.id = u.file_id
          WHERE (?1 IS NULL OR u.ts_ms >= ?1) AND (?2 IS NULL OR u.ts_ms < ?2)
            AND (?3 IS NULL OR u.session_id = ?3)
          GROUP BY k, u.model, class",

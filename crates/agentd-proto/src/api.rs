@@ -131,6 +131,9 @@ pub struct SessionsListParams {
     /// Only sessions whose project or cwd contains this.
     #[serde(default)]
     pub project: Option<String>,
+    /// Only sessions of this agent (`claude`, `codex`, `gemini`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
     /// Answer `{sessions, next_offset}`, a page that fits a frame, instead
     /// of a bare array (which fails when it would not fit).
     #[serde(default)]

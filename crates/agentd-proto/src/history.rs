@@ -201,6 +201,8 @@ pub enum GroupBy {
     Project,
     /// Model id.
     Model,
+    /// The agent (`claude`, `codex`, `gemini`).
+    Agent,
 }
 
 /// A report request.

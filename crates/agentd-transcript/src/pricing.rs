@@ -12,6 +12,14 @@
 //! long-context rates. Models not in the table are *unpriced*: reports list
 //! them as such and never count them as free. `agentd.toml` can add or
 //! override entries (`[pricing."model-id"]`).
+//!
+//! Codex CLI's and Gemini CLI's models: OpenAI's API pricing page
+//! (standard tier; cached input as listed, no cache-write charge) and
+//! Google's Gemini Developer API pricing page (standard tier; Pro models'
+//! prompts over 200 000 tokens at the long-context rates; context-cache
+//! reads as listed, storage not counted), as of 2026-11-30. Only models
+//! whose prices those pages state are here; a newer one is unpriced until
+//! it is added (or priced in `agentd.toml`).
 
 use crate::Usage;
 
@@ -91,9 +99,65 @@ const SONNET_LONG: LongContext = LongContext {
     cache_read: 0.6,
 };
 
+/// OpenAI and Google bill no cache writes: input, output and cache-read
+/// rates only.
+const fn read_price(input: f64, output: f64, cache_read: f64) -> Price {
+    Price {
+        input,
+        output,
+        cache_write_5m: input,
+        cache_write_1h: input,
+        cache_read,
+        long_context: None,
+    }
+}
+
+/// A Gemini Pro price with its rates for prompts over 200 000 tokens.
+const fn gemini_pro(short: (f64, f64, f64), long: (f64, f64, f64)) -> Price {
+    Price {
+        long_context: Some(LongContext {
+            above_prompt_tokens: LONG_CONTEXT_TOKENS,
+            input: long.0,
+            output: long.1,
+            cache_write_5m: long.0,
+            cache_write_1h: long.0,
+            cache_read: long.2,
+        }),
+        ..read_price(short.0, short.1, short.2)
+    }
+}
+
 /// The shipped table: model family (the id with any date suffix removed)
 /// → price. Matched by [`family`].
 pub const TABLE: &[(&str, Price)] = &[
+    // OpenAI (Codex CLI).
+    ("gpt-5.2", read_price(1.75, 14.0, 0.175)),
+    ("gpt-5.1-codex-mini", read_price(0.25, 2.0, 0.025)),
+    ("gpt-5.1-codex", read_price(1.25, 10.0, 0.125)),
+    ("gpt-5.1", read_price(1.25, 10.0, 0.125)),
+    ("gpt-5-codex", read_price(1.25, 10.0, 0.125)),
+    ("gpt-5", read_price(1.25, 10.0, 0.125)),
+    ("gpt-5-mini", read_price(0.25, 2.0, 0.025)),
+    ("gpt-5-nano", read_price(0.05, 0.4, 0.005)),
+    ("gpt-4.1", read_price(2.0, 8.0, 0.5)),
+    ("gpt-4.1-mini", read_price(0.4, 1.6, 0.1)),
+    ("gpt-4.1-nano", read_price(0.1, 0.4, 0.025)),
+    ("gpt-4o", read_price(2.5, 10.0, 1.25)),
+    ("gpt-4o-mini", read_price(0.15, 0.6, 0.075)),
+    ("o3", read_price(2.0, 8.0, 0.5)),
+    ("o4-mini", read_price(1.1, 4.4, 0.275)),
+    ("codex-mini-latest", read_price(1.5, 6.0, 0.375)),
+    // Google (Gemini CLI).
+    (
+        "gemini-3-pro-preview",
+        gemini_pro((2.0, 12.0, 0.2), (4.0, 18.0, 0.4)),
+    ),
+    (
+        "gemini-2.5-pro",
+        gemini_pro((1.25, 10.0, 0.125), (2.5, 15.0, 0.25)),
+    ),
+    ("gemini-2.5-flash", read_price(0.3, 2.5, 0.03)),
+    ("gemini-2.5-flash-lite", read_price(0.1, 0.4, 0.01)),
     ("claude-fable-5-2", tier(8.0, 40.0, 0.2)),
     ("claude-mythos-5-2", tier(8.0, 40.0, 0.2)),
     ("claude-fable-5-1", tier(10.0, 50.0, 0.25)),
@@ -155,6 +219,24 @@ pub fn family(model: &str) -> &str {
     let mut m = model;
     if let Some(i) = m.find("claude-") {
         m = &m[i..];
+    }
+    // Gemini's `models/…`, OpenAI's `openai/…` on routers.
+    if let Some((_, tail)) = m.rsplit_once('/') {
+        m = tail;
+    }
+    // OpenAI's snapshots end `-YYYY-MM-DD`.
+    if m.len() > 11 {
+        let (head, tail) = m.split_at(m.len() - 11);
+        let b = tail.as_bytes();
+        if b[0] == b'-'
+            && b[5] == b'-'
+            && b[8] == b'-'
+            && [1, 2, 3, 4, 6, 7, 9, 10]
+                .iter()
+                .all(|&i| b[i].is_ascii_digit())
+        {
+            m = head;
+        }
     }
     if let Some(i) = m.find(['@', ':']) {
         m = &m[..i];
@@ -248,6 +330,25 @@ mod tests {
         );
         assert_eq!(family("claude-opus-4@20250514"), "claude-opus-4");
         assert_eq!(family("<synthetic>"), "<synthetic>");
+        assert_eq!(family("gpt-5-2025-08-07"), "gpt-5");
+        assert_eq!(family("models/gemini-2.5-flash"), "gemini-2.5-flash");
+        assert_eq!(family("gpt-5.1-codex"), "gpt-5.1-codex");
+    }
+
+    #[test]
+    fn other_agents_models() {
+        let g = lookup("gpt-5-codex", &[]).unwrap();
+        assert_eq!((g.input, g.output, g.cache_read), (1.25, 10.0, 0.125));
+        let p = lookup("gemini-2.5-pro", &[]).unwrap();
+        let u = |n| Usage {
+            input_tokens: n,
+            ..Usage::default()
+        };
+        assert!((cost(&p, &u(200_000)) - 0.25).abs() < 1e-12);
+        assert!((cost(&p, &u(200_001)) - 200_001.0 * 2.5 / 1e6).abs() < 1e-12);
+        // Not on the pages as of the table's date: unpriced, never free.
+        assert!(lookup("gemini-3.1-pro-preview", &[]).is_none());
+        assert!(lookup("gpt-fake", &[]).is_none());
     }
 
     #[test]

@@ -173,6 +173,14 @@ pub struct Record {
     pub is_prompt: bool,
     /// A title carried by a metadata record.
     pub title: Option<Title>,
+    /// What identifies the API response `usage` belongs to, for formats
+    /// that repeat it (Codex's running `token_count` totals, Gemini's
+    /// rewritten messages); `None` keys by `message_id`/`request_id`.
+    pub usage_key: Option<String>,
+    /// A later line with the same `uuid` supersedes this one (Gemini CLI
+    /// rewrites a message as its tool calls complete); Claude Code's
+    /// repeated uuids are copies, and the first is kept.
+    pub supersedes: bool,
 }
 
 impl Record {
@@ -428,12 +436,22 @@ pub fn parse_line(line: &[u8]) -> Result<Record, LineError> {
     Ok(rec)
 }
 
+/// A line as a JSON object (other formats' parsers start here).
+pub(crate) fn object(line: &[u8]) -> Result<serde_json::Value, LineError> {
+    let text = String::from_utf8_lossy(line);
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(v) if v.is_object() => Ok(v),
+        Ok(_) => Err(LineError::NotObject),
+        Err(e) => Err(LineError::Json(e.to_string())),
+    }
+}
+
 fn title(kind: TitleKind, text: Option<Cow<'_, str>>) -> Option<Title> {
     let text = text?.trim().to_owned();
     (!text.is_empty()).then_some(Title { kind, text })
 }
 
-fn parse_ts(s: &str) -> Option<i64> {
+pub(crate) fn parse_ts(s: &str) -> Option<i64> {
     s.parse::<jiff::Timestamp>()
         .ok()
         .map(|t| t.as_millisecond())

@@ -366,11 +366,11 @@ pub enum Command {
     },
     /// Token usage and cost from the transcripts.
     #[command(
-        after_help = "Examples:\n  agentd usage\n  agentd usage monthly\n  agentd usage session --since 7d\n  agentd usage model --since 2026-11-01 --until 2026-11-30 --json"
+        after_help = "Examples:\n  agentd usage\n  agentd usage monthly\n  agentd usage session --since 7d\n  agentd usage model --since 2026-11-01 --until 2026-11-30 --json\n  agentd usage agent"
     )]
     Usage {
         /// Grouping (default: daily, as ccusage).
-        #[arg(value_parser = ["daily", "monthly", "session", "project", "model"], default_value = "daily")]
+        #[arg(value_parser = ["daily", "monthly", "session", "project", "model", "agent"], default_value = "daily")]
         by: String,
         /// First day included: YYYY-MM-DD, an RFC 3339 time, today,
         /// yesterday, or an age (30m, 12h, 7d, 2w).

@@ -2,23 +2,35 @@
 //! of its model API with agentd's hooks installed by `agentd install
 //! --agent`: sessions appear with the right agent, cwd and tool; a shell
 //! command an agentd rule denies does not run; the agent's own payloads are
-//! stored and its reply is in its own shape.
+//! stored and its reply is in its own shape; its transcript is indexed,
+//! searchable and shown, and `usage` counts exactly the tokens the fake
+//! API reported.
 
 mod support;
 
 use std::time::Duration;
 
-use agentd_proto::api::{EventsListParams, SessionView, SessionsListParams};
+use agentd_proto::api::{EventsListParams, SessionView, SessionsListParams, TranscriptParams};
+use agentd_proto::history::{GroupBy, SearchQuery, UsageQuery};
 use fake_models::Script;
 use support::agents::AgentUser;
 use support::{TestDaemon, wait_for};
 
 const WAIT: Duration = Duration::from_secs(120);
 
-/// A daemon whose rules deny `rm` and allow nothing else by rule.
-fn daemon() -> TestDaemon {
-    TestDaemon::with_config(
+/// A daemon whose rules deny `rm`, indexing `user`'s transcripts.
+fn daemon(home: &std::path::Path, user: &AgentUser) -> TestDaemon {
+    std::fs::write(
+        home.join("agentd.toml"),
         "[[rules]]\nrule = \"Bash(rm:*)\"\naction = \"deny\"\nmessage = \"agentd-rule-says-no\"\n",
+    )
+    .unwrap();
+    TestDaemon::start_with_env(
+        home,
+        vec![(
+            "AGENTD_INDEX_ROOTS".into(),
+            user.transcripts().to_string_lossy().into_owned(),
+        )],
     )
 }
 
@@ -52,16 +64,17 @@ fn hook_events(d: &TestDaemon, session: &str) -> Vec<agentd_proto::api::EventRec
 }
 
 fn run_agent(agent: &'static str) {
-    let d = daemon();
+    let root = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
     let victim_name = "victim.txt";
     let user = AgentUser::new(
         agent,
-        &d.home,
+        root.path(),
         Script {
             shell_command: format!("rm -f {victim_name}"),
             ..Script::default()
         },
     );
+    let d = daemon(root.path(), &user);
     let victim = user.project.join(victim_name);
     std::fs::write(&victim, "keep me").unwrap();
     let out = user.prompt("remove the victim file");
@@ -114,6 +127,90 @@ fn run_agent(agent: &'static str) {
         "{}",
         pre.payload
     );
+
+    // The transcript: indexed under the same session, searchable, shown.
+    let id = s.session.id.clone();
+    let hits = wait_for("the transcript to be searchable", WAIT, || {
+        let hits = d
+            .client()
+            .search(&SearchQuery {
+                query: "remove victim".into(),
+                project: None,
+                session_id: None,
+                since_ms: None,
+                until_ms: None,
+                limit: None,
+                offset: None,
+            })
+            .ok()?;
+        (!hits.is_empty()).then_some(hits)
+    });
+    assert!(hits.iter().all(|h| h.session_id == id), "{hits:?}");
+    // The agent has exited, but the index may still be reading its file.
+    let page = wait_for("the whole transcript to be indexed", WAIT, || {
+        let page = d
+            .client()
+            .transcript(&TranscriptParams {
+                id: id.clone(),
+                offset: 0,
+                limit: None,
+            })
+            .ok()?;
+        page.messages
+            .iter()
+            .any(|m| m.role == "assistant" && m.text.contains("done from fake"))
+            .then_some(page)
+    });
+    assert!(
+        page.messages
+            .iter()
+            .any(|m| m.role == "user" && m.text.contains("remove the victim file")),
+        "{:?}",
+        page.messages
+    );
+    assert!(
+        page.messages
+            .iter()
+            .flat_map(|m| &m.tools)
+            .any(|t| t.name == "Bash" && t.summary.contains("rm -f")),
+        "{:?}",
+        page.messages
+    );
+
+    // Usage: exactly what the fake API reported, under the agent.
+    let reported = user.fake.responses() as u64;
+    assert!(reported >= 2, "{reported} model responses");
+    let usage = wait_for("usage to count every response", WAIT, || {
+        let u = d
+            .client()
+            .usage(
+                &UsageQuery {
+                    group_by: GroupBy::Agent,
+                    since: None,
+                    until: None,
+                    timezone: Some("UTC".into()),
+                    session_id: None,
+                },
+                0,
+            )
+            .ok()?;
+        (u.totals.output_tokens == reported * 5).then_some(u)
+    });
+    let row = usage
+        .rows
+        .iter()
+        .find(|r| r.period == agent)
+        .unwrap_or_else(|| panic!("no {agent} row in {:?}", usage.rows));
+    assert_eq!(
+        row.input_tokens + row.cache_read_tokens,
+        reported * 10,
+        "{row:?}"
+    );
+    assert_eq!(row.output_tokens, reported * 5, "{row:?}");
+    assert_eq!(usage.rows.len(), 1, "{:?}", usage.rows);
+    // The fake's models are in no price table: listed, never free.
+    assert!(!row.unpriced_models.is_empty(), "{row:?}");
+    assert_eq!(row.cost_usd, None, "{row:?}");
 }
 
 #[test]

@@ -115,10 +115,13 @@ impl CoreQuery {
             u64,
         >,
         #[graphql(desc = "At most this many.")] limit: Option<u64>,
+        #[graphql(desc = "Only this agent's sessions (`claude`, `codex`, `gemini`).")]
+        agent: Option<String>,
     ) -> async_graphql::Result<SessionPage> {
         let p = SessionsListParams {
             status,
             project,
+            agent,
             history,
             offset: offset.map(|o| o as usize),
             limit: limit.map(|l| l as usize),
@@ -298,6 +301,8 @@ pub enum Grouping {
     Project,
     /// Model id.
     Model,
+    /// The agent (`claude`, `codex`, `gemini`).
+    Agent,
 }
 
 impl From<Grouping> for GroupBy {
@@ -308,6 +313,7 @@ impl From<Grouping> for GroupBy {
             Grouping::Session => GroupBy::Session,
             Grouping::Project => GroupBy::Project,
             Grouping::Model => GroupBy::Model,
+            Grouping::Agent => GroupBy::Agent,
         }
     }
 }

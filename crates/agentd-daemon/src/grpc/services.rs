@@ -95,6 +95,7 @@ impl pb::session_service_server::SessionService for Services {
         let p = SessionsListParams {
             status: (!r.status.is_empty()).then_some(r.status),
             project: r.project,
+            agent: r.agent,
             history: r.history,
             offset: Some(r.offset as usize),
             limit: r.limit.map(|l| l as usize),

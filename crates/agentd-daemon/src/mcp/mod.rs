@@ -224,9 +224,10 @@ fn group_by(by: Option<&str>) -> Result<GroupBy, ServiceError> {
         "project" => GroupBy::Project,
         "model" => GroupBy::Model,
         "session" => GroupBy::Session,
+        "agent" => GroupBy::Agent,
         other => {
             return Err(ServiceError::invalid(format!(
-                "cannot group usage by `{other}`: use day, month, project, model or session"
+                "cannot group usage by `{other}`: use day, month, project, model, session or agent"
             )));
         }
     })
@@ -419,6 +420,7 @@ impl McpServer {
                 offset: Some(offset),
                 history: Some(history),
                 project: project.clone(),
+                agent: None,
                 paged: true,
             };
             match self.service.sessions(p).await? {

@@ -28,7 +28,10 @@ impl Service {
     pub async fn sessions(&self, p: SessionsListParams) -> Result<SessionsListed, ServiceError> {
         let shared = &self.shared;
         // Pages after the first are slices of the list the first one built.
-        let key = format!("{:?}|{:?}|{:?}", p.status, p.project, p.history);
+        let key = format!(
+            "{:?}|{:?}|{:?}|{:?}",
+            p.status, p.project, p.history, p.agent
+        );
         let kept = (p.offset.unwrap_or(0) > 0)
             .then(|| shared.session_pages.get(&key))
             .flatten();
@@ -94,6 +97,7 @@ impl Service {
             .into_iter()
             .filter(|s| wants(s.status.as_str()))
             .filter(|s| in_project(s.cwd.as_deref(), s.project.as_deref()))
+            .filter(|s| p.agent.as_ref().is_none_or(|a| *a == s.agent))
             .map(SessionView::new)
             .collect();
         if p.history.unwrap_or(true) {
@@ -101,6 +105,7 @@ impl Service {
                 .index
                 .history(agentd_index::query::SessionFilter {
                     project: p.project.clone(),
+                    agent: p.agent.clone(),
                     limit: Some(100_000),
                     ..Default::default()
                 })
@@ -136,7 +141,7 @@ impl Service {
                     continue;
                 }
                 let first = s.first_ms.unwrap_or(0);
-                let mut session = agentd_core::Session::new(s.id.clone(), "claude", first);
+                let mut session = agentd_core::Session::new(s.id.clone(), &s.agent, first);
                 session.status = agentd_core::Status::Ended;
                 session.status_since_ms = s.last_ms.unwrap_or(first);
                 session.last_event_ms = s.last_ms.unwrap_or(first);
