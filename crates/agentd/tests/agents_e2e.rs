@@ -10,7 +10,11 @@ mod support;
 
 use std::time::Duration;
 
-use agentd_proto::api::{EventsListParams, SessionView, SessionsListParams, TranscriptParams};
+use agentd_core::Decision;
+use agentd_proto::api::{
+    ApprovalsListParams, DecideParams, EventsListParams, SessionView, SessionsListParams,
+    TranscriptParams,
+};
 use agentd_proto::history::{GroupBy, SearchQuery, UsageQuery};
 use fake_models::Script;
 use support::agents::AgentUser;
@@ -18,13 +22,12 @@ use support::{TestDaemon, wait_for};
 
 const WAIT: Duration = Duration::from_secs(120);
 
-/// A daemon whose rules deny `rm`, indexing `user`'s transcripts.
-fn daemon(home: &std::path::Path, user: &AgentUser) -> TestDaemon {
-    std::fs::write(
-        home.join("agentd.toml"),
-        "[[rules]]\nrule = \"Bash(rm:*)\"\naction = \"deny\"\nmessage = \"agentd-rule-says-no\"\n",
-    )
-    .unwrap();
+const DENY_RM: &str =
+    "[[rules]]\nrule = \"Bash(rm:*)\"\naction = \"deny\"\nmessage = \"agentd-rule-says-no\"\n";
+
+/// A daemon with `config`, indexing `user`'s transcripts.
+fn daemon(home: &std::path::Path, user: &AgentUser, config: &str) -> TestDaemon {
+    std::fs::write(home.join("agentd.toml"), config).unwrap();
     TestDaemon::start_with_env(
         home,
         vec![(
@@ -74,7 +77,7 @@ fn run_agent(agent: &'static str) {
             ..Script::default()
         },
     );
-    let d = daemon(root.path(), &user);
+    let d = daemon(root.path(), &user, DENY_RM);
     let victim = user.project.join(victim_name);
     std::fs::write(&victim, "keep me").unwrap();
     let out = user.prompt("remove the victim file");
@@ -208,9 +211,16 @@ fn run_agent(agent: &'static str) {
     );
     assert_eq!(row.output_tokens, reported * 5, "{row:?}");
     assert_eq!(usage.rows.len(), 1, "{:?}", usage.rows);
-    // The fake's models are in no price table: listed, never free.
-    assert!(!row.unpriced_models.is_empty(), "{row:?}");
-    assert_eq!(row.cost_usd, None, "{row:?}");
+    if agent == "codex" {
+        // `gpt-fake` is in no price table: listed, never free.
+        assert_eq!(row.unpriced_models, ["gpt-fake"], "{row:?}");
+        assert_eq!(row.cost_usd, None, "{row:?}");
+    } else {
+        // gemini-2.5-flash at $0.30 / $2.50 per million.
+        let want = (reported * 10) as f64 * 0.30e-6 + (reported * 5) as f64 * 2.50e-6;
+        let cost = row.cost_usd.expect("gemini-2.5-flash is priced");
+        assert!((cost - want).abs() < 1e-12, "{cost} vs {want}");
+    }
 }
 
 #[test]
@@ -221,4 +231,74 @@ fn codex_cli_sessions_are_registered_and_its_tool_calls_judged_by_agentds_rules(
 #[test]
 fn gemini_cli_sessions_are_registered_and_its_tool_calls_judged_by_agentds_rules() {
     run_agent("gemini");
+}
+
+/// An `ask` rule holds the agent's tool call until a human decides; the
+/// denial and its message reach the agent in its own reply shape.
+fn ask_then_deny(agent: &'static str) {
+    let root = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    let user = AgentUser::new(
+        agent,
+        root.path(),
+        Script {
+            shell_command: "rm -f victim.txt".into(),
+            ..Script::default()
+        },
+    );
+    let d = daemon(
+        root.path(),
+        &user,
+        "[[rules]]\nrule = \"Bash(rm:*)\"\naction = \"ask\"\n",
+    );
+    let victim = user.project.join("victim.txt");
+    std::fs::write(&victim, "keep me").unwrap();
+    let mut child = user
+        .command("remove the victim file")
+        .spawn()
+        .expect("start the agent");
+    let pending = wait_for("the held tool call", WAIT, || {
+        d.client()
+            .approvals(&ApprovalsListParams::default())
+            .ok()?
+            .into_iter()
+            .next()
+    });
+    assert_eq!(pending.approval.tool_name, "Bash");
+    assert_eq!(pending.approval.tool_input["command"], "rm -f victim.txt");
+    let session = d.client().session(&pending.approval.session_id).unwrap();
+    assert_eq!(session.session.agent, agent);
+    assert_eq!(session.session.status.as_str(), "needs_approval");
+    d.client()
+        .decide(&DecideParams {
+            id: pending.approval.id.clone(),
+            decision: Decision::Deny {
+                message: Some("a-human-said-no".into()),
+            },
+            apply_suggestions: false,
+            by: Some("test".into()),
+            reason: None,
+        })
+        .expect("deny");
+    let status = wait_for("the agent to finish", WAIT, || {
+        child.try_wait().ok().flatten()
+    });
+    assert!(status.success(), "{agent} exited with {status}");
+    assert!(victim.exists(), "{agent} ran the denied `rm`");
+    assert!(
+        user.fake
+            .bodies()
+            .iter()
+            .any(|b| b.to_string().contains("a-human-said-no")),
+        "the human's message never reached the model"
+    );
+}
+
+#[test]
+fn an_ask_rule_holds_a_codex_tool_call_until_a_human_denies_it() {
+    ask_then_deny("codex");
+}
+
+#[test]
+fn an_ask_rule_holds_a_gemini_tool_call_until_a_human_denies_it() {
+    ask_then_deny("gemini");
 }

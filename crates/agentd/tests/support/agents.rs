@@ -138,6 +138,12 @@ impl AgentUser {
 
     /// Runs one prompt non-interactively and waits for the agent to exit.
     pub fn prompt(&self, prompt: &str) -> Output {
+        self.command(prompt).output().expect("run the agent")
+    }
+
+    /// The command running one prompt non-interactively (stdout and stderr
+    /// piped).
+    pub fn command(&self, prompt: &str) -> Command {
         let bin = agent_bin(self.agent);
         let mut cmd = self.with_env(Command::new(bin));
         match self.agent {
@@ -152,7 +158,8 @@ impl AgentUser {
         };
         cmd.current_dir(&self.project)
             .stdin(Stdio::null())
-            .output()
-            .expect("run the agent")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
     }
 }
