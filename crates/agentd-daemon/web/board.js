@@ -13,6 +13,7 @@ function Row({ s, selected, onSelect }) {
       aria-selected=${selected} onClick=${onSelect}>
     <td><${Status} status=${status} /></td>
     <td class="title" title=${s.id}><a href=${`#/session/${encodeURIComponent(s.id)}`}>${titleOf(s)}</a></td>
+    <td class="agent">${s.agent ?? ''}</td>
     <td class="model">${s.model ?? ''}</td>
     <td class="num">${s.contextPct != null ? `${Math.round(s.contextPct)}%` : ''}</td>
     <td class="num">${usd(s.costUsd)}</td>
@@ -49,7 +50,7 @@ export function Board({ store, ui, setUi }) {
     <section aria-label="Sessions">
       <div class="toolbar">
         <input ref=${filterRef} type="search" class="filter" aria-label="Filter sessions"
-          placeholder="Filter: project, branch, status, model… ( / )" value=${ui.filter}
+          placeholder="Filter: project, branch, status, agent, model… ( / )" value=${ui.filter}
           onInput=${(e) => setUi({ ...ui, filter: e.currentTarget.value })} />
         <span class="muted">${visible.length} of ${store.sessions.size} sessions</span>
       </div>
@@ -60,7 +61,7 @@ export function Board({ store, ui, setUi }) {
       ${groups.map((g) => html`<table class="sessions" key=${g.dir}>
         <caption title=${g.dir}>${g.name} <span class="muted">${g.dir}</span></caption>
         <thead><tr>
-          <th scope="col">Status</th><th scope="col">Session</th><th scope="col">Model</th>
+          <th scope="col">Status</th><th scope="col">Session</th><th scope="col">Agent</th><th scope="col">Model</th>
           <th scope="col">Context</th><th scope="col">Cost</th><th scope="col">Tool</th>
           <th scope="col">Age</th><th scope="col">Branch</th><th scope="col">Pane</th>
         </tr></thead>

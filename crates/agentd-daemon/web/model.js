@@ -41,7 +41,7 @@ export function matches(s, text) {
   const words = text.toLowerCase().split(/\s+/).filter(Boolean);
   if (!words.length) return true;
   const hay = [
-    s.id, s.project, s.cwd, titleOf(s), s.gitBranch, s.model, shownStatus(s),
+    s.id, s.project, s.cwd, titleOf(s), s.gitBranch, s.agent, s.model, shownStatus(s),
     s.currentTool, s.lastTool, s.tmuxPane,
   ].filter(Boolean).join(' ').toLowerCase();
   return words.every((w) => hay.includes(w));

@@ -206,8 +206,11 @@ fn footer_line(app: &App, width: u16) -> Line<'static> {
 /// The column names above the session rows, laid out as [`session_line`]
 /// lays out its cells.
 fn column_headers(w: usize) -> Line<'static> {
-    let head = format!("  {:<22}", "STATUS");
-    let fixed = format!(" {:<14} {:<10} {:>7}  ", "MODEL", "CONTEXT", "COST");
+    let head = format!("  {:<20}", "STATUS");
+    let fixed = format!(
+        " {:<6} {:<11} {:<10} {:>7}  ",
+        "AGENT", "MODEL", "CONTEXT", "COST"
+    );
     let room = w.saturating_sub(head.chars().count() + fixed.chars().count() + 10);
     Line::from(Span::styled(
         format!("{head}{fixed}{:<room$} {}", "DOING", "ID"),
@@ -332,12 +335,13 @@ fn session_line(app: &App, s: &SessionView, w: usize) -> Line<'static> {
         .or_else(|| s.history.as_ref().and_then(|h| h.title.clone()))
         .unwrap_or_default();
     let fixed = format!(
-        " {:<14} {} {:>7}  ",
-        clean(model, 14),
+        " {:<6} {:<11} {} {:>7}  ",
+        clean(&s.session.agent, 6),
+        clean(model, 11),
         context_bar(s.session.context_pct),
         cost
     );
-    let head = format!("  {:<22}", clean(&status, 22));
+    let head = format!("  {:<20}", clean(&status, 20));
     let room = w.saturating_sub(head.chars().count() + fixed.chars().count() + 10);
     Line::from(vec![
         Span::styled(head, status_style(st)),

@@ -122,6 +122,9 @@ pub enum Command {
         /// exit 1 when none has.
         #[arg(long, value_name = "STATUS", value_delimiter = ',')]
         status: Vec<String>,
+        /// Only this agent's sessions: claude, codex or gemini.
+        #[arg(long, value_parser = parse_agent)]
+        agent: Option<Agent>,
         /// Every machine's sessions from this HQ (`http://HOST:PORT`), with
         /// a runner column; the user token from `AGENTD_HQ_TOKEN`.
         #[arg(long, value_name = "URL")]

@@ -57,7 +57,7 @@ pub fn project_name(s: &SessionView) -> String {
 
 /// One session's cells of the `agentd ls` table (STATUS, PROJECT, MODEL,
 /// LAST TOOL, ACTIVE, ID), every untrusted string made one safe line.
-pub fn session_cells(v: &SessionView, now_ms: i64) -> [String; 6] {
+pub fn session_cells(v: &SessionView, now_ms: i64) -> [String; 7] {
     let s = &v.session;
     [
         format!(
@@ -65,6 +65,7 @@ pub fn session_cells(v: &SessionView, now_ms: i64) -> [String; 6] {
             s.status.as_str().replace('_', " "),
             age(now_ms - s.status_since_ms)
         ),
+        truncate(&one_line(&s.agent), 8),
         truncate(&project_name(v), 24),
         truncate(&one_line(s.model.as_deref().unwrap_or("-")), 22),
         truncate(
@@ -112,8 +113,16 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 
 /// The `agentd ls` table, `now_ms` being the current time.
 pub fn sessions_table(sessions: &[SessionView], now_ms: i64, color: bool) -> String {
-    let header = ["STATUS", "PROJECT", "MODEL", "LAST TOOL", "ACTIVE", "ID"];
-    let rows: Vec<(Status, [String; 6])> = sessions
+    let header = [
+        "STATUS",
+        "AGENT",
+        "PROJECT",
+        "MODEL",
+        "LAST TOOL",
+        "ACTIVE",
+        "ID",
+    ];
+    let rows: Vec<(Status, [String; 7])> = sessions
         .iter()
         .map(|v| (v.session.status, session_cells(v, now_ms)))
         .collect();
@@ -307,7 +316,7 @@ mod tests {
         a.project = Some("/home/u/work/agentd".into());
         a.model = Some("claude-opus-5-5".into());
         a.last_tool = Some("Bash\x1b[2J".into());
-        let mut b = Session::new("ffff", "claude", 0);
+        let mut b = Session::new("ffff", "codex", 0);
         b.status = Status::Ended;
         let table = sessions_table(&[SessionView::new(a), SessionView::new(b)], 121_000, false);
         insta::assert_snapshot!(table);

@@ -507,3 +507,42 @@ fn web_open_hands_the_opener_a_private_page_never_the_code() {
         .expect("the link is printed");
     assert!(html.contains(url), "{html}");
 }
+
+/// Codex CLI and Gemini CLI sessions (the real CLIs, offline) sit on the
+/// board beside each other with their agent, and the filter picks one.
+#[test]
+fn codex_and_gemini_sessions_are_on_the_board_with_their_agent() {
+    need_chromium();
+    let d = TestDaemon::start();
+    let mut ids = Vec::new();
+    for agent in ["codex", "gemini"] {
+        let user = support::agents::AgentUser::new(agent, &d.home, fake_models::Script::default());
+        let out = user.prompt("say hello");
+        assert!(out.status.success(), "{agent}: {out:?}");
+        let cwd = user.project.to_string_lossy().into_owned();
+        let id = wait_for(&format!("the {agent} session"), WAIT, || {
+            d.client()
+                .sessions_page(&agentd_proto::api::SessionsListParams {
+                    agent: Some(agent.into()),
+                    history: Some(false),
+                    ..Default::default()
+                })
+                .ok()?
+                .sessions
+                .into_iter()
+                .find(|s| s.session.cwd.as_deref() == Some(cwd.as_str()))
+                .map(|s| s.session.id)
+        });
+        ids.push(id);
+    }
+    let login = login_link(&d);
+    drive(&[
+        "agents",
+        "--login",
+        &login,
+        "--session",
+        &ids[0],
+        "--session2",
+        &ids[1],
+    ]);
+}

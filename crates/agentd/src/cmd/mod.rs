@@ -79,10 +79,15 @@ pub fn run(cli: Cli) -> ExitCode {
             all,
             status,
             hq: Some(url),
+            ..
         } => hq::ls(&paths, &url, json, all, &status),
         Command::Ls {
-            json, all, status, ..
-        } => query::ls(&paths, json, all, &status),
+            json,
+            all,
+            status,
+            agent,
+            ..
+        } => query::ls(&paths, json, all, &status, agent),
         Command::Hq { command } => match command {
             HqCommand::Serve => hq::serve(&paths),
             HqCommand::Token { command } => match command {

@@ -26,9 +26,15 @@ fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
-/// `agentd ls [--json] [--all] [--status S,…]`: exit 1 when `--status`
+/// `agentd ls [--json] [--all] [--status S,…] [--agent A]`: exit 1 when `--status`
 /// matches no session, as grep does.
-pub fn ls(paths: &Paths, json: bool, all: bool, status: &[String]) -> ExitCode {
+pub fn ls(
+    paths: &Paths,
+    json: bool,
+    all: bool,
+    status: &[String],
+    agent: Option<agentd_core::Agent>,
+) -> ExitCode {
     for s in status {
         if !STATUSES.contains(&s.as_str()) {
             return super::usage_error(&format!(
@@ -58,6 +64,7 @@ pub fn ls(paths: &Paths, json: bool, all: bool, status: &[String]) -> ExitCode {
             history: Some(history),
             offset: Some(at),
             status: filter.map(<[String]>::to_vec),
+            agent: agent.map(|a| a.as_str().to_owned()),
             ..SessionsListParams::default()
         }) {
             Ok(p) => p,

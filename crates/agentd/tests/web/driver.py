@@ -286,6 +286,30 @@ def decide(p, a, deny):
     browser.close()
 
 
+def agents(p, a):
+    """Sessions of two agents (`--session` codex, `--session2` gemini) are on
+    the board with their agent, and the filter narrows the board to one."""
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    errors = []
+    ctx = browser.new_context(viewport=DESKTOP)
+    page = sign_in(ctx, a.login, errors)
+    codex = page.locator(f"tr[data-session='{a.session}']")
+    gemini = page.locator(f"tr[data-session='{a.session2}']")
+    expect(codex.locator("td.agent")).to_have_text("codex", timeout=WAIT_MS)
+    expect(gemini.locator("td.agent")).to_have_text("gemini", timeout=WAIT_MS)
+    shots(page, a.out, "board-agents")
+    page.get_by_label("Filter sessions").fill("gemini")
+    expect(codex).to_have_count(0, timeout=WAIT_MS)
+    expect(gemini).to_have_count(1, timeout=WAIT_MS)
+    page.get_by_label("Filter sessions").fill("codex")
+    expect(gemini).to_have_count(0, timeout=WAIT_MS)
+    expect(codex).to_have_count(1, timeout=WAIT_MS)
+    if errors:
+        fail(f"console errors: {errors}")
+    print(json.dumps({"ok": True}))
+    browser.close()
+
+
 def history(p, a):
     """Search finds a phrase and opens the transcript at the hit; the usage
     table's rows (as the page shows them) are printed for the Rust side to
@@ -800,6 +824,7 @@ def hq(p, a):
 SCENARIOS = {
     "hq": hq,
     "auth": auth,
+    "agents": agents,
     "approve": lambda p, a: decide(p, a, deny=False),
     "deny": lambda p, a: decide(p, a, deny=True),
     "elicit": elicit,
