@@ -155,7 +155,8 @@ pub fn to_event(
                 reason: Some("AskUserQuestion".to_owned()),
             }
         }
-        "PreToolUse" => EventKind::ToolStarted {
+        // A skill's embedded shell command (2.1.332) is a tool call too.
+        "PreToolUse" | "PreSkillShellCommand" => EventKind::ToolStarted {
             tool: tool(),
             tool_use_id: tool_use_id(),
         },

@@ -36,6 +36,19 @@ pub const HOOK_EVENTS: &[(&str, u64)] = &[
     ("ElicitationResult", 10),
 ];
 
+/// Claude Code's hook before a skill's embedded shell command (matched on
+/// `tool_name`, blocking like PreToolUse), and the first version that has
+/// it. Older versions refuse hook events they do not know, so install adds
+/// it only for a Claude Code that has it ([`Commands::claude_version`]).
+pub const SKILL_SHELL_HOOK: (&str, (u32, u32, u32)) = ("PreSkillShellCommand", (2, 1, 332));
+
+/// `claude --version`'s output (`2.1.330 (Claude Code)`) as a version.
+pub fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
+    let word = text.split_whitespace().next()?;
+    let mut parts = word.split('.').map(|p| p.parse::<u32>().ok());
+    Some((parts.next()??, parts.next()??, parts.next()??))
+}
+
 /// Why the settings document cannot be edited.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SettingsError {
@@ -64,6 +77,9 @@ pub struct Commands {
     /// approval timeout plus a minute, so agentd answers before Claude Code
     /// gives up.
     pub hold_timeout_s: u64,
+    /// The installed Claude Code's version, when known: hook events newer
+    /// than it are left out.
+    pub claude_version: Option<(u32, u32, u32)>,
 }
 
 impl Commands {
@@ -79,6 +95,7 @@ impl Commands {
             hook: format!("{prefix} hook"),
             statusline: format!("{prefix} statusline"),
             hold_timeout_s: 3660,
+            claude_version: None,
         }
     }
 }
@@ -139,11 +156,16 @@ pub fn install(settings: &mut Value, cmds: &Commands) -> Result<InstallReport, S
     let root = as_object(&mut doc, "settings.json (top level)")?;
     let hooks = root.entry("hooks").or_insert_with(|| json!({}));
     let hooks = as_object(hooks, "hooks")?;
+    let skill = (SKILL_SHELL_HOOK.0, 0);
+    let has_skill_hook = cmds.claude_version.is_some_and(|v| v >= SKILL_SHELL_HOOK.1);
     let wanted: Vec<(&str, Value)> = HOOK_EVENTS
         .iter()
+        .chain(has_skill_hook.then_some(&skill))
         .map(|(event, timeout)| {
             let timeout = match *event {
-                "PreToolUse" | "PermissionRequest" | "Elicitation" => cmds.hold_timeout_s,
+                "PreToolUse" | "PermissionRequest" | "Elicitation" | "PreSkillShellCommand" => {
+                    cmds.hold_timeout_s
+                }
                 _ => *timeout,
             };
             (
@@ -209,7 +231,11 @@ pub struct UninstallReport {
 pub fn uninstall(settings: &mut Value) -> Result<UninstallReport, SettingsError> {
     let mut report = UninstallReport::default();
     let root = as_object(settings, "settings.json (top level)")?;
-    let events: Vec<&str> = HOOK_EVENTS.iter().map(|(e, _)| *e).collect();
+    let events: Vec<&str> = HOOK_EVENTS
+        .iter()
+        .map(|(e, _)| *e)
+        .chain([SKILL_SHELL_HOOK.0])
+        .collect();
     report.hooks_removed = remove_handlers(root, &events);
     if let Some(Value::Object(line)) = root.get_mut("statusLine") {
         let current = line
@@ -479,6 +505,29 @@ mod tests {
         );
         assert_eq!(s, before);
         assert!(install(&mut json!([1]), &cmds()).is_err());
+    }
+
+    #[test]
+    fn the_skill_shell_hook_only_for_a_claude_code_that_has_it() {
+        assert_eq!(parse_version("2.1.330 (Claude Code)"), Some((2, 1, 330)));
+        assert_eq!(parse_version("garbage"), None);
+        let mut old = json!({});
+        let mut c = cmds();
+        c.claude_version = Some((2, 1, 330));
+        install(&mut old, &c).unwrap();
+        assert!(old["hooks"].get("PreSkillShellCommand").is_none());
+        let mut new = json!({});
+        c.claude_version = Some((2, 1, 332));
+        install(&mut new, &c).unwrap();
+        assert_eq!(
+            new["hooks"]["PreSkillShellCommand"][0]["hooks"][0]["timeout"],
+            3660
+        );
+        assert_eq!(
+            uninstall(&mut new).unwrap().hooks_removed,
+            HOOK_EVENTS.len() + 1
+        );
+        assert_eq!(new, json!({}));
     }
 
     #[test]

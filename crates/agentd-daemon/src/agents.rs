@@ -16,6 +16,9 @@ use agentd_core::{Agent, LifecycleEvent};
 use agentd_proto::api::IngestResult;
 use serde_json::Value;
 
+/// Claude Code's hook before a skill's shell command.
+const SKILL_SHELL: &str = agentd_claude::settings::SKILL_SHELL_HOOK.0;
+
 /// The lifecycle event of `agent`'s hook `payload`, received at `ts_ms`.
 ///
 /// # Errors
@@ -33,9 +36,17 @@ pub fn to_event(
     }
 }
 
-/// `payload` as Claude Code would have sent it (event and tool names).
+/// `payload` as Claude Code's core events would have sent it (event and
+/// tool names): Claude Code's own `PreSkillShellCommand` (2.1.332, a
+/// skill's shell command, blocking like PreToolUse) is judged as a
+/// `PreToolUse`.
 pub fn view(agent: Agent, payload: &Value) -> Cow<'_, Value> {
     match agent {
+        Agent::Claude if agentd_claude::hook::event_name(payload) == Some(SKILL_SHELL) => {
+            let mut v = payload.clone();
+            v["hook_event_name"] = Value::from("PreToolUse");
+            Cow::Owned(v)
+        }
         Agent::Claude => Cow::Borrowed(payload),
         Agent::Codex => agentd_codex::hook::view(payload),
         Agent::Gemini => agentd_gemini::hook::view(payload),
@@ -46,6 +57,17 @@ pub fn view(agent: Agent, payload: &Value) -> Cow<'_, Value> {
 /// Claude Code and Codex CLI read the same output; Gemini CLI gets its own
 /// ([`agentd_gemini::output::from_claude`]).
 pub fn reply(agent: Agent, payload: &Value, mut result: IngestResult) -> IngestResult {
+    let event = agentd_claude::hook::event_name(payload);
+    if agent == Agent::Claude
+        && event == Some(SKILL_SHELL)
+        && let Some(specific) = result
+            .output
+            .as_mut()
+            .and_then(|o| o.get_mut("hookSpecificOutput"))
+            .and_then(Value::as_object_mut)
+    {
+        specific.insert("hookEventName".into(), Value::from(SKILL_SHELL));
+    }
     if agent == Agent::Gemini {
         let event = agentd_claude::hook::event_name(payload).unwrap_or_default();
         result.output = result
@@ -58,7 +80,7 @@ pub fn reply(agent: Agent, payload: &Value, mut result: IngestResult) -> IngestR
 
 /// [`reply`] for a held call's JSON result (`{seq, output, exit_code}`).
 pub fn reply_value(agent: Agent, payload: &Value, result: Value) -> Value {
-    if agent == Agent::Claude || agent == Agent::Codex {
+    if agent == Agent::Codex {
         return result;
     }
     match serde_json::from_value::<IngestResult>(result.clone()) {

@@ -485,3 +485,52 @@ fn a_multi_line_command_is_shown_line_by_line_before_anyone_decides() {
     let out = hook.wait_with_output().unwrap();
     assert!(out.status.success());
 }
+
+/// Claude Code 2.1.332's hook before a skill's shell command is judged by
+/// the same rules as a PreToolUse, held for a human like one, and answered
+/// under its own event name; the stored event is the payload as sent.
+#[test]
+fn a_skills_shell_command_is_judged_and_held_like_a_tool_call() {
+    let d = TestDaemon::with_config(
+        "[[rules]]\nrule = \"Bash(rm:*)\"\naction = \"deny\"\nmessage = \"no rm\"\n\n\
+         [[rules]]\nrule = \"Bash(git push:*)\"\naction = \"ask\"\n",
+    );
+    let skill = |cmd: &str| {
+        json!({"session_id": "sk", "hook_event_name": "PreSkillShellCommand", "tool_name": "Bash",
+            "tool_input": {"command": cmd}, "skill_name": "deploy", "cwd": "/tmp"})
+    };
+    let out = run(
+        &d.home,
+        &["hook"],
+        Some(skill("rm -rf x").to_string().as_bytes()),
+    );
+    assert_eq!(
+        stdout_json(&out),
+        json!({"hookSpecificOutput": {"hookEventName": "PreSkillShellCommand",
+            "permissionDecision": "deny", "permissionDecisionReason": "no rm"}})
+    );
+    let held = spawn_hook(&d.home, &skill("git push origin main"));
+    let a = pending(&d, 1).remove(0);
+    assert_eq!(a.approval.tool_name, "Bash");
+    assert_eq!(status_of(&d, "sk"), "needs_approval");
+    let decided = run(&d.home, &["approve", &a.approval.id], None);
+    assert!(decided.status.success(), "{decided:?}");
+    let out = stdout_json(&held.wait_with_output().unwrap());
+    assert_eq!(
+        out["hookSpecificOutput"]["hookEventName"], "PreSkillShellCommand",
+        "{out}"
+    );
+    assert_eq!(out["hookSpecificOutput"]["permissionDecision"], "allow");
+    let events = d
+        .client()
+        .events(&agentd_proto::api::EventsListParams {
+            session_id: Some("sk".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .events;
+    let first = events.iter().find(|e| e.source == "hook").unwrap();
+    assert_eq!(first.name, "PreSkillShellCommand");
+    assert_eq!(first.kind, "tool.started");
+    assert_eq!(first.payload["skill_name"], "deploy");
+}

@@ -45,13 +45,29 @@ impl Service {
                 .map_err(|e| ServiceError::invalid(format!("bad `env`: {e}")))?,
         };
         let agent = env.agent();
-        if agent == Agent::Claude || source != Source::Hook {
-            return self.ingest_as_claude(source, p, None, env, peer_pid).await;
-        }
-        // Another agent: decide on the payload as Claude Code would have
-        // sent it, store the agent's own, answer in the agent's shape.
+        let view = match crate::agents::view(agent, &p.payload) {
+            std::borrow::Cow::Owned(v) if source == Source::Hook => Some(v),
+            _ => None,
+        };
+        let Some(view) = view else {
+            if agent == Agent::Claude || source != Source::Hook {
+                return self.ingest_as_claude(source, p, None, env, peer_pid).await;
+            }
+            // Claude Code's shape already (Codex): only the reply may differ.
+            let own = p.payload.clone();
+            return Ok(
+                match self
+                    .ingest_as_claude(source, p, None, env, peer_pid)
+                    .await?
+                {
+                    Ingested::Now(r) => Ingested::Now(crate::agents::reply(agent, &own, r)),
+                    held => held,
+                },
+            );
+        };
+        // Decide on the payload as Claude Code's PreToolUse etc. would have
+        // been sent, store the agent's own, answer in the agent's shape.
         let own = p.payload.clone();
-        let view = crate::agents::view(agent, &own).into_owned();
         let ingested = self
             .ingest_as_claude(
                 source,

@@ -46,7 +46,7 @@ fn bad(check: &'static str, detail: impl Into<String>, fix: impl Into<String>) -
 }
 
 /// A program's path on `PATH`, if any.
-fn on_path(name: &str) -> Option<std::path::PathBuf> {
+pub(super) fn on_path(name: &str) -> Option<std::path::PathBuf> {
     std::env::var_os("PATH").and_then(|p| {
         std::env::split_paths(&p)
             .map(|d| d.join(name))
@@ -54,8 +54,15 @@ fn on_path(name: &str) -> Option<std::path::PathBuf> {
     })
 }
 
+/// The Claude Code CLI agentd uses: `$AGENTD_CLAUDE`, else `claude` on PATH.
+pub(super) fn claude_bin() -> Option<std::path::PathBuf> {
+    std::env::var_os("AGENTD_CLAUDE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| on_path("claude"))
+}
+
 /// `prog --version`'s first line, within 5 s.
-fn version_of(prog: &Path) -> Option<String> {
+pub(super) fn version_of(prog: &Path) -> Option<String> {
     let mut child = std::process::Command::new(prog)
         .arg("--version")
         .stdin(std::process::Stdio::null())
@@ -332,10 +339,7 @@ fn checks(paths: &Paths) -> Vec<Check> {
         None => {}
     }
     // Agent CLIs.
-    let claude = std::env::var_os("AGENTD_CLAUDE")
-        .map(std::path::PathBuf::from)
-        .or_else(|| on_path("claude"));
-    match claude {
+    match claude_bin() {
         Some(c) => match version_of(&c) {
             Some(v) => out.push(ok("claude", format!("{} ({v})", c.display()))),
             None => out.push(bad(

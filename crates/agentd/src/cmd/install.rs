@@ -121,10 +121,15 @@ pub fn install(home: Option<&Path>, dry_run: bool) -> ExitCode {
         Ok(d) => d,
         Err(e) => return fail(&e),
     };
-    let cmds = match commands(home) {
+    let mut cmds = match commands(home) {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
+    // Hook events newer than the installed Claude Code are left out (it
+    // would refuse its settings).
+    cmds.claude_version = super::doctor::claude_bin()
+        .and_then(|c| super::doctor::version_of(&c))
+        .and_then(|v| settings::parse_version(&v));
     let report = match settings::install(&mut doc, &cmds) {
         Ok(r) => r,
         Err(e) => return fail(&format!("{}: {e}", path.display())),
