@@ -2,8 +2,8 @@
 # Runs every check: formatting, clippy, and all unit, integration and
 # end-to-end tests (the latter drive the real Claude Code CLI in tmux).
 # Installs what the end-to-end tests need when it is missing: tmux,
-# chromium and postgresql (Debian packages), the pinned Claude Code and ccusage (npm, cached
-# between runs), and the pinned Python clients of the network faces and
+# chromium and postgresql (Debian packages), the pinned Claude Code, Codex CLI,
+# Gemini CLI and ccusage (npm, cached between runs), and the pinned Python clients of the network faces and
 # Playwright (PyPI, in a venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +43,11 @@ fi
 
 AGENTD_CLAUDE_BIN="$(scripts/install-claude-code.sh)"
 export AGENTD_CLAUDE_BIN
+# The other agents the end-to-end tests drive (offline, against local fakes
+# of their model APIs).
+AGENTD_CODEX_BIN="$(scripts/install-agent.sh codex)"
+AGENTD_GEMINI_BIN="$(scripts/install-agent.sh gemini)"
+export AGENTD_CODEX_BIN AGENTD_GEMINI_BIN
 # The peer the usage reports are cross-checked against.
 AGENTD_CCUSAGE_BIN="$(scripts/install-ccusage.sh)"
 export AGENTD_CCUSAGE_BIN
