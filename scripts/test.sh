@@ -26,6 +26,15 @@ if [ ! -x /usr/bin/chromium ]; then
     exit 1
   fi
 fi
+# Desktop notifications: the tests start their own session bus.
+if ! command -v dbus-daemon >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq >&2 && apt-get install -y -qq dbus-daemon >&2
+  else
+    echo "dbus-daemon is needed by the desktop-notification test: install it (apt-get install dbus-daemon)" >&2
+    exit 1
+  fi
+fi
 # HQ's team-scale store: the tests start their own PostgreSQL clusters
 # with Debian's server binaries.
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then

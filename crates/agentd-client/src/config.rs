@@ -42,6 +42,178 @@ pub struct Config {
     pub hq: HqConfig,
     /// WASM plugins.
     pub plugins: PluginsConfig,
+    /// "Needs you" notifications and their sinks.
+    pub notify: NotifyConfig,
+}
+
+/// `[notify]`: when a session needs its user, and where to say so.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// A `working` session with no event for this long is stuck (seconds,
+    /// default 600).
+    pub stuck_after_s: u64,
+    /// The URL notifications link sessions to and ntfy's approve/deny
+    /// actions call (the web UI as the phone reaches it, e.g.
+    /// `https://laptop.tailnet:41956`); default: the HTTP listener's.
+    pub base_url: Option<String>,
+    /// The sinks (`[[notify.sinks]]`).
+    pub sinks: Vec<NotifySink>,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            stuck_after_s: 600,
+            base_url: None,
+            sinks: Vec::new(),
+        }
+    }
+}
+
+/// Where notifications go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SinkKind {
+    /// A JSON `POST` to `url`.
+    Webhook,
+    /// An ntfy topic (`url` = `https://ntfy.example/topic`), with
+    /// approve/deny actions on approvals.
+    Ntfy,
+    /// The freedesktop notification service on the session D-Bus.
+    Desktop,
+    /// `sh -c command`, the notification as JSON on stdin and
+    /// `AGENTD_NOTIFY_*` variables.
+    Command,
+}
+
+/// `[[notify.sinks]]`: one destination and its rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifySink {
+    /// A name for `doctor` and `health` (default: the kind).
+    pub name: Option<String>,
+    /// The kind of sink.
+    pub kind: SinkKind,
+    /// `webhook` and `ntfy`: where to `POST`.
+    pub url: Option<String>,
+    /// `command`: the shell command.
+    pub command: Option<String>,
+    /// `webhook` and `ntfy`: extra request headers (`Authorization`).
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// Which reasons: `approval`, `question`, `turn_finished`,
+    /// `turn_failed`, `check_failed`, `stuck` (default: all).
+    pub reasons: Vec<String>,
+    /// Only sessions whose project or cwd contains one of these (default:
+    /// all).
+    pub projects: Vec<String>,
+    /// Local hours when nothing is sent: `"22:00-07:00"`.
+    pub quiet_hours: Option<String>,
+    /// `turn_finished` only after a turn this long, seconds (default 60).
+    pub min_run_s: u64,
+    /// A burst within this many ms is one notification (default 300).
+    pub group_ms: u64,
+    /// Delivery attempts before a notification is given up (default 5;
+    /// backoff 0.5 s, 1 s, 2 s, …).
+    pub attempts: u32,
+}
+
+impl Default for NotifySink {
+    fn default() -> Self {
+        NotifySink {
+            name: None,
+            kind: SinkKind::Webhook,
+            url: None,
+            command: None,
+            headers: Default::default(),
+            reasons: Vec::new(),
+            projects: Vec::new(),
+            quiet_hours: None,
+            min_run_s: 60,
+            group_ms: 300,
+            attempts: 5,
+        }
+    }
+}
+
+/// Reasons a session needs its user, as `[[notify.sinks]] reasons` names them.
+pub const NOTIFY_REASONS: &[&str] = &[
+    "approval",
+    "question",
+    "turn_finished",
+    "turn_failed",
+    "check_failed",
+    "stuck",
+];
+
+/// `"HH:MM-HH:MM"` → minutes after midnight (start, end); the range may
+/// wrap midnight, and a start equal to its end is the whole day.
+///
+/// # Errors
+/// What is wrong with the text.
+pub fn parse_quiet_hours(text: &str) -> Result<(u16, u16), String> {
+    let minutes = |t: &str| -> Option<u16> {
+        let (h, m) = t.trim().split_once(':')?;
+        let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+        (h < 24 && m < 60).then_some(h * 60 + m)
+    };
+    let (a, b) = text
+        .split_once('-')
+        .ok_or_else(|| format!("quiet_hours `{text}` is not HH:MM-HH:MM"))?;
+    match (minutes(a), minutes(b)) {
+        (Some(a), Some(b)) => Ok((a, b)),
+        _ => Err(format!(
+            "quiet_hours `{text}` is not HH:MM-HH:MM (00:00 to 23:59)"
+        )),
+    }
+}
+
+impl NotifySink {
+    /// Checks what the kind needs and what the rules say.
+    ///
+    /// # Errors
+    /// What is wrong, naming the field.
+    pub fn validate(&self) -> Result<(), String> {
+        match self.kind {
+            SinkKind::Webhook | SinkKind::Ntfy => {
+                let url = self.url.as_deref().ok_or("needs `url`")?;
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(format!("`url` {url:?} must be http:// or https://"));
+                }
+            }
+            SinkKind::Command if self.command.as_deref().is_none_or(str::is_empty) => {
+                return Err("needs `command`".into());
+            }
+            _ => {}
+        }
+        if let Some(bad) = self
+            .reasons
+            .iter()
+            .find(|r| !NOTIFY_REASONS.contains(&r.as_str()))
+        {
+            return Err(format!(
+                "unknown reason `{bad}`: use {}",
+                NOTIFY_REASONS.join(", ")
+            ));
+        }
+        if let Some(q) = &self.quiet_hours {
+            parse_quiet_hours(q)?;
+        }
+        if self.attempts == 0 {
+            return Err("`attempts` must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The name `doctor` and `health` use.
+    pub fn label(&self) -> String {
+        self.name.clone().unwrap_or_else(|| {
+            serde_json::to_value(self.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        })
+    }
 }
 
 /// `[plugins]`: WASM plugins in `<root>/plugins/` (`NAME.wasm` +
@@ -285,6 +457,7 @@ impl Default for Config {
             slots: SlotsConfig::default(),
             hq: HqConfig::default(),
             plugins: PluginsConfig::default(),
+            notify: NotifyConfig::default(),
         }
     }
 }
@@ -387,6 +560,10 @@ impl Config {
     pub fn parse(text: &str) -> Result<Config, String> {
         let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
         agentd_claude::rules::validate(&config.rules).map_err(|e| format!("[[rules]]: {e}"))?;
+        for (i, s) in config.notify.sinks.iter().enumerate() {
+            s.validate()
+                .map_err(|e| format!("[[notify.sinks]] #{} ({}): {e}", i + 1, s.label()))?;
+        }
         Ok(config)
     }
 

@@ -185,6 +185,9 @@ pub fn router(shared: Arc<Shared>, token: String, hosts: Hosts) -> Router {
     let grpc = crate::grpc::router(state.service.clone(), Arc::clone(&state.token));
     Router::new()
         .route("/health", get(health))
+        // A notification's approve/deny button: the signature is the
+        // credential (a phone's ntfy app sends no token).
+        .route("/notify/decide/{id}/{decision}", post(notify_decide))
         // The WebSocket checks the token itself: browsers cannot set
         // headers on a WebSocket, so it may come in `connection_init`.
         .route("/graphql", get(graphql_ws))
@@ -196,6 +199,21 @@ pub fn router(shared: Arc<Shared>, token: String, hosts: Hosts) -> Router {
         .merge(crate::web::router(browsers))
         .merge(grpc)
         .layer(middleware::from_fn_with_state(hosts, loopback_only))
+}
+
+/// `POST /notify/decide/<approval>/<allow|deny>?sig=…`.
+async fn notify_decide(
+    State(state): State<Http>,
+    axum::extract::Path((id, decision)): axum::extract::Path<(String, String)>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let sig = q.get("sig").map(String::as_str).unwrap_or_default();
+    match state.service.decide_by_link(&id, &decision, sig).await {
+        Ok(a) => {
+            axum::Json(json!({"id": a.approval.id, "status": a.approval.status})).into_response()
+        }
+        Err(e) => error(status_of(&e), e.message()),
+    }
 }
 
 /// `GET /metrics`: Prometheus's text exposition format.

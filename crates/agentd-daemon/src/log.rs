@@ -94,6 +94,11 @@ impl LiveEvent {
         })
     }
 
+    /// The session after this event.
+    pub fn session(&self) -> &Session {
+        &self.parts.session
+    }
+
     /// The event as a typed record (for GraphQL and gRPC streams), parsed
     /// once for all of them.
     pub fn record(&self) -> &Arc<EventRecord> {

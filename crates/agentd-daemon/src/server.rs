@@ -182,6 +182,7 @@ impl Daemon {
             shutdown.clone(),
         ));
         tracker.spawn(crate::trim::run(Arc::clone(&shared), shutdown.clone()));
+        tracker.spawn(crate::notify::run(Arc::clone(&shared), shutdown.clone()));
         tracker.spawn(crate::spool::watch(
             Arc::clone(&shared),
             paths.spool.clone(),

@@ -58,6 +58,8 @@ pub struct Shared {
     pub hq_link: Arc<crate::hq_link::LinkStatus>,
     /// WASM plugins (`None` until start-up opens them, and in tests).
     pub plugins: Option<crate::plugins::PluginHost>,
+    /// "Needs you" notification sinks and their counters.
+    pub notify: crate::notify::Notifications,
 }
 
 impl Shared {
@@ -75,6 +77,7 @@ impl Shared {
         );
         let web = crate::web::auth::WebSessions::load(db_path.with_file_name("web-sessions.json"));
         let slots = crate::slots::SlotTable::new(config.slots.max, config.slots.projects.clone());
+        let notify = crate::notify::Notifications::new(&config.notify);
         Shared {
             registry: RwLock::new(registry),
             log: Arc::new(EventLog::new(ingest, head_seq, db_path)),
@@ -97,6 +100,7 @@ impl Shared {
             terminals: Default::default(),
             hq_link: Default::default(),
             plugins: None,
+            notify,
         }
     }
 }

@@ -50,6 +50,33 @@ pub struct Health {
     /// The link to HQ, when `[hq] url` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hq: Option<crate::hq::HqLinkView>,
+    /// Each notification sink (`[[notify.sinks]]`) and how its deliveries
+    /// went.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<NotifySinkView>,
+}
+
+/// A notification sink's counters since the daemon started.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifySinkView {
+    /// Its name (`name`, else its kind).
+    pub name: String,
+    /// `webhook`, `ntfy`, `desktop` or `command`.
+    pub kind: String,
+    /// Notices delivered (a grouped burst is one).
+    pub sent: u64,
+    /// Notices given up after every attempt failed.
+    pub failed: u64,
+    /// Needs its rules left out (reason, project, quiet hours, short turn).
+    pub suppressed: u64,
+    /// Needs dropped because its queue was full.
+    pub dropped: u64,
+    /// The last delivery's error, until one succeeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// When the last notice was delivered, ms since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sent_ms: Option<i64>,
 }
 
 /// Connection and subscriber counters of [`Health`].

@@ -19,6 +19,11 @@
 //!   `functionCall` of `run_shell_command` with `{"command"}`, or text);
 //!   `:generateContent` answers the same as one JSON object and
 //!   `:countTokens` a count.
+//!
+//! [`receiver`] is a local HTTP endpoint that records what it is sent (a
+//! webhook or an ntfy server, for notification tests).
+
+pub mod receiver;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -94,3 +94,56 @@ impl Service {
         Ok(ApprovalView::new(approvals::settle(shared, r).await?))
     }
 }
+
+impl Service {
+    /// Decides approval `id` through a notification's signed link
+    /// ([`crate::notify`]): `decision` is `allow` or `deny`, `sig` the
+    /// link's signature; recorded as decided by `notify`.
+    ///
+    /// # Errors
+    /// [`ServiceError::Invalid`] for another decision or a signature that
+    /// does not match (a link from another daemon, or edited); then as
+    /// [`Service::decide`] (not found, already decided).
+    pub async fn decide_by_link(
+        &self,
+        id: &str,
+        decision: &str,
+        sig: &str,
+    ) -> Result<ApprovalView, ServiceError> {
+        let decision = match decision {
+            "allow" => agentd_core::Decision::Allow {
+                updated_input: None,
+                updated_permissions: None,
+            },
+            "deny" => agentd_core::Decision::Deny {
+                message: Some("Denied from a notification via agentd.".to_owned()),
+            },
+            other => {
+                return Err(ServiceError::invalid(format!(
+                    "a notification link decides allow or deny, not `{other}`"
+                )));
+            }
+        };
+        let verb = if matches!(decision, agentd_core::Decision::Allow { .. }) {
+            "allow"
+        } else {
+            "deny"
+        };
+        if !self.shared.notify.verify(id, verb, sig) {
+            return Err(ServiceError::invalid(
+                "this link's signature does not match: it is from another agentd, or from before a restart; decide in agentd instead",
+            ));
+        }
+        self.decide(
+            DecideParams {
+                id: id.to_owned(),
+                decision,
+                apply_suggestions: false,
+                by: Some("notify".to_owned()),
+                reason: Some("a notification's button".to_owned()),
+            },
+            "notify",
+        )
+        .await
+    }
+}

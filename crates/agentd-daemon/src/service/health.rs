@@ -16,7 +16,18 @@ impl Service {
     /// The `health` result.
     pub fn health(&self) -> Health {
         let shared = &self.shared;
-        let problems: Vec<String> = launch::claude_path(shared).err().into_iter().collect();
+        let mut problems: Vec<String> = launch::claude_path(shared).err().into_iter().collect();
+        let notify = shared.notify.status();
+        // A sink whose last notice could not be delivered is a problem until
+        // one is.
+        problems.extend(notify.iter().filter_map(|s| {
+            s.last_error.as_ref().map(|e| {
+                format!(
+                    "notification sink `{}` ({}) failed its last delivery: {e}",
+                    s.name, s.kind
+                )
+            })
+        }));
         Health {
             status: if problems.is_empty() {
                 "ok"
@@ -43,6 +54,7 @@ impl Service {
                 web_sessions: shared.web.count(),
             },
             hq: shared.hq_link.view(),
+            notify,
         }
     }
 
