@@ -34,6 +34,7 @@ pub mod lock;
 pub mod log;
 pub mod mcp;
 pub mod metrics;
+pub mod monitor;
 pub mod notify;
 pub mod output;
 pub mod paging;

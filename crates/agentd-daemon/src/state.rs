@@ -60,6 +60,8 @@ pub struct Shared {
     pub plugins: Option<crate::plugins::PluginHost>,
     /// "Needs you" notification sinks and their counters.
     pub notify: crate::notify::Notifications,
+    /// CPU and memory of live sessions' process trees.
+    pub monitor: crate::monitor::Monitor,
 }
 
 impl Shared {
@@ -101,6 +103,7 @@ impl Shared {
             hq_link: Default::default(),
             plugins: None,
             notify,
+            monitor: Default::default(),
         }
     }
 }

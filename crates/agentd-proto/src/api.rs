@@ -202,6 +202,37 @@ pub struct SessionView {
     /// What the transcript index knows of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<SessionHistory>,
+    /// What its processes cost now (a live session with a known pid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<ProcessStats>,
+}
+
+/// CPU and memory of a session's agent process and all its descendants
+/// (tool subprocesses included), sampled every 2 s from `/proc`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProcessStats {
+    /// CPU in use, % of one core (200 = two cores busy).
+    pub cpu_pct: f64,
+    /// Resident memory, bytes.
+    pub rss_bytes: u64,
+    /// Processes in the tree.
+    pub processes: u32,
+    /// A tool subprocess that has used a whole core for 10 minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hot: Option<HotProcess>,
+    /// When sampled, ms since the Unix epoch.
+    pub sampled_ms: i64,
+}
+
+/// A subprocess flagged for keeping a core busy.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HotProcess {
+    /// Its pid.
+    pub pid: u32,
+    /// Its name (`comm`).
+    pub comm: String,
+    /// Since when it has been that busy, ms since the Unix epoch.
+    pub since_ms: i64,
 }
 
 fn yes() -> bool {
@@ -236,6 +267,7 @@ impl SessionView {
             live: session.status != agentd_core::Status::Ended,
             session,
             history: None,
+            process: None,
         }
     }
 }

@@ -57,7 +57,7 @@ pub fn project_name(s: &SessionView) -> String {
 
 /// One session's cells of the `agentd ls` table (STATUS, PROJECT, MODEL,
 /// LAST TOOL, ACTIVE, ID), every untrusted string made one safe line.
-pub fn session_cells(v: &SessionView, now_ms: i64) -> [String; 7] {
+pub fn session_cells(v: &SessionView, now_ms: i64) -> [String; 9] {
     let s = &v.session;
     [
         format!(
@@ -78,8 +78,31 @@ pub fn session_cells(v: &SessionView, now_ms: i64) -> [String; 7] {
             20,
         ),
         format!("{} ago", age(now_ms - s.last_event_ms)),
+        v.process.as_ref().map_or_else(
+            || "-".to_owned(),
+            |p| {
+                format!(
+                    "{:.0}%{}",
+                    p.cpu_pct,
+                    if p.hot.is_some() { "!" } else { "" }
+                )
+            },
+        ),
+        v.process
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), |p| bytes(p.rss_bytes)),
         short_id(&s.id),
     ]
+}
+
+/// `1.2G`, `310M`, `64K`.
+pub fn bytes(n: u64) -> String {
+    const K: u64 = 1024;
+    match n {
+        n if n >= K * K * K => format!("{:.1}G", n as f64 / (K * K * K) as f64),
+        n if n >= K * K => format!("{}M", n / (K * K)),
+        n => format!("{}K", n / K),
+    }
 }
 
 /// A plain table: columns padded to their widest cell, two spaces apart,
@@ -120,9 +143,11 @@ pub fn sessions_table(sessions: &[SessionView], now_ms: i64, color: bool) -> Str
         "MODEL",
         "LAST TOOL",
         "ACTIVE",
+        "CPU",
+        "MEM",
         "ID",
     ];
-    let rows: Vec<(Status, [String; 7])> = sessions
+    let rows: Vec<(Status, [String; 9])> = sessions
         .iter()
         .map(|v| (v.session.status, session_cells(v, now_ms)))
         .collect();
@@ -194,6 +219,28 @@ pub fn session_details(v: &SessionView, now_ms: i64) -> String {
         "pid",
         s.pid.map_or_else(|| "-".to_owned(), |p| p.to_string()),
     );
+    if let Some(p) = &v.process {
+        kv(
+            "processes",
+            format!(
+                "{} using {:.0}% CPU, {}",
+                p.processes,
+                p.cpu_pct,
+                bytes(p.rss_bytes)
+            ),
+        );
+        if let Some(h) = &p.hot {
+            kv(
+                "busy tool",
+                format!(
+                    "{} (pid {}) has used a whole core for {}",
+                    one_line(&h.comm),
+                    h.pid,
+                    age(now_ms - h.since_ms)
+                ),
+            );
+        }
+    }
     kv("transcript", opt(&s.transcript_path));
     kv("started", v.started_at.clone());
     kv("updated", v.updated_at.clone());
@@ -318,7 +365,21 @@ mod tests {
         a.last_tool = Some("Bash\x1b[2J".into());
         let mut b = Session::new("ffff", "codex", 0);
         b.status = Status::Ended;
-        let table = sessions_table(&[SessionView::new(a), SessionView::new(b)], 121_000, false);
+        let busy = SessionView {
+            process: Some(agentd_proto::api::ProcessStats {
+                cpu_pct: 104.6,
+                rss_bytes: 310 << 20,
+                processes: 3,
+                hot: Some(agentd_proto::api::HotProcess {
+                    pid: 7,
+                    comm: "cargo".into(),
+                    since_ms: 0,
+                }),
+                sampled_ms: 0,
+            }),
+            ..SessionView::new(a)
+        };
+        let table = sessions_table(&[busy, SessionView::new(b)], 121_000, false);
         insta::assert_snapshot!(table);
         let colored = sessions_table(&[SessionView::new(Session::new("c", "claude", 0))], 0, true);
         assert!(

@@ -141,6 +141,25 @@ pub struct Session {
     pub live: bool,
     /// What the transcript index knows of it.
     pub history: Option<SessionHistory>,
+    /// What its processes cost now (live sessions with a known pid).
+    pub process: Option<ProcessStats>,
+}
+
+/// CPU and memory of a session's process tree (tool subprocesses
+/// included), sampled every 2 s.
+#[derive(SimpleObject)]
+pub struct ProcessStats {
+    /// CPU in use, % of one core.
+    pub cpu_pct: f64,
+    /// Resident memory, bytes.
+    pub rss_bytes: u64,
+    /// Processes in the tree.
+    pub processes: u32,
+    /// The name of a tool subprocess that has used a whole core for 10
+    /// minutes, if one has.
+    pub hot_process: Option<String>,
+    /// When sampled, ms since the Unix epoch.
+    pub sampled_ms: i64,
 }
 
 impl From<agentd_proto::api::SessionView> for Session {
@@ -191,6 +210,13 @@ impl From<agentd_proto::api::SessionView> for Session {
                 assistant_messages: h.assistant_messages,
                 total_tokens: h.total_tokens,
                 subagents: h.subagents,
+            }),
+            process: v.process.map(|p| ProcessStats {
+                cpu_pct: p.cpu_pct,
+                rss_bytes: p.rss_bytes,
+                processes: p.processes,
+                hot_process: p.hot.map(|h| format!("{} (pid {})", h.comm, h.pid)),
+                sampled_ms: p.sampled_ms,
             }),
         }
     }

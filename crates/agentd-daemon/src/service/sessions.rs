@@ -98,7 +98,7 @@ impl Service {
             .filter(|s| wants(s.status.as_str()))
             .filter(|s| in_project(s.cwd.as_deref(), s.project.as_deref()))
             .filter(|s| p.agent.as_ref().is_none_or(|a| *a == s.agent))
-            .map(SessionView::new)
+            .map(|s| self.view_of(s))
             .collect();
         if p.history.unwrap_or(true) {
             let indexed = shared
@@ -172,7 +172,7 @@ impl Service {
             .read()
             .map_err(|_| ServiceError::internal("registry lock poisoned"))?;
         if let Some(s) = registry.get(id) {
-            return Ok(SessionView::new(s.clone()));
+            return Ok(self.view_of(s.clone()));
         }
         let matches: Vec<_> = if id.is_empty() {
             Vec::new()
@@ -180,7 +180,7 @@ impl Service {
             registry.iter().filter(|s| s.id.starts_with(id)).collect()
         };
         match matches.as_slice() {
-            [one] => Ok(SessionView::new((*one).clone())),
+            [one] => Ok(self.view_of((*one).clone())),
             [] => Err(ServiceError::not_found(format!(
                 "no session `{id}`; `agentd ls` lists the known sessions"
             ))),
@@ -210,6 +210,15 @@ impl Service {
 }
 
 impl Service {
+    /// A registry session as clients see it, with its processes' cost.
+    fn view_of(&self, s: agentd_core::Session) -> SessionView {
+        let process = self.shared.monitor.stats(&s.id);
+        SessionView {
+            process,
+            ..SessionView::new(s)
+        }
+    }
+
     /// The live session whose `cwd` is `cwd`: the one with the latest event
     /// when several run there.
     ///

@@ -448,8 +448,17 @@ pub fn ls(paths: &Paths, url: &str, json: bool, all: bool, status: &[String]) ->
     let rows: Vec<Vec<String>> = shown
         .iter()
         .map(|v| {
-            let [status, _agent, project, _model, tool, active, id] =
-                session_cells(&v.session, now);
+            let [
+                status,
+                _agent,
+                project,
+                _model,
+                tool,
+                active,
+                _cpu,
+                _mem,
+                id,
+            ] = session_cells(&v.session, now);
             vec![one_line(&v.runner), status, project, tool, active, id]
         })
         .collect();
