@@ -168,6 +168,13 @@ pub enum EventKind {
     /// The daemon noticed that the agent's process is gone.
     #[serde(rename = "process.exited")]
     ProcessExited,
+    /// The daemon found a running agent that does not report (no hooks, or
+    /// started before agentd), with the status its own state says.
+    #[serde(rename = "session.discovered")]
+    Discovered {
+        /// The status inferred from the agent's state.
+        status: crate::session::Status,
+    },
     /// agentd's hook runner started a check (payload: `run_id`, `hook`, `dir`).
     #[serde(rename = "hook.started")]
     HookStarted,
@@ -210,6 +217,7 @@ impl EventKind {
             EventKind::ApprovalRequested { .. } => "approval.requested",
             EventKind::ApprovalResolved { .. } => "approval.resolved",
             EventKind::ProcessExited => "process.exited",
+            EventKind::Discovered { .. } => "session.discovered",
             EventKind::HookStarted => "hook.started",
             EventKind::HookOutput => "hook.output",
             EventKind::HookFinished => "hook.finished",

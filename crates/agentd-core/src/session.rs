@@ -125,6 +125,10 @@ pub struct Session {
     pub last_event_ms: i64,
     /// Sequence number of the last event applied.
     pub last_seq: u64,
+    /// Known only from the daemon's discovery (its process and state
+    /// files), not from the agent's hooks; the first hook event clears it.
+    #[serde(default)]
+    pub discovered: bool,
 }
 
 impl Session {
@@ -157,6 +161,7 @@ impl Session {
             first_event_ms: ts_ms,
             last_event_ms: ts_ms,
             last_seq: 0,
+            discovered: false,
         }
     }
 
@@ -169,7 +174,28 @@ impl Session {
         self.merge_context(&event.context);
 
         let ended = self.status == Status::Ended;
+        // What the agent itself reports takes over from discovery.
+        if !matches!(
+            event.kind,
+            EventKind::Discovered { .. }
+                | EventKind::ProcessExited
+                | EventKind::ApprovalRequested { .. }
+                | EventKind::ApprovalResolved { .. }
+                | EventKind::HookStarted
+                | EventKind::HookOutput
+                | EventKind::HookFinished
+                | EventKind::Other { .. }
+        ) {
+            self.discovered = false;
+        }
         match &event.kind {
+            EventKind::Discovered { status } => {
+                if ended && *status != Status::Ended {
+                    self.reopen();
+                }
+                self.discovered = true;
+                self.set_status(*status, ts);
+            }
             EventKind::SessionStarted { source } => {
                 // A compaction restarts the session mid-turn: keep its status.
                 if ended || source.as_deref() != Some("compact") {

@@ -119,6 +119,9 @@ pub fn map_event(
                         }
                     }
                 }
+                "SessionDiscovered" => {
+                    return crate::discovery::to_event(session_id, payload, ts_ms);
+                }
                 other => EventKind::Other {
                     name: other.to_owned(),
                 },

@@ -19,6 +19,7 @@ pub mod approvals;
 pub mod blocking;
 pub mod connection;
 pub mod dial;
+pub mod discovery;
 pub mod error;
 pub mod graphql;
 pub mod grpc;

@@ -184,6 +184,7 @@ impl Daemon {
         tracker.spawn(crate::trim::run(Arc::clone(&shared), shutdown.clone()));
         tracker.spawn(crate::notify::run(Arc::clone(&shared), shutdown.clone()));
         tracker.spawn(crate::monitor::run(Arc::clone(&shared), shutdown.clone()));
+        tracker.spawn(crate::discovery::run(Arc::clone(&shared), shutdown.clone()));
         tracker.spawn(crate::spool::watch(
             Arc::clone(&shared),
             paths.spool.clone(),
