@@ -21,6 +21,15 @@ impl Daemon {
     /// [`Daemon::start`] with extra environment (e.g. `AGENTD_INDEX_ROOTS`).
     pub fn start_with_env(env: &[(&str, &std::ffi::OsStr)]) -> Daemon {
         let dir = tempfile::Builder::new().prefix("agb").tempdir().unwrap();
+        Daemon::start_at(dir, env)
+    }
+
+    /// A daemon over a root prepared first (its `agentd.toml` written).
+    pub fn start_in(dir: tempfile::TempDir) -> Daemon {
+        Daemon::start_at(dir, &[])
+    }
+
+    fn start_at(dir: tempfile::TempDir, env: &[(&str, &std::ffi::OsStr)]) -> Daemon {
         let child = Command::new(env!("CARGO_BIN_EXE_agentd"))
             .env("AGENTD_HOME", dir.path())
             .env("AGENTD_HTTP_LISTEN", "off")

@@ -155,6 +155,23 @@ fn checks(paths: &Paths) -> Vec<Check> {
             ));
         }
     }
+    // Notification sinks: how their deliveries went (a failing one is
+    // also a health problem above).
+    for s in health.iter().flat_map(|h| &h.notify) {
+        let name = agentd_core::text::one_line(&s.name);
+        let line = format!(
+            "{name} ({}): {} sent, {} failed, {} left out by its rules",
+            s.kind, s.sent, s.failed, s.suppressed
+        );
+        match &s.last_error {
+            None => out.push(ok("notify", line)),
+            Some(e) => out.push(bad(
+                "notify",
+                format!("{line}; last error: {}", agentd_core::text::one_line(e)),
+                "check the sink's url/command in [[notify.sinks]] of agentd.toml",
+            )),
+        }
+    }
     // The link to HQ, when this daemon is a runner.
     if let Some(link) = health.as_ref().and_then(|h| h.hq.as_ref()) {
         let url = agentd_core::text::one_line(&link.url);
