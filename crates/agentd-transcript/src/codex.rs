@@ -149,9 +149,8 @@ fn response_item(rec: &mut Record, p: &Value) {
         }
         "function_call_output" | "custom_tool_call_output" => {
             let mut text = Bounded::new(MAX_TOOL_TEXT_BYTES);
-            match p.get("output") {
-                Some(o) => strings_of(o, &mut text),
-                None => {}
+            if let Some(o) = p.get("output") {
+                strings_of(o, &mut text);
             }
             rec.text = text.finish();
             rec.role = Some(Role::ToolResult);

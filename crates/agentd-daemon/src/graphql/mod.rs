@@ -100,6 +100,8 @@ impl CoreQuery {
     /// Sessions, those that need the user first: live ones and (with
     /// `history`, default true) past ones from the transcript index, a page
     /// at a time from `offset`.
+    // A resolver's arguments are the query's: one per filter.
+    #[allow(clippy::too_many_arguments)]
     async fn sessions(
         &self,
         ctx: &Context<'_>,
