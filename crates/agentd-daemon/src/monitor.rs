@@ -294,8 +294,8 @@ mod tests {
         assert!((st.cpu_pct - 100.0).abs() < 0.5, "{st:?}");
         let hot = st.hot.as_ref().expect("flagged");
         assert_eq!((hot.pid, hot.comm.as_str()), (11, "cargo"));
-        // It calmed down: the flag goes.
-        proc_entry(p, 11, "cargo", ticks, 500, &[]);
+        // It calmed down (no CPU since the last sample): the flag goes.
+        proc_entry(p, 11, "cargo", ticks - 200, 500, &[]);
         s.sample(p, &sessions, t, 100, 4096);
         assert!(s.stats("s1").unwrap().hot.is_none());
         // The agent gone: no figures.

@@ -143,6 +143,9 @@ pub struct Session {
     pub history: Option<SessionHistory>,
     /// What its processes cost now (live sessions with a known pid).
     pub process: Option<ProcessStats>,
+    /// Known only from discovery (a running agent that never reported
+    /// through hooks), until its first hook event.
+    pub discovered: bool,
 }
 
 /// CPU and memory of a session's process tree (tool subprocesses
@@ -211,6 +214,7 @@ impl From<agentd_proto::api::SessionView> for Session {
                 total_tokens: h.total_tokens,
                 subagents: h.subagents,
             }),
+            discovered: s.discovered,
             process: v.process.map(|p| ProcessStats {
                 cpu_pct: p.cpu_pct,
                 rss_bytes: p.rss_bytes,

@@ -55,15 +55,10 @@ impl Service {
             }
             // Claude Code's shape already (Codex): only the reply may differ.
             let own = p.payload.clone();
-            return Ok(
-                match self
-                    .ingest_as_claude(source, p, None, env, peer_pid)
-                    .await?
-                {
-                    Ingested::Now(r) => Ingested::Now(crate::agents::reply(agent, &own, r)),
-                    held => held,
-                },
-            );
+            let ingested = self
+                .ingest_as_claude(source, p, None, env, peer_pid)
+                .await?;
+            return Ok(in_agents_shape(agent, own, ingested));
         };
         // Decide on the payload as Claude Code's PreToolUse etc. would have
         // been sent, store the agent's own, answer in the agent's shape.
@@ -77,18 +72,7 @@ impl Service {
                 peer_pid,
             )
             .await?;
-        Ok(match ingested {
-            Ingested::Now(r) => Ingested::Now(crate::agents::reply(agent, &own, r)),
-            Ingested::Held(mut hold) => {
-                let reply = hold.reply;
-                hold.reply = Box::pin(async move {
-                    reply
-                        .await
-                        .map(|v| crate::agents::reply_value(agent, &own, v))
-                });
-                Ingested::Held(hold)
-            }
-        })
+        Ok(in_agents_shape(agent, own, ingested))
     }
 
     /// Ingests `p`, whose payload is in Claude Code's shape; `own` is the
@@ -248,6 +232,23 @@ impl Service {
         )
         .await?;
         Ok(Ingested::Held(hold))
+    }
+}
+
+/// `ingested`'s reply (now, or once held) in `agent`'s shape, for its hook
+/// payload `own`.
+fn in_agents_shape(agent: Agent, own: Value, ingested: Ingested) -> Ingested {
+    match ingested {
+        Ingested::Now(r) => Ingested::Now(crate::agents::reply(agent, &own, r)),
+        Ingested::Held(mut hold) => {
+            let reply = hold.reply;
+            hold.reply = Box::pin(async move {
+                reply
+                    .await
+                    .map(|v| crate::agents::reply_value(agent, &own, v))
+            });
+            Ingested::Held(hold)
+        }
     }
 }
 
