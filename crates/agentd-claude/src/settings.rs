@@ -358,6 +358,48 @@ pub fn remove_handlers(root: &mut Map<String, Value>, events: &[&str]) -> usize 
     removed_total
 }
 
+/// [`put_handlers`] on a whole config document (`file`'s top level), edited
+/// as a copy: `doc` changes only when every event could be edited.
+///
+/// # Errors
+/// [`SettingsError::Shape`] when the top level or `hooks` is not an object,
+/// or an event's value is not an array.
+pub fn install_handlers(
+    doc: &mut Value,
+    file: &'static str,
+    wanted: &[(&str, Value)],
+) -> Result<Vec<String>, SettingsError> {
+    let mut edited = doc.clone();
+    let root = object_in(file, &mut edited, &format!("{file} (top level)"))?;
+    let hooks = root.entry("hooks").or_insert_with(|| json!({}));
+    let hooks = object_in(file, hooks, "hooks")?;
+    let changed = put_handlers(hooks, file, wanted)?;
+    *doc = edited;
+    Ok(changed)
+}
+
+/// [`remove_handlers`] on a whole config document (`file`'s top level).
+///
+/// # Errors
+/// [`SettingsError::Shape`] when the top level is not an object.
+pub fn uninstall_handlers(
+    doc: &mut Value,
+    file: &'static str,
+    events: &[&str],
+) -> Result<usize, SettingsError> {
+    let root = object_in(file, doc, &format!("{file} (top level)"))?;
+    Ok(remove_handlers(root, events))
+}
+
+/// The `events` that have no agentd handler in `doc`.
+pub fn missing_handlers<'e>(doc: &Value, events: &[&'e str]) -> Vec<&'e str> {
+    events
+        .iter()
+        .copied()
+        .filter(|e| !has_handler(doc, e))
+        .collect()
+}
+
 /// Whether `root.hooks` has an agentd handler for `event`.
 pub fn has_handler(root: &Value, event: &str) -> bool {
     root.get("hooks")

@@ -8,7 +8,9 @@
 //! conversation, which would cost every turn a round trip per chunk for
 //! nothing agentd shows.
 
-use agentd_claude::settings::{SettingsError, object_in, put_handlers, remove_handlers};
+use agentd_claude::settings::{
+    SettingsError, install_handlers, missing_handlers, uninstall_handlers,
+};
 use serde_json::{Value, json};
 
 /// The file errors name.
@@ -39,10 +41,6 @@ pub fn install(
     hook_command: &str,
     hold_timeout_ms: u64,
 ) -> Result<Vec<String>, SettingsError> {
-    let mut edited = doc.clone();
-    let root = object_in(FILE, &mut edited, "settings.json (top level)")?;
-    let hooks = root.entry("hooks").or_insert_with(|| json!({}));
-    let hooks = object_in(FILE, hooks, "hooks")?;
     let wanted: Vec<(&str, Value)> = HOOK_EVENTS
         .iter()
         .map(|(event, timeout)| {
@@ -57,9 +55,7 @@ pub fn install(
             )
         })
         .collect();
-    let changed = put_handlers(hooks, FILE, &wanted)?;
-    *doc = edited;
-    Ok(changed)
+    install_handlers(doc, FILE, &wanted)
 }
 
 /// Removes what [`install`] added; returns how many handlers went.
@@ -67,18 +63,16 @@ pub fn install(
 /// # Errors
 /// [`SettingsError::Shape`] when the top level is not an object.
 pub fn uninstall(doc: &mut Value) -> Result<usize, SettingsError> {
-    let root = object_in(FILE, doc, "settings.json (top level)")?;
-    let events: Vec<&str> = HOOK_EVENTS.iter().map(|(e, _)| *e).collect();
-    Ok(remove_handlers(root, &events))
+    uninstall_handlers(doc, FILE, &events())
 }
 
 /// The [`HOOK_EVENTS`] that have no agentd handler in `doc`.
 pub fn missing(doc: &Value) -> Vec<&'static str> {
-    HOOK_EVENTS
-        .iter()
-        .map(|(e, _)| *e)
-        .filter(|e| !agentd_claude::settings::has_handler(doc, e))
-        .collect()
+    missing_handlers(doc, &events())
+}
+
+fn events() -> Vec<&'static str> {
+    HOOK_EVENTS.iter().map(|(e, _)| *e).collect()
 }
 
 #[cfg(test)]

@@ -69,31 +69,28 @@ struct Fake {
 
 /// A running fake (both APIs on one port); stops when dropped.
 pub struct FakeModels {
-    addr: SocketAddr,
     fake: Arc<Fake>,
+    server: Server,
+}
+
+/// An axum app served on `127.0.0.1:0` from a thread of its own (a
+/// current-thread runtime); stops when dropped.
+pub(crate) struct Server {
+    addr: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl FakeModels {
-    /// Starts the fakes on `127.0.0.1:0` in a thread of their own.
+impl Server {
+    /// Serves `app`.
     ///
     /// # Errors
     /// The I/O error when the runtime or the listener cannot be set up.
-    pub fn start(script: Script) -> std::io::Result<FakeModels> {
-        let fake = Arc::new(Fake {
-            script,
-            responses: AtomicUsize::new(0),
-            bodies: std::sync::Mutex::new(Vec::new()),
-        });
+    pub(crate) fn start(app: Router) -> std::io::Result<Server> {
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let app = Router::new()
-            .route("/v1/responses", post(responses))
-            .route("/v1beta/models/{call}", post(gemini))
-            .with_state(Arc::clone(&fake));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -109,18 +106,51 @@ impl FakeModels {
                     .await;
             });
         });
-        Ok(FakeModels {
+        Ok(Server {
             addr,
-            fake,
             shutdown: Some(tx),
             thread: Some(thread),
         })
     }
 
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        drop(self.shutdown.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl FakeModels {
+    /// Starts the fakes on `127.0.0.1:0` in a thread of their own.
+    ///
+    /// # Errors
+    /// The I/O error when the runtime or the listener cannot be set up.
+    pub fn start(script: Script) -> std::io::Result<FakeModels> {
+        let fake = Arc::new(Fake {
+            script,
+            responses: AtomicUsize::new(0),
+            bodies: std::sync::Mutex::new(Vec::new()),
+        });
+        let app = Router::new()
+            .route("/v1/responses", post(responses))
+            .route("/v1beta/models/{call}", post(gemini))
+            .with_state(Arc::clone(&fake));
+        let server = Server::start(app)?;
+        Ok(FakeModels { fake, server })
+    }
+
     /// `http://127.0.0.1:PORT`: Gemini's `GOOGLE_GEMINI_BASE_URL`; Codex's
     /// provider `base_url` is this plus `/v1`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// Model responses sent so far; each reported the script's usage.
@@ -135,15 +165,6 @@ impl FakeModels {
             .lock()
             .map(|b| b.clone())
             .unwrap_or_default()
-    }
-}
-
-impl Drop for FakeModels {
-    fn drop(&mut self) {
-        drop(self.shutdown.take());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

@@ -3,7 +3,6 @@
 //! `fail_first` requests (to exercise retries). It stands in for a webhook
 //! endpoint and for an ntfy server (whose JSON publishing is a `POST /`).
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -40,10 +39,8 @@ struct Inner {
 
 /// A running receiver; stops when dropped.
 pub struct Receiver {
-    addr: SocketAddr,
     inner: Arc<Inner>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: crate::Server,
 }
 
 impl Receiver {
@@ -58,39 +55,16 @@ impl Receiver {
             fail_first,
             seen: AtomicUsize::new(0),
         });
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        std_listener.set_nonblocking(true)?;
-        let addr = std_listener.local_addr()?;
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = Router::new()
             .fallback(record)
             .with_state(Arc::clone(&inner));
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let thread = std::thread::spawn(move || {
-            runtime.block_on(async move {
-                let Ok(listener) = tokio::net::TcpListener::from_std(std_listener) else {
-                    return;
-                };
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = rx.await;
-                    })
-                    .await;
-            });
-        });
-        Ok(Receiver {
-            addr,
-            inner,
-            shutdown: Some(tx),
-            thread: Some(thread),
-        })
+        let server = crate::Server::start(app)?;
+        Ok(Receiver { inner, server })
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// The requests answered 200 so far.
@@ -101,15 +75,6 @@ impl Receiver {
     /// Every request so far, failed ones included.
     pub fn attempts(&self) -> usize {
         self.inner.seen.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        drop(self.shutdown.take());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

@@ -116,11 +116,13 @@ pub fn missing_hooks(agent: Agent) -> Result<(PathBuf, Vec<&'static str>), Strin
     let path = config_path(agent).ok_or("no HOME")?;
     let doc = read(&path)?;
     let missing = match agent {
-        Agent::Claude => agentd_claude::settings::HOOK_EVENTS
-            .iter()
-            .map(|(e, _)| *e)
-            .filter(|e| !agentd_claude::settings::has_handler(&doc, e))
-            .collect(),
+        Agent::Claude => {
+            let events: Vec<&str> = agentd_claude::settings::HOOK_EVENTS
+                .iter()
+                .map(|(e, _)| *e)
+                .collect();
+            agentd_claude::settings::missing_handlers(&doc, &events)
+        }
         Agent::Codex => agentd_codex::settings::missing(&doc),
         Agent::Gemini => agentd_gemini::settings::missing(&doc),
     };
