@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 /// Codex's names for its shell tool. 0.171 already reports `Bash` in
 /// hooks; its model-facing tool is `exec_command` (`{cmd}`) and older
 /// releases used `shell` / `local_shell` (`{command: [argv]}`).
-const SHELL_TOOLS: &[&str] = &["exec_command", "shell", "local_shell", "container.exec"];
+pub const SHELL_TOOLS: &[&str] = &["exec_command", "shell", "local_shell", "container.exec"];
 
 /// The payload as Claude Code would have sent it: Codex's shell tools are
 /// `Bash` with `{command: "<string>"}`. Everything else is Claude's shape

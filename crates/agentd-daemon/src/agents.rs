@@ -69,11 +69,10 @@ pub fn reply(agent: Agent, payload: &Value, mut result: IngestResult) -> IngestR
         specific.insert("hookEventName".into(), Value::from(SKILL_SHELL));
     }
     if agent == Agent::Gemini {
-        let event = agentd_claude::hook::event_name(payload).unwrap_or_default();
         result.output = result
             .output
             .as_ref()
-            .and_then(|o| agentd_gemini::output::from_claude(event, o));
+            .and_then(|o| agentd_gemini::output::from_claude(event.unwrap_or_default(), o));
     }
     result
 }

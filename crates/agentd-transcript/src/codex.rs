@@ -14,16 +14,15 @@
 //!   classes do not, so cached tokens move to `cache_read_input_tokens`.
 //!   `output_tokens` include `reasoning_output_tokens`.
 
+// Codex's shell tools are called `Bash` like Claude Code's (so tool counts
+// and summaries read the same): the hook adapter's list.
+use agentd_codex::hook::SHELL_TOOLS;
 use serde_json::Value;
 
 use crate::record::{
     LineError, MAX_TEXT_BYTES, MAX_TOOL_TEXT_BYTES, Record, Role, ToolCall, Usage,
 };
 use crate::text::{Bounded, is_prompt_text, strings_of, tool_summary};
-
-/// Codex's shell tools, called `Bash` like Claude Code's (so tool counts
-/// and summaries read the same).
-const SHELL_TOOLS: &[&str] = &["exec_command", "shell", "local_shell", "container.exec"];
 
 /// Parses one rollout line (without its `\n`).
 ///

@@ -22,20 +22,10 @@ use crate::record::{
 };
 use crate::text::{Bounded, is_prompt_text, strings_of, tool_summary};
 
-/// Gemini's built-in tool names → Claude Code's (the same map as the hook
-/// adapter's), so summaries and counts read alike.
+/// Gemini's built-in tool names → Claude Code's: the hook adapter's map,
+/// so summaries and counts read alike.
 fn claude_tool(name: &str) -> &str {
-    match name {
-        "run_shell_command" => "Bash",
-        "read_file" => "Read",
-        "write_file" => "Write",
-        "replace" => "Edit",
-        "glob" => "Glob",
-        "grep_search" | "search_file_content" => "Grep",
-        "web_fetch" => "WebFetch",
-        "google_web_search" => "WebSearch",
-        other => other,
-    }
+    agentd_gemini::hook::claude_tool(name).unwrap_or(name)
 }
 
 /// Parses one chat line (without its `\n`).
