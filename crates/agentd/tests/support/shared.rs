@@ -35,7 +35,9 @@ pub fn shared_fixtures(rel: &str, test: &str) -> Option<PathBuf> {
     if let Some(log) = std::env::var_os("AGENTD_SKIP_LOG") {
         use std::io::Write;
         if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(log) {
-            let _ = writeln!(f, "{line}");
+            // One write per line: tests run on threads, and a line cut in
+            // two by another test's would be miscounted.
+            let _ = f.write_all(format!("{line}\n").as_bytes());
         }
     }
     None
