@@ -5,7 +5,7 @@
 use agentd_proto::api::{
     ApprovalView, ApprovalsGetParams, ApprovalsListParams, DecideParams, EventsList,
     EventsListParams, Health, HooksHistoryParams, HooksListParams, HooksListed, IndexStatusParams,
-    Interrupted, Killed, LaunchParams, Launched, Rescan, SendParams, SessionView,
+    Interrupted, Killed, LaunchParams, Launched, Rescan, SendParams, SessionProcess, SessionView,
     SessionsGetParams, SessionsListParams, SessionsPage, Slot, SlotsAcquireParams,
     SlotsReleaseParams, SubscribeParams, SubscribeResult, TranscriptParams,
 };
@@ -46,6 +46,15 @@ impl Client {
             method::SESSIONS_GET,
             SessionsGetParams { id: id.to_owned() },
         )
+    }
+
+    /// `sessions.processes`: every live session's process figures, as
+    /// the daemon last sampled them (every 2 s).
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub fn processes(&mut self) -> Result<Vec<SessionProcess>, ClientError> {
+        self.call(method::SESSIONS_PROCESSES, serde_json::json!({}))
     }
 
     /// `events.list`: a page of the log.

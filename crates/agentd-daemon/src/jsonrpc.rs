@@ -187,6 +187,7 @@ async fn call(
             let p: SessionsGetParams = params(method, p)?;
             answer(service.session(&p.id))
         }
+        method::SESSIONS_PROCESSES => encode(service.processes()),
         method::EVENTS_LIST => answer(service.events(params::<EventsListParams>(method, p)?).await),
         method::APPROVALS_LIST => answer(
             service

@@ -7,12 +7,13 @@
 //! `/proc/<pid>/task/<tid>/children`), nothing else: about 3 small reads
 //! per process. With no live session with a known pid, nothing is read.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use agentd_proto::api::{HotProcess, ProcessStats};
+use agentd_proto::api::{HotProcess, ProcessStats, SessionProcess};
+use tokio::sync::watch;
 
 /// How often sessions are sampled.
 pub const INTERVAL: Duration = Duration::from_secs(2);
@@ -30,6 +31,8 @@ const MAX_PROC_BYTES: u64 = 4096;
 pub struct ProcStat {
     /// Its name (`comm`).
     pub comm: String,
+    /// Its state letter (`R`, `S`, `Z` for a zombie, …).
+    pub state: char,
     /// User + system CPU time, clock ticks.
     pub ticks: u64,
     /// Resident set, pages.
@@ -47,6 +50,7 @@ pub fn parse_stat(text: &str) -> Option<ProcStat> {
     let field = |n: usize| rest.get(n - 3).and_then(|v| v.parse::<u64>().ok());
     Some(ProcStat {
         comm,
+        state: rest.first()?.chars().next()?,
         ticks: field(14)?.saturating_add(field(15)?),
         rss_pages: field(24)?,
     })
@@ -126,6 +130,11 @@ impl Sampler {
                 .and_then(parse_stat) else {
                     continue;
                 };
+                // An exited process its parent has not reaped yet costs
+                // nothing and is not running.
+                if matches!(st.state, 'Z' | 'X') {
+                    continue;
+                }
                 n += 1;
                 rss = rss.saturating_add(st.rss_pages.saturating_mul(page_bytes));
                 let prev = self.seen.get(&pid);
@@ -187,16 +196,85 @@ impl Sampler {
     }
 }
 
-/// The sampler as the daemon shares it.
-#[derive(Default)]
+/// Every sampled session's figures, by session id, as last published.
+pub type Published = Arc<BTreeMap<String, ProcessStats>>;
+
+/// What a reader of the figures sees change: CPU to the whole %, memory
+/// to the MiB, the process count and the flag. Samples that differ only
+/// below that are not published, so watchers of an idle machine hear
+/// nothing.
+fn shown(p: &ProcessStats) -> (i64, u64, u32, Option<u32>) {
+    (
+        p.cpu_pct.round() as i64,
+        p.rss_bytes >> 20,
+        p.processes,
+        p.hot.as_ref().map(|h| h.pid),
+    )
+}
+
+/// Whether `a` and `b` would show the same figures for the same sessions.
+fn same_shown(a: &BTreeMap<String, ProcessStats>, b: &HashMap<String, ProcessStats>) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .all(|(id, p)| b.get(id).is_some_and(|q| shown(p) == shown(q)))
+}
+
+/// The sampler as the daemon shares it, and the figures it publishes to
+/// watchers (GraphQL's `processes` subscription, gRPC's `WatchProcesses`).
 pub struct Monitor {
     sampler: Mutex<Sampler>,
+    published: watch::Sender<Published>,
+}
+
+impl Default for Monitor {
+    fn default() -> Monitor {
+        Monitor {
+            sampler: Mutex::default(),
+            published: watch::Sender::new(Arc::default()),
+        }
+    }
 }
 
 impl Monitor {
     /// The latest figures of session `id`.
     pub fn stats(&self, id: &str) -> Option<ProcessStats> {
         self.sampler.lock().ok()?.stats(id).cloned()
+    }
+
+    /// The latest figures of every sampled session, by session id.
+    pub fn all(&self) -> Vec<SessionProcess> {
+        self.sampler.lock().map_or_else(
+            |_| Vec::new(),
+            |s| {
+                let mut all: Vec<SessionProcess> = s
+                    .stats
+                    .iter()
+                    .map(|(id, p)| SessionProcess {
+                        session_id: id.clone(),
+                        process: p.clone(),
+                    })
+                    .collect();
+                all.sort_by(|a, b| a.session_id.cmp(&b.session_id));
+                all
+            },
+        )
+    }
+
+    /// A receiver of the published figures: the current ones, then each
+    /// sample that changes what they show.
+    pub fn watch(&self) -> watch::Receiver<Published> {
+        self.published.subscribe()
+    }
+
+    /// Publishes the sampler's figures when they show something new.
+    fn publish(&self, stats: &HashMap<String, ProcessStats>) {
+        self.published.send_if_modified(|old| {
+            if same_shown(old, stats) {
+                return false;
+            }
+            *old = Arc::new(stats.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
+            true
+        });
     }
 }
 
@@ -239,6 +317,7 @@ pub async fn run(shared: Arc<crate::state::Shared>, stop: tokio_util::sync::Canc
                     tick_hz,
                     page,
                 );
+                sh.monitor.publish(&s.stats);
             }
         })
         .await;
@@ -256,6 +335,7 @@ mod tests {
         assert_eq!(s.comm, "we ird) (x)");
         assert_eq!(s.ticks, 200);
         assert_eq!(s.rss_pages, 789);
+        assert_eq!(s.state, 'R');
         assert_eq!(parse_stat("garbage"), None);
         assert_eq!(parse_stat("1 (x) R 1 2"), None);
     }
@@ -298,8 +378,49 @@ mod tests {
         proc_entry(p, 11, "cargo", ticks - 200, 500, &[]);
         s.sample(p, &sessions, t, 100, 4096);
         assert!(s.stats("s1").unwrap().hot.is_none());
+        // An exited child not yet reaped is not counted.
+        std::fs::write(
+            p.join("11/stat"),
+            "11 (cargo) Z 10 1 1 0 -1 0 0 0 0 0 999999 0 0 0 20 0 1 0 1 1 0 0",
+        )
+        .unwrap();
+        s.sample(p, &sessions, t + 1000, 100, 4096);
+        assert_eq!(s.stats("s1").unwrap().processes, 1);
         // The agent gone: no figures.
         s.sample(p, &[("s1".into(), 99)], t + 2000, 100, 4096);
         assert!(s.stats("s1").is_none());
+    }
+
+    #[test]
+    fn only_samples_that_show_something_new_are_published() {
+        let m = Monitor::default();
+        let mut rx = m.watch();
+        let stats = |cpu: f64, rss: u64| {
+            HashMap::from([(
+                "s1".to_owned(),
+                ProcessStats {
+                    cpu_pct: cpu,
+                    rss_bytes: rss,
+                    processes: 2,
+                    hot: None,
+                    sampled_ms: 1,
+                },
+            )])
+        };
+        // Nothing sampled, nothing published.
+        m.publish(&HashMap::new());
+        assert!(!rx.has_changed().unwrap());
+        m.publish(&stats(12.0, 100 << 20));
+        assert!(rx.has_changed().unwrap());
+        assert_eq!(rx.borrow_and_update()["s1"].cpu_pct, 12.0);
+        // Below what a reader sees: quiet.
+        m.publish(&stats(12.2, (100 << 20) + 4096));
+        assert!(!rx.has_changed().unwrap());
+        m.publish(&stats(40.0, 100 << 20));
+        assert!(rx.has_changed().unwrap());
+        assert_eq!(rx.borrow_and_update()["s1"].cpu_pct, 40.0);
+        // The session gone: published as gone.
+        m.publish(&HashMap::new());
+        assert!(rx.borrow_and_update().is_empty());
     }
 }

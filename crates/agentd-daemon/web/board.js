@@ -4,9 +4,9 @@
 import { useEffect, useRef } from './vendor/preact-hooks.js';
 import { html, Status } from './ui.js';
 import { ApprovalCard } from './approvals.js';
-import { age, groupSessions, shownStatus, titleOf, usd } from './model.js';
+import { age, cpu, groupSessions, mem, shownStatus, titleOf, usd } from './model.js';
 
-function Row({ s, selected, onSelect }) {
+function Row({ s, proc, selected, onSelect }) {
   const status = shownStatus(s);
   const tool = s.currentTool || s.lastTool || '';
   return html`<tr class=${selected ? 'selected' : ''} data-session=${s.id} data-status=${status}
@@ -17,6 +17,8 @@ function Row({ s, selected, onSelect }) {
     <td class="model">${s.model ?? ''}</td>
     <td class="num">${s.contextPct != null ? `${Math.round(s.contextPct)}%` : ''}</td>
     <td class="num">${usd(s.costUsd)}</td>
+    <td class="num cpu" title=${proc?.hotProcess ? `busy for 10 minutes: ${proc.hotProcess}` : ''}>${cpu(proc)}</td>
+    <td class="num mem" title=${proc ? `${proc.processes} processes` : ''}>${mem(proc)}</td>
     <td class="tool">${tool}</td>
     <td class="num">${age(s.lastEventMs)}</td>
     <td class="branch">${s.gitBranch ?? ''}</td>
@@ -62,10 +64,11 @@ export function Board({ store, ui, setUi }) {
         <caption title=${g.dir}>${g.name} <span class="muted">${g.dir}</span></caption>
         <thead><tr>
           <th scope="col">Status</th><th scope="col">Session</th><th scope="col">Agent</th><th scope="col">Model</th>
-          <th scope="col">Context</th><th scope="col">Cost</th><th scope="col">Tool</th>
+          <th scope="col">Context</th><th scope="col">Cost</th><th scope="col">CPU</th>
+          <th scope="col">Mem</th><th scope="col">Tool</th>
           <th scope="col">Age</th><th scope="col">Branch</th><th scope="col">Pane</th>
         </tr></thead>
-        <tbody>${g.sessions.map((s) => html`<${Row} key=${s.id} s=${s} selected=${ui.selected === s.id}
+        <tbody>${g.sessions.map((s) => html`<${Row} key=${s.id} s=${s} proc=${store.processes.get(s.id)} selected=${ui.selected === s.id}
           onSelect=${() => setUi({ ...ui, selected: s.id })} />`)}</tbody>
       </table>`)}
     </section>

@@ -83,6 +83,22 @@ export function usd(x) {
   return x < 0.01 && x > 0 ? '<$0.01' : `$${x.toFixed(2)}`;
 }
 
+/** CPU as the CLI shows it: `12%`, `104%!` when a tool is flagged busy. */
+export function cpu(p) {
+  if (!p) return '';
+  return `${Math.round(p.cpuPct)}%${p.hotProcess ? '!' : ''}`;
+}
+
+/** Resident memory as the CLI shows it: `1.2G`, `310M`, `64K`. */
+export function mem(p) {
+  if (!p) return '';
+  const k = 1024;
+  const n = p.rssBytes;
+  if (n >= k * k * k) return `${(n / (k * k * k)).toFixed(1)}G`;
+  if (n >= k * k) return `${Math.floor(n / (k * k))}M`;
+  return `${Math.floor(n / k)}K`;
+}
+
 /**
  * A line diff of `before` → `after` (an Edit's old_string and new_string):
  * `[{op: ' '|'-'|'+', text}]`, common lines kept, by longest common

@@ -9,6 +9,7 @@ import { needsYou, newer, shownStatus, titleOf } from './model.js';
 const SESSION_FIELDS = `id agent status statusSinceMs cwd project gitBranch model currentTool lastTool
   pendingApprovals contextPct costUsd tmuxPane lastError firstEventMs lastEventMs lastSeq live
   history { title firstPrompt }`;
+const PROCESS_FIELDS = 'sessionId process { cpuPct rssBytes processes hotProcess }';
 const APPROVAL_FIELDS = `id sessionId agentId toolName toolInput toolUseId permissionSuggestions cwd
   origin status decidedBy reason askedBecause createdAt decidedAt`;
 
@@ -24,6 +25,9 @@ const state = {
   error: null,
   sessions: new Map(),
   approvals: new Map(),
+  // Session id → its process figures (CPU %, RSS), replaced at each sample
+  // the daemon publishes (they change without events).
+  processes: new Map(),
 };
 const listeners = new Set();
 let version = 0;
@@ -61,6 +65,10 @@ function putSession(s) {
   state.sessions.set(s.id, next);
 }
 
+function putProcesses(list) {
+  state.processes = new Map(list.map((p) => [p.sessionId, p.process]));
+}
+
 function putApproval(a) {
   if (a.status === 'pending') {
     state.approvals.set(a.id, a);
@@ -80,7 +88,9 @@ async function load() {
     const data = await gql(`query Board($limit: Int) {
       sessions(history: false, limit: $limit) { nodes { ${SESSION_FIELDS} } nextOffset }
       approvals { ${APPROVAL_FIELDS} }
+      processes { ${PROCESS_FIELDS} }
     }`, { limit: SESSIONS_PAGE });
+    putProcesses(data.processes);
     for (const s of data.sessions.nodes) putSession(s);
     let next = data.sessions.nextOffset;
     for (let pages = 1; next != null && pages < MAX_PAGES; pages++) {
@@ -121,6 +131,10 @@ export function start() {
   });
   subscribe(`subscription { approvals { ${APPROVAL_FIELDS} } }`, {}, (d) => {
     putApproval(d.approvals);
+    changed();
+  });
+  subscribe(`subscription { processes { ${PROCESS_FIELDS} } }`, {}, (d) => {
+    putProcesses(d.processes);
     changed();
   });
 }

@@ -224,6 +224,38 @@ pub struct ProcessStats {
     pub sampled_ms: i64,
 }
 
+impl ProcessStats {
+    /// CPU as tables show it: `12%`, with `!` when a tool subprocess is
+    /// flagged (`104%!`).
+    pub fn cpu_label(&self) -> String {
+        format!(
+            "{:.0}%{}",
+            self.cpu_pct,
+            if self.hot.is_some() { "!" } else { "" }
+        )
+    }
+
+    /// Resident memory as tables show it: `1.2G`, `310M`, `64K`.
+    pub fn rss_label(&self) -> String {
+        const K: u64 = 1024;
+        match self.rss_bytes {
+            n if n >= K * K * K => format!("{:.1}G", n as f64 / (K * K * K) as f64),
+            n if n >= K * K => format!("{}M", n / (K * K)),
+            n => format!("{}K", n / K),
+        }
+    }
+}
+
+/// One session's process figures (`sessions.processes`, GraphQL's
+/// `processes`, gRPC's `WatchProcesses`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionProcess {
+    /// The session.
+    pub session_id: String,
+    /// Its processes' figures.
+    pub process: ProcessStats,
+}
+
 /// A subprocess flagged for keeping a core busy.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HotProcess {

@@ -94,6 +94,9 @@ pub mod method {
     pub const SESSIONS_LIST: &str = "sessions.list";
     /// One session. Params [`crate::api::SessionsGetParams`].
     pub const SESSIONS_GET: &str = "sessions.get";
+    /// Every live session's process figures (CPU %, RSS bytes), as last
+    /// sampled. No params; result `[`[`crate::api::SessionProcess`]`]`.
+    pub const SESSIONS_PROCESSES: &str = "sessions.processes";
     /// Events from the log. Params [`crate::api::EventsListParams`].
     pub const EVENTS_LIST: &str = "events.list";
     /// Snapshot, then live events as notifications. Params

@@ -100,11 +100,18 @@ fn event_loop(
                 Feed::Down(why) => app.conn = Conn::Down(why),
             }
         }
-        // Ages tick once a second; the open transcript follows its session.
+        // Ages tick once a second; the open transcript follows its session;
+        // process figures come every 2 s (the daemon's sampling period).
         let now = now_ms();
         if now / 1000 != last_second {
             if now < tail_until && app.tailing().is_some() {
                 tail(&mut app, &mut cmd, &paths.socket);
+            }
+            if (now / 1000) % 2 == 0
+                && app.conn == Conn::Live
+                && let Ok(all) = call(&mut cmd, &paths.socket, Client::processes)
+            {
+                app.set_processes(all);
             }
             last_second = now / 1000;
             app.now_ms = now;

@@ -3,7 +3,9 @@
 //! the `set_*`/`apply_*` methods.
 
 use agentd_core::Status;
-use agentd_proto::api::{ApprovalView, EventNotification, SessionView};
+use agentd_proto::api::{
+    ApprovalView, EventNotification, ProcessStats, SessionProcess, SessionView,
+};
 use agentd_proto::history::{Hit, MessageView};
 
 /// Which screen has the keyboard.
@@ -164,18 +166,34 @@ impl App {
         self.clamp();
     }
 
-    /// A live event: the session it carries replaces the old copy.
+    /// A live event: the session it carries replaces the old copy (its
+    /// process figures stay until the next sample: events carry none).
     pub fn apply_event(&mut self, n: EventNotification) {
-        let Some(s) = n.session else { return };
+        let Some(mut s) = n.session else { return };
         match self
             .sessions
             .iter_mut()
             .find(|x| x.session.id == s.session.id)
         {
-            Some(slot) => *slot = s,
+            Some(slot) => {
+                if s.process.is_none() {
+                    s.process = slot.process.take();
+                }
+                *slot = s;
+            }
             None => self.sessions.push(s),
         }
         self.clamp();
+    }
+
+    /// The daemon's latest process figures (`sessions.processes`): each
+    /// session gets its own, or none when it was not sampled.
+    pub fn set_processes(&mut self, all: Vec<SessionProcess>) {
+        let mut by_id: std::collections::HashMap<String, ProcessStats> =
+            all.into_iter().map(|p| (p.session_id, p.process)).collect();
+        for s in &mut self.sessions {
+            s.process = by_id.remove(&s.session.id);
+        }
     }
 
     /// The pending approvals changed.

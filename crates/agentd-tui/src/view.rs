@@ -203,12 +203,23 @@ fn footer_line(app: &App, width: u16) -> Line<'static> {
     Line::from(spans)
 }
 
+/// Whether a `w`-column screen has room for the CPU and MEM columns
+/// beside a readable DOING column.
+fn shows_process(w: usize) -> bool {
+    w >= 100
+}
+
 /// The column names above the session rows, laid out as [`session_line`]
 /// lays out its cells.
 fn column_headers(w: usize) -> Line<'static> {
     let head = format!("  {:<20}", "STATUS");
+    let process = if shows_process(w) {
+        format!(" {:>5} {:>5}", "CPU", "MEM")
+    } else {
+        String::new()
+    };
     let fixed = format!(
-        " {:<6} {:<11} {:<10} {:>7}  ",
+        " {:<6} {:<11} {:<10} {:>7}{process}  ",
         "AGENT", "MODEL", "CONTEXT", "COST"
     );
     let room = w.saturating_sub(head.chars().count() + fixed.chars().count() + 10);
@@ -334,12 +345,21 @@ fn session_line(app: &App, s: &SessionView, w: usize) -> Line<'static> {
         .map(str::to_owned)
         .or_else(|| s.history.as_ref().and_then(|h| h.title.clone()))
         .unwrap_or_default();
+    let process = if shows_process(w) {
+        let (cpu, mem) = s.process.as_ref().map_or_else(
+            || ("-".to_owned(), "-".to_owned()),
+            |p| (p.cpu_label(), p.rss_label()),
+        );
+        format!(" {:>5} {:>5}", clean(&cpu, 5), clean(&mem, 5))
+    } else {
+        String::new()
+    };
     let fixed = format!(
-        " {:<6} {:<11} {} {:>7}  ",
+        " {:<6} {:<11} {} {:>7}{process}  ",
         clean(&s.session.agent, 6),
         clean(model, 11),
         context_bar(s.session.context_pct),
-        cost
+        cost,
     );
     let head = format!("  {:<20}", clean(&status, 20));
     let room = w.saturating_sub(head.chars().count() + fixed.chars().count() + 10);

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 
 use agentd_core::Status;
 use agentd_core::text::{one_line, truncate};
-use agentd_proto::api::{EventRecord, SessionView};
+use agentd_proto::api::{EventRecord, ProcessStats, SessionView};
 
 /// Whether to colour stdout: a terminal, and `NO_COLOR` unset.
 pub fn color() -> bool {
@@ -78,31 +78,14 @@ pub fn session_cells(v: &SessionView, now_ms: i64) -> [String; 9] {
             20,
         ),
         format!("{} ago", age(now_ms - s.last_event_ms)),
-        v.process.as_ref().map_or_else(
-            || "-".to_owned(),
-            |p| {
-                format!(
-                    "{:.0}%{}",
-                    p.cpu_pct,
-                    if p.hot.is_some() { "!" } else { "" }
-                )
-            },
-        ),
         v.process
             .as_ref()
-            .map_or_else(|| "-".to_owned(), |p| bytes(p.rss_bytes)),
+            .map_or_else(|| "-".to_owned(), ProcessStats::cpu_label),
+        v.process
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), ProcessStats::rss_label),
         short_id(&s.id),
     ]
-}
-
-/// `1.2G`, `310M`, `64K`.
-pub fn bytes(n: u64) -> String {
-    const K: u64 = 1024;
-    match n {
-        n if n >= K * K * K => format!("{:.1}G", n as f64 / (K * K * K) as f64),
-        n if n >= K * K => format!("{}M", n / (K * K)),
-        n => format!("{}K", n / K),
-    }
 }
 
 /// A plain table: columns padded to their widest cell, two spaces apart,
@@ -226,7 +209,7 @@ pub fn session_details(v: &SessionView, now_ms: i64) -> String {
                 "{} using {:.0}% CPU, {}",
                 p.processes,
                 p.cpu_pct,
-                bytes(p.rss_bytes)
+                p.rss_label()
             ),
         );
         if let Some(h) = &p.hot {

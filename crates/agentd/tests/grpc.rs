@@ -128,6 +128,15 @@ try:
         t.join()
         after = out(h.GetPendingHooks(pb.GetPendingHooksRequest(), metadata=md, timeout=30)).get("runs", [])
         print(json.dumps({"pending": seen, "after": after, "lines": lines}))
+    elif what == "processes":
+        # The stream's samples until one has the session, with the session
+        # as Get shows it.
+        for m in rpc.SessionServiceStub(ch).WatchProcesses(pb.WatchProcessesRequest(), metadata=md, timeout=60):
+            sample = out(m)
+            if any(p["session_id"] == args["id"] for p in sample.get("sessions", [])):
+                break
+        s = rpc.SessionServiceStub(ch).Get(pb.GetSessionRequest(id=args["id"]), metadata=md, timeout=30)
+        print(json.dumps({"sample": sample, "session": out(s)}))
     elif what == "status":
         r = rpc.CoordinatorServiceStub(ch).Status(pb.StatusRequest(), metadata=md, timeout=30)
         print(json.dumps(out(r)))
@@ -397,6 +406,38 @@ fn grpcio_sees_what_json_rpc_sees_decides_streams_and_runs_hooks() {
             .as_object()
             .is_some_and(|m| !m.is_empty()),
         "{st}"
+    );
+}
+
+#[test]
+fn grpcio_watches_process_figures_and_sessions_carry_them() {
+    let d = TestDaemon::start();
+    let py = Py::new();
+    let mut agent = support::busy_agent(&d.home, "grpc-proc");
+    let (code, v) = py.call(&d, &token(&d), "processes", json!({"id": "grpc-proc"}));
+    // SAFETY: signalling the process group the test started.
+    unsafe {
+        libc::kill(-(agent.id() as i32), libc::SIGKILL);
+    }
+    let _ = agent.wait();
+    assert_eq!(code, 0, "{v}");
+    let mine = v["sample"]["sessions"]
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["session_id"] == "grpc-proc"))
+        .unwrap_or_else(|| panic!("{v}"));
+    assert!(mine["process"]["processes"].as_u64() >= Some(2), "{v}");
+    assert!(
+        mine["process"]["rss_bytes"].as_str().is_some(),
+        "uint64 as a string: {v}"
+    );
+    assert!(
+        v["session"]["process"]["processes"].as_u64() >= Some(2),
+        "{v}"
+    );
+    assert_eq!(
+        v["session"]["discovered"],
+        Value::Null,
+        "false is left out: {v}"
     );
 }
 

@@ -4,41 +4,14 @@
 
 mod support;
 
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use serde_json::json;
 use support::{TestDaemon, wait_for};
 
 #[test]
 fn a_sessions_process_tree_cpu_and_memory_are_sampled() {
     let d = TestDaemon::start();
-    // The "agent": a shell whose child keeps a core busy.
-    let mut agent = Command::new("sh")
-        .args(["-c", "yes > /dev/null & wait"])
-        .stdin(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let pid = agent.id().to_string();
-    let payload = json!({"session_id": "mon1", "hook_event_name": "SessionStart", "cwd": "/tmp", "source": "startup"});
-    let out = support::agentd_cmd(&d.home)
-        .arg("hook")
-        .env("CLAUDE_PID", &pid)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write;
-            c.stdin
-                .take()
-                .unwrap()
-                .write_all(payload.to_string().as_bytes())?;
-            c.wait_with_output()
-        })
-        .unwrap();
-    assert!(out.status.success());
+    let mut agent = support::busy_agent(&d.home, "mon1");
     let v = wait_for("a busy sample", Duration::from_secs(30), || {
         let v = d.client().session("mon1").ok()?;
         v.process
@@ -54,6 +27,15 @@ fn a_sessions_process_tree_cpu_and_memory_are_sampled() {
     let shown = support::run(&d.home, &["show", "mon1"], None);
     let text = String::from_utf8_lossy(&shown.stdout);
     assert!(text.contains("% CPU"), "{text}");
+    // `sessions.processes` has the same figures for every live session.
+    let all = d.client().processes().unwrap();
+    assert!(
+        all.iter()
+            .any(|p| p.session_id == "mon1" && p.process.processes >= 2),
+        "{all:?}"
+    );
+    // GraphQL's query and subscription: web_e2e.rs (the board); gRPC:
+    // grpc.rs.
     // SAFETY: signalling the process group the test started.
     unsafe {
         libc::kill(-(agent.id() as i32), libc::SIGKILL);

@@ -546,3 +546,26 @@ fn codex_and_gemini_sessions_are_on_the_board_with_their_agent() {
         &ids[1],
     ]);
 }
+
+#[test]
+fn a_sessions_cpu_and_memory_reach_the_board_and_leave_with_its_process() {
+    need_chromium();
+    let d = TestDaemon::start();
+    let mut agent = support::busy_agent(&d.home, "web-proc");
+    let pid = agent.id().to_string();
+    wait_for("a sample", WAIT, || {
+        d.client().session("web-proc").ok()?.process.map(|_| ())
+    });
+    let login = login_link(&d);
+    let result = drive(&[
+        "processes",
+        "--login",
+        &login,
+        "--session",
+        "web-proc",
+        "--pid",
+        &pid,
+    ]);
+    let _ = agent.wait();
+    assert_eq!(result["ok"], true, "{result}");
+}

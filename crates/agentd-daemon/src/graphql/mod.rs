@@ -97,6 +97,16 @@ impl CoreQuery {
         Ok(service(ctx)?.health().into())
     }
 
+    /// Every live session's process figures (CPU %, RSS bytes), as last
+    /// sampled (every 2 s).
+    async fn processes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SessionProcess>> {
+        Ok(service(ctx)?
+            .processes()
+            .into_iter()
+            .map(SessionProcess::from)
+            .collect())
+    }
+
     /// Sessions, those that need the user first: live ones and (with
     /// `history`, default true) past ones from the transcript index, a page
     /// at a time from `offset`.
@@ -558,6 +568,18 @@ impl CoreSubscription {
         Ok(events.filter_map(move |e| {
             std::future::ready(svc.session(&e.session_id).ok().map(Session::from))
         }))
+    }
+
+    /// Live sessions' process figures as they change: every session's at
+    /// once, then the whole list again after each 2 s sample that changes
+    /// what it shows (CPU to the whole %, memory to the MiB).
+    async fn processes(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = Vec<SessionProcess>>> {
+        Ok(service(ctx)?
+            .process_stream()
+            .map(|all| all.into_iter().map(SessionProcess::from).collect()))
     }
 
     /// Approvals as they are requested and resolved, from now on (from the

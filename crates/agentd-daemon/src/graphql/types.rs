@@ -215,13 +215,37 @@ impl From<agentd_proto::api::SessionView> for Session {
                 subagents: h.subagents,
             }),
             discovered: s.discovered,
-            process: v.process.map(|p| ProcessStats {
-                cpu_pct: p.cpu_pct,
-                rss_bytes: p.rss_bytes,
-                processes: p.processes,
-                hot_process: p.hot.map(|h| format!("{} (pid {})", h.comm, h.pid)),
-                sampled_ms: p.sampled_ms,
-            }),
+            process: v.process.map(ProcessStats::from),
+        }
+    }
+}
+
+impl From<agentd_proto::api::ProcessStats> for ProcessStats {
+    fn from(p: agentd_proto::api::ProcessStats) -> ProcessStats {
+        ProcessStats {
+            cpu_pct: p.cpu_pct,
+            rss_bytes: p.rss_bytes,
+            processes: p.processes,
+            hot_process: p.hot.map(|h| format!("{} (pid {})", h.comm, h.pid)),
+            sampled_ms: p.sampled_ms,
+        }
+    }
+}
+
+/// One live session's process figures.
+#[derive(SimpleObject)]
+pub struct SessionProcess {
+    /// The session.
+    pub session_id: String,
+    /// Its process tree's figures.
+    pub process: ProcessStats,
+}
+
+impl From<agentd_proto::api::SessionProcess> for SessionProcess {
+    fn from(p: agentd_proto::api::SessionProcess) -> SessionProcess {
+        SessionProcess {
+            session_id: p.session_id,
+            process: p.process.into(),
         }
     }
 }

@@ -47,6 +47,38 @@ impl From<agentd_proto::api::SessionView> for pb::Session {
             last_event_ms: s.last_event_ms,
             last_seq: s.last_seq,
             live: v.live,
+            discovered: s.discovered,
+            process: v.process.map(pb::ProcessStats::from),
+        }
+    }
+}
+
+impl From<agentd_proto::api::ProcessStats> for pb::ProcessStats {
+    fn from(p: agentd_proto::api::ProcessStats) -> pb::ProcessStats {
+        pb::ProcessStats {
+            cpu_pct: p.cpu_pct,
+            rss_bytes: p.rss_bytes,
+            processes: p.processes,
+            hot: p.hot.map(|h| pb::HotProcess {
+                pid: h.pid,
+                comm: h.comm,
+                since_ms: h.since_ms,
+            }),
+            sampled_ms: p.sampled_ms,
+        }
+    }
+}
+
+impl From<Vec<agentd_proto::api::SessionProcess>> for pb::ProcessSample {
+    fn from(all: Vec<agentd_proto::api::SessionProcess>) -> pb::ProcessSample {
+        pb::ProcessSample {
+            sessions: all
+                .into_iter()
+                .map(|p| pb::SessionProcess {
+                    session_id: p.session_id,
+                    process: Some(p.process.into()),
+                })
+                .collect(),
         }
     }
 }

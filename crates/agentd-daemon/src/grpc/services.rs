@@ -125,6 +125,19 @@ impl pb::session_service_server::SessionService for Services {
         };
         Ok(Response::new(events(&self.service, p)?))
     }
+
+    type WatchProcessesStream = Streamed<pb::ProcessSample>;
+
+    async fn watch_processes(
+        &self,
+        _: Request<pb::WatchProcessesRequest>,
+    ) -> Result<Response<Self::WatchProcessesStream>, Status> {
+        Ok(Response::new(Box::pin(
+            self.service
+                .process_stream()
+                .map(|all| Ok(pb::ProcessSample::from(all))),
+        )))
+    }
 }
 
 #[tonic::async_trait]

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use agentd_proto::api::{SessionView, SessionsListParams, SessionsPage};
+use agentd_proto::api::{SessionProcess, SessionView, SessionsListParams, SessionsPage};
 
 use super::{Service, ServiceError};
 
@@ -210,6 +210,39 @@ impl Service {
 }
 
 impl Service {
+    /// Every live session's process figures (CPU %, RSS bytes), as last
+    /// sampled (every 2 s), ordered by session id.
+    pub fn processes(&self) -> Vec<SessionProcess> {
+        self.shared.monitor.all()
+    }
+
+    /// The process figures as they change: the current ones at once, then
+    /// each sample that changes what they show (CPU to the whole %, memory
+    /// to the MiB); nothing while nothing changes. Ends at shutdown.
+    pub fn process_stream(
+        &self,
+    ) -> impl futures_util::Stream<Item = Vec<SessionProcess>> + Send + 'static {
+        let rx = self.shared.monitor.watch();
+        let stop = self.shared.shutdown.clone();
+        futures_util::stream::unfold((rx, stop, true), |(mut rx, stop, first)| async move {
+            if !first {
+                tokio::select! {
+                    _ = stop.cancelled() => return None,
+                    changed = rx.changed() => changed.ok()?,
+                }
+            }
+            let now: Vec<SessionProcess> = rx
+                .borrow_and_update()
+                .iter()
+                .map(|(id, p)| SessionProcess {
+                    session_id: id.clone(),
+                    process: p.clone(),
+                })
+                .collect();
+            Some((now, (rx, stop, false)))
+        })
+    }
+
     /// A registry session as clients see it, with its processes' cost.
     fn view_of(&self, s: agentd_core::Session) -> SessionView {
         let process = self.shared.monitor.stats(&s.id);
@@ -235,7 +268,7 @@ impl Service {
             .into_iter()
             .filter(|s| s.status != agentd_core::Status::Ended && s.cwd.as_deref() == Some(cwd))
             .max_by_key(|s| (s.last_event_ms, s.last_seq))
-            .map(SessionView::new)
+            .map(|s| self.view_of(s))
             .ok_or_else(|| {
                 ServiceError::not_found(format!(
                     "no live session runs in {cwd}; `agentd ls` lists the live ones"

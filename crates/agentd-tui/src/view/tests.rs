@@ -59,6 +59,65 @@ fn sessions_and_a_pending_approval_at_80x24() {
 }
 
 #[test]
+fn a_wide_screen_shows_each_sessions_cpu_and_memory() {
+    let mut a = busy();
+    a.set_processes(vec![
+        agentd_proto::api::SessionProcess {
+            session_id: "5e55a0b1-need".into(),
+            process: agentd_proto::api::ProcessStats {
+                cpu_pct: 3.4,
+                rss_bytes: 312 << 20,
+                processes: 2,
+                hot: None,
+                sampled_ms: 1,
+            },
+        },
+        agentd_proto::api::SessionProcess {
+            session_id: "77aa0000-work".into(),
+            process: agentd_proto::api::ProcessStats {
+                cpu_pct: 104.6,
+                rss_bytes: 3 << 30,
+                processes: 5,
+                hot: Some(agentd_proto::api::HotProcess {
+                    pid: 7,
+                    comm: "cargo".into(),
+                    since_ms: 1,
+                }),
+                sampled_ms: 1,
+            },
+        },
+    ]);
+    let wide = screen(&a, 110, 12);
+    insta::assert_snapshot!(wide);
+    // Narrow screens keep DOING readable instead.
+    assert!(!screen(&a, 80, 12).contains("CPU"));
+    // A live event keeps the figures until the next sample.
+    let mut s = a.sessions[0].clone();
+    s.process = None;
+    a.apply_event(agentd_proto::api::EventNotification {
+        subscription: 1,
+        event: agentd_proto::api::EventRecord {
+            seq: 9,
+            ts: String::new(),
+            ts_ms: 0,
+            session_id: s.session.id.clone(),
+            agent: "claude".into(),
+            source: "hook".into(),
+            name: "PreToolUse".into(),
+            kind: "tool.started".into(),
+            payload: json!({}),
+            env: json!({}),
+        },
+        session: Some(s),
+    });
+    assert!(
+        a.sessions
+            .iter()
+            .all(|s| s.process.is_some() || s.session.id == "9999idle")
+    );
+}
+
+#[test]
 fn edit_approval_renders_a_diff() {
     let mut a = busy();
     a.set_approvals(vec![approval(

@@ -83,6 +83,38 @@ pub fn run(home: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
     child.wait_with_output().expect("wait agentd")
 }
 
+/// A stand-in agent process that keeps a core busy (a shell whose `yes`
+/// child spins), in its own process group, reported to the daemon at
+/// `home` as session `session`'s agent by a SessionStart hook. Kill its
+/// group (`-pid`) to end it.
+pub fn busy_agent(home: &Path, session: &str) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    let agent = Command::new("sh")
+        .args(["-c", "yes > /dev/null & wait"])
+        .stdin(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("spawn sh");
+    let payload = serde_json::json!({"session_id": session, "hook_event_name": "SessionStart",
+        "cwd": "/tmp", "source": "startup"});
+    let out = agentd_cmd(home)
+        .arg("hook")
+        .env("CLAUDE_PID", agent.id().to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            if let Some(mut i) = c.stdin.take() {
+                i.write_all(payload.to_string().as_bytes())?;
+            }
+            c.wait_with_output()
+        })
+        .expect("run agentd hook");
+    assert!(out.status.success(), "{out:?}");
+    agent
+}
+
 /// One HTTP/1.1 request (`req_line` like `GET /health`) with `headers`
 /// and `body`, on a fresh connection; returns (status, body).
 pub fn http(addr: &str, req_line: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {

@@ -10,6 +10,7 @@ run:
   driver.py elicit   --login URL --out DIR --phrase TEXT
   driver.py claude-terminal --login URL --out DIR --cwd DIR --phrase TEXT --command TEXT
   driver.py terminal --login URL --out DIR --cwd DIR
+  driver.py processes --login URL --out DIR --session ID --pid PGID
   driver.py bench    --login URL --out DIR --socket PATH [--sessions N] [--events N]
   driver.py hq       --login HQ-URL --token T --runner NAME --session ID --command TEXT --cwd DIR --out DIR
                      (interactive: prints a line after the terminal echoes, waits for a
@@ -307,6 +308,33 @@ def agents(p, a):
     if errors:
         fail(f"console errors: {errors}")
     print(json.dumps({"ok": True}))
+    browser.close()
+
+
+def processes(p, a):
+    """A session whose agent (`--pid`, a process group leader) keeps a core
+    busy shows its CPU and memory on the board; when the process group is
+    killed, the figures leave the row without a reload (pushed by the
+    `processes` subscription)."""
+    import os
+    import re
+    import signal
+
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    errors = []
+    ctx = browser.new_context(viewport=DESKTOP)
+    page = sign_in(ctx, a.login, errors)
+    row = page.locator(f"tr[data-session='{a.session}']")
+    expect(row.locator("td.cpu")).to_have_text(re.compile(r"^[0-9]+%!?$"), timeout=WAIT_MS)
+    expect(row.locator("td.mem")).to_have_text(re.compile(r"^[0-9.]+[KMG]$"), timeout=WAIT_MS)
+    busy = int(row.locator("td.cpu").inner_text().rstrip("%!"))
+    shots(page, a.out, "board-processes")
+    os.killpg(int(a.pid), signal.SIGKILL)
+    expect(row.locator("td.cpu")).to_have_text("", timeout=WAIT_MS)
+    expect(row.locator("td.mem")).to_have_text("", timeout=WAIT_MS)
+    if errors:
+        fail(f"console errors: {errors}")
+    print(json.dumps({"ok": True, "cpu_pct_shown": busy}))
     browser.close()
 
 
@@ -825,6 +853,7 @@ SCENARIOS = {
     "hq": hq,
     "auth": auth,
     "agents": agents,
+    "processes": processes,
     "approve": lambda p, a: decide(p, a, deny=False),
     "deny": lambda p, a: decide(p, a, deny=True),
     "elicit": elicit,
@@ -855,6 +884,7 @@ def main():
     ap.add_argument("--message")
     ap.add_argument("--token")
     ap.add_argument("--runner")
+    ap.add_argument("--pid")
     a = ap.parse_args()
     with sync_playwright() as p:
         SCENARIOS[a.scenario](p, a)
