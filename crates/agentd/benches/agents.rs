@@ -1,9 +1,11 @@
 //! Benchmarks of #14's daemon parts. Run:
-//! `cargo bench -p agentd --bench agents [-- notify|monitor]`.
+//! `cargo bench -p agentd --bench agents [-- notify|monitor|discovery]`.
 //!
 //! * notify: a held approval (`hook.ingest` of a PermissionRequest) →
 //!   the webhook receiver has it; 100 approvals one after another, with the
 //!   default grouping window (300 ms) and with none.
+//! * discovery: the idle daemon's own CPU over 20 s with 1 000 more
+//!   processes of this user (each looked at every 5 s), beside none.
 //! * monitor: the daemon's own CPU over 20 s with 100 live sessions whose
 //!   agents are real processes (sampled every 2 s) against, in the same
 //!   run, 100 sessions without a pid (nothing to sample).
@@ -129,6 +131,32 @@ fn monitor(with_pids: bool) -> f64 {
     pct
 }
 
+/// The idle daemon's CPU over 20 s while `extra` other processes of this
+/// user run (discovery reads each one's `comm` every 5 s).
+fn discovery(extra: usize) -> f64 {
+    let others: Vec<Child> = (0..extra)
+        .map(|_| {
+            Command::new("sleep")
+                .arg("600")
+                .stdin(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let d = Daemon::start();
+    std::thread::sleep(Duration::from_secs(3));
+    let pid = d.child.id();
+    let t0 = cpu_ticks(pid);
+    let start = Instant::now();
+    std::thread::sleep(Duration::from_secs(20));
+    let pct = (cpu_ticks(pid) - t0) as f64 / 100.0 / start.elapsed().as_secs_f64() * 100.0;
+    for mut o in others {
+        let _ = o.kill();
+        let _ = o.wait();
+    }
+    pct
+}
+
 fn main() {
     let run = selection("agentd #14 benchmarks (notifications, process monitor)");
     if run("notify") {
@@ -140,6 +168,20 @@ fn main() {
         let sampled = monitor(true);
         println!(
             "monitor  daemon CPU over 20 s with 100 live sessions: {sampled:.2} % of a core with their processes sampled, {base:.2} % with none to sample"
+        );
+    }
+    if run("discovery") {
+        let base = discovery(0);
+        let busy = discovery(1000);
+        let procs = std::fs::read_dir("/proc")
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.file_name().to_str().is_some_and(|n| n.parse::<u32>().is_ok()))
+                    .count()
+            })
+            .unwrap_or(0);
+        println!(
+            "discovery  idle daemon CPU over 20 s: {busy:.2} % of a core with 1 000 more processes of this user to look at ({procs} in /proc after they ended), {base:.2} % without"
         );
     }
 }

@@ -1,7 +1,8 @@
 //! A real Claude Code session started before agentd, without its hooks, is
 //! discovered and shown with its status; once hooks are installed and the
 //! session resumed with them, it reports through them under the same id,
-//! never as a second session.
+//! never as a second session. The same for the real Codex CLI and Gemini
+//! CLI, found from their processes and the transcripts they write.
 
 mod support;
 
@@ -96,4 +97,88 @@ fn a_session_without_hooks_is_discovered_and_hooks_take_it_over() {
     let events = support::claude::hook_names(&d, &id);
     assert!(events.iter().any(|n| n == "SessionStart"), "{events:?}");
     drop(tmux);
+}
+
+/// The live or ended sessions of the daemon whose cwd is `cwd`.
+fn sessions_in(d: &TestDaemon, cwd: &str) -> Vec<agentd_proto::api::SessionView> {
+    d.client()
+        .sessions_page(&agentd_proto::api::SessionsListParams {
+            history: Some(false),
+            status: Some(vec![
+                "starting".into(),
+                "working".into(),
+                "needs_approval".into(),
+                "needs_input".into(),
+                "idle".into(),
+                "ended".into(),
+            ]),
+            ..Default::default()
+        })
+        .map(|p| p.sessions)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| s.session.cwd.as_deref() == Some(cwd))
+        .collect()
+}
+
+#[test]
+fn codex_and_gemini_sessions_without_hooks_are_discovered_and_hooks_take_them_over() {
+    use std::os::unix::process::CommandExt;
+    let d = TestDaemon::start();
+    for agent in ["codex", "gemini"] {
+        // The model holds its last answer back: the agent is at work (its
+        // tool has run, it waits on the model) for a while, with no hooks.
+        let user = support::agents::AgentUser::without_hooks(
+            agent,
+            fake_models::Script {
+                final_delay_ms: 15_000,
+                ..Default::default()
+            },
+        );
+        let cwd = user.project.to_string_lossy().into_owned();
+        let mut child = user.command("make it so").process_group(0).spawn().unwrap();
+        let found = wait_for(&format!("the discovered {agent} session"), WAIT, || {
+            sessions_in(&d, &cwd)
+                .into_iter()
+                .find(|s| s.session.discovered && s.session.status.as_str() == "working")
+        });
+        assert_eq!(found.session.agent, agent);
+        let id = found.session.id.clone();
+        let transcript = found.session.transcript_path.clone().unwrap_or_default();
+        assert!(
+            transcript.starts_with(user.transcripts().to_str().unwrap())
+                && transcript.contains(&id[..8]),
+            "{agent}: {transcript} for {id}"
+        );
+        // Its process ends: the session ends with it.
+        let out = child.wait().unwrap();
+        assert!(out.success(), "{agent}: {out:?}");
+        wait_for(&format!("the {agent} session to end"), WAIT, || {
+            sessions_in(&d, &cwd)
+                .into_iter()
+                .find(|s| s.session.id == id && s.session.status.as_str() == "ended")
+        });
+        // Hooks installed, the session resumed: it reports under the same
+        // id — one session, no longer `discovered`.
+        user.install_hooks(&d.home);
+        let out = user
+            .resume_command("once more")
+            .process_group(0)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{agent}: {out:?}");
+        let all = wait_for(&format!("the {agent} hooks to report"), WAIT, || {
+            let all = sessions_in(&d, &cwd);
+            all.iter()
+                .any(|s| s.session.id == id && !s.session.discovered)
+                .then_some(all)
+        });
+        assert_eq!(
+            all.iter()
+                .map(|s| s.session.id.as_str())
+                .collect::<Vec<_>>(),
+            vec![id.as_str()],
+            "{agent}: one session"
+        );
+    }
 }

@@ -47,6 +47,9 @@ pub struct Script {
     pub input_tokens: u64,
     /// Output tokens each model response reports.
     pub output_tokens: u64,
+    /// How long the response that ends the turn is held back, ms: the
+    /// agent stays at work (waiting on its model) that long.
+    pub final_delay_ms: u64,
 }
 
 impl Default for Script {
@@ -56,6 +59,7 @@ impl Default for Script {
             final_text: "done from fake".to_owned(),
             input_tokens: 10,
             output_tokens: 5,
+            final_delay_ms: 0,
         }
     }
 }
@@ -194,6 +198,7 @@ async fn responses(State(fake): State<Arc<Fake>>, body: axum::Json<Value>) -> Re
     let n = fake.responses.fetch_add(1, Ordering::SeqCst);
     let s = &fake.script;
     let item = if codex_has_result(&body) {
+        tokio::time::sleep(std::time::Duration::from_millis(s.final_delay_ms)).await;
         json!({"type": "message", "id": format!("msg_{n}"), "role": "assistant",
             "content": [{"type": "output_text", "text": s.final_text, "annotations": []}]})
     } else {
@@ -262,6 +267,7 @@ async fn gemini(
         json!({"functionCall": {"name": "run_shell_command",
             "args": {"command": s.shell_command, "description": "run a command"}}})
     } else if offers_tools {
+        tokio::time::sleep(std::time::Duration::from_millis(s.final_delay_ms)).await;
         json!({"text": s.final_text})
     } else {
         json!({"text": "{\"next_speaker\": \"user\", \"reasoning\": \"the turn is done\"}"})

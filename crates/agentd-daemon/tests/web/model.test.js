@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  age, describeApproval, elicitationForm, formContent, groupSessions, lineDiff, matches, needsYou, shownStatus, splitSnippet, titleOf, usd,
+  age, cpu, describeApproval, elicitationForm, formContent, groupSessions, lineDiff, matches, mem, needsYou, shownStatus, splitSnippet, titleOf, usd,
 } from '../../web/model.js';
 
 const s = (id, status, project, lastEventMs, extra = {}) => ({ id, status, project, lastEventMs, ...extra });
@@ -107,4 +107,14 @@ test('MCP elicitations become forms, and their values typed content', () => {
     { repo: 'agentd', stars: 12, private: true });
   assert.deepEqual(elicitationForm({ requested_schema: { properties: 'junk' } }).fields, []);
   assert.deepEqual(elicitationForm(null).fields, []);
+});
+
+test('process figures read as the CLI prints them', () => {
+  assert.equal(cpu(undefined), '');
+  assert.equal(cpu({ cpuPct: 3.4 }), '3%');
+  assert.equal(cpu({ cpuPct: 104.6, hotProcess: 'cargo (pid 7)' }), '105%!');
+  assert.equal(mem(null), '');
+  assert.equal(mem({ rssBytes: 512 * 1024 }), '512K');
+  assert.equal(mem({ rssBytes: 312 * 1024 * 1024 }), '312M');
+  assert.equal(mem({ rssBytes: 3 * 1024 ** 3 }), '3.0G');
 });

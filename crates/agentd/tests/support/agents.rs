@@ -50,6 +50,29 @@ impl AgentUser {
     /// A user of `agent` whose fake API plays `script`, with agentd's hooks
     /// installed for the daemon at `agentd_home`.
     pub fn new(agent: &'static str, agentd_home: &Path, script: Script) -> AgentUser {
+        let user = AgentUser::without_hooks(agent, script);
+        user.install_hooks(agentd_home);
+        user
+    }
+
+    /// Installs agentd's hooks (`agentd install --agent`) for the daemon at
+    /// `agentd_home`.
+    pub fn install_hooks(&self, agentd_home: &Path) {
+        let out = self
+            .with_env(agentd_cmd(agentd_home))
+            .args(["install", "--agent", self.agent])
+            .output()
+            .expect("agentd install");
+        assert!(
+            out.status.success(),
+            "agentd install --agent {}: {out:?}",
+            self.agent
+        );
+    }
+
+    /// A user of `agent` whose fake API plays `script`, without agentd's
+    /// hooks.
+    pub fn without_hooks(agent: &'static str, script: Script) -> AgentUser {
         let dir = tempfile::Builder::new().prefix("agag").tempdir().unwrap();
         let project = dir.path().join("proj");
         std::fs::create_dir_all(&project).unwrap();
@@ -90,15 +113,6 @@ impl AgentUser {
                 .unwrap();
             }
         }
-        let out = user
-            .with_env(agentd_cmd(agentd_home))
-            .args(["install", "--agent", agent])
-            .output()
-            .expect("agentd install");
-        assert!(
-            out.status.success(),
-            "agentd install --agent {agent}: {out:?}"
-        );
         user
     }
 
@@ -144,17 +158,38 @@ impl AgentUser {
     /// The command running one prompt non-interactively (stdout and stderr
     /// piped).
     pub fn command(&self, prompt: &str) -> Command {
+        self.command_in(prompt, false)
+    }
+
+    /// [`AgentUser::command`] continuing the project's latest session
+    /// (`codex exec resume --last`, `gemini --resume latest`).
+    pub fn resume_command(&self, prompt: &str) -> Command {
+        self.command_in(prompt, true)
+    }
+
+    fn command_in(&self, prompt: &str, resume: bool) -> Command {
         let bin = agent_bin(self.agent);
         let mut cmd = self.with_env(Command::new(bin));
         match self.agent {
-            "codex" => cmd.args([
-                "exec",
-                "--skip-git-repo-check",
-                "--dangerously-bypass-hook-trust",
-                "--dangerously-bypass-approvals-and-sandbox",
-                prompt,
-            ]),
-            _ => cmd.args(["-m", "gemini-2.5-flash", "--yolo", "-p", prompt]),
+            "codex" => {
+                cmd.args([
+                    "exec",
+                    "--skip-git-repo-check",
+                    "--dangerously-bypass-hook-trust",
+                    "--dangerously-bypass-approvals-and-sandbox",
+                ]);
+                if resume {
+                    cmd.args(["resume", "--last"]);
+                }
+                cmd.arg(prompt)
+            }
+            _ => {
+                cmd.args(["-m", "gemini-2.5-flash", "--yolo"]);
+                if resume {
+                    cmd.args(["--resume", "latest"]);
+                }
+                cmd.args(["-p", prompt])
+            }
         };
         cmd.current_dir(&self.project)
             .stdin(Stdio::null())
