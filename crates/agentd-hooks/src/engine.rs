@@ -274,6 +274,7 @@ impl Engine {
             outcome: "skipped".into(),
             passed: false,
             why: why.to_owned(),
+            blocking: t.def.spec.blocking,
             head: Vec::new(),
             log: String::new(),
         };
@@ -370,6 +371,7 @@ impl Engine {
                     outcome: "cached".into(),
                     passed: true,
                     why: reason,
+                    blocking: t.def.spec.blocking,
                     head: Vec::new(),
                     log: String::new(),
                 };
@@ -445,6 +447,7 @@ impl Engine {
             outcome: outcome.into(),
             passed,
             why,
+            blocking: t.def.spec.blocking,
             head: f.head,
             log: log.display().to_string(),
         };

@@ -9,7 +9,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 /// Migrations, in order; append only.
-const MIGRATIONS: &[&str] = &["CREATE TABLE runs (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE runs (
         run_id     TEXT PRIMARY KEY,
         hook       TEXT NOT NULL,
         dir        TEXT NOT NULL,
@@ -33,7 +34,11 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE runs (
         run_id      TEXT NOT NULL,
         ts_ms       INTEGER NOT NULL,
         PRIMARY KEY (hook, dir, command)
-    );"];
+    );",
+    // Whether the hook's failure blocks the agent (runs before it: hooks
+    // were blocking by default).
+    "ALTER TABLE runs ADD COLUMN blocking INTEGER NOT NULL DEFAULT 1;",
+];
 
 /// One execution of one hook in one directory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,10 +65,19 @@ pub struct RunRecord {
     pub passed: bool,
     /// Why it ran or was skipped (the cache's verdict).
     pub why: String,
+    /// Whether its failure blocks the agent (the hook's `blocking`,
+    /// default true); a failed blocking check is what "needs you"
+    /// notifications report.
+    #[serde(default = "yes")]
+    pub blocking: bool,
     /// First lines of output.
     pub head: Vec<String>,
     /// Full output.
     pub log: String,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The store.
@@ -147,11 +161,11 @@ impl Store {
         self.with(|c| {
             c.execute(
                 "INSERT OR REPLACE INTO runs (run_id, hook, dir, session_id, event, started_ms, ended_ms, exit_code,
-                                              outcome, passed, why, head, log)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                              outcome, passed, why, head, log, blocking)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 params![
                     r.run_id, r.hook, r.dir, r.session_id, r.event, r.started_ms, r.ended_ms, r.exit_code,
-                    r.outcome, r.passed, r.why, head, r.log
+                    r.outcome, r.passed, r.why, head, r.log, r.blocking
                 ],
             )
             .map(|_| ())
@@ -169,7 +183,8 @@ impl Store {
     ) -> Result<Vec<RunRecord>, StoreError> {
         self.with(|c| {
             let mut stmt = c.prepare(
-                "SELECT run_id, hook, dir, session_id, event, started_ms, ended_ms, exit_code, outcome, passed, why, head, log
+                "SELECT run_id, hook, dir, session_id, event, started_ms, ended_ms, exit_code, outcome, passed, why, head, log,
+                        blocking
                  FROM runs WHERE ?2 IS NULL OR session_id = ?2 ORDER BY started_ms DESC, rowid DESC LIMIT ?1",
             )?;
             let rows = stmt.query_map(params![limit as i64, session_id], |r| {
@@ -188,6 +203,7 @@ impl Store {
                     why: r.get(10)?,
                     head: serde_json::from_str(&head).unwrap_or_default(),
                     log: r.get(12)?,
+                    blocking: r.get(13)?,
                 })
             })?;
             rows.collect()

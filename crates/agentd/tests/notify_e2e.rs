@@ -295,3 +295,55 @@ fn a_desktop_notification_reaches_the_session_bus() {
     let _ = bus.kill();
     let _ = bus.wait();
 }
+
+#[test]
+fn only_a_failed_blocking_check_is_notified() {
+    let web = Receiver::start(0).unwrap();
+    let d = TestDaemon::with_config(&sink(
+        "webhook",
+        &web.url(),
+        "group_ms = 0\nreasons = [\"check_failed\"]",
+    ));
+    let p = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(p.path().join(".agentd")).unwrap();
+    // The warning-only check fails first; the blocking one a moment later.
+    std::fs::write(
+        p.path().join(".agentd/hooks.toml"),
+        r#"
+[[hooks]]
+name = "lint"
+events = ["Stop"]
+command = "echo 'lint: 2 warnings' >&2; exit 1"
+blocking = false
+
+[[hooks]]
+name = "test"
+events = ["Stop"]
+command = "sleep 1; echo 'test: 1 failed' >&2; exit 1"
+"#,
+    )
+    .unwrap();
+    let cwd = p.path().canonicalize().unwrap();
+    let start = json!({"session_id": "chk", "hook_event_name": "SessionStart", "cwd": cwd, "source": "startup"});
+    assert!(hook(&d, &start).wait().unwrap().success());
+    let stop = json!({"session_id": "chk", "hook_event_name": "Stop", "cwd": cwd, "stop_hook_active": false});
+    let out = hook(&d, &stop).wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let got = wait_for("the failed test's notification", WAIT, || {
+        let r = web.received();
+        (!r.is_empty()).then_some(r)
+    });
+    // Delivery is in event order: lint's would have come first.
+    assert_eq!(
+        got.len(),
+        1,
+        "{:?}",
+        got.iter().map(|r| r.json()).collect::<Vec<_>>()
+    );
+    let n = got[0].json();
+    assert_eq!(n["reason"], "check_failed", "{n}");
+    assert!(
+        n["title"].as_str().unwrap().contains("check test failed"),
+        "{n}"
+    );
+}

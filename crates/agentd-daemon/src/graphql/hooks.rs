@@ -42,6 +42,8 @@ pub struct HookRun {
     pub passed: bool,
     /// Why it ran or was skipped (the cache's verdict).
     pub why: String,
+    /// Whether its failure blocks the agent.
+    pub blocking: bool,
     /// The first lines of its output.
     pub head: Vec<String>,
     /// The full output's file (empty for runs recorded from outside).
@@ -62,6 +64,7 @@ impl From<agentd_hooks::store::RunRecord> for HookRun {
             outcome: r.outcome,
             passed: r.passed,
             why: r.why,
+            blocking: r.blocking,
             head: r.head,
             log: r.log,
         }

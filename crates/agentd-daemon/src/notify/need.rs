@@ -214,7 +214,12 @@ impl Watcher {
                     ts_ms,
                 ))
             }
-            "hook.finished" if payload.get("passed").and_then(Value::as_bool) == Some(false) => {
+            // A failed check that blocks the agent (a non-blocking one only
+            // warns; runs logged before the flag existed were blocking).
+            "hook.finished"
+                if payload.get("passed").and_then(Value::as_bool) == Some(false)
+                    && payload.get("blocking").and_then(Value::as_bool) != Some(false) =>
+            {
                 let hook = payload
                     .get("hook")
                     .and_then(Value::as_str)
@@ -346,6 +351,25 @@ mod tests {
         assert!(
             w.on_event("hook.finished", &json!({"passed": true}), &idle, 1)
                 .is_none()
+        );
+        // A check whose failure does not block the agent only warns.
+        assert!(
+            w.on_event(
+                "hook.finished",
+                &json!({"passed": false, "blocking": false, "hook": "lint"}),
+                &idle,
+                1
+            )
+            .is_none()
+        );
+        assert!(
+            w.on_event(
+                "hook.finished",
+                &json!({"passed": false, "blocking": true, "hook": "test"}),
+                &idle,
+                1
+            )
+            .is_some()
         );
         assert!(
             w.on_event("tool.started", &json!({}), &working, 1)

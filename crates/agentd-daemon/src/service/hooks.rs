@@ -207,6 +207,9 @@ impl Service {
             outcome,
             passed,
             why: "recorded by an external runner".to_owned(),
+            // An outside runner's checks gate its agent as agentd's own do
+            // by default.
+            blocking: true,
             head: output
                 .lines()
                 .take(agentd_hooks::exec::HEAD_LINES)
