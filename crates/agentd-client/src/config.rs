@@ -102,7 +102,7 @@ pub struct NotifySink {
     /// `webhook` and `ntfy`: extra request headers (`Authorization`).
     pub headers: std::collections::BTreeMap<String, String>,
     /// Which reasons: `approval`, `question`, `turn_finished`,
-    /// `turn_failed`, `check_failed`, `stuck` (default: all).
+    /// `turn_failed`, `check_failed`, `stuck`, `plugin` (default: all).
     pub reasons: Vec<String>,
     /// Only sessions whose project or cwd contains one of these (default:
     /// all).
@@ -144,6 +144,7 @@ pub const NOTIFY_REASONS: &[&str] = &[
     "turn_failed",
     "check_failed",
     "stuck",
+    "plugin",
 ];
 
 /// `"HH:MM-HH:MM"` → minutes after midnight (start, end); the range may

@@ -124,6 +124,9 @@ pub async fn run_events(
             continue;
         }
         let record = Arc::clone(ev.record());
+        // The event's session: a plugin's notification is about it unless
+        // the effect names another.
+        let record_session = record.session_id.clone();
         let cwd = shared
             .registry
             .read()
@@ -139,7 +142,7 @@ pub async fn run_events(
         .unwrap_or_default();
         for (plugin, effects) in answered {
             for effect in effects {
-                let outcome = dispatch(&service, &effect).await;
+                let outcome = dispatch(&service, &plugin, &record_session, &effect).await;
                 let kind = effect
                     .get("type")
                     .and_then(serde_json::Value::as_str)
@@ -158,9 +161,12 @@ pub async fn run_events(
     }
 }
 
-/// Carries out one effect a plugin asked for; what was done, or why not.
+/// Carries out one effect `plugin` asked for on an event of session
+/// `session_id`; what was done, or why not.
 async fn dispatch(
     service: &crate::service::Service,
+    plugin: &str,
+    session_id: &str,
     effect: &serde_json::Value,
 ) -> Result<String, String> {
     let str_of = |k: &str| {
@@ -180,10 +186,11 @@ async fn dispatch(
         "notify.send" => {
             let title = str_of("title").unwrap_or_default();
             let body = str_of("body").unwrap_or_default();
-            tracing::info!(%title, %body, "a plugin asks to notify the user");
-            Ok(format!(
-                "{title}: {body} (logged: no notification sink is configured)"
-            ))
+            let session = str_of("session_id").unwrap_or_else(|| session_id.to_owned());
+            service
+                .notify_user(plugin, &session, &title, &body)
+                .map(|()| format!("sent to the notification sinks: {title}"))
+                .map_err(|e| e.message().to_owned())
         }
         "session.interrupt" | "session.kill" => {
             let id = str_of("session_id").ok_or("`session_id` is required")?;

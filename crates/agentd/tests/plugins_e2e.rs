@@ -199,7 +199,7 @@ fn effects_a_plugin_asks_for_on_events_are_carried_out_and_logged() {
         &d.home,
         "remember",
         &wat::constant_effects(
-            r#"{"effects":[{"type":"memory.index","title":"Session began","text":"a zebra-crossing note from a plugin"},{"type":"teleport"}]}"#,
+            r#"{"effects":[{"type":"memory.index","title":"Session began","text":"a zebra-crossing note from a plugin"},{"type":"teleport"},{"type":"notify.send","title":"hello"}]}"#,
         ),
         "events = [\"session.started\"]",
     );
@@ -220,11 +220,13 @@ fn effects_a_plugin_asks_for_on_events_are_carried_out_and_logged() {
             let out = run(&d.home, &["plugins", "logs", "remember"], None);
             let text = String::from_utf8_lossy(&out.stdout).into_owned();
             (text.contains("effect memory.index: stored")
-                && text.contains("effect teleport not carried out"))
+                && text.contains("effect teleport not carried out")
+                && text.contains("effect notify.send not carried out"))
             .then_some(text)
         },
     );
     assert!(log.contains("no effect `teleport`"), "{log}");
+    assert!(log.contains("no notification sink is configured"), "{log}");
     let out = run(&d.home, &["search", "zebra-crossing", "--json"], None);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("Session began"),
@@ -291,9 +293,14 @@ fn the_rust_example_plugins_protect_main_and_enforce_a_budget() {
         return;
     };
     let root = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    // budget's notify.send goes to the notification sinks.
+    let web = fake_models::receiver::Receiver::start(0).unwrap();
     std::fs::write(
         root.path().join("agentd.toml"),
-        "[plugins.grants]\nprotect-main = [\"git\"]\n",
+        format!(
+            "[plugins.grants]\nprotect-main = [\"git\"]\n\n[[notify.sinks]]\nkind = \"webhook\"\nurl = \"{}\"\ngroup_ms = 0\n",
+            web.url()
+        ),
     )
     .unwrap();
     std::fs::create_dir_all(root.path().join("plugins")).unwrap();
@@ -404,13 +411,33 @@ fn the_rust_example_plugins_protect_main_and_enforce_a_budget() {
             .contains("spent $25.00 of its $20.00 budget"),
         "{reply}"
     );
-    // And it asked for a notification when the cost crossed the limit.
-    wait_for("budget's notify.send", Duration::from_secs(30), || {
-        let out = run(&d.home, &["plugins", "logs", "budget"], None);
-        String::from_utf8_lossy(&out.stdout)
-            .contains("effect notify.send: Session over budget")
-            .then_some(())
+    // And it asked for a notification when the cost crossed the limit: the
+    // webhook has it, about the session.
+    let sent = wait_for("budget's notify.send", Duration::from_secs(30), || {
+        web.received()
+            .into_iter()
+            .map(|r| r.json())
+            .find(|n| n["reason"] == "plugin")
     });
+    assert!(
+        sent["title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("budget: Session over budget")),
+        "{sent}"
+    );
+    assert_eq!(sent["needs"][0]["session_id"], sid, "{sent}");
+    assert!(
+        sent["url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with(&format!("/#/session/{sid}"))),
+        "{sent}"
+    );
+    let out = run(&d.home, &["plugins", "logs", "budget"], None);
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("effect notify.send: sent to the notification sinks: Session over budget"),
+        "{out:?}"
+    );
 }
 
 #[test]

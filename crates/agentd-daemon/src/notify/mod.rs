@@ -44,6 +44,19 @@ pub struct Notifications {
     key: [u8; 32],
     stuck_after_ms: i64,
     base_url: Option<String>,
+    /// Needs raised outside the event fold ([`Notifications::send`]), and
+    /// their receiver until [`run`] takes it.
+    extra: mpsc::Sender<Need>,
+    extra_rx: Mutex<Option<mpsc::Receiver<Need>>>,
+}
+
+/// Why [`Notifications::send`] sent nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotSent {
+    /// No `[[notify.sinks]]` is configured.
+    NoSink,
+    /// The queue before the sinks is full (a burst); the need was dropped.
+    Full,
 }
 
 struct SinkSlot {
@@ -59,7 +72,10 @@ impl Notifications {
         // Without randomness the links cannot be trusted: leave the key
         // zero and refuse every link (verify checks for it).
         let _ = getrandom::fill(&mut key);
+        let (extra, extra_rx) = mpsc::channel(QUEUE);
         Notifications {
+            extra,
+            extra_rx: Mutex::new(Some(extra_rx)),
             sinks: config
                 .sinks
                 .iter()
@@ -83,6 +99,18 @@ impl Notifications {
                 .unwrap_or(i64::MAX),
             base_url: config.base_url.clone(),
         }
+    }
+
+    /// Sends `need` to every sink whose rules want it, as the fold's own
+    /// needs are (never waits).
+    ///
+    /// # Errors
+    /// [`NotSent`]: no sink, or the queue is full.
+    pub fn send(&self, need: Need) -> Result<(), NotSent> {
+        if self.sinks.is_empty() {
+            return Err(NotSent::NoSink);
+        }
+        self.extra.try_send(need).map_err(|_| NotSent::Full)
     }
 
     /// Each sink's counters, for `health`.
@@ -156,6 +184,10 @@ pub async fn run(shared: Arc<crate::state::Shared>, shutdown: CancellationToken)
         ));
     }
     let mut live = shared.log.subscribe();
+    let mut extra = match notify.extra_rx.lock().ok().and_then(|mut r| r.take()) {
+        Some(rx) => rx,
+        None => return,
+    };
     let mut watcher = Watcher::default();
     let mut tick = tokio::time::interval(STUCK_CHECK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -169,6 +201,7 @@ pub async fn run(shared: Arc<crate::state::Shared>, shutdown: CancellationToken)
                     Err(_) => Vec::new(),
                 }
             }
+            Some(n) = extra.recv() => vec![n],
             ev = live.recv() => match ev {
                 Ok(ev) => {
                     let record = ev.record();

@@ -24,6 +24,8 @@ pub enum Reason {
     CheckFailed,
     /// `working`, but no event for `[notify] stuck_after_s`.
     Stuck,
+    /// A plugin asked to tell the user (its `notify.send` effect).
+    Plugin,
 }
 
 impl Reason {
@@ -36,6 +38,7 @@ impl Reason {
             Reason::TurnFailed => "turn_failed",
             Reason::CheckFailed => "check_failed",
             Reason::Stuck => "stuck",
+            Reason::Plugin => "plugin",
         }
     }
 }
@@ -94,6 +97,28 @@ fn need(reason: Reason, s: &Session, title: String, body: String, ts_ms: i64) ->
         project: project_of(s),
         title: short(&title, MAX_TITLE),
         body: short(&body, MAX_BODY),
+        approval_id: None,
+        run_ms: None,
+        ts_ms,
+    }
+}
+
+/// A plugin's `notify.send`: `title` and `body` as it gave them (untrusted:
+/// made one line and bounded), about `session` when it named one.
+pub fn from_plugin(
+    plugin: &str,
+    session: Option<&Session>,
+    title: &str,
+    body: &str,
+    ts_ms: i64,
+) -> Need {
+    Need {
+        reason: Reason::Plugin,
+        session_id: session.map(|s| s.id.clone()).unwrap_or_default(),
+        agent: session.map(|s| s.agent.clone()).unwrap_or_default(),
+        project: session.and_then(project_of),
+        title: short(&format!("{plugin}: {title}"), MAX_TITLE),
+        body: short(body, MAX_BODY),
         approval_id: None,
         run_ms: None,
         ts_ms,

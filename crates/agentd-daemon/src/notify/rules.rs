@@ -103,7 +103,14 @@ pub fn group(needs: Vec<Need>, base_url: Option<&str>) -> Notice {
             title: one.title.clone(),
             body: one.body.clone(),
             count: 1,
-            url: base.map(|b| format!("{b}/#/session/{}", one.session_id)),
+            // A need about no session (a plugin's) links to the board.
+            url: base.map(|b| {
+                if one.session_id.is_empty() {
+                    format!("{b}/")
+                } else {
+                    format!("{b}/#/session/{}", one.session_id)
+                }
+            }),
             needs,
         },
         many => {

@@ -17,7 +17,8 @@
 //! `ingest`, `history` (search, transcripts, usage, the index), `hooks`,
 //! `launch`, `health`, `terminals` (PTYs), `web` (browsers signed in to the web UI),
 //! `questions` (an agent asks the user: MCP `ask_human`), `plugins` (WASM
-//! plugins, and judging a tool call as a hook would).
+//! plugins, and judging a tool call as a hook would), `notify` (telling the
+//! user through the notification sinks).
 
 mod approvals;
 mod events;
@@ -26,6 +27,7 @@ mod history;
 mod hooks;
 mod ingest;
 mod launch;
+mod notify;
 mod plugins;
 mod questions;
 mod sessions;
