@@ -1,7 +1,8 @@
 //! A real Claude Code session started before agentd, without its hooks, is
 //! discovered and shown with its status; once hooks are installed and the
 //! session resumed with them, it reports through them under the same id,
-//! never as a second session. The same for the real Codex CLI and Gemini
+//! never as a second session. A background session of Claude Code's agent
+//! view (`claude --bg`) is shown with its state and ends with its process. The same for the real Codex CLI and Gemini
 //! CLI, found from their processes and the transcripts they write.
 
 mod support;
@@ -181,4 +182,50 @@ fn codex_and_gemini_sessions_without_hooks_are_discovered_and_hooks_take_them_ov
             "{agent}: one session"
         );
     }
+}
+
+#[test]
+fn a_background_claude_session_is_shown_with_its_state_and_ends_with_it() {
+    let bin = support::claude::agent_view_claude_bin();
+    let root = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    let user = ClaudeUser::without_hooks(root.path());
+    let _cleanup = support::claude::KillByHome(user.home().to_path_buf());
+    let d = TestDaemon::start_with_env(root.path(), user.daemon_env());
+    let claude = |args: &[&str]| {
+        std::process::Command::new(&bin)
+            .env_clear()
+            .envs(user.env())
+            .current_dir(&user.project)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = claude(&["--bg", "make a file"]);
+    assert!(out.status.success(), "{out:?}");
+    // Claude Code's own agent view: blocked on the permission prompt.
+    let listed = wait_for("claude agents to list it blocked", WAIT, || {
+        let out = claude(&["agents", "--json"]);
+        let all: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        all.as_array()?
+            .iter()
+            .find(|a| a["kind"] == "background" && a["waitingFor"] == "permission prompt")
+            .cloned()
+    });
+    let id = listed["sessionId"].as_str().unwrap().to_owned();
+    let short = listed["id"].as_str().unwrap().to_owned();
+    let found = wait_for("the background session", WAIT, || {
+        get(&d, &id).filter(|s| s.session.status.as_str() == "needs_approval")
+    });
+    assert!(found.session.discovered);
+    assert_eq!(found.session.agent, "claude");
+    assert_eq!(found.session.cwd.as_deref(), user.project.to_str());
+    assert_eq!(found.session.pid, listed["pid"].as_u64().map(|p| p as u32));
+    // Stopped from the agent view: the session ends, no ghost is left.
+    let out = claude(&["stop", &short]);
+    assert!(out.status.success(), "{out:?}");
+    let ended = wait_for("the background session to end", WAIT, || {
+        get(&d, &id).filter(|s| s.session.status.as_str() == "ended")
+    });
+    assert!(!ended.live, "{ended:?}");
 }

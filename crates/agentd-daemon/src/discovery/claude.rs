@@ -4,7 +4,7 @@
 //! `<config dir>/sessions/<pid>.json` (2.1.x; undocumented, read as seen:
 //! `{pid, sessionId, cwd, procStart, status: "busy"|"idle"|"waiting",
 //! waitingFor, tmux: "<session>:@<window>.%<pane>", …}`). A file counts
-//! only while its pid runs as `claude` (or `node`) with the same start
+//! only while its pid runs as `claude`, `claude.exe` or `node` with the same start
 //! time, so a stale file of a reused pid is ignored. Reading is bounded:
 //! at most [`MAX_FILES`] files of [`MAX_FILE_BYTES`] each.
 
@@ -72,7 +72,9 @@ fn is_claude(proc: &Path, pid: u32, proc_start: Option<&str>) -> bool {
     let Ok(comm) = agentd_fs::read_to_string(&dir.join("comm"), 256) else {
         return false;
     };
-    if !matches!(comm.trim(), "claude" | "node") {
+    // `claude` (2.1.330's launcher), `claude.exe` (2.1.332's native binary,
+    // background sessions included), `node` (older npm installs).
+    if !matches!(comm.trim(), "claude" | "claude.exe" | "node") {
         return false;
     }
     let Some(want) = proc_start else {
@@ -190,5 +192,18 @@ mod tests {
         std::fs::write(proc.join("42/comm"), "bash\n").unwrap();
         std::fs::write(conf.join("sessions/42.json"), file("777")).unwrap();
         assert!(scan_claude(&conf, &proc, 9_000).is_empty());
+        // 2.1.332's native binary; a background session (`kind: bg`).
+        std::fs::write(proc.join("42/comm"), "claude.exe\n").unwrap();
+        std::fs::write(
+            conf.join("sessions/42.json"),
+            file("777").replace(
+                "\"busy\"",
+                "\"waiting\",\"waitingFor\":\"permission prompt\",\"kind\":\"bg\"",
+            ),
+        )
+        .unwrap();
+        let found = scan_claude(&conf, &proc, 9_000);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].status, Status::NeedsApproval);
     }
 }

@@ -31,6 +31,45 @@ pub fn claude_bin() -> PathBuf {
     .clone()
 }
 
+/// The Claude Code with the agent view (`claude --bg`, `claude agents`):
+/// 2.1.332, installed (and cached) like the pinned one.
+pub fn agent_view_claude_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        super::install_with(
+            "install-claude-code.sh",
+            "Claude Code 2.1.332",
+            &[("CLAUDE_CODE_VERSION", "2.1.332")],
+        )
+    })
+    .clone()
+}
+
+/// Kills, when dropped, every process whose `HOME` is the given folder: the
+/// background sessions and the supervisor `claude --bg` leaves running.
+pub struct KillByHome(pub PathBuf);
+
+impl Drop for KillByHome {
+    fn drop(&mut self) {
+        let want = format!("HOME={}", self.0.display());
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        for e in entries.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+                continue;
+            };
+            let env = std::fs::read(e.path().join("environ")).unwrap_or_default();
+            if env.split(|b| *b == 0).any(|kv| kv == want.as_bytes()) {
+                // SAFETY: signalling a process this test's user started.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+        }
+    }
+}
+
 /// An isolated Claude Code user: HOME with onboarding done, the project
 /// trusted, the API key approved, and agentd installed into its settings.
 pub struct ClaudeUser {

@@ -350,11 +350,17 @@ pub fn python() -> PathBuf {
 /// Runs `scripts/<script>` (an idempotent, cached installer) and returns
 /// the path it prints last.
 pub fn install(script: &str, what: &str) -> PathBuf {
+    install_with(script, what, &[])
+}
+
+/// [`install`] with `env` set for the script (a version to install).
+pub fn install_with(script: &str, what: &str, env: &[(&str, &str)]) -> PathBuf {
     let script = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../scripts")
         .join(script);
     let out = Command::new("bash")
         .arg(&script)
+        .envs(env.iter().copied())
         .stderr(Stdio::inherit())
         .output()
         .expect("run install script");
