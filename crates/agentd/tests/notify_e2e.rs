@@ -210,8 +210,11 @@ fn a_failing_sink_is_retried_and_a_dead_one_shows_in_health() {
 }
 
 /// A stand-in for the desktop's notification service on a real session bus.
+/// (app, summary, body, actions) of one notification.
+type Shown = (String, String, String, Vec<String>);
+
 struct NotificationServer {
-    got: Arc<Mutex<Vec<(String, String, String)>>>,
+    got: Arc<Mutex<Vec<Shown>>>,
 }
 
 #[zbus::interface(name = "org.freedesktop.Notifications")]
@@ -224,19 +227,19 @@ impl NotificationServer {
         _app_icon: String,
         summary: String,
         body: String,
-        _actions: Vec<String>,
+        actions: Vec<String>,
         _hints: HashMap<String, zbus::zvariant::OwnedValue>,
         _expire_timeout: i32,
     ) -> u32 {
-        if let Ok(mut g) = self.got.lock() {
-            g.push((app_name, summary, body));
-        }
-        1
+        let Ok(mut g) = self.got.lock() else { return 0 };
+        g.push((app_name, summary, body, actions));
+        // Notification ids count from 1.
+        g.len() as u32
     }
 }
 
 #[test]
-fn a_desktop_notification_reaches_the_session_bus() {
+fn a_desktop_notification_reaches_the_session_bus_and_its_deny_button_decides() {
     let dir = tempfile::tempdir().unwrap();
     let mut bus = std::process::Command::new("dbus-daemon")
         .args(["--session", "--nofork"])
@@ -248,6 +251,7 @@ fn a_desktop_notification_reaches_the_session_bus() {
         .spawn()
         .expect("dbus-daemon (Debian package dbus-daemon; scripts/test.sh installs it)");
     let address = format!("unix:path={}", dir.path().join("bus").display());
+    let address_for_intruder = address.clone();
     let got = Arc::new(Mutex::new(Vec::new()));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -283,15 +287,59 @@ fn a_desktop_notification_reaches_the_session_bus() {
         root.path(),
         vec![("DBUS_SESSION_BUS_ADDRESS".into(), address)],
     );
-    let mut held = hook(&d, &permission_request("dsk", "terraform apply"));
-    let (app, summary, body) = wait_for("the desktop notification", WAIT, || {
+    let held = hook(&d, &permission_request("dsk", "terraform apply"));
+    let (app, summary, body, actions) = wait_for("the desktop notification", WAIT, || {
         got.lock().ok()?.first().cloned()
     });
     assert_eq!(app, "agentd");
     assert_eq!(summary, "proj-notify: approve Bash?");
     assert_eq!(body, "terraform apply");
-    let _ = held.kill();
-    let _ = held.wait();
+    assert_eq!(actions, ["allow", "Approve", "deny", "Deny"]);
+    // A signal from another connection than the server's is not heeded;
+    // the server's own "default" (a click on the body) decides nothing.
+    let intruder = rt.block_on(async {
+        zbus::connection::Builder::address(address_for_intruder.as_str())
+            .unwrap()
+            .build()
+            .await
+            .unwrap()
+    });
+    for (conn, key) in [(&intruder, "allow"), (&_conn, "default")] {
+        rt.block_on(conn.emit_signal(
+            None::<()>,
+            "/org/freedesktop/Notifications",
+            "org.freedesktop.Notifications",
+            "ActionInvoked",
+            &(1u32, key),
+        ))
+        .unwrap();
+    }
+    // The user clicks Deny: the held hook call is answered with the denial.
+    rt.block_on(_conn.emit_signal(
+        None::<()>,
+        "/org/freedesktop/Notifications",
+        "org.freedesktop.Notifications",
+        "ActionInvoked",
+        &(1u32, "deny"),
+    ))
+    .unwrap();
+    let out = held.wait_with_output().unwrap();
+    let reply: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    assert_eq!(
+        reply["hookSpecificOutput"]["decision"]["behavior"], "deny",
+        "{reply}"
+    );
+    let all: Vec<ApprovalView> = d
+        .client()
+        .call(method::APPROVALS_LIST, json!({"all": true}))
+        .unwrap();
+    let decided = all.iter().find(|a| a.approval.session_id == "dsk").unwrap();
+    assert_eq!(
+        decided.approval.decided_by.as_deref(),
+        Some("desktop"),
+        "{decided:?}"
+    );
     let _ = bus.kill();
     let _ = bus.wait();
 }

@@ -1,6 +1,6 @@
 //! Sending one notice to one sink: a webhook `POST`, an ntfy message (JSON
 //! publishing, with approve/deny `http` actions), a freedesktop
-//! notification on the session D-Bus, or a command. Each call is bounded
+//! notification on the session D-Bus ([`super::desktop`]), or a command. Each call is bounded
 //! in time; the caller retries.
 
 use std::time::Duration;
@@ -22,7 +22,8 @@ pub struct Actions {
     pub deny: String,
 }
 
-/// Sends `notice` to `sink`.
+/// Sends `notice` to `sink` (a desktop sink through its `desktop`
+/// connection).
 ///
 /// # Errors
 /// What went wrong, in words (the sink's answer, the I/O error).
@@ -31,12 +32,16 @@ pub async fn send(
     notice: &Notice,
     actions: Option<&Actions>,
     http: &reqwest::Client,
+    desktop: Option<&super::desktop::Desktop>,
 ) -> Result<(), String> {
     let work = async {
         match sink.kind {
             SinkKind::Webhook => webhook(sink, notice, http).await,
             SinkKind::Ntfy => ntfy(sink, notice, actions, http).await,
-            SinkKind::Desktop => desktop(notice).await,
+            SinkKind::Desktop => match desktop {
+                Some(d) => d.send(notice).await,
+                None => Err("no desktop connection".to_owned()),
+            },
             SinkKind::Command => command(sink, notice).await,
         }
     };
@@ -116,38 +121,6 @@ async fn ntfy(
 
 /// `org.freedesktop.Notifications.Notify` on the session bus
 /// (`DBUS_SESSION_BUS_ADDRESS`).
-async fn desktop(notice: &Notice) -> Result<(), String> {
-    let conn = zbus::Connection::session()
-        .await
-        .map_err(|e| format!("no session D-Bus: {e}"))?;
-    let hints: std::collections::HashMap<&str, zbus::zvariant::Value<'_>> = [(
-        "urgency",
-        zbus::zvariant::Value::U8(if notice.approval_id().is_some() { 2 } else { 1 }),
-    )]
-    .into_iter()
-    .collect();
-    let actions: Vec<&str> = Vec::new();
-    conn.call_method(
-        Some("org.freedesktop.Notifications"),
-        "/org/freedesktop/Notifications",
-        Some("org.freedesktop.Notifications"),
-        "Notify",
-        &(
-            "agentd",
-            0u32,
-            "",
-            notice.title.as_str(),
-            notice.body.as_str(),
-            actions,
-            hints,
-            -1i32,
-        ),
-    )
-    .await
-    .map_err(|e| format!("the notification service refused: {e}"))?;
-    Ok(())
-}
-
 /// `sh -c command` in its own process group, the notice as JSON on stdin
 /// and `AGENTD_NOTIFY_{REASON,TITLE,BODY,URL,SESSION,COUNT}` set; exit 0 is
 /// delivered.

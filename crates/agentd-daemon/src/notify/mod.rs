@@ -10,12 +10,14 @@
 //! are in `health` (`notify`) and `agentd doctor`. With no sink configured
 //! nothing runs.
 //!
-//! An approval alone in a notice carries approve/deny links for sinks with
-//! actions (ntfy): `POST /notify/decide/<approval>/<allow|deny>?sig=…`,
-//! signed with a key this daemon draws at start (BLAKE3 keyed hash), and
-//! decided like any other decision (`decided_by: notify`).
+//! An approval alone in a notice carries approve/deny actions: for ntfy,
+//! links `POST /notify/decide/<approval>/<allow|deny>?sig=…`, signed with a
+//! key this daemon draws at start (BLAKE3 keyed hash), decided like any
+//! other decision (`decided_by: notify`); for the desktop, the notification
+//! server's own action buttons ([`desktop`], `decided_by: desktop`).
 
 pub mod deliver;
+pub mod desktop;
 pub mod need;
 pub mod rules;
 
@@ -263,6 +265,8 @@ async fn sink_worker(
     shutdown: CancellationToken,
 ) {
     let window = Duration::from_millis(slot.config.group_ms.min(60_000));
+    let desktop = (slot.config.kind == agentd_client::config::SinkKind::Desktop)
+        .then(|| desktop::Desktop::new(Arc::clone(&shared)));
     loop {
         let first = tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -296,7 +300,14 @@ async fn sink_worker(
                     _ = tokio::time::sleep(delay) => {}
                 }
             }
-            result = deliver::send(&slot.config, &notice, actions.as_ref(), &http).await;
+            result = deliver::send(
+                &slot.config,
+                &notice,
+                actions.as_ref(),
+                &http,
+                desktop.as_ref(),
+            )
+            .await;
             if result.is_ok() {
                 break;
             }

@@ -110,25 +110,7 @@ impl Service {
         decision: &str,
         sig: &str,
     ) -> Result<ApprovalView, ServiceError> {
-        let decision = match decision {
-            "allow" => agentd_core::Decision::Allow {
-                updated_input: None,
-                updated_permissions: None,
-            },
-            "deny" => agentd_core::Decision::Deny {
-                message: Some("Denied from a notification via agentd.".to_owned()),
-            },
-            other => {
-                return Err(ServiceError::invalid(format!(
-                    "a notification link decides allow or deny, not `{other}`"
-                )));
-            }
-        };
-        let verb = if matches!(decision, agentd_core::Decision::Allow { .. }) {
-            "allow"
-        } else {
-            "deny"
-        };
+        let (verb, decision) = notification_decision(decision)?;
         if !self.shared.notify.verify(id, verb, sig) {
             return Err(ServiceError::invalid(
                 "this link's signature does not match: it is from another agentd, or from before a restart; decide in agentd instead",
@@ -145,5 +127,54 @@ impl Service {
             "notify",
         )
         .await
+    }
+
+    /// Decides approval `id` with `action` (`allow` or `deny`), the button
+    /// a user clicked on a desktop notification agentd showed for it (the
+    /// notification server said so on the session bus).
+    ///
+    /// # Errors
+    /// As [`Service::decide`]; [`ServiceError::Invalid`] for another action.
+    pub async fn decide_from_desktop(
+        &self,
+        id: &str,
+        action: &str,
+    ) -> Result<ApprovalView, ServiceError> {
+        let (_, decision) = notification_decision(action)?;
+        self.decide(
+            DecideParams {
+                id: id.to_owned(),
+                decision,
+                apply_suggestions: false,
+                by: Some("desktop".to_owned()),
+                reason: Some("a desktop notification's button".to_owned()),
+            },
+            "desktop",
+        )
+        .await
+    }
+}
+
+/// A notification button's `allow` / `deny` → the decision it makes.
+fn notification_decision(
+    verb: &str,
+) -> Result<(&'static str, agentd_core::Decision), ServiceError> {
+    match verb {
+        "allow" => Ok((
+            "allow",
+            agentd_core::Decision::Allow {
+                updated_input: None,
+                updated_permissions: None,
+            },
+        )),
+        "deny" => Ok((
+            "deny",
+            agentd_core::Decision::Deny {
+                message: Some("Denied from a notification via agentd.".to_owned()),
+            },
+        )),
+        other => Err(ServiceError::invalid(format!(
+            "a notification decides allow or deny, not `{other}`"
+        ))),
     }
 }
