@@ -229,3 +229,67 @@ fn a_background_claude_session_is_shown_with_its_state_and_ends_with_it() {
     });
     assert!(!ended.live, "{ended:?}");
 }
+
+#[test]
+fn a_background_claude_session_with_hooks_is_one_session_approved_from_agentd() {
+    let bin = support::claude::agent_view_claude_bin();
+    let root = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    let d = TestDaemon::start_in(root.path());
+    let user = ClaudeUser::new(&d.home);
+    let _cleanup = support::claude::KillByHome(user.home().to_path_buf());
+    let claude = |args: &[&str]| {
+        std::process::Command::new(&bin)
+            .env_clear()
+            .envs(user.env())
+            .current_dir(&user.project)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = claude(&["--bg", "make a file"]);
+    assert!(out.status.success(), "{out:?}");
+    let approval = wait_for("the background session's approval", WAIT, || {
+        let list: Vec<agentd_proto::api::ApprovalView> = d
+            .client()
+            .call(agentd_proto::method::APPROVALS_LIST, serde_json::json!({}))
+            .ok()?;
+        list.into_iter().next()
+    });
+    let id = approval.approval.session_id.clone();
+    let s = get(&d, &id).unwrap();
+    assert_eq!(s.session.status.as_str(), "needs_approval");
+    assert!(!s.session.discovered, "it reports through hooks");
+    // Claude Code's agent view and agentd agree on the process, and the
+    // spare processes Claude Code keeps ready are no sessions.
+    let out = claude(&["agents", "--json"]);
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mine = listed
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["sessionId"] == id.as_str()))
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(s.session.pid, mine["pid"].as_u64().map(|p| p as u32));
+    let ids: Vec<String> = d
+        .client()
+        .sessions_page(&agentd_proto::api::SessionsListParams {
+            history: Some(false),
+            ..Default::default()
+        })
+        .unwrap()
+        .sessions
+        .into_iter()
+        .map(|s| s.session.id)
+        .collect();
+    assert_eq!(ids, vec![id.clone()]);
+    // Approved from agentd: the background session runs the command.
+    let out = run(&d.home, &["approve", &approval.approval.id], None);
+    assert!(out.status.success(), "{out:?}");
+    wait_for("the file", WAIT, || {
+        user.project.join("out.txt").exists().then_some(())
+    });
+    let out = claude(&["stop", mine["id"].as_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    wait_for("the session to end", WAIT, || {
+        get(&d, &id).filter(|s| s.session.status.as_str() == "ended")
+    });
+}
