@@ -1,6 +1,8 @@
 //! Approvals end to end with the real Claude Code CLI: decided from the CLI
 //! while Claude Code's own permission dialog is up, denied with a message
-//! the model sees, rules deciding alone, and a daemon restart mid-approval.
+//! the model sees, rules deciding alone, and a daemon restart mid-approval;
+//! a skill's embedded shell command (Claude Code 2.1.332's
+//! PreSkillShellCommand hook) judged by agentd's rules.
 
 mod support;
 
@@ -181,4 +183,73 @@ fn two_concurrent_deciders_exactly_one_wins() {
         "denied" => assert!(!ran, "denied: the command did not run"),
         other => panic!("unexpected status {other}"),
     }
+}
+
+#[test]
+fn a_skills_shell_command_is_judged_by_agentds_rules_in_claude_code_2_1_332() {
+    let bin = support::claude::agent_view_claude_bin();
+    let root = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    std::fs::write(
+        root.path().join("agentd.toml"),
+        "[[rules]]\nrule = \"Bash(date:*)\"\naction = \"deny\"\nmessage = \"no dates from skills\"\n\n\
+         [[rules]]\nrule = \"Bash(true)\"\naction = \"allow\"\n",
+    )
+    .unwrap();
+    let d = TestDaemon::start_in(root.path());
+    let user = ClaudeUser::with_script_no_hooks(Script {
+        bash_command: "true".into(),
+        ..Script::default()
+    });
+    let _cleanup = support::claude::KillByHome(user.home().to_path_buf());
+    // `install` asks the Claude Code it finds which hooks it knows: 2.1.332
+    // knows PreSkillShellCommand.
+    let out = support::agentd_cmd(&d.home)
+        .env("HOME", user.home())
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .env("AGENTD_CLAUDE", &bin)
+        .arg("install")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("PreSkillShellCommand"),
+        "{out:?}"
+    );
+    let skill = user.project.join(".claude/skills/greet");
+    std::fs::create_dir_all(&skill).unwrap();
+    std::fs::write(
+        skill.join("SKILL.md"),
+        "---\nname: greet\ndescription: Greets with the year\n---\nThe year: !`date +%Y`\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(&bin)
+        .env_clear()
+        .envs(user.env())
+        .current_dir(&user.project)
+        .args(["-p", "/greet"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // The hook reached agentd as Claude Code sent it, and the rule's
+    // message is what the skill got instead of the command's output.
+    let events: Value = d
+        .client()
+        .call(method::EVENTS_LIST, json!({"after_seq": 0}))
+        .unwrap();
+    let skill_call = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "PreSkillShellCommand")
+        .unwrap_or_else(|| panic!("{events}"))
+        .clone();
+    assert_eq!(skill_call["payload"]["tool_input"]["command"], "date +%Y");
+    assert_eq!(skill_call["payload"]["command_name"], "greet");
+    assert!(
+        user.fake.bodies().iter().any(|b| b
+            .to_string()
+            .contains("blocked by hook: no dates from skills")),
+        "the model did not see the denial"
+    );
 }

@@ -95,6 +95,12 @@ impl ClaudeUser {
         ClaudeUser::build(agentd_home, Script::default(), false)
     }
 
+    /// A user whose fake API plays `script`, without agentd's hooks (the
+    /// test installs them its own way).
+    pub fn with_script_no_hooks(script: Script) -> ClaudeUser {
+        ClaudeUser::build(Path::new("/nonexistent"), script, false)
+    }
+
     fn build(agentd_home: &Path, script: Script, install: bool) -> ClaudeUser {
         let dir = tempfile::Builder::new().prefix("agcc").tempdir().unwrap();
         let project = dir.path().join("project");
