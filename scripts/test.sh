@@ -68,6 +68,11 @@ if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv'
 fi
 AGENTD_PYTHON="$(scripts/install-py-clients.sh)"
 export AGENTD_PYTHON
+# npm clients (the MCP TypeScript SDK), and the Claude Code with the agent
+# view (`claude --bg`, PreSkillShellCommand) beside the pinned one; the
+# tests install them too, this only does it up front.
+scripts/install-node-clients.sh >/dev/null
+CLAUDE_CODE_VERSION=2.1.332 scripts/install-claude-code.sh >/dev/null
 
 # The web UI's vendored front-end files are the pinned packages' own.
 scripts/vendor-web.sh --check >&2

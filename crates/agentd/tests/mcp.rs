@@ -107,6 +107,36 @@ fn sdk(args: &[&str], steps: &Value) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"))
 }
 
+/// The official TypeScript SDK (npm `@modelcontextprotocol/sdk`, pinned in
+/// `scripts/install-node-clients.sh`) running `steps` with `args` as
+/// `client.mjs` takes them.
+fn node_sdk(args: &[&str], steps: &Value) -> Value {
+    static MODULES: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let modules = MODULES
+        .get_or_init(|| support::install("install-node-clients.sh", "the MCP TypeScript SDK"));
+    let mut child = Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/client.mjs"))
+        .args(args)
+        .env("NODE_PATH", modules)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(steps.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "MCP TypeScript client {args:?}: {out:?}"
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"))
+}
+
 const TOOLS: [&str; 8] = [
     "ask_human",
     "get_answer",
@@ -287,6 +317,42 @@ fn the_official_sdk_calls_every_tool_over_stdio_and_http() {
         .call(method::SESSIONS_GET, json!({"id": LIVE}))
         .unwrap();
     assert_ne!(s["status"], "needs_approval", "{s}");
+}
+
+#[test]
+fn the_typescript_sdk_gets_what_the_python_sdk_gets_over_stdio_and_http() {
+    let (_tmp, d) = daemon_with_history();
+    live_session(&d);
+    let steps = json!([
+        {"call": "search_history", "args": {"query": "session cache PostgreSQL"}},
+        {"call": "get_transcript", "args": {"session_id": &SESSION[..13]}},
+        {"call": "list_sessions", "args": {}},
+        {"call": "usage", "args": {"by": "model"}},
+        {"call": "usage", "args": {"by": "planet"}},
+        {"read": format!("agentd://sessions/{SESSION}")},
+        {"call": "search_history", "args": {}},
+    ]);
+    let py = sdk_stdio(&d, &steps);
+    assert!(
+        text_of(&py, 0).contains("«PostgreSQL»"),
+        "the Python SDK's answer: {py}"
+    );
+    let home = d.home.display().to_string();
+    let url = format!("http://{}/mcp", addr(&d));
+    let stdio = node_sdk(
+        &["stdio", support::bin().to_str().unwrap(), "--home", &home],
+        &steps,
+    );
+    let http = node_sdk(&["http", &url, &token(&d)], &steps);
+    for (how, r) in [("stdio", &stdio), ("http", &http)] {
+        assert_eq!(r["server"], "agentd", "{how}: {r}");
+        assert_eq!(r["instructions"], py["instructions"], "{how}");
+        for k in ["tools", "resources", "results"] {
+            assert_eq!(r[k], py[k], "{how}: {k} differ from the Python SDK's");
+        }
+    }
+    // Errors the model can fix are tool errors in both SDKs.
+    assert_eq!(stdio["results"][4]["is_error"], json!(true), "{stdio}");
 }
 
 #[test]

@@ -77,17 +77,20 @@ fn is_claude(proc: &Path, pid: u32, proc_start: Option<&str>) -> bool {
     if !matches!(comm.trim(), "claude" | "claude.exe" | "node") {
         return false;
     }
-    let Some(want) = proc_start else {
-        return true;
-    };
     let Ok(stat) = agentd_fs::read_to_string(&dir.join("stat"), 4096) else {
         return false;
     };
     let Some(close) = stat.rfind(')') else {
         return false;
     };
-    // Field 22 is the 20th after the comm's closing parenthesis.
-    stat[close + 1..].split_whitespace().nth(19) == Some(want)
+    let mut fields = stat[close + 1..].split_whitespace();
+    // Field 3 is the state: an unreaped zombie runs no session.
+    if matches!(fields.next(), Some("Z" | "X")) {
+        return false;
+    }
+    // Field 22 (the start time) is the 20th after the comm's closing
+    // parenthesis, the 19th after the state.
+    proc_start.is_none_or(|want| fields.nth(18) == Some(want))
 }
 
 /// `~/.claude/projects/<cwd with every non-alphanumeric as '-'>/<id>.jsonl`.
@@ -205,5 +208,12 @@ mod tests {
         let found = scan_claude(&conf, &proc, 9_000);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].status, Status::NeedsApproval);
+        // Exited, not yet reaped: no session.
+        std::fs::write(
+            proc.join("42/stat"),
+            "42 (claude) Z 1 42 42 0 -1 0 0 0 0 0 1 1 0 0 20 0 9 0 777 1 1",
+        )
+        .unwrap();
+        assert!(scan_claude(&conf, &proc, 9_000).is_empty());
     }
 }

@@ -89,13 +89,18 @@ fn is_gemini(cmdline: &[String]) -> bool {
         })
 }
 
-/// `(ppid, starttime in clock ticks after boot)` from `/proc/<pid>/stat`.
+/// `(ppid, starttime in clock ticks after boot)` from `/proc/<pid>/stat`;
+/// `None` for an exited process its parent has not reaped (a zombie is no
+/// running session: discovering it again would bring an ended one back).
 fn stat_fields(text: &str) -> Option<(u32, u64)> {
     let rest: Vec<&str> = text
         .get(text.rfind(')')? + 1..)?
         .split_whitespace()
         .collect();
-    // Field 4 is ppid, field 22 starttime; `rest` starts at field 3.
+    // Field 3 is the state, 4 ppid, 22 starttime; `rest` starts at field 3.
+    if matches!(*rest.first()?, "Z" | "X") {
+        return None;
+    }
     Some((rest.get(1)?.parse().ok()?, rest.get(19)?.parse().ok()?))
 }
 
@@ -493,6 +498,10 @@ mod tests {
             Some((7, 777))
         );
         assert_eq!(stat_fields("garbage"), None);
+        assert_eq!(
+            stat_fields("42 (codex) Z 7 42 42 0 -1 0 0 0 0 0 1 1 0 0 20 0 9 0 777 1 1"),
+            None
+        );
         let env = env_vars(b"PATH=/bin\0HOME=/home/u\0CODEX_HOME=/c\0junk\0\xff=1\0");
         assert_eq!(env.get("HOME").map(String::as_str), Some("/home/u"));
         assert_eq!(env.get("CODEX_HOME").map(String::as_str), Some("/c"));
