@@ -235,6 +235,40 @@ pub struct PluginsConfig {
     /// A plugin gets none it is not granted here, whatever its manifest
     /// asks.
     pub grants: std::collections::BTreeMap<String, Vec<String>>,
+    /// `[plugins.http]`: where the `http` capability may go.
+    pub http: PluginsHttpConfig,
+    /// `[plugins.github]`: GitHub's API for the `github` capability and
+    /// the `github.comment` effect.
+    pub github: PluginsGithubConfig,
+}
+
+/// `[plugins.http]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PluginsHttpConfig {
+    /// Hosts (`api.example.com`: any port) or `host:port` pairs plugins
+    /// with the `http` capability may reach; nothing else (default none).
+    pub allow: Vec<String>,
+}
+
+/// `[plugins.github]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PluginsGithubConfig {
+    /// The REST API's base URL (GitHub Enterprise: `https://HOST/api/v3`).
+    pub api_url: String,
+    /// A token (fine-grained, with the repositories' issue write access
+    /// for comments). Never printed by `agentd config`.
+    pub token: Option<String>,
+}
+
+impl Default for PluginsGithubConfig {
+    fn default() -> Self {
+        PluginsGithubConfig {
+            api_url: "https://api.github.com".to_owned(),
+            token: None,
+        }
+    }
 }
 
 impl Default for PluginsConfig {
@@ -245,6 +279,8 @@ impl Default for PluginsConfig {
             memory_mb: 32,
             max_failures: 5,
             grants: Default::default(),
+            http: Default::default(),
+            github: Default::default(),
         }
     }
 }

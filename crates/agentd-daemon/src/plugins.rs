@@ -61,7 +61,13 @@ pub fn open(root: &Path, config: &Config) -> Result<PluginHost, String> {
     if dir.exists() {
         agentd_client::trust::check_dir(&dir).map_err(|e| e.to_string())?;
     }
-    let host = Arc::new(StdHost::new(root.join("plugins-kv.db")));
+    let host = Arc::new(StdHost::new(root.join("plugins-kv.db")).with_net(
+        agentd_plugins::net::NetConfig {
+            http_allow: config.plugins.http.allow.clone(),
+            github_api: config.plugins.github.api_url.clone(),
+            github_token: config.plugins.github.token.clone(),
+        },
+    ));
     let telemetry = host.telemetry();
     let plugins = Arc::new(Plugins::open(
         dir,
@@ -142,7 +148,13 @@ pub async fn run_events(
         .unwrap_or_default();
         for (plugin, effects) in answered {
             for effect in effects {
-                let outcome = dispatch(&service, &plugin, &record_session, &effect).await;
+                let outcome = if effect.get("type").and_then(serde_json::Value::as_str)
+                    == Some("github.comment")
+                {
+                    github_comment(&plugins, &plugin, &effect).await
+                } else {
+                    dispatch(&service, &plugin, &record_session, &effect).await
+                };
                 let kind = effect
                     .get("type")
                     .and_then(serde_json::Value::as_str)
@@ -159,6 +171,45 @@ pub async fn run_events(
             }
         }
     }
+}
+
+/// How long a `github.comment` effect may take.
+const GITHUB_EFFECT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The `github.comment` effect (`{repo, issue, body}`): posted through the
+/// `github` host function with the plugin's own capabilities, so a plugin
+/// not granted `github` cannot comment by effect either.
+async fn github_comment(
+    plugins: &Arc<agentd_plugins::registry::Plugins>,
+    plugin: &str,
+    effect: &serde_json::Value,
+) -> Result<String, String> {
+    let mut args = effect.clone();
+    if let Some(m) = args.as_object_mut() {
+        m.remove("type");
+    }
+    let request = serde_json::json!({"fn": "github.comment", "args": args});
+    let (p, name) = (Arc::clone(plugins), plugin.to_owned());
+    let answer =
+        tokio::task::spawn_blocking(move || p.host_call(&name, &request, GITHUB_EFFECT_DEADLINE))
+            .await
+            .map_err(|e| format!("the GitHub call failed: {e}"))?;
+    if let Some(e) = answer.get("error").and_then(serde_json::Value::as_str) {
+        return Err(e.to_owned());
+    }
+    let status = answer["ok"]["status"].as_u64().unwrap_or(0);
+    if !(200..300).contains(&status) {
+        return Err(format!(
+            "GitHub answered {status}: {}",
+            agentd_core::text::truncate(&answer["ok"]["body"].to_string(), 300)
+        ));
+    }
+    Ok(format!(
+        "commented: {}",
+        answer["ok"]["body"]["html_url"]
+            .as_str()
+            .unwrap_or("(no url)")
+    ))
 }
 
 /// Carries out one effect `plugin` asked for on an event of session
@@ -226,7 +277,7 @@ async fn dispatch(
                 .map_err(|e| e.message().to_owned())
         }
         other => Err(format!(
-            "no effect `{other}`: there are log, metric, notify.send, session.interrupt, session.kill, memory.index"
+            "no effect `{other}`: there are log, metric, notify.send, session.interrupt, session.kill, memory.index, github.comment"
         )),
     }
 }

@@ -75,12 +75,14 @@ pub fn dispatch(host: &dyn Host, ctx: &CallCtx, request: &[u8]) -> Value {
     }
 }
 
-/// The standard host: git, a key-value store, the clock.
+/// The standard host: git, a key-value store, the clock, telemetry, HTTP
+/// to allowed hosts and GitHub ([`crate::net`]).
 pub struct StdHost {
     kv: Mutex<Option<rusqlite::Connection>>,
     kv_path: PathBuf,
     git: PathBuf,
     telemetry: crate::telemetry::Telemetry,
+    net: crate::net::Net,
 }
 
 /// Whether `r` is a revision range git takes as one (never an option).
@@ -106,7 +108,15 @@ impl StdHost {
             kv_path,
             git: PathBuf::from("git"),
             telemetry: Default::default(),
+            net: crate::net::Net::new(crate::net::NetConfig::default()),
         }
+    }
+
+    /// This host with the network the user allows plugins (by default no
+    /// host, no GitHub token).
+    pub fn with_net(mut self, config: crate::net::NetConfig) -> StdHost {
+        self.net = crate::net::Net::new(config);
+        self
     }
 
     /// The metrics plugins record here (for `/metrics`).
@@ -305,6 +315,8 @@ impl Host for StdHost {
             Some(Capability::Git) => self.git(ctx, f, args),
             Some(Capability::Kv) => self.kv(ctx, f, args),
             Some(Capability::Telemetry) => self.telemetry_call(ctx, f, args),
+            Some(Capability::Http) => self.net.http(f, args, ctx.deadline),
+            Some(Capability::Github) => self.net.github(f, args, ctx.deadline),
             Some(Capability::Time) if f == "time.now_ms" => {
                 let ms = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)

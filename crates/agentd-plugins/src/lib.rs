@@ -14,6 +14,7 @@
 
 pub mod host;
 pub mod manifest;
+pub mod net;
 pub mod registry;
 pub mod runtime;
 pub mod telemetry;

@@ -417,6 +417,32 @@ impl Plugins {
         out
     }
 
+    /// Runs host function `request` (`{"fn": "github.comment", "args":
+    /// {…}}`) for plugin `name`, with its own capabilities (requested by its
+    /// manifest, granted in config) and `deadline`: how the daemon carries
+    /// out an effect that needs one. Blocking.
+    pub fn host_call(&self, name: &str, request: &Value, deadline: Duration) -> Value {
+        let requested = self
+            .slots
+            .read()
+            .ok()
+            .and_then(|s| {
+                s.get(name)
+                    .and_then(|slot| slot.loaded.as_ref())
+                    .map(|l| l.manifest.capabilities.iter().copied().collect())
+            })
+            .unwrap_or_default();
+        let ctx = CallCtx {
+            plugin: name.to_owned(),
+            requested,
+            granted: self.settings.grants.get(name).cloned().unwrap_or_default(),
+            cwd: None,
+            deadline: Instant::now() + deadline,
+        };
+        let bytes = serde_json::to_vec(request).unwrap_or_default();
+        crate::host::dispatch(&*self.host, &ctx, &bytes)
+    }
+
     fn call(
         &self,
         name: &str,

@@ -602,3 +602,123 @@ fn metrics_plugins_record_are_scraped_from_metrics_with_the_token() {
     );
     assert!(text.trim_end().ends_with("# EOF"), "{text}");
 }
+
+#[test]
+fn plugins_reach_allowed_hosts_only_and_comment_on_github_with_the_configured_token() {
+    let web = fake_models::receiver::Receiver::start(0).unwrap();
+    let github = fake_models::receiver::Receiver::start(0).unwrap();
+    let web_host = web.url().trim_start_matches("http://").to_owned();
+    let root = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    std::fs::write(
+        root.path().join("agentd.toml"),
+        format!(
+            "[plugins.grants]\nnet = [\"http\"]\nfar = [\"http\"]\ngh = [\"github\"]\n\n\
+             [plugins.http]\nallow = [\"{web_host}\"]\n\n\
+             [plugins.github]\napi_url = \"{}\"\ntoken = \"ghp_test_token\"\n",
+            github.url()
+        ),
+    )
+    .unwrap();
+    let d = TestDaemon::start_in(root.path());
+    // `agentd config` never shows the token.
+    let out = run(&d.home, &["config"], None);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("token = \"<set>\"") && !shown.contains("ghp_test_token"),
+        "{shown}"
+    );
+    let on_start = "events = [\"session.started\"]\n";
+    install(
+        &d.home,
+        "net",
+        &wat::host_probe(&format!(
+            r#"{{"fn":"http.post","args":{{"url":"{}/hook","body":{{"seen":"start"}}}}}}"#,
+            web.url()
+        )),
+        &format!("{on_start}capabilities = [\"http\"]"),
+    );
+    install(
+        &d.home,
+        "far",
+        &wat::host_probe(&format!(
+            r#"{{"fn":"http.get","args":{{"url":"{}/elsewhere"}}}}"#,
+            github.url()
+        )),
+        &format!("{on_start}capabilities = [\"http\"]"),
+    );
+    let comment = r#"{"effects":[{"type":"github.comment","repo":"octo/widgets","issue":7,"body":"A session started"}]}"#;
+    install(
+        &d.home,
+        "gh",
+        &wat::constant_effects(comment),
+        &format!("{on_start}capabilities = [\"github\"]"),
+    );
+    // Asks for github in its manifest, but the user did not grant it.
+    install(
+        &d.home,
+        "sly",
+        &wat::constant_effects(comment),
+        &format!("{on_start}capabilities = [\"github\"]"),
+    );
+    wait_for("the plugins to load", Duration::from_secs(30), || {
+        (plugins(&d.home)
+            .iter()
+            .filter(|p| p["state"] == "enabled")
+            .count()
+            == 4)
+            .then_some(())
+    });
+    let start = serde_json::json!({"session_id": "5e55a0b1-0000-4000-8000-0000000000f1", "hook_event_name": "SessionStart",
+        "cwd": "/w", "transcript_path": "/nonexistent/t.jsonl", "source": "startup"});
+    let out = run(&d.home, &["hook"], Some(start.to_string().as_bytes()));
+    assert!(out.status.success(), "{out:?}");
+    let logs = |name: &str| {
+        String::from_utf8_lossy(&run(&d.home, &["plugins", "logs", name], None).stdout).into_owned()
+    };
+    // The allowed host got the POST, and the plugin read the answer.
+    let hook = wait_for("the allowed POST", Duration::from_secs(30), || {
+        web.received().into_iter().find(|r| r.path == "/hook")
+    });
+    assert_eq!(hook.method, "POST");
+    assert_eq!(hook.json(), serde_json::json!({"seen": "start"}));
+    wait_for("net's answer", Duration::from_secs(30), || {
+        logs("net").contains("\"status\":200").then_some(())
+    });
+    // Another host: refused with where to allow it; nothing was sent.
+    wait_for("far's refusal", Duration::from_secs(30), || {
+        logs("far").contains("is not allowed").then_some(())
+    });
+    // GitHub: one comment, from the granted plugin, with the token.
+    let posted = wait_for("the comment", Duration::from_secs(30), || {
+        github.received().into_iter().find(|r| r.method == "POST")
+    });
+    assert_eq!(posted.path, "/repos/octo/widgets/issues/7/comments");
+    assert_eq!(
+        posted.json(),
+        serde_json::json!({"body": "A session started"})
+    );
+    assert!(
+        posted
+            .headers
+            .iter()
+            .any(|(k, v)| k == "authorization" && v == "Bearer ghp_test_token"),
+        "{:?}",
+        posted.headers
+    );
+    wait_for("gh's log", Duration::from_secs(30), || {
+        logs("gh")
+            .contains("effect github.comment: commented")
+            .then_some(())
+    });
+    let sly = wait_for("sly's refusal", Duration::from_secs(30), || {
+        let l = logs("sly");
+        l.contains("effect github.comment not carried out")
+            .then_some(l)
+    });
+    assert!(sly.contains("not granted to sly"), "{sly}");
+    assert_eq!(
+        github.received().len(),
+        1,
+        "only the granted plugin reached GitHub, and far never did"
+    );
+}

@@ -132,10 +132,15 @@ fn settings(
                     let key = format!("{section}.{field}");
                     let origin = origin(&key, &section, Some(&field));
                     // A secret is never printed (shown on screens, pasted in issues).
-                    let value = if key == "hq.token" || key == "hq.database" {
-                        toml::Value::String("<set>".into())
-                    } else {
-                        value
+                    let value = match (key.as_str(), value) {
+                        ("hq.token" | "hq.database", _) => toml::Value::String("<set>".into()),
+                        ("plugins.github", toml::Value::Table(mut t)) => {
+                            if t.contains_key("token") {
+                                t.insert("token".into(), toml::Value::String("<set>".into()));
+                            }
+                            toml::Value::Table(t)
+                        }
+                        (_, value) => value,
                     };
                     out.push(Setting { key, value, origin });
                 }
