@@ -253,6 +253,31 @@ async fn dispatch(
             r.map(|()| format!("session {id}"))
                 .map_err(|e| e.message().to_owned())
         }
+        "approval.ask" => {
+            let question = str_of("question").ok_or("`question` is required")?;
+            let options = effect
+                .get("options")
+                .and_then(serde_json::Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|o| o.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let session = str_of("session_id").unwrap_or_else(|| session_id.to_owned());
+            let q = crate::service::Question {
+                text: question,
+                options,
+                asker: crate::service::Asker::Session(session),
+                open_s: effect.get("open_s").and_then(serde_json::Value::as_u64),
+                from: Some(format!("plugin `{plugin}` asks")),
+            };
+            service
+                .ask_human(q)
+                .await
+                .map(|a| format!("asked the user: question {}", a.id))
+                .map_err(|e| e.message().to_owned())
+        }
         "memory.index" => {
             let d = agentd_proto::history::IndexDocumentParams {
                 title: str_of("title").unwrap_or_default(),
@@ -277,7 +302,7 @@ async fn dispatch(
                 .map_err(|e| e.message().to_owned())
         }
         other => Err(format!(
-            "no effect `{other}`: there are log, metric, notify.send, session.interrupt, session.kill, memory.index, github.comment"
+            "no effect `{other}`: there are log, metric, notify.send, approval.ask, session.interrupt, session.kill, memory.index, github.comment"
         )),
     }
 }

@@ -199,7 +199,7 @@ fn effects_a_plugin_asks_for_on_events_are_carried_out_and_logged() {
         &d.home,
         "remember",
         &wat::constant_effects(
-            r#"{"effects":[{"type":"memory.index","title":"Session began","text":"a zebra-crossing note from a plugin"},{"type":"teleport"},{"type":"notify.send","title":"hello"}]}"#,
+            r#"{"effects":[{"type":"memory.index","title":"Session began","text":"a zebra-crossing note from a plugin"},{"type":"teleport"},{"type":"notify.send","title":"hello"},{"type":"approval.ask","question":"Tag this release?","options":["yes","no"]}]}"#,
         ),
         "events = [\"session.started\"]",
     );
@@ -227,6 +227,29 @@ fn effects_a_plugin_asks_for_on_events_are_carried_out_and_logged() {
     );
     assert!(log.contains("no effect `teleport`"), "{log}");
     assert!(log.contains("no notification sink is configured"), "{log}");
+    // approval.ask: a question in every queue, answered like any other.
+    let asked = wait_for("the plugin's question", Duration::from_secs(30), || {
+        let list: Vec<agentd_proto::api::ApprovalView> = d
+            .client()
+            .call(agentd_proto::method::APPROVALS_LIST, serde_json::json!({}))
+            .ok()?;
+        list.into_iter()
+            .find(|a| a.approval.tool_name == "AskUserQuestion")
+    });
+    assert_eq!(
+        asked.approval.session_id,
+        "5e55a0b1-0000-4000-8000-0000000000e1"
+    );
+    assert_eq!(
+        asked.approval.asked_because.as_deref(),
+        Some("plugin `remember` asks")
+    );
+    assert_eq!(
+        asked.approval.tool_input["questions"][0]["question"],
+        "Tag this release?"
+    );
+    let out = run(&d.home, &["answer", &asked.approval.id, "yes"], None);
+    assert!(out.status.success(), "{out:?}");
     let out = run(&d.home, &["search", "zebra-crossing", "--json"], None);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("Session began"),

@@ -332,6 +332,7 @@ impl McpServer {
             options: a.options,
             asker,
             open_s: None,
+            from: None,
         };
         let asked = match self.service.ask_human(q).await {
             Ok(a) => a,

@@ -44,6 +44,9 @@ pub struct Question {
     /// How long it stays open, seconds (default: `[approvals] timeout_s`,
     /// at most [`MAX_QUESTION_S`]).
     pub open_s: Option<u64>,
+    /// Who put the question, as the queues show it (`asked_because`);
+    /// default: the agent, through the MCP tool `ask_human`.
+    pub from: Option<String>,
 }
 
 /// Where a question stands.
@@ -192,7 +195,11 @@ impl Service {
         let mut approval = approvals::draft("AskUserQuestion", &tool_input(&q), Origin::AskHuman);
         approval.session_id = session.session.id;
         approval.cwd = session.session.cwd;
-        approval.asked_because = Some("the agent asked through agentd's MCP tool ask_human".into());
+        approval.asked_because = Some(
+            q.from
+                .clone()
+                .unwrap_or_else(|| "the agent asked through agentd's MCP tool ask_human".into()),
+        );
         let seq = self.head_seq();
         let hold = approvals::hold(
             std::sync::Arc::clone(&self.shared),
@@ -390,6 +397,7 @@ mod tests {
             options,
             asker: Asker::Session("s".into()),
             open_s: None,
+            from: None,
         };
         assert!(
             q("Which database?", vec!["SQLite".into()])
