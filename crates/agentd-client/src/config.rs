@@ -240,6 +240,24 @@ pub struct PluginsConfig {
     /// `[plugins.github]`: GitHub's API for the `github` capability and
     /// the `github.comment` effect.
     pub github: PluginsGithubConfig,
+    /// `[plugins.docker]`: the Docker Engine for the `docker` capability.
+    pub docker: PluginsDockerConfig,
+}
+
+/// `[plugins.docker]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PluginsDockerConfig {
+    /// The Engine API's Unix socket (default `/var/run/docker.sock`).
+    pub socket: String,
+}
+
+impl Default for PluginsDockerConfig {
+    fn default() -> Self {
+        PluginsDockerConfig {
+            socket: "/var/run/docker.sock".to_owned(),
+        }
+    }
 }
 
 /// `[plugins.http]`.
@@ -281,6 +299,7 @@ impl Default for PluginsConfig {
             grants: Default::default(),
             http: Default::default(),
             github: Default::default(),
+            docker: Default::default(),
         }
     }
 }

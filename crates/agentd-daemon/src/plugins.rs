@@ -61,13 +61,15 @@ pub fn open(root: &Path, config: &Config) -> Result<PluginHost, String> {
     if dir.exists() {
         agentd_client::trust::check_dir(&dir).map_err(|e| e.to_string())?;
     }
-    let host = Arc::new(StdHost::new(root.join("plugins-kv.db")).with_net(
-        agentd_plugins::net::NetConfig {
-            http_allow: config.plugins.http.allow.clone(),
-            github_api: config.plugins.github.api_url.clone(),
-            github_token: config.plugins.github.token.clone(),
-        },
-    ));
+    let host = Arc::new(
+        StdHost::new(root.join("plugins-kv.db"))
+            .with_net(agentd_plugins::net::NetConfig {
+                http_allow: config.plugins.http.allow.clone(),
+                github_api: config.plugins.github.api_url.clone(),
+                github_token: config.plugins.github.token.clone(),
+            })
+            .with_docker(&config.plugins.docker.socket),
+    );
     let telemetry = host.telemetry();
     let plugins = Arc::new(Plugins::open(
         dir,

@@ -76,13 +76,15 @@ pub fn dispatch(host: &dyn Host, ctx: &CallCtx, request: &[u8]) -> Value {
 }
 
 /// The standard host: git, a key-value store, the clock, telemetry, HTTP
-/// to allowed hosts and GitHub ([`crate::net`]).
+/// to allowed hosts and GitHub ([`crate::net`]), the Docker Engine
+/// ([`crate::docker`]).
 pub struct StdHost {
     kv: Mutex<Option<rusqlite::Connection>>,
     kv_path: PathBuf,
     git: PathBuf,
     telemetry: crate::telemetry::Telemetry,
     net: crate::net::Net,
+    docker: crate::docker::Docker,
 }
 
 /// Whether `r` is a revision range git takes as one (never an option).
@@ -109,7 +111,14 @@ impl StdHost {
             git: PathBuf::from("git"),
             telemetry: Default::default(),
             net: crate::net::Net::new(crate::net::NetConfig::default()),
+            docker: crate::docker::Docker::default(),
         }
+    }
+
+    /// This host with the Docker Engine at `socket`.
+    pub fn with_docker(mut self, socket: impl AsRef<Path>) -> StdHost {
+        self.docker = crate::docker::Docker::new(socket);
+        self
     }
 
     /// This host with the network the user allows plugins (by default no
@@ -317,6 +326,7 @@ impl Host for StdHost {
             Some(Capability::Telemetry) => self.telemetry_call(ctx, f, args),
             Some(Capability::Http) => self.net.http(f, args, ctx.deadline),
             Some(Capability::Github) => self.net.github(f, args, ctx.deadline),
+            Some(Capability::Docker) => self.docker.call(f, args, ctx.deadline),
             Some(Capability::Time) if f == "time.now_ms" => {
                 let ms = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)

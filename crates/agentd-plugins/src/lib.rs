@@ -12,6 +12,7 @@
 //! Why wasmtime core modules and a JSON ABI rather than Extism or the
 //! component model: see ARCHITECTURE.md § Dependencies.
 
+pub mod docker;
 pub mod host;
 pub mod manifest;
 pub mod net;

@@ -745,3 +745,54 @@ fn plugins_reach_allowed_hosts_only_and_comment_on_github_with_the_configured_to
         "only the granted plugin reached GitHub, and far never did"
     );
 }
+
+#[test]
+fn a_plugin_lists_containers_through_the_docker_engines_socket() {
+    let root = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
+    let sock = root.path().join("docker.sock");
+    let seen = agentd_plugins::docker::fake::serve(
+        &sock,
+        200,
+        r#"[{"Id":"c1","Names":["/postgres-dev"],"State":"running"}]"#.into(),
+    )
+    .unwrap();
+    std::fs::write(
+        root.path().join("agentd.toml"),
+        format!(
+            "[plugins.grants]\nwhale = [\"docker\"]\n\n[plugins.docker]\nsocket = \"{}\"\n",
+            sock.display()
+        ),
+    )
+    .unwrap();
+    let d = TestDaemon::start_in(root.path());
+    install(
+        &d.home,
+        "whale",
+        &wat::host_probe(r#"{"fn":"docker.containers","args":{"all":true}}"#),
+        "events = [\"session.started\"]\ncapabilities = [\"docker\"]",
+    );
+    wait_for("the plugin to load", Duration::from_secs(30), || {
+        plugins(&d.home)
+            .iter()
+            .any(|p| p["name"] == "whale" && p["state"] == "enabled")
+            .then_some(())
+    });
+    let start = serde_json::json!({"session_id": "5e55a0b1-0000-4000-8000-0000000000d1", "hook_event_name": "SessionStart",
+        "cwd": "/w", "transcript_path": "/nonexistent/t.jsonl", "source": "startup"});
+    let out = run(&d.home, &["hook"], Some(start.to_string().as_bytes()));
+    assert!(out.status.success(), "{out:?}");
+    wait_for(
+        "the container list in whale's log",
+        Duration::from_secs(30),
+        || {
+            let out = run(&d.home, &["plugins", "logs", "whale"], None);
+            String::from_utf8_lossy(&out.stdout)
+                .contains("/postgres-dev")
+                .then_some(())
+        },
+    );
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["GET /containers/json?all=1 HTTP/1.0"]
+    );
+}
