@@ -614,7 +614,17 @@ impl Config {
     /// # Errors
     /// The TOML parser's message.
     pub fn parse(text: &str) -> Result<Config, String> {
-        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        let config: Config = toml::from_str(text).map_err(|e| {
+            // The parser's own message and the line, never the quoted
+            // source line: it may hold a token.
+            let line = e
+                .span()
+                .map(|s| text.get(..s.start).unwrap_or(text).matches('\n').count() + 1);
+            match line {
+                Some(n) => format!("line {n}: {}", e.message()),
+                None => e.message().to_owned(),
+            }
+        })?;
         agentd_claude::rules::validate(&config.rules).map_err(|e| format!("[[rules]]: {e}"))?;
         for (i, s) in config.notify.sinks.iter().enumerate() {
             s.validate()
@@ -688,6 +698,15 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_parse_error_names_the_line_never_the_secret_on_it() {
+        let e = Config::parse("[plugins.github]\ntokn = \"ghp_do_not_print\"\n").unwrap_err();
+        assert!(e.contains("line 2"), "{e}");
+        assert!(!e.contains("ghp_do_not_print"), "{e}");
+        let e = Config::parse("[hook]\n\ntimeout_ms = [\n").unwrap_err();
+        assert!(e.contains("line 3"), "{e}");
+    }
 
     #[test]
     fn every_env_override_is_listed_with_the_setting_it_changes() {

@@ -175,6 +175,9 @@ pub async fn run_events(
     }
 }
 
+/// Most questions one plugin may have open at once (`approval.ask`).
+const MAX_OPEN_QUESTIONS: usize = 8;
+
 /// How long a `github.comment` effect may take.
 const GITHUB_EFFECT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -257,6 +260,20 @@ async fn dispatch(
         }
         "approval.ask" => {
             let question = str_of("question").ok_or("`question` is required")?;
+            // A plugin asking on every event must not bury the queue.
+            let from = format!("plugin `{plugin}` asks");
+            let open = service
+                .approvals(agentd_proto::api::ApprovalsListParams::default())
+                .await
+                .map_err(|e| e.message().to_owned())?
+                .iter()
+                .filter(|a| a.approval.asked_because.as_deref() == Some(from.as_str()))
+                .count();
+            if open >= MAX_OPEN_QUESTIONS {
+                return Err(format!(
+                    "{open} questions of this plugin are still open (at most {MAX_OPEN_QUESTIONS})"
+                ));
+            }
             let options = effect
                 .get("options")
                 .and_then(serde_json::Value::as_array)
@@ -272,7 +289,7 @@ async fn dispatch(
                 options,
                 asker: crate::service::Asker::Session(session),
                 open_s: effect.get("open_s").and_then(serde_json::Value::as_u64),
-                from: Some(format!("plugin `{plugin}` asks")),
+                from: Some(from),
             };
             service
                 .ask_human(q)

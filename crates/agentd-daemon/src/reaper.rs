@@ -32,16 +32,44 @@ pub fn alive(pid: u32) -> bool {
     }
 }
 
-/// One pass: appends `process.exited` for every live session whose pid is gone.
+/// Whether `pid` has exited, reaped or not: gone, or a zombie its parent
+/// has not waited for (`/proc/<pid>/stat` state `Z`/`X`). Blocking: reads
+/// `/proc`.
+pub fn exited(pid: u32) -> bool {
+    if !alive(pid) {
+        return true;
+    }
+    agentd_fs::read_to_string(std::path::Path::new(&format!("/proc/{pid}/stat")), 4096)
+        .ok()
+        .and_then(|stat| {
+            let state = stat
+                .get(stat.rfind(')')? + 1..)?
+                .split_whitespace()
+                .next()?;
+            Some(matches!(state, "Z" | "X"))
+        })
+        .unwrap_or(false)
+}
+
+/// One pass: appends `process.exited` for every live session whose pid is
+/// gone (or a zombie).
 pub async fn sweep(shared: &Arc<Shared>) {
-    let dead: Vec<(String, u32)> = match shared.registry.read() {
+    let live: Vec<(String, u32)> = match shared.registry.read() {
         Ok(r) => r
             .iter()
             .filter(|s| s.status != Status::Ended)
             .filter_map(|s| s.pid.map(|p| (s.id.clone(), p)))
-            .filter(|(_, pid)| !alive(*pid))
             .collect(),
         Err(_) => return,
+    };
+    let dead: Vec<(String, u32)> = if live.is_empty() {
+        Vec::new()
+    } else {
+        tokio::task::spawn_blocking(move || {
+            live.into_iter().filter(|(_, pid)| exited(*pid)).collect()
+        })
+        .await
+        .unwrap_or_default()
     };
     let stale_ms =
         i64::try_from(shared.config.daemon.stale_after_s.saturating_mul(1000)).unwrap_or(i64::MAX);
@@ -91,5 +119,29 @@ pub async fn run(shared: Arc<Shared>, every: Duration, shutdown: CancellationTok
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => sweep(&shared).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod zombie_tests {
+    use super::*;
+
+    #[test]
+    fn an_unreaped_child_has_exited_though_signal_0_reaches_it() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        assert!(!exited(std::process::id()));
+        // Not waited for: a zombie until reaped.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !exited(pid) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the child never exited"
+            );
+            std::thread::yield_now();
+        }
+        assert!(alive(pid), "a zombie still takes signal 0");
+        let _ = child.wait();
+        assert!(exited(pid));
     }
 }

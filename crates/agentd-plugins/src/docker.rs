@@ -59,13 +59,19 @@ impl Docker {
             }
         };
         let (status, body) = self.get(path, deadline)?;
-        let v: Value = serde_json::from_slice(&body)
-            .map_err(|e| format!("the Docker Engine's answer is not JSON: {e}"))?;
+        let v = serde_json::from_slice::<Value>(&body);
         if !(200..300).contains(&status) {
-            let why = v.get("message").and_then(Value::as_str).unwrap_or("");
+            let why = match &v {
+                Ok(v) => v
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
+                Err(_) => String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
+            };
             return Err(format!("the Docker Engine answered {status}: {why}"));
         }
-        Ok(v)
+        v.map_err(|e| format!("the Docker Engine's answer is not JSON: {e}"))
     }
 
     fn get(&self, path: &str, deadline: Instant) -> Result<(u16, Vec<u8>), String> {

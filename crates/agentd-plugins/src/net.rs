@@ -5,7 +5,9 @@
 //!
 //! Every request is bounded by the plugin call's deadline and answers at
 //! most [`MAX_BODY`] bytes of body; an HTTP error status is an answer
-//! (`{"status": 404, …}`), not a failure.
+//! (`{"status": 404, …}`), not a failure, and so is a redirect: it is
+//! never followed (its `location` is in the answer), so nothing outside
+//! the allow-list is ever reached.
 
 use std::io::Read;
 use std::time::Instant;
@@ -46,7 +48,11 @@ fn answer(status: u16, body: &[u8], truncated: bool) -> Value {
 impl Net {
     /// A client for `config`.
     pub fn new(config: NetConfig) -> Net {
+        // Redirects are answers, never followed: a followed Location would
+        // reach hosts the allow-list never saw (and carry the plugin's
+        // headers, or GitHub's token, there).
         let agent = ureq::Agent::config_builder()
+            .max_redirects(0)
             .http_status_as_error(false)
             .user_agent(concat!("agentd-plugins/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -106,6 +112,11 @@ impl Net {
             .pipe(|r| self.agent.run(r))
             .map_err(|e| format!("{method} {url}: {e}"))?;
         let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let mut bytes = Vec::new();
         resp.into_body()
             .into_reader()
@@ -114,7 +125,11 @@ impl Net {
             .map_err(|e| format!("{method} {url}: reading the answer: {e}"))?;
         let truncated = bytes.len() as u64 > MAX_BODY;
         bytes.truncate(MAX_BODY as usize);
-        Ok(answer(status, &bytes, truncated))
+        let mut v = answer(status, &bytes, truncated);
+        if let Some(l) = location {
+            v["location"] = json!(l);
+        }
+        Ok(v)
     }
 
     /// `http.get {url, headers?}`, `http.post {url, body, content_type?,
@@ -270,6 +285,66 @@ mod tests {
         assert!(n.allowed("not a url").is_err());
         let e = n.allowed("https://other.example.org/").unwrap_err();
         assert!(e.contains("[plugins.http] allow"), "{e}");
+    }
+
+    /// A one-request-per-connection HTTP server on 127.0.0.1 answering
+    /// `reply`; counts the requests it got.
+    fn server(reply: &'static str) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{BufRead, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        let n = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = std::sync::Arc::clone(&n);
+        std::thread::spawn(move || {
+            for c in l.incoming().flatten() {
+                let mut r = std::io::BufReader::new(&c);
+                let mut line = String::new();
+                while r.read_line(&mut line).is_ok_and(|k| k > 2) {
+                    line.clear();
+                }
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = (&c).write_all(reply.as_bytes());
+            }
+        });
+        (addr, n)
+    }
+
+    #[test]
+    fn a_redirect_is_an_answer_never_followed_off_the_allow_list() {
+        let (inside, _) =
+            server("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+        let (outside, reached) =
+            server("HTTP/1.1 200 OK\r\ncontent-length: 6\r\nconnection: close\r\n\r\nsecret");
+        let reply: &'static str = Box::leak(
+            format!(
+                "HTTP/1.1 302 Found\r\nlocation: http://{outside}/x\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            )
+            .into_boxed_str(),
+        );
+        let (redirector, _) = server(reply);
+        let n = net(&[&inside, &redirector]);
+        let later = || Instant::now() + std::time::Duration::from_secs(5);
+        let ok = n
+            .http(
+                "http.get",
+                &json!({"url": format!("http://{inside}/")}),
+                later(),
+            )
+            .unwrap();
+        assert_eq!(
+            (ok["status"].as_u64(), ok["body"].as_str()),
+            (Some(200), Some("ok"))
+        );
+        let v = n
+            .http(
+                "http.get",
+                &json!({"url": format!("http://{redirector}/")}),
+                later(),
+            )
+            .unwrap();
+        assert_eq!(v["status"], 302, "{v}");
+        assert_eq!(v["location"], format!("http://{outside}/x"), "{v}");
+        assert_eq!(reached.load(std::sync::atomic::Ordering::SeqCst), 0);
     }
 
     #[test]

@@ -641,6 +641,9 @@ impl Plugins {
 }
 
 /// The `effects` of an `on_event` answer (none for an empty answer).
+/// Most effects one `on_event` answer may ask for.
+pub const MAX_EFFECTS: usize = 16;
+
 fn effects_of(bytes: &[u8]) -> Result<Vec<Value>, String> {
     if bytes.is_empty() {
         return Ok(Vec::new());
@@ -648,6 +651,10 @@ fn effects_of(bytes: &[u8]) -> Result<Vec<Value>, String> {
     let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("answered garbage: {e}"))?;
     match v.get("effects") {
         None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(a)) if a.len() > MAX_EFFECTS => Err(format!(
+            "answered {} effects; at most {MAX_EFFECTS} per event",
+            a.len()
+        )),
         Some(Value::Array(a))
             if a.iter()
                 .all(|e| e.get("type").and_then(Value::as_str).is_some()) =>

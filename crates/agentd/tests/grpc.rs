@@ -415,11 +415,7 @@ fn grpcio_watches_process_figures_and_sessions_carry_them() {
     let py = Py::new();
     let mut agent = support::busy_agent(&d.home, "grpc-proc");
     let (code, v) = py.call(&d, &token(&d), "processes", json!({"id": "grpc-proc"}));
-    // SAFETY: signalling the process group the test started.
-    unsafe {
-        libc::kill(-(agent.id() as i32), libc::SIGKILL);
-    }
-    let _ = agent.wait();
+    agent.kill();
     assert_eq!(code, 0, "{v}");
     let mine = v["sample"]["sessions"]
         .as_array()

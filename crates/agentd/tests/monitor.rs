@@ -36,11 +36,7 @@ fn a_sessions_process_tree_cpu_and_memory_are_sampled() {
     );
     // GraphQL's query and subscription: web_e2e.rs (the board); gRPC:
     // grpc.rs.
-    // SAFETY: signalling the process group the test started.
-    unsafe {
-        libc::kill(-(agent.id() as i32), libc::SIGKILL);
-    }
-    let _ = agent.wait();
+    agent.kill();
     wait_for(
         "the figures to go with the process",
         Duration::from_secs(30),

@@ -566,6 +566,6 @@ fn a_sessions_cpu_and_memory_reach_the_board_and_leave_with_its_process() {
         "--pid",
         &pid,
     ]);
-    let _ = agent.wait();
+    agent.kill();
     assert_eq!(result["ok"], true, "{result}");
 }

@@ -23,11 +23,29 @@ const REMEMBERED: usize = 256;
 /// Notification id → the approval its actions decide.
 type Asked = Arc<Mutex<VecDeque<(u32, String)>>>;
 
+/// The connection in use: the server's proxy, its listener's stop, and
+/// whether the server renders markup in bodies.
+struct Connected {
+    proxy: zbus::Proxy<'static>,
+    /// Stops the `ActionInvoked` listener (and so drops its connection)
+    /// when this connection is given up.
+    listener: tokio_util::sync::CancellationToken,
+    markup: bool,
+}
+
 /// One desktop sink's connection to the notification server.
 pub struct Desktop {
     shared: Arc<crate::state::Shared>,
-    proxy: tokio::sync::Mutex<Option<zbus::Proxy<'static>>>,
+    conn: tokio::sync::Mutex<Option<Connected>>,
     asked: Asked,
+}
+
+/// `text` with the markup characters of the notification spec escaped
+/// (for servers with `body-markup`, which would render `<a>`/`<img>`).
+fn escape_markup(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 impl Desktop {
@@ -35,7 +53,7 @@ impl Desktop {
     pub fn new(shared: Arc<crate::state::Shared>) -> Desktop {
         Desktop {
             shared,
-            proxy: tokio::sync::Mutex::new(None),
+            conn: tokio::sync::Mutex::new(None),
             asked: Arc::default(),
         }
     }
@@ -45,14 +63,18 @@ impl Desktop {
     /// # Errors
     /// No session bus, or the notification server refused (in words).
     pub async fn send(&self, notice: &Notice) -> Result<(), String> {
-        let mut slot = self.proxy.lock().await;
-        let proxy = match slot.as_ref() {
-            Some(p) => p.clone(),
-            None => {
-                let p = self.connect().await?;
-                *slot = Some(p.clone());
-                p
-            }
+        let mut slot = self.conn.lock().await;
+        if slot.is_none() {
+            *slot = Some(self.connect().await?);
+        }
+        let Some(conn) = slot.as_ref() else {
+            return Err("no connection to the notification service".to_owned());
+        };
+        let (proxy, markup) = (conn.proxy.clone(), conn.markup);
+        let body = if markup {
+            escape_markup(&notice.body)
+        } else {
+            notice.body.clone()
         };
         let approval = notice.approval_id();
         let hints: std::collections::HashMap<&str, zbus::zvariant::Value<'_>> = [(
@@ -75,7 +97,7 @@ impl Desktop {
                     0u32,
                     "",
                     notice.title.as_str(),
-                    notice.body.as_str(),
+                    body.as_str(),
                     actions,
                     hints,
                     -1i32,
@@ -85,12 +107,18 @@ impl Desktop {
         let id = match sent {
             Ok(id) => id,
             Err(e) => {
-                // A bus that went away: connect again next time.
-                *slot = None;
+                // A bus or server that went away: connect again next time,
+                // and let this connection's listener go with it.
+                if let Some(old) = slot.take() {
+                    old.listener.cancel();
+                }
                 return Err(format!("the notification service refused: {e}"));
             }
         };
         if let (Some(approval), Ok(mut asked)) = (approval, self.asked.lock()) {
+            // A restarted server counts ids from 1 again: an id names the
+            // newest notification only.
+            asked.retain(|(n, _)| *n != id);
             if asked.len() >= REMEMBERED {
                 asked.pop_front();
             }
@@ -100,7 +128,7 @@ impl Desktop {
     }
 
     /// Connects, and starts following the server's `ActionInvoked`.
-    async fn connect(&self) -> Result<zbus::Proxy<'static>, String> {
+    async fn connect(&self) -> Result<Connected, String> {
         let conn = zbus::Connection::session()
             .await
             .map_err(|e| format!("no session D-Bus: {e}"))?;
@@ -113,9 +141,14 @@ impl Desktop {
             .receive_signal("ActionInvoked")
             .await
             .map_err(|e| format!("cannot follow the notification service's actions: {e}"))?;
+        let markup = proxy
+            .call::<_, _, Vec<String>>("GetCapabilities", &())
+            .await
+            .is_ok_and(|caps| caps.iter().any(|c| c == "body-markup"));
         let asked = Arc::clone(&self.asked);
         let service = crate::service::Service::new(Arc::clone(&self.shared));
-        let stop = self.shared.shutdown.clone();
+        let listener = self.shared.shutdown.child_token();
+        let stop = listener.clone();
         self.shared.tasks.spawn(async move {
             loop {
                 let msg = tokio::select! {
@@ -140,6 +173,10 @@ impl Desktop {
                 }
             }
         });
-        Ok(proxy)
+        Ok(Connected {
+            proxy,
+            listener,
+            markup,
+        })
     }
 }

@@ -83,11 +83,36 @@ pub fn run(home: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
     child.wait_with_output().expect("wait agentd")
 }
 
-/// A stand-in agent process that keeps a core busy (a shell whose `yes`
-/// child spins), in its own process group, reported to the daemon at
-/// `home` as session `session`'s agent by a SessionStart hook. Kill its
-/// group (`-pid`) to end it.
-pub fn busy_agent(home: &Path, session: &str) -> std::process::Child {
+/// A stand-in agent: a shell whose `yes` child keeps a core busy, in its
+/// own process group, killed (group and all) when dropped — a failing
+/// test never leaves it spinning.
+pub struct BusyAgent(std::process::Child);
+
+impl BusyAgent {
+    /// The shell's pid (the group's id).
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// Kills the whole group and reaps the shell.
+    pub fn kill(&mut self) {
+        // SAFETY: signalling the process group this test started.
+        unsafe {
+            libc::kill(-(self.0.id() as i32), libc::SIGKILL);
+        }
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for BusyAgent {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A [`BusyAgent`] reported to the daemon at `home` as session `session`'s
+/// agent by a SessionStart hook.
+pub fn busy_agent(home: &Path, session: &str) -> BusyAgent {
     use std::os::unix::process::CommandExt;
     let agent = Command::new("sh")
         .args(["-c", "yes > /dev/null & wait"])
@@ -112,7 +137,7 @@ pub fn busy_agent(home: &Path, session: &str) -> std::process::Child {
         })
         .expect("run agentd hook");
     assert!(out.status.success(), "{out:?}");
-    agent
+    BusyAgent(agent)
 }
 
 /// One HTTP/1.1 request (`req_line` like `GET /health`) with `headers`
