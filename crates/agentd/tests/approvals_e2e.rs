@@ -222,14 +222,7 @@ fn a_skills_shell_command_is_judged_by_agentds_rules_in_claude_code_2_1_332() {
         "---\nname: greet\ndescription: Greets with the year\n---\nThe year: !`date +%Y`\n",
     )
     .unwrap();
-    let out = std::process::Command::new(&bin)
-        .env_clear()
-        .envs(user.env())
-        .current_dir(&user.project)
-        .args(["-p", "/greet"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
+    let out = user.agent_view(&["-p", "/greet"]);
     assert!(out.status.success(), "{out:?}");
     // The hook reached agentd as Claude Code sent it, and the rule's
     // message is what the skill got instead of the command's output.

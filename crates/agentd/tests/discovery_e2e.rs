@@ -186,21 +186,11 @@ fn codex_and_gemini_sessions_without_hooks_are_discovered_and_hooks_take_them_ov
 
 #[test]
 fn a_background_claude_session_is_shown_with_its_state_and_ends_with_it() {
-    let bin = support::claude::agent_view_claude_bin();
     let root = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
     let user = ClaudeUser::without_hooks(root.path());
     let _cleanup = support::claude::KillByHome(user.home().to_path_buf());
     let d = TestDaemon::start_with_env(root.path(), user.daemon_env());
-    let claude = |args: &[&str]| {
-        std::process::Command::new(&bin)
-            .env_clear()
-            .envs(user.env())
-            .current_dir(&user.project)
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap()
-    };
+    let claude = |args: &[&str]| user.agent_view(args);
     let out = claude(&["--bg", "make a file"]);
     assert!(out.status.success(), "{out:?}");
     // Claude Code's own agent view: blocked on the permission prompt.
@@ -232,21 +222,11 @@ fn a_background_claude_session_is_shown_with_its_state_and_ends_with_it() {
 
 #[test]
 fn a_background_claude_session_with_hooks_is_one_session_approved_from_agentd() {
-    let bin = support::claude::agent_view_claude_bin();
     let root = tempfile::Builder::new().prefix("agd").tempdir().unwrap();
     let d = TestDaemon::start_in(root.path());
     let user = ClaudeUser::new(&d.home);
     let _cleanup = support::claude::KillByHome(user.home().to_path_buf());
-    let claude = |args: &[&str]| {
-        std::process::Command::new(&bin)
-            .env_clear()
-            .envs(user.env())
-            .current_dir(&user.project)
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap()
-    };
+    let claude = |args: &[&str]| user.agent_view(args);
     let out = claude(&["--bg", "make a file"]);
     assert!(out.status.success(), "{out:?}");
     let approval = wait_for("the background session's approval", WAIT, || {

@@ -88,9 +88,15 @@ fn sdk_http(d: &TestDaemon, steps: &Value) -> Value {
 }
 
 fn sdk(args: &[&str], steps: &Value) -> Value {
-    let mut child = Command::new(python())
-        .arg(client_script())
-        .args(args)
+    let mut cmd = Command::new(python());
+    cmd.arg(client_script()).args(args);
+    client(cmd, steps)
+}
+
+/// Runs an MCP client command that reads `steps` on stdin and prints one
+/// JSON object; that object.
+fn client(mut cmd: Command, steps: &Value) -> Value {
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -103,7 +109,7 @@ fn sdk(args: &[&str], steps: &Value) -> Value {
         .write_all(steps.to_string().as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "MCP client {args:?}: {out:?}");
+    assert!(out.status.success(), "MCP client {cmd:?}: {out:?}");
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"))
 }
 
@@ -114,27 +120,11 @@ fn node_sdk(args: &[&str], steps: &Value) -> Value {
     static MODULES: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     let modules = MODULES
         .get_or_init(|| support::install("install-node-clients.sh", "the MCP TypeScript SDK"));
-    let mut child = Command::new("node")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/client.mjs"))
+    let mut cmd = Command::new("node");
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/client.mjs"))
         .args(args)
-        .env("NODE_PATH", modules)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(steps.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "MCP TypeScript client {args:?}: {out:?}"
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"))
+        .env("NODE_PATH", modules);
+    client(cmd, steps)
 }
 
 const TOOLS: [&str; 8] = [

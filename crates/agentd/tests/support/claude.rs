@@ -152,6 +152,19 @@ impl ClaudeUser {
         cmd
     }
 
+    /// The agent-view Claude Code ([`agent_view_claude_bin`], 2.1.332) run
+    /// with `args` as this user, in the project, to the end.
+    pub fn agent_view(&self, args: &[&str]) -> Output {
+        Command::new(agent_view_claude_bin())
+            .env_clear()
+            .envs(self.env())
+            .current_dir(&self.project)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
     /// The environment a daemon needs to launch this user's Claude Code.
     pub fn daemon_env(&self) -> Vec<(String, String)> {
         let mut env = self.env();
