@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use agentd_proto::api::{HotProcess, ProcessStats, SessionProcess};
@@ -219,17 +219,19 @@ fn same_shown(a: &BTreeMap<String, ProcessStats>, b: &HashMap<String, ProcessSta
             .all(|(id, p)| b.get(id).is_some_and(|q| shown(p) == shown(q)))
 }
 
-/// The sampler as the daemon shares it, and the figures it publishes to
+/// The latest figures as the daemon shares them, and what it publishes to
 /// watchers (GraphQL's `processes` subscription, gRPC's `WatchProcesses`).
+/// The [`Sampler`] itself belongs to the sampling task: readers never wait
+/// for a sample's `/proc` reads.
 pub struct Monitor {
-    sampler: Mutex<Sampler>,
+    current: std::sync::RwLock<Arc<HashMap<String, ProcessStats>>>,
     published: watch::Sender<Published>,
 }
 
 impl Default for Monitor {
     fn default() -> Monitor {
         Monitor {
-            sampler: Mutex::default(),
+            current: std::sync::RwLock::default(),
             published: watch::Sender::new(Arc::default()),
         }
     }
@@ -238,26 +240,32 @@ impl Default for Monitor {
 impl Monitor {
     /// The latest figures of session `id`.
     pub fn stats(&self, id: &str) -> Option<ProcessStats> {
-        self.sampler.lock().ok()?.stats(id).cloned()
+        self.current.read().ok()?.get(id).cloned()
     }
 
     /// The latest figures of every sampled session, by session id.
     pub fn all(&self) -> Vec<SessionProcess> {
-        self.sampler.lock().map_or_else(
-            |_| Vec::new(),
-            |s| {
-                let mut all: Vec<SessionProcess> = s
-                    .stats
-                    .iter()
-                    .map(|(id, p)| SessionProcess {
-                        session_id: id.clone(),
-                        process: p.clone(),
-                    })
-                    .collect();
-                all.sort_by(|a, b| a.session_id.cmp(&b.session_id));
-                all
-            },
-        )
+        let Ok(current) = self.current.read() else {
+            return Vec::new();
+        };
+        let mut all: Vec<SessionProcess> = current
+            .iter()
+            .map(|(id, p)| SessionProcess {
+                session_id: id.clone(),
+                process: p.clone(),
+            })
+            .collect();
+        all.sort_by(|a, b| a.session_id.cmp(&b.session_id));
+        all
+    }
+
+    /// Makes a sample's figures the current ones (and publishes them when
+    /// they show something new).
+    fn set(&self, stats: &HashMap<String, ProcessStats>) {
+        self.publish(stats);
+        if let Ok(mut c) = self.current.write() {
+            *c = Arc::new(stats.clone());
+        }
     }
 
     /// A receiver of the published figures: the current ones, then each
@@ -286,6 +294,8 @@ pub async fn run(shared: Arc<crate::state::Shared>, stop: tokio_util::sync::Canc
     let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
     let mut every = tokio::time::interval(INTERVAL);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Owned by this task, moved to the blocking pool for each sample.
+    let mut sampler = Sampler::default();
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
@@ -299,28 +309,25 @@ pub async fn run(shared: Arc<crate::state::Shared>, stop: tokio_util::sync::Canc
                 .collect(),
             Err(_) => continue,
         };
-        let was_empty = shared
-            .monitor
-            .sampler
-            .lock()
-            .is_ok_and(|s| s.stats.is_empty() && s.seen.is_empty());
+        let was_empty = sampler.stats.is_empty() && sampler.seen.is_empty();
         if sessions.is_empty() && was_empty {
             continue;
         }
         let sh = Arc::clone(&shared);
-        let _ = tokio::task::spawn_blocking(move || {
-            if let Ok(mut s) = sh.monitor.sampler.lock() {
-                s.sample(
-                    Path::new("/proc"),
-                    &sessions,
-                    crate::now_ms(),
-                    tick_hz,
-                    page,
-                );
-                sh.monitor.publish(&s.stats);
-            }
+        let mut s = std::mem::take(&mut sampler);
+        sampler = tokio::task::spawn_blocking(move || {
+            s.sample(
+                Path::new("/proc"),
+                &sessions,
+                crate::now_ms(),
+                tick_hz,
+                page,
+            );
+            sh.monitor.set(&s.stats);
+            s
         })
-        .await;
+        .await
+        .unwrap_or_default();
     }
 }
 
@@ -419,6 +426,10 @@ mod tests {
         m.publish(&stats(40.0, 100 << 20));
         assert!(rx.has_changed().unwrap());
         assert_eq!(rx.borrow_and_update()["s1"].cpu_pct, 40.0);
+        // What readers get is the last sample set, exactly.
+        m.set(&stats(41.4, 100 << 20));
+        assert_eq!(m.stats("s1").map(|p| p.cpu_pct), Some(41.4));
+        assert_eq!(m.all().len(), 1);
         // The session gone: published as gone.
         m.publish(&HashMap::new());
         assert!(rx.borrow_and_update().is_empty());
