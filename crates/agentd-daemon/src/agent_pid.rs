@@ -43,14 +43,8 @@ fn resolve_in(proc: &Path, peer: u32) -> Option<u32> {
 /// Parent pid from `<proc>/<pid>/stat` (field 4, after the parenthesised
 /// comm, which may itself hold spaces and parentheses); never init.
 fn parent_of(proc: &Path, pid: u32) -> Option<u32> {
-    let stat =
-        agentd_fs::read_to_string(&proc.join(pid.to_string()).join("stat"), MAX_PROC_BYTES).ok()?;
-    let after_comm = &stat[stat.rfind(')')? + 1..];
-    after_comm
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+    crate::procfs::read_stat(proc, pid)
+        .map(|st| st.ppid)
         .filter(|p| *p > 1)
 }
 
@@ -75,7 +69,11 @@ mod tests {
         std::fs::write(d.join("comm"), format!("{comm}\n")).unwrap();
         std::fs::write(
             d.join("stat"),
-            format!("{pid} ({comm}) S {ppid} 1 1 0 -1 4194304 73 0"),
+            // A whole line, as the kernel writes it (52 fields).
+            format!(
+                "{pid} ({comm}) S {ppid} 1 1 0 -1 4194304 73 0 0 0 1 1 0 0 20 0 1 0 100 1 1 {}",
+                "0 ".repeat(28).trim_end()
+            ),
         )
         .unwrap();
     }

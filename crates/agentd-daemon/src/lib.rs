@@ -40,6 +40,7 @@ pub mod notify;
 pub mod output;
 pub mod paging;
 pub mod plugins;
+pub mod procfs;
 pub mod reaper;
 pub mod retention;
 pub mod server;

@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agentd_proto::api::{HotProcess, ProcessStats, SessionProcess};
+
+use crate::procfs::{MAX_PROC_BYTES, read_stat};
 use tokio::sync::watch;
 
 /// How often sessions are sampled.
@@ -23,39 +25,6 @@ pub const HOT_AFTER: Duration = Duration::from_secs(600);
 pub const HOT_PCT: f64 = 95.0;
 /// Most processes followed under one agent.
 const MAX_TREE: usize = 512;
-/// Largest `/proc` file read, bytes.
-const MAX_PROC_BYTES: u64 = 4096;
-
-/// One process as `/proc/<pid>/stat` says.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProcStat {
-    /// Its name (`comm`).
-    pub comm: String,
-    /// Its state letter (`R`, `S`, `Z` for a zombie, …).
-    pub state: char,
-    /// User + system CPU time, clock ticks.
-    pub ticks: u64,
-    /// Resident set, pages.
-    pub rss_pages: u64,
-}
-
-/// Parses `/proc/<pid>/stat` (the comm may hold spaces and parentheses).
-pub fn parse_stat(text: &str) -> Option<ProcStat> {
-    let open = text.find('(')?;
-    let close = text.rfind(')')?;
-    let comm = text.get(open + 1..close)?.to_owned();
-    // Fields after the comm, from field 3 (state): utime is field 14,
-    // stime 15, rss 24.
-    let rest: Vec<&str> = text.get(close + 1..)?.split_whitespace().collect();
-    let field = |n: usize| rest.get(n - 3).and_then(|v| v.parse::<u64>().ok());
-    Some(ProcStat {
-        comm,
-        state: rest.first()?.chars().next()?,
-        ticks: field(14)?.saturating_add(field(15)?),
-        rss_pages: field(24)?,
-    })
-}
-
 /// The pids of `pid` and its descendants (breadth first, at most
 /// [`MAX_TREE`]), through `<proc>/<pid>/task/*/children`.
 pub fn tree(proc: &Path, pid: u32) -> Vec<u32> {
@@ -121,20 +90,9 @@ impl Sampler {
             let mut n = 0u32;
             let mut hot: Option<HotProcess> = None;
             for pid in tree(proc, *agent_pid) {
-                let Some(st) = agentd_fs::read_to_string(
-                    &proc.join(pid.to_string()).join("stat"),
-                    MAX_PROC_BYTES,
-                )
-                .ok()
-                .as_deref()
-                .and_then(parse_stat) else {
+                let Some(st) = read_stat(proc, pid).filter(|st| !st.exited()) else {
                     continue;
                 };
-                // An exited process its parent has not reaped yet costs
-                // nothing and is not running.
-                if matches!(st.state, 'Z' | 'X') {
-                    continue;
-                }
                 n += 1;
                 rss = rss.saturating_add(st.rss_pages.saturating_mul(page_bytes));
                 let prev = self.seen.get(&pid);
@@ -334,18 +292,6 @@ pub async fn run(shared: Arc<crate::state::Shared>, stop: tokio_util::sync::Canc
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stat_lines_parse_with_odd_names() {
-        let line = "4242 (we ird) (x)) R 1 2 3 4 5 6 7 8 9 10 150 50 0 0 20 0 1 0 100 123456 789 18446744073709551615";
-        let s = parse_stat(line).unwrap();
-        assert_eq!(s.comm, "we ird) (x)");
-        assert_eq!(s.ticks, 200);
-        assert_eq!(s.rss_pages, 789);
-        assert_eq!(s.state, 'R');
-        assert_eq!(parse_stat("garbage"), None);
-        assert_eq!(parse_stat("1 (x) R 1 2"), None);
-    }
 
     fn proc_entry(root: &Path, pid: u32, comm: &str, ticks: u64, rss: u64, children: &[u32]) {
         let d = root.join(pid.to_string());

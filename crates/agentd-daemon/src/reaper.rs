@@ -39,16 +39,7 @@ pub fn exited(pid: u32) -> bool {
     if !alive(pid) {
         return true;
     }
-    agentd_fs::read_to_string(std::path::Path::new(&format!("/proc/{pid}/stat")), 4096)
-        .ok()
-        .and_then(|stat| {
-            let state = stat
-                .get(stat.rfind(')')? + 1..)?
-                .split_whitespace()
-                .next()?;
-            Some(matches!(state, "Z" | "X"))
-        })
-        .unwrap_or(false)
+    crate::procfs::read_stat(std::path::Path::new("/proc"), pid).is_some_and(|st| st.exited())
 }
 
 /// One pass: appends `process.exited` for every live session whose pid is

@@ -104,12 +104,14 @@ impl Net {
         let req = req
             .body(body.map(<[u8]>::to_vec).unwrap_or_default())
             .map_err(|e| format!("bad request: {e}"))?;
-        let resp = self
+        let req = self
             .agent
             .configure_request(req)
             .timeout_global(Some(left))
-            .build()
-            .pipe(|r| self.agent.run(r))
+            .build();
+        let resp = self
+            .agent
+            .run(req)
             .map_err(|e| format!("{method} {url}: {e}"))?;
         let status = resp.status().as_u16();
         let location = resp
@@ -247,14 +249,6 @@ fn valid_repo(r: &str) -> bool {
     };
     ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
 }
-
-/// `x.pipe(f)` = `f(x)`, to keep a builder chain readable.
-trait Pipe: Sized {
-    fn pipe<R>(self, f: impl FnOnce(Self) -> R) -> R {
-        f(self)
-    }
-}
-impl<T> Pipe for T {}
 
 #[cfg(test)]
 mod tests {

@@ -668,3 +668,21 @@ fn effects_of(bytes: &[u8]) -> Result<Vec<Value>, String> {
 fn hex16(h: &[u8; 32]) -> String {
     h.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod effect_tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_asks_for_at_most_sixteen_effects() {
+        let answer = |n: usize| {
+            serde_json::json!({"effects": vec![serde_json::json!({"type": "log"}); n]}).to_string()
+        };
+        assert_eq!(
+            effects_of(answer(MAX_EFFECTS).as_bytes()).unwrap().len(),
+            16
+        );
+        let e = effects_of(answer(MAX_EFFECTS + 1).as_bytes()).unwrap_err();
+        assert!(e.contains("at most 16"), "{e}");
+    }
+}

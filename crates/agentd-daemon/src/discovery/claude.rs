@@ -77,20 +77,10 @@ fn is_claude(proc: &Path, pid: u32, proc_start: Option<&str>) -> bool {
     if !matches!(comm.trim(), "claude" | "claude.exe" | "node") {
         return false;
     }
-    let Ok(stat) = agentd_fs::read_to_string(&dir.join("stat"), 4096) else {
-        return false;
-    };
-    let Some(close) = stat.rfind(')') else {
-        return false;
-    };
-    let mut fields = stat[close + 1..].split_whitespace();
-    // Field 3 is the state: an unreaped zombie runs no session.
-    if matches!(fields.next(), Some("Z" | "X")) {
-        return false;
-    }
-    // Field 22 (the start time) is the 20th after the comm's closing
-    // parenthesis, the 19th after the state.
-    proc_start.is_none_or(|want| fields.nth(18) == Some(want))
+    // An unreaped zombie runs no session; the start time tells a reused pid.
+    crate::procfs::read_stat(proc, pid).is_some_and(|st| {
+        !st.exited() && proc_start.is_none_or(|want| want == st.start_ticks.to_string())
+    })
 }
 
 /// `~/.claude/projects/<cwd with every non-alphanumeric as '-'>/<id>.jsonl`.

@@ -89,21 +89,6 @@ fn is_gemini(cmdline: &[String]) -> bool {
         })
 }
 
-/// `(ppid, starttime in clock ticks after boot)` from `/proc/<pid>/stat`;
-/// `None` for an exited process its parent has not reaped (a zombie is no
-/// running session: discovering it again would bring an ended one back).
-fn stat_fields(text: &str) -> Option<(u32, u64)> {
-    let rest: Vec<&str> = text
-        .get(text.rfind(')')? + 1..)?
-        .split_whitespace()
-        .collect();
-    // Field 3 is the state, 4 ppid, 22 starttime; `rest` starts at field 3.
-    if matches!(*rest.first()?, "Z" | "X") {
-        return None;
-    }
-    Some((rest.get(1)?.parse().ok()?, rest.get(19)?.parse().ok()?))
-}
-
 /// The variables discovery needs from a NUL-separated environment.
 fn env_vars(environ: &[u8]) -> HashMap<String, String> {
     environ
@@ -162,10 +147,11 @@ fn agent_procs(proc: &Path, now_ms: i64) -> Vec<AgentProc> {
         let Some(agent) = agent_of(comm.trim(), cmdline) else {
             continue;
         };
-        let Some((ppid, start_ticks)) = agentd_fs::read_to_string(&dir.join("stat"), 4096)
-            .ok()
-            .as_deref()
-            .and_then(stat_fields)
+        // A zombie is no running session: discovering it again would bring
+        // an ended one back.
+        let Some(crate::procfs::ProcStat {
+            ppid, start_ticks, ..
+        }) = crate::procfs::read_stat(proc, pid).filter(|st| !st.exited())
         else {
             continue;
         };
@@ -492,16 +478,7 @@ mod tests {
     }
 
     #[test]
-    fn stat_and_environment_fields() {
-        assert_eq!(
-            stat_fields("42 (my (odd) name) S 7 42 42 0 -1 0 0 0 0 0 1 1 0 0 20 0 9 0 777 1 1"),
-            Some((7, 777))
-        );
-        assert_eq!(stat_fields("garbage"), None);
-        assert_eq!(
-            stat_fields("42 (codex) Z 7 42 42 0 -1 0 0 0 0 0 1 1 0 0 20 0 9 0 777 1 1"),
-            None
-        );
+    fn environment_fields() {
         let env = env_vars(b"PATH=/bin\0HOME=/home/u\0CODEX_HOME=/c\0junk\0\xff=1\0");
         assert_eq!(env.get("HOME").map(String::as_str), Some("/home/u"));
         assert_eq!(env.get("CODEX_HOME").map(String::as_str), Some("/c"));
